@@ -1,0 +1,46 @@
+# iis — see README.md. The two commands that matter: `make run` and `make test`.
+GO        ?= go
+GOFLAGS   ?=
+PKGS      ?= ./...
+BENCHTIME ?= 2s
+
+.PHONY: all build test bench fuzz run eval-matching cdsi-check vet fmt
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS) ./...
+
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test $(GOFLAGS) -count=1 -timeout 20m $(PKGS)
+
+# Benchmarks: every package's go test -bench, then the parser comparison table.
+bench:
+	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+# Fuzz every target for FUZZTIME each.
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+# Patient matching evaluation on AIRA's labelled pairs (any files in that format: make eval-matching FILES="a.txt b.txt").
+FILES ?= testdata/matching/*.txt
+eval-matching:
+	$(GO) run ./cmd/matcheval $(FILES)
+
+# Run a CDSi test-case file through the forecaster (make cdsi-check CASES=path.json).
+CASES ?= testdata/cdsi/testcases/healthy-v4.45.json
+cdsi-check:
+	$(GO) run ./cmd/cdsi check $(CASES)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')

@@ -1,0 +1,3 @@
+module github.com/iisproject/iis
+
+go 1.26.8
