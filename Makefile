@@ -17,7 +17,7 @@ test:
 
 # Benchmarks: every package's go test -bench, then the parser comparison table.
 bench:
-	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS) | $(GO) run ./cmd/benchtable
 
 # Fuzz every target for FUZZTIME each.
 FUZZTIME ?= 30s
