@@ -1,0 +1,158 @@
+// Command cdsi runs the CDSi immunization forecaster.
+//
+//	cdsi [-data dir] forecast <history.json>
+//	cdsi [-data dir] check [-v] <cases.json>...
+//
+// forecast prints the evaluation and forecast for one patient history given
+// as JSON: {"dob","gender","assessment_date","observations":[{"code","date"}],
+// "doses":[{"date","cvx","mvx"}]} (the shape of one CDC test case).
+// check runs every case of files in the CDC test-case JSON format, prints
+// each case's pass/fail with its differences, and ends with the line
+// "N passed, M failed".
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/iisproject/iis/forecast"
+	"github.com/iisproject/iis/forecast/testcase"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "cdsi:", err)
+		os.Exit(2)
+	}
+}
+
+func usage() error {
+	return errors.New("usage: cdsi [-data dir] forecast <history.json> | cdsi [-data dir] check [-v] <cases.json>...")
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("cdsi", flag.ContinueOnError)
+	data := fs.String("data", "", "directory holding a CDC supporting-data release (default: the embedded release)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 {
+		return usage()
+	}
+	var e *forecast.Engine
+	var err error
+	if *data != "" {
+		e, err = forecast.New(os.DirFS(*data))
+	} else {
+		e, err = forecast.Default()
+	}
+	if err != nil {
+		return err
+	}
+	switch fs.Arg(0) {
+	case "forecast":
+		return forecastCmd(e, fs.Arg(1), out)
+	case "check":
+		cf := flag.NewFlagSet("check", flag.ContinueOnError)
+		verbose := cf.Bool("v", false, "print passing cases too")
+		if err := cf.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+		if cf.NArg() == 0 {
+			return usage()
+		}
+		return checkCmd(e, cf.Args(), *verbose, out)
+	}
+	return usage()
+}
+
+func forecastCmd(e *forecast.Engine, path string, out io.Writer) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if len(b) > 0 && !strings.HasPrefix(strings.TrimSpace(string(b)), "{") {
+		return fmt.Errorf("%s: only JSON histories are supported (VXU input needs the hl7 decoder)", path)
+	}
+	var c testcase.Case
+	if err := json.Unmarshal(b, &c); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if c.AssessmentDate == "" {
+		c.AssessmentDate = time.Now().Format(time.DateOnly)
+	}
+	p, doses, asOf, err := c.Input()
+	if err != nil {
+		return err
+	}
+	res := e.Forecast(p, doses, asOf)
+	fmt.Fprintf(out, "Assessment date %s, supporting data %s\n\n", asOf.Format(time.DateOnly), e.Version())
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VACCINE GROUP\tSTATUS\tDOSE\tEARLIEST\tRECOMMENDED\tPAST DUE\tLATEST")
+	for _, g := range res.Groups {
+		dn := ""
+		if g.DoseNumber > 0 && g.Status == forecast.NotComplete {
+			dn = fmt.Sprint(g.DoseNumber)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.VaccineGroup, g.Status, dn, day(g.Earliest), day(g.Recommended), day(g.PastDue), day(g.Latest))
+	}
+	tw.Flush()
+	if len(doses) > 0 {
+		fmt.Fprintln(out, "\nDose evaluations:")
+		for _, ev := range res.Evaluations {
+			d := doses[ev.Dose]
+			line := fmt.Sprintf("  #%d %s CVX %s  %-10s %-11s", ev.Dose+1, day(d.Date), d.CVX, ev.Antigen, ev.Status)
+			if ev.Reason != "" {
+				line += "  " + ev.Reason
+			}
+			fmt.Fprintln(out, line)
+		}
+	}
+	fmt.Fprintln(out, "\nReasons:")
+	for _, g := range res.Groups {
+		fmt.Fprintf(out, "  %s: %s\n", g.VaccineGroup, g.Reason)
+	}
+	return nil
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.DateOnly)
+}
+
+func checkCmd(e *forecast.Engine, paths []string, verbose bool, out io.Writer) error {
+	passed, failed := 0, 0
+	for _, path := range paths {
+		f, labels, err := testcase.Load(path)
+		if err != nil {
+			return err
+		}
+		for i := range f.Cases {
+			c := &f.Cases[i]
+			o := testcase.Check(e, c, labels)
+			if o.Pass() {
+				passed++
+				if verbose {
+					fmt.Fprintf(out, "PASS %s [%s] %s\n", c.ID, o.Group, c.Name)
+				}
+				continue
+			}
+			failed++
+			fmt.Fprintf(out, "FAIL %s [%s] %s\n", c.ID, o.Group, c.Name)
+			for _, d := range o.Diffs {
+				fmt.Fprintf(out, "     %s\n", d)
+			}
+		}
+	}
+	fmt.Fprintf(out, "%d passed, %d failed\n", passed, failed)
+	return nil
+}

@@ -1,0 +1,187 @@
+package forecast
+
+// Compiled, indexed form of the CDC supporting data. Built once by New and
+// never modified afterwards, so an Engine is safe for concurrent use.
+
+const maxCVX = 1024 // CVX codes are numbers below 1000
+const maxObs = 512  // CDSi observation codes are numbers below 512
+
+// cvxSet is a bit set of CVX codes.
+type cvxSet [maxCVX / 64]uint64
+
+func (s *cvxSet) add(c int)      { s[c>>6] |= 1 << (uint(c) & 63) }
+func (s *cvxSet) has(c int) bool { return c >= 0 && c < maxCVX && s[c>>6]&(1<<(uint(c)&63)) != 0 }
+func (s *cvxSet) empty() bool    { return *s == cvxSet{} }
+
+// obsSet is a bit set of CDSi observation codes.
+type obsSet [maxObs / 64]uint64
+
+func (s *obsSet) add(c int)      { s[c>>6] |= 1 << (uint(c) & 63) }
+func (s *obsSet) has(c int) bool { return c > 0 && c < maxObs && s[c>>6]&(1<<(uint(c)&63)) != 0 }
+
+type seriesType uint8
+
+const (
+	seriesStandard seriesType = iota
+	seriesRisk
+	seriesEvaluationOnly
+)
+
+type genderMask uint8
+
+const (
+	gFemale genderMask = 1 << iota
+	gMale
+	gUnknown
+	gTransgender
+)
+
+type ageRule struct {
+	absMin, min, earliestRec, latestRec, max Duration
+	eff, cess                                Date
+}
+
+type intervalRule struct {
+	fromPrevious   bool
+	fromTarget     int // 1-based target dose number, 0 if none
+	fromMostRecent cvxSet
+	hasMostRecent  bool
+	fromObs        int // observation code, 0 if none
+	fromObsText    string
+	absMin, min    Duration
+	earliestRec    Duration
+	latestRec      Duration
+	override       bool
+	eff, cess      Date
+}
+
+type vaccineRule struct {
+	cvx        int
+	name       string
+	begin, end Duration
+	mvx        string
+	forecast   bool
+}
+
+type condKind uint8
+
+const (
+	condAge condKind = iota
+	condInterval
+	condCountByAge
+	condCountByDate
+	condCountByDateAndAge
+	condCompletedSeries
+	condUnknown
+)
+
+type countLogic uint8
+
+const (
+	countGreater countLogic = iota
+	countEqual
+	countLess
+)
+
+type condition struct {
+	kind             condKind
+	start, end       Date
+	beginAge, endAge Duration
+	interval         Duration
+	count            int
+	validOnly        bool
+	logic            countLogic
+	cvx              cvxSet
+	groups           []int
+}
+
+type skipSet struct {
+	desc      string
+	eff, cess Date
+	or        bool // conditionLogic OR (default AND)
+	conds     []condition
+}
+
+type skipRule struct {
+	evaluation, forecast bool
+	and                  bool // setLogic AND (default OR)
+	sets                 []skipSet
+}
+
+type seriesDose struct {
+	number      int
+	ages        []ageRule
+	intervals   []intervalRule
+	allowInts   []intervalRule
+	preferable  []vaccineRule
+	allowable   []vaccineRule
+	inadvertent cvxSet
+	skips       []skipRule
+	recurring   bool
+	seasonStart Date
+	seasonEnd   Date
+}
+
+type indication struct {
+	code       int
+	desc       string
+	begin, end Duration
+}
+
+type series struct {
+	name         string
+	antigen      int
+	vaccineGroup string
+	typ          seriesType
+	group        int
+	priority     byte // 'A', 'B', 'C'
+	preference   int
+	isDefault    bool
+	product      bool
+	minStart     Duration
+	maxStart     Duration
+	gender       genderMask
+	indications  []indication
+	equivalent   []int
+	doses        []seriesDose
+}
+
+type contraindication struct {
+	code       int
+	title      string
+	text       string
+	begin, end Duration
+	cvx        []vaccineRule // for vaccine-level contraindications
+}
+
+type immunityDOB struct {
+	before     Date
+	country    string
+	exclusions []int
+}
+
+type antigen struct {
+	name            string
+	series          []*series // ordered by series group, then file order
+	immunityCodes   []int
+	immunityDOB     []immunityDOB
+	groupContra     []contraindication
+	vaccineContra   []contraindication
+	vaccineGroupIdx int
+}
+
+type vaccineGroup struct {
+	name     string
+	full     bool // administerFullVaccineGroup
+	antigens []int
+}
+
+type cvxAssoc struct {
+	antigen    int
+	begin, end Duration
+}
+
+type liveConflict struct {
+	prev               int
+	begin, minEnd, end Duration
+}
