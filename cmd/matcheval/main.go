@@ -1,0 +1,165 @@
+// Command matcheval evaluates the patient matcher (package match).
+//
+// Usage:
+//
+//	matcheval [-v] [-wrong N] [-disputed] FILE...   AIRA labelled pair files
+//	matcheval -synth N [-seed S]                   synthetic population
+//
+// For AIRA files it prints, per file and in total, the 3×3 confusion matrix
+// (expected × decided) and the counts per perturbation type, flagging false
+// merges (Not a Match decided Match), split records (Match decided
+// NonMatch) and Possible Match pairs decided Match. Totals are printed both
+// over every case and over the cases whose record pair is not labelled
+// differently by another of the given files. It exits 1 on malformed input
+// and 2 on usage errors.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/iisproject/iis/match"
+	"github.com/iisproject/iis/match/aira"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("matcheval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	verbose := fs.Bool("v", false, "print every wrongly decided case with its field explanation")
+	wrongMax := fs.Int("wrong", 20, "print at most this many false merges / splits / skipped reviews per file")
+	disputed := fs.Bool("disputed", false, "print the pairs labelled differently by the given files (markdown) and exit")
+	synthN := fs.Int("synth", 0, "evaluate on a synthetic population of N patients instead of files")
+	seed := fs.Int64("seed", 1, "random seed for -synth")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	m := match.New(match.DefaultConfig())
+	if *synthN > 0 {
+		return runSynth(*synthN, *seed, stdout, stderr)
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "usage: matcheval [-v] [-disputed] FILE... | matcheval -synth N")
+		return 2
+	}
+	var sets [][]aira.Case
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			fmt.Fprintf(stderr, "matcheval: %v\n", err)
+			return 1
+		}
+		cases, err := aira.Parse(fh, f)
+		fh.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "matcheval: %v\n", err)
+			return 1
+		}
+		if len(cases) == 0 {
+			fmt.Fprintf(stderr, "matcheval: %s: no cases\n", f)
+			return 1
+		}
+		sets = append(sets, cases)
+	}
+	conflicts := aira.ConflictingPairs(sets...)
+	if *disputed {
+		writeDisputed(stdout, files, sets, conflicts)
+		return 0
+	}
+	var total, totalClean aira.Confusion
+	byAll := map[string]*aira.Confusion{}
+	for i, cases := range sets {
+		rep := aira.Evaluate(filepath.Base(files[i]), m, cases, nil)
+		fmt.Fprintf(stdout, "== %s: %d cases (%d skipped: Not Sure)\n", files[i], rep.All.Total(), rep.Skipped)
+		aira.WriteMatrix(stdout, &rep.All)
+		fmt.Fprintln(stdout)
+		aira.WritePerturbations(stdout, rep.ByPerturbation)
+		writeWrong(stdout, rep, *verbose, *wrongMax)
+		fmt.Fprintln(stdout)
+		addTo(&total, &rep.All)
+		for k, c := range rep.ByPerturbation {
+			if byAll[k] == nil {
+				byAll[k] = &aira.Confusion{}
+			}
+			addTo(byAll[k], c)
+		}
+		clean := aira.Evaluate(rep.Name, m, cases, func(c *aira.Case) bool { return conflicts[aira.PairKey(c)] })
+		addTo(&totalClean, &clean.All)
+	}
+	if len(sets) > 1 {
+		fmt.Fprintf(stdout, "== total over %d files: %d cases\n", len(sets), total.Total())
+		aira.WriteMatrix(stdout, &total)
+		fmt.Fprintln(stdout)
+		aira.WritePerturbations(stdout, byAll)
+		fmt.Fprintln(stdout)
+	}
+	if len(conflicts) > 0 {
+		fmt.Fprintf(stdout, "== total excluding pairs labelled differently across these files (%d distinct pairs; list with -disputed): %d cases\n", len(conflicts), totalClean.Total())
+		aira.WriteMatrix(stdout, &totalClean)
+	}
+	return 0
+}
+
+func addTo(dst, src *aira.Confusion) {
+	for i := range src {
+		for j := range src[i] {
+			dst[i][j] += src[i][j]
+		}
+	}
+}
+
+func writeWrong(w io.Writer, rep *aira.Report, verbose bool, max int) {
+	shown := 0
+	for _, o := range rep.Wrong {
+		want := o.Case.Expect.Outcome()
+		serious := want == match.NonMatch && o.Result.Outcome == match.Match ||
+			want == match.Match && o.Result.Outcome == match.NonMatch ||
+			want == match.PossibleMatch && o.Result.Outcome == match.Match
+		if !verbose && !(serious && shown < max) {
+			continue
+		}
+		shown++
+		tag := ""
+		if serious {
+			tag = "!! "
+		}
+		fmt.Fprintf(w, "  %s%s:%s:%s (line %d) expected %s, decided %s: %s\n", tag, o.Case.ID, o.Case.Perturbation, o.Case.Quality, o.Case.Line,
+			o.Case.Expect, o.Result.Outcome, aira.Explain(o.Result))
+	}
+}
+
+func writeDisputed(w io.Writer, files []string, sets [][]aira.Case, conflicts map[string]bool) {
+	type entry struct{ file, id, pert, label string }
+	byKey := map[string][]entry{}
+	for i, cases := range sets {
+		for j := range cases {
+			c := &cases[j]
+			k := aira.PairKey(c)
+			if conflicts[k] {
+				byKey[k] = append(byKey[k], entry{filepath.Base(files[i]), c.ID, c.Perturbation, c.Expect.String()})
+			}
+		}
+	}
+	var lines []string
+	for _, es := range byKey {
+		s := "| " + es[0].pert + " |"
+		for _, e := range es {
+			s += fmt.Sprintf(" %s %s: %s;", e.file, e.id, e.label)
+		}
+		lines = append(lines, s+" |")
+	}
+	sort.Strings(lines)
+	fmt.Fprintln(w, "| perturbation | labels |")
+	fmt.Fprintln(w, "| --- | --- |")
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+}

@@ -1,0 +1,434 @@
+// Package match decides whether two patient reports describe the same
+// person: a deterministic identifier step followed by a Fellegi–Sunter style
+// probabilistic comparison of names, birth date, sex, address, phone,
+// mother's maiden name, guardians and multiple-birth data, with three
+// outcomes (Match, PossibleMatch, NonMatch). BlockingKeys gives the keys a
+// store indexes to fetch candidates without comparing every pair.
+//
+// A Matcher is immutable after New and safe for concurrent use; Compare on
+// normalised records (see Normalize) does not allocate.
+package match
+
+import "math"
+
+// Outcome is the decision for a pair of records.
+type Outcome int8
+
+// Outcomes.
+const (
+	// NonMatch: a different patient (create a new one).
+	NonMatch Outcome = iota
+	// PossibleMatch: queue the pair for human review; never merge.
+	PossibleMatch
+	// Match: the same patient; link automatically.
+	Match
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Match:
+		return "Match"
+	case PossibleMatch:
+		return "PossibleMatch"
+	default:
+		return "NonMatch"
+	}
+}
+
+// Field identifies a compared attribute.
+type Field int8
+
+// Compared fields.
+const (
+	FieldFirst Field = iota
+	FieldMiddle
+	FieldLast
+	FieldOtherLast
+	FieldSuffix
+	FieldBirthDate
+	FieldSex
+	FieldSSN
+	FieldMedicaid
+	FieldMRN
+	FieldPhone
+	FieldAddress
+	FieldMotherMaiden
+	FieldGuardian
+	FieldBirthOrder
+	NumFields
+)
+
+var fieldNames = [NumFields]string{"first", "middle", "last", "otherLast", "suffix", "birthDate", "sex", "ssn", "medicaid", "mrn", "phone", "address", "motherMaiden", "guardian", "birthOrder"}
+
+func (f Field) String() string {
+	if f < 0 || f >= NumFields {
+		return "?"
+	}
+	return fieldNames[f]
+}
+
+// Level is how well a field agrees.
+type Level int8
+
+// Agreement levels, from none to full.
+const (
+	Missing    Level = iota // unknown on either side: neutral
+	Disagree                // both known and different
+	Initial                 // an initial agrees with a name
+	Phonetic                // same Soundex code
+	Typo                    // close spelling (edit distance / Jaro–Winkler)
+	Partial                 // part agrees: hyphenated or changed last name, street without ZIP, local phone digits
+	Swapped                 // first and middle names swapped
+	Nickname                // given-name equivalence (Bill ~ William)
+	Alias                   // agrees with a reported alias or a name token
+	Transposed              // birth date with day and month swapped
+	OffByOne                // birth date one day, month or year away, or one digit mistyped
+	Exact                   // equal after normalisation
+)
+
+var levelNames = [...]string{"missing", "disagree", "initial", "phonetic", "typo", "partial", "swapped", "nickname", "alias", "transposed", "offByOne", "exact"}
+
+func (l Level) String() string {
+	if l < 0 || int(l) >= len(levelNames) {
+		return "?"
+	}
+	return levelNames[l]
+}
+
+// FieldScore is one field's contribution to a comparison.
+type FieldScore struct {
+	Level  Level
+	Weight float64 // log2 likelihood ratio added to the score
+}
+
+// Reason names the rule that decided a comparison.
+type Reason string
+
+// Decision reasons.
+const (
+	ReasonScore          Reason = "score"                           // thresholds on the summed weights
+	ReasonIdentifier     Reason = "identifier"                      // same strong identifier, nothing contradicting
+	ReasonBirthOrder     Reason = "different birth order"           // twins: never merged
+	ReasonTwins          Reason = "multiple birth, different names" // twins: never merged
+	ReasonFirstConflict  Reason = "first names conflict"            // capped at PossibleMatch
+	ReasonDOBConflict    Reason = "birth dates conflict"            // capped at PossibleMatch
+	ReasonSexConflict    Reason = "sexes conflict"                  // capped at PossibleMatch
+	ReasonIDConflict     Reason = "identifiers conflict"            // capped at PossibleMatch
+	ReasonSuffixConflict Reason = "suffixes conflict"               // capped at PossibleMatch
+	ReasonThinEvidence   Reason = "too few agreeing fields"         // capped at PossibleMatch
+)
+
+// Result is the outcome of Compare with its explanation.
+type Result struct {
+	Outcome Outcome
+	Score   float64 // sum of the field weights
+	Reason  Reason
+	Fields  [NumFields]FieldScore
+}
+
+// Config sets the thresholds, weights and name frequencies of a Matcher.
+type Config struct {
+	// MatchThreshold: scores at or above it are a Match (unless a rule caps
+	// the outcome). ReviewThreshold: scores at or above it and below
+	// MatchThreshold are a PossibleMatch.
+	MatchThreshold, ReviewThreshold float64
+	Weights                         Weights
+	// Frequencies adjusts name agreement weights; nil means
+	// DefaultFrequencies.
+	Frequencies *Frequencies
+}
+
+// Weights are log2 likelihood ratios, log2(m/u), for each field and level:
+// m is the probability of the level among true matches, u among
+// non-matches. Disagreement weights are negative. Name exact-agreement
+// weights come from Frequencies (log2(NameM/frequency), clamped to
+// [NameMin, NameMax]).
+type Weights struct {
+	NameM              float64 // m of an exact name agreement
+	FirstMin, FirstMax float64
+	LastMin, LastMax   float64
+	FirstNickname      float64
+	FirstAlias         float64
+	FirstTypo          float64
+	FirstPhonetic      float64
+	FirstSwapped       float64
+	FirstInitial       float64
+	FirstDisagree      float64
+	LastPartial        float64
+	LastTypo           float64
+	LastPhonetic       float64
+	LastDisagree       float64
+	OtherLastExact     float64 // both report other last names and one agrees
+	OtherLastDisagree  float64
+	MiddleExact        float64
+	MiddleInitial      float64
+	MiddleTypo         float64
+	MiddleDisagree     float64
+	SuffixExact        float64
+	SuffixDisagree     float64
+	DOBExact           float64
+	DOBTransposed      float64
+	DOBOffByOne        float64
+	DOBDisagree        float64
+	SexAgree           float64
+	SexDisagree        float64
+	SSNExact           float64
+	SSNTypo            float64
+	SSNDisagree        float64
+	MedicaidExact      float64
+	MedicaidTypo       float64
+	MedicaidDisagree   float64
+	MRNExact           float64 // same value, same named authority
+	MRNExactNoAuth     float64 // same value, authority unknown on a side
+	MRNDisagree        float64 // different values from the same named authority
+	PhoneExact         float64
+	PhoneLocal         float64 // same seven local digits, area code differs or missing
+	PhoneDisagree      float64
+	AddressExact       float64 // same house number and street, and same ZIP or city
+	AddressPartial     float64 // same street line, different ZIP and city; or typo in it
+	AddressZip         float64 // only the ZIP (or city) agrees
+	AddressDisagree    float64
+	MotherExact        float64
+	MotherTypo         float64
+	MotherDisagree     float64
+	GuardianFirst      float64
+	GuardianLast       float64
+	GuardianDisagree   float64
+	BirthOrderExact    float64
+}
+
+// DefaultConfig returns the thresholds and weights documented in README.md.
+func DefaultConfig() Config {
+	return Config{
+		MatchThreshold:  40,
+		ReviewThreshold: 24,
+		Weights: Weights{
+			NameM:    0.95,
+			FirstMin: 4, FirstMax: 10,
+			LastMin: 4, LastMax: 11,
+			FirstNickname: 6, FirstAlias: 6, FirstTypo: 5, FirstPhonetic: 4, FirstSwapped: 5, FirstInitial: 1, FirstDisagree: -5,
+			LastPartial: 6, LastTypo: 5, LastPhonetic: 4, LastDisagree: -4,
+			OtherLastExact: 3, OtherLastDisagree: -1,
+			MiddleExact: 3, MiddleInitial: 1, MiddleTypo: 1.5, MiddleDisagree: -5,
+			SuffixExact: 0.5, SuffixDisagree: -6,
+			DOBExact: 10, DOBTransposed: 5, DOBOffByOne: 5, DOBDisagree: -6,
+			SexAgree: 1, SexDisagree: -6,
+			SSNExact: 12, SSNTypo: 4, SSNDisagree: -8,
+			MedicaidExact: 6, MedicaidTypo: 2, MedicaidDisagree: -3,
+			MRNExact: 10, MRNExactNoAuth: 2, MRNDisagree: -1,
+			PhoneExact: 6, PhoneLocal: 4, PhoneDisagree: -1,
+			AddressExact: 7, AddressPartial: 4, AddressZip: 1, AddressDisagree: -1,
+			MotherExact: 5, MotherTypo: 3, MotherDisagree: -5,
+			GuardianFirst: 4, GuardianLast: 1, GuardianDisagree: -2,
+			BirthOrderExact: 1,
+		},
+	}
+}
+
+// Matcher compares patient records. Create it with New; it is immutable and
+// safe for concurrent use.
+type Matcher struct {
+	cfg  Config
+	freq *Frequencies
+	tab  [NumFields][numLevels]float64 // weight by field and level
+}
+
+const numLevels = int(Exact) + 1
+
+// New returns a Matcher for cfg. A zero Config means DefaultConfig.
+func New(cfg Config) *Matcher {
+	if cfg.MatchThreshold == 0 && cfg.ReviewThreshold == 0 {
+		def := DefaultConfig()
+		def.Frequencies = cfg.Frequencies
+		cfg = def
+	}
+	f := cfg.Frequencies
+	if f == nil {
+		f = DefaultFrequencies()
+	}
+	m := &Matcher{cfg: cfg, freq: f}
+	w := &cfg.Weights
+	m.tab[FieldMiddle] = levels(map[Level]float64{Exact: w.MiddleExact, Initial: w.MiddleInitial, Typo: w.MiddleTypo, Disagree: w.MiddleDisagree})
+	m.tab[FieldOtherLast] = levels(map[Level]float64{Exact: w.OtherLastExact, Disagree: w.OtherLastDisagree})
+	m.tab[FieldSuffix] = levels(map[Level]float64{Exact: w.SuffixExact, Disagree: w.SuffixDisagree})
+	m.tab[FieldBirthDate] = levels(map[Level]float64{Exact: w.DOBExact, Transposed: w.DOBTransposed, OffByOne: w.DOBOffByOne, Disagree: w.DOBDisagree})
+	m.tab[FieldSex] = levels(map[Level]float64{Exact: w.SexAgree, Disagree: w.SexDisagree})
+	m.tab[FieldSSN] = levels(map[Level]float64{Exact: w.SSNExact, Typo: w.SSNTypo, Disagree: w.SSNDisagree})
+	m.tab[FieldMedicaid] = levels(map[Level]float64{Exact: w.MedicaidExact, Typo: w.MedicaidTypo, Disagree: w.MedicaidDisagree})
+	m.tab[FieldMRN] = levels(map[Level]float64{Exact: w.MRNExact, Partial: w.MRNExactNoAuth, Disagree: w.MRNDisagree})
+	m.tab[FieldPhone] = levels(map[Level]float64{Exact: w.PhoneExact, Partial: w.PhoneLocal, Disagree: w.PhoneDisagree})
+	m.tab[FieldAddress] = levels(map[Level]float64{Exact: w.AddressExact, Partial: w.AddressPartial, Typo: w.AddressPartial, Initial: w.AddressZip, Disagree: w.AddressDisagree})
+	m.tab[FieldMotherMaiden] = levels(map[Level]float64{Exact: w.MotherExact, Typo: w.MotherTypo, Disagree: w.MotherDisagree})
+	m.tab[FieldBirthOrder] = levels(map[Level]float64{Exact: w.BirthOrderExact})
+	return m
+}
+
+func levels(ws map[Level]float64) (t [numLevels]float64) {
+	for l, v := range ws {
+		t[l] = v
+	}
+	return t
+}
+
+// Config returns the matcher's configuration.
+func (m *Matcher) Config() Config { return m.cfg }
+
+// Compare decides whether a and b are the same patient. Records should have
+// been normalised (Normalize); an un-normalised record is normalised on a
+// private copy, which allocates.
+func (m *Matcher) Compare(a, b *Record) Result {
+	na, nb := &a.n, &b.n
+	if !na.done {
+		x := normalize(a)
+		na = &x
+	}
+	if !nb.done {
+		x := normalize(b)
+		nb = &x
+	}
+	return m.compare(na, nb)
+}
+
+func (m *Matcher) compare(a, b *normalized) Result {
+	w := &m.cfg.Weights
+	var r Result
+	set := func(f Field, l Level, weight float64) {
+		r.Fields[f] = FieldScore{Level: l, Weight: weight}
+		r.Score += weight
+	}
+
+	first := m.compareFirst(a, b)
+	set(FieldFirst, first, m.firstWeight(first, a.first))
+	mid := compareMiddle(a, b, first)
+	set(FieldMiddle, mid, m.tab[FieldMiddle][mid])
+	last := compareLast(a, b)
+	set(FieldLast, last, m.lastWeight(last, a.last))
+	ol := compareOtherLast(a.otherLasts, b.otherLasts)
+	set(FieldOtherLast, ol, m.tab[FieldOtherLast][ol])
+	sfx := compareSuffix(a.suffix, b.suffix)
+	set(FieldSuffix, sfx, m.tab[FieldSuffix][sfx])
+	dob := compareDOB(a.dob, b.dob)
+	set(FieldBirthDate, dob, m.tab[FieldBirthDate][dob])
+	sex := Missing
+	if a.sex != 0 && b.sex != 0 {
+		sex = Disagree
+		if a.sex == b.sex {
+			sex = Exact
+		}
+	}
+	set(FieldSex, sex, m.tab[FieldSex][sex])
+	ssn := compareID(a, b, IDSSN)
+	set(FieldSSN, ssn, m.tab[FieldSSN][ssn])
+	mcd := compareID(a, b, IDMedicaid)
+	set(FieldMedicaid, mcd, m.tab[FieldMedicaid][mcd])
+	mrn := compareMRN(a, b)
+	set(FieldMRN, mrn, m.tab[FieldMRN][mrn])
+	ph := comparePhones(a.phones, b.phones)
+	set(FieldPhone, ph, m.tab[FieldPhone][ph])
+	ad := compareAddresses(a.addrs, b.addrs)
+	set(FieldAddress, ad, m.tab[FieldAddress][ad])
+	mm := compareName(a.mmn, b.mmn)
+	set(FieldMotherMaiden, mm, m.tab[FieldMotherMaiden][mm])
+	g, gw := compareGuardians(a, b, w)
+	set(FieldGuardian, g, gw)
+	bo := Missing
+	if a.birthOrder > 0 && b.birthOrder > 0 {
+		bo = Disagree
+		if a.birthOrder == b.birthOrder {
+			bo = Exact
+		}
+	}
+	set(FieldBirthOrder, bo, m.tab[FieldBirthOrder][bo])
+
+	// Twins are never merged: a different birth order, or a multiple birth
+	// with different first names, is a different child.
+	if bo == Disagree {
+		r.Outcome, r.Reason = NonMatch, ReasonBirthOrder
+		return r
+	}
+	if (a.multi == MultipleBirthYes || b.multi == MultipleBirthYes) && first == Disagree {
+		r.Outcome, r.Reason = NonMatch, ReasonTwins
+		return r
+	}
+
+	// Identifiers that name one person. Medicaid numbers are family case
+	// numbers in some programmes: they may explain a changed given name
+	// but do not link on their own.
+	personalID := ssn == Exact || mrn == Exact
+	strongID := personalID || mcd == Exact
+
+	// Rules that forbid an automatic link, whatever the score.
+	capReason := Reason("")
+	switch {
+	case dob == Disagree:
+		capReason = ReasonDOBConflict
+	case sex == Disagree:
+		capReason = ReasonSexConflict
+	case sfx == Disagree:
+		capReason = ReasonSuffixConflict
+	case first == Disagree && !strongID:
+		// Same family, different child (siblings, twins reported without
+		// multiple-birth data): only a shared personal identifier can
+		// overrule a different given name.
+		capReason = ReasonFirstConflict
+	}
+
+	switch {
+	case capReason == "" && personalID && dob == Exact && first != Disagree && last != Disagree:
+		r.Outcome, r.Reason = Match, ReasonIdentifier
+	case r.Score >= m.cfg.MatchThreshold:
+		r.Outcome, r.Reason = Match, ReasonScore
+	case r.Score >= m.cfg.ReviewThreshold:
+		r.Outcome, r.Reason = PossibleMatch, ReasonScore
+	default:
+		r.Outcome, r.Reason = NonMatch, ReasonScore
+	}
+	if r.Outcome == Match && capReason != "" {
+		r.Outcome, r.Reason = PossibleMatch, capReason
+	}
+	return r
+}
+
+func (m *Matcher) firstWeight(l Level, name string) float64 {
+	w := &m.cfg.Weights
+	switch l {
+	case Exact:
+		return clamp(math.Log2(w.NameM/m.freq.first(name)), w.FirstMin, w.FirstMax)
+	case Alias:
+		return w.FirstAlias
+	case Nickname:
+		return w.FirstNickname
+	case Typo:
+		return w.FirstTypo
+	case Phonetic:
+		return w.FirstPhonetic
+	case Swapped:
+		return w.FirstSwapped
+	case Initial:
+		return w.FirstInitial
+	case Disagree:
+		return w.FirstDisagree
+	}
+	return 0
+}
+
+func (m *Matcher) lastWeight(l Level, name string) float64 {
+	w := &m.cfg.Weights
+	switch l {
+	case Exact:
+		return clamp(math.Log2(w.NameM/m.freq.last(name)), w.LastMin, w.LastMax)
+	case Partial:
+		return w.LastPartial
+	case Typo:
+		return w.LastTypo
+	case Phonetic:
+		return w.LastPhonetic
+	case Disagree:
+		return w.LastDisagree
+	}
+	return 0
+}
+
+func clamp(v, lo, hi float64) float64 {
+	return min(max(v, lo), hi)
+}
