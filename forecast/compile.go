@@ -364,6 +364,7 @@ func (c *compiler) dose(xd xSeriesDose, n int) seriesDose {
 				for _, v := range splitList(xc.VaccineTypes) {
 					cd.cvx.add(c.cvx(v))
 				}
+				cd.anyCVX = cd.cvx.empty()
 				for _, g := range splitList(xc.SeriesGroups) {
 					if n, ok := code(g); ok {
 						cd.groups = append(cd.groups, n)

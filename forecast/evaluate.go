@@ -408,7 +408,7 @@ func (st *state) condMet(r *run, c *condition, ref Date, k int, prevDate Date, g
 		n := 0
 		for j := 0; j < k && j < len(r.ad); j++ {
 			p := &st.doses[r.ad[j]]
-			if p.sub || !c.cvx.has(p.cvx) {
+			if p.sub || !c.anyCVX && !c.cvx.has(p.cvx) {
 				continue
 			}
 			if c.validOnly && r.st[j] != Valid {

@@ -183,7 +183,9 @@ func (st *state) contraindicated(a *antigen) (string, bool) {
 }
 
 // forecastRun decides whether the series needs another dose and computes
-// its forecast dates (spec chapter 7).
+// its forecast dates (spec chapter 7). A target dose is skipped in the
+// forecast context when its skip conditions hold on the later of the
+// assessment date and the dose's own earliest date.
 func (st *state) forecastRun(r *run, groupComplete func(int) bool) {
 	s := r.s
 	if r.complete {
@@ -194,37 +196,62 @@ func (st *state) forecastRun(r *run, groupComplete func(int) bool) {
 	if r.prev >= 0 {
 		prevDate = st.doses[r.ad[r.prev]].date
 	}
-	td := r.next
-	for td < len(s.doses) && st.skip(r, &s.doses[td], true, st.asOf, len(r.ad), prevDate, groupComplete) {
-		td++
-	}
-	if td >= len(s.doses) {
-		r.status, r.freason = Complete, "remaining doses are not needed"
+	for td := r.next; td < len(s.doses); td++ {
+		sd := &s.doses[td]
+		f := st.dates(r, sd)
+		ref := st.asOf
+		if f.earliest > ref && f.earliest < maxDate {
+			ref = f.earliest
+		}
+		if st.skip(r, sd, true, ref, len(r.ad), prevDate, groupComplete) {
+			continue
+		}
+		r.fdose = td + 1
+		if f.agedOut {
+			r.status, r.freason = AgedOut, fmt.Sprintf("patient is past the maximum age (%s) for dose %d", f.latest+1, td+1)
+			return
+		}
+		if f.latest != NoDate && f.earliest > f.latest {
+			r.status, r.freason = AgedOut, fmt.Sprintf("dose %d can no longer be given before the maximum age (%s)", td+1, f.latest+1)
+			return
+		}
+		r.status = NotComplete
+		r.earliest, r.rec, r.past, r.latest = f.earliest, f.rec, f.past, f.latest
+		r.freason = fmt.Sprintf("dose %d of %s is due", td+1, s.name)
 		return
 	}
-	sd := &s.doses[td]
-	r.fdose = td + 1
-	earliest, rec, past, latest := st.dob, NoDate, NoDate, NoDate
+	r.status, r.freason = Complete, "remaining doses are not needed"
+}
+
+type fdates struct {
+	earliest, rec, past, latest Date
+	agedOut                     bool
+}
+
+// dates computes the forecast dates of target dose sd.
+func (st *state) dates(r *run, sd *seriesDose) fdates {
+	var f fdates
+	var recInt, pastInt Date
+	f.earliest = st.dob
 	if age := pickAge(sd.ages, st.asOf); age != nil {
 		minAge := age.min
 		if !minAge.Set {
 			minAge = age.absMin
 		}
 		if minAge.Set {
-			earliest = st.dob.Add(minAge)
+			f.earliest = st.dob.Add(minAge)
 		}
 		if age.earliestRec.Set {
-			rec = st.dob.Add(age.earliestRec)
+			f.rec = st.dob.Add(age.earliestRec)
 		}
 		if age.latestRec.Set {
-			past = st.dob.Add(age.latestRec) - 1
+			f.past = st.dob.Add(age.latestRec) - 1
 		}
 		if age.max.Set {
 			mx := st.dob.Add(age.max)
-			latest = mx - 1
+			f.latest = mx - 1
 			if st.asOf >= mx {
-				r.status, r.freason = AgedOut, fmt.Sprintf("patient is past the maximum age (%s, reached %s) for dose %d", age.max, mx, td+1)
-				return
+				f.agedOut = true
 			}
 		}
 	}
@@ -242,14 +269,22 @@ func (st *state) forecastRun(r *run, groupComplete func(int) bool) {
 			min = iv.absMin
 		}
 		if min.Set {
-			earliest = maxD(earliest, ref.Add(min))
+			f.earliest = maxD(f.earliest, ref.Add(min))
 		}
 		if iv.earliestRec.Set {
-			rec = maxD(rec, ref.Add(iv.earliestRec))
+			recInt = maxD(recInt, ref.Add(iv.earliestRec))
 		}
 		if iv.latestRec.Set {
-			past = maxD(past, ref.Add(iv.latestRec)-1)
+			pastInt = maxD(pastInt, ref.Add(iv.latestRec)-1)
 		}
+	}
+	// The age-based recommended and past-due dates win; interval-based
+	// ones apply only when the dose has no recommended age.
+	if f.rec == NoDate {
+		f.rec = recInt
+	}
+	if f.past == NoDate {
+		f.past = pastInt
 	}
 	// Live-virus conflicts for the vaccines this dose would be given as.
 	for i := range sd.preferable {
@@ -264,28 +299,22 @@ func (st *state) forecastRun(r *run, groupComplete func(int) bool) {
 			}
 			for ci := range cs {
 				if cs[ci].prev == p.cvx {
-					earliest = maxD(earliest, p.date.Add(cs[ci].end))
+					f.earliest = maxD(f.earliest, p.date.Add(cs[ci].end))
 				}
 			}
 		}
 		break
 	}
 	if sd.seasonStart != NoDate {
-		earliest = maxD(earliest, sd.seasonStart)
+		f.earliest = maxD(f.earliest, sd.seasonStart)
 	}
-	if rec == NoDate || rec < earliest {
-		rec = earliest
+	if f.rec == NoDate || f.rec < f.earliest {
+		f.rec = f.earliest
 	}
-	if past != NoDate && past < rec {
-		past = rec
+	if f.past != NoDate && f.past < f.rec {
+		f.past = f.rec
 	}
-	if latest != NoDate && earliest > latest {
-		r.status, r.freason = AgedOut, fmt.Sprintf("dose %d can no longer be given before the maximum age", td+1)
-		return
-	}
-	r.status = NotComplete
-	r.earliest, r.rec, r.past, r.latest = earliest, rec, past, latest
-	r.freason = fmt.Sprintf("dose %d of %s is due", td+1, s.name)
+	return f
 }
 
 func maxD(a, b Date) Date {
@@ -389,10 +418,32 @@ func (st *state) startable(r *run) bool {
 }
 
 func (st *state) selectInGroup(group []*run) *run {
+	anyValid := false
+	for _, r := range group {
+		if r.valid > 0 {
+			anyValid = true
+		}
+	}
+	if !anyValid {
+		// No valid doses anywhere in the group: the default series, if the
+		// group has one; otherwise the preferred series the patient can start.
+		for _, r := range group {
+			if r.s.isDefault {
+				return r
+			}
+		}
+	}
 	var c []*run
 	for _, r := range group {
 		if st.startable(r) {
 			c = append(c, r)
+		}
+	}
+	if len(c) == 0 && anyValid {
+		for _, r := range group {
+			if r.valid > 0 {
+				c = append(c, r)
+			}
 		}
 	}
 	switch len(c) {

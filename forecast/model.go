@@ -92,6 +92,7 @@ type condition struct {
 	validOnly        bool
 	logic            countLogic
 	cvx              cvxSet
+	anyCVX           bool // no vaccine types listed: every vaccine counts
 	groups           []int
 }
 

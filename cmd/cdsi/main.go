@@ -62,13 +62,14 @@ func run(args []string, out io.Writer) error {
 	case "check":
 		cf := flag.NewFlagSet("check", flag.ContinueOnError)
 		verbose := cf.Bool("v", false, "print passing cases too")
+		only := cf.String("case", "", "run only the case with this id and print its full result")
 		if err := cf.Parse(fs.Args()[1:]); err != nil {
 			return err
 		}
 		if cf.NArg() == 0 {
 			return usage()
 		}
-		return checkCmd(e, cf.Args(), *verbose, out)
+		return checkCmd(e, cf.Args(), *verbose, *only, out)
 	}
 	return usage()
 }
@@ -129,7 +130,7 @@ func day(t time.Time) string {
 	return t.Format(time.DateOnly)
 }
 
-func checkCmd(e *forecast.Engine, paths []string, verbose bool, out io.Writer) error {
+func checkCmd(e *forecast.Engine, paths []string, verbose bool, only string, out io.Writer) error {
 	passed, failed := 0, 0
 	for _, path := range paths {
 		f, labels, err := testcase.Load(path)
@@ -138,7 +139,13 @@ func checkCmd(e *forecast.Engine, paths []string, verbose bool, out io.Writer) e
 		}
 		for i := range f.Cases {
 			c := &f.Cases[i]
+			if only != "" && c.ID != only {
+				continue
+			}
 			o := testcase.Check(e, c, labels)
+			if only != "" {
+				detail(e, c, out)
+			}
 			if o.Pass() {
 				passed++
 				if verbose {
@@ -155,4 +162,22 @@ func checkCmd(e *forecast.Engine, paths []string, verbose bool, out io.Writer) e
 	}
 	fmt.Fprintf(out, "%d passed, %d failed\n", passed, failed)
 	return nil
+}
+
+// detail prints every antigen's result for one case (debugging aid).
+func detail(e *forecast.Engine, c *testcase.Case, out io.Writer) {
+	p, doses, asOf, err := c.Input()
+	if err != nil {
+		fmt.Fprintln(out, err)
+		return
+	}
+	res := e.Forecast(p, doses, asOf)
+	fmt.Fprintf(out, "case %s dob %s assessed %s: %s\n", c.ID, c.DOB, c.AssessmentDate, c.Description)
+	for _, a := range res.Antigens {
+		fmt.Fprintf(out, "  %-14s %-16s dose %d  %s %s %s  [%s] %s\n", a.Antigen, a.Status, a.DoseNumber, day(a.Earliest), day(a.Recommended), day(a.PastDue), a.Series, a.Reason)
+	}
+	for _, ev := range res.Evaluations {
+		d := doses[ev.Dose]
+		fmt.Fprintf(out, "    #%d %s CVX %s %-12s td%d %s %s\n", ev.Dose+1, day(d.Date), d.CVX, ev.Antigen, ev.TargetDose, ev.Status, ev.Reason)
+	}
 }
