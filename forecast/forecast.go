@@ -359,12 +359,11 @@ func (st *state) selectBest(runs []*run) *run {
 		if b.status == Complete {
 			return true
 		}
-		for _, o := range bests {
-			if o.status != Complete {
-				continue
-			}
-			for _, g := range o.s.equivalent {
-				if g == b.s.group {
+		// A series is also satisfied when a group it names as equivalent
+		// has a complete best series.
+		for _, g := range b.s.equivalent {
+			for _, o := range bests {
+				if o.s.group == g && o.status == Complete {
 					return true
 				}
 			}
@@ -426,9 +425,10 @@ func (st *state) selectInGroup(group []*run) *run {
 	}
 	if !anyValid {
 		// No valid doses anywhere in the group: the default series, if the
-		// group has one; otherwise the preferred series the patient can start.
+		// group has one the patient is old enough to start; otherwise the
+		// preferred series the patient can start.
 		for _, r := range group {
-			if r.s.isDefault {
+			if r.s.isDefault && (!r.s.minStart.Set || st.asOf >= st.dob.Add(r.s.minStart)) {
 				return r
 			}
 		}
@@ -437,13 +437,6 @@ func (st *state) selectInGroup(group []*run) *run {
 	for _, r := range group {
 		if st.startable(r) {
 			c = append(c, r)
-		}
-	}
-	if len(c) == 0 && anyValid {
-		for _, r := range group {
-			if r.valid > 0 {
-				c = append(c, r)
-			}
 		}
 	}
 	switch len(c) {
