@@ -200,8 +200,8 @@ func (st *state) forecastRun(r *run, groupComplete func(int) bool) {
 		sd := &s.doses[td]
 		f := st.dates(r, sd)
 		ref := st.asOf
-		if f.earliest > ref && f.earliest < maxDate {
-			ref = f.earliest
+		if f.intervalEarliest > ref {
+			ref = f.intervalEarliest
 		}
 		if st.skip(r, sd, true, ref, len(r.ad), prevDate, groupComplete) {
 			continue
@@ -225,6 +225,7 @@ func (st *state) forecastRun(r *run, groupComplete func(int) bool) {
 
 type fdates struct {
 	earliest, rec, past, latest Date
+	intervalEarliest            Date // earliest date from intervals alone
 	agedOut                     bool
 }
 
@@ -270,6 +271,7 @@ func (st *state) dates(r *run, sd *seriesDose) fdates {
 		}
 		if min.Set {
 			f.earliest = maxD(f.earliest, ref.Add(min))
+			f.intervalEarliest = maxD(f.intervalEarliest, ref.Add(min))
 		}
 		if iv.earliestRec.Set {
 			recInt = maxD(recInt, ref.Add(iv.earliestRec))
@@ -397,9 +399,12 @@ func (st *state) selectBest(runs []*run) *run {
 
 func (st *state) startable(r *run) bool {
 	s := r.s
-	start := r.firstVal
-	if start == NoDate {
-		start = st.asOf
+	start := st.asOf
+	if r.valid > 0 {
+		start = r.firstVal
+		if r.complete {
+			return true // a completed series counts whenever it was started
+		}
 	}
 	if s.minStart.Set && start < st.dob.Add(s.minStart) {
 		return false
