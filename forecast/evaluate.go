@@ -70,6 +70,7 @@ type run struct {
 	firstVal Date
 	lastVal  Date
 	prev     int // position in ad of the last dose usable as "previous dose"
+	tgtIndex int // target dose being evaluated (0-based)
 
 	status   SeriesStatus
 	fdose    int
@@ -146,6 +147,7 @@ func (st *state) evaluate(r *run, groupComplete func(int) bool) {
 		}
 		sd := &s.doses[td]
 		r.tgt[k] = int8(td)
+		r.tgtIndex = td
 		status, why := st.evalDose(r, sd, k, d)
 		why.target = td + 1
 		r.st[k], r.why[k] = status, why
@@ -197,7 +199,7 @@ func (st *state) evalDose(r *run, sd *seriesDose, k int, d *pdose) (EvalStatus, 
 				return NotValid, reason{code: rTooYoung, date: lim, dur: absMin}
 			}
 			if age.min.Set {
-				if lim := st.dob.Add(age.min); d.date < lim && st.prevBad(r) {
+				if lim := st.dob.Add(age.min); d.date < lim && r.tgtIndex > 0 && st.prevBad(r) {
 					return NotValid, reason{code: rTooYoungGrace, date: lim, dur: age.min}
 				}
 			}
@@ -233,7 +235,7 @@ func (st *state) evalDose(r *run, sd *seriesDose, k int, d *pdose) (EvalStatus, 
 			}
 			failed = true
 		} else if iv.min.Set {
-			if lim := ref.Add(iv.min); d.date < lim && st.prevBad(r) {
+			if lim := ref.Add(iv.min); d.date < lim && r.tgtIndex > 0 && st.prevBad(r) {
 				if !failed {
 					fail = reason{code: rTooSoonGrace, date: lim, dur: iv.min, ref: ref}
 				}

@@ -412,8 +412,16 @@ func (st *state) startable(r *run) bool {
 	if s.maxStart.Set && start >= st.dob.Add(s.maxStart) {
 		return false
 	}
-	if s.product && r.valid == 0 {
-		return false
+	if s.product {
+		// A product series applies only when every dose so far fits it.
+		if r.valid == 0 {
+			return false
+		}
+		for k := range r.ad {
+			if r.st[k] == NotValid && r.why[k].code == rNotAllowed {
+				return false
+			}
+		}
 	}
 	if s.typ == seriesEvaluationOnly && !r.complete {
 		return false
@@ -478,9 +486,7 @@ func (st *state) selectInGroup(group []*run) *run {
 			if r.s.product {
 				sc++
 			}
-			if r.lastVal == earliestDone {
-				sc++
-			}
+			_ = earliestDone
 			score = append(score, sc)
 		}
 	case len(inproc) > 0:
@@ -601,7 +607,10 @@ func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, 
 				continue
 			}
 			if g.full {
-				e, r, p = maxD(e, b.earliest), maxD(r, b.rec), maxD(p, b.past)
+				// The whole group is given together: no earlier than every
+				// antigen allows, recommended and past due with the most
+				// pressing antigen.
+				e, r, p = maxD(e, b.earliest), minD(r, b.rec), minD(p, b.past)
 				l = minD(l, b.latest)
 			} else {
 				if b.earliest < e {
@@ -610,6 +619,12 @@ func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, 
 				e, r, p = minD(e, b.earliest), minD(r, b.rec), minD(p, b.past)
 				l = maxD(l, b.latest)
 			}
+		}
+		if r < e {
+			r = e
+		}
+		if p != NoDate && p < r {
+			p = r
 		}
 		gf.Earliest, gf.Recommended, gf.PastDue, gf.Latest = e.Time(), r.Time(), p.Time(), l.Time()
 	}

@@ -192,10 +192,21 @@ func Check(e *forecast.Engine, c *Case, labels map[string]string) Outcome {
 	o.EvalChecked = len(c.Doses) > 0
 	for i, d := range c.Doses {
 		got, why := "(not evaluated)", ""
+		found := false
 		if g != nil {
 			for _, gd := range g.Doses {
 				if gd.Dose == i {
-					got, why = gd.Status.String(), gd.Reason
+					got, why, found = gd.Status.String(), gd.Reason, true
+				}
+			}
+		}
+		// A dose of another vaccine group in the case (e.g. varicella in an
+		// MMR case) is judged in its own group.
+		for gi := 0; !found && gi < len(res.Groups); gi++ {
+			for _, gd := range res.Groups[gi].Doses {
+				if gd.Dose == i {
+					got, why, found = gd.Status.String(), gd.Reason, true
+					break
 				}
 			}
 		}
