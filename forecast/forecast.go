@@ -377,7 +377,7 @@ func (st *state) selectBest(runs []*run) *run {
 		if b.status != NotComplete || satisfied(b) {
 			continue
 		}
-		if pick == nil || b.s.priority < pick.s.priority {
+		if pick == nil || better(b, pick) {
 			pick = b
 		}
 	}
@@ -723,4 +723,18 @@ func (st *state) reasonText(r *run, k int) string {
 		return fmt.Sprintf("Not a preferable or allowable vaccine: %s (CVX %d) for dose %d of %s at this age", name, d.cvx, w.target, r.s.name)
 	}
 	return ""
+}
+
+// better orders not-complete best series of different series groups: a
+// risk series the patient is indicated for before a standard one, then
+// series priority (A before B), then the earliest forecast date.
+func better(a, b *run) bool {
+	ar, br := a.s.typ == seriesRisk, b.s.typ == seriesRisk
+	if ar != br {
+		return ar
+	}
+	if a.s.priority != b.s.priority {
+		return a.s.priority < b.s.priority
+	}
+	return a.earliest < b.earliest
 }
