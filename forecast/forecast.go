@@ -385,9 +385,12 @@ func (st *state) selectBest(runs []*run) *run {
 		return pick
 	}
 	for _, b := range bests {
-		if b.status == Complete {
-			return b
+		if b.status == Complete && (pick == nil || better(b, pick)) {
+			pick = b
 		}
+	}
+	if pick != nil {
+		return pick
 	}
 	for _, b := range bests {
 		if satisfied(b) {
