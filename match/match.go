@@ -374,7 +374,7 @@ func (m *Matcher) compare(a, b *normalized) Result {
 	}
 
 	switch {
-	case capReason == "" && personalID && dob == Exact && first != Disagree && last != Disagree:
+	case capReason == "" && personalID && dob == Exact && r.Score >= m.cfg.ReviewThreshold && !anyDisagree(&r):
 		r.Outcome, r.Reason = Match, ReasonIdentifier
 	case r.Score >= m.cfg.MatchThreshold:
 		r.Outcome, r.Reason = Match, ReasonScore
@@ -387,6 +387,17 @@ func (m *Matcher) compare(a, b *normalized) Result {
 		r.Outcome, r.Reason = PossibleMatch, capReason
 	}
 	return r
+}
+
+// anyDisagree reports a disagreement on a personal attribute (names, sex,
+// mother's maiden name), which stops the identifier step.
+func anyDisagree(r *Result) bool {
+	for _, f := range [...]Field{FieldFirst, FieldMiddle, FieldLast, FieldSex, FieldMotherMaiden, FieldSuffix} {
+		if r.Fields[f].Level == Disagree {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Matcher) firstWeight(l Level, name string) float64 {

@@ -20,7 +20,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/iisproject/iis/match"
 	"github.com/iisproject/iis/match/aira"
@@ -43,7 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	m := match.New(match.DefaultConfig())
 	if *synthN > 0 {
-		return runSynth(*synthN, *seed, stdout, stderr)
+		return runSynth(*synthN, *seed, *verbose, stdout, stderr)
 	}
 	files := fs.Args()
 	if len(files) == 0 {
@@ -69,9 +68,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		sets = append(sets, cases)
 	}
-	conflicts := aira.ConflictingPairs(sets...)
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = filepath.Base(f)
+	}
+	disp := aira.Disputed(names, sets...)
 	if *disputed {
-		writeDisputed(stdout, files, sets, conflicts)
+		writeDisputed(stdout, m, names, sets, disp)
 		return 0
 	}
 	var total, totalClean aira.Confusion
@@ -91,7 +94,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			addTo(byAll[k], c)
 		}
-		clean := aira.Evaluate(rep.Name, m, cases, func(c *aira.Case) bool { return conflicts[aira.PairKey(c)] })
+		si := i
+		clean := aira.Evaluate(rep.Name, m, cases, func(c *aira.Case) bool {
+			_, ok := disp[[2]int{si, caseIndex(cases, c)}]
+			return ok
+		})
 		addTo(&totalClean, &clean.All)
 	}
 	if len(sets) > 1 {
@@ -101,8 +108,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		aira.WritePerturbations(stdout, byAll)
 		fmt.Fprintln(stdout)
 	}
-	if len(conflicts) > 0 {
-		fmt.Fprintf(stdout, "== total excluding pairs labelled differently across these files (%d distinct pairs; list with -disputed): %d cases\n", len(conflicts), totalClean.Total())
+	if len(disp) > 0 {
+		fmt.Fprintf(stdout, "== total excluding %d disputed cases (same pair or same agreement pattern labelled differently; list with -disputed): %d cases\n", len(disp), totalClean.Total())
 		aira.WriteMatrix(stdout, &totalClean)
 	}
 	return 0
@@ -136,30 +143,38 @@ func writeWrong(w io.Writer, rep *aira.Report, verbose bool, max int) {
 	}
 }
 
-func writeDisputed(w io.Writer, files []string, sets [][]aira.Case, conflicts map[string]bool) {
-	type entry struct{ file, id, pert, label string }
-	byKey := map[string][]entry{}
-	for i, cases := range sets {
-		for j := range cases {
-			c := &cases[j]
-			k := aira.PairKey(c)
-			if conflicts[k] {
-				byKey[k] = append(byKey[k], entry{filepath.Base(files[i]), c.ID, c.Perturbation, c.Expect.String()})
+// caseIndex returns c's index in cases (c points into the slice).
+func caseIndex(cases []aira.Case, c *aira.Case) int {
+	for i := range cases {
+		if &cases[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// writeDisputed prints the disputed cases the matcher decides against the
+// label in a costly way (false merge, split, review skipped), as markdown.
+func writeDisputed(w io.Writer, m *match.Matcher, names []string, sets [][]aira.Case, disp map[[2]int]string) {
+	fmt.Fprintln(w, "| set | case | label | decided | why the label is disputed |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
+	n := 0
+	for si, cases := range sets {
+		for i := range cases {
+			why, ok := disp[[2]int{si, i}]
+			if !ok {
+				continue
 			}
+			c := &cases[i]
+			got := m.Compare(c.A, c.B).Outcome
+			want := c.Expect.Outcome()
+			costly := want == match.NonMatch && got == match.Match || want == match.Match && got == match.NonMatch || want == match.PossibleMatch && got == match.Match
+			if !costly {
+				continue
+			}
+			n++
+			fmt.Fprintf(w, "| %s | %s:%s:%s | %s | %s | %s |\n", names[si], c.ID, c.Perturbation, c.Quality, c.Expect, got, why)
 		}
 	}
-	var lines []string
-	for _, es := range byKey {
-		s := "| " + es[0].pert + " |"
-		for _, e := range es {
-			s += fmt.Sprintf(" %s %s: %s;", e.file, e.id, e.label)
-		}
-		lines = append(lines, s+" |")
-	}
-	sort.Strings(lines)
-	fmt.Fprintln(w, "| perturbation | labels |")
-	fmt.Fprintln(w, "| --- | --- |")
-	for _, l := range lines {
-		fmt.Fprintln(w, l)
-	}
+	fmt.Fprintf(w, "\n%d disputed cases in all; %d of them decided against the label in a costly way (listed).\n", len(disp), n)
 }

@@ -70,6 +70,8 @@ type Case struct {
 	Line         int // line number of the TEST line
 	RawA, RawB   string
 	A, B         *match.Record
+	// FieldsA and FieldsB are the key=value pairs as read.
+	FieldsA, FieldsB map[string]string
 }
 
 // Parse reads every case of r. name is used in error messages. Blank lines
@@ -142,6 +144,12 @@ func Parse(r io.Reader, name string) ([]Case, error) {
 		c.Expect = lab
 		c.RawA, c.RawB = vals[1], vals[2]
 		var err error
+		if c.FieldsA, err = fields(vals[1]); err != nil {
+			return nil, fmt.Errorf("%s:%d: case %s: patient A: %w", name, c.Line+2, c.ID, err)
+		}
+		if c.FieldsB, err = fields(vals[2]); err != nil {
+			return nil, fmt.Errorf("%s:%d: case %s: patient B: %w", name, c.Line+3, c.ID, err)
+		}
 		if c.A, err = ParsePatient(vals[1]); err != nil {
 			return nil, fmt.Errorf("%s:%d: case %s: patient A: %w", name, c.Line+2, c.ID, err)
 		}

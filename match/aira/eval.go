@@ -116,6 +116,80 @@ func ConflictingPairs(sets ...[]Case) map[string]bool {
 	return out
 }
 
+// Signature is the matcher-independent agreement pattern of a case: its
+// perturbation type and, for every key of the format, whether the two
+// records carry equal values (case-insensitive), different values, or the
+// key is missing on either side. Under the Fellegi–Sunter assumption that a
+// field missing on one side is no evidence, cases with the same signature
+// carry the same evidence.
+func Signature(c *Case) string {
+	var b strings.Builder
+	b.WriteString(c.Perturbation)
+	for _, k := range signatureKeys {
+		x, y := strings.TrimSpace(c.FieldsA[k]), strings.TrimSpace(c.FieldsB[k])
+		switch {
+		case x == "" || y == "":
+			b.WriteString(" -")
+		case strings.EqualFold(x, y):
+			b.WriteString(" =")
+		default:
+			b.WriteString(" x")
+		}
+	}
+	return b.String()
+}
+
+var signatureKeys = []string{"nameFirst", "nameMiddle", "nameLast", "nameLastHyph", "nameSuffix", "nameAlias", "birthDate",
+	"gender", "birthType", "birthOrder", "birthStatus", "mrns", "ssn", "medicaid", "motherMaidenName", "guardianNameFirst",
+	"guardianNameLast", "phone", "addressStreet1", "addressStreet2", "addressCity", "addressState", "addressZip", "address2Zip"}
+
+// Disputed returns, for the given sets, the reason each disputed case
+// cannot be scored against its label, keyed by set index and case index:
+// the same record pair is labelled differently in another set, or a case
+// of the same set with the same Signature has a different label (the label
+// then depends on something other than the evidence, such as the
+// data-quality tier the generator drew).
+func Disputed(names []string, sets ...[]Case) map[[2]int]string {
+	out := map[[2]int]string{}
+	type where struct {
+		set, idx int
+	}
+	byPair := map[string][]where{}
+	for si, set := range sets {
+		bySig := map[string][]int{}
+		for i := range set {
+			c := &set[i]
+			if c.Expect == NotSure {
+				continue
+			}
+			byPair[PairKey(c)] = append(byPair[PairKey(c)], where{si, i})
+			bySig[Signature(c)] = append(bySig[Signature(c)], i)
+		}
+		for _, idx := range bySig {
+			for _, i := range idx {
+				for _, j := range idx {
+					if set[i].Expect != set[j].Expect {
+						out[[2]int{si, i}] = fmt.Sprintf("same agreement pattern as %s labelled %s", set[j].ID, set[j].Expect)
+						break
+					}
+				}
+			}
+		}
+	}
+	for _, ws := range byPair {
+		for _, a := range ws {
+			for _, b := range ws {
+				x, y := &sets[a.set][a.idx], &sets[b.set][b.idx]
+				if x.Expect != y.Expect {
+					out[[2]int{a.set, a.idx}] = fmt.Sprintf("same pair labelled %s in %s (%s)", y.Expect, names[b.set], y.ID)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
 var outcomeShort = [3]string{"NonMatch", "Possible", "Match"}
 
 // WriteMatrix prints a 3×3 confusion matrix.
