@@ -455,6 +455,24 @@ func (st *state) selectInGroup(group []*run) *run {
 			c = append(c, r)
 		}
 	}
+	// Series priority (A before B before C) ranks the indications of a
+	// group: only the highest-priority series compete.
+	if len(c) > 1 {
+		top := c[0].s.priority
+		for _, r := range c {
+			if r.s.priority < top {
+				top = r.s.priority
+			}
+		}
+		k := 0
+		for _, r := range c {
+			if r.s.priority == top {
+				c[k] = r
+				k++
+			}
+		}
+		c = c[:k]
+	}
 	switch len(c) {
 	case 0:
 		return nil
