@@ -455,29 +455,20 @@ func (st *state) selectInGroup(group []*run) *run {
 			c = append(c, r)
 		}
 	}
-	// Series priority (A before B before C) ranks the indications of a
-	// group: only the highest-priority series compete.
-	if len(c) > 1 {
-		top := c[0].s.priority
-		for _, r := range c {
-			if r.s.priority < top {
-				top = r.s.priority
-			}
-		}
-		k := 0
-		for _, r := range c {
-			if r.s.priority == top {
-				c[k] = r
-				k++
-			}
-		}
-		c = c[:k]
-	}
 	switch len(c) {
 	case 0:
 		return nil
 	case 1:
 		return c[0]
+	}
+	var withValid []*run
+	for _, r := range c {
+		if r.valid > 0 {
+			withValid = append(withValid, r)
+		}
+	}
+	if len(withValid) > 0 {
+		c = topPriority(withValid)
 	}
 	var complete, inproc []*run
 	for _, r := range c {
@@ -491,7 +482,7 @@ func (st *state) selectInGroup(group []*run) *run {
 	var pool []*run
 	switch {
 	case len(complete) > 0:
-		pool = complete
+		pool = topPriority(complete)
 		mostValid, earliestDone := 0, Date(maxDate)
 		for _, r := range pool {
 			if r.valid > mostValid {
@@ -511,7 +502,7 @@ func (st *state) selectInGroup(group []*run) *run {
 			score = append(score, sc)
 		}
 	case len(inproc) > 0:
-		pool = inproc
+		pool = topPriority(inproc)
 		mostValid, fewestLeft, soonest := 0, 1<<30, Date(maxDate)
 		for _, r := range pool {
 			if r.valid > mostValid {
@@ -549,7 +540,7 @@ func (st *state) selectInGroup(group []*run) *run {
 				return r
 			}
 		}
-		pool = c
+		pool = topPriority(c)
 		soonest := Date(maxDate)
 		for _, r := range pool {
 			if r.status == NotComplete {
@@ -758,4 +749,22 @@ func better(a, b *run) bool {
 		return a.s.priority < b.s.priority
 	}
 	return a.earliest < b.earliest
+}
+
+// topPriority keeps the series of the highest series priority (A before B
+// before C): priority ranks the indications within a series group.
+func topPriority(c []*run) []*run {
+	top := c[0].s.priority
+	for _, r := range c {
+		if r.s.priority < top {
+			top = r.s.priority
+		}
+	}
+	out := make([]*run, 0, len(c))
+	for _, r := range c {
+		if r.s.priority == top {
+			out = append(out, r)
+		}
+	}
+	return out
 }
