@@ -1,0 +1,389 @@
+// Package immz implements the CDC HL7 2.5.1 Implementation Guide for
+// Immunization Messaging (Release 1.5 and its 2018 addendum) on top of
+// package hl7: it decodes VXU^V04 (profile Z22) into the domain types of
+// package iis and QBP^Q11 (Z34/Z44) into a Query, validates them against
+// the guide's usage, code tables and date rules, and builds the ACK^V04
+// (Z23) the guide prescribes, with one ERR segment per problem.
+//
+// Outcome rules (see README "ACK rules"):
+//   - AR: the envelope is unusable (MSH-9 type/event, MSH-10, MSH-11
+//     processing id, MSH-12 version, MSH-4 sender); nothing is processed.
+//   - AE: at least one error (severity E): the message was rejected as a
+//     whole (no usable patient: PID, PID-3, PID-5, PID-7) or in part (a dose
+//     group with no/unknown vaccine or bad date, an NK1 without relationship);
+//     what was not rejected is kept.
+//   - AA: accepted; warnings (severity W, values ignored) may follow as ERR
+//     rows. With Config.WarningsAsAE a warnings-only message gets AE instead,
+//     as NIST's 2015 test plan and AIRA's ACK guidance examples do.
+package immz
+
+import (
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/iisproject/iis"
+	"github.com/iisproject/iis/codeset"
+	"github.com/iisproject/iis/hl7"
+)
+
+// Config configures a Validator. The zero Config is usable.
+type Config struct {
+	// Codes are the code tables (default codeset.Default()).
+	Codes *codeset.Set
+	// Now is the clock used for date sanity checks and ACK timestamps
+	// (default time.Now).
+	Now func() time.Time
+	// ProcessingIDs are the MSH-11 values accepted (default P and T).
+	ProcessingIDs []string
+	// WarningsAsAE answers a message whose only problems are warnings with
+	// AE rather than AA (NIST 2015 / AIRA convention).
+	WarningsAsAE bool
+	// Application and Facility name this IIS in ACK MSH-3/MSH-4 when the
+	// inbound MSH-5/MSH-6 are empty.
+	Application, Facility string
+}
+
+// Validator decodes and validates immunization messages and builds their
+// acknowledgements. It is safe for concurrent use.
+type Validator struct {
+	codes   *codeset.Set
+	now     func() time.Time
+	procIDs []string
+	warnAE  bool
+	app     string
+	fac     string
+	seq     atomic.Uint64
+}
+
+// New returns a Validator for cfg.
+func New(cfg Config) *Validator {
+	v := &Validator{codes: cfg.Codes, now: cfg.Now, procIDs: cfg.ProcessingIDs, warnAE: cfg.WarningsAsAE, app: cfg.Application, fac: cfg.Facility}
+	if v.codes == nil {
+		v.codes = codeset.Default()
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if len(v.procIDs) == 0 {
+		v.procIDs = []string{"P", "T"}
+	}
+	if v.app == "" {
+		v.app = "IIS"
+	}
+	return v
+}
+
+// Kind is the kind of message decoded.
+type Kind uint8
+
+const (
+	KindUnknown Kind = iota
+	KindVXU
+	KindQBP
+)
+
+// Header is the decoded MSH.
+type Header struct {
+	SendingApplication   iis.Organization
+	SendingFacility      iis.Organization
+	ReceivingApplication iis.Organization
+	ReceivingFacility    iis.Organization
+	Time                 time.Time
+	Type, Event          string // MSH-9.1, MSH-9.2
+	Structure            string // MSH-9.3
+	ControlID            string // MSH-10
+	ProcessingID         string // MSH-11.1
+	Version              string // MSH-12.1
+	AcceptAck, AppAck    string // MSH-15, MSH-16
+	Profile              string // MSH-21.1 of the first repetition
+	SendingOrganization  iis.Organization
+}
+
+// VXU is a decoded VXU^V04.
+type VXU struct {
+	Patient iis.Patient
+	// Vaccinations are the dose groups that were accepted, in message order.
+	Vaccinations []iis.Vaccination
+	// Rejected lists the positions (iis.Vaccination.Position) of dose
+	// groups that were not accepted.
+	Rejected []int
+}
+
+// Result is what Decode found in one message. It refers to the message's
+// bytes, which must stay unchanged while the Result is used.
+type Result struct {
+	Header Header
+	Kind   Kind
+	VXU    *VXU   // KindVXU and the message was not rejected
+	Query  *Query // KindQBP and the query is usable
+	Issues []Issue
+
+	msg *hl7.Message
+}
+
+// Message returns the parsed message (nil if it could not be parsed).
+func (r *Result) Message() *hl7.Message { return r.msg }
+
+// Rejected reports whether nothing of the message may be stored: its
+// envelope was rejected or it has no usable patient or query.
+func (r *Result) Rejected() bool {
+	for _, is := range r.Issues {
+		if is.Severity == Error && is.Scope >= ScopeMessage {
+			return true
+		}
+	}
+	return false
+}
+
+// AckCode returns MSA-1 for this result under the validator's rules.
+func (v *Validator) AckCode(r *Result) string {
+	code := "AA"
+	for _, is := range r.Issues {
+		switch {
+		case is.Severity == Error && is.Scope == ScopeEnvelope:
+			return "AR"
+		case is.Severity == Error:
+			code = "AE"
+		case is.Severity == Warning && v.warnAE:
+			code = "AE"
+		}
+	}
+	return code
+}
+
+// Decode parses raw as one message and decodes and validates it. A message
+// that cannot be parsed yields a Result with one envelope issue.
+func (v *Validator) Decode(raw []byte) *Result {
+	m, err := hl7.Parse(raw)
+	if err != nil {
+		return &Result{Issues: []Issue{{
+			Location: ErrorLocation{Segment: "MSH", Sequence: 1},
+			Code:     CodeSegmentSequence, Severity: Error, AppCode: AppRequiredData, Scope: ScopeEnvelope,
+			Message: "The message could not be read: " + strings.TrimPrefix(err.Error(), "hl7: ") + " - message rejected",
+			Rule:    "HL7 syntax",
+		}}}
+	}
+	return v.DecodeMessage(m)
+}
+
+// DecodeMessage decodes and validates a parsed message.
+func (v *Validator) DecodeMessage(m *hl7.Message) *Result {
+	d := &decoder{v: v, m: m, res: &Result{msg: m}}
+	d.header()
+	if d.res.Rejected() {
+		return d.res
+	}
+	switch d.res.Kind {
+	case KindVXU:
+		d.vxu()
+	case KindQBP:
+		d.qbp()
+	}
+	return d.res
+}
+
+// decoder holds the state of one Decode call.
+type decoder struct {
+	v   *Validator
+	m   *hl7.Message
+	res *Result
+	// seq counts segments by ID while walking the message, for ERR-2.
+	seqs map[string]int
+	// today is the clock's date (UTC midnight) plus one day of tolerance
+	// for senders in other time zones.
+	tomorrow time.Time
+}
+
+func (d *decoder) add(is Issue) { d.res.Issues = append(d.res.Issues, is) }
+
+func loc(seg string, seq, field int, more ...int) ErrorLocation {
+	l := ErrorLocation{Segment: seg, Sequence: seq, Field: field}
+	if len(more) > 0 {
+		l.Repetition = more[0]
+	}
+	if len(more) > 1 {
+		l.Component = more[1]
+	}
+	if len(more) > 2 {
+		l.Subcomponent = more[2]
+	}
+	return l
+}
+
+func (d *decoder) header() {
+	msh := d.m.MSH()
+	h := &d.res.Header
+	h.SendingApplication = readHD(msh.Field(3))
+	h.SendingFacility = readHD(msh.Field(4))
+	h.ReceivingApplication = readHD(msh.Field(5))
+	h.ReceivingFacility = readHD(msh.Field(6))
+	h.Type = text(msh.Field(9).Comp(1))
+	h.Event = text(msh.Field(9).Comp(2))
+	h.Structure = text(msh.Field(9).Comp(3))
+	h.ControlID = text(msh.Field(10))
+	h.ProcessingID = text(msh.Field(11).Comp(1))
+	h.Version = text(msh.Field(12).Comp(1))
+	h.AcceptAck = text(msh.Field(15))
+	h.AppAck = text(msh.Field(16))
+	h.Profile = text(msh.Field(21).Rep(1).Comp(1))
+	h.SendingOrganization = readXON(msh.Field(22))
+
+	env := func(field, comp, code, app int, msg, rule string) {
+		var l ErrorLocation
+		if comp > 0 {
+			l = loc("MSH", 1, field, 1, comp)
+		} else {
+			l = loc("MSH", 1, field)
+		}
+		d.add(Issue{Location: l, Code: code, Severity: Error, AppCode: app, Scope: ScopeEnvelope, Message: msg, Rule: rule})
+	}
+	switch {
+	case h.Type == "":
+		env(9, 1, CodeRequiredFieldMiss, AppRequiredData, "MSH-9 message type is required - message rejected", "MSH-9 required")
+	case h.Type == "VXU":
+		d.res.Kind = KindVXU
+		if h.Event != "V04" {
+			env(9, 2, CodeUnsupportedEvent, 0, "Event "+quote(h.Event)+" is not supported for VXU; use VXU^V04^VXU_V04 - message rejected", "MSH-9 event")
+		}
+	case h.Type == "QBP":
+		d.res.Kind = KindQBP
+		if h.Event != "Q11" {
+			env(9, 2, CodeUnsupportedEvent, 0, "Event "+quote(h.Event)+" is not supported for QBP; use QBP^Q11^QBP_Q11 - message rejected", "MSH-9 event")
+		}
+	default:
+		env(9, 1, CodeUnsupportedMsgType, 0, "Message type "+quote(h.Type)+" is not supported; this IIS accepts VXU^V04 and QBP^Q11 - message rejected", "MSH-9 type")
+	}
+	if h.ControlID == "" {
+		env(10, 0, CodeRequiredFieldMiss, AppRequiredData, "MSH-10 message control ID is required - message rejected", "MSH-10 required")
+	} else if len(h.ControlID) > 199 {
+		env(10, 0, CodeDataType, AppInvalidValue, "MSH-10 message control ID is longer than 199 characters - message rejected", "MSH-10 length")
+	}
+	switch {
+	case h.ProcessingID == "":
+		env(11, 1, CodeRequiredFieldMiss, AppRequiredData, "MSH-11 processing ID is required - message rejected", "MSH-11 required")
+	case !contains(d.v.procIDs, h.ProcessingID):
+		env(11, 1, CodeUnsupportedProcID, 0, "Processing ID "+quote(h.ProcessingID)+" is not accepted; use "+strings.Join(d.v.procIDs, " or ")+" - message rejected", "MSH-11 processing id")
+	}
+	switch {
+	case h.Version == "":
+		env(12, 1, CodeRequiredFieldMiss, AppRequiredData, "MSH-12 version ID is required - message rejected", "MSH-12 required")
+	case h.Version != "2.5.1":
+		env(12, 1, CodeUnsupportedVersion, 0, "Version ID "+quote(h.Version)+" is not supported; this IIS accepts HL7 2.5.1 - message rejected", "MSH-12 version")
+	}
+	if d.res.Rejected() {
+		return
+	}
+
+	// Field-level header checks: warnings only. A missing MSH-4 is a warning
+	// too: the IG's own examples omit it, and the transport's authenticated
+	// facility identifies the sender.
+	if h.SendingFacility.Name == "" && h.SendingFacility.ID == "" {
+		d.warn(loc("MSH", 1, 4), CodeRequiredFieldMiss, AppRequiredData, "MSH-4 sending facility is missing", "MSH-4 required")
+	}
+	if ts := text(msh.Field(7).Comp(1)); ts == "" {
+		d.warn(loc("MSH", 1, 7), CodeRequiredFieldMiss, AppRequiredData, "MSH-7 date/time of message is required", "MSH-7 required")
+	} else if t, _, err := parseDTM(ts); err != nil {
+		d.warn(loc("MSH", 1, 7), CodeDataType, AppInvalidDate, "MSH-7 date/time of message "+quote(ts)+" is not a valid date", "MSH-7 format")
+	} else {
+		h.Time = t
+	}
+	want := "Z22"
+	if d.res.Kind == KindQBP {
+		want = "Z34 or Z44"
+	}
+	switch {
+	case h.Profile == "":
+		d.warn(loc("MSH", 1, 21), CodeRequiredFieldMiss, AppRequiredData, "MSH-21 message profile identifier is missing; expected "+want, "MSH-21 required")
+	case d.res.Kind == KindVXU && h.Profile != "Z22", d.res.Kind == KindQBP && h.Profile != "Z34" && h.Profile != "Z44":
+		d.warn(loc("MSH", 1, 21, 1, 1), CodeTableValueNotFound, AppTableValueNotFound, "MSH-21 profile "+quote(h.Profile)+" is not recognised; expected "+want, "MSH-21 profile")
+	}
+}
+
+func (d *decoder) warn(l ErrorLocation, code, app int, msg, rule string) {
+	d.add(Issue{Location: l, Code: code, Severity: Warning, AppCode: app, Scope: ScopeField, Message: msg, Rule: rule})
+}
+
+func quote(s string) string {
+	if s == "" {
+		return "(empty)"
+	}
+	return strconv.Quote(s)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// nextSeq counts one more segment with the given ID and returns its
+// sequence number.
+func (d *decoder) nextSeq(id string) int {
+	if d.seqs == nil {
+		d.seqs = make(map[string]int, 8)
+	}
+	d.seqs[id]++
+	return d.seqs[id]
+}
+
+// date reads a date field, checking its format and that it is not in the
+// future. It returns the date and whether it is usable; problems are
+// reported with the given severity and scope.
+func (d *decoder) date(v hl7.Value, l ErrorLocation, what string, sev Severity, scope Scope, rule string) (time.Time, bool) {
+	s := text(v.Comp(1))
+	if s == "" {
+		return time.Time{}, false
+	}
+	t, prec, err := parseDTM(s)
+	if err != nil || prec < precDay {
+		d.add(Issue{Location: l, Code: CodeDataType, Severity: sev, AppCode: AppInvalidDate, Scope: scope,
+			Message: what + " " + quote(s) + " is not a valid date (YYYYMMDD)" + consequence(sev, scope), Rule: rule + " format"})
+		return time.Time{}, false
+	}
+	if t.After(d.tomorrow) {
+		d.add(Issue{Location: l, Code: CodeApplicationError, Severity: sev, AppCode: AppIllogicalDate, Scope: scope,
+			Message: what + " " + quote(s) + " is in the future" + consequence(sev, scope), Rule: rule + " future"})
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// consequence says in words what an issue of this severity and scope did.
+func consequence(sev Severity, scope Scope) string {
+	if sev != Error {
+		if scope == ScopeField {
+			return " - value ignored"
+		}
+		return ""
+	}
+	switch scope {
+	case ScopeSegment:
+		return " - segment rejected"
+	case ScopeGroup:
+		return " - this immunization was not recorded"
+	case ScopeMessage, ScopeEnvelope:
+		return " - message rejected"
+	}
+	return " - value rejected"
+}
+
+// checkCode reports a coded value that is not in its table, as a warning
+// that the value is ignored. It returns whether the code is known.
+func (d *decoder) checkCode(table *codeset.Table, code string, l ErrorLocation, what, rule string) bool {
+	if code == "" || table.Contains(code) {
+		return true
+	}
+	d.warn(l, CodeTableValueNotFound, AppTableValueNotFound, what+" "+quote(code)+" is not a recognised code - value ignored", rule)
+	return false
+}
+
+func (d *decoder) startDates() {
+	now := d.v.now()
+	y, mo, day := now.Date()
+	d.tomorrow = time.Date(y, mo, day, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+}

@@ -1,0 +1,108 @@
+package immz
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Severity is HL7 table 0516 (ERR-4).
+type Severity byte
+
+const (
+	Error       Severity = 'E'
+	Warning     Severity = 'W'
+	Information Severity = 'I'
+)
+
+func (s Severity) String() string { return string(rune(s)) }
+
+// HL7 table 0357, message error condition codes (ERR-3).
+const (
+	CodeAccepted            = 0
+	CodeSegmentSequence     = 100 // also "required segment missing" in the IG's examples
+	CodeRequiredFieldMiss   = 101
+	CodeDataType            = 102
+	CodeTableValueNotFound  = 103
+	CodeUnsupportedMsgType  = 200
+	CodeUnsupportedEvent    = 201
+	CodeUnsupportedProcID   = 202
+	CodeUnsupportedVersion  = 203
+	CodeApplicationInternal = 207
+	// CodeApplicationError (999) is not in HL7 table 0357; NIST's test plan
+	// and AIRA's ACK guidance use it for business-rule violations, with the
+	// detail in ERR-5 (CDC table 0533). We do the same.
+	CodeApplicationError = 999
+)
+
+// CDC table 0533, application error codes (ERR-5).
+const (
+	AppIllogicalDate       = 1
+	AppInvalidDate         = 2
+	AppIllogicalValue      = 3
+	AppInvalidValue        = 4
+	AppTableValueNotFound  = 5
+	AppRequiredObservation = 6
+	AppRequiredData        = 7
+	AppDataIgnored         = 8
+)
+
+// Scope says how much of the message an error rejects.
+type Scope uint8
+
+const (
+	// ScopeField: the value is ignored or corrected; everything else is kept.
+	ScopeField Scope = iota
+	// ScopeSegment: the segment is not stored (e.g. an NK1 with no relationship).
+	ScopeSegment
+	// ScopeGroup: the ORC/RXA/RXR/OBX group (one dose) is not stored.
+	ScopeGroup
+	// ScopeMessage: nothing in the message is stored (no usable patient).
+	ScopeMessage
+	// ScopeEnvelope: the message is rejected outright (MSA AR): wrong
+	// type, version or processing id, unusable header.
+	ScopeEnvelope
+)
+
+// ErrorLocation is an HL7 ERL (ERR-2): segment ID, the segment's sequence
+// among segments of that ID (1-based), field, repetition, component and
+// subcomponent (0 = not given).
+type ErrorLocation struct {
+	Segment      string
+	Sequence     int
+	Field        int
+	Repetition   int
+	Component    int
+	Subcomponent int
+}
+
+// String formats the location as ERR-2 components: SEG^1^5^1^1.
+func (l ErrorLocation) String() string {
+	parts := []string{l.Segment, itoa(l.Sequence), itoa(l.Field), itoa(l.Repetition), itoa(l.Component), itoa(l.Subcomponent)}
+	n := len(parts)
+	for n > 1 && parts[n-1] == "" {
+		n--
+	}
+	return strings.Join(parts[:n], "^")
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+// Issue is one problem found in a message: one ERR segment of the ACK.
+type Issue struct {
+	Location ErrorLocation
+	Code     int      // HL7 table 0357
+	Severity Severity // E, W or I
+	AppCode  int      // CDC table 0533; 0 if none
+	Scope    Scope
+	// Message is ERR-8: what a person at the sending clinic can act on. It
+	// may quote the value sent back to its sender; it is never logged.
+	Message string
+	// Rule names the rule that raised the issue (for tests, metrics and the
+	// console), e.g. "RXA-5 unknown CVX".
+	Rule string
+}

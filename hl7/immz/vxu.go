@@ -1,0 +1,541 @@
+package immz
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/iisproject/iis"
+	"github.com/iisproject/iis/codeset"
+	"github.com/iisproject/iis/hl7"
+)
+
+// LOINC observation identifiers of the immunization OBX.
+const (
+	obsVFCEligibility   = "64994-7"
+	obsFundingSource    = "30963-3"
+	obsVISDocument      = "69764-9"
+	obsVaccineType      = "30956-7"
+	obsVISPublished     = "29768-9"
+	obsVISPresented     = "29769-7"
+	obsImmunity         = "59784-9"
+	obsContraindication = "30945-0"
+	obsReaction         = "31044-1"
+)
+
+// group is one ORC/RXA/RXR/OBX group being decoded.
+type group struct {
+	vac      iis.Vaccination
+	rejected bool
+	rxaSeq   int
+	orcSeq   int
+	visBySub map[string]int
+	hasRXA   bool
+}
+
+// vxu decodes and validates a VXU^V04:
+// MSH [SFT] PID [PD1] [{NK1}] [PV1 [PV2]] [{IN1…}] {ORC [{TQ1}] RXA [RXR] [{OBX [{NTE}]}]}
+func (d *decoder) vxu() {
+	d.startDates()
+	var (
+		out     = &VXU{}
+		p       = &out.Patient
+		havePID bool
+		groups  []*group
+		cur     *group
+		inGroup bool
+	)
+	for _, s := range d.m.Segments() {
+		id := s.ID()
+		seq := d.nextSeq(id)
+		switch id {
+		case "MSH", "SFT", "PV1", "PV2", "IN1", "IN2", "IN3", "TQ1", "TQ2", "NTE":
+			// Accepted and not needed for the registry.
+		case "PID":
+			if havePID {
+				d.warn(loc("PID", seq, 0), CodeSegmentSequence, AppDataIgnored, "Only one PID segment is allowed - this one was ignored", "PID repeated")
+				continue
+			}
+			havePID = true
+			d.pid(s, seq, p)
+		case "PD1":
+			d.pd1(s, seq, p)
+		case "NK1":
+			if g, ok := d.nk1(s, seq); ok {
+				p.Guardians = append(p.Guardians, g)
+			}
+		case "ORC":
+			cur = &group{orcSeq: seq}
+			groups = append(groups, cur)
+			inGroup = true
+			cur.vac.FillerOrder = readEI(s.Field(3))
+			cur.vac.PlacerOrder = readEI(s.Field(2))
+			cur.vac.EnteredBy = readXCN(s.Field(10))
+			cur.vac.OrderedBy = readXCN(s.Field(12))
+			if cur.vac.FillerOrder.Value == "" {
+				d.warn(loc("ORC", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "ORC-3 filler order number (the sender's unique id of this immunization) is missing; updates and deletes of this dose cannot be matched", "ORC-3 required")
+			}
+		case "RXA":
+			if cur == nil || cur.hasRXA {
+				cur = &group{}
+				groups = append(groups, cur)
+				d.warn(loc("RXA", seq, 0), CodeSegmentSequence, AppRequiredData, "RXA is not preceded by its ORC segment", "ORC required")
+			}
+			inGroup = true
+			cur.hasRXA = true
+			cur.rxaSeq = seq
+			cur.vac.Position = seq
+			d.rxa(s, seq, cur, p)
+		case "RXR":
+			if cur == nil || !cur.hasRXA {
+				d.warn(loc("RXR", seq, 0), CodeSegmentSequence, AppDataIgnored, "RXR is not inside an ORC/RXA group - ignored", "RXR placement")
+				continue
+			}
+			d.rxr(s, seq, cur)
+		case "OBX":
+			o := d.obx(s, seq)
+			switch {
+			case !inGroup:
+				p.Observations = append(p.Observations, o)
+			case cur != nil && cur.hasRXA:
+				d.groupObservation(o, s, seq, cur)
+			default:
+				d.warn(loc("OBX", seq, 0), CodeSegmentSequence, AppDataIgnored, "OBX between ORC and RXA - ignored", "OBX placement")
+			}
+		default:
+			if !strings.HasPrefix(id, "Z") {
+				d.warn(loc(id, seq, 0), CodeSegmentSequence, AppDataIgnored, id+" segment is not part of VXU^V04 - ignored", "segment not in VXU")
+			}
+		}
+	}
+
+	if !havePID {
+		d.add(Issue{Location: loc("PID", 1, 0), Code: CodeSegmentSequence, Severity: Error, AppCode: AppRequiredData, Scope: ScopeMessage,
+			Message: "PID segment is required - message rejected", Rule: "PID required"})
+	}
+	withRXA := 0
+	for _, g := range groups {
+		if !g.hasRXA {
+			d.add(Issue{Location: loc("ORC", g.orcSeq, 0), Code: CodeSegmentSequence, Severity: Error, AppCode: AppRequiredData, Scope: ScopeGroup,
+				Message: "ORC without an RXA segment - this order was not recorded", Rule: "RXA required in group"})
+			continue
+		}
+		withRXA++
+	}
+	if withRXA == 0 && havePID {
+		d.add(Issue{Location: loc("RXA", 1, 0), Code: CodeSegmentSequence, Severity: Error, AppCode: AppRequiredData, Scope: ScopeMessage,
+			Message: "A VXU must report at least one immunization (ORC/RXA group) - message rejected", Rule: "RXA required"})
+	}
+	if d.res.Rejected() {
+		return
+	}
+	for _, g := range groups {
+		if !g.hasRXA {
+			continue
+		}
+		if g.rejected {
+			out.Rejected = append(out.Rejected, g.vac.Position)
+			continue
+		}
+		d.finishGroup(g)
+		out.Vaccinations = append(out.Vaccinations, g.vac)
+	}
+	d.res.VXU = out
+}
+
+func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
+	rejectMsg := func(field int, code, app int, msg, rule string) {
+		d.add(Issue{Location: loc("PID", seq, field), Code: code, Severity: Error, AppCode: app, Scope: ScopeMessage, Message: msg, Rule: rule})
+	}
+	f3 := s.Field(3)
+	for r := 1; r <= f3.NumReps(); r++ {
+		id := readCX(f3.Rep(r))
+		if id.Value == "" {
+			continue
+		}
+		p.Identifiers = append(p.Identifiers, id)
+		if id.Type == "" {
+			d.warn(loc("PID", seq, 3, r, 5), CodeRequiredFieldMiss, AppRequiredData, "PID-3 identifier type code (CX-5) is missing", "PID-3.5 required")
+		} else {
+			d.checkCode(d.v.codes.Table(codeset.IdentifierType), id.Type, loc("PID", seq, 3, r, 5), "PID-3 identifier type", "PID-3.5 table")
+		}
+	}
+	if len(p.Identifiers) == 0 {
+		rejectMsg(3, CodeRequiredFieldMiss, AppRequiredData, "PID-3 patient identifier is required - message rejected", "PID-3 required")
+	}
+
+	f5 := s.Field(5)
+	for r := 1; r <= f5.NumReps(); r++ {
+		if n := readXPN(f5.Rep(r)); !n.IsZero() {
+			p.Names = append(p.Names, n)
+		}
+	}
+	legal := p.LegalName()
+	switch {
+	case legal.Family == "":
+		rejectMsg(5, CodeRequiredFieldMiss, AppRequiredData, "PID-5 patient last name is required - message rejected", "PID-5 required")
+	case legal.Given == "":
+		d.warn(loc("PID", seq, 5, 1, 2), CodeRequiredFieldMiss, AppRequiredData, "PID-5 patient first name is missing", "PID-5.2 required")
+	}
+	p.MotherMaidenName = readXPN(s.Field(6))
+
+	if text(s.Field(7).Comp(1)) == "" {
+		rejectMsg(7, CodeRequiredFieldMiss, AppRequiredData, "PID-7 patient birth date is required - message rejected", "PID-7 required")
+	} else if dob, ok := d.date(s.Field(7), loc("PID", seq, 7), "PID-7 birth date", Error, ScopeMessage, "PID-7"); ok {
+		p.BirthDate = dob
+		if dob.Before(d.tomorrow.AddDate(-130, 0, 0)) {
+			d.warn(loc("PID", seq, 7), CodeApplicationError, AppIllogicalDate, "PID-7 birth date "+dob.Format("20060102")+" is more than 130 years ago", "PID-7 too old")
+		}
+	}
+
+	p.Sex = text(s.Field(8))
+	if !d.checkCode(d.v.codes.Table(codeset.Sex), p.Sex, loc("PID", seq, 8), "PID-8 administrative sex", "PID-8 table") {
+		p.Sex = ""
+	}
+	f10 := s.Field(10)
+	for r := 1; r <= f10.NumReps(); r++ {
+		c := readCode(f10.Rep(r))
+		if c.IsZero() {
+			continue
+		}
+		if d.checkCode(d.v.codes.Table(codeset.Race), c.Code, loc("PID", seq, 10, r, 1), "PID-10 race", "PID-10 table") {
+			p.Races = append(p.Races, c)
+		}
+	}
+	f11 := s.Field(11)
+	for r := 1; r <= f11.NumReps(); r++ {
+		a := readXAD(f11.Rep(r))
+		if a == (iis.Address{}) {
+			continue
+		}
+		if a.Zip != "" && (a.Country == "" || a.Country == "USA" || a.Country == "US") && !validZip(a.Zip) {
+			d.warn(loc("PID", seq, 11, r, 5), CodeApplicationError, AppInvalidValue, "PID-11 ZIP code "+quote(a.Zip)+" is not a valid US ZIP code (5 or 9 digits) - value ignored", "PID-11.5 zip")
+			a.Zip = ""
+		}
+		p.Addresses = append(p.Addresses, a)
+	}
+	f13 := s.Field(13)
+	for r := 1; r <= f13.NumReps(); r++ {
+		if ph := readXTN(f13.Rep(r)); ph != (iis.Phone{}) {
+			p.Phones = append(p.Phones, ph)
+		}
+	}
+	f22 := s.Field(22)
+	for r := 1; r <= f22.NumReps(); r++ {
+		c := readCode(f22.Rep(r))
+		if c.IsZero() {
+			continue
+		}
+		if d.checkCode(d.v.codes.Table(codeset.Ethnicity), c.Code, loc("PID", seq, 22, r, 1), "PID-22 ethnic group", "PID-22 table") {
+			p.Ethnicities = append(p.Ethnicities, c)
+		}
+	}
+	p.MultipleBirth = text(s.Field(24))
+	if !d.checkCode(d.v.codes.Table(codeset.YesNo), p.MultipleBirth, loc("PID", seq, 24), "PID-24 multiple birth indicator", "PID-24 table") {
+		p.MultipleBirth = ""
+	}
+	if o := text(s.Field(25)); o != "" {
+		n, err := strconv.Atoi(o)
+		if err != nil || n < 1 || n > 9 {
+			d.warn(loc("PID", seq, 25), CodeDataType, AppInvalidValue, "PID-25 birth order "+quote(o)+" is not a number from 1 to 9 - value ignored", "PID-25 format")
+		} else {
+			p.BirthOrder = n
+		}
+	}
+	p.DeathDate, _ = d.date(s.Field(29), loc("PID", seq, 29), "PID-29 death date", Warning, ScopeField, "PID-29")
+	p.DeathIndicator = text(s.Field(30))
+}
+
+func validZip(z string) bool {
+	switch len(z) {
+	case 5:
+		return digits(z)
+	case 9:
+		return digits(z)
+	case 10:
+		return digits(z[:5]) && z[5] == '-' && digits(z[6:])
+	}
+	return false
+}
+
+func (d *decoder) pd1(s hl7.Segment, seq int, p *iis.Patient) {
+	p.PublicityCode = readCode(s.Field(11))
+	if !d.checkCode(d.v.codes.Table(codeset.Publicity), p.PublicityCode.Code, loc("PD1", seq, 11, 1, 1), "PD1-11 publicity code", "PD1-11 table") {
+		p.PublicityCode = iis.Code{}
+	}
+	p.Protection = text(s.Field(12))
+	if !d.checkCode(d.v.codes.Table(codeset.YesNo), p.Protection, loc("PD1", seq, 12), "PD1-12 protection indicator", "PD1-12 table") {
+		p.Protection = ""
+	}
+	p.ProtectionDate, _ = d.date(s.Field(13), loc("PD1", seq, 13), "PD1-13 protection indicator date", Warning, ScopeField, "PD1-13")
+	p.RegistryStatus = text(s.Field(16))
+	if !d.checkCode(d.v.codes.Table(codeset.RegistryStatus), p.RegistryStatus, loc("PD1", seq, 16), "PD1-16 immunization registry status", "PD1-16 table") {
+		p.RegistryStatus = ""
+	}
+	p.RegistryStatusDate, _ = d.date(s.Field(17), loc("PD1", seq, 17), "PD1-17 registry status date", Warning, ScopeField, "PD1-17")
+	p.PublicityDate, _ = d.date(s.Field(18), loc("PD1", seq, 18), "PD1-18 publicity code date", Warning, ScopeField, "PD1-18")
+}
+
+func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
+	g := iis.Guardian{Name: readXPN(s.Field(2)), Relationship: readCode(s.Field(3))}
+	reject := func(field int, msg, rule string) {
+		d.add(Issue{Location: loc("NK1", seq, field), Code: CodeRequiredFieldMiss, Severity: Error, AppCode: AppRequiredData, Scope: ScopeSegment, Message: msg, Rule: rule})
+	}
+	if g.Name.Family == "" {
+		reject(2, "NK1-2 next of kin name is missing - segment rejected", "NK1-2 required")
+		return g, false
+	}
+	if g.Relationship.Code == "" {
+		reject(3, "NK1-3 relationship to the patient is missing - segment rejected", "NK1-3 required")
+		return g, false
+	}
+	d.checkCode(d.v.codes.Table(codeset.Relationship), g.Relationship.Code, loc("NK1", seq, 3, 1, 1), "NK1-3 relationship", "NK1-3 table")
+	f4 := s.Field(4)
+	for r := 1; r <= f4.NumReps(); r++ {
+		if a := readXAD(f4.Rep(r)); a != (iis.Address{}) {
+			g.Addresses = append(g.Addresses, a)
+		}
+	}
+	f5 := s.Field(5)
+	for r := 1; r <= f5.NumReps(); r++ {
+		if ph := readXTN(f5.Rep(r)); ph != (iis.Phone{}) {
+			g.Phones = append(g.Phones, ph)
+		}
+	}
+	return g, true
+}
+
+func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
+	v := &g.vac
+	rejectGroup := func(l ErrorLocation, code, app int, msg, rule string) {
+		g.rejected = true
+		d.add(Issue{Location: l, Code: code, Severity: Error, AppCode: app, Scope: ScopeGroup, Message: msg, Rule: rule})
+	}
+
+	// RXA-3 administration date.
+	if text(s.Field(3).Comp(1)) == "" {
+		rejectGroup(loc("RXA", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "RXA-3 date administered is required - this immunization was not recorded", "RXA-3 required")
+	} else if t, ok := d.date(s.Field(3), loc("RXA", seq, 3), "RXA-3 date administered", Error, ScopeGroup, "RXA-3"); ok {
+		v.AdministeredAt = t
+		if !p.BirthDate.IsZero() && t.Before(p.BirthDate) {
+			rejectGroup(loc("RXA", seq, 3), CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+t.Format("20060102")+" is before the patient's birth date - this immunization was not recorded", "RXA-3 before birth")
+		}
+	} else {
+		g.rejected = true
+	}
+	v.AdministeredEnd, _ = d.date(s.Field(4), loc("RXA", seq, 4), "RXA-4 date administered (end)", Warning, ScopeField, "RXA-4")
+
+	// RXA-5 vaccine: CVX, NDC or CPT in either triplet.
+	f5 := s.Field(5)
+	v.Vaccine = readCode(f5)
+	d.vaccineCodes(v)
+	switch {
+	case v.Vaccine.IsZero():
+		rejectGroup(loc("RXA", seq, 5), CodeRequiredFieldMiss, AppRequiredData, "RXA-5 administered code (vaccine) is required - this immunization was not recorded", "RXA-5 required")
+	case v.CVX != "":
+		if _, ok := d.v.codes.Vaccine(v.CVX); !ok {
+			comp := 1
+			if !strings.EqualFold(v.Vaccine.System, "CVX") {
+				comp = 4
+			}
+			rejectGroup(loc("RXA", seq, 5, 1, comp), CodeTableValueNotFound, AppTableValueNotFound, "RXA-5 vaccine code "+quote(v.CVX)+" is not a recognised CVX code - this immunization was not recorded", "RXA-5 unknown CVX")
+			v.CVX = ""
+		}
+	case v.NDC == "" && v.CPT == "":
+		rejectGroup(loc("RXA", seq, 5, 1, 3), CodeTableValueNotFound, AppTableValueNotFound, "RXA-5 coding system "+quote(v.Vaccine.System)+" is not CVX, NDC or CPT - this immunization was not recorded", "RXA-5 coding system")
+	}
+
+	v.Amount = text(s.Field(6))
+	if v.Amount == "" {
+		d.warn(loc("RXA", seq, 6), CodeRequiredFieldMiss, AppRequiredData, "RXA-6 administered amount is missing (use 999 when unknown)", "RXA-6 required")
+	} else if _, err := strconv.ParseFloat(v.Amount, 64); err != nil {
+		d.warn(loc("RXA", seq, 6), CodeDataType, AppInvalidValue, "RXA-6 administered amount "+quote(v.Amount)+" is not a number - value ignored", "RXA-6 format")
+		v.Amount = ""
+	}
+	v.Units = readCode(s.Field(7))
+
+	v.AdministeredBy = readXCN(s.Field(10))
+	v.Facility = readHD(s.Field(11).Comp(4))
+
+	f15 := s.Field(15)
+	for r := 1; r <= f15.NumReps(); r++ {
+		if lot := text(f15.Rep(r)); lot != "" {
+			v.Lots = append(v.Lots, lot)
+		}
+	}
+	if es := text(s.Field(16).Comp(1)); es != "" {
+		if t, _, err := parseDTM(es); err != nil {
+			d.warn(loc("RXA", seq, 16), CodeDataType, AppInvalidDate, "RXA-16 substance expiration date "+quote(es)+" is not a valid date - value ignored", "RXA-16 format")
+		} else {
+			v.Expiration = t
+		}
+	}
+	v.Manufacturer = readCode(s.Field(17))
+	if !d.checkCode(d.v.codes.MVX(), v.Manufacturer.Code, loc("RXA", seq, 17, 1, 1), "RXA-17 manufacturer (MVX)", "RXA-17 table") {
+		v.Manufacturer = iis.Code{}
+	}
+	f18 := s.Field(18)
+	for r := 1; r <= f18.NumReps(); r++ {
+		c := readCode(f18.Rep(r))
+		if c.IsZero() {
+			continue
+		}
+		d.checkCode(d.v.codes.RefusalReason(), c.Code, loc("RXA", seq, 18, r, 1), "RXA-18 substance/treatment refusal reason", "RXA-18 table")
+		v.RefusalReasons = append(v.RefusalReasons, c)
+	}
+
+	v.CompletionStatus = text(s.Field(20))
+	switch {
+	case v.CompletionStatus == "":
+		v.CompletionStatus = "CP"
+	case !d.v.codes.CompletionStatus().Contains(v.CompletionStatus):
+		d.warn(loc("RXA", seq, 20), CodeTableValueNotFound, AppTableValueNotFound, "RXA-20 completion status "+quote(v.CompletionStatus)+" is not CP, RE, NA or PA; recorded as CP", "RXA-20 table")
+		v.CompletionStatus = "CP"
+	}
+	if v.CompletionStatus == "RE" && len(v.RefusalReasons) == 0 {
+		d.warn(loc("RXA", seq, 18), CodeRequiredFieldMiss, AppRequiredData, "RXA-18 refusal reason is required when RXA-20 is RE", "RXA-18 required for RE")
+	}
+	v.InformationSource = readCode(s.Field(9))
+	switch src := v.InformationSource.Code; {
+	case src == "" && (v.CompletionStatus == "RE" || v.CompletionStatus == "NA"):
+		// No dose was given: there is no source to state.
+	case src == "":
+		d.warn(loc("RXA", seq, 9), CodeRequiredFieldMiss, AppRequiredData, "RXA-9 administration notes (information source: 00 new record or 01 historical) is missing; the dose is recorded as historical", "RXA-9 required")
+		v.Historical = true
+	case !d.v.codes.InformationSource().Contains(src):
+		d.warn(loc("RXA", seq, 9, 1, 1), CodeTableValueNotFound, AppTableValueNotFound, "RXA-9 information source "+quote(src)+" is not in NIP001; the dose is recorded as historical", "RXA-9 table")
+		v.Historical = true
+	default:
+		v.Historical = src != "00"
+	}
+	v.Action = text(s.Field(21))
+	switch {
+	case v.Action == "":
+		v.Action = "A"
+	case !d.v.codes.ActionCode().Contains(v.Action):
+		d.warn(loc("RXA", seq, 21), CodeTableValueNotFound, AppTableValueNotFound, "RXA-21 action code "+quote(v.Action)+" is not A, U or D; recorded as A", "RXA-21 table")
+		v.Action = "A"
+	}
+	v.SystemEntry, _ = d.date(s.Field(22), loc("RXA", seq, 22), "RXA-22 system entry date", Warning, ScopeField, "RXA-22")
+}
+
+// vaccineCodes sorts RXA-5's triplets into CVX, NDC and CPT. A triplet
+// with no coding system is taken as CVX when it looks like one (1-3 digits).
+func (d *decoder) vaccineCodes(v *iis.Vaccination) {
+	c := v.Vaccine
+	for _, t := range [2][2]string{{c.Code, c.System}, {c.AltCode, c.AltSystem}} {
+		code, sys := t[0], strings.ToUpper(t[1])
+		if code == "" {
+			continue
+		}
+		switch {
+		case sys == "CVX" || (sys == "" && len(code) <= 3 && digits(code)):
+			if v.CVX == "" {
+				v.CVX = code
+			}
+		case sys == "NDC":
+			v.NDC = code
+		case sys == "CPT" || sys == "C4":
+			v.CPT = code
+		}
+	}
+	if v.CVX == "" && v.CPT != "" {
+		if e, ok := d.v.codes.CPT().Lookup(v.CPT); ok {
+			v.CVX = d.v.codes.CPT().Field(e, "cvx")
+		}
+	}
+}
+
+func (d *decoder) rxr(s hl7.Segment, seq int, g *group) {
+	v := &g.vac
+	v.Route = readCode(s.Field(1))
+	if !d.checkCode(d.v.codes.Route(), v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route of administration", "RXR-1 table") {
+		v.Route = iis.Code{}
+	}
+	v.Site = readCode(s.Field(2))
+	if !d.checkCode(d.v.codes.Site(), v.Site.Code, loc("RXR", seq, 2, 1, 1), "RXR-2 administration site", "RXR-2 table") {
+		v.Site = iis.Code{}
+	}
+}
+
+func (d *decoder) obx(s hl7.Segment, seq int) iis.Observation {
+	o := iis.Observation{
+		ValueType: text(s.Field(2)),
+		ID:        readCode(s.Field(3)),
+		SubID:     text(s.Field(4)),
+		Units:     readCode(s.Field(6)),
+		Status:    text(s.Field(11)),
+		Method:    readCode(s.Field(17)),
+	}
+	o.SetID, _ = strconv.Atoi(text(s.Field(1)))
+	switch o.ValueType {
+	case "CE", "CWE":
+		o.Coded = readCode(s.Field(5))
+	default:
+		o.Value = text(s.Field(5).Comp(1))
+	}
+	o.Date, _ = d.date(s.Field(14), loc("OBX", seq, 14), "OBX-14 date/time of the observation", Warning, ScopeField, "OBX-14")
+	if o.ID.Code == "" {
+		d.warn(loc("OBX", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "OBX-3 observation identifier is missing - observation ignored", "OBX-3 required")
+	}
+	if o.ValueType == "" {
+		d.warn(loc("OBX", seq, 2), CodeRequiredFieldMiss, AppRequiredData, "OBX-2 value type is missing", "OBX-2 required")
+	}
+	return o
+}
+
+// groupObservation files an OBX under its dose.
+func (d *decoder) groupObservation(o iis.Observation, s hl7.Segment, seq int, g *group) {
+	v := &g.vac
+	if o.ID.Code == "" {
+		return
+	}
+	v.Observations = append(v.Observations, o)
+	vis := func() *iis.VIS {
+		if g.visBySub == nil {
+			g.visBySub = map[string]int{}
+		}
+		i, ok := g.visBySub[o.SubID]
+		if !ok {
+			v.VIS = append(v.VIS, iis.VIS{})
+			i = len(v.VIS) - 1
+			g.visBySub[o.SubID] = i
+		}
+		return &v.VIS[i]
+	}
+	switch o.ID.Code {
+	case obsVFCEligibility:
+		v.FundingEligibility, v.EligibilityMethod = o.Coded, o.Method
+		if !d.checkCode(d.v.codes.FinancialClass(), o.Coded.Code, loc("OBX", seq, 5, 1, 1), "VFC eligibility (OBX-5 of 64994-7)", "64994-7 table") {
+			v.FundingEligibility = iis.Code{}
+		}
+	case obsFundingSource:
+		v.FundingSource = o.Coded
+		d.checkCode(d.v.codes.Table(codeset.FundingSource), o.Coded.Code, loc("OBX", seq, 5, 1, 1), "Funding source (OBX-5 of 30963-3)", "30963-3 table")
+	case obsVISDocument:
+		vis().Document = o.Coded
+	case obsVaccineType:
+		vis().VaccineType = o.Coded
+	case obsVISPublished:
+		t, _, _ := parseDTM(o.Value)
+		vis().Published = t
+	case obsVISPresented:
+		t, _, _ := parseDTM(o.Value)
+		vis().Presented = t
+	case obsImmunity:
+		v.Immunity = append(v.Immunity, o.Coded)
+	case obsContraindication:
+		v.Contraindications = append(v.Contraindications, o.Coded)
+	case obsReaction:
+		v.Reactions = append(v.Reactions, o.Coded)
+	}
+}
+
+// finishGroup applies the checks that need the whole group.
+func (d *decoder) finishGroup(g *group) {
+	v := &g.vac
+	administered := !v.Historical && v.CompletionStatus == "CP" && v.CVX != codeset.CVXNoVaccineAdministered
+	if administered && v.FundingEligibility.IsZero() && d.v.codes.FinancialClass() != nil {
+		d.warn(loc("RXA", g.rxaSeq, 0), CodeRequiredFieldMiss, AppRequiredObservation,
+			"An administered dose needs its VFC eligibility observation (OBX 64994-7)", "64994-7 required")
+	}
+}
