@@ -75,6 +75,7 @@ func (e *Engine) Forecast(p Patient, doses []Dose, assessment time.Time) Result 
 
 type antigenOutcome struct {
 	best   *run
+	bests  []*run // best series of each series group
 	status SeriesStatus
 	reason string
 }
@@ -123,8 +124,8 @@ func (st *state) antigen(ai int) *antigenOutcome {
 		st.evaluate(r, groupComplete)
 		st.forecastRun(r, groupComplete)
 	}
-	best := st.selectBest(runs)
-	out := &antigenOutcome{best: best, status: best.status, reason: best.freason}
+	best, bests := st.selectBest(runs)
+	out := &antigenOutcome{best: best, bests: bests, status: best.status, reason: best.freason}
 	if why, ok := st.immune(a); ok {
 		out.status, out.reason = Immune, why
 	} else if why, ok := st.contraindicated(a); ok {
@@ -335,7 +336,7 @@ func minD(a, b Date) Date {
 
 // selectBest picks the patient series for the antigen (spec chapter 8):
 // one prioritized series per series group, then one across groups.
-func (st *state) selectBest(runs []*run) *run {
+func (st *state) selectBest(runs []*run) (*run, []*run) {
 	var bests []*run
 	for i := 0; i < len(runs); {
 		j := i
@@ -352,10 +353,10 @@ func (st *state) selectBest(runs []*run) *run {
 		// (or first) series so the antigen still reports.
 		for _, r := range runs {
 			if r.s.isDefault {
-				return r
+				return r, bests
 			}
 		}
-		return runs[0]
+		return runs[0], bests
 	}
 	satisfied := func(b *run) bool {
 		if b.status == Complete {
@@ -382,7 +383,7 @@ func (st *state) selectBest(runs []*run) *run {
 		}
 	}
 	if pick != nil {
-		return pick
+		return pick, bests
 	}
 	for _, b := range bests {
 		if b.status == Complete && (pick == nil || better(b, pick)) {
@@ -390,14 +391,14 @@ func (st *state) selectBest(runs []*run) *run {
 		}
 	}
 	if pick != nil {
-		return pick
+		return pick, bests
 	}
 	for _, b := range bests {
 		if satisfied(b) {
-			return b
+			return b, bests
 		}
 	}
-	return bests[0]
+	return bests[0], bests
 }
 
 func (st *state) startable(r *run) bool {
@@ -658,16 +659,28 @@ func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, 
 		r := o.best
 		for k, di := range r.ad {
 			d := st.doses[di].idx
+			status, why := r.st[k], st.reasonText(r, k)
+			if status != Valid {
+				// A dose that counts in the best series of another series
+				// group (e.g. a PCV dose of a completed childhood series when
+				// a risk series is being forecast) is reported valid.
+				for _, b := range o.bests {
+					if b != r && b.complete && b.st[k] == Valid {
+						status, why = Valid, ""
+						break
+					}
+				}
+			}
 			pos, ok := idx[d]
 			if !ok {
 				pos = len(gf.Doses)
 				idx[d] = pos
-				gf.Doses = append(gf.Doses, GroupDose{Dose: d, Status: r.st[k], Reason: st.reasonText(r, k)})
+				gf.Doses = append(gf.Doses, GroupDose{Dose: d, Status: status, Reason: why})
 				continue
 			}
 			cur := &gf.Doses[pos]
-			if rank(r.st[k]) > rank(cur.Status) {
-				cur.Status, cur.Reason = r.st[k], st.reasonText(r, k)
+			if rank(status) > rank(cur.Status) {
+				cur.Status, cur.Reason = status, why
 			}
 		}
 	}
