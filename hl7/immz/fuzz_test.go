@@ -1,0 +1,36 @@
+package immz
+
+import (
+	"testing"
+
+	"github.com/iisproject/iis/hl7"
+)
+
+// FuzzDecode: any bytes yield a Result and an ACK that parses, whose MSA-1
+// is AA, AE or AR and whose ERR rows match the issues.
+func FuzzDecode(f *testing.F) {
+	for _, raw := range corpusMessages(f) {
+		f.Add(raw)
+	}
+	f.Add([]byte("MSH|^~\\&|A|B|C|D|20200101||VXU^V04^VXU_V04|1|P|2.5.1\rPID|1||1^^^A^MR||X^Y||20200101\rRXA|0|1|20200101||08^HB^CVX"))
+	f.Add([]byte("garbage"))
+	v := New(Config{Now: testNow})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := v.Decode(data)
+		ack, err := hl7.Parse(v.Ack(r))
+		if err != nil {
+			t.Fatalf("ACK does not parse: %v", err)
+		}
+		switch code := ack.Get("MSA-1").String(); code {
+		case "AA", "AE", "AR":
+		default:
+			t.Fatalf("MSA-1 %q", code)
+		}
+		if ack.Count("ERR") != len(r.Issues) {
+			t.Fatalf("%d ERR for %d issues", ack.Count("ERR"), len(r.Issues))
+		}
+		if r.Kind == KindVXU && r.VXU == nil && !r.Rejected() {
+			t.Fatalf("VXU neither decoded nor rejected")
+		}
+	})
+}
