@@ -1,0 +1,161 @@
+package forecast_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iisproject/iis/forecast"
+)
+
+func day(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+type dose struct{ date, cvx string }
+
+func doses(ds ...dose) []forecast.Dose {
+	out := make([]forecast.Dose, len(ds))
+	for i, d := range ds {
+		out[i] = forecast.Dose{Date: day(d.date), CVX: d.cvx}
+	}
+	return out
+}
+
+// groupDose returns the rolled-up verdict of dose i in a vaccine group.
+func groupDose(t *testing.T, r forecast.Result, group string, i int) forecast.GroupDose {
+	t.Helper()
+	g := r.Group(group)
+	if g == nil {
+		t.Fatalf("no %s forecast", group)
+	}
+	for _, d := range g.Doses {
+		if d.Dose == i {
+			return d
+		}
+	}
+	t.Fatalf("dose %d not evaluated in %s", i, group)
+	return forecast.GroupDose{}
+}
+
+// TestRules checks individual CDSi rules on the real 4.64 supporting data.
+func TestRules(t *testing.T) {
+	e := engine(t)
+	tests := []struct {
+		name   string
+		dob    string
+		asOf   string
+		group  string
+		doses  []forecast.Dose
+		dose   int // which dose to check
+		want   forecast.EvalStatus
+		reason string // substring of the reason
+	}{
+		// Age: DTaP dose 1 absolute minimum age is 6 weeks - 4 days.
+		{"age at absolute minimum", "2025-01-01", "2025-06-01", "DTaP/Tdap/Td",
+			doses(dose{"2025-02-08", "20"}), 0, forecast.Valid, ""},
+		{"age one day too young", "2025-01-01", "2025-06-01", "DTaP/Tdap/Td",
+			doses(dose{"2025-02-07", "20"}), 0, forecast.NotValid, "too young"},
+		// Interval: DTaP dose 2 absolute minimum interval is 4 weeks - 4 days.
+		{"interval at absolute minimum", "2025-01-01", "2025-08-01", "DTaP/Tdap/Td",
+			doses(dose{"2025-03-01", "20"}, dose{"2025-03-25", "20"}), 1, forecast.Valid, ""},
+		{"interval one day short", "2025-01-01", "2025-08-01", "DTaP/Tdap/Td",
+			doses(dose{"2025-03-01", "20"}, dose{"2025-03-24", "20"}), 1, forecast.NotValid, "Interval: too soon"},
+		// Grace period lost after an invalid dose: dose 2 in the grace window
+		// after an invalid (too soon) dose is not valid.
+		{"grace period after invalid dose", "2025-01-01", "2025-09-01", "DTaP/Tdap/Td",
+			doses(dose{"2025-03-01", "20"}, dose{"2025-03-10", "20"}, dose{"2025-04-04", "20"}), 2, forecast.NotValid, "grace"},
+		// Live virus conflict: varicella 27 days after MMR is not valid, 28 days is.
+		{"live virus conflict", "2024-01-01", "2025-06-01", "Varicella",
+			doses(dose{"2025-01-05", "03"}, dose{"2025-02-01", "21"}), 1, forecast.NotValid, "Live virus conflict"},
+		{"live virus interval met", "2024-01-01", "2025-06-01", "Varicella",
+			doses(dose{"2025-01-05", "03"}, dose{"2025-02-02", "21"}), 1, forecast.Valid, ""},
+		{"live vaccines same day", "2024-01-01", "2025-06-01", "Varicella",
+			doses(dose{"2025-01-05", "03"}, dose{"2025-01-05", "21"}), 1, forecast.Valid, ""},
+		// Inadvertent vaccine: Tdap is not given as an infant's DTaP dose 1.
+		{"inadvertent vaccine", "2025-01-01", "2025-06-01", "DTaP/Tdap/Td",
+			doses(dose{"2025-03-01", "115"}), 0, forecast.NotValid, "Inadvertent"},
+		// Maximum age: Hib dose 1 at 6 years is extraneous (too old).
+		{"too old", "2018-01-01", "2024-06-01", "Hib",
+			doses(dose{"2024-02-01", "48"}), 0, forecast.Extraneous, "too old"},
+		// Series complete: a third varicella dose after the 2-dose series.
+		{"extraneous after completion", "2020-01-01", "2025-06-01", "Varicella",
+			doses(dose{"2021-01-01", "21"}, dose{"2024-01-01", "21"}, dose{"2025-01-01", "21"}), 2, forecast.Extraneous, "already complete"},
+		// Not a preferable or allowable vaccine (CDC case 2024-0068): a
+		// MenB vaccine type the series does not accept.
+		{"vaccine not allowed", "2010-04-10", "2025-11-10", "Meningococcal B",
+			doses(dose{"2025-11-10", "164"}), 0, forecast.NotValid, "Not a preferable or allowable vaccine"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.Forecast(forecast.Patient{DOB: day(tt.dob), Gender: forecast.Female}, tt.doses, day(tt.asOf))
+			got := groupDose(t, r, tt.group, tt.dose)
+			if got.Status != tt.want {
+				t.Fatalf("dose %d: status %s (%s), want %s", tt.dose+1, got.Status, got.Reason, tt.want)
+			}
+			if tt.reason != "" && !strings.Contains(got.Reason, tt.reason) {
+				t.Errorf("dose %d: reason %q, want it to mention %q", tt.dose+1, got.Reason, tt.reason)
+			}
+		})
+	}
+}
+
+// TestSkipRules checks conditional skips in evaluation and forecast.
+func TestSkipRules(t *testing.T) {
+	e := engine(t)
+	p := forecast.Patient{DOB: day("2021-11-10"), Gender: forecast.Male}
+
+	// A fourth DTaP dose at age 4 skips target dose 4 and counts as dose 5;
+	// the next dose is the adolescent Tdap at 11 years.
+	r := e.Forecast(p, doses(dose{"2022-01-10", "20"}, dose{"2022-03-10", "20"}, dose{"2022-05-10", "20"}, dose{"2025-11-10", "20"}), day("2025-11-10"))
+	for _, ev := range r.Evaluations {
+		if ev.Antigen == "Pertussis" && ev.Dose == 3 && ev.TargetDose != 5 {
+			t.Errorf("dose 4 at age 4 evaluated against target dose %d, want 5 (dose 4 skipped)", ev.TargetDose)
+		}
+	}
+	g := r.Group("DTaP/Tdap/Td")
+	if g == nil || g.Status != forecast.NotComplete || !g.Earliest.Equal(day("2032-11-10")) {
+		t.Errorf("DTaP forecast = %+v, want not complete, earliest 2032-11-10 (age 11)", g)
+	}
+
+	// A 7-year-old with no doses: the infant doses are skipped and Tdap is
+	// due at once (earliest = 7th birthday).
+	r = e.Forecast(forecast.Patient{DOB: day("2018-11-10")}, nil, day("2025-11-10"))
+	g = r.Group("DTaP/Tdap/Td")
+	if g == nil || !g.Earliest.Equal(day("2025-11-10")) {
+		t.Errorf("7-year-old DTaP forecast = %+v, want earliest 2025-11-10", g)
+	}
+}
+
+// TestForecastNewborn checks the first forecast dates against CDC case 2013-0001.
+func TestForecastNewborn(t *testing.T) {
+	e := engine(t)
+	r := e.Forecast(forecast.Patient{DOB: day("2025-11-10"), Gender: forecast.Female}, nil, day("2025-11-10"))
+	g := r.Group("DTaP/Tdap/Td")
+	if g == nil {
+		t.Fatal("no DTaP forecast")
+	}
+	if g.Status != forecast.NotComplete || g.DoseNumber != 1 ||
+		!g.Earliest.Equal(day("2025-12-22")) || !g.Recommended.Equal(day("2026-01-10")) || !g.PastDue.Equal(day("2026-03-09")) {
+		t.Errorf("newborn DTaP = %s dose %d %v %v %v", g.Status, g.DoseNumber, g.Earliest, g.Recommended, g.PastDue)
+	}
+}
+
+// TestContraindicationAndImmunity covers observation-driven statuses.
+func TestContraindicationAndImmunity(t *testing.T) {
+	e := engine(t)
+	// 080: adverse reaction to a vaccine component contraindicates DTaP.
+	r := e.Forecast(forecast.Patient{DOB: day("2010-06-06"), Observations: []forecast.Observation{{Code: "080"}}}, nil, day("2010-08-02"))
+	if g := r.Group("DTaP/Tdap/Td"); g == nil || g.Status != forecast.Contraindicated {
+		t.Errorf("DTaP with observation 080 = %+v, want contraindicated", g)
+	}
+	// Born before 1957: evidence of measles, mumps and rubella immunity.
+	r = e.Forecast(forecast.Patient{DOB: day("1950-01-01")}, nil, day("2025-11-10"))
+	if g := r.Group("MMR"); g == nil || g.Status != forecast.Immune {
+		t.Errorf("MMR born 1950 = %+v, want immune", g)
+	}
+}
