@@ -44,13 +44,24 @@ func (m *Matcher) compareFirst(a, b *normalized) Level {
 	if similar(a.first, b.first) {
 		return Typo
 	}
-	if a.middle != "" && b.middle != "" && (a.first == b.middle || b.first == a.middle) {
+	if swappedNames(a, b) || swappedNames(b, a) {
 		return Swapped
 	}
 	if a.firstSdx == b.firstSdx {
 		return Phonetic
 	}
 	return Disagree
+}
+
+// swappedNames reports a's first name reported as b's middle name, with
+// a's middle name (if known) agreeing with b's first name: "Rose Anne" and
+// "Anne Rose". One-sided coincidences (a twin's first name is the other's
+// middle name) do not count.
+func swappedNames(a, b *normalized) bool {
+	if b.middle == "" || a.first != b.middle {
+		return false
+	}
+	return a.middle == "" || a.middle == b.first || len(a.middle) == 1 && a.middle[0] == b.first[0]
 }
 
 func compareMiddle(a, b *normalized, first Level) Level {

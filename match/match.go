@@ -200,7 +200,7 @@ type Weights struct {
 // DefaultConfig returns the thresholds and weights documented in README.md.
 func DefaultConfig() Config {
 	return Config{
-		MatchThreshold:  40,
+		MatchThreshold:  39.5,
 		ReviewThreshold: 24,
 		Weights: Weights{
 			NameM:    0.95,
@@ -209,17 +209,17 @@ func DefaultConfig() Config {
 			FirstNickname: 6, FirstAlias: 6, FirstTypo: 5, FirstPhonetic: 4, FirstSwapped: 5, FirstInitial: 1, FirstDisagree: -5,
 			LastPartial: 6, LastTypo: 5, LastPhonetic: 4, LastDisagree: -4,
 			OtherLastExact: 3, OtherLastDisagree: -1,
-			MiddleExact: 3, MiddleInitial: 1, MiddleTypo: 1.5, MiddleDisagree: -5,
+			MiddleExact: 6, MiddleInitial: 1, MiddleTypo: 1.5, MiddleDisagree: -5,
 			SuffixExact: 0.5, SuffixDisagree: -6,
 			DOBExact: 10, DOBTransposed: 5, DOBOffByOne: 5, DOBDisagree: -6,
 			SexAgree: 1, SexDisagree: -6,
 			SSNExact: 12, SSNTypo: 4, SSNDisagree: -8,
 			MedicaidExact: 6, MedicaidTypo: 2, MedicaidDisagree: -3,
 			MRNExact: 10, MRNExactNoAuth: 2, MRNDisagree: -1,
-			PhoneExact: 6, PhoneLocal: 4, PhoneDisagree: -1,
+			PhoneExact: 7, PhoneLocal: 4, PhoneDisagree: -1,
 			AddressExact: 7, AddressPartial: 4, AddressZip: 1, AddressDisagree: -1,
-			MotherExact: 5, MotherTypo: 3, MotherDisagree: -5,
-			GuardianFirst: 4, GuardianLast: 1, GuardianDisagree: -2,
+			MotherExact: 7, MotherTypo: 3, MotherDisagree: -5,
+			GuardianFirst: 5, GuardianLast: 1, GuardianDisagree: -2,
 			BirthOrderExact: 1,
 		},
 	}

@@ -35,14 +35,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "print every wrongly decided case with its field explanation")
 	wrongMax := fs.Int("wrong", 20, "print at most this many false merges / splits / skipped reviews per file")
 	disputed := fs.Bool("disputed", false, "print the pairs labelled differently by the given files (markdown) and exit")
+	undisputed := fs.Bool("undisputed", false, "evaluate only cases that are not disputed (see -disputed)")
+	threshold := fs.Float64("threshold", 0, "override the Match threshold (0: default)")
 	synthN := fs.Int("synth", 0, "evaluate on a synthetic population of N patients instead of files")
 	seed := fs.Int64("seed", 1, "random seed for -synth")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	m := match.New(match.DefaultConfig())
+	cfg := match.DefaultConfig()
+	if *threshold != 0 {
+		cfg.MatchThreshold = *threshold
+	}
+	m := match.New(cfg)
 	if *synthN > 0 {
-		return runSynth(*synthN, *seed, *verbose, stdout, stderr)
+		return runSynth(cfg, *synthN, *seed, *verbose, stdout, stderr)
 	}
 	files := fs.Args()
 	if len(files) == 0 {
@@ -80,7 +86,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var total, totalClean aira.Confusion
 	byAll := map[string]*aira.Confusion{}
 	for i, cases := range sets {
-		rep := aira.Evaluate(filepath.Base(files[i]), m, cases, nil)
+		var skip func(*aira.Case) bool
+		if *undisputed {
+			si := i
+			skip = func(c *aira.Case) bool {
+				_, ok := disp[[2]int{si, caseIndex(cases, c)}]
+				return ok
+			}
+		}
+		rep := aira.Evaluate(filepath.Base(files[i]), m, cases, skip)
 		fmt.Fprintf(stdout, "== %s: %d cases (%d skipped: Not Sure)\n", files[i], rep.All.Total(), rep.Skipped)
 		aira.WriteMatrix(stdout, &rep.All)
 		fmt.Fprintln(stdout)

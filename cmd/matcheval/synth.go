@@ -6,18 +6,20 @@ import (
 	"sort"
 	"time"
 
+	"github.com/iisproject/iis/match"
 	"github.com/iisproject/iis/match/aira"
 	"github.com/iisproject/iis/match/synth"
 )
 
-func runSynth(n int, seed int64, verbose bool, stdout, stderr io.Writer) int {
+func runSynth(mcfg match.Config, n int, seed int64, verbose bool, stdout, stderr io.Writer) int {
 	cfg := synth.DefaultConfig(n)
 	cfg.Seed = uint64(seed)
 	start := time.Now()
 	p := synth.Generate(cfg)
 	gen := time.Since(start)
 	start = time.Now()
-	r := synth.Evaluate(p)
+	mcfg.Frequencies = match.BuildFrequencies(p.Records, 5)
+	r := synth.EvaluateWith(match.New(mcfg), p)
 	took := time.Since(start)
 	fmt.Fprintf(stdout, "synthetic population: %d patients, %d reports, %d twin pairs, seed %d (generated in %s)\n", r.Persons, r.Records, p.Twins, seed, gen.Round(time.Millisecond))
 	var names []string

@@ -47,6 +47,7 @@ type household struct {
 	addr                                           match.Address
 	phone                                          string
 	city                                           int
+	clinics                                        [2]int // the facilities the family usually uses
 }
 
 type child struct {
@@ -55,6 +56,7 @@ type child struct {
 	multi                    bool
 	order                    int
 	ssn, medicaid            string
+	mrnSeed                  int
 	h                        *household
 }
 
@@ -215,6 +217,7 @@ func (g *gen) household() *household {
 	}
 	h.addr, h.city = g.address()
 	h.phone = g.phone(h.city)
+	h.clinics = [2]int{g.r.IntN(numFacilities), g.r.IntN(numFacilities)}
 	h.guardianFirst = h.motherFirst
 	if g.r.Float64() < 0.3 {
 		h.guardianFirst = g.firstName("M")
@@ -241,6 +244,7 @@ func (g *gen) child(h *household) *child {
 	c.dob = match.Date{Year: y, Month: m, Day: d}
 	c.ssn = fmt.Sprintf("%03d%02d%04d", 1+g.r.IntN(665), 1+g.r.IntN(99), 1+g.r.IntN(9999))
 	c.medicaid = fmt.Sprintf("%09d", g.r.IntN(1e9))
+	c.mrnSeed = g.r.IntN(1 << 30)
 	return c
 }
 
@@ -261,7 +265,14 @@ func daysIn(y, m int) int {
 // three perturbations and the usual missing fields.
 func (g *gen) report(c *child, noisy bool) *match.Record {
 	h := c.h
-	facility := fmt.Sprintf("FAC%02d", g.r.IntN(40))
+	// Most reports come from the family's usual clinics, which keep one
+	// MRN per child; some from anywhere else (pharmacies, schools, other
+	// practices).
+	fac := g.r.IntN(numFacilities)
+	if g.r.Float64() < 0.6 {
+		fac = h.clinics[g.r.IntN(2)]
+	}
+	facility := fmt.Sprintf("FAC%03d", fac)
 	r := &match.Record{
 		First: c.first, Middle: c.middle, Last: c.last, Sex: c.sex, BirthDate: c.dob,
 		MotherMaidenName: h.motherMaiden, MotherFirst: h.motherFirst,
@@ -269,7 +280,7 @@ func (g *gen) report(c *child, noisy bool) *match.Record {
 		Phones:    []string{h.phone},
 		Addresses: []match.Address{h.addr},
 		Identifiers: []match.Identifier{
-			{Value: fmt.Sprintf("%s-%d", facility, g.r.IntN(1e7)), Authority: facility, Type: match.IDMRN},
+			{Value: fmt.Sprintf("%d", (c.mrnSeed*31+fac*7919)%10000000), Authority: facility, Type: match.IDMRN},
 		},
 	}
 	if c.multi && g.r.Float64() < 0.6 {
@@ -460,6 +471,9 @@ func addDays(d match.Date, n int) match.Date {
 	}
 	return d
 }
+
+// numFacilities is the number of reporting facilities.
+const numFacilities = 200
 
 // nicknames used by the generator: a familiar form for some formal names.
 var nicknameFor = map[string]string{
