@@ -51,7 +51,7 @@ func TestTablesLoad(t *testing.T) {
 		{Publicity, 12, map[string][2]string{"02": {"Reminder/recall - any method", "Active"}, "01": {"No reminder/recall", "Active"}}},
 		{RegistryStatus, 6, map[string][2]string{"A": {"Active", "Active"}, "P": {"", "Active"}, "U": {"Unknown", "Active"}}},
 		{YesNo, 2, map[string][2]string{"Y": {"Yes", "Active"}, "N": {"No", "Active"}}},
-		{ErrorCondition, 13, map[string][2]string{"0": {"Message accepted", "Active"}, "101": {"Required field missing", "Active"}, "103": {"Table value not found", "Active"}, "203": {"Unsupported version id", "Active"}, "207": {"Application internal error", "Active"}}},
+		{ErrorCondition, 14, map[string][2]string{"999": {"Application error", "Local"}, "0": {"Message accepted", "Active"}, "101": {"Required field missing", "Active"}, "103": {"Table value not found", "Active"}, "203": {"Unsupported version id", "Active"}, "207": {"Application internal error", "Active"}}},
 		{ApplicationError, 8, map[string][2]string{"1": {"Illogical Date error", "Active"}, "5": {"Table value not found", "Active"}, "6": {"Required observation missing", "Active"}, "7": {"Required data missing", "Active"}, "8": {"Data was ignored", "Active"}}},
 		{Severity, 3, map[string][2]string{"E": {"Error", "Active"}, "W": {"Warning", "Active"}, "I": {"Information", "Active"}}},
 		{AckCode, 3, map[string][2]string{"AA": {"", "Active"}, "AE": {"", "Active"}, "AR": {"", "Active"}}},
