@@ -1,0 +1,312 @@
+// Package queue carries received HL7 messages from the listeners to the
+// registry workers through NATS JetStream.
+//
+// By default it runs an embedded nats-server with JetStream (file storage
+// under a data directory) and connects to it in process, so that nothing
+// listens on a port and a single binary needs nothing else; a URL switches
+// it to an external NATS cluster.
+//
+// Layout: one stream (default IIS_INGEST) over the subjects
+// iis.ingest.<kind>.<facility>, file storage, limits retention (messages
+// are kept for MaxAge even after the worker acknowledged them, as a replay
+// buffer), and a duplicate window inside which a message id is stored once:
+// the id is derived from the sending facility and MSH-10, so a resend of the
+// same message is not queued twice. A second stream (IIS_DEAD) holds the
+// messages the worker gave up on, with the reason.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config configures a Queue. The zero Config runs an embedded server with
+// its data in a temporary directory; set DataDir to keep it.
+type Config struct {
+	// URL of an external NATS server or cluster (comma-separated). Empty
+	// runs an embedded server.
+	URL string
+	// DataDir is the embedded server's JetStream store directory.
+	DataDir string
+	// SyncAlways makes the embedded server fsync every write before it
+	// acknowledges a publish (durable against power loss, slower). Without
+	// it a publish is acknowledged once written to the operating system,
+	// which survives a crash of the process, and fsynced every SyncInterval.
+	SyncAlways bool
+	// Stream and DeadStream name the streams (default IIS_INGEST, IIS_DEAD).
+	Stream, DeadStream string
+	// Subject is the subject prefix (default "iis.ingest").
+	Subject string
+	// Replicas of the streams on a cluster (default 1).
+	Replicas int
+	// DuplicateWindow is how long message ids are remembered (default 2m).
+	DuplicateWindow time.Duration
+	// MaxAge and MaxBytes bound the stream (default 7 days, unlimited bytes).
+	MaxAge   time.Duration
+	MaxBytes int64
+	// PublishTimeout bounds one publish (default 2s): past it the sender
+	// gets an error ACK, never an AA.
+	PublishTimeout time.Duration
+	// Logger receives connection events; no message content is logged.
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Stream == "" {
+		c.Stream = "IIS_INGEST"
+	}
+	if c.DeadStream == "" {
+		c.DeadStream = "IIS_DEAD"
+	}
+	if c.Subject == "" {
+		c.Subject = "iis.ingest"
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.DuplicateWindow == 0 {
+		c.DuplicateWindow = 2 * time.Minute
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = 7 * 24 * time.Hour
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = -1
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = 2 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Queue is a connection to the ingest streams.
+type Queue struct {
+	cfg Config
+	srv *server.Server // embedded server, or nil
+	nc  *nats.Conn
+	js  jetstream.JetStream
+}
+
+// Headers set on every queued message.
+const (
+	HeaderFacility  = "Iis-Facility"   // the sending facility (authenticated or MSH-4)
+	HeaderControlID = "Iis-Control-Id" // MSH-10
+	HeaderReceived  = "Iis-Received"   // RFC 3339 time of receipt
+	HeaderTransport = "Iis-Transport"  // mllp or soap
+	HeaderAck       = "Iis-Ack"        // MSA-1 sent back: AA, AE, AR
+	HeaderType      = "Iis-Type"       // MSH-9.1
+	HeaderReason    = "Iis-Reason"     // dead letters: why the worker gave up
+)
+
+// Open connects to (or starts) NATS and makes sure the streams exist.
+func Open(ctx context.Context, cfg Config) (*Queue, error) {
+	cfg.defaults()
+	q := &Queue{cfg: cfg}
+	var opts []nats.Option
+	opts = append(opts,
+		nats.Name("iisd"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			cfg.Logger.Warn("queue disconnected", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			cfg.Logger.Info("queue reconnected", "server", nc.ConnectedUrlRedacted())
+		}),
+	)
+	url := cfg.URL
+	if url == "" {
+		srv, err := startEmbedded(cfg)
+		if err != nil {
+			return nil, err
+		}
+		q.srv = srv
+		opts = append(opts, nats.InProcessServer(srv))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		q.shutdownServer()
+		return nil, fmt.Errorf("queue: connect to NATS %q: %w", redact(url), err)
+	}
+	q.nc = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		q.Close()
+		return nil, fmt.Errorf("queue: jetstream: %w", err)
+	}
+	q.js = js
+	if err := q.ensureStreams(ctx); err != nil {
+		q.Close()
+		return nil, err
+	}
+	return q, nil
+}
+
+func startEmbedded(cfg Config) (*server.Server, error) {
+	opts := &server.Options{
+		ServerName: "iisd-embedded",
+		JetStream:  true,
+		StoreDir:   cfg.DataDir,
+		DontListen: true, // in-process connections only: no port is taken
+		NoSigs:     true,
+		SyncAlways: cfg.SyncAlways,
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("queue: embedded NATS: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("queue: embedded NATS did not start within 30s")
+	}
+	return srv, nil
+}
+
+func (q *Queue) ensureStreams(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err := q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        q.cfg.Stream,
+		Description: "HL7 messages received by iisd, awaiting the registry worker",
+		Subjects:    []string{q.cfg.Subject + ".>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Replicas:    q.cfg.Replicas,
+		Duplicates:  q.cfg.DuplicateWindow,
+		MaxAge:      q.cfg.MaxAge,
+		MaxBytes:    q.cfg.MaxBytes,
+		Discard:     jetstream.DiscardOld,
+	})
+	if err != nil {
+		return fmt.Errorf("queue: stream %s: %w", q.cfg.Stream, err)
+	}
+	_, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        q.cfg.DeadStream,
+		Description: "messages the registry worker could not process, with the reason",
+		Subjects:    []string{q.cfg.Subject + "-dead.>"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Replicas:    q.cfg.Replicas,
+		MaxAge:      90 * 24 * time.Hour,
+	})
+	if err != nil {
+		return fmt.Errorf("queue: stream %s: %w", q.cfg.DeadStream, err)
+	}
+	return nil
+}
+
+// Message is one received HL7 message to queue.
+type Message struct {
+	// Kind is the subject's kind token: "vxu", "qbp" or "rejected".
+	Kind string
+	// Facility identifies the sender; with ControlID it forms the message
+	// id that JetStream de-duplicates on.
+	Facility  string
+	ControlID string
+	Transport string
+	Type      string
+	Ack       string
+	Received  time.Time
+	Body      []byte
+}
+
+// ID returns the de-duplication id of m: facility and control ID.
+func (m *Message) ID() string { return m.Facility + "|" + m.ControlID }
+
+// PubAck is JetStream's acknowledgement of a publish.
+type PubAck struct {
+	Sequence  uint64
+	Duplicate bool // the same id was queued earlier inside the window
+}
+
+// Publish queues m and returns once JetStream has stored it. It fails if
+// that does not happen within the publish timeout.
+func (q *Queue) Publish(ctx context.Context, m *Message) (PubAck, error) {
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
+	defer cancel()
+	msg := &nats.Msg{
+		Subject: q.cfg.Subject + "." + token(m.Kind) + "." + token(m.Facility),
+		Data:    m.Body,
+		Header:  nats.Header{},
+	}
+	msg.Header.Set(HeaderFacility, m.Facility)
+	msg.Header.Set(HeaderControlID, m.ControlID)
+	msg.Header.Set(HeaderReceived, m.Received.UTC().Format(time.RFC3339Nano))
+	msg.Header.Set(HeaderTransport, m.Transport)
+	msg.Header.Set(HeaderType, m.Type)
+	msg.Header.Set(HeaderAck, m.Ack)
+	var opts []jetstream.PublishOpt
+	if m.ControlID != "" {
+		opts = append(opts, jetstream.WithMsgID(m.ID()))
+	}
+	ack, err := q.js.PublishMsg(ctx, msg, opts...)
+	if err != nil {
+		return PubAck{}, fmt.Errorf("queue: publish: %w", err)
+	}
+	return PubAck{Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// JetStream returns the JetStream handle, for consumers.
+func (q *Queue) JetStream() jetstream.JetStream { return q.js }
+
+// Config returns the queue's configuration with defaults applied.
+func (q *Queue) Config() Config { return q.cfg }
+
+// Healthy reports whether the connection to NATS is up.
+func (q *Queue) Healthy() bool { return q.nc != nil && q.nc.IsConnected() }
+
+// Close drains the connection and stops the embedded server.
+func (q *Queue) Close() {
+	if q.nc != nil {
+		_ = q.nc.Drain()
+		q.nc.Close()
+	}
+	q.shutdownServer()
+}
+
+func (q *Queue) shutdownServer() {
+	if q.srv != nil {
+		q.srv.Shutdown()
+		q.srv.WaitForShutdown()
+		q.srv = nil
+	}
+}
+
+// token makes s usable as one NATS subject token: letters, digits, '-' and
+// '_' are kept, anything else becomes '_'; an empty s becomes "_".
+func token(s string) string {
+	if s == "" {
+		return "_"
+	}
+	var b strings.Builder
+	for i := 0; i < len(s) && i < 64; i++ {
+		c := s[i]
+		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// redact hides credentials in a NATS URL.
+func redact(url string) string {
+	if i := strings.Index(url, "@"); i >= 0 {
+		if j := strings.Index(url, "://"); j >= 0 && j < i {
+			return url[:j+3] + "***" + url[i:]
+		}
+	}
+	return url
+}

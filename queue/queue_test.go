@@ -1,0 +1,185 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// externalURL is the machine's NATS with JetStream; tests use their own
+// stream and subject names on it.
+func externalURL(t *testing.T) string {
+	url := os.Getenv("IIS_TEST_NATS_URL")
+	if url == "" {
+		url = "nats://127.0.0.1:4222"
+	}
+	nc, err := nats.Connect(url, nats.Timeout(2*time.Second))
+	if err != nil {
+		t.Fatalf("the external NATS at %s is required for this test (start it, or set IIS_TEST_NATS_URL): %v", url, err)
+	}
+	nc.Close()
+	return url
+}
+
+// uniqueConfig names streams and subjects after the test so runs never
+// collide on a shared server.
+func uniqueConfig(t *testing.T, url string) Config {
+	n := fmt.Sprintf("T%d", time.Now().UnixNano())
+	return Config{
+		URL:        url,
+		DataDir:    t.TempDir(),
+		Stream:     "IIS_TEST_" + n,
+		DeadStream: "IIS_TEST_DEAD_" + n,
+		Subject:    "iistest." + n,
+	}
+}
+
+func openQueue(t *testing.T, cfg Config) *Queue {
+	t.Helper()
+	q, err := Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cfg.URL != "" {
+			ctx := context.Background()
+			_ = q.js.DeleteStream(ctx, cfg.Stream)
+			_ = q.js.DeleteStream(ctx, cfg.DeadStream)
+		}
+		q.Close()
+	})
+	return q
+}
+
+func testPublishDedupe(t *testing.T, q *Queue) {
+	ctx := context.Background()
+	m := &Message{Kind: "vxu", Facility: "CLINIC.A 1", ControlID: "MSG-1", Transport: "mllp", Type: "VXU", Ack: "AA", Received: time.Now(), Body: []byte("MSH|^~\\&|...")}
+	a1, err := q.Publish(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a1.Duplicate || a1.Sequence == 0 {
+		t.Fatalf("first publish: %+v", a1)
+	}
+	a2, err := q.Publish(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a2.Duplicate || a2.Sequence != a1.Sequence {
+		t.Fatalf("resend not de-duplicated: %+v then %+v", a1, a2)
+	}
+	// Same control ID from another facility is another message.
+	other := *m
+	other.Facility = "CLINIC B"
+	a3, err := q.Publish(ctx, &other)
+	if err != nil || a3.Duplicate {
+		t.Fatalf("other facility: %+v %v", a3, err)
+	}
+	st, err := q.js.Stream(ctx, q.cfg.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 2 {
+		t.Fatalf("stream holds %d messages, want 2", info.State.Msgs)
+	}
+	got, err := st.GetMsg(ctx, a1.Sequence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Subject != q.cfg.Subject+".vxu.CLINIC_A_1" || got.Header.Get(HeaderControlID) != "MSG-1" || got.Header.Get(HeaderFacility) != "CLINIC.A 1" || string(got.Data) != string(m.Body) {
+		t.Fatalf("stored message: %s %v %q", got.Subject, got.Header, got.Data)
+	}
+}
+
+func TestEmbeddedPublishDedupe(t *testing.T) {
+	q := openQueue(t, Config{DataDir: t.TempDir()})
+	testPublishDedupe(t, q)
+}
+
+func TestExternalPublishDedupe(t *testing.T) {
+	q := openQueue(t, uniqueConfig(t, externalURL(t)))
+	testPublishDedupe(t, q)
+}
+
+// TestEmbeddedSurvivesRestart: what was acknowledged is still there after
+// the embedded server stops and starts again on the same directory.
+func TestEmbeddedSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(context.Background(), Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, err := q.Publish(context.Background(), &Message{Kind: "vxu", Facility: "F", ControlID: fmt.Sprint(i), Body: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.Close()
+	q2 := openQueue(t, Config{DataDir: dir})
+	info, err := q2.js.Stream(context.Background(), "IIS_INGEST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := info.CachedInfo().State.Msgs; n != 10 {
+		t.Fatalf("%d messages after restart, want 10", n)
+	}
+}
+
+// TestPublishFailsWhenServerGone: with NATS down a publish fails within
+// the timeout instead of hanging or pretending success.
+func TestPublishFailsWhenServerGone(t *testing.T) {
+	q := openQueue(t, Config{DataDir: t.TempDir(), PublishTimeout: 300 * time.Millisecond})
+	q.srv.Shutdown()
+	q.srv.WaitForShutdown()
+	start := time.Now()
+	_, err := q.Publish(context.Background(), &Message{Kind: "vxu", Facility: "F", ControlID: "1", Body: []byte("x")})
+	if err == nil {
+		t.Fatal("publish succeeded with the server down")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("publish took %v to fail", d)
+	}
+	if q.Healthy() {
+		t.Error("Healthy with the server down")
+	}
+}
+
+func TestToken(t *testing.T) {
+	for in, want := range map[string]string{"": "_", "ABC-1_x": "ABC-1_x", "a.b*c>d e": "a_b_c_d_e"} {
+		if got := token(in); got != want {
+			t.Errorf("token(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if redact("nats://user:pw@host:4222") != "nats://***@host:4222" {
+		t.Error("redact")
+	}
+}
+
+func BenchmarkPublish(b *testing.B) {
+	q, err := Open(context.Background(), Config{DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	body := make([]byte, 1500)
+	b.SetBytes(int64(len(body)))
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		id := fmt.Sprintf("%p", pb)
+		for pb.Next() {
+			i++
+			if _, err := q.Publish(context.Background(), &Message{Kind: "vxu", Facility: "F", ControlID: fmt.Sprint(id, i), Body: body}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
