@@ -247,8 +247,12 @@ func (c *Client) roundTrip(ctx context.Context, msg []byte) (reply []byte, writt
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	ioErr := func(op string, err error) error {
-		if ctx.Err() != nil {
-			return fmt.Errorf("mllp: %s: %w", op, context.Cause(ctx))
+		if ctx.Err() != nil || (!dl.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl)) {
+			cause := context.Cause(ctx)
+			if cause == nil {
+				cause = context.DeadlineExceeded // the connection's deadline, set from ctx, beat ctx's timer
+			}
+			return fmt.Errorf("mllp: %s: %w", op, cause)
 		}
 		return fmt.Errorf("mllp: %s: %w", op, err)
 	}

@@ -148,11 +148,20 @@ func TestServerOversizeNotBuffered(t *testing.T) {
 	rec := newRecorder()
 	addr, _ := serve(t, &Server{Handler: &echo{}, Observer: rec, MaxMessageSize: 64 << 10})
 	c := dialRaw(t, addr)
-	huge := append([]byte{StartBlock}, bytes.Repeat([]byte("A"), 256<<20)...)
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Write(huge)
-		done <- err
+		// Up to 256 MiB of frame body, 64 KiB at a time, until the server
+		// closes the connection.
+		chunk := bytes.Repeat([]byte("A"), 64<<10)
+		chunk[0] = StartBlock
+		for range 4096 {
+			if _, err := c.Write(chunk); err != nil {
+				done <- err
+				return
+			}
+			chunk[0] = 'A'
+		}
+		done <- nil
 	}()
 	e := rec.waitFor(t, EventConnClosed, 1)
 	if !errors.Is(e.Err, ErrMessageTooLarge) {
