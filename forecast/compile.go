@@ -191,6 +191,7 @@ func compile(sched *xSchedule, xants []xAntigen, version string) (*Engine, error
 			a.series = append(a.series, c.series(xs, ai))
 		}
 		sort.SliceStable(a.series, func(i, j int) bool { return a.series[i].group < a.series[j].group })
+		e.nSeries += len(a.series)
 		e.antigens = append(e.antigens, a)
 	}
 	c.where = "ScheduleSupportingData.xml"

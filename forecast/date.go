@@ -64,6 +64,15 @@ func DateOf(t time.Time) Date {
 	if t.IsZero() {
 		return NoDate
 	}
+	if t.Location() == time.UTC {
+		// Fast path: whole days since the Unix epoch.
+		sec := t.Unix()
+		days := sec / 86400
+		if sec%86400 < 0 {
+			days--
+		}
+		return unixEpoch + Date(days)
+	}
 	y, m, d := t.Date()
 	return MakeDate(y, int(m), d)
 }
@@ -73,9 +82,11 @@ func (d Date) Time() time.Time {
 	if d == NoDate {
 		return time.Time{}
 	}
-	y, m, day := d.Civil()
-	return time.Date(y, time.Month(m), day, 0, 0, 0, 0, time.UTC)
+	return time.Unix(int64(d-unixEpoch)*86400, 0).UTC()
 }
+
+// unixEpoch is 1970-01-01 as a Date.
+var unixEpoch = MakeDate(1970, 1, 1)
 
 // String formats d as YYYY-MM-DD, or "" for NoDate.
 func (d Date) String() string {

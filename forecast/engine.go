@@ -28,6 +28,7 @@ type Engine struct {
 	cvxName       [maxCVX]string
 	live          [maxCVX][]liveConflict
 	obsTitle      [maxObs]string
+	nSeries       int
 }
 
 var (

@@ -1,9 +1,5 @@
 package forecast
 
-import (
-	"sort"
-)
-
 // pdose is an administered dose in the engine's working form.
 type pdose struct {
 	date Date
@@ -20,13 +16,18 @@ type obsDate struct {
 
 // state is the per-call working data of one Forecast. It is never shared.
 type state struct {
-	e      *Engine
-	dob    Date
-	asOf   Date
-	gender genderMask
-	obs    obsSet
-	obsAt  []obsDate
-	doses  []pdose // sorted by date
+	e                *Engine
+	dob              Date
+	asOf             Date
+	gender           genderMask
+	obs              obsSet
+	obsAt            []obsDate
+	doses            []pdose // sorted by date
+	sc               *scratch
+	dobY, dobM, dobD int
+	// antigenDoses lists, per antigen, the indexes in doses of the doses
+	// that count for it.
+	antigenDoses [][]int
 }
 
 type reasonCode uint8
@@ -78,7 +79,7 @@ type run struct {
 	rec      Date
 	past     Date
 	latest   Date
-	freason  string
+	fwhy     forecastWhy
 }
 
 const (
@@ -99,14 +100,39 @@ func pickAge(ages []ageRule, d Date) *ageRule {
 	return nil
 }
 
-func (st *state) ageDate(p Duration) Date { return st.dob.Add(p) }
+// age returns the date the patient reaches age p (DOB + p, CDSi rules),
+// using the DOB's calendar fields computed once per forecast.
+func (st *state) age(p Duration) Date {
+	if !p.Set || st.dob == NoDate {
+		return NoDate
+	}
+	if p.Months == 0 {
+		return st.dob + Date(p.Days)
+	}
+	total := st.dobY*12 + (st.dobM - 1) + p.Months
+	y, m := total/12, total%12+1
+	if total < 0 && total%12 != 0 {
+		y--
+		m += 12
+	}
+	day := st.dobD
+	if day > daysIn(y, m) {
+		day = 1
+		m++
+		if m > 12 {
+			m = 1
+			y++
+		}
+	}
+	return MakeDate(y, m, day) + Date(p.Days)
+}
 
 // inAgeRange reports dob+begin <= d < dob+end, open where unset.
 func (st *state) inAgeRange(d Date, begin, end Duration) bool {
-	if begin.Set && d < st.dob.Add(begin) {
+	if begin.Set && d < st.age(begin) {
 		return false
 	}
-	if end.Set && d >= st.dob.Add(end) {
+	if end.Set && d >= st.age(end) {
 		return false
 	}
 	return true
@@ -114,7 +140,11 @@ func (st *state) inAgeRange(d Date, begin, end Duration) bool {
 
 // sortDoses orders doses by date, keeping input order for equal dates.
 func sortDoses(ds []pdose) {
-	sort.SliceStable(ds, func(i, j int) bool { return ds[i].date < ds[j].date })
+	for i := 1; i < len(ds); i++ {
+		for j := i; j > 0 && ds[j].date < ds[j-1].date; j-- {
+			ds[j], ds[j-1] = ds[j-1], ds[j]
+		}
+	}
 }
 
 // evaluate runs the CDSi evaluation of every antigen dose against the
@@ -195,17 +225,17 @@ func (st *state) evalDose(r *run, sd *seriesDose, k int, d *pdose) (EvalStatus, 
 			absMin = age.min
 		}
 		if absMin.Set {
-			if lim := st.dob.Add(absMin); d.date < lim {
+			if lim := st.age(absMin); d.date < lim {
 				return NotValid, reason{code: rTooYoung, date: lim, dur: absMin}
 			}
 			if age.min.Set {
-				if lim := st.dob.Add(age.min); d.date < lim && r.tgtIndex > 0 && st.prevBad(r) {
+				if lim := st.age(age.min); d.date < lim && r.tgtIndex > 0 && st.prevBad(r) {
 					return NotValid, reason{code: rTooYoungGrace, date: lim, dur: age.min}
 				}
 			}
 		}
 		if age.max.Set {
-			if lim := st.dob.Add(age.max); d.date >= lim {
+			if lim := st.age(age.max); d.date >= lim {
 				return Extraneous, reason{code: rTooOld, date: lim, dur: age.max}
 			}
 		}

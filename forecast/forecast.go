@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -11,6 +12,8 @@ import (
 // It is pure: the same input always gives the same Result.
 func (e *Engine) Forecast(p Patient, doses []Dose, assessment time.Time) Result {
 	st := state{e: e, dob: DateOf(p.DOB), asOf: DateOf(assessment), gender: p.Gender.mask()}
+	st.dobY, st.dobM, st.dobD = st.dob.Civil()
+	st.dobY, st.dobM, st.dobD = st.dob.Civil()
 	if st.asOf == NoDate {
 		st.asOf = DateOf(time.Now())
 	}
@@ -24,7 +27,14 @@ func (e *Engine) Forecast(p Patient, doses []Dose, assessment time.Time) Result 
 			st.obsAt = append(st.obsAt, obsDate{n, d})
 		}
 	}
-	st.doses = make([]pdose, 0, len(doses))
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	sc.reset()
+	if cap(sc.outcomes) < len(e.antigens) {
+		sc.outcomes = make([]antigenOutcome, 0, len(e.antigens))
+	}
+	st.sc = sc
+	st.doses = sc.doses[:0]
 	for i, d := range doses {
 		dd := DateOf(d.Date)
 		if dd == NoDate {
@@ -34,19 +44,59 @@ func (e *Engine) Forecast(p Patient, doses []Dose, assessment time.Time) Result 
 		if !ok || c >= maxCVX {
 			c = -1
 		}
-		st.doses = append(st.doses, pdose{date: dd, cvx: c, mvx: strings.ToUpper(strings.TrimSpace(d.MVX)),
-			sub: d.Condition != ConditionNone, idx: i})
+		mvx := d.MVX
+		if mvx != "" {
+			mvx = strings.ToUpper(strings.TrimSpace(mvx))
+		}
+		st.doses = append(st.doses, pdose{date: dd, cvx: c, mvx: mvx, sub: d.Condition != ConditionNone, idx: i})
 	}
+	sc.doses = st.doses
 	sortDoses(st.doses)
+	// Antigen doses: each dose goes to the antigens its CVX maps to at the
+	// patient's age on the day it was given.
+	st.antigenDoses = grow(&sc.intSlices, len(e.antigens))
+	counts := grow(&sc.ints, len(e.antigens))
+	for pass := 0; pass < 2; pass++ {
+		if pass == 1 {
+			for ai, n := range counts {
+				st.antigenDoses[ai] = grow(&sc.ints, n)[:0]
+			}
+		}
+		for j := range st.doses {
+			c := st.doses[j].cvx
+			if c < 0 {
+				continue
+			}
+			for _, as := range e.cvxAntigens[c] {
+				if !st.inAgeRange(st.doses[j].date, as.begin, as.end) {
+					continue
+				}
+				if pass == 0 {
+					counts[as.antigen]++
+				} else if !contains(st.antigenDoses[as.antigen], j) {
+					st.antigenDoses[as.antigen] = append(st.antigenDoses[as.antigen], j)
+				}
+			}
+		}
+	}
 
 	var res Result
-	antRes := make([]*antigenOutcome, len(e.antigens))
+	antRes := grow(&sc.outPtrs, len(e.antigens))
 	for ai := range e.antigens {
 		antRes[ai] = st.antigen(ai)
 	}
-	for gi, g := range e.groups {
+	nAnt, nEval := 0, 0
+	for _, o := range antRes {
+		if o != nil {
+			nAnt++
+			nEval += len(o.best.ad)
+		}
+	}
+	res.Groups = make([]GroupForecast, 0, len(e.groups))
+	res.Antigens = make([]AntigenForecast, 0, nAnt)
+	res.Evaluations = make([]Evaluation, 0, nEval)
+	for _, g := range e.groups {
 		gf, ok := st.group(g, antRes)
-		_ = gi
 		if !ok {
 			continue
 		}
@@ -84,37 +134,31 @@ type antigenOutcome struct {
 // selects the best one. It returns nil if no series is relevant.
 func (st *state) antigen(ai int) *antigenOutcome {
 	a := st.e.antigens[ai]
-	var ad []int
-	for j := range st.doses {
-		c := st.doses[j].cvx
-		if c < 0 {
-			continue
-		}
-		for _, as := range st.e.cvxAntigens[c] {
-			if as.antigen == ai && st.inAgeRange(st.doses[j].date, as.begin, as.end) {
-				ad = append(ad, j)
-				break
-			}
-		}
-	}
-	var runs []*run
+	sc := st.sc
+	ad := st.antigenDoses[ai]
+	start := len(sc.runPtrs)
 	for _, s := range a.series {
 		if !st.relevant(s) {
 			continue
 		}
-		r := &run{s: s, ad: ad, st: make([]EvalStatus, len(ad)), why: make([]reason, len(ad)), tgt: make([]int8, len(ad)),
-			sat: make([]int, len(s.doses))}
+		r := sc.newRun(st.e.nSeries)
+		r.s, r.ad = s, ad
+		r.st = grow(&sc.stats, len(ad))
+		r.why = grow(&sc.reasons, len(ad))
+		r.tgt = grow(&sc.tgts, len(ad))
+		r.sat = grow(&sc.ints, len(s.doses))
 		for i := range r.sat {
 			r.sat[i] = satNone
 		}
-		runs = append(runs, r)
+		sc.runPtrs = append(sc.runPtrs, r)
 	}
+	runs := sc.runPtrs[start:len(sc.runPtrs):len(sc.runPtrs)]
 	if len(runs) == 0 {
 		return nil
 	}
 	groupComplete := func(g int) bool {
 		for _, r := range runs {
-			if r.s.group == g && r.complete && r.ad != nil {
+			if r.s.group == g && r.complete && len(r.ad) > 0 {
 				return true
 			}
 		}
@@ -125,7 +169,8 @@ func (st *state) antigen(ai int) *antigenOutcome {
 		st.forecastRun(r, groupComplete)
 	}
 	best, bests := st.selectBest(runs)
-	out := &antigenOutcome{best: best, bests: bests, status: best.status, reason: best.freason}
+	sc.outcomes = append(sc.outcomes, antigenOutcome{best: best, bests: bests, status: best.status, reason: best.forecastReason()})
+	out := &sc.outcomes[len(sc.outcomes)-1]
 	if why, ok := st.immune(a); ok {
 		out.status, out.reason = Immune, why
 	} else if why, ok := st.contraindicated(a); ok {
@@ -190,7 +235,7 @@ func (st *state) contraindicated(a *antigen) (string, bool) {
 func (st *state) forecastRun(r *run, groupComplete func(int) bool) {
 	s := r.s
 	if r.complete {
-		r.status, r.freason = Complete, "series complete"
+		r.status, r.fwhy = Complete, fwComplete
 		return
 	}
 	var prevDate Date
@@ -209,19 +254,19 @@ func (st *state) forecastRun(r *run, groupComplete func(int) bool) {
 		}
 		r.fdose = td + 1
 		if f.agedOut {
-			r.status, r.freason = AgedOut, fmt.Sprintf("patient is past the maximum age (%s) for dose %d", f.latest+1, td+1)
+			r.status, r.fwhy, r.latest = AgedOut, fwMaxAge, f.latest
 			return
 		}
 		if f.latest != NoDate && f.earliest > f.latest {
-			r.status, r.freason = AgedOut, fmt.Sprintf("dose %d can no longer be given before the maximum age (%s)", td+1, f.latest+1)
+			r.status, r.fwhy, r.latest = AgedOut, fwTooLate, f.latest
 			return
 		}
 		r.status = NotComplete
 		r.earliest, r.rec, r.past, r.latest = f.earliest, f.rec, f.past, f.latest
-		r.freason = fmt.Sprintf("dose %d of %s is due", td+1, s.name)
+		r.fwhy = fwDue
 		return
 	}
-	r.status, r.freason = Complete, "remaining doses are not needed"
+	r.status, r.fwhy = Complete, fwSkipped
 }
 
 type fdates struct {
@@ -241,16 +286,16 @@ func (st *state) dates(r *run, sd *seriesDose) fdates {
 			minAge = age.absMin
 		}
 		if minAge.Set {
-			f.earliest = st.dob.Add(minAge)
+			f.earliest = st.age(minAge)
 		}
 		if age.earliestRec.Set {
-			f.rec = st.dob.Add(age.earliestRec)
+			f.rec = st.age(age.earliestRec)
 		}
 		if age.latestRec.Set {
-			f.past = st.dob.Add(age.latestRec) - 1
+			f.past = st.age(age.latestRec) - 1
 		}
 		if age.max.Set {
-			mx := st.dob.Add(age.max)
+			mx := st.age(age.max)
 			f.latest = mx - 1
 			if st.asOf >= mx {
 				f.agedOut = true
@@ -337,7 +382,13 @@ func minD(a, b Date) Date {
 // selectBest picks the patient series for the antigen (spec chapter 8):
 // one prioritized series per series group, then one across groups.
 func (st *state) selectBest(runs []*run) (*run, []*run) {
-	var bests []*run
+	ng := 0
+	for i := range runs {
+		if i == 0 || runs[i].s.group != runs[i-1].s.group {
+			ng++
+		}
+	}
+	bests := grow(&st.sc.bestPtrs, ng)[:0]
 	for i := 0; i < len(runs); {
 		j := i
 		for j < len(runs) && runs[j].s.group == runs[i].s.group {
@@ -410,10 +461,10 @@ func (st *state) startable(r *run) bool {
 			return true // a completed series counts whenever it was started
 		}
 	}
-	if s.minStart.Set && start < st.dob.Add(s.minStart) {
+	if s.minStart.Set && start < st.age(s.minStart) {
 		return false
 	}
-	if s.maxStart.Set && start >= st.dob.Add(s.maxStart) {
+	if s.maxStart.Set && start >= st.age(s.maxStart) {
 		return false
 	}
 	if s.product {
@@ -445,12 +496,13 @@ func (st *state) selectInGroup(group []*run) *run {
 		// group has one the patient is old enough to start; otherwise the
 		// preferred series the patient can start.
 		for _, r := range group {
-			if r.s.isDefault && (!r.s.minStart.Set || st.asOf >= st.dob.Add(r.s.minStart)) {
+			if r.s.isDefault && (!r.s.minStart.Set || st.asOf >= st.age(r.s.minStart)) {
 				return r
 			}
 		}
 	}
-	var c []*run
+	var cBuf [24]*run
+	c := cBuf[:0]
 	for _, r := range group {
 		if st.startable(r) {
 			c = append(c, r)
@@ -462,7 +514,8 @@ func (st *state) selectInGroup(group []*run) *run {
 	case 1:
 		return c[0]
 	}
-	var withValid []*run
+	var vBuf [24]*run
+	withValid := vBuf[:0]
 	for _, r := range c {
 		if r.valid > 0 {
 			withValid = append(withValid, r)
@@ -471,7 +524,8 @@ func (st *state) selectInGroup(group []*run) *run {
 	if len(withValid) > 0 {
 		c = topPriority(withValid)
 	}
-	var complete, inproc []*run
+	var compBuf, inBuf [24]*run
+	complete, inproc := compBuf[:0], inBuf[:0]
 	for _, r := range c {
 		if r.complete {
 			complete = append(complete, r)
@@ -479,7 +533,8 @@ func (st *state) selectInGroup(group []*run) *run {
 			inproc = append(inproc, r)
 		}
 	}
-	score := make([]int, 0, len(c))
+	var scoreBuf [24]int
+	score := scoreBuf[:0]
 	var pool []*run
 	switch {
 	case len(complete) > 0:
@@ -571,7 +626,18 @@ func (st *state) selectInGroup(group []*run) *run {
 // group rolls antigen outcomes up to a vaccine group (spec chapter 9).
 func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, bool) {
 	gf := GroupForecast{VaccineGroup: g.name}
-	var present []*antigenOutcome
+	var presentBuf [4]*antigenOutcome
+	present := presentBuf[:0]
+	nd := 0
+	for _, ai := range g.antigens {
+		if o := ants[ai]; o != nil {
+			nd += len(o.best.ad)
+		}
+	}
+	gf.Antigens = make([]string, 0, len(g.antigens))
+	if nd > 0 {
+		gf.Doses = make([]GroupDose, 0, nd)
+	}
 	for _, ai := range g.antigens {
 		if o := ants[ai]; o != nil {
 			present = append(present, o)
@@ -604,7 +670,8 @@ func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, 
 	default:
 		gf.Status = NotRecommended
 	}
-	var reasons []string
+	var reasonBuf [4]string
+	reasons := reasonBuf[:0]
 	if gf.Status == NotComplete {
 		var e, r, p, l Date
 		first := true
@@ -646,10 +713,9 @@ func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, 
 			reasons = append(reasons, o.reason)
 		}
 	}
-	gf.Reason = strings.Join(dedupe(reasons), "; ")
+	gf.Reason = joinUnique(reasons)
 
 	// Dose verdicts rolled up across the group's antigens.
-	idx := map[int]int{}
 	for gi, ai := range g.antigens {
 		o := ants[ai]
 		if o == nil {
@@ -671,10 +737,14 @@ func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, 
 					}
 				}
 			}
-			pos, ok := idx[d]
-			if !ok {
-				pos = len(gf.Doses)
-				idx[d] = pos
+			pos := -1
+			for i := range gf.Doses {
+				if gf.Doses[i].Dose == d {
+					pos = i
+					break
+				}
+			}
+			if pos < 0 {
 				gf.Doses = append(gf.Doses, GroupDose{Dose: d, Status: status, Reason: why})
 				continue
 			}
@@ -708,16 +778,32 @@ func sortGroupDoses(ds []GroupDose) {
 	}
 }
 
-func dedupe(ss []string) []string {
-	out := ss[:0]
-	seen := map[string]bool{}
-	for _, s := range ss {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
+// joinUnique joins distinct strings with "; ".
+func joinUnique(ss []string) string {
+	switch len(ss) {
+	case 0:
+		return ""
+	case 1:
+		return ss[0]
 	}
-	return out
+	var b strings.Builder
+	for i, s := range ss {
+		dup := false
+		for _, p := range ss[:i] {
+			if p == s {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(s)
+	}
+	return b.String()
 }
 
 // reasonText renders a dose verdict in a clinician's words.
@@ -773,11 +859,46 @@ func topPriority(c []*run) []*run {
 			top = r.s.priority
 		}
 	}
-	out := make([]*run, 0, len(c))
+	out := c[:0]
 	for _, r := range c {
 		if r.s.priority == top {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+func contains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+type forecastWhy uint8
+
+const (
+	fwDue forecastWhy = iota
+	fwComplete
+	fwSkipped
+	fwMaxAge
+	fwTooLate
+)
+
+// forecastReason renders the series forecast reason (only for selected
+// series, so the text is built once per antigen).
+func (r *run) forecastReason() string {
+	switch r.fwhy {
+	case fwComplete:
+		return "series complete"
+	case fwSkipped:
+		return "remaining doses are not needed"
+	case fwMaxAge:
+		return fmt.Sprintf("patient is past the maximum age (%s) for dose %d", r.latest+1, r.fdose)
+	case fwTooLate:
+		return fmt.Sprintf("dose %d can no longer be given before the maximum age (%s)", r.fdose, r.latest+1)
+	}
+	return "dose " + strconv.Itoa(r.fdose) + " of " + r.s.name + " is due"
 }
