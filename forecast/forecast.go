@@ -457,7 +457,7 @@ func (st *state) startable(r *run) bool {
 	start := st.asOf
 	if r.valid > 0 {
 		start = r.firstVal
-		if r.complete {
+		if r.done() {
 			return true // a completed series counts whenever it was started
 		}
 	}
@@ -478,7 +478,7 @@ func (st *state) startable(r *run) bool {
 			}
 		}
 	}
-	if s.typ == seriesEvaluationOnly && !r.complete {
+	if s.typ == seriesEvaluationOnly && !r.done() {
 		return false
 	}
 	return true
@@ -527,7 +527,7 @@ func (st *state) selectInGroup(group []*run) *run {
 	var compBuf, inBuf [24]*run
 	complete, inproc := compBuf[:0], inBuf[:0]
 	for _, r := range c {
-		if r.complete {
+		if r.done() {
 			complete = append(complete, r)
 		} else if r.valid > 0 {
 			inproc = append(inproc, r)
@@ -902,3 +902,7 @@ func (r *run) forecastReason() string {
 	}
 	return "dose " + strconv.Itoa(r.fdose) + " of " + r.s.name + " is due"
 }
+
+// done reports whether the series needs no more doses: every target dose
+// is satisfied, or the remaining ones are skipped.
+func (r *run) done() bool { return r.complete || r.status == Complete }
