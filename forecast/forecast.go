@@ -457,11 +457,10 @@ func (st *state) startable(r *run) bool {
 	start := st.asOf
 	if r.valid > 0 {
 		start = r.firstVal
-		if r.done() {
-			return true // a completed series counts whenever it was started
-		}
 	}
-	if s.minStart.Set && start < st.age(s.minStart) {
+	// The minimum age to start gates only starting a series: a completed
+	// series counts even if it was begun younger.
+	if s.minStart.Set && start < st.age(s.minStart) && !(r.valid > 0 && r.done()) {
 		return false
 	}
 	if s.maxStart.Set && start >= st.age(s.maxStart) {
