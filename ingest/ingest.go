@@ -1,0 +1,243 @@
+// Package ingest is the message handler both transports (MLLP and SOAP)
+// serve: it validates each HL7 message against the CDC immunization profile,
+// queues it durably, and only then answers with its ACK. A batch file
+// (FHS/BHS … BTS/FTS) is split, each message handled the same way, and
+// answered with a batch of ACKs whose trailers count them and report any
+// envelope inconsistency.
+//
+// Outcomes:
+//   - the message is valid or partly valid: it is published to JetStream and
+//     the ACK (AA, or AE with ERR rows) is sent after the publish
+//     acknowledgement; a resend of the same MSH-10 from the same facility
+//     inside the queue's duplicate window is stored once and gets the same
+//     answer;
+//   - the queue is down or slow past its deadline: the sender gets AR with
+//     ERR 207 "nothing was recorded, resend", never AA;
+//   - the message is rejected (AR, or AE that rejects it whole): it is
+//     still published as "rejected" for the operators' message store, but
+//     its answer does not wait on that.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/iisproject/iis/hl7"
+	"github.com/iisproject/iis/hl7/immz"
+	"github.com/iisproject/iis/queue"
+)
+
+// Publisher queues a message durably; *queue.Queue implements it.
+type Publisher interface {
+	Publish(ctx context.Context, m *queue.Message) (queue.PubAck, error)
+}
+
+// QueryHandler answers a decoded QBP^Q11 with an RSP^K11. The registry
+// provides one; without it queries are refused.
+type QueryHandler interface {
+	Answer(ctx context.Context, r *immz.Result, src Source) []byte
+}
+
+// Source says who sent a message: the facility authenticated by the
+// transport (SOAP account, TLS client certificate, configured MLLP source),
+// and the transport's name.
+type Source struct {
+	Facility  string
+	Transport string
+}
+
+type sourceKey struct{}
+
+// WithSource returns a context carrying src, for the transport adapters.
+func WithSource(ctx context.Context, src Source) context.Context {
+	return context.WithValue(ctx, sourceKey{}, src)
+}
+
+// SourceFromContext returns the Source set by WithSource.
+func SourceFromContext(ctx context.Context) (Source, bool) {
+	s, ok := ctx.Value(sourceKey{}).(Source)
+	return s, ok
+}
+
+// Config configures a Handler.
+type Config struct {
+	Validator *immz.Validator
+	Queue     Publisher
+	Queries   QueryHandler // nil: QBP is answered AR
+	Metrics   *Metrics     // nil: no metrics
+	Logger    *slog.Logger // nil: discard
+	Now       func() time.Time
+}
+
+// Handler serves HL7 messages; it satisfies mllp.Handler and soap.Handler.
+type Handler struct {
+	v   *immz.Validator
+	q   Publisher
+	qh  QueryHandler
+	m   *Metrics
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	h := &Handler{v: cfg.Validator, q: cfg.Queue, qh: cfg.Queries, m: cfg.Metrics, log: cfg.Logger, now: cfg.Now}
+	if h.v == nil {
+		h.v = immz.New(immz.Config{})
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h
+}
+
+// ServeHL7 handles one message or batch file and returns the reply.
+func (h *Handler) ServeHL7(ctx context.Context, msg []byte) []byte {
+	src, _ := SourceFromContext(ctx)
+	if hl7.IsBatch(msg) {
+		return h.serveBatch(ctx, msg, src)
+	}
+	return h.serveMessage(ctx, msg, src)
+}
+
+// issueQueueDown is the ERR row of a message that could not be queued.
+var issueQueueDown = immz.Issue{
+	Location: immz.ErrorLocation{Segment: "MSH", Sequence: 1},
+	Code:     immz.CodeApplicationInternal, Severity: immz.Error, Scope: immz.ScopeEnvelope,
+	Message: "The registry could not store this message right now; nothing was recorded. Please send it again later.",
+	Rule:    "queue unavailable",
+}
+
+var issueNoQueries = immz.Issue{
+	Location: immz.ErrorLocation{Segment: "MSH", Sequence: 1, Field: 9, Repetition: 1, Component: 1},
+	Code:     immz.CodeUnsupportedMsgType, Severity: immz.Error, Scope: immz.ScopeEnvelope,
+	Message: "Queries (QBP^Q11) are not enabled on this server - message rejected",
+	Rule:    "queries disabled",
+}
+
+func (h *Handler) serveMessage(ctx context.Context, raw []byte, src Source) []byte {
+	start := h.now()
+	r := h.v.Decode(raw)
+	facility := src.Facility
+	if facility == "" {
+		facility = r.Header.SendingFacility.Name
+		if facility == "" {
+			facility = r.Header.SendingFacility.ID
+		}
+	}
+	var reply []byte
+	var extra []immz.Issue
+	switch {
+	case r.Kind == immz.KindQBP && !r.Rejected():
+		if h.qh == nil {
+			extra = append(extra, issueNoQueries)
+			reply = h.v.Ack(r, extra...)
+		} else {
+			reply = h.qh.Answer(ctx, r, Source{Facility: facility, Transport: src.Transport})
+		}
+	default:
+		ack := h.v.AckCode(r)
+		kind := "vxu"
+		if r.Rejected() || r.Kind != immz.KindVXU {
+			kind = "rejected"
+		}
+		m := &queue.Message{
+			Kind: kind, Facility: facility, ControlID: r.Header.ControlID, Transport: src.Transport,
+			Type: r.Header.Type, Ack: ack, Received: start, Body: raw,
+		}
+		if err := h.publish(ctx, m); err != nil && kind == "vxu" {
+			// Never AA for what could be lost.
+			extra = append(extra, issueQueueDown)
+			h.log.LogAttrs(ctx, slog.LevelError, "message not queued; sender told to resend",
+				slog.String("facility", facility), slog.String("control_id", r.Header.ControlID), slog.String("err", err.Error()))
+		}
+		reply = h.v.Ack(r, extra...)
+	}
+	h.m.observe(src.Transport, facility, r, h.ackOf(r, extra), extra, len(raw), h.now().Sub(start))
+	return reply
+}
+
+func (h *Handler) ackOf(r *immz.Result, extra []immz.Issue) string {
+	if len(extra) == 0 {
+		return h.v.AckCode(r)
+	}
+	all := &immz.Result{Issues: append(append([]immz.Issue(nil), r.Issues...), extra...)}
+	return h.v.AckCode(all)
+}
+
+func (h *Handler) publish(ctx context.Context, m *queue.Message) error {
+	if h.q == nil {
+		return errors.New("ingest: no queue configured")
+	}
+	t := h.now()
+	_, err := h.q.Publish(ctx, m)
+	h.m.observePublish(h.now().Sub(t), err)
+	return err
+}
+
+// serveBatch handles a batch file: every message is handled on its own and
+// the reply is a batch of their ACKs.
+func (h *Handler) serveBatch(ctx context.Context, raw []byte, src Source) []byte {
+	b, err := hl7.SplitBatch(raw)
+	if err != nil {
+		// Not even a batch: answer as for an unreadable message.
+		return h.v.Ack(h.v.Decode(raw))
+	}
+	w := hl7.NewWriter(hl7.DefaultDelimiters)
+	header := func(id string, in hl7.Segment) {
+		w.Segment(id)
+		// Swap sender and receiver, reference the inbound control id.
+		w.Value(in.Field(5))
+		w.Value(in.Field(6))
+		w.Value(in.Field(3))
+		w.Value(in.Field(4))
+		w.Fields(immz.FormatTimestamp(h.now()), "", "", "", strconv.FormatInt(h.now().UnixNano(), 36))
+		w.Value(in.Field(11))
+	}
+	header("FHS", b.FileHeader)
+	total := 0
+	for gi, g := range b.Groups {
+		header("BHS", g.Header)
+		n := 0
+		for _, m := range g.Messages {
+			reply := h.serveMessage(ctx, m, src)
+			// Copy the reply's segments into the batch.
+			if pm, err := hl7.Parse(reply); err == nil {
+				for _, s := range pm.Segments() {
+					w.CopySegment(s)
+				}
+			}
+			n++
+		}
+		total += n
+		w.Segment("BTS")
+		w.Fields(strconv.Itoa(n))
+		if gi == len(b.Groups)-1 && len(b.Problems) > 0 {
+			w.Fields(joinProblems(b.Problems))
+		}
+	}
+	w.Segment("FTS")
+	w.Fields(strconv.Itoa(len(b.Groups)))
+	if len(b.Problems) > 0 {
+		w.Fields(joinProblems(b.Problems))
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "batch handled", slog.Int("messages", total), slog.Int("envelope_problems", len(b.Problems)))
+	return w.Bytes()
+}
+
+func joinProblems(p []string) string {
+	s := "Batch envelope problems: "
+	for i, x := range p {
+		if i > 0 {
+			s += "; "
+		}
+		s += x
+	}
+	return s
+}
