@@ -356,6 +356,14 @@ func (st *state) dates(r *run, sd *seriesDose) fdates {
 	if sd.seasonStart != NoDate {
 		f.earliest = maxD(f.earliest, sd.seasonStart)
 	}
+	// A repeat of an inadvertently given vaccine is not forecast before
+	// the day of that dose.
+	for k := len(r.ad) - 1; k >= 0; k-- {
+		if r.st[k] == NotValid && r.why[k].code == rInadvertent {
+			f.earliest = maxD(f.earliest, st.doses[r.ad[k]].date)
+			break
+		}
+	}
 	if f.rec == NoDate || f.rec < f.earliest {
 		f.rec = f.earliest
 	}
