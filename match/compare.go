@@ -54,14 +54,14 @@ func (m *Matcher) compareFirst(a, b *normalized) Level {
 }
 
 // swappedNames reports a's first name reported as b's middle name, with
-// a's middle name (if known) agreeing with b's first name: "Rose Anne" and
-// "Anne Rose". One-sided coincidences (a twin's first name is the other's
-// middle name) do not count.
+// a's middle name agreeing with b's first name: "Rose Anne" and "Anne
+// Rose" (or "R Anne"). One-sided coincidences, or a missing middle name,
+// do not count: a twin's first name is often the other's middle name.
 func swappedNames(a, b *normalized) bool {
-	if b.middle == "" || a.first != b.middle {
+	if b.middle == "" || a.first != b.middle || a.middle == "" {
 		return false
 	}
-	return a.middle == "" || a.middle == b.first || len(a.middle) == 1 && a.middle[0] == b.first[0]
+	return a.middle == b.first || len(a.middle) == 1 && a.middle[0] == b.first[0]
 }
 
 func compareMiddle(a, b *normalized, first Level) Level {
@@ -173,6 +173,12 @@ func compareDOB(a, b Date) Level {
 	// One mistyped or two swapped adjacent digits.
 	if dateDigitTypo(a, b) {
 		return OffByOne
+	}
+	// Same year and month, another day: a mistyped day. Two children of
+	// one family are not born in the same month unless they are twins,
+	// whom the first-name and birth-order rules keep apart.
+	if a.Year == b.Year && a.Month == b.Month {
+		return Partial
 	}
 	return Disagree
 }

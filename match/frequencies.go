@@ -55,7 +55,7 @@ func DefaultFrequencies() *Frequencies {
 			"NGUYEN": 0.0016, "WALKER": 0.0016, "YOUNG": 0.0015, "ALLEN": 0.0015, "KING": 0.0015,
 		},
 		DefaultFirst: 1.0 / 1000,
-		DefaultLast:  1.0 / 3000,
+		DefaultLast:  1.0 / 2000,
 	}
 }
 

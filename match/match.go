@@ -77,7 +77,7 @@ const (
 	Initial                 // an initial agrees with a name
 	Phonetic                // same Soundex code
 	Typo                    // close spelling (edit distance / Jaro–Winkler)
-	Partial                 // part agrees: hyphenated or changed last name, street without ZIP, local phone digits
+	Partial                 // part agrees: hyphenated or changed last name, street without ZIP, local phone digits, birth year and month
 	Swapped                 // first and middle names swapped
 	Nickname                // given-name equivalence (Bill ~ William)
 	Alias                   // agrees with a reported alias or a name token
@@ -169,6 +169,7 @@ type Weights struct {
 	DOBExact           float64
 	DOBTransposed      float64
 	DOBOffByOne        float64
+	DOBSameMonth       float64 // same year and month, day differs
 	DOBDisagree        float64
 	SexAgree           float64
 	SexDisagree        float64
@@ -204,14 +205,14 @@ func DefaultConfig() Config {
 		ReviewThreshold: 24,
 		Weights: Weights{
 			NameM:    0.95,
-			FirstMin: 4, FirstMax: 10,
-			LastMin: 4, LastMax: 11,
+			FirstMin: 4, FirstMax: 12,
+			LastMin: 4, LastMax: 13,
 			FirstNickname: 6, FirstAlias: 6, FirstTypo: 5, FirstPhonetic: 4, FirstSwapped: 5, FirstInitial: 1, FirstDisagree: -5,
 			LastPartial: 6, LastTypo: 5, LastPhonetic: 4, LastDisagree: -4,
 			OtherLastExact: 3, OtherLastDisagree: -1,
 			MiddleExact: 6, MiddleInitial: 1, MiddleTypo: 1.5, MiddleDisagree: -5,
 			SuffixExact: 0.5, SuffixDisagree: -6,
-			DOBExact: 10, DOBTransposed: 5, DOBOffByOne: 5, DOBDisagree: -6,
+			DOBExact: 10, DOBTransposed: 5, DOBOffByOne: 5, DOBSameMonth: 1, DOBDisagree: -6,
 			SexAgree: 1, SexDisagree: -6,
 			SSNExact: 12, SSNTypo: 4, SSNDisagree: -8,
 			MedicaidExact: 6, MedicaidTypo: 2, MedicaidDisagree: -3,
@@ -251,7 +252,7 @@ func New(cfg Config) *Matcher {
 	m.tab[FieldMiddle] = levels(map[Level]float64{Exact: w.MiddleExact, Initial: w.MiddleInitial, Typo: w.MiddleTypo, Disagree: w.MiddleDisagree})
 	m.tab[FieldOtherLast] = levels(map[Level]float64{Exact: w.OtherLastExact, Disagree: w.OtherLastDisagree})
 	m.tab[FieldSuffix] = levels(map[Level]float64{Exact: w.SuffixExact, Disagree: w.SuffixDisagree})
-	m.tab[FieldBirthDate] = levels(map[Level]float64{Exact: w.DOBExact, Transposed: w.DOBTransposed, OffByOne: w.DOBOffByOne, Disagree: w.DOBDisagree})
+	m.tab[FieldBirthDate] = levels(map[Level]float64{Exact: w.DOBExact, Transposed: w.DOBTransposed, OffByOne: w.DOBOffByOne, Partial: w.DOBSameMonth, Disagree: w.DOBDisagree})
 	m.tab[FieldSex] = levels(map[Level]float64{Exact: w.SexAgree, Disagree: w.SexDisagree})
 	m.tab[FieldSSN] = levels(map[Level]float64{Exact: w.SSNExact, Typo: w.SSNTypo, Disagree: w.SSNDisagree})
 	m.tab[FieldMedicaid] = levels(map[Level]float64{Exact: w.MedicaidExact, Typo: w.MedicaidTypo, Disagree: w.MedicaidDisagree})

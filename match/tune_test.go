@@ -39,6 +39,8 @@ func TestTune(t *testing.T) {
 		"default":        func(c *match.Config) {},
 		"threshold 38.5": func(c *match.Config) { c.MatchThreshold = 38.5 },
 		"threshold 36":   func(c *match.Config) { c.MatchThreshold = 36 },
+		"max12/13":       func(c *match.Config) { c.Weights.FirstMax, c.Weights.LastMax = 12, 13 },
+		"max13/14":       func(c *match.Config) { c.Weights.FirstMax, c.Weights.LastMax = 13, 14 },
 	}
 	for name, v := range variants {
 		cfg := match.DefaultConfig()

@@ -113,15 +113,23 @@ func Generate(cfg Config) *Population {
 	for len(kids) < cfg.Patients {
 		h := g.household()
 		n := 1 + g.r.IntN(3)
+		var family []*child
 		for k := 0; k < n && len(kids) < cfg.Patients; k++ {
 			c := g.child(h)
+			// Parents do not give two children the same (or an
+			// equivalent) given name.
+			for taken(family, c.first) {
+				c.first = g.firstName(c.sex)
+			}
+			family = append(family, c)
 			kids = append(kids, c)
 			if g.r.Float64() < cfg.TwinRate && len(kids) < cfg.Patients {
 				t := g.child(h)
 				t.dob = c.dob
-				for t.first == c.first || match.Nicknames(t.first, c.first) {
+				for taken(family, t.first) {
 					t.first = g.firstName(t.sex)
 				}
+				family = append(family, t)
 				c.multi, t.multi = true, true
 				c.order, t.order = 1, 2
 				kids = append(kids, t)
@@ -150,6 +158,15 @@ func Generate(cfg Config) *Population {
 		match.Normalize(r)
 	}
 	return p
+}
+
+func taken(family []*child, first string) bool {
+	for _, c := range family {
+		if c.first == first || match.Nicknames(c.first, first) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Population) add(r *match.Record, id int) {
