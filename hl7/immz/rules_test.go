@@ -124,13 +124,14 @@ func TestRules(t *testing.T) {
 		{"MSH-21 required", edits{{"MSH-21", ""}}, "AA", "MSH^1^21", 101, Warning, 7},
 		{"MSH-21 profile", edits{{"MSH-21", "Z99^CDCPHINVS"}}, "AA", "MSH^1^21^1^1", 103, Warning, 5},
 		// Patient: message rejected (AE).
-		{"PID required", edits{{"-PID", ""}}, "AE", "PID^1", 100, Error, 7},
+		{"PID required", edits{{"-PID", ""}}, "AE", "PID^1", 100, Error, 0},
 		{"PID-3 required", edits{{"PID-3", ""}}, "AE", "PID^1^3", 101, Error, 7},
 		{"PID-5 required", edits{{"PID-5", ""}}, "AE", "PID^1^5", 101, Error, 7},
 		{"PID-7 required", edits{{"PID-7", ""}}, "AE", "PID^1^7", 101, Error, 7},
 		{"PID-7 format", edits{{"PID-7", "20070231"}}, "AE", "PID^1^7", 102, Error, 2},
 		{"PID-7 future", edits{{"PID-7", "20270101"}}, "AE", "PID^1^7", 999, Error, 1},
-		{"RXA required", edits{{"-RXA", ""}, {"-ORC", ""}, {"-RXR", ""}}, "AE", "RXA^1", 100, Error, 7},
+		{"RXA required", edits{{"-RXA", ""}, {"-ORC", ""}, {"-RXR", ""}}, "AE", "RXA^1", 100, Error, 0},
+		{"RXA required", edits{{"-RXA", ""}, {"-RXR", ""}}, "AE", "RXA^1", 100, Error, 0},
 		// Patient: values ignored (AA + W).
 		{"PID-3.5 required", edits{{"PID-3", "D26376273^^^NIST MPI"}}, "AA", "PID^1^3^1^5", 101, Warning, 7},
 		{"PID-3.5 table", edits{{"PID-3", "D26376273^^^NIST MPI^XYZ"}}, "AA", "PID^1^3^1^5", 103, Warning, 5},
@@ -159,7 +160,7 @@ func TestRules(t *testing.T) {
 		{"RXA-5 unknown CVX", edits{{"RXA-5", "987^Made up^CVX"}}, "AE", "RXA^1^5^1^1", 103, Error, 5},
 		{"RXA-5 unknown CVX", edits{{"RXA-5", "33332-0010-01^Flu^NDC^987^Made up^CVX"}}, "AE", "RXA^1^5^1^4", 103, Error, 5},
 		{"RXA-5 coding system", edits{{"RXA-5", "FLU^Flu^LOCAL"}}, "AE", "RXA^1^5^1^3", 103, Error, 5},
-		{"RXA required in group", edits{{"+RXR", "ORC|RE||IZ-2^NDA"}}, "AE", "ORC^2", 100, Error, 7},
+		{"RXA required in group", edits{{"+RXR", "ORC|RE||IZ-2^NDA"}}, "AE", "RXA^2", 100, Error, 0},
 		// Dose values ignored (AA + W).
 		{"ORC required", edits{{"-ORC", ""}}, "AA", "RXA^1", 100, Warning, 7},
 		{"ORC-3 required", edits{{"ORC-3", ""}}, "AA", "ORC^1^3", 101, Warning, 7},

@@ -30,6 +30,9 @@ type group struct {
 	orcSeq   int
 	visBySub map[string]int
 	hasRXA   bool
+	// eligibility is set when a 64994-7 OBX was sent, even with a code
+	// that was not recognised (that is warned about once, on its own).
+	eligibility bool
 }
 
 // vxu decodes and validates a VXU^V04:
@@ -109,21 +112,30 @@ func (d *decoder) vxu() {
 	}
 
 	if !havePID {
-		d.add(Issue{Location: loc("PID", 1, 0), Code: CodeSegmentSequence, Severity: Error, AppCode: AppRequiredData, Scope: ScopeMessage,
+		d.add(Issue{Location: loc("PID", 1, 0), Code: CodeSegmentSequence, Severity: Error, Scope: ScopeMessage,
 			Message: "PID segment is required - message rejected", Rule: "PID required"})
 	}
+	// A missing segment is reported at the segment that is missing, with
+	// no ERR-5, as the IG's examples do.
 	withRXA := 0
 	for _, g := range groups {
-		if !g.hasRXA {
-			d.add(Issue{Location: loc("ORC", g.orcSeq, 0), Code: CodeSegmentSequence, Severity: Error, AppCode: AppRequiredData, Scope: ScopeGroup,
-				Message: "ORC without an RXA segment - this order was not recorded", Rule: "RXA required in group"})
-			continue
+		if g.hasRXA {
+			withRXA++
 		}
-		withRXA++
 	}
 	if withRXA == 0 && havePID {
-		d.add(Issue{Location: loc("RXA", 1, 0), Code: CodeSegmentSequence, Severity: Error, AppCode: AppRequiredData, Scope: ScopeMessage,
-			Message: "A VXU must report at least one immunization (ORC/RXA group) - message rejected", Rule: "RXA required"})
+		d.add(Issue{Location: loc("RXA", 1, 0), Code: CodeSegmentSequence, Severity: Error, Scope: ScopeMessage,
+			Message: "RXA segment is required: a VXU must report at least one immunization (ORC/RXA group) - message rejected", Rule: "RXA required"})
+	} else {
+		n := 0
+		for _, g := range groups {
+			if g.hasRXA {
+				n = g.rxaSeq
+				continue
+			}
+			d.add(Issue{Location: loc("RXA", n+1, 0), Code: CodeSegmentSequence, Severity: Error, Scope: ScopeGroup,
+				Message: "RXA segment is required after ORC " + strconv.Itoa(g.orcSeq) + " - this order was not recorded", Rule: "RXA required in group"})
+		}
 	}
 	if d.res.Rejected() {
 		return
@@ -504,6 +516,7 @@ func (d *decoder) groupObservation(o iis.Observation, s hl7.Segment, seq int, g 
 	}
 	switch o.ID.Code {
 	case obsVFCEligibility:
+		g.eligibility = true
 		v.FundingEligibility, v.EligibilityMethod = o.Coded, o.Method
 		if !d.checkCode(d.v.codes.FinancialClass(), o.Coded.Code, loc("OBX", seq, 5, 1, 1), "VFC eligibility (OBX-5 of 64994-7)", "64994-7 table") {
 			v.FundingEligibility = iis.Code{}
@@ -534,7 +547,7 @@ func (d *decoder) groupObservation(o iis.Observation, s hl7.Segment, seq int, g 
 func (d *decoder) finishGroup(g *group) {
 	v := &g.vac
 	administered := !v.Historical && v.CompletionStatus == "CP" && v.CVX != codeset.CVXNoVaccineAdministered
-	if administered && v.FundingEligibility.IsZero() && d.v.codes.FinancialClass() != nil {
+	if administered && !g.eligibility {
 		d.warn(loc("RXA", g.rxaSeq, 0), CodeRequiredFieldMiss, AppRequiredObservation,
 			"An administered dose needs its VFC eligibility observation (OBX 64994-7)", "64994-7 required")
 	}
