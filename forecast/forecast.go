@@ -193,6 +193,28 @@ func (st *state) relevant(s *series) bool {
 			return true
 		}
 	}
+	// A patient indicated but still younger than the indication's begin
+	// age is placed in the series (to start on time) when no other series
+	// of the antigen covers that indication at the patient's age now.
+	for _, in := range s.indications {
+		if !st.obs.has(in.code) || !in.begin.Set || st.asOf >= st.age(in.begin) {
+			continue
+		}
+		covered := false
+		for _, o := range st.e.antigens[s.antigen].series {
+			if o == s || o.typ != seriesRisk {
+				continue
+			}
+			for _, oi := range o.indications {
+				if oi.code == in.code && st.inAgeRange(st.asOf, oi.begin, oi.end) {
+					covered = true
+				}
+			}
+		}
+		if !covered {
+			return true
+		}
+	}
 	return false
 }
 
@@ -417,6 +439,25 @@ func (st *state) selectBest(runs []*run) (*run, []*run) {
 		}
 		return runs[0], bests
 	}
+	// An indicated risk series, once the patient is in it (not complete or
+	// complete), decides the antigen over the standard schedule.
+	riskLive := false
+	for _, b := range bests {
+		if b.s.typ == seriesRisk && (b.status == NotComplete || b.status == Complete) {
+			riskLive = true
+		}
+	}
+	all := bests
+	if riskLive {
+		var buf [8]*run
+		k := buf[:0]
+		for _, b := range bests {
+			if b.s.typ == seriesRisk {
+				k = append(k, b)
+			}
+		}
+		bests = k
+	}
 	satisfied := func(b *run) bool {
 		if b.status == Complete {
 			return true
@@ -442,7 +483,7 @@ func (st *state) selectBest(runs []*run) (*run, []*run) {
 		}
 	}
 	if pick != nil {
-		return pick, bests
+		return pick, all
 	}
 	for _, b := range bests {
 		if b.status == Complete && (pick == nil || better(b, pick)) {
@@ -450,14 +491,14 @@ func (st *state) selectBest(runs []*run) (*run, []*run) {
 		}
 	}
 	if pick != nil {
-		return pick, bests
+		return pick, all
 	}
 	for _, b := range bests {
 		if satisfied(b) {
-			return b, bests
+			return b, all
 		}
 	}
-	return bests[0], bests
+	return bests[0], all
 }
 
 func (st *state) startable(r *run) bool {
@@ -476,9 +517,6 @@ func (st *state) startable(r *run) bool {
 	}
 	if s.product {
 		// A product series applies only when every dose so far fits it.
-		if r.valid == 0 {
-			return false
-		}
 		for k := range r.ad {
 			if r.st[k] == NotValid && r.why[k].code == rNotAllowed {
 				return false
@@ -614,6 +652,9 @@ func (st *state) selectInGroup(group []*run) *run {
 			sc := 0
 			if r.status == NotComplete && r.earliest == soonest {
 				sc++
+			}
+			if r.s.product {
+				sc-- // no product chosen yet: prefer a series open to any product
 			}
 			if r.status == AgedOut {
 				sc -= 2
