@@ -141,6 +141,21 @@ func compareName(a, b string) Level {
 	return Disagree
 }
 
+// compareMotherFirst compares the mother's given names, allowing
+// nicknames and typos.
+func compareMotherFirst(a, b *normalized) Level {
+	if a.motherFst == "" || b.motherFst == "" {
+		return Missing
+	}
+	if a.motherFst == b.motherFst || similar(a.motherFst, b.motherFst) {
+		return Exact
+	}
+	if shareGroup(a.motherNick, b.motherNick) {
+		return Nickname
+	}
+	return Disagree
+}
+
 // dayNumber counts days from a fixed epoch (proleptic Gregorian), for the
 // one-day-apart test across month and year ends.
 func dayNumber(d Date) int {

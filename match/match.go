@@ -53,12 +53,13 @@ const (
 	FieldPhone
 	FieldAddress
 	FieldMotherMaiden
+	FieldMotherFirst
 	FieldGuardian
 	FieldBirthOrder
 	NumFields
 )
 
-var fieldNames = [NumFields]string{"first", "middle", "last", "otherLast", "suffix", "birthDate", "sex", "ssn", "medicaid", "mrn", "phone", "address", "motherMaiden", "guardian", "birthOrder"}
+var fieldNames = [NumFields]string{"first", "middle", "last", "otherLast", "suffix", "birthDate", "sex", "ssn", "medicaid", "mrn", "phone", "address", "motherMaiden", "motherFirst", "guardian", "birthOrder"}
 
 func (f Field) String() string {
 	if f < 0 || f >= NumFields {
@@ -115,7 +116,7 @@ const (
 	ReasonSexConflict    Reason = "sexes conflict"                  // capped at PossibleMatch
 	ReasonIDConflict     Reason = "identifiers conflict"            // capped at PossibleMatch
 	ReasonSuffixConflict Reason = "suffixes conflict"               // capped at PossibleMatch
-	ReasonThinEvidence   Reason = "too few agreeing fields"         // capped at PossibleMatch
+	ReasonCorroborated   Reason = "name and birth date exact, same household"
 )
 
 // Result is the outcome of Compare with its explanation.
@@ -133,6 +134,12 @@ type Config struct {
 	// MatchThreshold are a PossibleMatch.
 	MatchThreshold, ReviewThreshold float64
 	Weights                         Weights
+	// HouseholdRule links, whatever the score (above ReviewThreshold), a
+	// pair whose first name, last name and birth date agree exactly, whose
+	// address or phone agrees exactly, and on which no personal field
+	// (names, sex, mother, guardian) disagrees: a namesake born the same
+	// day in the same household is a twin, and twins differ in first name.
+	HouseholdRule bool
 	// Frequencies adjusts name agreement weights; nil means
 	// DefaultFrequencies.
 	Frequencies *Frequencies
@@ -144,64 +151,67 @@ type Config struct {
 // weights come from Frequencies (log2(NameM/frequency), clamped to
 // [NameMin, NameMax]).
 type Weights struct {
-	NameM              float64 // m of an exact name agreement
-	FirstMin, FirstMax float64
-	LastMin, LastMax   float64
-	FirstNickname      float64
-	FirstAlias         float64
-	FirstTypo          float64
-	FirstPhonetic      float64
-	FirstSwapped       float64
-	FirstInitial       float64
-	FirstDisagree      float64
-	LastPartial        float64
-	LastTypo           float64
-	LastPhonetic       float64
-	LastDisagree       float64
-	OtherLastExact     float64 // both report other last names and one agrees
-	OtherLastDisagree  float64
-	MiddleExact        float64
-	MiddleInitial      float64
-	MiddleTypo         float64
-	MiddleDisagree     float64
-	SuffixExact        float64
-	SuffixDisagree     float64
-	DOBExact           float64
-	DOBTransposed      float64
-	DOBOffByOne        float64
-	DOBSameMonth       float64 // same year and month, day differs
-	DOBDisagree        float64
-	SexAgree           float64
-	SexDisagree        float64
-	SSNExact           float64
-	SSNTypo            float64
-	SSNDisagree        float64
-	MedicaidExact      float64
-	MedicaidTypo       float64
-	MedicaidDisagree   float64
-	MRNExact           float64 // same value, same named authority
-	MRNExactNoAuth     float64 // same value, authority unknown on a side
-	MRNDisagree        float64 // different values from the same named authority
-	PhoneExact         float64
-	PhoneLocal         float64 // same seven local digits, area code differs or missing
-	PhoneDisagree      float64
-	AddressExact       float64 // same house number and street, and same ZIP or city
-	AddressPartial     float64 // same street line, different ZIP and city; or typo in it
-	AddressZip         float64 // only the ZIP (or city) agrees
-	AddressDisagree    float64
-	MotherExact        float64
-	MotherTypo         float64
-	MotherDisagree     float64
-	GuardianFirst      float64
-	GuardianLast       float64
-	GuardianDisagree   float64
-	BirthOrderExact    float64
+	NameM               float64 // m of an exact name agreement
+	FirstMin, FirstMax  float64
+	LastMin, LastMax    float64
+	FirstNickname       float64
+	FirstAlias          float64
+	FirstTypo           float64
+	FirstPhonetic       float64
+	FirstSwapped        float64
+	FirstInitial        float64
+	FirstDisagree       float64
+	LastPartial         float64
+	LastTypo            float64
+	LastPhonetic        float64
+	LastDisagree        float64
+	OtherLastExact      float64 // both report other last names and one agrees
+	OtherLastDisagree   float64
+	MiddleExact         float64
+	MiddleInitial       float64
+	MiddleTypo          float64
+	MiddleDisagree      float64
+	SuffixExact         float64
+	SuffixDisagree      float64
+	DOBExact            float64
+	DOBTransposed       float64
+	DOBOffByOne         float64
+	DOBSameMonth        float64 // same year and month, day differs
+	DOBDisagree         float64
+	SexAgree            float64
+	SexDisagree         float64
+	SSNExact            float64
+	SSNTypo             float64
+	SSNDisagree         float64
+	MedicaidExact       float64
+	MedicaidTypo        float64
+	MedicaidDisagree    float64
+	MRNExact            float64 // same value, same named authority
+	MRNExactNoAuth      float64 // same value, authority unknown on a side
+	MRNDisagree         float64 // different values from the same named authority
+	PhoneExact          float64
+	PhoneLocal          float64 // same seven local digits, area code differs or missing
+	PhoneDisagree       float64
+	AddressExact        float64 // same house number and street, and same ZIP or city
+	AddressPartial      float64 // same street line, different ZIP and city; or typo in it
+	AddressZip          float64 // only the ZIP (or city) agrees
+	AddressDisagree     float64
+	MotherExact         float64
+	MotherTypo          float64
+	MotherDisagree      float64
+	MotherFirstExact    float64
+	MotherFirstDisagree float64
+	GuardianFirst       float64
+	GuardianLast        float64
+	GuardianDisagree    float64
+	BirthOrderExact     float64
 }
 
 // DefaultConfig returns the thresholds and weights documented in README.md.
 func DefaultConfig() Config {
 	return Config{
 		MatchThreshold:  39.5,
+		HouseholdRule:   true,
 		ReviewThreshold: 24,
 		Weights: Weights{
 			NameM:    0.95,
@@ -220,6 +230,7 @@ func DefaultConfig() Config {
 			PhoneExact: 7, PhoneLocal: 4, PhoneDisagree: -1,
 			AddressExact: 7, AddressPartial: 4, AddressZip: 1, AddressDisagree: -1,
 			MotherExact: 7, MotherTypo: 3, MotherDisagree: -5,
+			MotherFirstExact: 4, MotherFirstDisagree: -2,
 			GuardianFirst: 5, GuardianLast: 1, GuardianDisagree: -2,
 			BirthOrderExact: 1,
 		},
@@ -260,6 +271,7 @@ func New(cfg Config) *Matcher {
 	m.tab[FieldPhone] = levels(map[Level]float64{Exact: w.PhoneExact, Partial: w.PhoneLocal, Disagree: w.PhoneDisagree})
 	m.tab[FieldAddress] = levels(map[Level]float64{Exact: w.AddressExact, Partial: w.AddressPartial, Typo: w.AddressPartial, Initial: w.AddressZip, Disagree: w.AddressDisagree})
 	m.tab[FieldMotherMaiden] = levels(map[Level]float64{Exact: w.MotherExact, Typo: w.MotherTypo, Disagree: w.MotherDisagree})
+	m.tab[FieldMotherFirst] = levels(map[Level]float64{Exact: w.MotherFirstExact, Nickname: w.MotherFirstExact, Disagree: w.MotherFirstDisagree})
 	m.tab[FieldBirthOrder] = levels(map[Level]float64{Exact: w.BirthOrderExact})
 	return m
 }
@@ -330,6 +342,8 @@ func (m *Matcher) compare(a, b *normalized) Result {
 	set(FieldAddress, ad, m.tab[FieldAddress][ad])
 	mm := compareName(a.mmn, b.mmn)
 	set(FieldMotherMaiden, mm, m.tab[FieldMotherMaiden][mm])
+	mf := compareMotherFirst(a, b)
+	set(FieldMotherFirst, mf, m.tab[FieldMotherFirst][mf])
 	g, gw := compareGuardians(a, b, w)
 	set(FieldGuardian, g, gw)
 	bo := Missing
@@ -379,6 +393,8 @@ func (m *Matcher) compare(a, b *normalized) Result {
 		r.Outcome, r.Reason = Match, ReasonIdentifier
 	case r.Score >= m.cfg.MatchThreshold:
 		r.Outcome, r.Reason = Match, ReasonScore
+	case capReason == "" && m.cfg.HouseholdRule && corroborated(&r) && r.Score >= m.cfg.ReviewThreshold:
+		r.Outcome, r.Reason = Match, ReasonCorroborated
 	case r.Score >= m.cfg.ReviewThreshold:
 		r.Outcome, r.Reason = PossibleMatch, ReasonScore
 	default:
@@ -388,6 +404,16 @@ func (m *Matcher) compare(a, b *normalized) Result {
 		r.Outcome, r.Reason = PossibleMatch, capReason
 	}
 	return r
+}
+
+// corroborated reports exact agreement on first name, last name and birth
+// date, exact agreement on the address or the phone,
+// and no disagreement on a personal field.
+func corroborated(r *Result) bool {
+	f := &r.Fields
+	return f[FieldFirst].Level == Exact && f[FieldLast].Level == Exact &&
+		f[FieldBirthDate].Level == Exact && (f[FieldAddress].Level == Exact || f[FieldPhone].Level == Exact) &&
+		!anyDisagree(r) && f[FieldMotherFirst].Level != Disagree && f[FieldGuardian].Level != Disagree
 }
 
 // anyDisagree reports a disagreement on a personal attribute (names, sex,

@@ -136,6 +136,7 @@ type normalized struct {
 
 	mmn        string
 	motherFst  string
+	motherNick []uint16
 	guardFirst []string
 	guardLast  []string
 	phones     []string
@@ -235,6 +236,7 @@ func normalize(r *Record) normalized {
 	n.mmn = strings.Join(mm, "")
 	mf, _ := nameTokens(r.MotherFirst)
 	n.motherFst = strings.Join(mf, "")
+	n.motherNick = appendGroups(nil, n.motherFst)
 	for _, g := range r.Guardians {
 		gf, _ := nameTokens(g.First)
 		gl, _ := nameTokens(g.Last)

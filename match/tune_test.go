@@ -3,6 +3,7 @@
 package match_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,12 +36,10 @@ func TestTune(t *testing.T) {
 	pop := synth.Generate(synth.DefaultConfig(20000))
 	freq := match.BuildFrequencies(pop.Records, 5)
 	// Edit the variants to compare weight settings on both benchmarks.
-	variants := map[string]func(c *match.Config){
-		"default":        func(c *match.Config) {},
-		"threshold 38.5": func(c *match.Config) { c.MatchThreshold = 38.5 },
-		"threshold 36":   func(c *match.Config) { c.MatchThreshold = 36 },
-		"max12/13":       func(c *match.Config) { c.Weights.FirstMax, c.Weights.LastMax = 12, 13 },
-		"max13/14":       func(c *match.Config) { c.Weights.FirstMax, c.Weights.LastMax = 13, 14 },
+	variants := map[string]func(c *match.Config){}
+	for _, th := range []float64{39.5, 38.5, 37, 36, 34, 32, 30} {
+		variants[fmt.Sprintf("threshold %4.1f", th)] = func(c *match.Config) { c.MatchThreshold = th }
+		variants[fmt.Sprintf("threshold %4.1f+household", th)] = func(c *match.Config) { c.MatchThreshold, c.HouseholdRule = th, true }
 	}
 	for name, v := range variants {
 		cfg := match.DefaultConfig()
