@@ -441,9 +441,14 @@ func (st *state) selectBest(runs []*run) (*run, []*run) {
 	}
 	// An indicated risk series, once the patient is in it (not complete or
 	// complete), decides the antigen over the standard schedule.
-	riskLive := false
+	riskLive, stdStarted := false, false
 	for _, b := range bests {
-		if b.s.typ == seriesRisk && (b.status == NotComplete || b.status == Complete) {
+		if b.s.typ != seriesRisk && b.valid > 0 {
+			stdStarted = true
+		}
+	}
+	for _, b := range bests {
+		if b.s.typ == seriesRisk && (b.status == NotComplete || b.status == Complete) && (b.valid > 0 || !stdStarted) {
 			riskLive = true
 		}
 	}
@@ -891,10 +896,14 @@ func (st *state) reasonText(r *run, k int) string {
 	return ""
 }
 
-// better orders not-complete best series of different series groups: a
-// risk series the patient is indicated for before a standard one, then
+// better orders best series of different series groups: one under way
+// before one not started, a risk series the patient is indicated for
+// before a standard one, then
 // series priority (A before B), then the earliest forecast date.
 func better(a, b *run) bool {
+	if (a.valid > 0) != (b.valid > 0) {
+		return a.valid > 0 // a series under way before one not started
+	}
 	ar, br := a.s.typ == seriesRisk, b.s.typ == seriesRisk
 	if ar != br {
 		return ar
