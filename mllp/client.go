@@ -60,7 +60,7 @@ type ClientOptions struct {
 // When the connection breaks, the next Send reconnects (with bounded
 // retries and backoff). Before reusing an idle connection Send checks
 // whether the server has closed it, so a server's idle timeout does not
-// cost a message.
+// cost a message (an error for a message that may have been delivered).
 type Client struct {
 	addr string
 	opts ClientOptions
@@ -68,12 +68,13 @@ type Client struct {
 	sem chan struct{} // held by the Send in progress
 
 	// Owned by the Send holding sem.
-	rd   *Reader
-	wbuf []byte
+	rd       *Reader
+	wbuf     []byte
+	lastUsed time.Time // end of the last round trip on the connection
 
-	mu     sync.Mutex // guards conn, raw and closed (Close may run at any time)
+	mu     sync.Mutex // guards conn, probe and closed (Close may run at any time)
 	conn   net.Conn
-	raw    net.Conn // the TCP connection under conn
+	probe  *prober // on the TCP connection under conn
 	closed bool
 }
 
@@ -133,7 +134,7 @@ func (c *Client) connect(ctx context.Context) error {
 		conn.Close()
 		return ErrClientClosed
 	}
-	c.conn, c.raw = conn, raw
+	c.conn, c.probe = conn, newProber(raw)
 	c.rd = NewReader(conn, c.opts.MaxReplySize)
 	return nil
 }
@@ -144,16 +145,16 @@ func (c *Client) drop() {
 	defer c.mu.Unlock()
 	if c.conn != nil {
 		c.conn.Close()
-		c.conn, c.raw, c.rd = nil, nil, nil
+		c.conn, c.probe, c.rd = nil, nil, nil
 	}
 }
 
 // current returns the current connection (nil if none) and whether the
 // client is closed.
-func (c *Client) current() (conn, raw net.Conn, closed bool) {
+func (c *Client) current() (conn net.Conn, probe *prober, closed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.conn, c.raw, c.closed
+	return c.conn, c.probe, c.closed
 }
 
 // Send sends msg (an HL7 message without framing) and returns the reply,
@@ -198,11 +199,11 @@ func (c *Client) Send(ctx context.Context, msg []byte) ([]byte, error) {
 		}
 		retry := attempt < c.maxRetries()
 
-		conn, raw, closed := c.current()
+		conn, probe, closed := c.current()
 		if closed {
 			return nil, ErrClientClosed
 		}
-		if conn != nil && c.stale(conn, raw) {
+		if conn != nil && time.Since(c.lastUsed) >= probeAfter && c.stale(conn, probe) {
 			c.drop()
 			conn = nil
 		}
@@ -244,17 +245,10 @@ func (c *Client) roundTrip(ctx context.Context, msg []byte) (reply []byte, writt
 	if err := conn.SetDeadline(dl); err != nil {
 		return nil, false, fmt.Errorf("mllp: set deadline: %w", err)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	ioErr := func(op string, err error) error {
-		if ctx.Err() != nil || (!dl.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl)) {
-			cause := context.Cause(ctx)
-			if cause == nil {
-				cause = context.DeadlineExceeded // the connection's deadline, set from ctx, beat ctx's timer
-			}
-			return fmt.Errorf("mllp: %s: %w", op, cause)
-		}
-		return fmt.Errorf("mllp: %s: %w", op, err)
+	stop := func() bool { return true }
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+		defer stop()
 	}
 
 	c.wbuf = appendFrame(c.wbuf[:0], msg)
@@ -264,13 +258,14 @@ func (c *Client) roundTrip(ctx context.Context, msg []byte) (reply []byte, writt
 	}
 	if err != nil {
 		// The server acts on a frame only once its end block arrives.
-		return nil, n >= len(msg)+2, ioErr("write", err)
+		return nil, n >= len(msg)+2, ioError(ctx, dl, "write", err)
 	}
 	r, err := c.rd.ReadMessage()
 	if err != nil {
-		return nil, true, ioErr("read reply", err)
+		return nil, true, ioError(ctx, dl, "read reply", err)
 	}
 	reply = bytes.Clone(r)
+	c.lastUsed = time.Now()
 	if !stop() {
 		// ctx ended just now: the deadline may be ruined; start afresh
 		// next time.
@@ -279,11 +274,24 @@ func (c *Client) roundTrip(ctx context.Context, msg []byte) (reply []byte, writt
 	return reply, true, nil
 }
 
+// ioError describes an I/O error of a round trip; if the round trip's
+// context ended (or its deadline, dl, passed), that is the cause reported.
+func ioError(ctx context.Context, dl time.Time, op string, err error) error {
+	if ctx.Err() != nil || (!dl.IsZero() && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(dl)) {
+		cause := context.Cause(ctx)
+		if cause == nil {
+			cause = context.DeadlineExceeded // the connection's deadline, set from ctx, beat ctx's timer
+		}
+		return fmt.Errorf("mllp: %s: %w", op, cause)
+	}
+	return fmt.Errorf("mllp: %s: %w", op, err)
+}
+
 // stale reports whether an idle connection is no longer usable: the server
 // closed it or sent something unsolicited. Nothing has been sent on it
 // since the last reply, so replacing it loses nothing.
-func (c *Client) stale(conn, raw net.Conn) bool {
-	switch peek(raw) {
+func (c *Client) stale(conn net.Conn, probe *prober) bool {
+	switch probe.peek() {
 	case peekEmpty:
 		return false
 	case peekData:
@@ -311,9 +319,15 @@ func (c *Client) Close() error {
 		return nil
 	}
 	err := c.conn.Close()
-	c.conn, c.raw = nil, nil
+	c.conn, c.probe = nil, nil
 	return err
 }
+
+// probeAfter is how long a connection must have been idle before Send
+// checks whether the server closed it. Back-to-back sends skip the check
+// (a system call); a server closes a connection after an idle timeout or on
+// shutdown, rarely within a millisecond of a reply.
+const probeAfter = time.Millisecond
 
 // Results of peek.
 const (

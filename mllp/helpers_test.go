@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -194,3 +195,6 @@ func ids(n int) []string {
 	}
 	return s
 }
+
+// testingProcs is GOMAXPROCS, as RunParallel uses it.
+func testingProcs() int { return runtime.GOMAXPROCS(0) }

@@ -4,6 +4,10 @@ package mllp
 
 import "net"
 
-// peek cannot look at the socket on this platform: the connection is
+// A prober cannot look at the socket on this platform: the connection is
 // assumed alive, and a closed one is found by the next Send.
-func peek(conn net.Conn) int { return peekEmpty }
+type prober struct{}
+
+func newProber(net.Conn) *prober { return &prober{} }
+
+func (*prober) peek() int { return peekEmpty }

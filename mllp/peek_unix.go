@@ -7,33 +7,44 @@ import (
 	"syscall"
 )
 
-// peek looks, without blocking or consuming anything, whether conn (a TCP
-// connection) has bytes waiting or has been closed by the peer.
-func peek(conn net.Conn) int {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return peekEmpty
+// A prober looks, without blocking or consuming anything, whether a TCP
+// connection has bytes waiting or has been closed by the peer. It is made
+// once per connection so that a probe does not allocate.
+type prober struct {
+	rc     syscall.RawConn
+	b      [1]byte
+	result int
+	fn     func(fd uintptr) bool
+}
+
+func newProber(conn net.Conn) *prober {
+	p := &prober{}
+	if sc, ok := conn.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			p.rc = rc
+		}
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return peekClosed
-	}
-	result := peekEmpty
-	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	p.fn = func(fd uintptr) bool {
+		n, _, err := syscall.Recvfrom(int(fd), p.b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		switch {
 		case n > 0:
-			result = peekData
+			p.result = peekData
 		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK || err == syscall.EINTR:
-			result = peekEmpty
+			p.result = peekEmpty
 		default: // n == 0 without error is the peer's FIN; other errors are fatal
-			result = peekClosed
+			p.result = peekClosed
 		}
-		return true
-	})
-	if err != nil {
+		return true // never wait
+	}
+	return p
+}
+
+func (p *prober) peek() int {
+	if p.rc == nil {
+		return peekEmpty
+	}
+	if err := p.rc.Read(p.fn); err != nil {
 		return peekClosed
 	}
-	return result
+	return p.result
 }

@@ -22,7 +22,7 @@ type testCA struct {
 	pool *x509.CertPool
 }
 
-func newTestCA(t *testing.T, name string) *testCA {
+func newTestCA(t testing.TB, name string) *testCA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -52,7 +52,7 @@ func newTestCA(t *testing.T, name string) *testCA {
 
 // issue makes a leaf certificate: for the loopback server, or for a client
 // (a facility) named cn.
-func (ca *testCA) issue(t *testing.T, cn string, server bool) tls.Certificate {
+func (ca *testCA) issue(t testing.TB, cn string, server bool) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
