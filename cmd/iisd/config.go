@@ -1,0 +1,169 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is iisd's configuration. Sources, later ones winning: defaults, the
+// JSON file named by -config (or IIS_CONFIG), environment variables IIS_*,
+// then flags.
+type Config struct {
+	DataDir  string `json:"data_dir"`  // IIS_DATA_DIR, -data-dir
+	LogLevel string `json:"log_level"` // IIS_LOG_LEVEL, -log-level: debug, info, warn, error
+
+	MLLPAddr           string        `json:"mllp_addr"` // IIS_MLLP_ADDR, -mllp-addr ("" disables)
+	MLLPTLSCert        string        `json:"mllp_tls_cert"`
+	MLLPTLSKey         string        `json:"mllp_tls_key"`
+	MLLPClientCA       string        `json:"mllp_client_ca"` // PEM CAs: client certificates required (mutual TLS)
+	MLLPMaxMessageSize int           `json:"mllp_max_message_size"`
+	MLLPMaxConnections int           `json:"mllp_max_connections"`
+	MLLPReadTimeout    time.Duration `json:"mllp_read_timeout"`
+	MLLPIdleTimeout    time.Duration `json:"mllp_idle_timeout"`
+
+	HTTPAddr    string `json:"http_addr"` // IIS_HTTP_ADDR, -http-addr: SOAP, metrics, health
+	HTTPTLSCert string `json:"http_tls_cert"`
+	HTTPTLSKey  string `json:"http_tls_key"`
+	SOAPMaxSize int64  `json:"soap_max_message_size"`
+
+	NATSURL            string        `json:"nats_url"` // IIS_NATS_URL, -nats-url: "" runs the embedded server
+	QueueSyncAlways    bool          `json:"queue_sync_always"`
+	QueueReplicas      int           `json:"queue_replicas"`
+	QueuePublishTimout time.Duration `json:"queue_publish_timeout"`
+	QueueDupWindow     time.Duration `json:"queue_duplicate_window"`
+	QueueStream        string        `json:"queue_stream"`
+
+	ProcessingIDs []string `json:"processing_ids"` // accepted MSH-11 values
+	WarningsAsAE  bool     `json:"warnings_as_ae"` // AE rather than AA for warnings-only messages
+	Application   string   `json:"application"`    // this IIS's MSH-3 when the sender left MSH-5 empty
+	Facility      string   `json:"facility"`       // this IIS's MSH-4 when the sender left MSH-6 empty
+
+	// SOAPAccounts are the facilities that may submit over SOAP, with
+	// bcrypt or argon2id password hashes (make one with `iisd -hash-password`).
+	SOAPAccounts []SOAPAccount `json:"soap_accounts"`
+}
+
+// SOAPAccount is one SOAP login.
+type SOAPAccount struct {
+	Username     string   `json:"username"`
+	PasswordHash string   `json:"password_hash"`
+	Facilities   []string `json:"facilities"` // facility IDs the account may submit for
+}
+
+func defaultConfig() Config {
+	return Config{
+		DataDir:            "./var",
+		LogLevel:           "info",
+		MLLPAddr:           "127.0.0.1:2575",
+		MLLPMaxMessageSize: 4 << 20,
+		MLLPMaxConnections: 2000,
+		MLLPReadTimeout:    30 * time.Second,
+		MLLPIdleTimeout:    10 * time.Minute,
+		HTTPAddr:           "127.0.0.1:8080",
+		SOAPMaxSize:        4 << 20,
+		QueueReplicas:      1,
+		QueuePublishTimout: 2 * time.Second,
+		QueueDupWindow:     2 * time.Minute,
+		ProcessingIDs:      []string{"P", "T"},
+		Application:        "IIS",
+	}
+}
+
+// loadConfig builds the configuration from args and the environment.
+func loadConfig(args []string, getenv func(string) string) (Config, *flag.FlagSet, error) {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet("iisd", flag.ContinueOnError)
+	file := fs.String("config", getenv("IIS_CONFIG"), "JSON configuration file (env IIS_CONFIG)")
+	// First pass: find -config so the file sits under env and flags.
+	var pre Config
+	bind(fs, &pre)
+	if err := fs.Parse(args); err != nil {
+		return cfg, fs, err
+	}
+	if *file != "" {
+		b, err := os.ReadFile(*file)
+		if err != nil {
+			return cfg, fs, fmt.Errorf("config file: %w", err)
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg); err != nil {
+			return cfg, fs, fmt.Errorf("config file %s: %w", *file, err)
+		}
+	}
+	if err := applyEnv(&cfg, getenv); err != nil {
+		return cfg, fs, err
+	}
+	// Second pass: flags over everything.
+	fs2 := flag.NewFlagSet("iisd", flag.ContinueOnError)
+	fs2.String("config", "", "")
+	bind(fs2, &cfg)
+	if err := fs2.Parse(args); err != nil {
+		return cfg, fs, err
+	}
+	if cfg.MLLPTLSCert != "" && cfg.MLLPTLSKey == "" || cfg.HTTPTLSCert != "" && cfg.HTTPTLSKey == "" {
+		return cfg, fs, errors.New("a TLS certificate needs its key")
+	}
+	return cfg, fs, nil
+}
+
+func bind(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the embedded queue and other state (env IIS_DATA_DIR)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env IIS_LOG_LEVEL)")
+	fs.StringVar(&c.MLLPAddr, "mllp-addr", c.MLLPAddr, "MLLP listen address; empty disables (env IIS_MLLP_ADDR)")
+	fs.StringVar(&c.MLLPTLSCert, "mllp-tls-cert", c.MLLPTLSCert, "PEM certificate for MLLP over TLS (env IIS_MLLP_TLS_CERT)")
+	fs.StringVar(&c.MLLPTLSKey, "mllp-tls-key", c.MLLPTLSKey, "PEM key for MLLP over TLS (env IIS_MLLP_TLS_KEY)")
+	fs.StringVar(&c.MLLPClientCA, "mllp-client-ca", c.MLLPClientCA, "PEM CA bundle: require client certificates it signed (env IIS_MLLP_CLIENT_CA)")
+	fs.IntVar(&c.MLLPMaxMessageSize, "mllp-max-message-size", c.MLLPMaxMessageSize, "largest MLLP message in bytes (env IIS_MLLP_MAX_MESSAGE_SIZE)")
+	fs.IntVar(&c.MLLPMaxConnections, "mllp-max-connections", c.MLLPMaxConnections, "most MLLP connections at once (env IIS_MLLP_MAX_CONNECTIONS)")
+	fs.DurationVar(&c.MLLPReadTimeout, "mllp-read-timeout", c.MLLPReadTimeout, "time allowed to receive one message (env IIS_MLLP_READ_TIMEOUT)")
+	fs.DurationVar(&c.MLLPIdleTimeout, "mllp-idle-timeout", c.MLLPIdleTimeout, "idle time before an MLLP connection is closed (env IIS_MLLP_IDLE_TIMEOUT)")
+	fs.StringVar(&c.HTTPAddr, "http-addr", c.HTTPAddr, "HTTP listen address for SOAP, /metrics and health; empty disables (env IIS_HTTP_ADDR)")
+	fs.StringVar(&c.HTTPTLSCert, "http-tls-cert", c.HTTPTLSCert, "PEM certificate for HTTPS (env IIS_HTTP_TLS_CERT)")
+	fs.StringVar(&c.HTTPTLSKey, "http-tls-key", c.HTTPTLSKey, "PEM key for HTTPS (env IIS_HTTP_TLS_KEY)")
+	fs.Int64Var(&c.SOAPMaxSize, "soap-max-message-size", c.SOAPMaxSize, "largest SOAP request in bytes (env IIS_SOAP_MAX_MESSAGE_SIZE)")
+	fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "external NATS URL(s); empty runs an embedded JetStream (env IIS_NATS_URL)")
+	fs.BoolVar(&c.QueueSyncAlways, "queue-sync-always", c.QueueSyncAlways, "embedded JetStream: fsync before acknowledging (env IIS_QUEUE_SYNC_ALWAYS)")
+	fs.IntVar(&c.QueueReplicas, "queue-replicas", c.QueueReplicas, "stream replicas on a cluster (env IIS_QUEUE_REPLICAS)")
+	fs.DurationVar(&c.QueuePublishTimout, "queue-publish-timeout", c.QueuePublishTimout, "longest wait for the queue before answering AR (env IIS_QUEUE_PUBLISH_TIMEOUT)")
+	fs.DurationVar(&c.QueueDupWindow, "queue-duplicate-window", c.QueueDupWindow, "how long resends of one MSH-10 are recognised (env IIS_QUEUE_DUPLICATE_WINDOW)")
+	fs.StringVar(&c.QueueStream, "queue-stream", c.QueueStream, "ingest stream name (env IIS_QUEUE_STREAM)")
+	fs.BoolVar(&c.WarningsAsAE, "warnings-as-ae", c.WarningsAsAE, "answer warnings-only messages AE instead of AA (env IIS_WARNINGS_AS_AE)")
+	fs.StringVar(&c.Application, "application", c.Application, "this IIS's application name in ACK MSH-3 (env IIS_APPLICATION)")
+	fs.StringVar(&c.Facility, "facility", c.Facility, "this IIS's facility in ACK MSH-4 (env IIS_FACILITY)")
+	fs.Func("processing-ids", "accepted MSH-11 values, comma-separated (env IIS_PROCESSING_IDS)", func(s string) error {
+		c.ProcessingIDs = splitList(s)
+		return nil
+	})
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// applyEnv reads IIS_* variables named after the flags.
+func applyEnv(c *Config, getenv func(string) string) error {
+	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	bind(fs, c)
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "IIS_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" && err == nil {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", name, v, e)
+			}
+		}
+	})
+	return err
+}

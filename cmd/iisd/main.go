@@ -1,0 +1,322 @@
+// Command iisd is the immunization information system server: MLLP and the
+// CDC SOAP web service in, JetStream as the durable queue, Prometheus
+// metrics and health endpoints. See README.md for configuration.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/iisproject/iis/hl7/immz"
+	"github.com/iisproject/iis/ingest"
+	"github.com/iisproject/iis/mllp"
+	"github.com/iisproject/iis/queue"
+	"github.com/iisproject/iis/soap"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "hash-password" {
+		if err := hashPassword(); err != nil {
+			fmt.Fprintln(os.Stderr, "iisd:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	cfg, _, err := loadConfig(os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "iisd:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "iisd:", err)
+		os.Exit(1)
+	}
+}
+
+// hashPassword reads a password from standard input and prints its bcrypt
+// hash for a soap_accounts entry.
+func hashPassword() error {
+	fmt.Fprint(os.Stderr, "password: ")
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("read password: %w", err)
+	}
+	h, err := soap.HashPassword(strings.TrimRight(line, "\r\n"))
+	if err != nil {
+		return err
+	}
+	fmt.Println(h)
+	return nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// server is a running iisd.
+type server struct {
+	cfg     Config
+	log     *slog.Logger
+	q       *queue.Queue
+	handler *ingest.Handler
+	mllp    *mllp.Server
+	http    *http.Server
+	mllpLn  net.Listener
+	httpLn  net.Listener
+}
+
+// run starts iisd and blocks until ctx is cancelled, then shuts down
+// gracefully: listeners stop accepting, in-flight messages finish and are
+// answered, the queue connection drains.
+func run(ctx context.Context, cfg Config, out *os.File) error {
+	s, err := start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, s.banner())
+	<-ctx.Done()
+	s.log.Info("shutting down")
+	return s.shutdown(30 * time.Second)
+}
+
+func start(ctx context.Context, cfg Config) (*server, error) {
+	log := newLogger(cfg.LogLevel)
+	s := &server{cfg: cfg, log: log}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	q, err := queue.Open(ctx, queue.Config{
+		URL: cfg.NATSURL, DataDir: filepath.Join(dataDir, "jetstream"), SyncAlways: cfg.QueueSyncAlways,
+		Stream: cfg.QueueStream, Replicas: cfg.QueueReplicas, DuplicateWindow: cfg.QueueDupWindow,
+		PublishTimeout: cfg.QueuePublishTimout, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.q = q
+
+	validator := immz.New(immz.Config{ProcessingIDs: cfg.ProcessingIDs, WarningsAsAE: cfg.WarningsAsAE, Application: cfg.Application, Facility: cfg.Facility})
+	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Metrics: ingest.NewMetrics(reg), Logger: log})
+
+	if cfg.MLLPAddr != "" {
+		if err := s.startMLLP(reg); err != nil {
+			s.shutdown(5 * time.Second)
+			return nil, err
+		}
+	}
+	if cfg.HTTPAddr != "" {
+		if err := s.startHTTP(reg); err != nil {
+			s.shutdown(5 * time.Second)
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *server) startMLLP(reg *prometheus.Registry) error {
+	var tlsCfg *tls.Config
+	if s.cfg.MLLPTLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.MLLPTLSCert, s.cfg.MLLPTLSKey)
+		if err != nil {
+			return fmt.Errorf("MLLP TLS certificate: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if s.cfg.MLLPClientCA != "" {
+			pem, err := os.ReadFile(s.cfg.MLLPClientCA)
+			if err != nil {
+				return fmt.Errorf("MLLP client CA: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("MLLP client CA %s holds no PEM certificate", s.cfg.MLLPClientCA)
+			}
+			tlsCfg.ClientCAs = pool
+			tlsCfg.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	conns := prometheus.NewGauge(prometheus.GaugeOpts{Name: "iis_mllp_connections", Help: "Open MLLP connections."})
+	events := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iis_mllp_events_total", Help: "MLLP connection events by kind."}, []string{"kind"})
+	reg.MustRegister(conns, events)
+	s.mllp = &mllp.Server{
+		Addr:           s.cfg.MLLPAddr,
+		Name:           "mllp",
+		Handler:        mllpAdapter(s.handler),
+		TLSConfig:      tlsCfg,
+		MaxMessageSize: s.cfg.MLLPMaxMessageSize,
+		ReadTimeout:    s.cfg.MLLPReadTimeout,
+		IdleTimeout:    s.cfg.MLLPIdleTimeout,
+		MaxConnections: s.cfg.MLLPMaxConnections,
+		ErrorLog:       s.log,
+		Observer: mllp.ObserverFunc(func(e mllp.Event) {
+			events.WithLabelValues(e.Kind.String()).Inc()
+			switch e.Kind {
+			case mllp.EventConnAccepted:
+				conns.Inc()
+			case mllp.EventConnClosed:
+				conns.Dec()
+			}
+		}),
+	}
+	ln, err := net.Listen("tcp", s.cfg.MLLPAddr)
+	if err != nil {
+		return fmt.Errorf("MLLP listen: %w", err)
+	}
+	s.mllpLn = ln
+	go func() {
+		if err := s.mllp.Serve(ln); err != nil && !errors.Is(err, mllp.ErrServerClosed) {
+			s.log.Error("MLLP server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// mllpAdapter tells the ingest handler who is sending: the verified client
+// certificate's common name over mutual TLS, otherwise nobody in
+// particular (MSH-4 then names the facility).
+func mllpAdapter(h *ingest.Handler) mllp.Handler {
+	return mllp.HandlerFunc(func(ctx context.Context, msg []byte) []byte {
+		src := ingest.Source{Transport: "mllp"}
+		if p, ok := mllp.PeerFromContext(ctx); ok {
+			if c := p.Certificate(); c != nil {
+				src.Facility = c.Subject.CommonName
+			}
+		}
+		return h.ServeHL7(ingest.WithSource(ctx, src), msg)
+	})
+}
+
+func soapAdapter(h *ingest.Handler) soap.Handler {
+	return soap.HandlerFunc(func(ctx context.Context, msg []byte) []byte {
+		src := ingest.Source{Transport: "soap"}
+		if f, ok := soap.FacilityFromContext(ctx); ok {
+			src.Facility = f.FacilityID
+		}
+		return h.ServeHL7(ingest.WithSource(ctx, src), msg)
+	})
+}
+
+func (s *server) startHTTP(reg *prometheus.Registry) error {
+	accounts := make([]soap.Account, 0, len(s.cfg.SOAPAccounts))
+	for _, a := range s.cfg.SOAPAccounts {
+		accounts = append(accounts, soap.Account{Username: a.Username, PasswordHash: a.PasswordHash, Facilities: a.Facilities})
+	}
+	auth, err := soap.NewAccounts(accounts)
+	if err != nil {
+		return fmt.Errorf("SOAP accounts: %w", err)
+	}
+	ws, err := soap.NewServer(soap.Config{Handler: soapAdapter(s.handler), Auth: auth, MaxMessageSize: s.cfg.SOAPMaxSize, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/soap", ws)
+	mux.Handle("/IISService", ws)
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.q.Healthy() {
+			http.Error(w, "queue unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP listen: %w", err)
+	}
+	s.httpLn = ln
+	go func() {
+		var err error
+		if s.cfg.HTTPTLSCert != "" {
+			err = s.http.ServeTLS(ln, s.cfg.HTTPTLSCert, s.cfg.HTTPTLSKey)
+		} else {
+			err = s.http.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("HTTP server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+func (s *server) banner() string {
+	var b strings.Builder
+	b.WriteString("iisd is running\n")
+	if s.mllpLn != nil {
+		scheme := "MLLP"
+		if s.cfg.MLLPTLSCert != "" {
+			scheme = "MLLP over TLS"
+		}
+		fmt.Fprintf(&b, "  %-13s %s\n", scheme, s.mllpLn.Addr())
+	}
+	if s.httpLn != nil {
+		scheme := "http"
+		if s.cfg.HTTPTLSCert != "" {
+			scheme = "https"
+		}
+		base := scheme + "://" + s.httpLn.Addr().String()
+		fmt.Fprintf(&b, "  %-13s %s/soap  (WSDL: %s/soap?wsdl)\n", "SOAP", base, base)
+		fmt.Fprintf(&b, "  %-13s %s/metrics  %s/healthz  %s/readyz\n", "metrics", base, base, base)
+	}
+	if s.cfg.NATSURL == "" {
+		fmt.Fprintf(&b, "  %-13s embedded JetStream in %s\n", "queue", filepath.Join(s.cfg.DataDir, "jetstream"))
+	} else {
+		fmt.Fprintf(&b, "  %-13s %s\n", "queue", s.cfg.NATSURL)
+	}
+	b.WriteString("Stop with Ctrl-C.")
+	return b.String()
+}
+
+func (s *server) shutdown(grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	var errs []error
+	if s.mllp != nil {
+		if err := s.mllp.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("MLLP shutdown: %w", err))
+		}
+	}
+	if s.http != nil {
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("HTTP shutdown: %w", err))
+		}
+	}
+	if s.q != nil {
+		s.q.Close()
+	}
+	return errors.Join(errs...)
+}
