@@ -791,7 +791,7 @@ func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, 
 				// group (e.g. a PCV dose of a completed childhood series when
 				// a risk series is being forecast) is reported valid.
 				for _, b := range o.bests {
-					if b != r && b.complete && b.st[k] == Valid {
+					if b != r && b.done() && b.st[k] == Valid {
 						status, why = Valid, ""
 						break
 					}
