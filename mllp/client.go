@@ -35,7 +35,9 @@ type ClientOptions struct {
 	// zero means 10 seconds.
 	DialTimeout time.Duration
 	// Timeout, if positive, bounds each Send (connecting, writing and
-	// waiting for the reply), in addition to Send's context.
+	// waiting for the reply), in addition to Send's context. Without it or
+	// a deadline on the context, a Send whose reply never comes waits
+	// until the connection breaks.
 	Timeout time.Duration
 	// MaxReplySize is the largest reply accepted; zero means
 	// DefaultMaxMessageSize.

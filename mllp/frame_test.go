@@ -145,6 +145,28 @@ func TestReaderReleasesLargeBuffer(t *testing.T) {
 	}
 }
 
+// stuckReader returns no data and no error, forever.
+type stuckReader struct{}
+
+func (stuckReader) Read([]byte) (int, error) { return 0, nil }
+
+func TestReaderNoProgress(t *testing.T) {
+	if _, err := NewReader(stuckReader{}, 0).ReadMessage(); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("err = %v, want io.ErrNoProgress", err)
+	}
+}
+
+func TestEventKindString(t *testing.T) {
+	for k := EventConnAccepted; k <= EventConnClosed; k++ {
+		if s := k.String(); s == "" || strings.HasPrefix(s, "EventKind(") {
+			t.Errorf("kind %d has no name", int(k))
+		}
+	}
+	if s := EventKind(99).String(); s != "EventKind(99)" {
+		t.Errorf("unknown kind: %q", s)
+	}
+}
+
 func TestWriteMessage(t *testing.T) {
 	tests := []struct {
 		msg  string

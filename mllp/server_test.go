@@ -63,6 +63,25 @@ func split(b []byte, n int) [][]byte {
 	return out
 }
 
+// TestServerEndBlockWithoutCR: a sender that ends its frame with 0x1C
+// alone, then waits, is answered at once (the server does not wait for the
+// carriage return); a late carriage return is not garbage.
+func TestServerEndBlockWithoutCR(t *testing.T) {
+	rec := newRecorder()
+	addr, _ := serve(t, &Server{Handler: &echo{}, Observer: rec})
+	c := dialRaw(t, addr)
+	m1, m2 := vxu("NOCR1"), vxu("NOCR2")
+	c.write(t, append(append([]byte{StartBlock}, m1...), EndBlock))
+	c.expectReply(t, m1)
+	c.write(t, append([]byte{CarriageReturn}, frame(m2)...))
+	c.expectReply(t, m2)
+	c.Close()
+	rec.waitFor(t, EventConnClosed, 1)
+	if n := rec.sum(EventDiscarded); n != 0 {
+		t.Errorf("%d bytes discarded, want 0", n)
+	}
+}
+
 // TestServerSlowSender: a frame trickling in within the read timeout is
 // answered.
 func TestServerSlowSender(t *testing.T) {
