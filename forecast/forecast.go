@@ -506,15 +506,16 @@ func (st *state) selectBest(runs []*run) (*run, []*run) {
 	return bests[0], all
 }
 
-func (st *state) startable(r *run) bool {
+func (st *state) startable(r *run, relaxMin bool) bool {
 	s := r.s
 	start := st.asOf
 	if r.valid > 0 {
 		start = r.firstVal
 	}
-	// The minimum age to start gates only starting a series: a completed
-	// series counts even if it was begun younger.
-	if s.minStart.Set && start < st.age(s.minStart) && !(r.valid > 0 && r.done()) {
+	// The minimum age to start gates starting a series. A completed series
+	// counts even if it was begun younger; so does one under way when no
+	// other series of the group is (relaxMin).
+	if s.minStart.Set && start < st.age(s.minStart) && (r.valid == 0 || !relaxMin && !r.done()) {
 		return false
 	}
 	if s.maxStart.Set && start >= st.age(s.maxStart) {
@@ -553,9 +554,19 @@ func (st *state) selectInGroup(group []*run) *run {
 	}
 	var cBuf [24]*run
 	c := cBuf[:0]
+	started := false
 	for _, r := range group {
-		if st.startable(r) {
+		if st.startable(r, false) {
 			c = append(c, r)
+			started = started || r.valid > 0
+		}
+	}
+	if !started && anyValid {
+		c = c[:0]
+		for _, r := range group {
+			if st.startable(r, true) {
+				c = append(c, r)
+			}
 		}
 	}
 	switch len(c) {
