@@ -514,8 +514,9 @@ func (st *state) startable(r *run, relaxMin bool) bool {
 	}
 	// The minimum age to start gates starting a series. A completed series
 	// counts even if it was begun younger; so does one under way when no
-	// other series of the group is (relaxMin).
-	if s.minStart.Set && start < st.age(s.minStart) && (r.valid == 0 || !relaxMin && !r.done()) {
+	// other series of the group is (relaxMin). Like CDSi's absolute minimum
+	// ages, the start age allows a 4-day grace period.
+	if s.minStart.Set && start < st.age(s.minStart)-4 && (r.valid == 0 || !relaxMin && !r.done()) {
 		return false
 	}
 	if s.maxStart.Set && start >= st.age(s.maxStart) {
