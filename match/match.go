@@ -167,7 +167,8 @@ type Weights struct {
 	LastDisagree        float64
 	OtherLastExact      float64 // both report other last names and one agrees
 	OtherLastDisagree   float64
-	MiddleExact         float64
+	MiddleExact         float64 // at most; log2(NameM/frequency) of the middle name, at least MiddleMin
+	MiddleMin           float64
 	MiddleInitial       float64
 	MiddleTypo          float64
 	MiddleDisagree      float64
@@ -220,17 +221,17 @@ func DefaultConfig() Config {
 			FirstNickname: 6, FirstAlias: 6, FirstTypo: 5, FirstPhonetic: 4, FirstSwapped: 5, FirstInitial: 1, FirstDisagree: -5,
 			LastPartial: 6, LastTypo: 5, LastPhonetic: 4, LastDisagree: -4,
 			OtherLastExact: 3, OtherLastDisagree: -1,
-			MiddleExact: 6, MiddleInitial: 1, MiddleTypo: 1.5, MiddleDisagree: -5,
+			MiddleExact: 8, MiddleMin: 3, MiddleInitial: 1, MiddleTypo: 1.5, MiddleDisagree: -5,
 			SuffixExact: 0.5, SuffixDisagree: -6,
 			DOBExact: 10, DOBTransposed: 5, DOBOffByOne: 5, DOBSameMonth: 1, DOBDisagree: -6,
 			SexAgree: 1, SexDisagree: -6,
 			SSNExact: 12, SSNTypo: 4, SSNDisagree: -8,
 			MedicaidExact: 6, MedicaidTypo: 2, MedicaidDisagree: -3,
 			MRNExact: 10, MRNExactNoAuth: 2, MRNDisagree: -1,
-			PhoneExact: 7, PhoneLocal: 4, PhoneDisagree: -1,
-			AddressExact: 7, AddressPartial: 4, AddressZip: 1, AddressDisagree: -1,
-			MotherExact: 7, MotherTypo: 3, MotherDisagree: -5,
-			MotherFirstExact: 4, MotherFirstDisagree: -2,
+			PhoneExact: 8, PhoneLocal: 4, PhoneDisagree: -1,
+			AddressExact: 8, AddressPartial: 4, AddressZip: 1, AddressDisagree: -1,
+			MotherExact: 8, MotherTypo: 3, MotherDisagree: -5,
+			MotherFirstExact: 5, MotherFirstDisagree: -2,
 			GuardianFirst: 5, GuardianLast: 1, GuardianDisagree: -2,
 			BirthOrderExact: 1,
 		},
@@ -313,7 +314,11 @@ func (m *Matcher) compare(a, b *normalized) Result {
 	first := m.compareFirst(a, b)
 	set(FieldFirst, first, m.firstWeight(first, a.first))
 	mid := compareMiddle(a, b, first)
-	set(FieldMiddle, mid, m.tab[FieldMiddle][mid])
+	midW := m.tab[FieldMiddle][mid]
+	if mid == Exact {
+		midW = clamp(math.Log2(w.NameM/m.freq.first(a.middle)), w.MiddleMin, w.MiddleExact)
+	}
+	set(FieldMiddle, mid, midW)
 	last := compareLast(a, b)
 	set(FieldLast, last, m.lastWeight(last, a.last))
 	ol := compareOtherLast(a.otherLasts, b.otherLasts)

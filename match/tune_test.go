@@ -39,7 +39,6 @@ func TestTune(t *testing.T) {
 	variants := map[string]func(c *match.Config){}
 	for _, th := range []float64{39.5, 38.5, 37, 36, 34, 32, 30} {
 		variants[fmt.Sprintf("threshold %4.1f", th)] = func(c *match.Config) { c.MatchThreshold = th }
-		variants[fmt.Sprintf("threshold %4.1f+household", th)] = func(c *match.Config) { c.MatchThreshold, c.HouseholdRule = th, true }
 	}
 	for name, v := range variants {
 		cfg := match.DefaultConfig()

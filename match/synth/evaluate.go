@@ -22,7 +22,7 @@ type Result struct {
 }
 
 // MaxExamples bounds Result.FalseLinks and Result.Reviewed.
-const MaxExamples = 20
+const MaxExamples = 60
 
 // Precision is TP/(TP+FP) over automatic links.
 func (r Result) Precision() float64 {
