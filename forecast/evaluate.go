@@ -149,7 +149,7 @@ func sortDoses(ds []pdose) {
 
 // evaluate runs the CDSi evaluation of every antigen dose against the
 // series' target doses (logic spec chapter 6).
-func (st *state) evaluate(r *run, groupComplete func(int) bool) {
+func (st *state) evaluate(r *run, groupComplete func(int, Date) bool) {
 	s := r.s
 	n := len(s.doses)
 	td := 0
@@ -392,7 +392,7 @@ func (st *state) refDate(r *run, iv *intervalRule, at Date, forecasting bool) Da
 // skip evaluates the conditional-skip rules of a target dose for the
 // evaluation (forecast=false; ref is the dose date, k its position) or
 // forecast context (ref is the assessment date, k = len(ad)).
-func (st *state) skip(r *run, sd *seriesDose, forecast bool, ref Date, k int, prevDate Date, groupComplete func(int) bool) bool {
+func (st *state) skip(r *run, sd *seriesDose, forecast bool, ref Date, k int, prevDate Date, groupComplete func(int, Date) bool) bool {
 	for i := range sd.skips {
 		sk := &sd.skips[i]
 		if forecast && !sk.forecast || !forecast && !sk.evaluation {
@@ -414,7 +414,7 @@ func (st *state) skip(r *run, sd *seriesDose, forecast bool, ref Date, k int, pr
 	return false
 }
 
-func (st *state) setMet(r *run, set *skipSet, ref Date, k int, prevDate Date, groupComplete func(int) bool) bool {
+func (st *state) setMet(r *run, set *skipSet, ref Date, k int, prevDate Date, groupComplete func(int, Date) bool) bool {
 	if !inWindow(ref, set.eff, set.cess) || len(set.conds) == 0 {
 		return false
 	}
@@ -430,7 +430,7 @@ func (st *state) setMet(r *run, set *skipSet, ref Date, k int, prevDate Date, gr
 	return !set.or
 }
 
-func (st *state) condMet(r *run, c *condition, ref Date, k int, prevDate Date, groupComplete func(int) bool) bool {
+func (st *state) condMet(r *run, c *condition, ref Date, k int, prevDate Date, groupComplete func(int, Date) bool) bool {
 	switch c.kind {
 	case condAge:
 		return st.inAgeRange(ref, c.beginAge, c.endAge)
@@ -465,7 +465,7 @@ func (st *state) condMet(r *run, c *condition, ref Date, k int, prevDate Date, g
 		return n > c.count
 	case condCompletedSeries:
 		for _, g := range c.groups {
-			if groupComplete != nil && groupComplete(g) {
+			if groupComplete != nil && groupComplete(g, ref) {
 				return true
 			}
 		}

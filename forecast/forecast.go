@@ -156,9 +156,11 @@ func (st *state) antigen(ai int) *antigenOutcome {
 	if len(runs) == 0 {
 		return nil
 	}
-	groupComplete := func(g int) bool {
+	// groupComplete reports whether a series of group g was complete
+	// before ref (a dose date, or the assessment date when forecasting).
+	groupComplete := func(g int, ref Date) bool {
 		for _, r := range runs {
-			if r.s.group == g && r.complete && len(r.ad) > 0 {
+			if r.s.group == g && r.complete && len(r.ad) > 0 && (r.lastVal < ref || ref == st.asOf && r.lastVal <= ref) {
 				return true
 			}
 		}
@@ -254,7 +256,7 @@ func (st *state) contraindicated(a *antigen) (string, bool) {
 // its forecast dates (spec chapter 7). A target dose is skipped in the
 // forecast context when its skip conditions hold on the later of the
 // assessment date and the dose's own earliest date.
-func (st *state) forecastRun(r *run, groupComplete func(int) bool) {
+func (st *state) forecastRun(r *run, groupComplete func(int, Date) bool) {
 	s := r.s
 	if r.complete {
 		r.status, r.fwhy = Complete, fwComplete
