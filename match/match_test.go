@@ -10,6 +10,7 @@ func base() *Record {
 		First: "Katherine", Middle: "Anne", Last: "Lindqvist", Sex: "F",
 		BirthDate:        Date{2019, 3, 7},
 		MotherMaidenName: "Okafor",
+		MotherFirst:      "Elizabeth",
 		Guardians:        []PersonName{{First: "Grace", Last: "Lindqvist"}},
 		Phones:           []string{"(517) 555-0142"},
 		Addresses:        []Address{{Street1: "42 North Maple Street", City: "Lansing", State: "Michigan", Zip: "48910-1234"}},
@@ -45,6 +46,8 @@ func TestComparatorRules(t *testing.T) {
 		{"day and month transposed", func(b *Record) { b.BirthDate = Date{2019, 7, 3} }, FieldBirthDate, Transposed, Match},
 		{"birth date one day off", func(b *Record) { b.BirthDate = Date{2019, 3, 8} }, FieldBirthDate, OffByOne, Match},
 		{"birth year one off", func(b *Record) { b.BirthDate = Date{2018, 3, 7} }, FieldBirthDate, OffByOne, Match},
+		{"same year and month, day mistyped", func(b *Record) { b.BirthDate = Date{2019, 3, 19} }, FieldBirthDate, Partial, Match},
+		{"mother's first name as a nickname", func(b *Record) { b.MotherFirst = "Liz" }, FieldMotherFirst, Nickname, Match},
 		{"birth date conflict", func(b *Record) { b.BirthDate = Date{2016, 11, 22} }, FieldBirthDate, Disagree, PossibleMatch},
 		{"sex conflict", func(b *Record) { b.Sex = "M" }, FieldSex, Disagree, PossibleMatch},
 		{"phone formats", func(b *Record) { b.Phones = []string{"1-517-555-0142"} }, FieldPhone, Exact, Match},
@@ -107,6 +110,30 @@ func TestTwinsNeverMerged(t *testing.T) {
 				t.Errorf("outcome = %s (%s), want at most %s", r.Outcome, r.Reason, tc.want)
 			}
 		})
+	}
+}
+
+// TestHouseholdRule: exact first name, last name and birth date plus an
+// exact address or phone link even when the score is modest (common names,
+// nothing else reported); a disagreeing personal field stops the rule.
+func TestHouseholdRule(t *testing.T) {
+	thin := func() *Record {
+		return &Record{First: "James", Last: "Smith", BirthDate: Date{2021, 6, 1}, Sex: "M",
+			Addresses: []Address{{Street1: "7 Oak Ln", City: "Flint", Zip: "48502"}}}
+	}
+	a, b := thin(), thin()
+	if r := compare(a, b); r.Outcome != Match || r.Reason != ReasonCorroborated {
+		t.Errorf("household rule: %s (%s, %.1f)", r.Outcome, r.Reason, r.Score)
+	}
+	a, b = thin(), thin()
+	a.Middle, b.Middle = "Lee", "Ray"
+	if r := compare(a, b); r.Outcome == Match {
+		t.Errorf("middle names conflict but linked: %s", r.Reason)
+	}
+	a, b = thin(), thin()
+	b.First = "Jim" // nickname: not exact, the score decides
+	if r := compare(a, b); r.Reason == ReasonCorroborated {
+		t.Errorf("household rule applied to a nickname")
 	}
 }
 
