@@ -158,6 +158,10 @@ type Server struct {
 	// Observer, if not nil, receives the server's events.
 	Observer Observer
 
+	// testFrameStarted, if set, is called when a connection sees a start
+	// block (tests use it to act in the middle of a frame).
+	testFrameStarted func()
+
 	mu         sync.Mutex
 	listeners  map[*net.Listener]struct{}
 	conns      map[*conn]struct{}
@@ -433,6 +437,9 @@ func deadline(d time.Duration) time.Time {
 func (c *conn) frameStarted() error {
 	if !c.setState(stateActive) {
 		return errClosing
+	}
+	if c.srv.testFrameStarted != nil {
+		c.srv.testFrameStarted()
 	}
 	return c.raw.SetReadDeadline(deadline(c.srv.readTimeout()))
 }

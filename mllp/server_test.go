@@ -3,6 +3,7 @@ package mllp
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"strings"
@@ -452,4 +453,60 @@ func mustListen(t *testing.T) net.Listener {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// TestShutdownMidFrame: a frame half received when Shutdown begins is
+// received in full, handled and answered.
+func TestShutdownMidFrame(t *testing.T) {
+	started := make(chan struct{}, 1)
+	h := &echo{}
+	srv := &Server{Handler: h, testFrameStarted: func() { started <- struct{}{} }}
+	addr, _ := serve(t, srv)
+	c := dialRaw(t, addr)
+	m := vxu("HALF")
+	f := frame(m)
+	c.write(t, f[:len(f)/2])
+	<-started
+
+	shutdownErr := make(chan error, 1)
+	go func() { shutdownErr <- srv.Shutdown(context.Background()) }()
+	// A new connection is refused once Shutdown has begun; wait for that,
+	// so that Shutdown has seen the half-received frame.
+	for {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		nc.Close()
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-shutdownErr:
+		t.Fatalf("Shutdown returned (%v) with a frame half received", err)
+	default:
+	}
+	c.write(t, f[len(f)/2:])
+	c.expectReply(t, m)
+	c.expectClosed(t)
+	if err := <-shutdownErr; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+func TestListenAndServeShutdown(t *testing.T) {
+	srv := &Server{Addr: "127.0.0.1:0", Handler: &echo{}, ErrorLog: quietLog}
+	errCh := make(chan error, 1)
+	go func() { errCh <- srv.ListenAndServe() }()
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := <-errCh; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("ListenAndServe = %v, want ErrServerClosed", err)
+	}
+	if err := (&Server{}).Serve(mustListen(t)); err == nil {
+		t.Errorf("Serve without a Handler succeeded")
+	}
+	if err := (&Server{Handler: &echo{}, TLSConfig: &tls.Config{}}).Serve(mustListen(t)); err == nil {
+		t.Errorf("Serve with a certificate-less TLSConfig succeeded")
+	}
 }
