@@ -366,7 +366,7 @@ func (m *Matcher) compare(a, b *normalized) Result {
 		r.Outcome, r.Reason = NonMatch, ReasonBirthOrder
 		return r
 	}
-	if (a.multi == MultipleBirthYes || b.multi == MultipleBirthYes) && first == Disagree {
+	if (a.multi == MultipleBirthYes || b.multi == MultipleBirthYes) && (first == Disagree || first == Phonetic) {
 		r.Outcome, r.Reason = NonMatch, ReasonTwins
 		return r
 	}
@@ -386,10 +386,11 @@ func (m *Matcher) compare(a, b *normalized) Result {
 		capReason = ReasonSexConflict
 	case sfx == Disagree:
 		capReason = ReasonSuffixConflict
-	case first == Disagree && !strongID:
+	case (first == Disagree || first == Phonetic) && !strongID:
 		// Same family, different child (siblings, twins reported without
-		// multiple-birth data): only a shared personal identifier can
-		// overrule a different given name.
+		// multiple-birth data, often given similar-sounding names): only
+		// a shared personal identifier can overrule a different given
+		// name.
 		capReason = ReasonFirstConflict
 	}
 
@@ -416,9 +417,42 @@ func (m *Matcher) compare(a, b *normalized) Result {
 // and no disagreement on a personal field.
 func corroborated(r *Result) bool {
 	f := &r.Fields
-	return f[FieldFirst].Level == Exact && f[FieldLast].Level == Exact &&
-		f[FieldBirthDate].Level == Exact && (f[FieldAddress].Level == Exact || f[FieldPhone].Level == Exact) &&
-		!anyDisagree(r) && f[FieldMotherFirst].Level != Disagree && f[FieldGuardian].Level != Disagree
+	if anyDisagree(r) || f[FieldMotherFirst].Level == Disagree || f[FieldGuardian].Level == Disagree {
+		return false
+	}
+	if f[FieldFirst].Level == Exact && f[FieldLast].Level == Exact && f[FieldBirthDate].Level == Exact &&
+		(f[FieldAddress].Level == Exact || f[FieldPhone].Level == Exact) {
+		return true
+	}
+	// Both the address and the ten-digit phone agree: one slip in the
+	// name or the birth date is then a slip, not another child (siblings
+	// differ in given name and birth date, twins in given name).
+	if f[FieldAddress].Level != Exact || f[FieldPhone].Level != Exact {
+		return false
+	}
+	slips := 0
+	switch f[FieldFirst].Level {
+	case Exact:
+	case Nickname, Alias, Typo:
+		slips++
+	default:
+		return false
+	}
+	switch f[FieldLast].Level {
+	case Exact:
+	case Typo, Partial:
+		slips++
+	default:
+		return false
+	}
+	switch f[FieldBirthDate].Level {
+	case Exact:
+	case OffByOne, Transposed, Partial:
+		slips++
+	default:
+		return false
+	}
+	return slips <= 1
 }
 
 // anyDisagree reports a disagreement on a personal attribute (names, sex,
