@@ -14,6 +14,7 @@ import (
 
 func TestServerFraming(t *testing.T) {
 	m1, m2 := vxu("A1"), vxu("A2")
+	big := append(vxu("BIG"), bytes.Repeat([]byte("OBX|1|TX|NOTE||synthetic note text\r"), 5000)...) // ~180 KB
 	tests := []struct {
 		name      string
 		writes    [][]byte // written one after the other
@@ -27,6 +28,7 @@ func TestServerFraming(t *testing.T) {
 		{name: "second message split across writes", writes: split(append(frame(m1), frame(m2)...), 100), replies: [][]byte{m1, m2}},
 		{name: "garbage before start block", writes: [][]byte{append([]byte("GET / HTTP/1.0\r\n\r\n"), frame(m1)...)}, replies: [][]byte{m1}, discarded: 18},
 		{name: "end block without carriage return", writes: [][]byte{append(append([]byte{StartBlock}, m1...), EndBlock), frame(m2)}, replies: [][]byte{m1, m2}},
+		{name: "large message spanning many reads", writes: split(append(frame(big), frame(m1)...), 50_000), replies: [][]byte{big, m1}},
 		{name: "empty frame ignored", writes: [][]byte{{StartBlock, EndBlock, CarriageReturn}, frame(m1)}, replies: [][]byte{m1}},
 	}
 	for _, tt := range tests {
