@@ -413,11 +413,12 @@ func (m *Matcher) compare(a, b *normalized) Result {
 }
 
 // corroborated reports exact agreement on first name, last name and birth
-// date, exact agreement on the address or the phone,
-// and no disagreement on a personal field.
+// date, exact agreement on the address or the phone, and no disagreement
+// on a personal field or an identifier.
 func corroborated(r *Result) bool {
 	f := &r.Fields
-	if anyDisagree(r) || f[FieldMotherFirst].Level == Disagree || f[FieldGuardian].Level == Disagree {
+	if anyDisagree(r) || f[FieldMotherFirst].Level == Disagree || f[FieldGuardian].Level == Disagree ||
+		f[FieldSSN].Level == Disagree || f[FieldMedicaid].Level == Disagree || f[FieldMRN].Level == Disagree {
 		return false
 	}
 	if f[FieldFirst].Level == Exact && f[FieldLast].Level == Exact && f[FieldBirthDate].Level == Exact &&
