@@ -128,7 +128,7 @@ func New(fsys fs.FS) (*Engine, error) {
 }
 
 func compile(sched *xSchedule, xants []xAntigen, version string) (*Engine, error) {
-	e := &Engine{version: version, antigenByName: map[string]int{}, groupByName: map[string]int{}}
+	e := &Engine{version: version, antigenByName: map[string]int{}, groupByName: map[string]int{}, obsByCode: map[string]string{}}
 	c := &compiler{where: "ScheduleSupportingData.xml"}
 
 	// Vaccine groups and their antigens.
@@ -217,6 +217,11 @@ func compile(sched *xSchedule, xants []xAntigen, version string) (*Engine, error
 	for _, o := range sched.Observations {
 		if n, ok := code(o.Code); ok && n < maxObs {
 			e.obsTitle[n] = strings.TrimSpace(o.Title)
+			for _, cv := range o.CodedValues {
+				if c := strings.TrimSpace(cv.Code); c != "" {
+					e.obsByCode[c] = strings.TrimSpace(o.Code)
+				}
+			}
 		}
 	}
 	if c.err != nil {

@@ -28,6 +28,7 @@ type Engine struct {
 	cvxName       [maxCVX]string
 	live          [maxCVX][]liveConflict
 	obsTitle      [maxObs]string
+	obsByCode     map[string]string // SNOMED / CDCPHINVS / … code → CDSi observation code
 	nSeries       int
 }
 
@@ -63,6 +64,22 @@ func (e *Engine) VaccineName(cvx string) string {
 		return ""
 	}
 	return e.cvxName[n]
+}
+
+// ObservationCode maps a coded value that CDC lists for a CDSi observation
+// (a SNOMED CT, CDCPHINVS or other code, e.g. an HL7 OBX-5 evidence of
+// immunity or contraindication) to the CDSi observation code ("" if none).
+func (e *Engine) ObservationCode(code string) string {
+	return e.obsByCode[strings.TrimSpace(code)]
+}
+
+// ObservationTitle is CDC's title of a CDSi observation code, or "".
+func (e *Engine) ObservationTitle(cdsiCode string) string {
+	n, ok := code(cdsiCode)
+	if !ok || n >= maxObs {
+		return ""
+	}
+	return e.obsTitle[n]
 }
 
 // Gender is the patient's gender as CDSi uses it (sex at birth).

@@ -54,6 +54,11 @@ type xObservation struct {
 	IndicationText       string `xml:"indicationText"`
 	ContraindicationText string `xml:"contraindicationText"`
 	ClarifyingText       string `xml:"clarifyingText"`
+	CodedValues          []struct {
+		Code       string `xml:"code"`
+		CodeSystem string `xml:"codeSystem"`
+		Text       string `xml:"text"`
+	} `xml:"codedValues>codedValue"`
 }
 
 type xAntigen struct {

@@ -58,7 +58,15 @@ func run(args []string, out io.Writer) error {
 	}
 	switch fs.Arg(0) {
 	case "forecast":
-		return forecastCmd(e, fs.Arg(1), out)
+		ff := flag.NewFlagSet("forecast", flag.ContinueOnError)
+		asOf := ff.String("asof", "", "assessment date YYYY-MM-DD (default: the history's assessment_date, else today)")
+		if err := ff.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+		if ff.NArg() != 1 {
+			return usage()
+		}
+		return forecastCmd(e, ff.Arg(0), *asOf, out)
 	case "check":
 		cf := flag.NewFlagSet("check", flag.ContinueOnError)
 		verbose := cf.Bool("v", false, "print passing cases too")
@@ -74,24 +82,44 @@ func run(args []string, out io.Writer) error {
 	return usage()
 }
 
-func forecastCmd(e *forecast.Engine, path string, out io.Writer) error {
+func forecastCmd(e *forecast.Engine, path, asOfFlag string, out io.Writer) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	if len(b) > 0 && !strings.HasPrefix(strings.TrimSpace(string(b)), "{") {
-		return fmt.Errorf("%s: only JSON histories are supported (VXU input needs the hl7 decoder)", path)
+	var (
+		p     forecast.Patient
+		doses []forecast.Dose
+		asOf  time.Time
+	)
+	trimmed := strings.TrimSpace(string(b))
+	switch {
+	case strings.HasPrefix(trimmed, "MSH"):
+		if p, doses, err = fromVXU(e, b); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	case strings.HasPrefix(trimmed, "{"):
+		var c testcase.Case
+		if err := json.Unmarshal(b, &c); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if c.AssessmentDate == "" {
+			c.AssessmentDate = time.Now().Format(time.DateOnly)
+		}
+		if p, doses, asOf, err = c.Input(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%s: want a JSON history or an HL7 VXU message", path)
 	}
-	var c testcase.Case
-	if err := json.Unmarshal(b, &c); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	if asOfFlag != "" {
+		if asOf, err = time.Parse(time.DateOnly, asOfFlag); err != nil {
+			return fmt.Errorf("-asof: %w", err)
+		}
 	}
-	if c.AssessmentDate == "" {
-		c.AssessmentDate = time.Now().Format(time.DateOnly)
-	}
-	p, doses, asOf, err := c.Input()
-	if err != nil {
-		return err
+	if asOf.IsZero() {
+		y, m, d := time.Now().Date()
+		asOf = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	}
 	res := e.Forecast(p, doses, asOf)
 	fmt.Fprintf(out, "Assessment date %s, supporting data %s\n\n", asOf.Format(time.DateOnly), e.Version())
