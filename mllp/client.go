@@ -62,7 +62,10 @@ type ClientOptions struct {
 // When the connection breaks, the next Send reconnects (with bounded
 // retries and backoff). Before reusing an idle connection Send checks
 // whether the server has closed it, so a server's idle timeout does not
-// cost a message (an error for a message that may have been delivered).
+// cost a message (an error for a message that may have been delivered),
+// and drops a connection on which the server sent a frame nobody asked
+// for. MLLP itself cannot pair a reply with its message: a careful caller
+// checks that the reply's MSA-2 matches the message's MSH-10.
 type Client struct {
 	addr string
 	opts ClientOptions
@@ -205,7 +208,7 @@ func (c *Client) Send(ctx context.Context, msg []byte) ([]byte, error) {
 		if closed {
 			return nil, ErrClientClosed
 		}
-		if conn != nil && time.Since(c.lastUsed) >= probeAfter && c.stale(conn, probe) {
+		if conn != nil && (c.rd.pendingFrame() || time.Since(c.lastUsed) >= probeAfter && c.stale(conn, probe)) {
 			c.drop()
 			conn = nil
 		}

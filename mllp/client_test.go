@@ -219,3 +219,46 @@ func TestClientErrors(t *testing.T) {
 		t.Errorf("Dial to a closed port succeeded")
 	}
 }
+
+// TestClientOutOfStep: a server that sends an unsolicited extra frame
+// after a reply does not make the next Send return that frame as its
+// reply; the client moves to a fresh connection.
+func TestClientOutOfStep(t *testing.T) {
+	l := mustListen(t)
+	t.Cleanup(func() { l.Close() })
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			go func() {
+				defer c.Close()
+				r := NewReader(c, 0)
+				for {
+					msg, err := r.ReadMessage()
+					if err != nil {
+						return
+					}
+					out := append(frame(ackFor(msg)), frame([]byte("MSA|AA|UNSOLICITED"))...)
+					if _, err := c.Write(out); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	cl, err := Dial(context.Background(), l.Addr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, id := range []string{"S1", "S2", "S3"} {
+		send(t, cl, id)
+	}
+	if n := accepted.Load(); n < 2 {
+		t.Errorf("%d connections, want a fresh one after the unsolicited frame", n)
+	}
+}

@@ -97,6 +97,13 @@ func (r *Reader) Discarded() int64 { return r.discarded }
 // but not yet consumed.
 func (r *Reader) Buffered() int { return r.wpos - r.rpos }
 
+// pendingFrame reports whether a start block has been read but not yet
+// consumed. The client uses it to spot a reply nobody asked for, which
+// would put requests and replies out of step.
+func (r *Reader) pendingFrame() bool {
+	return bytes.IndexByte(r.buf[r.rpos:r.wpos], StartBlock) >= 0
+}
+
 // ReadMessage returns the content of the next frame, without its framing
 // bytes. The returned slice is only valid until the next call to
 // ReadMessage: the Reader reuses its buffers.

@@ -27,6 +27,8 @@ func newProber(conn net.Conn) *prober {
 	p.fn = func(fd uintptr) bool {
 		n, _, err := syscall.Recvfrom(int(fd), p.b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		switch {
+		case n > 0 && (p.b[0] == CarriageReturn || p.b[0] == '\n'):
+			p.result = peekEmpty // a late CR after an end block: the Reader drops it
 		case n > 0:
 			p.result = peekData
 		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK || err == syscall.EINTR:
