@@ -395,3 +395,28 @@ func TestZeroAllocs(t *testing.T) {
 		t.Errorf("parse and read allocated %v times, want 0", allocs)
 	}
 }
+
+func TestSplitting(t *testing.T) {
+	m := mustParse(t, vxu)
+	for _, s := range m.Segments() {
+		fields := s.AppendFields(nil)
+		if len(fields) != s.NumFields() {
+			t.Errorf("%s: %d fields split, NumFields %d", s.ID(), len(fields), s.NumFields())
+		}
+		for i, f := range fields {
+			if string(f.Bytes()) != string(s.Field(i+1).Bytes()) || f.String() != s.Field(i+1).String() {
+				t.Errorf("%s-%d: split %q, Field %q", s.ID(), i+1, f.Bytes(), s.Field(i+1).Bytes())
+			}
+			var comps [4]Value
+			n := f.SplitComps(comps[:])
+			for c := range comps {
+				if string(comps[c].Bytes()) != string(f.Comp(c+1).Bytes()) {
+					t.Errorf("%s-%d.%d: split %q, Comp %q", s.ID(), i+1, c+1, comps[c].Bytes(), f.Comp(c+1).Bytes())
+				}
+			}
+			if want := f.NumComps(); (want <= 4 && n != want) || (want > 4 && n != 5) {
+				t.Errorf("%s-%d: SplitComps says %d, NumComps %d", s.ID(), i+1, n, want)
+			}
+		}
+	}
+}

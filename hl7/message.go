@@ -205,10 +205,43 @@ func (s Segment) Is(id string) bool {
 	return len(s.raw) >= 3 && string(s.raw[:3]) == id
 }
 
-// ID returns the segment's three-character ID.
+// ID returns the segment's three-character ID. The IDs of the common
+// segments are returned without allocating.
 func (s Segment) ID() string {
 	if len(s.raw) < 3 {
 		return ""
+	}
+	switch string(s.raw[:3]) {
+	case "MSH":
+		return "MSH"
+	case "PID":
+		return "PID"
+	case "PD1":
+		return "PD1"
+	case "NK1":
+		return "NK1"
+	case "PV1":
+		return "PV1"
+	case "ORC":
+		return "ORC"
+	case "RXA":
+		return "RXA"
+	case "RXR":
+		return "RXR"
+	case "OBX":
+		return "OBX"
+	case "NTE":
+		return "NTE"
+	case "MSA":
+		return "MSA"
+	case "ERR":
+		return "ERR"
+	case "QAK":
+		return "QAK"
+	case "QPD":
+		return "QPD"
+	case "RCP":
+		return "RCP"
 	}
 	return string(s.raw[:3])
 }
@@ -357,4 +390,33 @@ func blank(line []byte) bool {
 		}
 	}
 	return true
+}
+
+// AppendFields appends the segment's fields to out, splitting the segment
+// once: out[i] (after what out held) is field i+1, so that reading many
+// fields of one segment scans it a single time. For MSH, FHS and BHS the
+// first two are the field separator and the encoding characters.
+func (s Segment) AppendFields(out []Value) []Value {
+	if len(s.raw) <= 3 {
+		return out
+	}
+	fs := s.d.Field
+	rest := s.raw[4:]
+	if s.isHeader() {
+		out = append(out, Value{raw: s.raw[3:4], d: s.d, lvl: levelLiteral})
+		end := bytes.IndexByte(rest, fs)
+		if end < 0 {
+			return append(out, Value{raw: rest, d: s.d, lvl: levelLiteral})
+		}
+		out = append(out, Value{raw: rest[:end], d: s.d, lvl: levelLiteral})
+		rest = rest[end+1:]
+	}
+	for {
+		j := bytes.IndexByte(rest, fs)
+		if j < 0 {
+			return append(out, Value{raw: rest, d: s.d})
+		}
+		out = append(out, Value{raw: rest[:j], d: s.d})
+		rest = rest[j+1:]
+	}
 }

@@ -157,3 +157,38 @@ func (v Value) Equal(s string) bool {
 func (v Value) Int() (int, error) {
 	return strconv.Atoi(string(bytes.TrimSpace(v.raw)))
 }
+
+// SplitComps fills out with components 1…len(out) of v (of its first
+// repetition, for a field) in one pass; components beyond those present are
+// empty. It returns the number of components v has, or len(out)+1 when it
+// has more than out holds.
+func (v Value) SplitComps(out []Value) int {
+	switch v.lvl {
+	case levelField:
+		v = v.Rep(1)
+	case levelComp, levelSub, levelLiteral:
+		clear(out)
+		if len(out) > 0 {
+			out[0] = v
+		}
+		return 1
+	}
+	raw := v.raw
+	n := 0
+	for n < len(out) {
+		j := bytes.IndexByte(raw, v.d.Component)
+		if j < 0 {
+			out[n] = Value{raw: raw, d: v.d, lvl: levelComp}
+			n++
+			clear(out[n:])
+			if len(v.raw) == 0 {
+				return 0
+			}
+			return n
+		}
+		out[n] = Value{raw: raw[:j], d: v.d, lvl: levelComp}
+		raw = raw[j+1:]
+		n++
+	}
+	return n + 1
+}

@@ -3,9 +3,11 @@ package immz
 import (
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iisproject/iis"
+	"github.com/iisproject/iis/codeset"
 	"github.com/iisproject/iis/hl7"
 )
 
@@ -14,23 +16,60 @@ import (
 // unescaped and surrounding spaces trimmed.
 
 func text(v hl7.Value) string {
-	if v.IsNull() {
+	if v.IsEmpty() || v.IsNull() {
 		return ""
+	}
+	if b := v.Bytes(); len(b) <= maxInterned {
+		if s, ok := interned()[string(b)]; ok {
+			return s
+		}
 	}
 	return strings.TrimSpace(v.String())
 }
 
+// maxInterned is the longest value looked up in the interned strings.
+const maxInterned = 12
+
+// interned maps the short values that recur in every message — the codes
+// of the code tables and the coding-system names — to one shared string,
+// so decoding them does not allocate. It is built once and never changes.
+var interned = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	set := codeset.Default()
+	for _, name := range set.Names() {
+		for e := range set.Table(name).All() {
+			if len(e.Code) <= maxInterned {
+				m[e.Code] = e.Code
+			}
+		}
+		if len(name) <= maxInterned {
+			m[name] = name
+		}
+	}
+	for _, s := range []string{"CVX", "MVX", "NDC", "CPT", "LN", "UCUM", "NIP001", "NIP002", "NCIT", "CDCREC", "CDCPHINVS", "mL", "999", "0.5", "1", "2", "3", "4", "5", "F", "L", "A", "M", "MR", "PRN", "PH", "USA"} {
+		m[s] = s
+	}
+	return m
+})
+
 // readCode reads CE/CWE: code^text^system^altcode^alttext^altsystem.
 func readCode(v hl7.Value) iis.Code {
+	if v.IsEmpty() {
+		return iis.Code{}
+	}
+	var c [6]hl7.Value
+	v.SplitComps(c[:])
 	return iis.Code{
-		Code: text(v.Comp(1)), Text: text(v.Comp(2)), System: text(v.Comp(3)),
-		AltCode: text(v.Comp(4)), AltText: text(v.Comp(5)), AltSystem: text(v.Comp(6)),
+		Code: text(c[0]), Text: text(c[1]), System: text(c[2]),
+		AltCode: text(c[3]), AltText: text(c[4]), AltSystem: text(c[5]),
 	}
 }
 
 // readCX reads CX (id^check^scheme^authority^type) and EI (id^namespace^…).
 func readCX(v hl7.Value) iis.Identifier {
-	return iis.Identifier{Value: text(v.Comp(1)), Authority: text(v.Comp(4).Sub(1)), Type: text(v.Comp(5))}
+	var c [5]hl7.Value
+	v.SplitComps(c[:])
+	return iis.Identifier{Value: text(c[0]), Authority: text(c[3].Sub(1)), Type: text(c[4])}
 }
 
 func readEI(v hl7.Value) iis.Identifier {
@@ -39,38 +78,63 @@ func readEI(v hl7.Value) iis.Identifier {
 
 // readXPN reads XPN: family^given^middle^suffix^prefix^degree^type.
 func readXPN(v hl7.Value) iis.Name {
+	if v.IsEmpty() {
+		return iis.Name{}
+	}
+	var c [7]hl7.Value
+	v.SplitComps(c[:])
 	return iis.Name{
-		Family: text(v.Comp(1).Sub(1)), Given: text(v.Comp(2)), Middle: text(v.Comp(3)),
-		Suffix: text(v.Comp(4)), Prefix: text(v.Comp(5)), Type: text(v.Comp(7)),
+		Family: text(c[0].Sub(1)), Given: text(c[1]), Middle: text(c[2]),
+		Suffix: text(c[3]), Prefix: text(c[4]), Type: text(c[6]),
 	}
 }
 
 // readXAD reads XAD: street^other^city^state^zip^country^type^…^county.
 func readXAD(v hl7.Value) iis.Address {
+	if v.IsEmpty() {
+		return iis.Address{}
+	}
+	var c [9]hl7.Value
+	v.SplitComps(c[:])
 	return iis.Address{
-		Street: text(v.Comp(1).Sub(1)), Other: text(v.Comp(2)), City: text(v.Comp(3)),
-		State: text(v.Comp(4)), Zip: text(v.Comp(5)), Country: text(v.Comp(6)),
-		Type: text(v.Comp(7)), County: text(v.Comp(9)),
+		Street: text(c[0].Sub(1)), Other: text(c[1]), City: text(c[2]),
+		State: text(c[3]), Zip: text(c[4]), Country: text(c[5]),
+		Type: text(c[6]), County: text(c[8]),
 	}
 }
 
 // readXTN reads XTN: text^use^equipment^email^country^area^local^ext.
 func readXTN(v hl7.Value) iis.Phone {
+	if v.IsEmpty() {
+		return iis.Phone{}
+	}
+	var c [8]hl7.Value
+	v.SplitComps(c[:])
 	return iis.Phone{
-		UnformattedText: text(v.Comp(1)), Use: text(v.Comp(2)), Equipment: text(v.Comp(3)),
-		Email: text(v.Comp(4)), Country: text(v.Comp(5)), Area: text(v.Comp(6)),
-		Local: text(v.Comp(7)), Extension: text(v.Comp(8)),
+		UnformattedText: text(c[0]), Use: text(c[1]), Equipment: text(c[2]),
+		Email: text(c[3]), Country: text(c[4]), Area: text(c[5]),
+		Local: text(c[6]), Extension: text(c[7]),
 	}
 }
 
 // readXCN reads XCN: id^family^given^…^authority(9).
 func readXCN(v hl7.Value) iis.Provider {
-	return iis.Provider{ID: text(v.Comp(1)), Family: text(v.Comp(2).Sub(1)), Given: text(v.Comp(3)), Authority: text(v.Comp(9).Sub(1))}
+	if v.IsEmpty() {
+		return iis.Provider{}
+	}
+	var c [9]hl7.Value
+	v.SplitComps(c[:])
+	return iis.Provider{ID: text(c[0]), Family: text(c[1].Sub(1)), Given: text(c[2]), Authority: text(c[8].Sub(1))}
 }
 
 // readHD reads HD: namespace^universal id^type.
 func readHD(v hl7.Value) iis.Organization {
-	return iis.Organization{Name: text(v.Comp(1)), ID: text(v.Comp(2)), IDType: text(v.Comp(3))}
+	if v.IsEmpty() {
+		return iis.Organization{}
+	}
+	var c [3]hl7.Value
+	v.SplitComps(c[:])
+	return iis.Organization{Name: text(c[0]), ID: text(c[1]), IDType: text(c[2])}
 }
 
 // readXON reads XON: name^…^id(10), with the assigning authority in 6.

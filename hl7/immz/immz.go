@@ -190,10 +190,29 @@ type decoder struct {
 	m   *hl7.Message
 	res *Result
 	// seq counts segments by ID while walking the message, for ERR-2.
-	seqs map[string]int
+	seqs []segCount
+	// fbuf holds the fields of the segment being read (see split).
+	fbuf []hl7.Value
 	// today is the clock's date (UTC midnight) plus one day of tolerance
 	// for senders in other time zones.
 	tomorrow time.Time
+}
+
+// fields are a segment's fields split once; at(n) is field n.
+type fields []hl7.Value
+
+func (f fields) at(n int) hl7.Value {
+	if n < 1 || n > len(f) {
+		return hl7.Value{}
+	}
+	return f[n-1]
+}
+
+// split splits s into fields, reusing the decoder's buffer: the result is
+// valid until the next split.
+func (d *decoder) split(s hl7.Segment) fields {
+	d.fbuf = s.AppendFields(d.fbuf[:0])
+	return fields(d.fbuf)
 }
 
 func (d *decoder) add(is Issue) { d.res.Issues = append(d.res.Issues, is) }
@@ -213,22 +232,22 @@ func loc(seg string, seq, field int, more ...int) ErrorLocation {
 }
 
 func (d *decoder) header() {
-	msh := d.m.MSH()
+	msh := d.split(d.m.MSH())
 	h := &d.res.Header
-	h.SendingApplication = readHD(msh.Field(3))
-	h.SendingFacility = readHD(msh.Field(4))
-	h.ReceivingApplication = readHD(msh.Field(5))
-	h.ReceivingFacility = readHD(msh.Field(6))
-	h.Type = text(msh.Field(9).Comp(1))
-	h.Event = text(msh.Field(9).Comp(2))
-	h.Structure = text(msh.Field(9).Comp(3))
-	h.ControlID = text(msh.Field(10))
-	h.ProcessingID = text(msh.Field(11).Comp(1))
-	h.Version = text(msh.Field(12).Comp(1))
-	h.AcceptAck = text(msh.Field(15))
-	h.AppAck = text(msh.Field(16))
-	h.Profile = text(msh.Field(21).Rep(1).Comp(1))
-	h.SendingOrganization = readXON(msh.Field(22))
+	h.SendingApplication = readHD(msh.at(3))
+	h.SendingFacility = readHD(msh.at(4))
+	h.ReceivingApplication = readHD(msh.at(5))
+	h.ReceivingFacility = readHD(msh.at(6))
+	h.Type = text(msh.at(9).Comp(1))
+	h.Event = text(msh.at(9).Comp(2))
+	h.Structure = text(msh.at(9).Comp(3))
+	h.ControlID = text(msh.at(10))
+	h.ProcessingID = text(msh.at(11).Comp(1))
+	h.Version = text(msh.at(12).Comp(1))
+	h.AcceptAck = text(msh.at(15))
+	h.AppAck = text(msh.at(16))
+	h.Profile = text(msh.at(21).Rep(1).Comp(1))
+	h.SendingOrganization = readXON(msh.at(22))
 
 	env := func(field, comp, code, app int, msg, rule string) {
 		var l ErrorLocation
@@ -282,7 +301,7 @@ func (d *decoder) header() {
 	if h.SendingFacility.Name == "" && h.SendingFacility.ID == "" {
 		d.warn(loc("MSH", 1, 4), CodeRequiredFieldMiss, AppRequiredData, "MSH-4 sending facility is missing", "MSH-4 required")
 	}
-	if ts := text(msh.Field(7).Comp(1)); ts == "" {
+	if ts := text(msh.at(7).Comp(1)); ts == "" {
 		d.warn(loc("MSH", 1, 7), CodeRequiredFieldMiss, AppRequiredData, "MSH-7 date/time of message is required", "MSH-7 required")
 	} else if t, _, err := parseDTM(ts); err != nil {
 		d.warn(loc("MSH", 1, 7), CodeDataType, AppInvalidDate, "MSH-7 date/time of message "+quote(ts)+" is not a valid date", "MSH-7 format")
@@ -321,14 +340,22 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+type segCount struct {
+	id string
+	n  int
+}
+
 // nextSeq counts one more segment with the given ID and returns its
 // sequence number.
 func (d *decoder) nextSeq(id string) int {
-	if d.seqs == nil {
-		d.seqs = make(map[string]int, 8)
+	for i := range d.seqs {
+		if d.seqs[i].id == id {
+			d.seqs[i].n++
+			return d.seqs[i].n
+		}
 	}
-	d.seqs[id]++
-	return d.seqs[id]
+	d.seqs = append(d.seqs, segCount{id: id, n: 1})
+	return 1
 }
 
 // date reads a date field, checking its format and that it is not in the

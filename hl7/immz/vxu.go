@@ -43,7 +43,9 @@ func (d *decoder) vxu() {
 		out     = &VXU{}
 		p       = &out.Patient
 		havePID bool
-		groups  []*group
+		// groups never outgrow this capacity (a group starts at an ORC or
+		// at an RXA without one), so pointers into it stay valid.
+		groups  = make([]group, 0, d.m.Count("ORC")+d.m.Count("RXA"))
 		cur     *group
 		inGroup bool
 	)
@@ -67,20 +69,21 @@ func (d *decoder) vxu() {
 				p.Guardians = append(p.Guardians, g)
 			}
 		case "ORC":
-			cur = &group{orcSeq: seq}
-			groups = append(groups, cur)
+			groups = append(groups, group{orcSeq: seq})
+			cur = &groups[len(groups)-1]
 			inGroup = true
-			cur.vac.FillerOrder = readEI(s.Field(3))
-			cur.vac.PlacerOrder = readEI(s.Field(2))
-			cur.vac.EnteredBy = readXCN(s.Field(10))
-			cur.vac.OrderedBy = readXCN(s.Field(12))
+			f := d.split(s)
+			cur.vac.FillerOrder = readEI(f.at(3))
+			cur.vac.PlacerOrder = readEI(f.at(2))
+			cur.vac.EnteredBy = readXCN(f.at(10))
+			cur.vac.OrderedBy = readXCN(f.at(12))
 			if cur.vac.FillerOrder.Value == "" {
 				d.warn(loc("ORC", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "ORC-3 filler order number (the sender's unique id of this immunization) is missing; updates and deletes of this dose cannot be matched", "ORC-3 required")
 			}
 		case "RXA":
 			if cur == nil || cur.hasRXA {
-				cur = &group{}
-				groups = append(groups, cur)
+				groups = append(groups, group{})
+				cur = &groups[len(groups)-1]
 				d.warn(loc("RXA", seq, 0), CodeSegmentSequence, AppRequiredData, "RXA is not preceded by its ORC segment", "ORC required")
 			}
 			inGroup = true
@@ -140,7 +143,9 @@ func (d *decoder) vxu() {
 	if d.res.Rejected() {
 		return
 	}
-	for _, g := range groups {
+	out.Vaccinations = make([]iis.Vaccination, 0, len(groups))
+	for i := range groups {
+		g := &groups[i]
 		if !g.hasRXA {
 			continue
 		}
@@ -155,10 +160,11 @@ func (d *decoder) vxu() {
 }
 
 func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
+	f := d.split(s)
 	rejectMsg := func(field int, code, app int, msg, rule string) {
 		d.add(Issue{Location: loc("PID", seq, field), Code: code, Severity: Error, AppCode: app, Scope: ScopeMessage, Message: msg, Rule: rule})
 	}
-	f3 := s.Field(3)
+	f3 := f.at(3)
 	for r := 1; r <= f3.NumReps(); r++ {
 		id := readCX(f3.Rep(r))
 		if id.Value == "" {
@@ -175,7 +181,7 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 		rejectMsg(3, CodeRequiredFieldMiss, AppRequiredData, "PID-3 patient identifier is required - message rejected", "PID-3 required")
 	}
 
-	f5 := s.Field(5)
+	f5 := f.at(5)
 	for r := 1; r <= f5.NumReps(); r++ {
 		if n := readXPN(f5.Rep(r)); !n.IsZero() {
 			p.Names = append(p.Names, n)
@@ -188,22 +194,22 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 	case legal.Given == "":
 		d.warn(loc("PID", seq, 5, 1, 2), CodeRequiredFieldMiss, AppRequiredData, "PID-5 patient first name is missing", "PID-5.2 required")
 	}
-	p.MotherMaidenName = readXPN(s.Field(6))
+	p.MotherMaidenName = readXPN(f.at(6))
 
-	if text(s.Field(7).Comp(1)) == "" {
+	if text(f.at(7).Comp(1)) == "" {
 		rejectMsg(7, CodeRequiredFieldMiss, AppRequiredData, "PID-7 patient birth date is required - message rejected", "PID-7 required")
-	} else if dob, ok := d.date(s.Field(7), loc("PID", seq, 7), "PID-7 birth date", Error, ScopeMessage, "PID-7"); ok {
+	} else if dob, ok := d.date(f.at(7), loc("PID", seq, 7), "PID-7 birth date", Error, ScopeMessage, "PID-7"); ok {
 		p.BirthDate = dob
 		if dob.Before(d.tomorrow.AddDate(-130, 0, 0)) {
 			d.warn(loc("PID", seq, 7), CodeApplicationError, AppIllogicalDate, "PID-7 birth date "+dob.Format("20060102")+" is more than 130 years ago", "PID-7 too old")
 		}
 	}
 
-	p.Sex = text(s.Field(8))
+	p.Sex = text(f.at(8))
 	if !d.checkCode(d.v.codes.Table(codeset.Sex), p.Sex, loc("PID", seq, 8), "PID-8 administrative sex", "PID-8 table") {
 		p.Sex = ""
 	}
-	f10 := s.Field(10)
+	f10 := f.at(10)
 	for r := 1; r <= f10.NumReps(); r++ {
 		c := readCode(f10.Rep(r))
 		if c.IsZero() {
@@ -213,7 +219,7 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 			p.Races = append(p.Races, c)
 		}
 	}
-	f11 := s.Field(11)
+	f11 := f.at(11)
 	for r := 1; r <= f11.NumReps(); r++ {
 		a := readXAD(f11.Rep(r))
 		if a == (iis.Address{}) {
@@ -225,13 +231,13 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 		}
 		p.Addresses = append(p.Addresses, a)
 	}
-	f13 := s.Field(13)
+	f13 := f.at(13)
 	for r := 1; r <= f13.NumReps(); r++ {
 		if ph := readXTN(f13.Rep(r)); ph != (iis.Phone{}) {
 			p.Phones = append(p.Phones, ph)
 		}
 	}
-	f22 := s.Field(22)
+	f22 := f.at(22)
 	for r := 1; r <= f22.NumReps(); r++ {
 		c := readCode(f22.Rep(r))
 		if c.IsZero() {
@@ -241,11 +247,11 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 			p.Ethnicities = append(p.Ethnicities, c)
 		}
 	}
-	p.MultipleBirth = text(s.Field(24))
+	p.MultipleBirth = text(f.at(24))
 	if !d.checkCode(d.v.codes.Table(codeset.YesNo), p.MultipleBirth, loc("PID", seq, 24), "PID-24 multiple birth indicator", "PID-24 table") {
 		p.MultipleBirth = ""
 	}
-	if o := text(s.Field(25)); o != "" {
+	if o := text(f.at(25)); o != "" {
 		n, err := strconv.Atoi(o)
 		if err != nil || n < 1 || n > 9 {
 			d.warn(loc("PID", seq, 25), CodeDataType, AppInvalidValue, "PID-25 birth order "+quote(o)+" is not a number from 1 to 9 - value ignored", "PID-25 format")
@@ -253,8 +259,8 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 			p.BirthOrder = n
 		}
 	}
-	p.DeathDate, _ = d.date(s.Field(29), loc("PID", seq, 29), "PID-29 death date", Warning, ScopeField, "PID-29")
-	p.DeathIndicator = text(s.Field(30))
+	p.DeathDate, _ = d.date(f.at(29), loc("PID", seq, 29), "PID-29 death date", Warning, ScopeField, "PID-29")
+	p.DeathIndicator = text(f.at(30))
 }
 
 func validZip(z string) bool {
@@ -270,25 +276,27 @@ func validZip(z string) bool {
 }
 
 func (d *decoder) pd1(s hl7.Segment, seq int, p *iis.Patient) {
-	p.PublicityCode = readCode(s.Field(11))
+	f := d.split(s)
+	p.PublicityCode = readCode(f.at(11))
 	if !d.checkCode(d.v.codes.Table(codeset.Publicity), p.PublicityCode.Code, loc("PD1", seq, 11, 1, 1), "PD1-11 publicity code", "PD1-11 table") {
 		p.PublicityCode = iis.Code{}
 	}
-	p.Protection = text(s.Field(12))
+	p.Protection = text(f.at(12))
 	if !d.checkCode(d.v.codes.Table(codeset.YesNo), p.Protection, loc("PD1", seq, 12), "PD1-12 protection indicator", "PD1-12 table") {
 		p.Protection = ""
 	}
-	p.ProtectionDate, _ = d.date(s.Field(13), loc("PD1", seq, 13), "PD1-13 protection indicator date", Warning, ScopeField, "PD1-13")
-	p.RegistryStatus = text(s.Field(16))
+	p.ProtectionDate, _ = d.date(f.at(13), loc("PD1", seq, 13), "PD1-13 protection indicator date", Warning, ScopeField, "PD1-13")
+	p.RegistryStatus = text(f.at(16))
 	if !d.checkCode(d.v.codes.Table(codeset.RegistryStatus), p.RegistryStatus, loc("PD1", seq, 16), "PD1-16 immunization registry status", "PD1-16 table") {
 		p.RegistryStatus = ""
 	}
-	p.RegistryStatusDate, _ = d.date(s.Field(17), loc("PD1", seq, 17), "PD1-17 registry status date", Warning, ScopeField, "PD1-17")
-	p.PublicityDate, _ = d.date(s.Field(18), loc("PD1", seq, 18), "PD1-18 publicity code date", Warning, ScopeField, "PD1-18")
+	p.RegistryStatusDate, _ = d.date(f.at(17), loc("PD1", seq, 17), "PD1-17 registry status date", Warning, ScopeField, "PD1-17")
+	p.PublicityDate, _ = d.date(f.at(18), loc("PD1", seq, 18), "PD1-18 publicity code date", Warning, ScopeField, "PD1-18")
 }
 
 func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
-	g := iis.Guardian{Name: readXPN(s.Field(2)), Relationship: readCode(s.Field(3))}
+	f := d.split(s)
+	g := iis.Guardian{Name: readXPN(f.at(2)), Relationship: readCode(f.at(3))}
 	reject := func(field int, msg, rule string) {
 		d.add(Issue{Location: loc("NK1", seq, field), Code: CodeRequiredFieldMiss, Severity: Error, AppCode: AppRequiredData, Scope: ScopeSegment, Message: msg, Rule: rule})
 	}
@@ -301,13 +309,13 @@ func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
 		return g, false
 	}
 	d.checkCode(d.v.codes.Table(codeset.Relationship), g.Relationship.Code, loc("NK1", seq, 3, 1, 1), "NK1-3 relationship", "NK1-3 table")
-	f4 := s.Field(4)
+	f4 := f.at(4)
 	for r := 1; r <= f4.NumReps(); r++ {
 		if a := readXAD(f4.Rep(r)); a != (iis.Address{}) {
 			g.Addresses = append(g.Addresses, a)
 		}
 	}
-	f5 := s.Field(5)
+	f5 := f.at(5)
 	for r := 1; r <= f5.NumReps(); r++ {
 		if ph := readXTN(f5.Rep(r)); ph != (iis.Phone{}) {
 			g.Phones = append(g.Phones, ph)
@@ -317,6 +325,7 @@ func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
 }
 
 func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
+	f := d.split(s)
 	v := &g.vac
 	rejectGroup := func(l ErrorLocation, code, app int, msg, rule string) {
 		g.rejected = true
@@ -324,9 +333,9 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 	}
 
 	// RXA-3 administration date.
-	if text(s.Field(3).Comp(1)) == "" {
+	if text(f.at(3).Comp(1)) == "" {
 		rejectGroup(loc("RXA", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "RXA-3 date administered is required - this immunization was not recorded", "RXA-3 required")
-	} else if t, ok := d.date(s.Field(3), loc("RXA", seq, 3), "RXA-3 date administered", Error, ScopeGroup, "RXA-3"); ok {
+	} else if t, ok := d.date(f.at(3), loc("RXA", seq, 3), "RXA-3 date administered", Error, ScopeGroup, "RXA-3"); ok {
 		v.AdministeredAt = t
 		if !p.BirthDate.IsZero() && t.Before(p.BirthDate) {
 			rejectGroup(loc("RXA", seq, 3), CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+t.Format("20060102")+" is before the patient's birth date - this immunization was not recorded", "RXA-3 before birth")
@@ -334,10 +343,10 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 	} else {
 		g.rejected = true
 	}
-	v.AdministeredEnd, _ = d.date(s.Field(4), loc("RXA", seq, 4), "RXA-4 date administered (end)", Warning, ScopeField, "RXA-4")
+	v.AdministeredEnd, _ = d.date(f.at(4), loc("RXA", seq, 4), "RXA-4 date administered (end)", Warning, ScopeField, "RXA-4")
 
 	// RXA-5 vaccine: CVX, NDC or CPT in either triplet.
-	f5 := s.Field(5)
+	f5 := f.at(5)
 	v.Vaccine = readCode(f5)
 	d.vaccineCodes(v)
 	switch {
@@ -356,36 +365,36 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 		rejectGroup(loc("RXA", seq, 5, 1, 3), CodeTableValueNotFound, AppTableValueNotFound, "RXA-5 coding system "+quote(v.Vaccine.System)+" is not CVX, NDC or CPT - this immunization was not recorded", "RXA-5 coding system")
 	}
 
-	v.Amount = text(s.Field(6))
+	v.Amount = text(f.at(6))
 	if v.Amount == "" {
 		d.warn(loc("RXA", seq, 6), CodeRequiredFieldMiss, AppRequiredData, "RXA-6 administered amount is missing (use 999 when unknown)", "RXA-6 required")
 	} else if _, err := strconv.ParseFloat(v.Amount, 64); err != nil {
 		d.warn(loc("RXA", seq, 6), CodeDataType, AppInvalidValue, "RXA-6 administered amount "+quote(v.Amount)+" is not a number - value ignored", "RXA-6 format")
 		v.Amount = ""
 	}
-	v.Units = readCode(s.Field(7))
+	v.Units = readCode(f.at(7))
 
-	v.AdministeredBy = readXCN(s.Field(10))
-	v.Facility = readHD(s.Field(11).Comp(4))
+	v.AdministeredBy = readXCN(f.at(10))
+	v.Facility = readHD(f.at(11).Comp(4))
 
-	f15 := s.Field(15)
+	f15 := f.at(15)
 	for r := 1; r <= f15.NumReps(); r++ {
 		if lot := text(f15.Rep(r)); lot != "" {
 			v.Lots = append(v.Lots, lot)
 		}
 	}
-	if es := text(s.Field(16).Comp(1)); es != "" {
+	if es := text(f.at(16).Comp(1)); es != "" {
 		if t, _, err := parseDTM(es); err != nil {
 			d.warn(loc("RXA", seq, 16), CodeDataType, AppInvalidDate, "RXA-16 substance expiration date "+quote(es)+" is not a valid date - value ignored", "RXA-16 format")
 		} else {
 			v.Expiration = t
 		}
 	}
-	v.Manufacturer = readCode(s.Field(17))
+	v.Manufacturer = readCode(f.at(17))
 	if !d.checkCode(d.v.codes.MVX(), v.Manufacturer.Code, loc("RXA", seq, 17, 1, 1), "RXA-17 manufacturer (MVX)", "RXA-17 table") {
 		v.Manufacturer = iis.Code{}
 	}
-	f18 := s.Field(18)
+	f18 := f.at(18)
 	for r := 1; r <= f18.NumReps(); r++ {
 		c := readCode(f18.Rep(r))
 		if c.IsZero() {
@@ -395,7 +404,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 		v.RefusalReasons = append(v.RefusalReasons, c)
 	}
 
-	v.CompletionStatus = text(s.Field(20))
+	v.CompletionStatus = text(f.at(20))
 	switch {
 	case v.CompletionStatus == "":
 		v.CompletionStatus = "CP"
@@ -406,7 +415,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 	if v.CompletionStatus == "RE" && len(v.RefusalReasons) == 0 {
 		d.warn(loc("RXA", seq, 18), CodeRequiredFieldMiss, AppRequiredData, "RXA-18 refusal reason is required when RXA-20 is RE", "RXA-18 required for RE")
 	}
-	v.InformationSource = readCode(s.Field(9))
+	v.InformationSource = readCode(f.at(9))
 	switch src := v.InformationSource.Code; {
 	case src == "" && (v.CompletionStatus == "RE" || v.CompletionStatus == "NA"):
 		// No dose was given: there is no source to state.
@@ -419,7 +428,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 	default:
 		v.Historical = src != "00"
 	}
-	v.Action = text(s.Field(21))
+	v.Action = text(f.at(21))
 	switch {
 	case v.Action == "":
 		v.Action = "A"
@@ -427,7 +436,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 		d.warn(loc("RXA", seq, 21), CodeTableValueNotFound, AppTableValueNotFound, "RXA-21 action code "+quote(v.Action)+" is not A, U or D; recorded as A", "RXA-21 table")
 		v.Action = "A"
 	}
-	v.SystemEntry, _ = d.date(s.Field(22), loc("RXA", seq, 22), "RXA-22 system entry date", Warning, ScopeField, "RXA-22")
+	v.SystemEntry, _ = d.date(f.at(22), loc("RXA", seq, 22), "RXA-22 system entry date", Warning, ScopeField, "RXA-22")
 }
 
 // vaccineCodes sorts RXA-5's triplets into CVX, NDC and CPT. A triplet
@@ -458,34 +467,36 @@ func (d *decoder) vaccineCodes(v *iis.Vaccination) {
 }
 
 func (d *decoder) rxr(s hl7.Segment, seq int, g *group) {
+	f := d.split(s)
 	v := &g.vac
-	v.Route = readCode(s.Field(1))
+	v.Route = readCode(f.at(1))
 	if !d.checkCode(d.v.codes.Route(), v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route of administration", "RXR-1 table") {
 		v.Route = iis.Code{}
 	}
-	v.Site = readCode(s.Field(2))
+	v.Site = readCode(f.at(2))
 	if !d.checkCode(d.v.codes.Site(), v.Site.Code, loc("RXR", seq, 2, 1, 1), "RXR-2 administration site", "RXR-2 table") {
 		v.Site = iis.Code{}
 	}
 }
 
 func (d *decoder) obx(s hl7.Segment, seq int) iis.Observation {
+	f := d.split(s)
 	o := iis.Observation{
-		ValueType: text(s.Field(2)),
-		ID:        readCode(s.Field(3)),
-		SubID:     text(s.Field(4)),
-		Units:     readCode(s.Field(6)),
-		Status:    text(s.Field(11)),
-		Method:    readCode(s.Field(17)),
+		ValueType: text(f.at(2)),
+		ID:        readCode(f.at(3)),
+		SubID:     text(f.at(4)),
+		Units:     readCode(f.at(6)),
+		Status:    text(f.at(11)),
+		Method:    readCode(f.at(17)),
 	}
-	o.SetID, _ = strconv.Atoi(text(s.Field(1)))
+	o.SetID, _ = strconv.Atoi(text(f.at(1)))
 	switch o.ValueType {
 	case "CE", "CWE":
-		o.Coded = readCode(s.Field(5))
+		o.Coded = readCode(f.at(5))
 	default:
-		o.Value = text(s.Field(5).Comp(1))
+		o.Value = text(f.at(5).Comp(1))
 	}
-	o.Date, _ = d.date(s.Field(14), loc("OBX", seq, 14), "OBX-14 date/time of the observation", Warning, ScopeField, "OBX-14")
+	o.Date, _ = d.date(f.at(14), loc("OBX", seq, 14), "OBX-14 date/time of the observation", Warning, ScopeField, "OBX-14")
 	if o.ID.Code == "" {
 		d.warn(loc("OBX", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "OBX-3 observation identifier is missing - observation ignored", "OBX-3 required")
 	}
@@ -500,6 +511,9 @@ func (d *decoder) groupObservation(o iis.Observation, s hl7.Segment, seq int, g 
 	v := &g.vac
 	if o.ID.Code == "" {
 		return
+	}
+	if v.Observations == nil {
+		v.Observations = make([]iis.Observation, 0, 4)
 	}
 	v.Observations = append(v.Observations, o)
 	vis := func() *iis.VIS {
