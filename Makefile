@@ -6,12 +6,23 @@ BENCHTIME ?= 2s
 
 .PHONY: all build test bench fuzz run eval-matching cdsi-check vet fmt
 
+# The development configuration: embedded JetStream under ./var, MLLP on
+# 127.0.0.1:2575, HTTP (SOAP, /metrics, health) on 127.0.0.1:8080, and a
+# SOAP account demo/demo. Override with IIS_* variables or RUNFLAGS.
+RUNCONFIG ?= deploy/iisd.dev.json
+RUNFLAGS  ?=
+
 all: build
 
 build:
 	$(GO) build $(GOFLAGS) ./...
 
+run:
+	$(GO) build $(GOFLAGS) -o bin/iisd ./cmd/iisd
+	./bin/iisd -config $(RUNCONFIG) $(RUNFLAGS)
+
 test:
+	@deploy/dev/services.sh
 	$(GO) vet $(PKGS)
 	$(GO) test $(GOFLAGS) -count=1 -timeout 20m $(PKGS)
 
