@@ -137,8 +137,13 @@ func (st *state) antigen(ai int) *antigenOutcome {
 	sc := st.sc
 	ad := st.antigenDoses[ai]
 	start := len(sc.runPtrs)
-	for _, s := range a.series {
+	for i, s := range a.series {
 		if !st.relevant(s) {
+			continue
+		}
+		// Without doses a group's eligible default series is always the
+		// one selected: its sibling series need not be run.
+		if len(ad) == 0 && !s.isDefault && st.groupDefault(a.series, i) {
 			continue
 		}
 		r := sc.newRun(st.e.nSeries)
@@ -550,7 +555,7 @@ func (st *state) selectInGroup(group []*run) *run {
 		// group has one the patient is old enough to start; otherwise the
 		// preferred series the patient can start.
 		for _, r := range group {
-			if r.s.isDefault && (!r.s.minStart.Set || st.asOf >= st.age(r.s.minStart)) {
+			if r.s.isDefault && (!r.s.minStart.Set || st.asOf >= st.age(r.s.minStart)-4) {
 				return r
 			}
 		}
@@ -984,3 +989,15 @@ func (r *run) forecastReason() string {
 // done reports whether the series needs no more doses: every target dose
 // is satisfied, or the remaining ones are skipped.
 func (r *run) done() bool { return r.complete || r.status == Complete }
+
+// groupDefault reports whether the series group of series[i] has a default
+// series relevant to the patient and old enough to start.
+func (st *state) groupDefault(series []*series, i int) bool {
+	g := series[i].group
+	for _, s := range series {
+		if s.group == g && s.isDefault && st.relevant(s) && (!s.minStart.Set || st.asOf >= st.age(s.minStart)-4) {
+			return true
+		}
+	}
+	return false
+}
