@@ -9,7 +9,9 @@ import (
 // query, an RSP). The shape is transport-neutral: the same application type
 // serves MLLP and SOAP.
 //
-// msg is a fresh copy owned by the handler, with segments separated by CR.
+// msg has its segments separated by CR. The SOAP server hands over a fresh
+// copy, but a handler that also serves MLLP (which reuses its buffer) must
+// copy msg before keeping it.
 // HL7-level problems (unparsable message, rejected content, queue down) are
 // reported in the returned ACK, not as errors; an empty reply is treated as a
 // server failure and answered with a SOAP fault. ctx carries the request
