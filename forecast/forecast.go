@@ -137,13 +137,18 @@ func (st *state) antigen(ai int) *antigenOutcome {
 	sc := st.sc
 	ad := st.antigenDoses[ai]
 	start := len(sc.runPtrs)
+	var relBuf [32]bool
+	rel := relBuf[:0]
+	for _, s := range a.series {
+		rel = append(rel, st.relevant(s))
+	}
 	for i, s := range a.series {
-		if !st.relevant(s) {
+		if !rel[i] {
 			continue
 		}
 		// Without doses a group's eligible default series is always the
 		// one selected: its sibling series need not be run.
-		if len(ad) == 0 && !s.isDefault && st.groupDefault(a.series, i) {
+		if len(ad) == 0 && !s.isDefault && st.groupDefault(a.series, rel, i) {
 			continue
 		}
 		r := sc.newRun(st.e.nSeries)
@@ -992,10 +997,10 @@ func (r *run) done() bool { return r.complete || r.status == Complete }
 
 // groupDefault reports whether the series group of series[i] has a default
 // series relevant to the patient and old enough to start.
-func (st *state) groupDefault(series []*series, i int) bool {
+func (st *state) groupDefault(series []*series, rel []bool, i int) bool {
 	g := series[i].group
-	for _, s := range series {
-		if s.group == g && s.isDefault && st.relevant(s) && (!s.minStart.Set || st.asOf >= st.age(s.minStart)-4) {
+	for j, s := range series {
+		if s.group == g && s.isDefault && rel[j] && (!s.minStart.Set || st.asOf >= st.age(s.minStart)-4) {
 			return true
 		}
 	}
