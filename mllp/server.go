@@ -138,8 +138,9 @@ type Server struct {
 	// connection without a reply (see the package documentation).
 	MaxMessageSize int
 	// ReadTimeout bounds the time from a frame's start block to its end
-	// block, and the TLS handshake. Zero means DefaultReadTimeout,
-	// negative no limit.
+	// block, and the TLS handshake (IdleTimeout bounds the handshake if
+	// ReadTimeout is disabled). Zero means DefaultReadTimeout, negative no
+	// limit.
 	ReadTimeout time.Duration
 	// IdleTimeout bounds the wait for the next frame to start. Zero means
 	// DefaultIdleTimeout, negative no limit.
@@ -462,7 +463,11 @@ func (c *conn) serve() {
 	s.observe(Event{Kind: EventConnAccepted, Peer: c.peer})
 
 	if tc, ok := c.rwc.(*tls.Conn); ok {
-		c.raw.SetDeadline(deadline(s.readTimeout()))
+		hd := s.readTimeout()
+		if hd <= 0 {
+			hd = s.idleTimeout()
+		}
+		c.raw.SetDeadline(deadline(hd))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			if c.getState() != stateClosing {
 				s.logger().Info("mllp: TLS handshake failed", "listener", c.peer.Listener,

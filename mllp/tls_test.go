@@ -212,3 +212,18 @@ func TestTLSClientReconnect(t *testing.T) {
 		t.Errorf("%d connections, want 2", n)
 	}
 }
+
+// TestTLSHandshakeTimeout: a client that connects to a TLS port and sends
+// nothing is dropped after the read timeout.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	ca := newTestCA(t, "Test IIS CA")
+	rec := newRecorder()
+	addr, _ := serve(t, &Server{Handler: &echo{}, Observer: rec, ReadTimeout: 200 * time.Millisecond, TLSConfig: &tls.Config{
+		Certificates: []tls.Certificate{ca.issue(t, "127.0.0.1", true)},
+	}})
+	c := dialRaw(t, addr)
+	c.expectClosed(t)
+	if e := rec.waitFor(t, EventHandshakeFailed, 1); e.Err == nil {
+		t.Errorf("handshake failure without an error")
+	}
+}
