@@ -350,14 +350,6 @@ func compareAddresses(a, b []normAddress) Level {
 func compareAddress(a, b *normAddress) Level {
 	place := a.zip != "" && a.zip == b.zip || a.city != "" && a.city == b.city
 	if a.street == "" || b.street == "" {
-		if place && (a.street == "" && b.street == "") {
-			return Initial
-		}
-		if a.zip == "" || b.zip == "" {
-			if a.city == "" || b.city == "" {
-				return Missing
-			}
-		}
 		if place {
 			return Initial
 		}
@@ -370,12 +362,14 @@ func compareAddress(a, b *normAddress) Level {
 		}
 		return Partial
 	}
-	if (sameNumber || a.street == b.street) && place {
-		if a.street == b.street || similar(a.street, b.street) || a.number != "" && b.number != "" && editDistance(a.number, b.number, 1) <= 1 {
-			return Typo
-		}
+	// A slip in the street line (number or name) at the same place, or in
+	// the place with the same number and a close street name.
+	if place && (sameNumber && similar(a.street, b.street) ||
+		a.street == b.street && a.number != "" && b.number != "" && editDistance(a.number, b.number, 1) <= 1) {
+		return Typo
 	}
-	if sameNumber && a.number != "" && similar(a.street, b.street) && (similar(a.city, b.city) || editDistance(a.zip, b.zip, 1) <= 1) {
+	if sameNumber && a.number != "" && similar(a.street, b.street) &&
+		(similar(a.city, b.city) || a.zip != "" && b.zip != "" && editDistance(a.zip, b.zip, 1) <= 1) {
 		return Typo
 	}
 	if place {
