@@ -187,8 +187,65 @@ func (st *state) antigen(ai int) *antigenOutcome {
 		out.status, out.reason = Immune, why
 	} else if why, ok := st.contraindicated(a); ok {
 		out.status, out.reason = Contraindicated, why
+	} else if best.status == NotComplete {
+		st.vaccineContraindications(a, out)
 	}
 	return out
+}
+
+// vaccineContraindications applies vaccine-level contraindications to the
+// forecast dose: the antigen is contraindicated when every preferable and
+// allowable vaccine of the dose is; otherwise the reason names the
+// preferable vaccines to avoid.
+func (st *state) vaccineContraindications(a *antigen, out *antigenOutcome) {
+	r := out.best
+	if r.fdose < 1 || r.fdose > len(r.s.doses) {
+		return
+	}
+	sd := &r.s.doses[r.fdose-1]
+	var bad cvxSet
+	var titles []string
+	for _, c := range a.vaccineContra {
+		if !st.obs.has(c.code) {
+			continue
+		}
+		hit := false
+		for _, v := range c.cvx {
+			if st.inAgeRange(st.asOf, v.begin, v.end) {
+				bad.add(v.cvx)
+				hit = true
+			}
+		}
+		if hit {
+			titles = append(titles, c.title)
+		}
+	}
+	if len(titles) == 0 || len(sd.preferable) == 0 {
+		return
+	}
+	var avoid []string
+	all := true
+	for _, v := range sd.preferable {
+		if bad.has(v.cvx) {
+			avoid = append(avoid, v.name)
+		} else {
+			all = false
+		}
+	}
+	for _, v := range sd.allowable {
+		if !bad.has(v.cvx) {
+			all = false
+		}
+	}
+	if len(avoid) == 0 {
+		return
+	}
+	if all {
+		out.status = Contraindicated
+		out.reason = "contraindicated: every vaccine for dose " + strconv.Itoa(r.fdose) + " is contraindicated (" + strings.Join(titles, "; ") + ")"
+		return
+	}
+	out.reason += "; do not use " + strings.Join(avoid, ", ") + " (" + strings.Join(titles, "; ") + ")"
 }
 
 // relevant reports whether a series applies to the patient: gender, and
@@ -736,10 +793,10 @@ func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, 
 	switch {
 	case count(Immune) == len(present):
 		gf.Status = Immune
-	case count(Contraindicated) > 0:
-		gf.Status = Contraindicated
 	case count(NotComplete) > 0:
 		gf.Status = NotComplete
+	case count(Contraindicated) > 0:
+		gf.Status = Contraindicated
 	case count(Complete)+count(Immune) == len(present):
 		gf.Status = Complete
 	case count(AgedOut) > 0:

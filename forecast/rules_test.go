@@ -153,6 +153,13 @@ func TestContraindicationAndImmunity(t *testing.T) {
 	if g := r.Group("DTaP/Tdap/Td"); g == nil || g.Status != forecast.Contraindicated {
 		t.Errorf("DTaP with observation 080 = %+v, want contraindicated", g)
 	}
+	// 079 (encephalopathy after DTaP) contraindicates the DTaP vaccines
+	// only: the group stays due and the reason names what not to give.
+	r = e.Forecast(forecast.Patient{DOB: day("2011-02-02"), Observations: []forecast.Observation{{Code: "079"}}},
+		doses(dose{"2011-04-02", "110"}), day("2011-04-02"))
+	if g := r.Group("DTaP/Tdap/Td"); g == nil || g.Status != forecast.NotComplete || !strings.Contains(g.Reason, "do not use DTaP") {
+		t.Errorf("DTaP with observation 079 = %+v, want not complete with a 'do not use DTaP' reason", g)
+	}
 	// Born before 1957: evidence of measles, mumps and rubella immunity.
 	r = e.Forecast(forecast.Patient{DOB: day("1950-01-01")}, nil, day("2025-11-10"))
 	if g := r.Group("MMR"); g == nil || g.Status != forecast.Immune {
