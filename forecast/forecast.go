@@ -9,7 +9,10 @@ import (
 
 // Forecast evaluates the patient's doses and forecasts every vaccine group
 // with at least one relevant patient series, as of the assessment date.
-// It is pure: the same input always gives the same Result.
+// Dates are taken as calendar days (time of day and zone ignored). Doses
+// without a date are ignored; unknown CVX codes count for no antigen.
+// It is pure: the same input always gives the same Result (a zero
+// assessment date means today, the one input read from the clock).
 func (e *Engine) Forecast(p Patient, doses []Dose, assessment time.Time) Result {
 	st := state{e: e, dob: DateOf(p.DOB), asOf: DateOf(assessment), gender: p.Gender.mask()}
 	st.dobY, st.dobM, st.dobD = st.dob.Civil()
