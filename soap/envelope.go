@@ -202,7 +202,7 @@ func parseRequest(data []byte) (*request, error) {
 	req := &request{}
 	var notUnderstood []xml.Name
 	header := func(v Version, t xml.StartElement) error {
-		if t.Name.Space == nsWSA {
+		if t.Name.Space == nsWSA || t.Name.Space == nsWSA04 {
 			s, err := textContent(d)
 			if t.Name.Local == "MessageID" {
 				req.wsaMessageID = strings.TrimSpace(s)

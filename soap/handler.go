@@ -85,6 +85,7 @@ const (
 	nsSOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 	nsSOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 	nsWSA    = "http://www.w3.org/2005/08/addressing"
+	nsWSA04  = "http://schemas.xmlsoap.org/ws/2004/08/addressing" // older stacks
 )
 
 func (v Version) envNS() string {

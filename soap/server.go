@@ -30,6 +30,8 @@ type Config struct {
 	// MaxMessageSize is the largest request body accepted, in bytes, envelope
 	// included (default DefaultMaxMessageSize). Larger requests get a
 	// MessageTooLargeFault; at most MaxMessageSize+1 bytes are ever read.
+	// The fault's Size (2014) is the declared Content-Length or, for a
+	// chunked body, the MaxMessageSize+1 bytes read.
 	MaxMessageSize int64
 	// RequestTimeout bounds the handling of one request through the context
 	// passed to Auth and Handler (default DefaultRequestTimeout; negative
@@ -189,7 +191,7 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		if v == 0 {
 			v = hint
 		}
-		s.writeFault(w, v, requestFault(err, req.rev), 0)
+		s.writeFault(w, v, requestFault(err), 0)
 		return
 	}
 	switch req.op {
@@ -228,7 +230,7 @@ func versionFromContentType(ct string) (Version, bool) {
 }
 
 // requestFault turns a request parsing error into the fault to answer with.
-func requestFault(err error, rev Revision) *Fault {
+func requestFault(err error) *Fault {
 	var f *Fault
 	var vm *versionMismatchError
 	var mu *mustUnderstandError

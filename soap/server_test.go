@@ -2,6 +2,7 @@ package soap
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -572,5 +574,33 @@ func TestNewServerConfig(t *testing.T) {
 		if _, err := NewServer(cfg); err == nil {
 			t.Errorf("NewServer(%+v) succeeded", cfg)
 		}
+	}
+}
+
+// TestServerRequestTimeout checks that the handler's context carries the
+// configured deadline and the authenticated facility.
+func TestServerRequestTimeout(t *testing.T) {
+	type seen struct {
+		deadline time.Duration
+		fac      Facility
+	}
+	got := make(chan seen, 1)
+	h := HandlerFunc(func(ctx context.Context, msg []byte) []byte {
+		dl, _ := ctx.Deadline()
+		fac, _ := FacilityFromContext(ctx)
+		got <- seen{time.Until(dl), fac}
+		return []byte("MSH|^~\\&|IIS\rMSA|AA|1\r")
+	})
+	ts := newTestServer(t, false, Config{Handler: h, RequestTimeout: time.Hour})
+	c := &Client{URL: ts.URL + "/IISService", Username: user2, Password: pass2, FacilityID: "FAC3"}
+	if _, err := c.SubmitSingleMessage(t.Context(), []byte("MSH|^~\\&|A\r")); err != nil {
+		t.Fatal(err)
+	}
+	s := <-got
+	if s.deadline <= 59*time.Minute || s.deadline > time.Hour {
+		t.Errorf("handler deadline in %v, want about 1h", s.deadline)
+	}
+	if s.fac != (Facility{Username: user2, FacilityID: "FAC3"}) {
+		t.Errorf("facility %+v", s.fac)
 	}
 }
