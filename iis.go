@@ -176,7 +176,8 @@ type Vaccination struct {
 	Immunity           []Code // OBX 59784-9: disease with presumed immunity
 	Contraindications  []Code // OBX 30945-0
 	Reactions          []Code // OBX 31044-1
-	Observations       []Observation
+	// Observations are the dose's other OBX, those without a field above.
+	Observations []Observation
 }
 
 // VIS is a vaccine information statement given to the patient: either a

@@ -24,11 +24,11 @@ const (
 
 // group is one ORC/RXA/RXR/OBX group being decoded.
 type group struct {
-	vac      iis.Vaccination
+	vac      *iis.Vaccination // an element of the decoder's dose slice
 	rejected bool
 	rxaSeq   int
 	orcSeq   int
-	visBySub map[string]int
+	visSubs  []string // OBX-4 sub-IDs of g.vac.VIS, in order
 	hasRXA   bool
 	// eligibility is set when a 64994-7 OBX was sent, even with a code
 	// that was not recognised (that is warned about once, on its own).
@@ -43,9 +43,11 @@ func (d *decoder) vxu() {
 		out     = &VXU{}
 		p       = &out.Patient
 		havePID bool
-		// groups never outgrow this capacity (a group starts at an ORC or
-		// at an RXA without one), so pointers into it stay valid.
-		groups  = make([]group, 0, d.m.Count("ORC")+d.m.Count("RXA"))
+		// groups and vacs are sized exactly (see countGroups), so pointers
+		// into them stay valid.
+		ngroups = countGroups(d.m)
+		groups  = make([]group, 0, ngroups)
+		vacs    = make([]iis.Vaccination, ngroups)
 		cur     *group
 		inGroup bool
 	)
@@ -69,7 +71,7 @@ func (d *decoder) vxu() {
 				p.Guardians = append(p.Guardians, g)
 			}
 		case "ORC":
-			groups = append(groups, group{orcSeq: seq})
+			groups = append(groups, group{orcSeq: seq, vac: &vacs[len(groups)]})
 			cur = &groups[len(groups)-1]
 			inGroup = true
 			f := d.split(s)
@@ -82,7 +84,7 @@ func (d *decoder) vxu() {
 			}
 		case "RXA":
 			if cur == nil || cur.hasRXA {
-				groups = append(groups, group{})
+				groups = append(groups, group{vac: &vacs[len(groups)]})
 				cur = &groups[len(groups)-1]
 				d.warn(loc("RXA", seq, 0), CodeSegmentSequence, AppRequiredData, "RXA is not preceded by its ORC segment", "ORC required")
 			}
@@ -103,7 +105,7 @@ func (d *decoder) vxu() {
 			case !inGroup:
 				p.Observations = append(p.Observations, o)
 			case cur != nil && cur.hasRXA:
-				d.groupObservation(o, s, seq, cur)
+				d.groupObservation(o, seq, cur)
 			default:
 				d.warn(loc("OBX", seq, 0), CodeSegmentSequence, AppDataIgnored, "OBX between ORC and RXA - ignored", "OBX placement")
 			}
@@ -121,8 +123,8 @@ func (d *decoder) vxu() {
 	// A missing segment is reported at the segment that is missing, with
 	// no ERR-5, as the IG's examples do.
 	withRXA := 0
-	for _, g := range groups {
-		if g.hasRXA {
+	for i := range groups {
+		if groups[i].hasRXA {
 			withRXA++
 		}
 	}
@@ -131,7 +133,8 @@ func (d *decoder) vxu() {
 			Message: "RXA segment is required: a VXU must report at least one immunization (ORC/RXA group) - message rejected", Rule: "RXA required"})
 	} else {
 		n := 0
-		for _, g := range groups {
+		for i := range groups {
+			g := &groups[i]
 			if g.hasRXA {
 				n = g.rxaSeq
 				continue
@@ -143,7 +146,8 @@ func (d *decoder) vxu() {
 	if d.res.Rejected() {
 		return
 	}
-	out.Vaccinations = make([]iis.Vaccination, 0, len(groups))
+	// Keep the accepted doses, compacting vacs in place (k <= i).
+	k := 0
 	for i := range groups {
 		g := &groups[i]
 		if !g.hasRXA {
@@ -154,9 +158,32 @@ func (d *decoder) vxu() {
 			continue
 		}
 		d.finishGroup(g)
-		out.Vaccinations = append(out.Vaccinations, g.vac)
+		if g.vac != &vacs[k] {
+			vacs[k] = *g.vac
+		}
+		k++
 	}
+	out.Vaccinations = vacs[:k:k]
 	d.res.VXU = out
+}
+
+// countGroups counts the ORC/RXA groups of a VXU: each ORC starts one, and
+// so does an RXA that is not the first RXA after an ORC.
+func countGroups(m *hl7.Message) int {
+	n, open := 0, false
+	for _, s := range m.Segments() {
+		switch {
+		case s.Is("ORC"):
+			n++
+			open = true
+		case s.Is("RXA"):
+			if !open {
+				n++
+			}
+			open = false
+		}
+	}
+	return n
 }
 
 func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
@@ -326,7 +353,7 @@ func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
 
 func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 	f := d.split(s)
-	v := &g.vac
+	v := g.vac
 	rejectGroup := func(l ErrorLocation, code, app int, msg, rule string) {
 		g.rejected = true
 		d.add(Issue{Location: l, Code: code, Severity: Error, AppCode: app, Scope: ScopeGroup, Message: msg, Rule: rule})
@@ -468,7 +495,7 @@ func (d *decoder) vaccineCodes(v *iis.Vaccination) {
 
 func (d *decoder) rxr(s hl7.Segment, seq int, g *group) {
 	f := d.split(s)
-	v := &g.vac
+	v := g.vac
 	v.Route = readCode(f.at(1))
 	if !d.checkCode(d.v.codes.Route(), v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route of administration", "RXR-1 table") {
 		v.Route = iis.Code{}
@@ -506,27 +533,12 @@ func (d *decoder) obx(s hl7.Segment, seq int) iis.Observation {
 	return o
 }
 
-// groupObservation files an OBX under its dose.
-func (d *decoder) groupObservation(o iis.Observation, s hl7.Segment, seq int, g *group) {
-	v := &g.vac
+// groupObservation files an OBX under its dose: the observations the
+// profile names go to typed fields, any other is kept in Observations.
+func (d *decoder) groupObservation(o iis.Observation, seq int, g *group) {
+	v := g.vac
 	if o.ID.Code == "" {
 		return
-	}
-	if v.Observations == nil {
-		v.Observations = make([]iis.Observation, 0, 4)
-	}
-	v.Observations = append(v.Observations, o)
-	vis := func() *iis.VIS {
-		if g.visBySub == nil {
-			g.visBySub = map[string]int{}
-		}
-		i, ok := g.visBySub[o.SubID]
-		if !ok {
-			v.VIS = append(v.VIS, iis.VIS{})
-			i = len(v.VIS) - 1
-			g.visBySub[o.SubID] = i
-		}
-		return &v.VIS[i]
 	}
 	switch o.ID.Code {
 	case obsVFCEligibility:
@@ -539,27 +551,41 @@ func (d *decoder) groupObservation(o iis.Observation, s hl7.Segment, seq int, g 
 		v.FundingSource = o.Coded
 		d.checkCode(d.v.codes.Table(codeset.FundingSource), o.Coded.Code, loc("OBX", seq, 5, 1, 1), "Funding source (OBX-5 of 30963-3)", "30963-3 table")
 	case obsVISDocument:
-		vis().Document = o.Coded
+		g.vis(o.SubID).Document = o.Coded
 	case obsVaccineType:
-		vis().VaccineType = o.Coded
+		g.vis(o.SubID).VaccineType = o.Coded
 	case obsVISPublished:
 		t, _, _ := parseDTM(o.Value)
-		vis().Published = t
+		g.vis(o.SubID).Published = t
 	case obsVISPresented:
 		t, _, _ := parseDTM(o.Value)
-		vis().Presented = t
+		g.vis(o.SubID).Presented = t
 	case obsImmunity:
 		v.Immunity = append(v.Immunity, o.Coded)
 	case obsContraindication:
 		v.Contraindications = append(v.Contraindications, o.Coded)
 	case obsReaction:
 		v.Reactions = append(v.Reactions, o.Coded)
+	default:
+		v.Observations = append(v.Observations, o)
 	}
+}
+
+// vis returns the VIS record that OBX-4 sub-ID sub ties together.
+func (g *group) vis(sub string) *iis.VIS {
+	for i, s := range g.visSubs {
+		if s == sub {
+			return &g.vac.VIS[i]
+		}
+	}
+	g.visSubs = append(g.visSubs, sub)
+	g.vac.VIS = append(g.vac.VIS, iis.VIS{})
+	return &g.vac.VIS[len(g.vac.VIS)-1]
 }
 
 // finishGroup applies the checks that need the whole group.
 func (d *decoder) finishGroup(g *group) {
-	v := &g.vac
+	v := g.vac
 	administered := !v.Historical && v.CompletionStatus == "CP" && v.CVX != codeset.CVXNoVaccineAdministered
 	if administered && !g.eligibility {
 		d.warn(loc("RXA", g.rxaSeq, 0), CodeRequiredFieldMiss, AppRequiredObservation,
