@@ -118,3 +118,43 @@ func TestFacilityContext(t *testing.T) {
 		t.Errorf("got %+v, %v", got, ok)
 	}
 }
+
+// TestDummyHashMatchesAccounts checks that unknown users are verified
+// against a dummy of the same kind and cost as the configured accounts, so
+// that they take as long as a wrong password.
+func TestDummyHashMatchesAccounts(t *testing.T) {
+	cost5, err := bcrypt.GenerateFromPassword([]byte("x"), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		hashes   []string
+		wantKind string
+		wantCost int // bcrypt cost, or argon2id memory
+	}{
+		{"bcrypt, highest cost wins", []string{hashBcrypt(t, "a"), string(cost5)}, "bcrypt", 5},
+		{"argon2id only", []string{argonHash("a")}, "argon2id", 1024},
+		{"mixed: bcrypt", []string{argonHash("a"), hashBcrypt(t, "b")}, "bcrypt", bcrypt.MinCost},
+	}
+	for _, tc := range tests {
+		var accs []Account
+		for i, h := range tc.hashes {
+			accs = append(accs, Account{Username: string(rune('a' + i)), PasswordHash: h})
+		}
+		a, err := NewAccounts(accs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch d := a.dummy.(type) {
+		case bcryptHash:
+			if tc.wantKind != "bcrypt" || d.cost != tc.wantCost {
+				t.Errorf("%s: dummy bcrypt cost %d", tc.name, d.cost)
+			}
+		case argon2idHash:
+			if tc.wantKind != "argon2id" || int(d.memory) != tc.wantCost || d.time != 1 || len(d.key) != 32 {
+				t.Errorf("%s: dummy argon2id %+v", tc.name, d)
+			}
+		}
+	}
+}

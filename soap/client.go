@@ -21,6 +21,9 @@ type Client struct {
 	// HTTPClient sends the requests; nil means http.DefaultClient. Set its
 	// Transport's TLSClientConfig for HTTPS with a private CA or client
 	// certificates, and its Timeout or the calls' contexts for deadlines.
+	// For concurrent senders, give it a Transport whose MaxIdleConnsPerHost
+	// is at least the concurrency (http.DefaultTransport keeps 2), or
+	// connections are redialled for every call.
 	HTTPClient *http.Client
 	// Username, Password and FacilityID go into every submitSingleMessage.
 	Username, Password, FacilityID string
