@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -88,11 +89,13 @@ func newTestServer(t testing.TB, useTLS bool, cfg Config) *httptest.Server {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/IISService", srv)
-	var ts *httptest.Server
+	ts := httptest.NewUnstartedServer(mux)
+	// Benchmarks close servers with handshakes in flight; keep that quiet.
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if useTLS {
-		ts = httptest.NewTLSServer(mux)
+		ts.StartTLS()
 	} else {
-		ts = httptest.NewServer(mux)
+		ts.Start()
 	}
 	t.Cleanup(ts.Close)
 	return ts
