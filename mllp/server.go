@@ -503,7 +503,10 @@ func (c *conn) serve() {
 		if len(msg) == 0 {
 			continue // an empty frame: nothing to handle
 		}
-		began := time.Now()
+		var began time.Time
+		if s.Observer != nil {
+			began = time.Now()
+		}
 		reply := s.Handler.ServeHL7(ctx, msg)
 		if reply != nil {
 			if !validMessage(reply) {
@@ -524,7 +527,9 @@ func (c *conn) serve() {
 				wbuf = nil
 			}
 		}
-		s.observe(Event{Kind: EventMessage, Peer: c.peer, Bytes: len(msg), ReplyBytes: len(reply), Duration: time.Since(began)})
+		if s.Observer != nil {
+			s.observe(Event{Kind: EventMessage, Peer: c.peer, Bytes: len(msg), ReplyBytes: len(reply), Duration: time.Since(began)})
+		}
 	}
 }
 
