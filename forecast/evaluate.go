@@ -55,6 +55,9 @@ type reason struct {
 	target int      // 1-based target dose
 	cvx    int      // conflicting vaccine for live-virus conflicts
 	ref    Date     // reference dose date for intervals / conflicts
+	// allowable marks a valid dose given as an allowable, not a
+	// preferable, vaccine.
+	allowable bool
 }
 
 // run is one patient series being evaluated and forecast.
@@ -332,7 +335,7 @@ func (st *state) evalDose(r *run, sd *seriesDose, k int, d *pdose) (EvalStatus, 
 	for i := range sd.allowable {
 		v := &sd.allowable[i]
 		if v.cvx == d.cvx && st.inAgeRange(d.date, v.begin, v.end) {
-			return Valid, reason{}
+			return Valid, reason{allowable: true}
 		}
 	}
 	return NotValid, reason{code: rNotAllowed, cvx: d.cvx}

@@ -597,7 +597,7 @@ func (st *state) startable(r *run, relaxMin bool) bool {
 	if s.product {
 		// A product series applies only when every dose so far fits it.
 		for k := range r.ad {
-			if r.st[k] == NotValid && r.why[k].code == rNotAllowed {
+			if r.st[k] == NotValid {
 				return false
 			}
 		}
@@ -694,6 +694,8 @@ func (st *state) selectInGroup(group []*run) *run {
 	case len(inproc) > 0:
 		pool = topPriority(inproc)
 		mostValid, fewestLeft, soonest := 0, 1<<30, Date(maxDate)
+		var finBuf [24]Date
+		fin := finBuf[:0]
 		for _, r := range pool {
 			if r.valid > mostValid {
 				mostValid = r.valid
@@ -701,8 +703,10 @@ func (st *state) selectInGroup(group []*run) *run {
 			if left := len(r.s.doses) - r.next; left < fewestLeft {
 				fewestLeft = left
 			}
-			if r.status == NotComplete {
-				soonest = minD(soonest, r.earliest)
+			f := st.finish(r)
+			fin = append(fin, f)
+			if f != NoDate {
+				soonest = minD(soonest, f)
 			}
 		}
 		for _, r := range pool {
@@ -713,11 +717,12 @@ func (st *state) selectInGroup(group []*run) *run {
 			if r.valid == mostValid {
 				sc++
 			}
+
 			if len(r.s.doses)-r.next == fewestLeft {
 				sc++
 			}
-			if r.status == NotComplete && r.earliest == soonest {
-				sc++
+			if fin[len(score)] != NoDate && fin[len(score)] == soonest {
+				sc++ // can finish earliest
 			}
 			if r.status == AgedOut {
 				sc -= 2
@@ -751,9 +756,24 @@ func (st *state) selectInGroup(group []*run) *run {
 			score = append(score, sc)
 		}
 	}
+	// Highest score; ties go to a series whose valid doses were all
+	// preferable vaccines, then to the lowest series preference.
 	bi := 0
 	for i := 1; i < len(pool); i++ {
-		if score[i] > score[bi] || score[i] == score[bi] && pool[i].s.preference < pool[bi].s.preference {
+		if score[i] != score[bi] {
+			if score[i] > score[bi] {
+				bi = i
+			}
+			continue
+		}
+		pi, pb := pool[i].allPreferable(), pool[bi].allPreferable()
+		if pi != pb {
+			if pi {
+				bi = i
+			}
+			continue
+		}
+		if pool[i].s.preference < pool[bi].s.preference {
 			bi = i
 		}
 	}
@@ -1065,4 +1085,76 @@ func (st *state) groupDefault(series []*series, rel []bool, i int) bool {
 		}
 	}
 	return false
+}
+
+// allPreferable reports whether every valid dose was a preferable vaccine.
+func (r *run) allPreferable() bool {
+	for k := range r.ad {
+		if r.st[k] == Valid && r.why[k].allowable {
+			return false
+		}
+	}
+	return true
+}
+
+// finish projects the date the series could be completed: each remaining
+// target dose at its earliest date after the one before (minimum ages and
+// intervals), skipping doses whose forecast skip conditions then hold.
+func (st *state) finish(r *run) Date {
+	if r.status != NotComplete {
+		return NoDate
+	}
+	s := r.s
+	var projBuf [16]Date
+	proj := projBuf[:0]
+	for range s.doses {
+		proj = append(proj, NoDate)
+	}
+	prev := r.earliest
+	proj[r.fdose-1] = prev
+	for td := r.fdose; td < len(s.doses); td++ {
+		sd := &s.doses[td]
+		if sd.recurring {
+			break
+		}
+		e := prev
+		if age := pickAge(sd.ages, st.asOf); age != nil {
+			min := age.min
+			if !min.Set {
+				min = age.absMin
+			}
+			if min.Set {
+				e = maxD(e, st.age(min))
+			}
+		}
+		for i := range sd.intervals {
+			iv := &sd.intervals[i]
+			min := iv.min
+			if !min.Set {
+				min = iv.absMin
+			}
+			if !min.Set {
+				continue
+			}
+			var ref Date
+			switch {
+			case iv.fromPrevious:
+				ref = prev
+			case iv.fromTarget > 0 && iv.fromTarget <= len(proj):
+				ref = proj[iv.fromTarget-1]
+				if t := iv.fromTarget - 1; ref == NoDate && r.sat[t] >= 0 {
+					ref = st.doses[r.ad[r.sat[t]]].date
+				}
+			}
+			if ref != NoDate {
+				e = maxD(e, ref.Add(min))
+			}
+		}
+		if st.skip(r, sd, true, e, len(r.ad), prev, nil) {
+			continue
+		}
+		proj[td] = e
+		prev = e
+	}
+	return prev
 }
