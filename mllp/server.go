@@ -54,7 +54,8 @@ const (
 	// handshake).
 	EventConnAccepted EventKind = iota + 1
 	// EventConnRejected: a connection arrived while MaxConnections were
-	// open and was closed at once.
+	// open and was closed at once. (Every accepted connection has exactly
+	// one EventConnClosed; a rejected one has none.)
 	EventConnRejected
 	// EventHandshakeFailed: the TLS handshake failed (Err says why; a
 	// client without a certificate when one is required lands here); the

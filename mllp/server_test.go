@@ -99,6 +99,37 @@ func TestServerSlowSender(t *testing.T) {
 	c.expectReply(t, m)
 }
 
+// TestServerSlowlorisSender: progress does not extend the read timeout; a
+// frame trickling in for longer than ReadTimeout is cut off.
+func TestServerSlowlorisSender(t *testing.T) {
+	h := &echo{}
+	rec := newRecorder()
+	addr, _ := serve(t, &Server{Handler: h, Observer: rec, ReadTimeout: 300 * time.Millisecond})
+	c := dialRaw(t, addr)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		c.Write([]byte{StartBlock})
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if _, err := c.Write([]byte("A")); err != nil {
+				return
+			}
+		}
+	}()
+	c.expectClosed(t)
+	if e := rec.waitFor(t, EventConnClosed, 1); !errors.Is(e.Err, ErrReadTimeout) {
+		t.Errorf("closed with %v, want ErrReadTimeout", e.Err)
+	}
+	if h.calls.Load() != 0 {
+		t.Errorf("handler called for a partial frame")
+	}
+}
+
 // TestServerClosesConnection covers the cases where the server must close
 // the connection without calling the handler for the broken message.
 func TestServerClosesConnection(t *testing.T) {
