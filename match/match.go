@@ -372,10 +372,8 @@ func (m *Matcher) compare(a, b *normalized) Result {
 	}
 
 	// Identifiers that name one person. Medicaid numbers are family case
-	// numbers in some programmes: they may explain a changed given name
-	// but do not link on their own.
+	// numbers in some programmes and do not link on their own.
 	personalID := ssn == Exact || mrn == Exact
-	strongID := personalID || mcd == Exact
 
 	// Rules that forbid an automatic link, whatever the score.
 	capReason := Reason("")
@@ -386,11 +384,12 @@ func (m *Matcher) compare(a, b *normalized) Result {
 		capReason = ReasonSexConflict
 	case sfx == Disagree:
 		capReason = ReasonSuffixConflict
-	case (first == Disagree || first == Phonetic) && !strongID:
-		// Same family, different child (siblings, twins reported without
-		// multiple-birth data, often given similar-sounding names): only
-		// a shared personal identifier can overrule a different given
-		// name.
+	case first == Disagree || first == Phonetic:
+		// Same family, different child: siblings, and twins reported
+		// without multiple-birth data (often given similar-sounding
+		// names). Not even a shared identifier overrules a different
+		// given name: twins' identifiers get swapped, and a renamed
+		// newborn can wait for review.
 		capReason = ReasonFirstConflict
 	}
 
