@@ -735,17 +735,24 @@ func (st *state) selectInGroup(group []*run) *run {
 				return r
 			}
 		}
-		pool = topPriority(c)
-		soonest := Date(maxDate)
+		// Nothing given yet: the series whose indication fits the patient's
+		// present age most closely (latest begin age reached), then the
+		// one that can start earliest (never before today).
+		pool = c
+		soonest, fit := Date(maxDate), NoDate
 		for _, r := range pool {
 			if r.status == NotComplete {
-				soonest = minD(soonest, r.earliest)
+				soonest = minD(soonest, maxD(r.earliest, st.asOf))
 			}
+			fit = maxD(fit, st.indicationAge(r.s))
 		}
 		for _, r := range pool {
 			sc := 0
-			if r.status == NotComplete && r.earliest == soonest {
+			if r.status == NotComplete && maxD(r.earliest, st.asOf) == soonest {
 				sc++
+			}
+			if st.indicationAge(r.s) == fit {
+				sc += 2
 			}
 			if r.s.product {
 				sc-- // no product chosen yet: prefer a series open to any product
@@ -1157,4 +1164,18 @@ func (st *state) finish(r *run) Date {
 		prev = e
 	}
 	return prev
+}
+
+// indicationAge is the date the patient reached the latest begin age among
+// the series' indications that apply now (the DOB for a standard series).
+func (st *state) indicationAge(s *series) Date {
+	best := st.dob
+	for _, in := range s.indications {
+		if st.obs.has(in.code) && in.begin.Set {
+			if d := st.age(in.begin); d <= st.asOf && d > best {
+				best = d
+			}
+		}
+	}
+	return best
 }
