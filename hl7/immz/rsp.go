@@ -1,0 +1,394 @@
+package immz
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/iisproject/iis"
+	"github.com/iisproject/iis/hl7"
+)
+
+// Query response statuses (QAK-2, HL7 table 0208).
+const (
+	StatusOK            = "OK" // data found
+	StatusNotFound      = "NF" // no patient matched
+	StatusTooMany       = "TM" // more candidates than RCP-2 allows
+	StatusProtected     = "PD" // the patient's data may not be disclosed
+	StatusAppError      = "AE"
+	StatusAppRejected   = "AR"
+	scheduleACIP        = "VXC16"
+	scheduleACIPDisplay = "ACIP"
+)
+
+// QueryResponse is what the registry found for a query, to be written as
+// an RSP^K11.
+type QueryResponse struct {
+	// Status is QAK-2. With StatusOK, exactly one of Match and Candidates
+	// is set.
+	Status string
+	// Match is the one patient found with confidence: the response is Z32
+	// (complete history) for a Z34 query, Z42 (evaluated history and
+	// forecast) for a Z44 query.
+	Match *PatientHistory
+	// Candidates are lower-confidence matches, no more than the query's
+	// limit: the response is Z31, one PID (and NK1s) per candidate.
+	Candidates []iis.Patient
+	// Issues are ERR rows to include (for AE/AR, or warnings).
+	Issues []Issue
+}
+
+// PatientHistory is a patient's consolidated record.
+type PatientHistory struct {
+	Patient iis.Patient
+	Doses   []EvaluatedDose
+	// Recommendations are the forecast per vaccine group (Z42 only).
+	Recommendations []Recommendation
+	// AssessedOn is the date the evaluation and forecast were made for.
+	AssessedOn time.Time
+}
+
+// EvaluatedDose is one consolidated vaccination with its evaluation in each
+// vaccine group it counts for (Z42 only).
+type EvaluatedDose struct {
+	Vaccination iis.Vaccination
+	Evaluations []DoseEvaluation
+}
+
+// DoseEvaluation is a dose's evaluation in one vaccine group.
+type DoseEvaluation struct {
+	Group         iis.Code // 30956-7: the group as a CVX code (e.g. 45 Hep B)
+	DoseNumber    int      // 30973-2, 0 if the dose does not count
+	DosesInSeries int      // 59782-3, 0 if unknown
+	Valid         bool     // 59781-5
+	Reason        string   // 30982-3, why a dose is not valid
+}
+
+// Recommendation is the forecast for one vaccine group.
+type Recommendation struct {
+	Group       iis.Code // 30956-7
+	Status      string   // CDSi series status: Not Complete, Complete, Immune, Contraindicated, Aged Out, Not Recommended
+	DoseNumber  int      // 30973-2, next dose; 0 if none is due
+	Earliest    time.Time
+	Recommended time.Time
+	PastDue     time.Time
+	Latest      time.Time
+	Reason      string
+}
+
+// seriesStatus maps a CDSi status (and whether the dose is past due) to
+// the LOINC answer the real IIS use for 59783-1.
+func seriesStatus(rec Recommendation, on time.Time) iis.Code {
+	switch rec.Status {
+	case "Complete":
+		return iis.Code{Code: "LA13421-5", Text: "Complete", System: "LN"}
+	case "Aged Out":
+		return iis.Code{Code: "LA13424-9", Text: "Too old", System: "LN"}
+	case "Not Complete":
+		if !rec.PastDue.IsZero() && !on.Before(rec.PastDue) {
+			return iis.Code{Code: "LA13423-1", Text: "Overdue", System: "LN"}
+		}
+		return iis.Code{Code: "LA13422-3", Text: "On schedule", System: "LN"}
+	}
+	// Immune, Contraindicated, Not Recommended: no LOINC answer; the CDSi
+	// status is sent as text.
+	return iis.Code{Text: rec.Status}
+}
+
+// Response builds the RSP^K11 answering the query in r.
+func (v *Validator) Response(r *Result, resp *QueryResponse) []byte {
+	w := hl7.NewWriter(hl7.DefaultDelimiters)
+	q := r.Query
+	profile := "Z33"
+	switch {
+	case resp.Status == StatusOK && resp.Match != nil && q != nil && q.Profile == ProfileEvaluatedForecast:
+		profile = "Z42"
+	case resp.Status == StatusOK && resp.Match != nil:
+		profile = "Z32"
+	case resp.Status == StatusOK && len(resp.Candidates) > 0:
+		profile = "Z31"
+	}
+	v.writeReplyMSH(w, r, "RSP", "K11", "RSP_K11", profile)
+	msa := "AA"
+	switch resp.Status {
+	case StatusAppError:
+		msa = "AE"
+	case StatusAppRejected:
+		msa = "AR"
+	}
+	issues := append(append([]Issue(nil), r.Issues...), resp.Issues...)
+	if code := v.AckCode(&Result{Issues: issues}); code != "AA" && msa == "AA" {
+		msa = code
+	}
+	w.Segment("MSA")
+	w.Fields(msa, r.Header.ControlID)
+	for _, is := range issues {
+		v.writeERR(w, is)
+	}
+	w.Segment("QAK")
+	tag := ""
+	if q != nil {
+		tag = q.Tag
+	} else if r.msg != nil {
+		tag = text(r.msg.Get("QPD-2"))
+	}
+	w.Fields(tag, resp.Status)
+	if r.msg != nil {
+		if qpd, ok := r.msg.Segment("QPD", 1); ok {
+			w.Value(qpd.Field(1))
+			w.CopySegment(qpd)
+		}
+	}
+	switch profile {
+	case "Z32", "Z42":
+		v.writeHistory(w, resp.Match, profile == "Z42")
+	case "Z31":
+		for i := range resp.Candidates {
+			writePID(w, i+1, &resp.Candidates[i])
+			writeNK1s(w, &resp.Candidates[i])
+		}
+	}
+	return w.Bytes()
+}
+
+func (v *Validator) writeHistory(w *hl7.Writer, h *PatientHistory, evaluated bool) {
+	writePID(w, 1, &h.Patient)
+	writePD1(w, &h.Patient)
+	writeNK1s(w, &h.Patient)
+	on := h.AssessedOn
+	if on.IsZero() {
+		on = v.now()
+	}
+	obsDate := on.Format("20060102")
+	for i := range h.Doses {
+		d := &h.Doses[i]
+		writeDose(w, &d.Vaccination)
+		if !evaluated {
+			continue
+		}
+		set := 0
+		for k, e := range d.Evaluations {
+			sub := strconv.Itoa(k + 1)
+			set++
+			writeOBX(w, set, "CE", "30956-7", "Vaccine type", sub, codeComps(e.Group), obsDate)
+			set++
+			writeOBX(w, set, "CE", "59779-9", "Immunization schedule used", sub, []string{scheduleACIP, scheduleACIPDisplay, "CDCPHINVS"}, obsDate)
+			if e.DoseNumber > 0 {
+				set++
+				writeOBX(w, set, "NM", "30973-2", "Dose number in series", sub, []string{strconv.Itoa(e.DoseNumber)}, obsDate)
+			}
+			if e.DosesInSeries > 0 {
+				set++
+				writeOBX(w, set, "NM", "59782-3", "Number of doses in primary series", sub, []string{strconv.Itoa(e.DosesInSeries)}, obsDate)
+			}
+			valid := "N"
+			if e.Valid {
+				valid = "Y"
+			}
+			set++
+			writeOBX(w, set, "ID", "59781-5", "Dose validity", sub, []string{valid}, obsDate)
+			if e.Reason != "" {
+				set++
+				writeOBX(w, set, "ST", "30982-3", "Reason applied by forecast logic to project this vaccine", sub, []string{e.Reason}, obsDate)
+			}
+		}
+	}
+	if !evaluated || len(h.Recommendations) == 0 {
+		return
+	}
+	// The forecast rides on an RXA of "no vaccine administered".
+	w.Segment("ORC")
+	w.Fields("RE", "")
+	w.Field("9999", v.fac)
+	w.Segment("RXA")
+	w.Fields("0", "1", obsDate, obsDate)
+	w.Field("998", "No vaccine administered", "CVX")
+	w.Fields("999", "", "", "", "", "", "", "", "", "", "", "", "", "", "NA")
+	set := 0
+	for k, rec := range h.Recommendations {
+		sub := strconv.Itoa(k + 1)
+		set++
+		writeOBX(w, set, "CE", "30956-7", "Vaccine type", sub, codeComps(rec.Group), obsDate)
+		set++
+		writeOBX(w, set, "CE", "59779-9", "Immunization schedule used", sub, []string{scheduleACIP, scheduleACIPDisplay, "CDCPHINVS"}, obsDate)
+		set++
+		writeOBX(w, set, "CE", "59783-1", "Status in immunization series", sub, codeComps(seriesStatus(rec, on)), obsDate)
+		if rec.DoseNumber > 0 {
+			set++
+			writeOBX(w, set, "NM", "30973-2", "Dose number in series", sub, []string{strconv.Itoa(rec.DoseNumber)}, obsDate)
+		}
+		for _, d := range []struct {
+			loinc, name string
+			t           time.Time
+		}{
+			{"30981-5", "Earliest date dose should be given", rec.Earliest},
+			{"30980-7", "Date vaccination due", rec.Recommended},
+			{"59778-1", "Date dose is overdue", rec.PastDue},
+			{"59777-3", "Latest date next dose should be given", rec.Latest},
+		} {
+			if d.t.IsZero() {
+				continue
+			}
+			set++
+			writeOBX(w, set, "DT", d.loinc, d.name, sub, []string{d.t.Format("20060102")}, obsDate)
+		}
+		if rec.Reason != "" {
+			set++
+			writeOBX(w, set, "ST", "30982-3", "Reason applied by forecast logic to project this vaccine", sub, []string{rec.Reason}, obsDate)
+		}
+	}
+}
+
+func codeComps(c iis.Code) []string {
+	return []string{c.Code, c.Text, c.System, c.AltCode, c.AltText, c.AltSystem}
+}
+
+func writeOBX(w *hl7.Writer, set int, typ, loinc, name, sub string, value []string, date string) {
+	w.Segment("OBX")
+	w.Fields(strconv.Itoa(set), typ)
+	w.Field(loinc, name, "LN")
+	w.Fields(sub)
+	w.Field(value...)
+	w.Fields("", "", "", "", "", "F", "", "", date)
+}
+
+func writePID(w *hl7.Writer, setID int, p *iis.Patient) {
+	w.Segment("PID")
+	w.Fields(strconv.Itoa(setID), "")
+	reps := make([][]string, 0, len(p.Identifiers))
+	for _, id := range p.Identifiers {
+		reps = append(reps, []string{id.Value, "", "", id.Authority, id.Type})
+	}
+	w.Repeated(reps...)
+	w.Fields("")
+	names := make([][]string, 0, len(p.Names))
+	for _, n := range p.Names {
+		names = append(names, nameComps(n))
+	}
+	w.Repeated(names...)
+	w.Field(nameComps(p.MotherMaidenName)...)
+	w.Fields(dateOrEmpty(p.BirthDate), p.Sex, "")
+	races := make([][]string, 0, len(p.Races))
+	for _, c := range p.Races {
+		races = append(races, codeComps(c))
+	}
+	w.Repeated(races...)
+	addrs := make([][]string, 0, len(p.Addresses))
+	for _, a := range p.Addresses {
+		addrs = append(addrs, addressComps(a))
+	}
+	w.Repeated(addrs...)
+	w.Fields("")
+	phones := make([][]string, 0, len(p.Phones))
+	for _, ph := range p.Phones {
+		phones = append(phones, phoneComps(ph))
+	}
+	w.Repeated(phones...)
+	for range 8 { // PID-14 … PID-21
+		w.Field()
+	}
+	eth := make([][]string, 0, len(p.Ethnicities))
+	for _, c := range p.Ethnicities {
+		eth = append(eth, codeComps(c))
+	}
+	w.Repeated(eth...)
+	w.Fields("", p.MultipleBirth)
+	if p.BirthOrder > 0 {
+		w.Fields(strconv.Itoa(p.BirthOrder))
+	}
+}
+
+func writePD1(w *hl7.Writer, p *iis.Patient) {
+	if p.PublicityCode.IsZero() && p.Protection == "" && p.RegistryStatus == "" {
+		return
+	}
+	w.Segment("PD1")
+	for range 10 {
+		w.Field()
+	}
+	w.Field(codeComps(p.PublicityCode)...)
+	w.Fields(p.Protection, dateOrEmpty(p.ProtectionDate), "", "", p.RegistryStatus, dateOrEmpty(p.RegistryStatusDate), dateOrEmpty(p.PublicityDate))
+}
+
+func writeNK1s(w *hl7.Writer, p *iis.Patient) {
+	for i, g := range p.Guardians {
+		w.Segment("NK1")
+		w.Fields(strconv.Itoa(i + 1))
+		w.Field(nameComps(g.Name)...)
+		w.Field(codeComps(g.Relationship)...)
+		addrs := make([][]string, 0, len(g.Addresses))
+		for _, a := range g.Addresses {
+			addrs = append(addrs, addressComps(a))
+		}
+		w.Repeated(addrs...)
+		phones := make([][]string, 0, len(g.Phones))
+		for _, ph := range g.Phones {
+			phones = append(phones, phoneComps(ph))
+		}
+		w.Repeated(phones...)
+	}
+}
+
+func writeDose(w *hl7.Writer, v *iis.Vaccination) {
+	w.Segment("ORC")
+	w.Fields("RE", "")
+	w.Field(v.FillerOrder.Value, v.FillerOrder.Authority)
+	w.Segment("RXA")
+	w.Fields("0", "1", dateOrEmpty(v.AdministeredAt), dateOrEmpty(v.AdministeredAt))
+	vaccine := iis.Code{Code: v.CVX, Text: v.Vaccine.Text, System: "CVX"}
+	if v.CVX == "" {
+		vaccine = v.Vaccine
+	}
+	w.Field(codeComps(vaccine)...)
+	amount := v.Amount
+	if amount == "" {
+		amount = "999"
+	}
+	w.Fields(amount)
+	w.Field(codeComps(v.Units)...)
+	w.Fields("")
+	w.Field(codeComps(v.InformationSource)...)
+	for range 5 { // RXA-10 … RXA-14
+		w.Field()
+	}
+	w.Repeated(lots(v.Lots)...)
+	w.Fields(dateOrEmpty(v.Expiration))
+	w.Field(codeComps(v.Manufacturer)...)
+	refusals := make([][]string, 0, len(v.RefusalReasons))
+	for _, c := range v.RefusalReasons {
+		refusals = append(refusals, codeComps(c))
+	}
+	w.Repeated(refusals...)
+	w.Fields("", v.CompletionStatus)
+	if !v.Route.IsZero() || !v.Site.IsZero() {
+		w.Segment("RXR")
+		w.Field(codeComps(v.Route)...)
+		w.Field(codeComps(v.Site)...)
+	}
+}
+
+func lots(l []string) [][]string {
+	out := make([][]string, len(l))
+	for i, s := range l {
+		out[i] = []string{s}
+	}
+	return out
+}
+
+func nameComps(n iis.Name) []string {
+	return []string{n.Family, n.Given, n.Middle, n.Suffix, n.Prefix, "", n.Type}
+}
+
+func addressComps(a iis.Address) []string {
+	return []string{a.Street, a.Other, a.City, a.State, a.Zip, a.Country, a.Type, "", a.County}
+}
+
+func phoneComps(p iis.Phone) []string {
+	return []string{p.UnformattedText, p.Use, p.Equipment, p.Email, p.Country, p.Area, p.Local, p.Extension}
+}
+
+func dateOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("20060102")
+}
