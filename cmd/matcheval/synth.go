@@ -32,8 +32,8 @@ func runSynth(mcfg match.Config, n int, seed int64, verbose bool, stdout, stderr
 		fmt.Fprintf(stdout, " %s=%d", k, p.Noise[k])
 	}
 	fmt.Fprintln(stdout)
-	fmt.Fprintf(stdout, "blocking: %d candidate pairs compared (largest block %d, %d blocks over %d skipped), %d of %d true pairs share no key\n",
-		r.Compared, r.MaxBlock, r.SkippedBlocks, synth.MaxBlockSize, r.NotBlocked, r.TruePairs)
+	fmt.Fprintf(stdout, "blocking: %d candidate pairs compared (%.1f per report; largest block %d, %d blocks over %d skipped), %d of %d true pairs share no key\n",
+		r.Compared, 2*float64(r.Compared)/float64(max(r.Records, 1)), r.MaxBlock, r.SkippedBlocks, synth.MaxBlockSize, r.NotBlocked, r.TruePairs)
 	fmt.Fprintf(stdout, "auto-links: %d true, %d false (%d of them twins); review queue: %d true, %d false\n", r.TP, r.FP, r.TwinMerges, r.ReviewTrue, r.ReviewFalse)
 	fmt.Fprintf(stdout, "precision %.4f%%  recall %.4f%%  (recall incl. review queue %.4f%%)  evaluated in %s\n",
 		100*r.Precision(), 100*r.Recall(), 100*float64(r.TP+r.ReviewTrue)/float64(max(r.TruePairs, 1)), took.Round(time.Millisecond))
