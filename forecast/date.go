@@ -20,6 +20,26 @@ const maxDate Date = 1 << 30
 // MakeDate returns the Date for year y, month m (1-12), day d. It does not
 // normalise out-of-range days; use addMonths for calendar arithmetic.
 func MakeDate(y, m, d int) Date {
+	if i := (y-tableFirstYear)*12 + m - 1; y >= tableFirstYear && i < len(monthStart) && m >= 1 && m <= 12 {
+		return monthStart[i] + Date(d-1)
+	}
+	return makeDate(y, m, d)
+}
+
+// monthStart[i] is the first day of month i counted from January of
+// tableFirstYear: a read-only table built at init that makes MakeDate a
+// lookup for the years patients live in.
+const tableFirstYear = 1800
+
+var monthStart = func() []Date {
+	t := make([]Date, 12*500)
+	for i := range t {
+		t[i] = makeDate(tableFirstYear+i/12, i%12+1, 1)
+	}
+	return t
+}()
+
+func makeDate(y, m, d int) Date {
 	// Days-from-civil (H. Hinnant's algorithm), shifted so 0 stays free.
 	if m <= 2 {
 		y--

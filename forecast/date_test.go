@@ -125,3 +125,20 @@ func TestParseDate(t *testing.T) {
 		}
 	}
 }
+
+// TestMakeDateTable checks the month table against the arithmetic
+// conversion inside and outside the table's years.
+func TestMakeDateTable(t *testing.T) {
+	for y := 1500; y <= 2500; y += 7 {
+		for m := 1; m <= 12; m++ {
+			for _, d := range []int{1, 15, 28} {
+				if got, want := MakeDate(y, m, d), makeDate(y, m, d); got != want {
+					t.Fatalf("MakeDate(%d,%d,%d) = %d, want %d", y, m, d, got, want)
+				}
+				if yy, mm, dd := MakeDate(y, m, d).Civil(); yy != y || mm != m || dd != d {
+					t.Fatalf("Civil(MakeDate(%d,%d,%d)) = %d-%d-%d", y, m, d, yy, mm, dd)
+				}
+			}
+		}
+	}
+}

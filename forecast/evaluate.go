@@ -22,6 +22,7 @@ type state struct {
 	gender           genderMask
 	obs              obsSet
 	obsAt            []obsDate
+	obsList          []int   // observation codes present (none for most patients)
 	doses            []pdose // sorted by date
 	sc               *scratch
 	dobY, dobM, dobD int

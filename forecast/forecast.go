@@ -26,6 +26,7 @@ func (e *Engine) Forecast(p Patient, doses []Dose, assessment time.Time) Result 
 			continue
 		}
 		st.obs.add(n)
+		st.obsList = append(st.obsList, n)
 		if d := DateOf(o.Date); d != NoDate {
 			st.obsAt = append(st.obsAt, obsDate{n, d})
 		}
@@ -259,6 +260,9 @@ func (st *state) relevant(s *series) bool {
 	}
 	if s.typ != seriesRisk {
 		return true
+	}
+	if len(st.obsList) == 0 {
+		return false
 	}
 	for _, in := range s.indications {
 		if st.obs.has(in.code) && st.inAgeRange(st.asOf, in.begin, in.end) {
