@@ -171,6 +171,7 @@ func BenchmarkPublish(b *testing.B) {
 	defer q.Close()
 	body := make([]byte, 1500)
 	b.SetBytes(int64(len(body)))
+	b.SetParallelism(16) // many senders in flight, as with many MLLP connections
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		id := fmt.Sprintf("%p", pb)
