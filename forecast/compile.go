@@ -278,6 +278,14 @@ func (c *compiler) series(xs xSeries, ai int) *series {
 	for i, xd := range xs.Doses {
 		s.doses = append(s.doses, c.dose(xd, i+1))
 	}
+	for _, d := range s.doses {
+		for _, v := range d.preferable {
+			s.vaccines.add(v.cvx)
+		}
+		for _, v := range d.allowable {
+			s.vaccines.add(v.cvx)
+		}
+	}
 	return s
 }
 

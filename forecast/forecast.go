@@ -155,6 +155,11 @@ func (st *state) antigen(ai int) *antigenOutcome {
 		if len(ad) == 0 && !s.isDefault && st.groupDefault(a.series, rel, i) {
 			continue
 		}
+		// A product series with a dose of a vaccine it never accepts can
+		// never be selected while its group has a series open to any product.
+		if s.product && !st.acceptsAll(s, ad) && openSibling(a.series, rel, i) {
+			continue
+		}
 		r := sc.newRun(st.e.nSeries)
 		r.s, r.ad = s, ad
 		r.st = grow(&sc.stats, len(ad))
@@ -1182,4 +1187,26 @@ func (st *state) indicationAge(s *series) Date {
 		}
 	}
 	return best
+}
+
+// acceptsAll reports whether every dose (except sub-standard ones) is of a
+// vaccine the series accepts for some dose.
+func (st *state) acceptsAll(s *series, ad []int) bool {
+	for _, di := range ad {
+		if d := &st.doses[di]; !d.sub && !s.vaccines.has(d.cvx) {
+			return false
+		}
+	}
+	return true
+}
+
+// openSibling reports whether series[i]'s group has a relevant series that
+// is not a product series.
+func openSibling(series []*series, rel []bool, i int) bool {
+	for j, s := range series {
+		if rel[j] && s.group == series[i].group && !s.product {
+			return true
+		}
+	}
+	return false
 }

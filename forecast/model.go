@@ -145,6 +145,7 @@ type series struct {
 	indications  []indication
 	equivalent   []int
 	doses        []seriesDose
+	vaccines     cvxSet // every preferable or allowable vaccine of any dose
 }
 
 type contraindication struct {
