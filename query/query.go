@@ -1,0 +1,280 @@
+// Package query answers QBP^Q11 queries (Z34 history, Z44 evaluated
+// history and forecast) with RSP^K11, from the registry and the CDSi
+// forecaster, under the privacy rules of an IIS:
+//
+//   - only facilities allowed to query may query (AR otherwise);
+//   - exactly one confident match → Z32 or Z42; several candidates, no
+//     more than RCP-2 allows → Z31; more → Z33 TM; none → Z33 NF;
+//   - a patient who opted out or whose record is protected (PD1-12 Y) is
+//     never disclosed: the answer is Z33 PD, and a candidate list never
+//     includes one;
+//   - every response that discloses a patient's data writes an audit row
+//     (who, which patient, when, what) before it is sent.
+package query
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/iisproject/iis"
+	"github.com/iisproject/iis/forecast"
+	"github.com/iisproject/iis/hl7/immz"
+	"github.com/iisproject/iis/ingest"
+)
+
+// Candidate is a registry patient the matcher considers for a query.
+type Candidate struct {
+	PatientID int64
+	Patient   iis.Patient
+	// Confident is the matcher's Match outcome; otherwise a possible match.
+	Confident bool
+	// Protected: the patient opted out or the record is protected; it must
+	// not be disclosed.
+	Protected bool
+}
+
+// Disclosure is one audit row: a facility was sent a patient's data.
+type Disclosure struct {
+	Facility  string
+	PatientID int64
+	At        time.Time
+	Profile   string // Z31, Z32, Z42
+	QueryTag  string
+	ControlID string
+	// What summarises what was returned, e.g. "demographics, 12 doses, forecast".
+	What string
+}
+
+// Registry is what the query service needs from the registry.
+type Registry interface {
+	// FindPatients returns the candidates for the query, best first.
+	FindPatients(ctx context.Context, q *immz.Query) ([]Candidate, error)
+	// History returns a patient's consolidated record.
+	History(ctx context.Context, patientID int64) (iis.Patient, []iis.Vaccination, error)
+	// RecordDisclosure writes an audit row; a response is not sent if it fails.
+	RecordDisclosure(ctx context.Context, d Disclosure) error
+}
+
+// Authorizer decides whether a facility may query.
+type Authorizer interface {
+	MayQuery(facility string) bool
+}
+
+// AllowList authorises the facilities it lists; "*" allows any.
+type AllowList []string
+
+// MayQuery implements Authorizer.
+func (a AllowList) MayQuery(facility string) bool {
+	for _, f := range a {
+		if f == "*" || (f == facility && facility != "") {
+			return true
+		}
+	}
+	return false
+}
+
+// Config configures a Service.
+type Config struct {
+	Validator  *immz.Validator
+	Registry   Registry
+	Forecaster *forecast.Engine
+	Authorizer Authorizer
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Service answers queries; it implements ingest.QueryHandler.
+type Service struct {
+	v    *immz.Validator
+	reg  Registry
+	fc   *forecast.Engine
+	auth Authorizer
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	s := &Service{v: cfg.Validator, reg: cfg.Registry, fc: cfg.Forecaster, auth: cfg.Authorizer, log: cfg.Logger, now: cfg.Now}
+	if s.v == nil {
+		s.v = immz.New(immz.Config{})
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.auth == nil {
+		s.auth = AllowList{}
+	}
+	return s
+}
+
+var (
+	issueUnauthorized = immz.Issue{
+		Location: immz.ErrorLocation{Segment: "MSH", Sequence: 1, Field: 4},
+		Code:     immz.CodeApplicationInternal, Severity: immz.Error, Scope: immz.ScopeEnvelope,
+		Message: "This facility is not authorised to query the registry - query rejected", Rule: "query not authorised",
+	}
+	issueInternal = immz.Issue{
+		Location: immz.ErrorLocation{Segment: "QPD", Sequence: 1},
+		Code:     immz.CodeApplicationInternal, Severity: immz.Error, Scope: immz.ScopeMessage,
+		Message: "The registry could not answer this query right now; please send it again later", Rule: "query failed",
+	}
+)
+
+// Answer implements ingest.QueryHandler.
+func (s *Service) Answer(ctx context.Context, r *immz.Result, src ingest.Source) []byte {
+	q := r.Query
+	if !s.auth.MayQuery(src.Facility) {
+		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppRejected, Issues: []immz.Issue{issueUnauthorized}})
+	}
+	cands, err := s.reg.FindPatients(ctx, q)
+	if err != nil {
+		s.log.ErrorContext(ctx, "query: finding patients failed", "err", err)
+		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError, Issues: []immz.Issue{issueInternal}})
+	}
+	var confident []Candidate
+	for _, c := range cands {
+		if c.Confident {
+			confident = append(confident, c)
+		}
+	}
+	switch {
+	case len(cands) == 0:
+		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusNotFound})
+	case len(confident) == 1:
+		c := confident[0]
+		if c.Protected {
+			return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusProtected})
+		}
+		return s.history(ctx, r, src, c)
+	}
+	// Several candidates (or only possible matches): a list, without the
+	// protected ones.
+	var list []Candidate
+	for _, c := range cands {
+		if !c.Protected {
+			list = append(list, c)
+		}
+	}
+	switch {
+	case len(list) == 0:
+		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusProtected})
+	case len(list) > q.Limit:
+		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusTooMany})
+	}
+	resp := &immz.QueryResponse{Status: immz.StatusOK}
+	for _, c := range list {
+		resp.Candidates = append(resp.Candidates, c.Patient)
+	}
+	for _, c := range list {
+		if err := s.reg.RecordDisclosure(ctx, Disclosure{Facility: src.Facility, PatientID: c.PatientID, At: s.now(), Profile: "Z31",
+			QueryTag: q.Tag, ControlID: r.Header.ControlID, What: "demographics (candidate list)"}); err != nil {
+			s.log.ErrorContext(ctx, "query: audit failed; nothing disclosed", "err", err)
+			return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError, Issues: []immz.Issue{issueInternal}})
+		}
+	}
+	return s.v.Response(r, resp)
+}
+
+// history answers with one patient's record (Z32) or evaluated record and
+// forecast (Z42).
+func (s *Service) history(ctx context.Context, r *immz.Result, src ingest.Source, c Candidate) []byte {
+	q := r.Query
+	p, doses, err := s.reg.History(ctx, c.PatientID)
+	if err != nil {
+		s.log.ErrorContext(ctx, "query: loading history failed", "err", err)
+		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError, Issues: []immz.Issue{issueInternal}})
+	}
+	now := s.now()
+	h := &immz.PatientHistory{Patient: p, AssessedOn: now}
+	for _, d := range doses {
+		h.Doses = append(h.Doses, immz.EvaluatedDose{Vaccination: d})
+	}
+	profile, what := "Z32", fmt.Sprintf("demographics, %d immunizations", len(doses))
+	if q.Profile == immz.ProfileEvaluatedForecast && s.fc != nil {
+		profile, what = "Z42", what+", evaluation and forecast"
+		s.evaluate(h, doses, now)
+	}
+	if err := s.reg.RecordDisclosure(ctx, Disclosure{Facility: src.Facility, PatientID: c.PatientID, At: now, Profile: profile,
+		QueryTag: q.Tag, ControlID: r.Header.ControlID, What: what}); err != nil {
+		s.log.ErrorContext(ctx, "query: audit failed; nothing disclosed", "err", err)
+		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError, Issues: []immz.Issue{issueInternal}})
+	}
+	return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusOK, Match: h})
+}
+
+// evaluate runs the forecaster over the patient's doses and fills in each
+// dose's evaluation per vaccine group and the recommendations.
+func (s *Service) evaluate(h *immz.PatientHistory, doses []iis.Vaccination, on time.Time) {
+	fp := forecast.Patient{DOB: h.Patient.BirthDate, Gender: forecast.ParseGender(h.Patient.Sex)}
+	var fd []forecast.Dose
+	var index []int // forecast dose index → h.Doses index
+	for i, d := range doses {
+		if d.CVX == "" || d.CompletionStatus == "RE" || d.CompletionStatus == "NA" || d.CVX == "998" {
+			continue
+		}
+		fd = append(fd, forecast.Dose{Date: d.AdministeredAt, CVX: d.CVX, MVX: d.Manufacturer.Code})
+		index = append(index, i)
+	}
+	res := s.fc.Forecast(fp, fd, on)
+	for _, g := range res.Groups {
+		group := groupCode(g.VaccineGroup)
+		for _, gd := range g.Doses {
+			if gd.Dose < 0 || gd.Dose >= len(index) {
+				continue
+			}
+			ev := immz.DoseEvaluation{Group: group, Valid: gd.Status == forecast.Valid, Reason: gd.Reason}
+			d := &h.Doses[index[gd.Dose]]
+			d.Evaluations = append(d.Evaluations, ev)
+		}
+		// Number the valid doses of the group in date order.
+		n := 0
+		for _, gd := range g.Doses {
+			if gd.Dose < 0 || gd.Dose >= len(index) || gd.Status != forecast.Valid {
+				continue
+			}
+			n++
+			evs := h.Doses[index[gd.Dose]].Evaluations
+			for k := range evs {
+				if evs[k].Group == group {
+					evs[k].DoseNumber = n
+				}
+			}
+		}
+		h.Recommendations = append(h.Recommendations, immz.Recommendation{
+			Group: group, Status: g.Status.String(), DoseNumber: g.DoseNumber,
+			Earliest: g.Earliest, Recommended: g.Recommended, PastDue: g.PastDue, Latest: g.Latest, Reason: g.Reason,
+		})
+	}
+}
+
+// groupCodes names each CDSi vaccine group by the CVX code of its
+// unspecified formulation, as 30956-7 carries it.
+var groupCodes = map[string][2]string{
+	"dtap/tdap/td": {"107", "DTaP, unspecified formulation"}, "hepa": {"85", "Hep A, unspecified formulation"},
+	"hepb": {"45", "Hep B, unspecified formulation"}, "hib": {"17", "Hib, unspecified formulation"},
+	"hpv": {"137", "HPV, unspecified formulation"}, "influenza": {"88", "Influenza, unspecified formulation"},
+	"mmr": {"03", "MMR"}, "meningococcal": {"108", "Meningococcal ACWY, unspecified formulation"},
+	"meningococcal b": {"164", "Meningococcal B, unspecified"}, "pneumococcal": {"152", "Pneumococcal conjugate, unspecified"},
+	"polio": {"89", "Polio, unspecified formulation"}, "rotavirus": {"122", "Rotavirus, unspecified formulation"},
+	"varicella": {"21", "Varicella"}, "zoster": {"188", "Zoster, unspecified formulation"},
+	"covid-19": {"213", "COVID-19, unspecified"}, "rsv": {"304", "RSV, unspecified"},
+	"cholera": {"26", "Cholera, unspecified formulation"}, "dengue": {"330", "Dengue fever, unspecified"},
+	"japanese encephalitis": {"129", "Japanese encephalitis, unspecified formulation"}, "rabies": {"90", "Rabies, unspecified formulation"},
+	"typhoid": {"91", "Typhoid, unspecified formulation"}, "yellow fever": {"184", "Yellow fever, unspecified"},
+	"tbe": {"222", "Tick-borne encephalitis, unspecified"}, "orthopoxvirus": {"325", "Vaccinia (smallpox, monkeypox), unspecified"},
+	"ebola": {"214", "Ebola, unspecified"}, "chikungunya": {"317", "Chikungunya"},
+}
+
+func groupCode(name string) iis.Code {
+	if c, ok := groupCodes[strings.ToLower(name)]; ok {
+		return iis.Code{Code: c[0], Text: c[1], System: "CVX"}
+	}
+	return iis.Code{Text: name}
+}
