@@ -6,6 +6,9 @@ import (
 	"github.com/iisproject/iis/forecast"
 )
 
+// The single-goroutine benchmarks report forecasts/s, i.e. forecasts per
+// second on one core (on an otherwise idle machine).
+
 // child20 is a 2-year-old with a complete 20-dose routine history.
 func child20() (forecast.Patient, []forecast.Dose) {
 	p := forecast.Patient{DOB: day("2023-11-10"), Gender: forecast.Female}
@@ -43,6 +46,7 @@ func BenchmarkForecastChild20Doses(b *testing.B) {
 	for b.Loop() {
 		e.Forecast(p, ds, asOf)
 	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "forecasts/s")
 }
 
 func BenchmarkForecastAdult10Doses(b *testing.B) {
@@ -53,6 +57,7 @@ func BenchmarkForecastAdult10Doses(b *testing.B) {
 	for b.Loop() {
 		e.Forecast(p, ds, asOf)
 	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "forecasts/s")
 }
 
 func BenchmarkForecastParallelChild(b *testing.B) {
