@@ -121,7 +121,6 @@ func New(fsys fs.FS) (*Engine, error) {
 	}
 	if v, err := fs.ReadFile(fsys, "VERSION.txt"); err == nil {
 		first, _, _ := strings.Cut(string(v), "\n")
-		_ = first
 		return compile(&sched, xants, strings.TrimSpace(first))
 	}
 	return compile(&sched, xants, "")

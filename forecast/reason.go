@@ -1,0 +1,64 @@
+package forecast
+
+// Reasons in clinician words for dose verdicts and forecasts.
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// reasonText renders a dose verdict in a clinician's words.
+func (st *state) reasonText(r *run, k int) string {
+	w := r.why[k]
+	d := st.doses[r.ad[k]]
+	name := st.e.cvxName[max(d.cvx, 0)]
+	switch w.code {
+	case rSubStandard:
+		return "Sub standard: the dose was expired, subpotent or recalled"
+	case rSeriesComplete:
+		return "Series already complete: extra dose not needed for " + r.s.name
+	case rInadvertent:
+		return fmt.Sprintf("Inadvertent vaccine: %s is not given for dose %d of %s", name, w.target, r.s.name)
+	case rTooYoung:
+		return fmt.Sprintf("Age: too young: dose %d needs age %s (on or after %s); given %s", w.target, w.dur, w.date, d.date)
+	case rTooYoungGrace:
+		return fmt.Sprintf("Age: too young: the 4-day grace period does not apply after an invalid dose; dose %d needs age %s (%s); given %s", w.target, w.dur, w.date, d.date)
+	case rTooOld:
+		return fmt.Sprintf("Age: too old: dose %d must be given before age %s (%s); given %s", w.target, w.dur, w.date, d.date)
+	case rTooSoon:
+		return fmt.Sprintf("Interval: too soon: dose %d needs %s after the dose of %s (on or after %s); given %s", w.target, w.dur, w.ref, w.date, d.date)
+	case rTooSoonGrace:
+		return fmt.Sprintf("Interval: too soon: the 4-day grace period does not apply after an invalid dose; dose %d needs %s after %s (%s); given %s", w.target, w.dur, w.ref, w.date, d.date)
+	case rLiveVirus:
+		return fmt.Sprintf("Live virus conflict: given %s, too close to the live vaccine %s of %s (not before %s)", d.date, st.e.cvxName[max(w.cvx, 0)], w.ref, w.date)
+	case rNotAllowed:
+		return fmt.Sprintf("Not a preferable or allowable vaccine: %s (CVX %d) for dose %d of %s at this age", name, d.cvx, w.target, r.s.name)
+	}
+	return ""
+}
+
+type forecastWhy uint8
+
+const (
+	fwDue forecastWhy = iota
+	fwComplete
+	fwSkipped
+	fwMaxAge
+	fwTooLate
+)
+
+// forecastReason renders the series forecast reason (only for selected
+// series, so the text is built once per antigen).
+func (r *run) forecastReason() string {
+	switch r.fwhy {
+	case fwComplete:
+		return "series complete"
+	case fwSkipped:
+		return "remaining doses are not needed"
+	case fwMaxAge:
+		return fmt.Sprintf("patient is past the maximum age (%s) for dose %d", r.latest+1, r.fdose)
+	case fwTooLate:
+		return fmt.Sprintf("dose %d can no longer be given before the maximum age (%s)", r.fdose, r.latest+1)
+	}
+	return "dose " + strconv.Itoa(r.fdose) + " of " + r.s.name + " is due"
+}

@@ -1,0 +1,467 @@
+package forecast
+
+// Patient series selection (CDSi logic specification chapter 8).
+
+// selectBest picks the patient series for the antigen (spec chapter 8):
+// one prioritized series per series group, then one across groups.
+func (st *state) selectBest(runs []*run) (*run, []*run) {
+	ng := 0
+	for i := range runs {
+		if i == 0 || runs[i].s.group != runs[i-1].s.group {
+			ng++
+		}
+	}
+	bests := grow(&st.sc.bestPtrs, ng)[:0]
+	for i := 0; i < len(runs); {
+		j := i
+		for j < len(runs) && runs[j].s.group == runs[i].s.group {
+			j++
+		}
+		if b := st.selectInGroup(runs[i:j]); b != nil {
+			bests = append(bests, b)
+		}
+		i = j
+	}
+	if len(bests) == 0 {
+		// Nothing passed the pre-filter: fall back to the first default
+		// (or first) series so the antigen still reports.
+		for _, r := range runs {
+			if r.s.isDefault {
+				return r, bests
+			}
+		}
+		return runs[0], bests
+	}
+	// An indicated risk series, once the patient is in it (not complete or
+	// complete), decides the antigen over the standard schedule.
+	riskLive, stdStarted := false, false
+	for _, b := range bests {
+		if b.s.typ != seriesRisk && b.valid > 0 {
+			stdStarted = true
+		}
+	}
+	for _, b := range bests {
+		if b.s.typ == seriesRisk && (b.status == NotComplete || b.status == Complete) && (b.valid > 0 || !stdStarted) {
+			riskLive = true
+		}
+	}
+	all := bests
+	if riskLive {
+		var buf [8]*run
+		k := buf[:0]
+		for _, b := range bests {
+			if b.s.typ == seriesRisk {
+				k = append(k, b)
+			}
+		}
+		bests = k
+	}
+	satisfied := func(b *run) bool {
+		if b.status == Complete {
+			return true
+		}
+		// A series is also satisfied when a group it names as equivalent
+		// has a complete best series.
+		for _, g := range b.s.equivalent {
+			for _, o := range bests {
+				if o.s.group == g && o.status == Complete {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var pick *run
+	for _, b := range bests {
+		if b.status != NotComplete || satisfied(b) {
+			continue
+		}
+		if pick == nil || better(b, pick) {
+			pick = b
+		}
+	}
+	if pick != nil {
+		return pick, all
+	}
+	for _, b := range bests {
+		if b.status == Complete && (pick == nil || better(b, pick)) {
+			pick = b
+		}
+	}
+	if pick != nil {
+		return pick, all
+	}
+	for _, b := range bests {
+		if satisfied(b) {
+			return b, all
+		}
+	}
+	return bests[0], all
+}
+
+func (st *state) startable(r *run, relaxMin bool) bool {
+	s := r.s
+	start := st.asOf
+	if r.valid > 0 {
+		start = r.firstVal
+	}
+	// The minimum age to start gates starting a series. A completed series
+	// counts even if it was begun younger; so does one under way when no
+	// other series of the group is (relaxMin). Like CDSi's absolute minimum
+	// ages, the start age allows a 4-day grace period.
+	if s.minStart.Set && start < st.age(s.minStart)-4 && (r.valid == 0 || !relaxMin && !r.done()) {
+		return false
+	}
+	if s.maxStart.Set && start >= st.age(s.maxStart) {
+		return false
+	}
+	if s.product {
+		// A product series applies only when every dose so far fits it.
+		for k := range r.ad {
+			if r.st[k] == NotValid {
+				return false
+			}
+		}
+	}
+	if s.typ == seriesEvaluationOnly && !r.done() {
+		return false
+	}
+	return true
+}
+
+func (st *state) selectInGroup(group []*run) *run {
+	anyValid := false
+	for _, r := range group {
+		if r.valid > 0 {
+			anyValid = true
+		}
+	}
+	if !anyValid {
+		// No valid doses anywhere in the group: the default series, if the
+		// group has one the patient is old enough to start; otherwise the
+		// preferred series the patient can start.
+		for _, r := range group {
+			if r.s.isDefault && (!r.s.minStart.Set || st.asOf >= st.age(r.s.minStart)-4) {
+				return r
+			}
+		}
+	}
+	var cBuf [24]*run
+	c := cBuf[:0]
+	started := false
+	for _, r := range group {
+		if st.startable(r, false) {
+			c = append(c, r)
+			started = started || r.valid > 0
+		}
+	}
+	if !started && anyValid {
+		c = c[:0]
+		for _, r := range group {
+			if st.startable(r, true) {
+				c = append(c, r)
+			}
+		}
+	}
+	switch len(c) {
+	case 0:
+		return nil
+	case 1:
+		return c[0]
+	}
+	var vBuf [24]*run
+	withValid := vBuf[:0]
+	for _, r := range c {
+		if r.valid > 0 {
+			withValid = append(withValid, r)
+		}
+	}
+	if len(withValid) > 0 {
+		c = topPriority(withValid)
+	}
+	var compBuf, inBuf [24]*run
+	complete, inproc := compBuf[:0], inBuf[:0]
+	for _, r := range c {
+		if r.done() {
+			complete = append(complete, r)
+		} else if r.valid > 0 {
+			inproc = append(inproc, r)
+		}
+	}
+	var scoreBuf [24]int
+	score := scoreBuf[:0]
+	var pool []*run
+	switch {
+	case len(complete) > 0:
+		pool = topPriority(complete)
+		mostValid := 0
+		for _, r := range pool {
+			if r.valid > mostValid {
+				mostValid = r.valid
+			}
+		}
+		for _, r := range pool {
+			sc := 0
+			if r.valid == mostValid {
+				sc++
+			}
+			if r.s.product {
+				sc++
+			}
+			score = append(score, sc)
+		}
+	case len(inproc) > 0:
+		pool = topPriority(inproc)
+		mostValid, fewestLeft, soonest := 0, 1<<30, Date(maxDate)
+		var finBuf [24]Date
+		fin := finBuf[:0]
+		for _, r := range pool {
+			if r.valid > mostValid {
+				mostValid = r.valid
+			}
+			if left := len(r.s.doses) - r.next; left < fewestLeft {
+				fewestLeft = left
+			}
+			f := st.finish(r)
+			fin = append(fin, f)
+			if f != NoDate {
+				soonest = minD(soonest, f)
+			}
+		}
+		for _, r := range pool {
+			sc := 0
+			if r.s.product {
+				sc++
+			}
+			if r.valid == mostValid {
+				sc++
+			}
+
+			if len(r.s.doses)-r.next == fewestLeft {
+				sc++
+			}
+			if fin[len(score)] != NoDate && fin[len(score)] == soonest {
+				sc++ // can finish earliest
+			}
+			if r.status == AgedOut {
+				sc -= 2
+			}
+			score = append(score, sc)
+		}
+	default:
+		for _, r := range c {
+			if r.s.isDefault {
+				return r
+			}
+		}
+		// Nothing given yet: the series whose indication fits the patient's
+		// present age most closely (latest begin age reached), then the
+		// one that can start earliest (never before today).
+		pool = c
+		soonest, fit := Date(maxDate), NoDate
+		for _, r := range pool {
+			if r.status == NotComplete {
+				soonest = minD(soonest, maxD(r.earliest, st.asOf))
+			}
+			fit = maxD(fit, st.indicationAge(r.s))
+		}
+		for _, r := range pool {
+			sc := 0
+			if r.status == NotComplete && maxD(r.earliest, st.asOf) == soonest {
+				sc++
+			}
+			if st.indicationAge(r.s) == fit {
+				sc += 2
+			}
+			if r.s.product {
+				sc-- // no product chosen yet: prefer a series open to any product
+			}
+			if r.status == AgedOut {
+				sc -= 2
+			}
+			score = append(score, sc)
+		}
+	}
+	// Highest score; ties go to a series whose valid doses were all
+	// preferable vaccines, then to the lowest series preference.
+	bi := 0
+	for i := 1; i < len(pool); i++ {
+		if score[i] != score[bi] {
+			if score[i] > score[bi] {
+				bi = i
+			}
+			continue
+		}
+		pi, pb := pool[i].allPreferable(), pool[bi].allPreferable()
+		if pi != pb {
+			if pi {
+				bi = i
+			}
+			continue
+		}
+		if pool[i].s.preference < pool[bi].s.preference {
+			bi = i
+		}
+	}
+	return pool[bi]
+}
+
+// better orders best series of different series groups: one under way
+// before one not started, a risk series the patient is indicated for
+// before a standard one, then series priority (A before B), then the
+// earliest forecast date.
+func better(a, b *run) bool {
+	if (a.valid > 0) != (b.valid > 0) {
+		return a.valid > 0 // a series under way before one not started
+	}
+	ar, br := a.s.typ == seriesRisk, b.s.typ == seriesRisk
+	if ar != br {
+		return ar
+	}
+	if a.s.priority != b.s.priority {
+		return a.s.priority < b.s.priority
+	}
+	return a.earliest < b.earliest
+}
+
+// topPriority keeps the series of the highest series priority (A before B
+// before C): priority ranks the indications within a series group.
+func topPriority(c []*run) []*run {
+	top := c[0].s.priority
+	for _, r := range c {
+		if r.s.priority < top {
+			top = r.s.priority
+		}
+	}
+	out := c[:0]
+	for _, r := range c {
+		if r.s.priority == top {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// done reports whether the series needs no more doses: every target dose
+// is satisfied, or the remaining ones are skipped.
+func (r *run) done() bool { return r.complete || r.status == Complete }
+
+// groupDefault reports whether the series group of series[i] has a default
+// series relevant to the patient and old enough to start.
+func (st *state) groupDefault(series []*series, rel []bool, i int) bool {
+	g := series[i].group
+	for j, s := range series {
+		if s.group == g && s.isDefault && rel[j] && (!s.minStart.Set || st.asOf >= st.age(s.minStart)-4) {
+			return true
+		}
+	}
+	return false
+}
+
+// allPreferable reports whether every valid dose was a preferable vaccine.
+func (r *run) allPreferable() bool {
+	for k := range r.ad {
+		if r.st[k] == Valid && r.why[k].allowable {
+			return false
+		}
+	}
+	return true
+}
+
+// finish projects the date the series could be completed: each remaining
+// target dose at its earliest date after the one before (minimum ages and
+// intervals), skipping doses whose forecast skip conditions then hold.
+func (st *state) finish(r *run) Date {
+	if r.status != NotComplete {
+		return NoDate
+	}
+	s := r.s
+	var projBuf [16]Date
+	proj := projBuf[:0]
+	for range s.doses {
+		proj = append(proj, NoDate)
+	}
+	prev := r.earliest
+	proj[r.fdose-1] = prev
+	for td := r.fdose; td < len(s.doses); td++ {
+		sd := &s.doses[td]
+		if sd.recurring {
+			break
+		}
+		e := prev
+		if age := pickAge(sd.ages, st.asOf); age != nil {
+			min := age.min
+			if !min.Set {
+				min = age.absMin
+			}
+			if min.Set {
+				e = maxD(e, st.age(min))
+			}
+		}
+		for i := range sd.intervals {
+			iv := &sd.intervals[i]
+			min := iv.min
+			if !min.Set {
+				min = iv.absMin
+			}
+			if !min.Set {
+				continue
+			}
+			var ref Date
+			switch {
+			case iv.fromPrevious:
+				ref = prev
+			case iv.fromTarget > 0 && iv.fromTarget <= len(proj):
+				ref = proj[iv.fromTarget-1]
+				if t := iv.fromTarget - 1; ref == NoDate && r.sat[t] >= 0 {
+					ref = st.doses[r.ad[r.sat[t]]].date
+				}
+			}
+			if ref != NoDate {
+				e = maxD(e, ref.Add(min))
+			}
+		}
+		if st.skip(r, sd, true, e, len(r.ad), prev, nil) {
+			continue
+		}
+		proj[td] = e
+		prev = e
+	}
+	return prev
+}
+
+// indicationAge is the date the patient reached the latest begin age among
+// the series' indications that apply now (the DOB for a standard series).
+func (st *state) indicationAge(s *series) Date {
+	best := st.dob
+	for _, in := range s.indications {
+		if st.obs.has(in.code) && in.begin.Set {
+			if d := st.age(in.begin); d <= st.asOf && d > best {
+				best = d
+			}
+		}
+	}
+	return best
+}
+
+// acceptsAll reports whether every dose (except sub-standard ones) is of a
+// vaccine the series accepts for some dose.
+func (st *state) acceptsAll(s *series, ad []int) bool {
+	for _, di := range ad {
+		if d := &st.doses[di]; !d.sub && !s.vaccines.has(d.cvx) {
+			return false
+		}
+	}
+	return true
+}
+
+// openSibling reports whether series[i]'s group has a relevant series that
+// is not a product series.
+func openSibling(series []*series, rel []bool, i int) bool {
+	for j, s := range series {
+		if rel[j] && s.group == series[i].group && !s.product {
+			return true
+		}
+	}
+	return false
+}
