@@ -227,10 +227,10 @@ type AntigenForecast struct {
 	Series       string // selected patient series
 	Status       SeriesStatus
 	DoseNumber   int // next target dose (1-based); 0 when no dose is due
-	Earliest     time.Time
-	Recommended  time.Time
-	PastDue      time.Time // zero when the series gives no latest recommended age/interval
-	Latest       time.Time // zero when there is no maximum age
+	Earliest     Date
+	Recommended  Date
+	PastDue      Date // NoDate when the series gives no latest recommended age or interval
+	Latest       Date // NoDate when there is no maximum age
 	Reason       string
 }
 
@@ -246,10 +246,10 @@ type GroupForecast struct {
 	VaccineGroup string
 	Status       SeriesStatus
 	DoseNumber   int
-	Earliest     time.Time
-	Recommended  time.Time
-	PastDue      time.Time
-	Latest       time.Time
+	Earliest     Date // forecast dates are calendar days; NoDate when not set
+	Recommended  Date
+	PastDue      Date
+	Latest       Date
 	Reason       string
 	Antigens     []string
 	Doses        []GroupDose

@@ -114,7 +114,7 @@ func (e *Engine) Forecast(p Patient, doses []Dose, assessment time.Time) Result 
 		af := AntigenForecast{Antigen: a.name, VaccineGroup: e.groups[a.vaccineGroupIdx].name, Series: o.best.s.name,
 			Status: o.status, DoseNumber: o.best.fdose, Reason: o.reason}
 		if o.status == NotComplete {
-			af.Earliest, af.Recommended, af.PastDue, af.Latest = o.best.earliest.Time(), o.best.rec.Time(), o.best.past.Time(), o.best.latest.Time()
+			af.Earliest, af.Recommended, af.PastDue, af.Latest = o.best.earliest, o.best.rec, o.best.past, o.best.latest
 		}
 		res.Antigens = append(res.Antigens, af)
 		r := o.best

@@ -96,7 +96,7 @@ func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, 
 		if p != NoDate && p < r {
 			p = r
 		}
-		gf.Earliest, gf.Recommended, gf.PastDue, gf.Latest = e.Time(), r.Time(), p.Time(), l.Time()
+		gf.Earliest, gf.Recommended, gf.PastDue, gf.Latest = e, r, p, l
 	}
 	for _, o := range present {
 		if o.reason != "" {

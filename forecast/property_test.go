@@ -41,18 +41,18 @@ func checkOrdered(t *testing.T, r forecast.Result) {
 		if g.Status != forecast.NotComplete {
 			continue
 		}
-		if g.Earliest.IsZero() || g.Recommended.IsZero() {
+		if g.Earliest == forecast.NoDate || g.Recommended == forecast.NoDate {
 			t.Fatalf("%s: not complete without earliest/recommended dates", g.VaccineGroup)
 		}
-		if g.Recommended.Before(g.Earliest) {
+		if g.Recommended < g.Earliest {
 			t.Fatalf("%s: recommended %v before earliest %v", g.VaccineGroup, g.Recommended, g.Earliest)
 		}
-		if !g.PastDue.IsZero() && g.PastDue.Before(g.Recommended) {
+		if g.PastDue != forecast.NoDate && g.PastDue < g.Recommended {
 			t.Fatalf("%s: past due %v before recommended %v", g.VaccineGroup, g.PastDue, g.Recommended)
 		}
 	}
 	for _, a := range r.Antigens {
-		if a.Status == forecast.NotComplete && (a.Recommended.Before(a.Earliest) || (!a.PastDue.IsZero() && a.PastDue.Before(a.Recommended))) {
+		if a.Status == forecast.NotComplete && (a.Recommended < a.Earliest || (a.PastDue != forecast.NoDate && a.PastDue < a.Recommended)) {
 			t.Fatalf("%s: dates out of order %v %v %v", a.Antigen, a.Earliest, a.Recommended, a.PastDue)
 		}
 	}

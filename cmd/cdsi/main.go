@@ -130,7 +130,7 @@ func forecastCmd(e *forecast.Engine, path, asOfFlag string, out io.Writer) error
 		if g.DoseNumber > 0 && g.Status == forecast.NotComplete {
 			dn = fmt.Sprint(g.DoseNumber)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.VaccineGroup, g.Status, dn, day(g.Earliest), day(g.Recommended), day(g.PastDue), day(g.Latest))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", g.VaccineGroup, g.Status, dn, g.Earliest, g.Recommended, g.PastDue, g.Latest)
 	}
 	tw.Flush()
 	if len(doses) > 0 {
@@ -202,7 +202,7 @@ func detail(e *forecast.Engine, c *testcase.Case, out io.Writer) {
 	res := e.Forecast(p, doses, asOf)
 	fmt.Fprintf(out, "case %s dob %s assessed %s: %s\n", c.ID, c.DOB, c.AssessmentDate, c.Description)
 	for _, a := range res.Antigens {
-		fmt.Fprintf(out, "  %-14s %-16s dose %d  %s %s %s  [%s] %s\n", a.Antigen, a.Status, a.DoseNumber, day(a.Earliest), day(a.Recommended), day(a.PastDue), a.Series, a.Reason)
+		fmt.Fprintf(out, "  %-14s %-16s dose %d  %s %s %s  [%s] %s\n", a.Antigen, a.Status, a.DoseNumber, a.Earliest, a.Recommended, a.PastDue, a.Series, a.Reason)
 	}
 	for _, ev := range res.Evaluations {
 		d := doses[ev.Dose]

@@ -226,7 +226,7 @@ func Check(e *forecast.Engine, c *Case, labels map[string]string) Outcome {
 	if c.Forecast.Earliest != "" {
 		var ge, gr, gp string
 		if g != nil && g.Status == forecast.NotComplete {
-			ge, gr, gp = day(g.Earliest), day(g.Recommended), day(g.PastDue)
+			ge, gr, gp = g.Earliest.String(), g.Recommended.String(), g.PastDue.String()
 		}
 		cmp := func(what, want, got string) {
 			if want != "" && want != got {
