@@ -210,8 +210,24 @@ func compile(sched *xSchedule, xants []xAntigen, version string) (*Engine, error
 	// Live virus conflicts, indexed by the current vaccine.
 	for _, lv := range sched.LiveVirusConflicts {
 		cur := c.cvx(lv.Current.CVX)
-		e.live[cur] = append(e.live[cur], liveConflict{prev: c.cvx(lv.Previous.CVX), begin: c.dur(lv.ConflictBegin),
+		prev := c.cvx(lv.Previous.CVX)
+		e.live[cur] = append(e.live[cur], liveConflict{prev: prev, begin: c.dur(lv.ConflictBegin),
 			minEnd: c.dur(lv.MinConflictEnd), end: c.dur(lv.ConflictEnd)})
+		e.liveFrom[cur].add(prev)
+	}
+	for _, a := range e.antigens {
+		for _, s := range a.series {
+			for i := range s.doses {
+				sd := &s.doses[i]
+				sd.liveCVX = -1
+				for _, v := range sd.preferable {
+					if len(e.live[v.cvx]) > 0 {
+						sd.liveCVX = v.cvx
+						break
+					}
+				}
+			}
+		}
 	}
 	for _, o := range sched.Observations {
 		if n, ok := code(o.Code); ok && n < maxObs {
@@ -278,6 +294,7 @@ func (c *compiler) series(xs xSeries, ai int) *series {
 		s.doses = append(s.doses, c.dose(xd, i+1))
 	}
 	for _, d := range s.doses {
+		s.dueReasons = append(s.dueReasons, "dose "+strconv.Itoa(d.number)+" of "+s.name+" is due")
 		for _, v := range d.preferable {
 			s.vaccines.add(v.cvx)
 		}

@@ -27,6 +27,7 @@ type Engine struct {
 	cvxAntigens   [maxCVX][]cvxAssoc
 	cvxName       [maxCVX]string
 	live          [maxCVX][]liveConflict
+	liveFrom      [maxCVX]cvxSet // previous vaccines that conflict with each current one
 	obsTitle      [maxObs]string
 	obsByCode     map[string]string // SNOMED / CDCPHINVS / … code → CDSi observation code
 	nSeries       int

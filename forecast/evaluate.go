@@ -301,13 +301,14 @@ func (st *state) evalDose(r *run, sd *seriesDose, k int, d *pdose) (EvalStatus, 
 		return NotValid, fail
 	}
 	// Live virus conflicts with any earlier dose of the patient.
-	if cs := st.e.live[d.cvx]; len(cs) > 0 && d.cvx >= 0 {
+	if d.cvx >= 0 && len(st.e.live[d.cvx]) > 0 {
+		cs, from := st.e.live[d.cvx], &st.e.liveFrom[d.cvx]
 		for j := range st.doses {
 			p := &st.doses[j]
 			if p.date >= d.date {
 				break
 			}
-			if p.sub {
+			if p.sub || !from.has(p.cvx) {
 				continue
 			}
 			for ci := range cs {

@@ -437,15 +437,12 @@ func (st *state) dates(r *run, sd *seriesDose) fdates {
 	if f.past == NoDate {
 		f.past = pastInt
 	}
-	// Live-virus conflicts for the vaccines this dose would be given as.
-	for i := range sd.preferable {
-		cs := st.e.live[sd.preferable[i].cvx]
-		if len(cs) == 0 {
-			continue
-		}
+	// Live-virus conflicts for the live vaccine this dose would be given as.
+	if sd.liveCVX >= 0 {
+		cs, from := st.e.live[sd.liveCVX], &st.e.liveFrom[sd.liveCVX]
 		for j := range st.doses {
 			p := &st.doses[j]
-			if p.sub || p.date > st.asOf {
+			if p.sub || p.date > st.asOf || !from.has(p.cvx) {
 				continue
 			}
 			for ci := range cs {
@@ -454,7 +451,6 @@ func (st *state) dates(r *run, sd *seriesDose) fdates {
 				}
 			}
 		}
-		break
 	}
 	if sd.seasonStart != NoDate {
 		f.earliest = maxD(f.earliest, sd.seasonStart)

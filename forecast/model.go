@@ -121,6 +121,7 @@ type seriesDose struct {
 	recurring   bool
 	seasonStart Date
 	seasonEnd   Date
+	liveCVX     int // first preferable vaccine with live-virus conflicts, -1 if none
 }
 
 type indication struct {
@@ -145,7 +146,8 @@ type series struct {
 	indications  []indication
 	equivalent   []int
 	doses        []seriesDose
-	vaccines     cvxSet // every preferable or allowable vaccine of any dose
+	vaccines     cvxSet   // every preferable or allowable vaccine of any dose
+	dueReasons   []string // "dose N of <series> is due", built once
 }
 
 type contraindication struct {

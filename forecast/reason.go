@@ -60,5 +60,8 @@ func (r *run) forecastReason() string {
 	case fwTooLate:
 		return fmt.Sprintf("dose %d can no longer be given before the maximum age (%s)", r.fdose, r.latest+1)
 	}
+	if r.fdose >= 1 && r.fdose <= len(r.s.dueReasons) {
+		return r.s.dueReasons[r.fdose-1]
+	}
 	return "dose " + strconv.Itoa(r.fdose) + " of " + r.s.name + " is due"
 }
