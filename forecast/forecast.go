@@ -160,6 +160,11 @@ func (st *state) antigen(ai int) *antigenOutcome {
 		if s.product && !st.acceptsAll(s, ad) && openSibling(a.series, rel, i) {
 			continue
 		}
+		// A series the patient is too young to have begun can only be
+		// selected as its group's default.
+		if !s.isDefault && st.tooYoungToStart(s) && st.groupDefault(a.series, rel, i) {
+			continue
+		}
 		r := sc.newRun(st.e.nSeries)
 		r.s, r.ad = s, ad
 		r.st = grow(&sc.stats, len(ad))
@@ -494,4 +499,19 @@ func contains(s []int, v int) bool {
 		}
 	}
 	return false
+}
+
+// tooYoungToStart reports whether no dose given up to the assessment date
+// can count for the series: its first dose cannot be skipped and its
+// absolute minimum age lies after the assessment date.
+func (st *state) tooYoungToStart(s *series) bool {
+	if len(s.doses) == 0 || len(s.doses[0].skips) > 0 || len(s.doses[0].ages) != 1 {
+		return false
+	}
+	age := &s.doses[0].ages[0]
+	min := age.absMin
+	if !min.Set {
+		min = age.min
+	}
+	return min.Set && st.age(min) > st.asOf
 }
