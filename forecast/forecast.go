@@ -370,6 +370,12 @@ func (st *state) forecastRun(r *run, groupComplete func(int, Date) bool) {
 			return
 		}
 		r.status = NotComplete
+		if sd.seasonEnd != NoDate && st.asOf > sd.seasonEnd {
+			// Past the season: still not complete, but nothing to forecast
+			// until the supporting data carry the next season.
+			r.fwhy, r.latest = fwSeasonOver, sd.seasonEnd
+			return
+		}
 		r.earliest, r.rec, r.past, r.latest = f.earliest, f.rec, f.past, f.latest
 		r.fwhy = fwDue
 		return

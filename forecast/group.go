@@ -86,7 +86,7 @@ func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, 
 		// Nothing is forecast before the latest dose already given in the
 		// group (e.g. a DT given as DTaP dose 5 still leaves pertussis due).
 		for _, o := range present {
-			if n := len(o.best.ad); n > 0 {
+			if n := len(o.best.ad); n > 0 && e != NoDate {
 				e = maxD(e, st.doses[o.best.ad[n-1]].date)
 			}
 		}

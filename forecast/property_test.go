@@ -41,8 +41,8 @@ func checkOrdered(t *testing.T, r forecast.Result) {
 		if g.Status != forecast.NotComplete {
 			continue
 		}
-		if g.Earliest == forecast.NoDate || g.Recommended == forecast.NoDate {
-			t.Fatalf("%s: not complete without earliest/recommended dates", g.VaccineGroup)
+		if (g.Earliest == forecast.NoDate) != (g.Recommended == forecast.NoDate) {
+			t.Fatalf("%s: earliest %v but recommended %v", g.VaccineGroup, g.Earliest, g.Recommended)
 		}
 		if g.Recommended < g.Earliest {
 			t.Fatalf("%s: recommended %v before earliest %v", g.VaccineGroup, g.Recommended, g.Earliest)

@@ -45,6 +45,7 @@ const (
 	fwSkipped
 	fwMaxAge
 	fwTooLate
+	fwSeasonOver
 )
 
 // forecastReason renders the series forecast reason (only for selected
@@ -57,6 +58,8 @@ func (r *run) forecastReason() string {
 		return "remaining doses are not needed"
 	case fwMaxAge:
 		return fmt.Sprintf("patient is past the maximum age (%s) for dose %d", r.latest+1, r.fdose)
+	case fwSeasonOver:
+		return "dose " + strconv.Itoa(r.fdose) + " of " + r.s.name + " is due, but the season's recommendation ended " + r.latest.String()
 	case fwTooLate:
 		return fmt.Sprintf("dose %d can no longer be given before the maximum age (%s)", r.fdose, r.latest+1)
 	}

@@ -166,3 +166,18 @@ func TestContraindicationAndImmunity(t *testing.T) {
 		t.Errorf("MMR born 1950 = %+v, want immune", g)
 	}
 }
+
+// TestSeasonEnded: after the supporting data's influenza season ends the
+// group stays not complete but no dates are forecast.
+func TestSeasonEnded(t *testing.T) {
+	e := engine(t)
+	r := e.Forecast(forecast.Patient{DOB: day("2020-01-01")}, doses(dose{"2025-10-01", "150"}), day("2026-07-15"))
+	g := r.Group("Influenza")
+	if g == nil || g.Status != forecast.NotComplete || g.Earliest != forecast.NoDate || !strings.Contains(g.Reason, "season") {
+		t.Errorf("influenza after the season = %+v", g)
+	}
+	r = e.Forecast(forecast.Patient{DOB: day("2020-01-01")}, doses(dose{"2025-10-01", "150"}), day("2025-11-15"))
+	if g := r.Group("Influenza"); g == nil || g.Earliest == forecast.NoDate {
+		t.Errorf("influenza within the season = %+v, want dates", g)
+	}
+}
