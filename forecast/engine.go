@@ -252,7 +252,6 @@ type GroupForecast struct {
 	PastDue      Date
 	Latest       Date
 	Reason       string
-	Antigens     []string
 	Doses        []GroupDose
 }
 
@@ -272,6 +271,17 @@ func (r *Result) Group(name string) *GroupForecast {
 		}
 	}
 	return nil
+}
+
+// GroupAntigens returns the antigen forecasts of the named vaccine group.
+func (r *Result) GroupAntigens(group string) []*AntigenForecast {
+	var out []*AntigenForecast
+	for i := range r.Antigens {
+		if strings.EqualFold(r.Antigens[i].VaccineGroup, group) {
+			out = append(out, &r.Antigens[i])
+		}
+	}
+	return out
 }
 
 // Antigen returns the forecast for the named antigen, or nil.

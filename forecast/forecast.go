@@ -99,11 +99,15 @@ func (e *Engine) Forecast(p Patient, doses []Dose, assessment time.Time) Result 
 	res.Groups = make([]GroupForecast, 0, len(e.groups))
 	res.Antigens = make([]AntigenForecast, 0, nAnt)
 	res.Evaluations = make([]Evaluation, 0, nEval)
+	// One backing array for every group's dose verdicts.
+	doseBuf := make([]GroupDose, 0, nEval)
 	for _, g := range e.groups {
-		gf, ok := st.group(g, antRes)
+		gf, ok := st.group(g, antRes, doseBuf[len(doseBuf):len(doseBuf)])
 		if !ok {
 			continue
 		}
+		gf.Doses = gf.Doses[:len(gf.Doses):len(gf.Doses)] // callers' appends must not reach the next group
+		doseBuf = doseBuf[:len(doseBuf)+len(gf.Doses)]
 		res.Groups = append(res.Groups, gf)
 	}
 	for ai, o := range antRes {

@@ -7,7 +7,8 @@ import (
 )
 
 // group rolls antigen outcomes up to a vaccine group (spec chapter 9).
-func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, bool) {
+// buf is empty with room for the group's doses (shared backing array).
+func (st *state) group(g *vaccineGroup, ants []*antigenOutcome, buf []GroupDose) (GroupForecast, bool) {
 	gf := GroupForecast{VaccineGroup: g.name}
 	var presentBuf [4]*antigenOutcome
 	present := presentBuf[:0]
@@ -17,14 +18,12 @@ func (st *state) group(g *vaccineGroup, ants []*antigenOutcome) (GroupForecast, 
 			nd += len(o.best.ad)
 		}
 	}
-	gf.Antigens = make([]string, 0, len(g.antigens))
 	if nd > 0 {
-		gf.Doses = make([]GroupDose, 0, nd)
+		gf.Doses = buf[:0:nd]
 	}
 	for _, ai := range g.antigens {
 		if o := ants[ai]; o != nil {
 			present = append(present, o)
-			gf.Antigens = append(gf.Antigens, st.e.antigens[ai].name)
 		}
 	}
 	if len(present) == 0 {
