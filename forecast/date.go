@@ -117,7 +117,12 @@ func (d Date) String() string {
 		return "(none)"
 	}
 	y, m, day := d.Civil()
-	return fmt.Sprintf("%04d-%02d-%02d", y, m, day)
+	if y < 0 || y > 9999 {
+		return fmt.Sprintf("%04d-%02d-%02d", y, m, day)
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + m/10), byte('0' + m%10), '-', byte('0' + day/10), byte('0' + day%10)}
+	return string(b[:])
 }
 
 // ParseDate parses YYYY-MM-DD, YYYYMMDD or MM/DD/YYYY. The empty string

@@ -57,11 +57,11 @@ func (r *run) forecastReason() string {
 	case fwSkipped:
 		return "remaining doses are not needed"
 	case fwMaxAge:
-		return fmt.Sprintf("patient is past the maximum age (%s) for dose %d", r.latest+1, r.fdose)
+		return "patient is past the maximum age (" + (r.latest + 1).String() + ") for dose " + strconv.Itoa(r.fdose)
 	case fwSeasonOver:
 		return "dose " + strconv.Itoa(r.fdose) + " of " + r.s.name + " is due, but the season's recommendation ended " + r.latest.String()
 	case fwTooLate:
-		return fmt.Sprintf("dose %d can no longer be given before the maximum age (%s)", r.fdose, r.latest+1)
+		return "dose " + strconv.Itoa(r.fdose) + " can no longer be given before the maximum age (" + (r.latest + 1).String() + ")"
 	}
 	if r.fdose >= 1 && r.fdose <= len(r.s.dueReasons) {
 		return r.s.dueReasons[r.fdose-1]
