@@ -295,6 +295,8 @@ func (c *compiler) series(xs xSeries, ai int) *series {
 	}
 	for _, d := range s.doses {
 		s.dueReasons = append(s.dueReasons, "dose "+strconv.Itoa(d.number)+" of "+s.name+" is due")
+		s.validReasons = append(s.validReasons, "counts as dose "+strconv.Itoa(d.number)+" of "+s.name)
+		s.validAllowReasons = append(s.validAllowReasons, "counts as dose "+strconv.Itoa(d.number)+" of "+s.name+" (allowable vaccine)")
 		for _, v := range d.preferable {
 			s.vaccines.add(v.cvx)
 		}

@@ -218,7 +218,7 @@ type Evaluation struct {
 	Series     string
 	TargetDose int // 1-based target dose it was evaluated against; 0 if none
 	Status     EvalStatus
-	Reason     string // empty for a plain valid dose
+	Reason     string // which rule, age or interval decided, in words
 }
 
 // AntigenForecast is the result for one antigen.

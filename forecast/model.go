@@ -148,6 +148,9 @@ type series struct {
 	doses        []seriesDose
 	vaccines     cvxSet   // every preferable or allowable vaccine of any dose
 	dueReasons   []string // "dose N of <series> is due", built once
+	validReasons []string // "counts as dose N of <series>"
+	// validAllowReasons is the same for an allowable (not preferable) vaccine.
+	validAllowReasons []string
 }
 
 type contraindication struct {

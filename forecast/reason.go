@@ -13,6 +13,13 @@ func (st *state) reasonText(r *run, k int) string {
 	d := st.doses[r.ad[k]]
 	name := st.e.cvxName[max(d.cvx, 0)]
 	switch w.code {
+	case rNone:
+		if r.st[k] == Valid && w.target >= 1 && w.target <= len(r.s.validReasons) {
+			if w.allowable {
+				return r.s.validAllowReasons[w.target-1]
+			}
+			return r.s.validReasons[w.target-1]
+		}
 	case rSubStandard:
 		return "Sub standard: the dose was expired, subpotent or recalled"
 	case rSeriesComplete:
