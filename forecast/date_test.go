@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,6 +37,9 @@ func TestParseDuration(t *testing.T) {
 		}
 		if err != nil {
 			continue
+		}
+		if got.Set && got.String() != strings.Join(strings.Fields(tt.in), " ") {
+			t.Errorf("ParseDuration(%q).String() = %q", tt.in, got.String())
 		}
 		if got.Months != tt.months || got.Days != tt.days || got.Set != tt.set {
 			t.Errorf("ParseDuration(%q) = %+v, want months %d days %d set %v", tt.in, got, tt.months, tt.days, tt.set)
@@ -139,6 +143,23 @@ func TestMakeDateTable(t *testing.T) {
 					t.Fatalf("Civil(MakeDate(%d,%d,%d)) = %d-%d-%d", y, m, d, yy, mm, dd)
 				}
 			}
+		}
+	}
+}
+
+func TestDurationString(t *testing.T) {
+	for _, tt := range []struct {
+		d    Duration
+		want string
+	}{
+		{Duration{Months: 12, Days: -4, Set: true}, "1 year - 4 days"},
+		{Duration{Months: 18, Set: true}, "1 year + 6 months"},
+		{Duration{Days: 56, Set: true}, "8 weeks"},
+		{Duration{Set: true}, "0 days"},
+		{Duration{}, ""},
+	} {
+		if got := tt.d.String(); got != tt.want {
+			t.Errorf("%+v.String() = %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }

@@ -11,15 +11,19 @@ import (
 // as days, which is exact for CDSi arithmetic: calendar months first, then
 // days (see Date.Add).
 type Duration struct {
-	Months int  // calendar months (years × 12 + months)
-	Days   int  // days (weeks × 7 + days)
-	Set    bool // false for an absent/empty value
+	Months int    // calendar months (years × 12 + months)
+	Days   int    // days (weeks × 7 + days)
+	Set    bool   // false for an absent/empty value
+	Text   string // CDC's spelling, e.g. "4 weeks - 4 days" (used in reasons)
 }
 
 // String renders the duration in CDSi style ("1 year + 6 months - 4 days").
 func (p Duration) String() string {
 	if !p.Set {
 		return ""
+	}
+	if p.Text != "" {
+		return p.Text
 	}
 	var parts []string
 	add := func(n int, unit string) {
@@ -66,6 +70,7 @@ func ParseDuration(s string) (Duration, error) {
 	}
 	var p Duration
 	p.Set = true
+	p.Text = strings.Join(strings.Fields(s), " ")
 	sign := 1
 	i := 0
 	terms := 0
