@@ -249,7 +249,7 @@ func (s *Service) evaluate(h *immz.PatientHistory, doses []iis.Vaccination, on t
 		}
 		h.Recommendations = append(h.Recommendations, immz.Recommendation{
 			Group: group, Status: g.Status.String(), DoseNumber: g.DoseNumber,
-			Earliest: g.Earliest, Recommended: g.Recommended, PastDue: g.PastDue, Latest: g.Latest, Reason: g.Reason,
+			Earliest: g.Earliest.Time(), Recommended: g.Recommended.Time(), PastDue: g.PastDue.Time(), Latest: g.Latest.Time(), Reason: g.Reason,
 		})
 	}
 }
