@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/iisproject/iis/hl7"
+	"github.com/iisproject/iis/mllp"
+	"github.com/iisproject/iis/soap"
+	"github.com/iisproject/iis/synth"
+)
+
+// startTest runs iisd on free loopback ports with an embedded queue.
+func startTest(t testing.TB, mutate func(*Config)) *server {
+	t.Helper()
+	cfg := defaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.MLLPAddr = "127.0.0.1:0"
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.LogLevel = "error"
+	hash, err := soap.HashPassword("s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.SOAPAccounts = []SOAPAccount{{Username: "clinic", PasswordHash: hash, Facilities: []string{"CLINIC1"}}}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	s, err := start(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.shutdown(10 * time.Second) })
+	return s
+}
+
+func readSample(t testing.TB, name string) []byte {
+	b, err := os.ReadFile("../../testdata/hl7/samples/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestServeMLLPAndSOAP(t *testing.T) {
+	s := startTest(t, nil)
+	ctx := context.Background()
+	msg := readSample(t, "cdc-ig/vxu_z22_ig_ex1_basic_historical_plus_2_admin_vfc_vis.hl7")
+
+	c, err := mllp.Dial(ctx, s.mllpLn.Addr().String(), &mllp.ClientOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	reply, err := c.Send(ctx, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := hl7.Parse(reply)
+	if err != nil || !ack.Get("MSA-1").Equal("AA") || !ack.Get("MSA-2").Equal("45646ug") {
+		t.Fatalf("MLLP reply %q %v", reply, err)
+	}
+
+	base := "http://" + s.httpLn.Addr().String()
+	sc := &soap.Client{URL: base + "/soap", Username: "clinic", Password: "s3cret", FacilityID: "CLINIC1"}
+	msg2 := []byte(strings.Replace(string(msg), "45646ug", "SOAP-1", 1))
+	reply, err = sc.SubmitSingleMessage(ctx, msg2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := hl7.Parse(reply); err != nil || !ack.Get("MSA-1").Equal("AA") || !ack.Get("MSA-2").Equal("SOAP-1") {
+		t.Fatalf("SOAP reply %q", reply)
+	}
+	bad := &soap.Client{URL: base + "/soap", Username: "clinic", Password: "wrong", FacilityID: "CLINIC1"}
+	if _, err := bad.SubmitSingleMessage(ctx, msg2); err == nil || !strings.Contains(err.Error(), "Security") {
+		t.Errorf("bad password: %v", err)
+	}
+
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": `iis_messages_total{ack="AA",facility="CLINIC1",transport="soap",type="VXU"} 1`} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("%s: %d, no %q", path, resp.StatusCode, want)
+		}
+	}
+	// The MLLP sender was counted under its MSH-4.
+	resp, _ := http.Get(base + "/metrics")
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `iis_messages_total{ack="AA",facility="DCS",transport="mllp",type="VXU"} 1`) {
+		t.Errorf("MLLP message not counted")
+	}
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/iisd.json"
+	os.WriteFile(file, []byte(`{"mllp_addr":"127.0.0.1:1111","http_addr":"127.0.0.1:2222","data_dir":"/from/file"}`), 0o644)
+	env := map[string]string{"IIS_CONFIG": file, "IIS_HTTP_ADDR": "127.0.0.1:3333", "IIS_PROCESSING_IDS": "P"}
+	cfg, _, err := loadConfig([]string{"-data-dir", "/from/flag"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MLLPAddr != "127.0.0.1:1111" || cfg.HTTPAddr != "127.0.0.1:3333" || cfg.DataDir != "/from/flag" || len(cfg.ProcessingIDs) != 1 {
+		t.Errorf("precedence wrong: %+v", cfg)
+	}
+	os.WriteFile(file, []byte(`{"mllp_adr":"x"}`), 0o644)
+	if _, _, err := loadConfig(nil, func(k string) string { return env[k] }); err == nil {
+		t.Error("unknown key in the config file accepted")
+	}
+}
+
+// BenchmarkEndToEnd sends synthetic VXU over N MLLP connections on loopback
+// to iisd (validation, ACK after the JetStream publish acknowledgement) and,
+// in the same run, to a bare MLLP server that answers a fixed ACK without
+// parsing or queueing: the ceiling of this machine. It reports msgs/s and
+// the ACK latency percentiles.
+func BenchmarkEndToEnd(b *testing.B) {
+	msgs := synth.New(synth.Config{Seed: 3}).Take(20000)
+	const conns = 32
+	b.Run(fmt.Sprintf("c%d/ours", conns), func(b *testing.B) {
+		s := startTest(b, nil)
+		drive(b, s.mllpLn.Addr().String(), msgs, conns)
+	})
+	b.Run(fmt.Sprintf("c%d/bare-mllp", conns), func(b *testing.B) {
+		ack := []byte("MSH|^~\\&|IIS|STATE|EHR|CLINIC|20260101||ACK^V04^ACK|1|P|2.5.1\rMSA|AA|1\r")
+		srv := &mllp.Server{Handler: mllp.HandlerFunc(func(context.Context, []byte) []byte { return ack })}
+		ln, err := netListen()
+		if err != nil {
+			b.Fatal(err)
+		}
+		go srv.Serve(ln)
+		defer srv.Close()
+		drive(b, ln.Addr().String(), msgs, conns)
+	})
+}
+
+// drive sends b.N messages over conns connections and reports throughput
+// and latency.
+func drive(b *testing.B, addr string, msgs []*synth.Message, conns int) {
+	ctx := context.Background()
+	clients := make([]*mllp.Client, conns)
+	for i := range clients {
+		c, err := mllp.Dial(ctx, addr, &mllp.ClientOptions{Timeout: 30 * time.Second})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		clients[i] = c
+	}
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	start := time.Now()
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				t0 := time.Now()
+				if _, err := c.Send(ctx, msgs[i%len(msgs)].Body); err != nil {
+					b.Error(err)
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	// CPU time per message (server and client together, this process):
+	// unlike msgs/s it does not depend on what else the machine runs.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
