@@ -126,3 +126,42 @@ func FuzzForecast(f *testing.F) {
 		checkOrdered(t, r)
 	})
 }
+
+// TestConcurrentForecasts runs forecasts from several goroutines and
+// compares them with sequential results (run with -race).
+func TestConcurrentForecasts(t *testing.T) {
+	e := engine(t)
+	rng := rand.New(rand.NewSource(7))
+	type in struct {
+		p    forecast.Patient
+		ds   []forecast.Dose
+		asOf time.Time
+	}
+	var ins []in
+	var want []forecast.Result
+	for i := 0; i < 64; i++ {
+		p, ds, asOf := randomHistory(rng)
+		ins = append(ins, in{p, ds, asOf})
+		want = append(want, e.Forecast(p, ds, asOf))
+	}
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			for k := 0; k < 4; k++ {
+				for i := range ins {
+					j := (i + g*7 + k) % len(ins)
+					if !reflect.DeepEqual(e.Forecast(ins[j].p, ins[j].ds, ins[j].asOf), want[j]) {
+						errs <- "history differs under concurrency"
+						return
+					}
+				}
+			}
+			errs <- ""
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		if msg := <-errs; msg != "" {
+			t.Fatal(msg)
+		}
+	}
+}
