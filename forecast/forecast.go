@@ -16,7 +16,6 @@ import (
 func (e *Engine) Forecast(p Patient, doses []Dose, assessment time.Time) Result {
 	st := state{e: e, dob: DateOf(p.DOB), asOf: DateOf(assessment), gender: p.Gender.mask()}
 	st.dobY, st.dobM, st.dobD = st.dob.Civil()
-	st.dobY, st.dobM, st.dobD = st.dob.Civil()
 	if st.asOf == NoDate {
 		st.asOf = DateOf(time.Now())
 	}
@@ -56,33 +55,7 @@ func (e *Engine) Forecast(p Patient, doses []Dose, assessment time.Time) Result 
 	}
 	sc.doses = st.doses
 	sortDoses(st.doses)
-	// Antigen doses: each dose goes to the antigens its CVX maps to at the
-	// patient's age on the day it was given.
-	st.antigenDoses = grow(&sc.intSlices, len(e.antigens))
-	counts := grow(&sc.ints, len(e.antigens))
-	for pass := 0; pass < 2; pass++ {
-		if pass == 1 {
-			for ai, n := range counts {
-				st.antigenDoses[ai] = grow(&sc.ints, n)[:0]
-			}
-		}
-		for j := range st.doses {
-			c := st.doses[j].cvx
-			if c < 0 {
-				continue
-			}
-			for _, as := range e.cvxAntigens[c] {
-				if !st.inAgeRange(st.doses[j].date, as.begin, as.end) {
-					continue
-				}
-				if pass == 0 {
-					counts[as.antigen]++
-				} else if !contains(st.antigenDoses[as.antigen], j) {
-					st.antigenDoses[as.antigen] = append(st.antigenDoses[as.antigen], j)
-				}
-			}
-		}
-	}
+	st.organize()
 
 	var res Result
 	antRes := grow(&sc.outPtrs, len(e.antigens))
@@ -524,4 +497,36 @@ func (st *state) tooYoungToStart(s *series) bool {
 		min = age.min
 	}
 	return min.Set && st.age(min) > st.asOf
+}
+
+// organize assigns each dose to the antigens its CVX maps to at the
+// patient's age on the day it was given (spec chapter 5), into
+// st.antigenDoses (scratch memory).
+func (st *state) organize() {
+	e, sc := st.e, st.sc
+	st.antigenDoses = grow(&sc.intSlices, len(e.antigens))
+	counts := grow(&sc.ints, len(e.antigens))
+	for pass := 0; pass < 2; pass++ {
+		if pass == 1 {
+			for ai, n := range counts {
+				st.antigenDoses[ai] = grow(&sc.ints, n)[:0]
+			}
+		}
+		for j := range st.doses {
+			c := st.doses[j].cvx
+			if c < 0 {
+				continue
+			}
+			for _, as := range e.cvxAntigens[c] {
+				if !st.inAgeRange(st.doses[j].date, as.begin, as.end) {
+					continue
+				}
+				if pass == 0 {
+					counts[as.antigen]++
+				} else if !contains(st.antigenDoses[as.antigen], j) {
+					st.antigenDoses[as.antigen] = append(st.antigenDoses[as.antigen], j)
+				}
+			}
+		}
+	}
 }
