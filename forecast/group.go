@@ -85,8 +85,11 @@ func (st *state) group(g *vaccineGroup, ants []*antigenOutcome, buf []GroupDose)
 		// Nothing is forecast before the latest dose already given in the
 		// group (e.g. a DT given as DTaP dose 5 still leaves pertussis due).
 		for _, o := range present {
-			if n := len(o.best.ad); n > 0 && e != NoDate {
-				e = maxD(e, st.doses[o.best.ad[n-1]].date)
+			for k := len(o.best.ad) - 1; k >= 0 && e != NoDate; k-- {
+				if d := &st.doses[o.best.ad[k]]; !d.sub {
+					e = maxD(e, d.date)
+					break
+				}
 			}
 		}
 		if r < e {

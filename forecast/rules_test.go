@@ -181,3 +181,19 @@ func TestSeasonEnded(t *testing.T) {
 		t.Errorf("influenza within the season = %+v, want dates", g)
 	}
 }
+
+// TestSubStandardDose: an expired dose is "Sub standard", does not count,
+// and is not the previous dose for the next interval.
+func TestSubStandardDose(t *testing.T) {
+	e := engine(t)
+	ds := doses(dose{"2025-03-01", "20"}, dose{"2025-05-01", "20"})
+	ds[1].Condition = forecast.ConditionExpired
+	r := e.Forecast(forecast.Patient{DOB: day("2025-01-01")}, ds, day("2025-06-01"))
+	got := groupDose(t, r, "DTaP/Tdap/Td", 1)
+	if got.Status != forecast.SubStandard {
+		t.Fatalf("expired dose: %s (%s), want Sub standard", got.Status, got.Reason)
+	}
+	if g := r.Group("DTaP/Tdap/Td"); g.DoseNumber != 2 || g.Earliest.String() != "2025-03-29" {
+		t.Errorf("after an expired dose 2: dose %d earliest %s, want dose 2 from 2025-03-29", g.DoseNumber, g.Earliest)
+	}
+}
