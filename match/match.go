@@ -114,9 +114,8 @@ const (
 	ReasonFirstConflict  Reason = "first names conflict"            // capped at PossibleMatch
 	ReasonDOBConflict    Reason = "birth dates conflict"            // capped at PossibleMatch
 	ReasonSexConflict    Reason = "sexes conflict"                  // capped at PossibleMatch
-	ReasonIDConflict     Reason = "identifiers conflict"            // capped at PossibleMatch
 	ReasonSuffixConflict Reason = "suffixes conflict"               // capped at PossibleMatch
-	ReasonCorroborated   Reason = "name and birth date exact, same household"
+	ReasonCorroborated   Reason = "name and birth date exact, same household" // household rule
 )
 
 // Result is the outcome of Compare with its explanation.
