@@ -107,14 +107,14 @@ type Reason string
 
 // Decision reasons.
 const (
-	ReasonScore          Reason = "score"                           // thresholds on the summed weights
-	ReasonIdentifier     Reason = "identifier"                      // same strong identifier, nothing contradicting
-	ReasonBirthOrder     Reason = "different birth order"           // twins: never merged
-	ReasonTwins          Reason = "multiple birth, different names" // twins: never merged
-	ReasonFirstConflict  Reason = "first names conflict"            // capped at PossibleMatch
-	ReasonDOBConflict    Reason = "birth dates conflict"            // capped at PossibleMatch
-	ReasonSexConflict    Reason = "sexes conflict"                  // capped at PossibleMatch
-	ReasonSuffixConflict Reason = "suffixes conflict"               // capped at PossibleMatch
+	ReasonScore          Reason = "score"                                     // thresholds on the summed weights
+	ReasonIdentifier     Reason = "identifier"                                // same strong identifier, nothing contradicting
+	ReasonBirthOrder     Reason = "different birth order"                     // twins: never merged
+	ReasonTwins          Reason = "multiple birth, different names"           // twins: never merged
+	ReasonFirstConflict  Reason = "first names conflict"                      // capped at PossibleMatch
+	ReasonDOBConflict    Reason = "birth dates conflict"                      // capped at PossibleMatch
+	ReasonSexConflict    Reason = "sexes conflict"                            // capped at PossibleMatch
+	ReasonSuffixConflict Reason = "suffixes conflict"                         // capped at PossibleMatch
 	ReasonCorroborated   Reason = "name and birth date exact, same household" // household rule
 )
 
