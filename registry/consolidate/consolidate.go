@@ -52,6 +52,7 @@ type Report struct {
 	FillerOrder string // ORC-3 (value^namespace); empty if not sent
 
 	CVX        string
+	NDC        string    // RXA-5 NDC, used when no CVX is known
 	Date       time.Time // RXA-3, date only
 	Lot        string
 	MVX        string
@@ -93,13 +94,13 @@ type Result struct {
 // the same dose. They are the group's shortest minimum interval between
 // doses less CDSi's 4-day grace period, so that two doses that could both
 // count are never merged; groups with rapid schedules get short windows.
-// Groups not listed use DefaultWindow; a CVX without a group only matches
-// the same CVX on the same date.
+// Groups not listed use DefaultWindow; a CVX without a group (or an NDC
+// without a CVX) only matches the same code on the same date.
 var defaultWindows = map[string]int{
 	"COVID-19":                17, // 3-week primary interval
-	"RABIES":                  2, // days 0, 3, 7, 14
-	"VEE":                     3, // days 0, 7, 28
-	"TYPHOID":                 1, // oral capsules every other day
+	"RABIES":                  2,  // days 0, 3, 7, 14
+	"VEE":                     3,  // days 0, 7, 28
+	"TYPHOID":                 1,  // oral capsules every other day
 	"ANTHRAX":                 10,
 	"Tick-borne encephalitis": 10, // rapid schedule, 14 days
 	"H1N1 flu":                24,
@@ -154,6 +155,8 @@ func (c *Consolidator) Consolidate(reports []Report) Result {
 			for _, g := range v.Groups {
 				cd.groups = append(cd.groups, g.Name)
 			}
+		} else if r.CVX == "" && r.NDC != "" {
+			cd.groups = []string{"NDC:" + r.NDC}
 		} else {
 			cd.groups = []string{"CVX:" + r.CVX}
 		}
@@ -310,7 +313,7 @@ func (c *Consolidator) duplicates(w, cd candidate) bool {
 			continue
 		}
 		win := 0
-		if len(g) < 4 || g[:4] != "CVX:" {
+		if len(g) < 4 || (g[:4] != "CVX:" && g[:4] != "NDC:") {
 			win = c.Window(g)
 		}
 		if days <= win {

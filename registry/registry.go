@@ -1,0 +1,638 @@
+// Package registry is the immunization registry's PostgreSQL store: the
+// schema (embedded migrations applied at start), patient matching against
+// the stored population, and the write path that turns one received
+// message into source rows, a linked or new patient and consolidated
+// vaccination events, keyed on the message's source identity so that
+// applying it twice changes nothing.
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iisproject/iis"
+	"github.com/iisproject/iis/codeset"
+	"github.com/iisproject/iis/hl7/immz"
+	"github.com/iisproject/iis/match"
+	"github.com/iisproject/iis/registry/consolidate"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Config configures a Store.
+type Config struct {
+	// URL is the PostgreSQL connection string (DATABASE_URL).
+	URL string
+	// MaxConns bounds the pool (default: pgxpool's, 4 or the CPU count).
+	MaxConns int32
+	// Matcher scores candidates (default match.New(match.DefaultConfig())).
+	Matcher *match.Matcher
+	// Codes provides CVX vaccine groups (default codeset.Default()).
+	Codes *codeset.Set
+	// MaxBlock: a blocking key shared by this many patients or more is
+	// skipped when looking for candidates (a clinic's phone, a very common
+	// name pair). Default 1000.
+	MaxBlock int
+	// Actor names the writer in the audit log (default "worker").
+	Actor string
+}
+
+// Store is the registry database.
+type Store struct {
+	pool  *pgxpool.Pool
+	m     *match.Matcher
+	cons  *consolidate.Consolidator
+	cfg   Config
+	owned bool
+}
+
+// Open connects to PostgreSQL, applies the pending migrations and returns
+// the store.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("registry: database URL: %w", err)
+	}
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("registry: connect: %w", err)
+	}
+	if _, err := Migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := New(pool, cfg)
+	s.owned = true
+	return s, nil
+}
+
+// New returns a Store on an existing pool whose schema is migrated.
+func New(pool *pgxpool.Pool, cfg Config) *Store {
+	if cfg.Matcher == nil {
+		cfg.Matcher = match.New(match.DefaultConfig())
+	}
+	if cfg.MaxBlock <= 0 {
+		cfg.MaxBlock = 1000
+	}
+	if cfg.Actor == "" {
+		cfg.Actor = "worker"
+	}
+	return &Store{pool: pool, m: cfg.Matcher, cons: consolidate.New(cfg.Codes), cfg: cfg}
+}
+
+// Pool returns the connection pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool if Open created it.
+func (s *Store) Close() {
+	if s.owned {
+		s.pool.Close()
+	}
+}
+
+// Message is one queued message to store.
+type Message struct {
+	Kind      string // vxu or rejected (the queue subject's kind)
+	Facility  string
+	ControlID string
+	Type      string
+	Ack       string
+	Transport string
+	Received  time.Time
+	StreamSeq uint64
+	Raw       []byte
+	// Decoded is the immz decoding of Raw; required for Kind "vxu".
+	Decoded *immz.Result
+}
+
+// MatchOutcome says how a message's patient was found.
+type MatchOutcome string
+
+// Match outcomes.
+const (
+	OutcomeIdentifier MatchOutcome = "identifier" // same identifier and authority, confirmed by the matcher
+	OutcomeMatch      MatchOutcome = "match"      // linked by probabilistic matching
+	OutcomePossible   MatchOutcome = "possible"   // new patient, queued for review against candidates
+	OutcomeNew        MatchOutcome = "new"        // new patient
+)
+
+// Result is what Apply did.
+type Result struct {
+	// Duplicate: the message (facility, control id) was already stored;
+	// nothing changed.
+	Duplicate bool
+	// StoredOnly: the message was kept in the message store only
+	// (rejected, or not a VXU).
+	StoredOnly bool
+	Outcome    MatchOutcome
+	PatientID  int64
+	Doses      int
+	Actions    consolidate.Actions
+}
+
+// ErrPermanent marks errors that a retry cannot fix (the message itself is
+// unusable).
+var ErrPermanent = errors.New("permanent")
+
+// LockKeys returns the advisory lock keys to hold while applying m: every
+// writer of a patient who could match m serializes on them, so two
+// workers do not create the same new patient at once. They are hashes of
+// the birth date (every candidate shares it, except reports with a
+// mistyped one) and of each identifier.
+func LockKeys(m *Message) []int64 {
+	if m.Decoded == nil || m.Decoded.VXU == nil {
+		return nil
+	}
+	p := &m.Decoded.VXU.Patient
+	var keys []int64
+	keys = append(keys, hashKey("D:"+p.BirthDate.Format("20060102")))
+	for _, id := range p.Identifiers {
+		keys = append(keys, hashKey("I:"+id.Type+":"+id.Value))
+	}
+	return keys
+}
+
+func hashKey(s string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return int64(h.Sum64())
+}
+
+// LockAll takes transaction-scoped advisory locks on keys in ascending
+// order (sorted so that concurrent batches cannot deadlock on them).
+func LockAll(ctx context.Context, tx pgx.Tx, keys []int64) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	_, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest($1::bigint[]) AS u(k) ORDER BY k) s`, keys)
+	if err != nil {
+		return fmt.Errorf("registry: lock: %w", err)
+	}
+	return nil
+}
+
+// Apply stores m inside tx: the source report, and for an accepted VXU the
+// patient (matched, linked or created), its source vaccinations and its
+// recomputed events. Applying the same message again changes nothing.
+func (s *Store) Apply(ctx context.Context, tx pgx.Tx, m *Message) (Result, error) {
+	var res Result
+	var msgTime *time.Time
+	if m.Decoded != nil && !m.Decoded.Header.Time.IsZero() {
+		t := m.Decoded.Header.Time
+		msgTime = &t
+	}
+	var reportID int64
+	err := tx.QueryRow(ctx, `INSERT INTO source_reports
+		(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (facility, control_id) DO NOTHING RETURNING id`,
+		m.Facility, m.ControlID, m.Type, m.Kind, m.Ack, m.Transport, m.Received, msgTime, int64(m.StreamSeq), m.Raw).Scan(&reportID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		res.Duplicate = true
+		return res, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("registry: store report: %w", err)
+	}
+	if m.Kind != "vxu" || m.Decoded == nil || m.Decoded.VXU == nil {
+		res.StoredOnly = true
+		return res, nil
+	}
+	vxu := m.Decoded.VXU
+	p := &vxu.Patient
+
+	rec := MatchRecord(p)
+	match.Normalize(rec)
+	keys := match.BlockingKeys(rec)
+
+	found, err := s.findPatient(ctx, tx, rec, keys)
+	if err != nil {
+		return res, err
+	}
+	res.Outcome = found.outcome
+	pid := found.id
+	if pid == 0 {
+		pid, err = s.insertPatient(ctx, tx, p, rec)
+	} else {
+		err = s.updatePatient(ctx, tx, pid, p, mergeRecords(found.rec, rec))
+	}
+	if err != nil {
+		return res, err
+	}
+	res.PatientID = pid
+
+	b := &pgx.Batch{}
+	queuePatientDetails(b, pid, p, keys)
+	for _, c := range found.possible {
+		b.Queue(`INSERT INTO match_reviews (patient_id, candidate_id, report_id, score, reason) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT DO NOTHING`, pid, c.id, reportID, c.score, string(c.reason))
+	}
+	b.Queue(`UPDATE source_reports SET patient_id = $2, match_outcome = $3 WHERE id = $1`, reportID, pid, string(res.Outcome))
+	b.Queue(`INSERT INTO audit_log (actor, action, patient_id, report_id, detail) VALUES ($1, $2, $3, $4, $5)`,
+		s.cfg.Actor, auditAction(res.Outcome), pid, reportID, fmt.Sprintf("facility=%s control_id=%s doses=%d", m.Facility, m.ControlID, len(vxu.Vaccinations)))
+	queueVaccinations(b, reportID, pid, m, msgTime)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return res, fmt.Errorf("registry: store patient %d: %w", pid, err)
+	}
+	res.Doses = len(vxu.Vaccinations)
+	acts, err := s.Reconsolidate(ctx, tx, pid)
+	if err != nil {
+		return res, err
+	}
+	res.Actions = acts
+	return res, nil
+}
+
+func auditAction(o MatchOutcome) string {
+	switch o {
+	case OutcomeIdentifier, OutcomeMatch:
+		return "link report"
+	case OutcomePossible:
+		return "create patient, review queued"
+	}
+	return "create patient"
+}
+
+type candidate struct {
+	id     int64
+	rec    *match.Record
+	score  float64
+	reason match.Reason
+}
+
+type found struct {
+	id       int64
+	rec      *match.Record // the linked patient's stored record
+	outcome  MatchOutcome
+	possible []candidate
+}
+
+// findPatient looks for rec among the patients sharing a blocking key:
+// first those sharing an identifier with the same assigning authority
+// (deterministic step: linked if the matcher confirms), then the best
+// Match by score; PossibleMatch candidates are returned for review.
+func (s *Store) findPatient(ctx context.Context, tx pgx.Tx, rec *match.Record, keys []string) (found, error) {
+	rows, err := tx.Query(ctx, `WITH c AS (
+		SELECT DISTINCT unnest(b.ids) AS pid
+		FROM unnest($1::text[]) AS k(key)
+		CROSS JOIN LATERAL (SELECT array_agg(patient_id) AS ids FROM
+			(SELECT patient_id FROM patient_blocking_keys WHERE key = k.key LIMIT $2) x) b
+		WHERE cardinality(b.ids) < $2)
+		SELECT p.id, p.match_record FROM patients p JOIN c ON p.id = c.pid WHERE p.merged_into IS NULL`,
+		keys, s.cfg.MaxBlock)
+	if err != nil {
+		return found{}, fmt.Errorf("registry: candidates: %w", err)
+	}
+	var cands []candidate
+	for rows.Next() {
+		var c candidate
+		var raw []byte
+		if err := rows.Scan(&c.id, &raw); err != nil {
+			rows.Close()
+			return found{}, fmt.Errorf("registry: candidates: %w", err)
+		}
+		c.rec = &match.Record{}
+		if err := json.Unmarshal(raw, c.rec); err != nil {
+			rows.Close()
+			return found{}, fmt.Errorf("registry: patient %d match record: %w", c.id, err)
+		}
+		cands = append(cands, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return found{}, fmt.Errorf("registry: candidates: %w", err)
+	}
+	slices.SortFunc(cands, func(a, b candidate) int { return int(a.id - b.id) })
+
+	var best *candidate
+	var possible []candidate
+	identifier := false
+	for i := range cands {
+		c := &cands[i]
+		match.Normalize(c.rec)
+		r := s.m.Compare(rec, c.rec)
+		c.score, c.reason = r.Score, r.Reason
+		switch r.Outcome {
+		case match.Match:
+			sharesID := sharesIdentifier(rec, c.rec)
+			switch {
+			case best == nil,
+				sharesID && !identifier,
+				sharesID == identifier && c.score > best.score:
+				best, identifier = c, sharesID
+			}
+		case match.PossibleMatch:
+			possible = append(possible, *c)
+		}
+	}
+	if best != nil {
+		o := OutcomeMatch
+		if identifier {
+			o = OutcomeIdentifier
+		}
+		return found{id: best.id, rec: best.rec, outcome: o}, nil
+	}
+	if len(possible) > 0 {
+		slices.SortFunc(possible, func(a, b candidate) int {
+			if a.score != b.score {
+				if a.score > b.score {
+					return -1
+				}
+				return 1
+			}
+			return int(a.id - b.id)
+		})
+		if len(possible) > 5 {
+			possible = possible[:5]
+		}
+		return found{outcome: OutcomePossible, possible: possible}, nil
+	}
+	return found{outcome: OutcomeNew}, nil
+}
+
+// sharesIdentifier reports whether a and b carry the same identifier from
+// the same named assigning authority.
+func sharesIdentifier(a, b *match.Record) bool {
+	for _, x := range a.Identifiers {
+		if x.Authority == "" {
+			continue
+		}
+		for _, y := range b.Identifiers {
+			if strings.EqualFold(x.Value, y.Value) && strings.EqualFold(x.Authority, y.Authority) && x.Type == y.Type {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func dateOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (s *Store) insertPatient(ctx context.Context, tx pgx.Tx, p *iis.Patient, rec *match.Record) (int64, error) {
+	js, err := json.Marshal(rec)
+	if err != nil {
+		return 0, fmt.Errorf("registry: match record: %w", err)
+	}
+	n := p.LegalName()
+	var id int64
+	err = tx.QueryRow(ctx, `INSERT INTO patients (family_name, given_name, middle_name, suffix, birth_date, sex,
+		multiple_birth, birth_order, mother_maiden_family, mother_maiden_given, death_date,
+		protection, protection_date, publicity_code, publicity_date, registry_status, registry_status_date, match_record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
+		n.Family, n.Given, n.Middle, n.Suffix, dateOrNil(p.BirthDate), p.Sex,
+		p.MultipleBirth, p.BirthOrder, p.MotherMaidenName.Family, p.MotherMaidenName.Given, dateOrNil(p.DeathDate),
+		p.Protection, dateOrNil(p.ProtectionDate), p.PublicityCode.Code, dateOrNil(p.PublicityDate),
+		p.RegistryStatus, dateOrNil(p.RegistryStatusDate), js).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("registry: insert patient: %w", err)
+	}
+	return id, nil
+}
+
+// updatePatient records a linked report: the protection, publicity and
+// registry status it carries (when it carries them) become the patient's,
+// the match record grows, and the row lock serializes consolidation of the
+// patient.
+func (s *Store) updatePatient(ctx context.Context, tx pgx.Tx, id int64, p *iis.Patient, rec *match.Record) error {
+	js, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("registry: match record: %w", err)
+	}
+	_, err = tx.Exec(ctx, `UPDATE patients SET updated_at = now(), match_record = $2,
+		protection = CASE WHEN $3 = '' THEN protection ELSE $3 END,
+		protection_date = COALESCE($4, protection_date),
+		publicity_code = CASE WHEN $5 = '' THEN publicity_code ELSE $5 END,
+		publicity_date = COALESCE($6, publicity_date),
+		registry_status = CASE WHEN $7 = '' THEN registry_status ELSE $7 END,
+		registry_status_date = COALESCE($8, registry_status_date),
+		death_date = COALESCE($9, death_date),
+		mother_maiden_family = CASE WHEN mother_maiden_family = '' THEN $10 ELSE mother_maiden_family END,
+		multiple_birth = CASE WHEN $11 = '' THEN multiple_birth ELSE $11 END,
+		birth_order = CASE WHEN $12 = 0 THEN birth_order ELSE $12 END
+		WHERE id = $1`,
+		id, js, p.Protection, dateOrNil(p.ProtectionDate), p.PublicityCode.Code, dateOrNil(p.PublicityDate),
+		p.RegistryStatus, dateOrNil(p.RegistryStatusDate), dateOrNil(p.DeathDate), p.MotherMaidenName.Family,
+		p.MultipleBirth, p.BirthOrder)
+	if err != nil {
+		return fmt.Errorf("registry: update patient %d: %w", id, err)
+	}
+	return nil
+}
+
+// queuePatientDetails adds the reported identifiers, names, addresses,
+// phones, guardians and blocking keys the patient does not have yet.
+func queuePatientDetails(b *pgx.Batch, pid int64, p *iis.Patient, keys []string) {
+	for _, id := range p.Identifiers {
+		if id.Value == "" {
+			continue
+		}
+		b.Queue(`INSERT INTO patient_identifiers (patient_id, value, authority, type) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+			pid, id.Value, id.Authority, id.Type)
+	}
+	for _, n := range p.Names {
+		b.Queue(`INSERT INTO patient_names (patient_id, family, given, middle, suffix, type) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+			pid, n.Family, n.Given, n.Middle, n.Suffix, n.Type)
+	}
+	for _, a := range p.Addresses {
+		b.Queue(`INSERT INTO patient_addresses (patient_id, street, other, city, state, zip, country, county, type)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+			pid, a.Street, a.Other, a.City, a.State, a.Zip, a.Country, a.County, a.Type)
+	}
+	for _, ph := range p.Phones {
+		b.Queue(`INSERT INTO patient_phones (patient_id, number, email, use, equipment) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+			pid, ph.Number(), ph.Email, ph.Use, ph.Equipment)
+	}
+	for _, g := range p.Guardians {
+		phone := ""
+		if len(g.Phones) > 0 {
+			phone = g.Phones[0].Number()
+		}
+		b.Queue(`INSERT INTO patient_guardians (patient_id, family, given, relationship, phone) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+			pid, g.Name.Family, g.Name.Given, g.Relationship.Code, phone)
+	}
+	if len(keys) > 0 {
+		b.Queue(`INSERT INTO patient_blocking_keys (key, patient_id) SELECT k, $2 FROM unnest($1::text[]) AS u(k) ON CONFLICT DO NOTHING`,
+			keys, pid)
+	}
+}
+
+// queueVaccinations adds one source_vaccinations row per accepted dose
+// group, keyed on (facility, control id, position).
+func queueVaccinations(b *pgx.Batch, reportID, pid int64, m *Message, msgTime *time.Time) {
+	vs := m.Decoded.VXU.Vaccinations
+	if len(vs) == 0 {
+		return
+	}
+	n := len(vs)
+	var (
+		pos        = make([]int32, n)
+		filler     = make([]string, n)
+		cvx        = make([]string, n)
+		ndc        = make([]string, n)
+		date       = make([]*time.Time, n)
+		lot        = make([]string, n)
+		mvx        = make([]string, n)
+		historical = make([]bool, n)
+		action     = make([]string, n)
+		completion = make([]string, n)
+		refusals   = make([]string, n)
+	)
+	for i := range vs {
+		v := &vs[i]
+		pos[i] = int32(v.Position)
+		filler[i] = fillerOrder(v.FillerOrder)
+		cvx[i], ndc[i] = v.CVX, v.NDC
+		date[i] = dateOrNil(v.AdministeredAt)
+		if len(v.Lots) > 0 {
+			lot[i] = v.Lots[0]
+		}
+		mvx[i] = v.Manufacturer.Code
+		historical[i] = v.Historical
+		action[i] = orDefault(v.Action, "A")
+		completion[i] = orDefault(v.CompletionStatus, "CP")
+		var rs []string
+		for _, r := range v.RefusalReasons {
+			rs = append(rs, r.Code)
+		}
+		refusals[i] = strings.Join(rs, ",")
+	}
+	b.Queue(`INSERT INTO source_vaccinations (report_id, patient_id, facility, control_id, message_time, received_at,
+		position, filler_order, cvx, ndc, administered_on, lot, mvx, historical, action, completion_status, refusal_reasons)
+		SELECT $1, $2, $3, $4, $5, $6, u.pos, u.filler, u.cvx, u.ndc, u.d, u.lot, u.mvx, u.hist, u.act, u.comp,
+			CASE WHEN u.ref = '' THEN '{}'::text[] ELSE string_to_array(u.ref, ',') END
+		FROM unnest($7::int[], $8::text[], $9::text[], $10::text[], $11::date[], $12::text[], $13::text[], $14::bool[], $15::text[], $16::text[], $17::text[])
+			AS u(pos, filler, cvx, ndc, d, lot, mvx, hist, act, comp, ref)
+		ON CONFLICT (facility, control_id, position) DO NOTHING`,
+		reportID, pid, m.Facility, m.ControlID, msgTime, m.Received,
+		pos, filler, cvx, ndc, date, lot, mvx, historical, action, completion, refusals)
+}
+
+func fillerOrder(id iis.Identifier) string {
+	if id.Value == "" {
+		return ""
+	}
+	if id.Authority == "" {
+		return id.Value
+	}
+	return id.Value + "^" + id.Authority
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Reconsolidate rebuilds patient pid's vaccination events from all its
+// source vaccinations (registry/consolidate) and records in each source
+// row which event it went to and why.
+func (s *Store) Reconsolidate(ctx context.Context, tx pgx.Tx, pid int64) (consolidate.Actions, error) {
+	rows, err := tx.Query(ctx, `SELECT id, facility, control_id, position, message_time, received_at, filler_order,
+		cvx, ndc, administered_on, lot, mvx, historical, action, completion_status
+		FROM source_vaccinations WHERE patient_id = $1`, pid)
+	if err != nil {
+		return consolidate.Actions{}, fmt.Errorf("registry: consolidate %d: %w", pid, err)
+	}
+	var reps []consolidate.Report
+	for rows.Next() {
+		var r consolidate.Report
+		var mt, d *time.Time
+		if err := rows.Scan(&r.ID, &r.Facility, &r.ControlID, &r.Position, &mt, &r.Received, &r.FillerOrder,
+			&r.CVX, &r.NDC, &d, &r.Lot, &r.MVX, &r.Historical, &r.Action, &r.Completion); err != nil {
+			rows.Close()
+			return consolidate.Actions{}, fmt.Errorf("registry: consolidate %d: %w", pid, err)
+		}
+		if mt != nil {
+			r.MessageTime = *mt
+		}
+		if d != nil {
+			r.Date = *d
+		}
+		reps = append(reps, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return consolidate.Actions{}, fmt.Errorf("registry: consolidate %d: %w", pid, err)
+	}
+	res := s.cons.Consolidate(reps)
+
+	status := make(map[int64]string, len(reps))
+	eventOf := make(map[int64]int64, len(reps))
+	n := len(res.Events)
+	var (
+		ids    = make([]int64, n)
+		groups = make([]string, n)
+		cvx    = make([]string, n)
+		dates  = make([]time.Time, n)
+		lots   = make([]string, n)
+		mvx    = make([]string, n)
+		hist   = make([]bool, n)
+		count  = make([]int32, n)
+	)
+	for i, e := range res.Events {
+		ids[i], cvx[i], dates[i], lots[i], mvx[i], hist[i] = e.Winner, e.CVX, e.Date, e.Lot, e.MVX, e.Historical
+		groups[i] = strings.Join(e.Groups, ",")
+		count[i] = int32(len(e.Sources))
+		for j, src := range e.Sources {
+			eventOf[src] = e.Winner
+			if j == 0 {
+				status[src] = "winner"
+			} else {
+				status[src] = "duplicate"
+			}
+		}
+	}
+	svIDs := make([]int64, len(reps))
+	svEvent := make([]*int64, len(reps))
+	svStatus := make([]string, len(reps))
+	for i, r := range reps {
+		svIDs[i] = r.ID
+		if e, ok := eventOf[r.ID]; ok {
+			svEvent[i] = &e
+			svStatus[i] = status[r.ID]
+			continue
+		}
+		switch {
+		case r.Completion == "RE" || r.Completion == "NA" || r.CVX == codeset.CVXNoVaccineAdministered:
+			svStatus[i] = "not_event"
+		case r.Action == "D":
+			svStatus[i] = "delete"
+		default:
+			svStatus[i] = "superseded"
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM vaccination_events WHERE patient_id = $1`, pid)
+	if n > 0 {
+		b.Queue(`INSERT INTO vaccination_events (id, patient_id, vaccine_groups, cvx, administered_on, lot, mvx, historical, source_count)
+			SELECT u.id, $1, string_to_array(u.g, ','), u.cvx, u.d, u.lot, u.mvx, u.hist, u.n
+			FROM unnest($2::bigint[], $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::bool[], $9::int[])
+				AS u(id, g, cvx, d, lot, mvx, hist, n)`,
+			pid, ids, groups, cvx, dates, lots, mvx, hist, count)
+	}
+	b.Queue(`UPDATE source_vaccinations sv SET event_id = u.e, consolidation = u.s
+		FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, e, s)
+		WHERE sv.id = u.id AND (sv.event_id IS DISTINCT FROM u.e OR sv.consolidation <> u.s)`, svIDs, svEvent, svStatus)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return res.Actions, fmt.Errorf("registry: consolidate %d: %w", pid, err)
+	}
+	return res.Actions, nil
+}

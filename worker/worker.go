@@ -1,0 +1,429 @@
+// Package worker is the registry worker: a JetStream durable pull consumer
+// on the ingest stream that stores every queued message in the registry
+// (registry.Store.Apply) and acknowledges it only after the PostgreSQL
+// commit. Several workers — goroutines of one process or separate
+// processes — sharing the durable name share the work.
+//
+// A batch of messages is applied in one transaction (one commit, one
+// fsync, for up to BatchSize messages). If that transaction fails, the
+// batch is retried one message per transaction so that one bad message
+// cannot hold back the others. A message that fails MaxDeliver times, or
+// that cannot be parsed at all, is copied to the dead-letter stream with
+// the reason and terminated.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/iisproject/iis/hl7/immz"
+	"github.com/iisproject/iis/queue"
+	"github.com/iisproject/iis/registry"
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures a Worker.
+type Config struct {
+	// Queue is the open ingest queue (stream, subjects, dead-letter stream).
+	Queue *queue.Queue
+	// Store is the registry.
+	Store *registry.Store
+	// Durable is the consumer name shared by every worker (default "registry").
+	Durable string
+	// BatchSize is the most messages fetched and committed together
+	// (default 200).
+	BatchSize int
+	// FetchWait bounds how long a fetch waits for a full batch (default 500ms).
+	FetchWait time.Duration
+	// AckWait is how long JetStream waits for the ack before redelivering
+	// (default 60s).
+	AckWait time.Duration
+	// MaxDeliver is how many deliveries a message gets before it is
+	// dead-lettered (default 5).
+	MaxDeliver int
+	// Concurrency is the number of batches processed at once by this
+	// process (default 2).
+	Concurrency int
+	// RetryDelay is the first redelivery delay after a failure; it doubles
+	// with each delivery (default 1s).
+	RetryDelay time.Duration
+	// Validator decodes the messages (default immz.New(immz.Config{})).
+	Validator *immz.Validator
+	// Registerer receives the worker's metrics (default: a private registry).
+	Registerer prometheus.Registerer
+	// Logger receives errors; no patient data is logged.
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Durable == "" {
+		c.Durable = "registry"
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 200
+	}
+	if c.FetchWait <= 0 {
+		c.FetchWait = 500 * time.Millisecond
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 60 * time.Second
+	}
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 5
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 2
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = time.Second
+	}
+	if c.Validator == nil {
+		c.Validator = immz.New(immz.Config{})
+	}
+	if c.Registerer == nil {
+		c.Registerer = prometheus.NewRegistry()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Worker consumes the ingest stream into the registry.
+type Worker struct {
+	cfg   Config
+	qcfg  queue.Config
+	js    jetstream.JetStream
+	cons  jetstream.Consumer
+	m     *metrics
+	stats counters
+}
+
+// New creates (or updates) the durable consumer and returns a Worker.
+func New(cfg Config) (*Worker, error) {
+	cfg.defaults()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if cfg.Queue == nil || cfg.Store == nil {
+		return nil, errors.New("worker: Queue and Store are required")
+	}
+	w := &Worker{cfg: cfg, qcfg: cfg.Queue.Config(), js: cfg.Queue.JetStream()}
+	cons, err := w.js.CreateOrUpdateConsumer(ctx, w.qcfg.Stream, jetstream.ConsumerConfig{
+		Durable:       cfg.Durable,
+		Description:   "registry worker: stores queued messages in PostgreSQL",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    cfg.MaxDeliver,
+		FilterSubject: w.qcfg.Subject + ".>",
+		MaxAckPending: 100 * cfg.BatchSize,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("worker: consumer %s: %w", cfg.Durable, err)
+	}
+	w.cons = cons
+	w.m, err = newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Run fetches and processes batches until ctx is cancelled; it then
+// finishes the batches in flight and returns nil.
+func (w *Worker) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, w.cfg.Concurrency)
+	for range w.cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.loop(ctx); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func (w *Worker) loop(ctx context.Context) error {
+	for ctx.Err() == nil {
+		batch, err := w.cons.Fetch(w.cfg.BatchSize, jetstream.FetchMaxWait(w.cfg.FetchWait))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			w.cfg.Logger.Warn("worker: fetch", "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		var msgs []jetstream.Msg
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && len(msgs) == 0 && ctx.Err() == nil {
+			w.cfg.Logger.Warn("worker: fetch", "err", err)
+			sleep(ctx, 200*time.Millisecond)
+		}
+		if len(msgs) == 0 {
+			w.m.lag.Set(0)
+			continue
+		}
+		// The batch in flight is finished even if ctx is cancelled now.
+		w.process(context.WithoutCancel(ctx), msgs)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// item is one fetched message on its way to the store.
+type item struct {
+	msg  jetstream.Msg
+	rm   *registry.Message
+	keys []int64
+	err  error // decode error: permanent
+	res  registry.Result
+}
+
+// process applies msgs: all in one transaction, or one by one if that
+// fails; then acks, naks or dead-letters each.
+func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) {
+	start := time.Now()
+	items := make([]*item, 0, len(msgs))
+	var ok []*item
+	for _, m := range msgs {
+		it := w.prepare(m)
+		items = append(items, it)
+		if it.err != nil {
+			w.fail(ctx, it, it.err)
+			continue
+		}
+		ok = append(ok, it)
+	}
+	if len(ok) > 0 {
+		if err := w.applyTx(ctx, ok); err != nil {
+			// Retry one by one: the failure belongs to one message, or to
+			// the moment (a deadlock, a lost connection).
+			for _, it := range ok {
+				if err := w.applyTx(ctx, []*item{it}); err != nil {
+					w.fail(ctx, it, err)
+					continue
+				}
+				w.done(it)
+			}
+		} else {
+			for _, it := range ok {
+				w.done(it)
+			}
+		}
+	}
+	if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
+		w.m.lag.Set(float64(md.NumPending))
+	}
+	w.m.batch.Observe(time.Since(start).Seconds())
+}
+
+// applyTx applies items in one transaction and commits.
+func (w *Worker) applyTx(ctx context.Context, items []*item) error {
+	var keys []int64
+	for _, it := range items {
+		keys = append(keys, it.keys...)
+	}
+	return pgx.BeginFunc(ctx, w.cfg.Store.Pool(), func(tx pgx.Tx) error {
+		if err := registry.LockAll(ctx, tx, keys); err != nil {
+			return err
+		}
+		for _, it := range items {
+			res, err := w.cfg.Store.Apply(ctx, tx, it.rm)
+			if err != nil {
+				return err
+			}
+			it.res = res
+		}
+		return nil
+	})
+}
+
+// prepare reads the headers and decodes the body.
+func (w *Worker) prepare(m jetstream.Msg) *item {
+	h := m.Headers()
+	rm := &registry.Message{
+		Kind:      kindOf(m.Subject(), w.qcfg.Subject),
+		Facility:  h.Get(queue.HeaderFacility),
+		ControlID: h.Get(queue.HeaderControlID),
+		Type:      h.Get(queue.HeaderType),
+		Ack:       h.Get(queue.HeaderAck),
+		Transport: h.Get(queue.HeaderTransport),
+		Raw:       m.Data(),
+	}
+	it := &item{msg: m, rm: rm}
+	if md, err := m.Metadata(); err == nil {
+		rm.StreamSeq = md.Sequence.Stream
+		rm.Received = md.Timestamp
+	}
+	if t, err := time.Parse(time.RFC3339Nano, h.Get(queue.HeaderReceived)); err == nil {
+		rm.Received = t
+	}
+	if rm.Received.IsZero() {
+		rm.Received = time.Now()
+	}
+	if rm.Kind == "vxu" {
+		res := w.cfg.Validator.Decode(m.Data())
+		if res.Message() == nil {
+			it.err = fmt.Errorf("%w: unparseable message: %s", registry.ErrPermanent, firstIssue(res))
+			return it
+		}
+		rm.Decoded = res
+		if rm.Facility == "" {
+			rm.Facility = res.Header.SendingFacility.Name
+		}
+		if rm.ControlID == "" {
+			rm.ControlID = res.Header.ControlID
+		}
+		it.keys = registry.LockKeys(rm)
+	}
+	if rm.ControlID == "" {
+		// Without MSH-10 there is no source identity; the stream sequence
+		// stands in for it so that a redelivery is still recognised.
+		rm.ControlID = "seq:" + strconv.FormatUint(rm.StreamSeq, 10)
+	}
+	return it
+}
+
+func firstIssue(r *immz.Result) string {
+	if len(r.Issues) > 0 {
+		return r.Issues[0].Message
+	}
+	return "no details"
+}
+
+// kindOf returns the kind token of subject prefix.<kind>.<facility>.
+func kindOf(subject, prefix string) string {
+	rest := strings.TrimPrefix(subject, prefix+".")
+	kind, _, _ := strings.Cut(rest, ".")
+	return kind
+}
+
+// done acks a committed message and counts it.
+func (w *Worker) done(it *item) {
+	if err := it.msg.Ack(); err != nil {
+		// The commit stands; a redelivery will be recognised as a duplicate.
+		w.cfg.Logger.Warn("worker: ack", "err", err)
+	}
+	r := it.res
+	switch {
+	case r.Duplicate:
+		w.m.messages.WithLabelValues("duplicate").Inc()
+		w.stats.duplicates.Add(1)
+	case r.StoredOnly:
+		w.m.messages.WithLabelValues("stored_only").Inc()
+		w.stats.storedOnly.Add(1)
+	default:
+		w.m.messages.WithLabelValues("stored").Inc()
+		w.stats.stored.Add(1)
+		w.stats.doses.Add(int64(r.Doses))
+		w.m.doses.Add(float64(r.Doses))
+		w.m.matches.WithLabelValues(string(r.Outcome)).Inc()
+		a := r.Actions
+		w.m.actions.WithLabelValues("events").Add(float64(a.Events))
+		w.m.actions.WithLabelValues("duplicates").Add(float64(a.Duplicates))
+		w.m.actions.WithLabelValues("updated").Add(float64(a.Updated))
+		w.m.actions.WithLabelValues("deleted").Add(float64(a.Deleted))
+		w.m.actions.WithLabelValues("not_events").Add(float64(a.NotEvents))
+	}
+}
+
+// fail naks it for a later redelivery, or dead-letters it when the error
+// is permanent or the deliveries are used up.
+func (w *Worker) fail(ctx context.Context, it *item, err error) {
+	delivered := uint64(1)
+	if md, mErr := it.msg.Metadata(); mErr == nil {
+		delivered = md.NumDelivered
+	}
+	permanent := errors.Is(err, registry.ErrPermanent)
+	if !permanent && delivered < uint64(w.cfg.MaxDeliver) {
+		w.m.messages.WithLabelValues("retried").Inc()
+		w.stats.retried.Add(1)
+		delay := w.cfg.RetryDelay << min(delivered-1, 6)
+		if nErr := it.msg.NakWithDelay(delay); nErr != nil {
+			w.cfg.Logger.Warn("worker: nak", "err", nErr)
+		}
+		return
+	}
+	reason := "max deliveries"
+	if permanent {
+		reason = "permanent"
+	}
+	if dErr := w.deadLetter(ctx, it.msg, err, delivered); dErr != nil {
+		// Not terminated: JetStream redelivers it after AckWait if it can.
+		w.cfg.Logger.Error("worker: dead letter", "err", dErr)
+		_ = it.msg.NakWithDelay(w.cfg.RetryDelay)
+		return
+	}
+	if tErr := it.msg.TermWithReason(reason); tErr != nil {
+		w.cfg.Logger.Warn("worker: term", "err", tErr)
+	}
+	w.m.messages.WithLabelValues("dead").Inc()
+	w.m.dead.WithLabelValues(reason).Inc()
+	w.stats.dead.Add(1)
+}
+
+// deadLetter copies m to the dead-letter stream with the reason.
+func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, cause error, delivered uint64) error {
+	subj := w.qcfg.Subject + "-dead" + strings.TrimPrefix(m.Subject(), w.qcfg.Subject)
+	out := &nats.Msg{Subject: subj, Data: m.Data(), Header: nats.Header{}}
+	for k, v := range m.Headers() {
+		out.Header[k] = v
+	}
+	reason := cause.Error()
+	if len(reason) > 1000 {
+		reason = reason[:1000]
+	}
+	out.Header.Set(queue.HeaderReason, fmt.Sprintf("%s (after %d deliveries)", reason, delivered))
+	var opts []jetstream.PublishOpt
+	if md, err := m.Metadata(); err == nil {
+		opts = append(opts, jetstream.WithMsgID("dead-"+strconv.FormatUint(md.Sequence.Stream, 10)))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := w.js.PublishMsg(ctx, out, opts...); err != nil {
+		return fmt.Errorf("worker: publish dead letter: %w", err)
+	}
+	return nil
+}
+
+// Stats are the worker's counters since New.
+type Stats struct {
+	Stored, Duplicates, StoredOnly, Retried, Dead, Doses int64
+}
+
+type counters struct {
+	stored, duplicates, storedOnly, retried, dead, doses atomic.Int64
+}
+
+// Stats returns the counters.
+func (w *Worker) Stats() Stats {
+	return Stats{
+		Stored: w.stats.stored.Load(), Duplicates: w.stats.duplicates.Load(), StoredOnly: w.stats.storedOnly.Load(),
+		Retried: w.stats.retried.Load(), Dead: w.stats.dead.Load(), Doses: w.stats.doses.Load(),
+	}
+}
