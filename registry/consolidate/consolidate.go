@@ -13,7 +13,8 @@
 //  1. Updates and deletions (RXA-21 U and D) apply to the earlier reports of
 //     the same source: the same sending facility and the same ORC-3 filler
 //     order. Within such a chain the reports are ordered by message time
-//     (MSH-7), then receipt time, control id and position; an A or U
+//     (MSH-7), then action (A, U, D: NIST's AD-3 and AD-4 share MSH-7),
+//     receipt time, control id and position; an A or U
 //     replaces the current version, a D removes it. A D without a filler
 //     order matches nothing; a U without one counts as an A.
 //  2. Refusals (RXA-20 RE), doses not administered (NA) and the
@@ -258,6 +259,11 @@ func compareSourceOrder(a, b *Report) int {
 	if c := a.MessageTime.Compare(b.MessageTime); c != 0 {
 		return c
 	}
+	// Same message time (NIST's AD-3 and AD-4 share MSH-7): an add comes
+	// before an update, an update before a delete.
+	if c := cmp.Compare(actionRank(a.Action), actionRank(b.Action)); c != 0 {
+		return c
+	}
 	if c := a.Received.Compare(b.Received); c != 0 {
 		return c
 	}
@@ -268,6 +274,16 @@ func compareSourceOrder(a, b *Report) int {
 		return c
 	}
 	return cmp.Compare(a.ID, b.ID)
+}
+
+func actionRank(a string) int {
+	switch a {
+	case "U":
+		return 1
+	case "D":
+		return 2
+	}
+	return 0
 }
 
 // quality ranks what a report tells about the dose: lot and manufacturer.

@@ -200,6 +200,14 @@ func TestRules(t *testing.T) {
 			want: []eventView{{3, []int64{3}}},
 		},
 		{
+			name: "delete with the same message time as its add still deletes",
+			reports: []Report{
+				with(rep(2, "A", "a2", 1, "62", "2024-03-01"), func(r *Report) { r.FillerOrder = "7^EHR"; r.Action = "D"; r.Received = r.Received.Add(-time.Hour) }),
+				with(rep(1, "A", "a1", 1, "62", "2024-03-01"), func(r *Report) { r.FillerOrder = "7^EHR" }),
+			},
+			want: nil,
+		},
+		{
 			name: "refusal is not an event",
 			reports: []Report{
 				with(rep(1, "A", "a1", 1, "998", "2024-03-01"), func(r *Report) { r.Completion = "RE" }),

@@ -1,0 +1,332 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iisproject/iis/hl7/immz"
+	"github.com/iisproject/iis/queue"
+	"github.com/iisproject/iis/registry"
+	"github.com/iisproject/iis/registry/pgtest"
+	"github.com/iisproject/iis/worker"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+type env struct {
+	q     *queue.Queue
+	store *registry.Store
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	q, err := queue.Open(ctx, queue.Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(q.Close)
+	s, err := registry.Open(ctx, registry.Config{URL: pgtest.NewDatabase(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return &env{q: q, store: s}
+}
+
+// start runs a worker until the test ends.
+func (e *env) start(t *testing.T, cfg worker.Config) *worker.Worker {
+	t.Helper()
+	cfg.Queue, cfg.Store = e.q, e.store
+	if cfg.FetchWait == 0 {
+		cfg.FetchWait = 100 * time.Millisecond
+	}
+	w, err := worker.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := w.Run(ctx); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return w
+}
+
+var validator = immz.New(immz.Config{})
+
+// publish queues raw as ingest would.
+func (e *env) publish(t *testing.T, raw []byte) *queue.Message {
+	t.Helper()
+	r := validator.Decode(raw)
+	kind := "vxu"
+	if r.Rejected() || r.Kind != immz.KindVXU {
+		kind = "rejected"
+	}
+	fac := r.Header.SendingFacility.Name
+	m := &queue.Message{Kind: kind, Facility: fac, ControlID: r.Header.ControlID, Transport: "mllp",
+		Type: "VXU", Ack: validator.AckCode(r), Received: time.Now(), Body: raw}
+	if _, err := e.q.Publish(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// republish queues m again under a new JetStream message id, as a resend
+// after the duplicate window would be.
+func (e *env) republish(t *testing.T, m *queue.Message) {
+	t.Helper()
+	cfg := e.q.Config()
+	msg := &nats.Msg{Subject: cfg.Subject + "." + m.Kind + "." + m.Facility, Data: m.Body, Header: nats.Header{}}
+	msg.Header.Set(queue.HeaderFacility, m.Facility)
+	msg.Header.Set(queue.HeaderControlID, m.ControlID)
+	msg.Header.Set(queue.HeaderReceived, time.Now().Format(time.RFC3339Nano))
+	msg.Header.Set(queue.HeaderType, m.Type)
+	msg.Header.Set(queue.HeaderAck, m.Ack)
+	if _, err := e.q.JetStream().PublishMsg(context.Background(), msg, jetstream.WithMsgID("again-"+m.ID())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// drain waits until the worker's consumer has nothing pending or unacked.
+func (e *env) drain(t *testing.T, durable string) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(45 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := e.q.JetStream().Consumer(ctx, e.q.Config().Stream, durable)
+		if err == nil {
+			info, err := c.Info(ctx)
+			if err == nil && info.NumPending == 0 && info.NumAckPending == 0 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("worker did not drain the stream")
+}
+
+func (e *env) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := e.store.Pool().QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+func (e *env) snapshot(t *testing.T) [6]int {
+	var s [6]int
+	for i, tbl := range []string{"patients", "source_reports", "source_vaccinations", "vaccination_events", "patient_blocking_keys", "match_reviews"} {
+		s[i] = e.count(t, "SELECT count(*) FROM "+tbl)
+	}
+	return s
+}
+
+func samples(t *testing.T) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, dir := range []string{"nist", "cdc-ig", filepath.Join("gathered", "nist-onc-2015"), filepath.Join("gathered", "nist-2014")} {
+		files, _ := filepath.Glob(filepath.Join("..", "testdata", "hl7", "samples", dir, "*.hl7"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(b, []byte("|VXU^V04")) {
+				out[filepath.Base(f)] = b
+			}
+		}
+	}
+	if len(out) < 10 {
+		t.Fatalf("only %d VXU samples found", len(out))
+	}
+	return out
+}
+
+func TestEndToEnd(t *testing.T) {
+	e := newEnv(t)
+	w := e.start(t, worker.Config{BatchSize: 8})
+	ids := map[string]bool{}
+	var published []*queue.Message
+	for _, raw := range samples(t) {
+		m := e.publish(t, raw)
+		ids[m.ID()] = true
+		published = append(published, m)
+	}
+	// A message rejected whole (no PID) is kept in the message store only.
+	for _, raw := range samples(t) {
+		var segs []string
+		for _, s := range strings.Split(string(raw), "\r") {
+			if !strings.HasPrefix(s, "PID|") {
+				segs = append(segs, s)
+			}
+		}
+		noPID := strings.Join(segs, "\r")
+		r := validator.Decode([]byte(noPID))
+		m := &queue.Message{Kind: "rejected", Facility: "CLINIC_R", ControlID: "nopid-1", Type: "VXU", Ack: validator.AckCode(r), Received: time.Now(), Body: []byte(noPID)}
+		if _, err := e.q.Publish(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+		ids[m.ID()] = true
+		published = append(published, m)
+		break
+	}
+	e.drain(t, "registry")
+	if got := e.count(t, `SELECT count(*) FROM source_reports`); got != len(ids) {
+		t.Errorf("source_reports = %d, want %d (one per facility and MSH-10)", got, len(ids))
+	}
+	if got := e.count(t, `SELECT count(*) FROM message_store WHERE kind = 'rejected'`); got == 0 {
+		t.Errorf("no rejected message in the message store")
+	}
+	if got := e.count(t, `SELECT count(*) FROM source_vaccinations WHERE event_id IS NULL AND consolidation = 'winner'`); got != 0 {
+		t.Errorf("%d winners without event", got)
+	}
+	// Katherine Benton: AD-3 reports her dose, AD-4 (same MSH-7) deletes it;
+	// whichever arrived first.
+	if got := e.count(t, `SELECT count(*) FROM vaccination_events e JOIN patients p ON p.id = e.patient_id
+		WHERE p.family_name = 'Benton' AND p.given_name = 'Katherine'`); got != 0 {
+		t.Errorf("Benton events = %d after the delete, want 0", got)
+	}
+	if got := e.count(t, `SELECT count(*) FROM patients WHERE family_name = 'Benton' AND given_name = 'Katherine'`); got != 1 {
+		t.Errorf("Benton patients = %d, want 1", got)
+	}
+	if got := e.count(t, `SELECT count(*) FROM source_vaccinations WHERE completion_status = 'RE'`); got == 0 {
+		t.Errorf("no refusal stored")
+	}
+	if w.Stats().Doses == 0 || w.Stats().Dead != 0 {
+		t.Errorf("stats = %+v", w.Stats())
+	}
+
+	// Redelivery: every message again under new JetStream ids.
+	before := e.snapshot(t)
+	for _, m := range published {
+		e.republish(t, m)
+	}
+	e.drain(t, "registry")
+	if after := e.snapshot(t); after != before {
+		t.Errorf("redelivered messages changed the registry: %v -> %v", before, after)
+	}
+	if got := w.Stats().Duplicates; got != int64(len(ids)) {
+		t.Errorf("duplicates = %d, want %d", got, len(ids))
+	}
+}
+
+// TestCrashBetweenCommitAndAck commits a message as the worker would and
+// never acks it; after AckWait JetStream redelivers it to a worker, which
+// must recognise it and change nothing.
+func TestCrashBetweenCommitAndAck(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	raw := samples(t)["vxu_z22_onc2015_iz_ad1_admin_child_ndc_vfc_vis_2_historical.hl7"]
+	if raw == nil {
+		t.Fatal("AD-1 sample missing")
+	}
+	// Create the durable, then play the crashed worker by hand.
+	w0, err := worker.New(worker.Config{Queue: e.q, Store: e.store, AckWait: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = w0
+	m := e.publish(t, raw)
+	cons, err := e.q.JetStream().Consumer(ctx, e.q.Config().Stream, "registry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got jetstream.Msg
+	for msg := range batch.Messages() {
+		got = msg
+	}
+	if got == nil {
+		t.Fatal("no message fetched")
+	}
+	res := validator.Decode(got.Data())
+	rm := &registry.Message{Kind: "vxu", Facility: m.Facility, ControlID: m.ControlID, Received: m.Received, Raw: got.Data(), Decoded: res}
+	tx, err := e.store.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Apply(ctx, tx, rm); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := e.snapshot(t)
+	// The "crash": no ack. A new worker gets the redelivery after AckWait.
+	w := e.start(t, worker.Config{AckWait: time.Second})
+	e.drain(t, "registry")
+	if after := e.snapshot(t); after != before {
+		t.Errorf("redelivery after the crash changed the registry: %v -> %v", before, after)
+	}
+	if s := w.Stats(); s.Duplicates != 1 || s.Stored != 0 {
+		t.Errorf("stats = %+v, want one duplicate", s)
+	}
+	if got := e.count(t, `SELECT count(*) FROM source_reports`); got != 1 {
+		t.Errorf("source_reports = %d, want 1", got)
+	}
+}
+
+func TestDeadLetters(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	w := e.start(t, worker.Config{MaxDeliver: 3, RetryDelay: 20 * time.Millisecond, BatchSize: 4})
+
+	// A body that is not HL7 at all on the vxu subject: permanent.
+	garbage := &queue.Message{Kind: "vxu", Facility: "CLINIC", ControlID: "junk-1", Received: time.Now(), Body: []byte("this is not HL7")}
+	if _, err := e.q.Publish(ctx, garbage); err != nil {
+		t.Fatal(err)
+	}
+	// A VXU whose patient name holds a NUL byte: PostgreSQL refuses it on
+	// every delivery, so it is dead-lettered after MaxDeliver.
+	raw := samples(t)["vxu_z22_onc2015_iz_ad1_admin_child_ndc_vfc_vis_2_historical.hl7"]
+	poison := bytes.Replace(raw, []byte("Richardson^Russell"), []byte("Richard\x00son^Russell"), 1)
+	pm := e.publish(t, poison)
+	// A good message behind them still goes through.
+	good := e.publish(t, samples(t)["vxu_z22_onc2015_iz_ad6_child_update_RXA21_U.hl7"])
+
+	e.drain(t, "registry")
+	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id = $1`, good.ControlID); got != 1 {
+		t.Errorf("good message stored %d times, want 1", got)
+	}
+	dead, err := e.q.JetStream().Stream(ctx, e.q.Config().DeadStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for seq := uint64(1); ; seq++ {
+		msg, err := dead.GetMsg(ctx, seq)
+		if err != nil {
+			if !errors.Is(err, jetstream.ErrMsgNotFound) {
+				t.Fatal(err)
+			}
+			break
+		}
+		reasons[msg.Header.Get(queue.HeaderControlID)] = msg.Header.Get(queue.HeaderReason)
+	}
+	if r := reasons["junk-1"]; !strings.Contains(r, "unparseable") || !strings.Contains(r, "after 1 deliveries") {
+		t.Errorf("garbage dead letter reason = %q", r)
+	}
+	if r := reasons[pm.ControlID]; r == "" || !strings.Contains(r, "after 3 deliveries") {
+		t.Errorf("poison dead letter reason = %q (all: %v)", r, reasons)
+	}
+	if s := w.Stats(); s.Dead != 2 || s.Retried < 2 {
+		t.Errorf("stats = %+v, want 2 dead and the poison retried", s)
+	}
+}
