@@ -7,6 +7,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -187,53 +188,126 @@ func LockAll(ctx context.Context, tx pgx.Tx, keys []int64) error {
 // patient (matched, linked or created), its source vaccinations and its
 // recomputed events. Applying the same message again changes nothing.
 func (s *Store) Apply(ctx context.Context, tx pgx.Tx, m *Message) (Result, error) {
+	res, err := s.ApplyBatch(ctx, tx, []*Message{m})
+	if err != nil {
+		return Result{}, err
+	}
+	return res[0], nil
+}
+
+// ApplyBatch applies msgs in order inside tx. It first takes the advisory
+// locks of every message (LockKeys, in ascending order) and reserves the
+// row ids the batch may need, in one round trip; each message then costs
+// two round trips when its patient is new, three when it is linked to an
+// existing patient (whose other reports must be read to consolidate).
+func (s *Store) ApplyBatch(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Result, error) {
+	var keys []int64
+	nPat, nDose := 0, 0
+	for _, m := range msgs {
+		keys = append(keys, LockKeys(m)...)
+		if m.vxu() != nil {
+			nPat++
+			nDose += len(m.vxu().Vaccinations)
+		}
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	ids := &idPool{}
+	err := tx.QueryRow(ctx, `SELECT
+		(SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest($1::bigint[]) AS u(k) ORDER BY k) s),
+		ARRAY(SELECT nextval('patients_id_seq') FROM generate_series(1, $2)),
+		ARRAY(SELECT nextval('source_vaccinations_id_seq') FROM generate_series(1, $3))`,
+		keys, nPat, nDose).Scan(nil, &ids.patients, &ids.doses)
+	if err != nil {
+		return nil, fmt.Errorf("registry: lock and reserve ids: %w", err)
+	}
+	out := make([]Result, len(msgs))
+	for i, m := range msgs {
+		if out[i], err = s.apply(ctx, tx, m, ids); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// idPool hands out the row ids reserved for a batch.
+type idPool struct{ patients, doses []int64 }
+
+func (p *idPool) patient() int64 { id := p.patients[0]; p.patients = p.patients[1:]; return id }
+func (p *idPool) dose() int64    { id := p.doses[0]; p.doses = p.doses[1:]; return id }
+
+func (m *Message) vxu() *immz.VXU {
+	if m.Kind != "vxu" || m.Decoded == nil {
+		return nil
+	}
+	return m.Decoded.VXU
+}
+
+func (s *Store) apply(ctx context.Context, tx pgx.Tx, m *Message, ids *idPool) (Result, error) {
 	var res Result
 	var msgTime *time.Time
 	if m.Decoded != nil && !m.Decoded.Header.Time.IsZero() {
 		t := m.Decoded.Header.Time
 		msgTime = &t
 	}
-	var reportID int64
-	err := tx.QueryRow(ctx, `INSERT INTO source_reports
+	vxu := m.vxu()
+
+	// Round trip 1: the source report (its unique key makes a redelivery a
+	// no-op) and the candidate patients.
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO source_reports
 		(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (facility, control_id) DO NOTHING RETURNING id`,
-		m.Facility, m.ControlID, m.Type, m.Kind, m.Ack, m.Transport, m.Received, msgTime, int64(m.StreamSeq), m.Raw).Scan(&reportID)
+		m.Facility, m.ControlID, m.Type, m.Kind, m.Ack, m.Transport, m.Received, msgTime, int64(m.StreamSeq), m.Raw)
+	var rec *match.Record
+	var keys []string
+	if vxu != nil {
+		rec = MatchRecord(&vxu.Patient)
+		match.Normalize(rec)
+		keys = match.BlockingKeys(rec)
+		s.queueCandidates(b, keys)
+	}
+	br := tx.SendBatch(ctx, b)
+	var reportID int64
+	err := br.QueryRow().Scan(&reportID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		res.Duplicate = true
-		return res, nil
+		return res, br.Close()
 	}
 	if err != nil {
+		br.Close()
 		return res, fmt.Errorf("registry: store report: %w", err)
 	}
-	if m.Kind != "vxu" || m.Decoded == nil || m.Decoded.VXU == nil {
+	if vxu == nil {
 		res.StoredOnly = true
-		return res, nil
+		return res, br.Close()
 	}
-	vxu := m.Decoded.VXU
-	p := &vxu.Patient
-
-	rec := MatchRecord(p)
-	match.Normalize(rec)
-	keys := match.BlockingKeys(rec)
-
-	found, err := s.findPatient(ctx, tx, rec, keys)
+	cands, err := readCandidates(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return res, err
 	}
+	found := s.decide(rec, cands)
 	res.Outcome = found.outcome
+	p := &vxu.Patient
+
+	// Round trip 2: the patient, its details, the source vaccinations; for
+	// a new patient its events too, for a linked one the reading of all
+	// its source vaccinations.
+	b = &pgx.Batch{}
 	pid := found.id
 	if pid == 0 {
-		pid, err = s.insertPatient(ctx, tx, p, rec)
-	} else {
-		err = s.updatePatient(ctx, tx, pid, p, mergeRecords(found.rec, rec))
-	}
-	if err != nil {
+		pid = ids.patient()
+		if err := queueInsertPatient(b, pid, p, rec); err != nil {
+			return res, err
+		}
+	} else if err := queueUpdatePatient(b, pid, p, mergeRecords(found.rec, rec)); err != nil {
 		return res, err
 	}
 	res.PatientID = pid
-
-	b := &pgx.Batch{}
 	queuePatientDetails(b, pid, p, keys)
 	for _, c := range found.possible {
 		b.Queue(`INSERT INTO match_reviews (patient_id, candidate_id, report_id, score, reason) VALUES ($1, $2, $3, $4, $5)
@@ -242,17 +316,71 @@ func (s *Store) Apply(ctx context.Context, tx pgx.Tx, m *Message) (Result, error
 	b.Queue(`UPDATE source_reports SET patient_id = $2, match_outcome = $3 WHERE id = $1`, reportID, pid, string(res.Outcome))
 	b.Queue(`INSERT INTO audit_log (actor, action, patient_id, report_id, detail) VALUES ($1, $2, $3, $4, $5)`,
 		s.cfg.Actor, auditAction(res.Outcome), pid, reportID, fmt.Sprintf("facility=%s control_id=%s doses=%d", m.Facility, m.ControlID, len(vxu.Vaccinations)))
-	queueVaccinations(b, reportID, pid, m, msgTime)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return res, fmt.Errorf("registry: store patient %d: %w", pid, err)
+	reps := newReports(m, msgTime, ids)
+	res.Doses = len(reps)
+	if found.id == 0 {
+		// A new patient has no other reports: consolidate now.
+		cr := s.cons.Consolidate(slices.Clone(reps))
+		queueVaccinations(b, reportID, pid, m, msgTime, reps, &cr)
+		queueEvents(b, pid, cr, false)
+		res.Actions = cr.Actions
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return res, fmt.Errorf("registry: store patient: %w", err)
+		}
+		return res, nil
 	}
-	res.Doses = len(vxu.Vaccinations)
-	acts, err := s.Reconsolidate(ctx, tx, pid)
+	queueVaccinations(b, reportID, pid, m, msgTime, reps, nil)
+	n := b.Len()
+	b.Queue(selectReports, pid)
+	br = tx.SendBatch(ctx, b)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return res, fmt.Errorf("registry: store patient %d: %w", pid, err)
+		}
+	}
+	all, err := readReports(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("registry: consolidate %d: %w", pid, err)
 	}
-	res.Actions = acts
+
+	// Round trip 3: the linked patient's events, rebuilt.
+	cr := s.cons.Consolidate(all)
+	b = &pgx.Batch{}
+	queueEvents(b, pid, cr, true)
+	queueConsolidation(b, all, cr)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return res, fmt.Errorf("registry: consolidate %d: %w", pid, err)
+	}
+	res.Actions = cr.Actions
 	return res, nil
+}
+
+// newReports turns the message's accepted doses into consolidation reports
+// with reserved ids.
+func newReports(m *Message, msgTime *time.Time, ids *idPool) []consolidate.Report {
+	vs := m.vxu().Vaccinations
+	reps := make([]consolidate.Report, len(vs))
+	for i := range vs {
+		v := &vs[i]
+		r := consolidate.Report{
+			ID: ids.dose(), Facility: m.Facility, ControlID: m.ControlID, Position: v.Position, Received: m.Received,
+			FillerOrder: fillerOrder(v.FillerOrder), CVX: v.CVX, NDC: v.NDC, Date: v.AdministeredAt,
+			MVX: v.Manufacturer.Code, Historical: v.Historical,
+			Action: orDefault(v.Action, "A"), Completion: orDefault(v.CompletionStatus, "CP"),
+		}
+		if msgTime != nil {
+			r.MessageTime = *msgTime
+		}
+		if len(v.Lots) > 0 {
+			r.Lot = v.Lots[0]
+		}
+		reps[i] = r
+	}
+	return reps
 }
 
 func auditAction(o MatchOutcome) string {
@@ -279,43 +407,51 @@ type found struct {
 	possible []candidate
 }
 
-// findPatient looks for rec among the patients sharing a blocking key:
-// first those sharing an identifier with the same assigning authority
-// (deterministic step: linked if the matcher confirms), then the best
-// Match by score; PossibleMatch candidates are returned for review.
-func (s *Store) findPatient(ctx context.Context, tx pgx.Tx, rec *match.Record, keys []string) (found, error) {
-	rows, err := tx.Query(ctx, `WITH c AS (
+const candidateQuery = `WITH c AS (
 		SELECT DISTINCT unnest(b.ids) AS pid
 		FROM unnest($1::text[]) AS k(key)
 		CROSS JOIN LATERAL (SELECT array_agg(patient_id) AS ids FROM
 			(SELECT patient_id FROM patient_blocking_keys WHERE key = k.key LIMIT $2) x) b
 		WHERE cardinality(b.ids) < $2)
-		SELECT p.id, p.match_record FROM patients p JOIN c ON p.id = c.pid WHERE p.merged_into IS NULL`,
-		keys, s.cfg.MaxBlock)
+		SELECT p.id, p.match_record FROM patients p JOIN c ON p.id = c.pid WHERE p.merged_into IS NULL`
+
+// queueCandidates asks for the patients sharing a blocking key with the
+// report, skipping keys shared by MaxBlock patients or more.
+func (s *Store) queueCandidates(b *pgx.Batch, keys []string) {
+	b.Queue(candidateQuery, keys, s.cfg.MaxBlock)
+}
+
+func readCandidates(br pgx.BatchResults) ([]candidate, error) {
+	rows, err := br.Query()
 	if err != nil {
-		return found{}, fmt.Errorf("registry: candidates: %w", err)
+		return nil, fmt.Errorf("registry: candidates: %w", err)
 	}
+	defer rows.Close()
 	var cands []candidate
 	for rows.Next() {
 		var c candidate
 		var raw []byte
 		if err := rows.Scan(&c.id, &raw); err != nil {
-			rows.Close()
-			return found{}, fmt.Errorf("registry: candidates: %w", err)
+			return nil, fmt.Errorf("registry: candidates: %w", err)
 		}
 		c.rec = &match.Record{}
 		if err := json.Unmarshal(raw, c.rec); err != nil {
-			rows.Close()
-			return found{}, fmt.Errorf("registry: patient %d match record: %w", c.id, err)
+			return nil, fmt.Errorf("registry: patient %d match record: %w", c.id, err)
 		}
 		cands = append(cands, c)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return found{}, fmt.Errorf("registry: candidates: %w", err)
+		return nil, fmt.Errorf("registry: candidates: %w", err)
 	}
-	slices.SortFunc(cands, func(a, b candidate) int { return int(a.id - b.id) })
+	return cands, nil
+}
 
+// decide scores the candidates: first those sharing an identifier with the
+// same assigning authority (deterministic step: linked if the matcher
+// confirms), then the best Match by score; PossibleMatch candidates are
+// returned for review.
+func (s *Store) decide(rec *match.Record, cands []candidate) found {
+	slices.SortFunc(cands, func(a, b candidate) int { return cmp.Compare(a.id, b.id) })
 	var best *candidate
 	var possible []candidate
 	identifier := false
@@ -342,24 +478,21 @@ func (s *Store) findPatient(ctx context.Context, tx pgx.Tx, rec *match.Record, k
 		if identifier {
 			o = OutcomeIdentifier
 		}
-		return found{id: best.id, rec: best.rec, outcome: o}, nil
+		return found{id: best.id, rec: best.rec, outcome: o}
 	}
 	if len(possible) > 0 {
 		slices.SortFunc(possible, func(a, b candidate) int {
-			if a.score != b.score {
-				if a.score > b.score {
-					return -1
-				}
-				return 1
+			if c := cmp.Compare(b.score, a.score); c != 0 {
+				return c
 			}
-			return int(a.id - b.id)
+			return cmp.Compare(a.id, b.id)
 		})
 		if len(possible) > 5 {
 			possible = possible[:5]
 		}
-		return found{outcome: OutcomePossible, possible: possible}, nil
+		return found{outcome: OutcomePossible, possible: possible}
 	}
-	return found{outcome: OutcomeNew}, nil
+	return found{outcome: OutcomeNew}
 }
 
 // sharesIdentifier reports whether a and b carry the same identifier from
@@ -385,37 +518,33 @@ func dateOrNil(t time.Time) *time.Time {
 	return &t
 }
 
-func (s *Store) insertPatient(ctx context.Context, tx pgx.Tx, p *iis.Patient, rec *match.Record) (int64, error) {
-	js, err := json.Marshal(rec)
-	if err != nil {
-		return 0, fmt.Errorf("registry: match record: %w", err)
-	}
-	n := p.LegalName()
-	var id int64
-	err = tx.QueryRow(ctx, `INSERT INTO patients (family_name, given_name, middle_name, suffix, birth_date, sex,
-		multiple_birth, birth_order, mother_maiden_family, mother_maiden_given, death_date,
-		protection, protection_date, publicity_code, publicity_date, registry_status, registry_status_date, match_record)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
-		n.Family, n.Given, n.Middle, n.Suffix, dateOrNil(p.BirthDate), p.Sex,
-		p.MultipleBirth, p.BirthOrder, p.MotherMaidenName.Family, p.MotherMaidenName.Given, dateOrNil(p.DeathDate),
-		p.Protection, dateOrNil(p.ProtectionDate), p.PublicityCode.Code, dateOrNil(p.PublicityDate),
-		p.RegistryStatus, dateOrNil(p.RegistryStatusDate), js).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("registry: insert patient: %w", err)
-	}
-	return id, nil
-}
-
-// updatePatient records a linked report: the protection, publicity and
-// registry status it carries (when it carries them) become the patient's,
-// the match record grows, and the row lock serializes consolidation of the
-// patient.
-func (s *Store) updatePatient(ctx context.Context, tx pgx.Tx, id int64, p *iis.Patient, rec *match.Record) error {
+func queueInsertPatient(b *pgx.Batch, id int64, p *iis.Patient, rec *match.Record) error {
 	js, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("registry: match record: %w", err)
 	}
-	_, err = tx.Exec(ctx, `UPDATE patients SET updated_at = now(), match_record = $2,
+	n := p.LegalName()
+	b.Queue(`INSERT INTO patients (id, family_name, given_name, middle_name, suffix, birth_date, sex,
+		multiple_birth, birth_order, mother_maiden_family, mother_maiden_given, death_date,
+		protection, protection_date, publicity_code, publicity_date, registry_status, registry_status_date, match_record)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		id, n.Family, n.Given, n.Middle, n.Suffix, dateOrNil(p.BirthDate), p.Sex,
+		p.MultipleBirth, p.BirthOrder, p.MotherMaidenName.Family, p.MotherMaidenName.Given, dateOrNil(p.DeathDate),
+		p.Protection, dateOrNil(p.ProtectionDate), p.PublicityCode.Code, dateOrNil(p.PublicityDate),
+		p.RegistryStatus, dateOrNil(p.RegistryStatusDate), js)
+	return nil
+}
+
+// queueUpdatePatient records a linked report: the protection, publicity
+// and registry status it carries (when it carries them) become the
+// patient's, the match record grows, and the row lock serializes
+// consolidation of the patient.
+func queueUpdatePatient(b *pgx.Batch, id int64, p *iis.Patient, rec *match.Record) error {
+	js, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("registry: match record: %w", err)
+	}
+	b.Queue(`UPDATE patients SET updated_at = now(), match_record = $2,
 		protection = CASE WHEN $3 = '' THEN protection ELSE $3 END,
 		protection_date = COALESCE($4, protection_date),
 		publicity_code = CASE WHEN $5 = '' THEN publicity_code ELSE $5 END,
@@ -430,9 +559,6 @@ func (s *Store) updatePatient(ctx context.Context, tx pgx.Tx, id int64, p *iis.P
 		id, js, p.Protection, dateOrNil(p.ProtectionDate), p.PublicityCode.Code, dateOrNil(p.PublicityDate),
 		p.RegistryStatus, dateOrNil(p.RegistryStatusDate), dateOrNil(p.DeathDate), p.MotherMaidenName.Family,
 		p.MultipleBirth, p.BirthOrder)
-	if err != nil {
-		return fmt.Errorf("registry: update patient %d: %w", id, err)
-	}
 	return nil
 }
 
@@ -474,14 +600,16 @@ func queuePatientDetails(b *pgx.Batch, pid int64, p *iis.Patient, keys []string)
 }
 
 // queueVaccinations adds one source_vaccinations row per accepted dose
-// group, keyed on (facility, control id, position).
-func queueVaccinations(b *pgx.Batch, reportID, pid int64, m *Message, msgTime *time.Time) {
-	vs := m.Decoded.VXU.Vaccinations
+// group (reps, with reserved ids), keyed on (facility, control id,
+// position), with its consolidation when cr is given.
+func queueVaccinations(b *pgx.Batch, reportID, pid int64, m *Message, msgTime *time.Time, reps []consolidate.Report, cr *consolidate.Result) {
+	vs := m.vxu().Vaccinations
 	if len(vs) == 0 {
 		return
 	}
 	n := len(vs)
 	var (
+		id         = make([]int64, n)
 		pos        = make([]int32, n)
 		filler     = make([]string, n)
 		cvx        = make([]string, n)
@@ -495,33 +623,36 @@ func queueVaccinations(b *pgx.Batch, reportID, pid int64, m *Message, msgTime *t
 		refusals   = make([]string, n)
 	)
 	for i := range vs {
-		v := &vs[i]
+		v, r := &vs[i], &reps[i]
+		id[i] = r.ID
 		pos[i] = int32(v.Position)
-		filler[i] = fillerOrder(v.FillerOrder)
+		filler[i] = r.FillerOrder
 		cvx[i], ndc[i] = v.CVX, v.NDC
 		date[i] = dateOrNil(v.AdministeredAt)
-		if len(v.Lots) > 0 {
-			lot[i] = v.Lots[0]
-		}
-		mvx[i] = v.Manufacturer.Code
+		lot[i], mvx[i] = r.Lot, r.MVX
 		historical[i] = v.Historical
-		action[i] = orDefault(v.Action, "A")
-		completion[i] = orDefault(v.CompletionStatus, "CP")
+		action[i], completion[i] = r.Action, r.Completion
 		var rs []string
-		for _, r := range v.RefusalReasons {
-			rs = append(rs, r.Code)
+		for _, x := range v.RefusalReasons {
+			rs = append(rs, x.Code)
 		}
 		refusals[i] = strings.Join(rs, ",")
 	}
-	b.Queue(`INSERT INTO source_vaccinations (report_id, patient_id, facility, control_id, message_time, received_at,
-		position, filler_order, cvx, ndc, administered_on, lot, mvx, historical, action, completion_status, refusal_reasons)
-		SELECT $1, $2, $3, $4, $5, $6, u.pos, u.filler, u.cvx, u.ndc, u.d, u.lot, u.mvx, u.hist, u.act, u.comp,
-			CASE WHEN u.ref = '' THEN '{}'::text[] ELSE string_to_array(u.ref, ',') END
-		FROM unnest($7::int[], $8::text[], $9::text[], $10::text[], $11::date[], $12::text[], $13::text[], $14::bool[], $15::text[], $16::text[], $17::text[])
-			AS u(pos, filler, cvx, ndc, d, lot, mvx, hist, act, comp, ref)
+	event, status := make([]*int64, n), make([]string, n)
+	if cr != nil {
+		event, status = consolidation(reps, *cr)
+	}
+	b.Queue(`INSERT INTO source_vaccinations (id, report_id, patient_id, facility, control_id, message_time, received_at,
+		position, filler_order, cvx, ndc, administered_on, lot, mvx, historical, action, completion_status, refusal_reasons,
+		event_id, consolidation)
+		SELECT u.id, $1, $2, $3, $4, $5, $6, u.pos, u.filler, u.cvx, u.ndc, u.d, u.lot, u.mvx, u.hist, u.act, u.comp,
+			CASE WHEN u.ref = '' THEN '{}'::text[] ELSE string_to_array(u.ref, ',') END, u.ev, u.st
+		FROM unnest($7::bigint[], $8::int[], $9::text[], $10::text[], $11::text[], $12::date[], $13::text[], $14::text[],
+			$15::bool[], $16::text[], $17::text[], $18::text[], $19::bigint[], $20::text[])
+			AS u(id, pos, filler, cvx, ndc, d, lot, mvx, hist, act, comp, ref, ev, st)
 		ON CONFLICT (facility, control_id, position) DO NOTHING`,
 		reportID, pid, m.Facility, m.ControlID, msgTime, m.Received,
-		pos, filler, cvx, ndc, date, lot, mvx, historical, action, completion, refusals)
+		id, pos, filler, cvx, ndc, date, lot, mvx, historical, action, completion, refusals, event, status)
 }
 
 func fillerOrder(id iis.Identifier) string {
@@ -541,24 +672,27 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// Reconsolidate rebuilds patient pid's vaccination events from all its
-// source vaccinations (registry/consolidate) and records in each source
-// row which event it went to and why.
-func (s *Store) Reconsolidate(ctx context.Context, tx pgx.Tx, pid int64) (consolidate.Actions, error) {
-	rows, err := tx.Query(ctx, `SELECT id, facility, control_id, position, message_time, received_at, filler_order,
+const selectReports = `SELECT id, facility, control_id, position, message_time, received_at, filler_order,
 		cvx, ndc, administered_on, lot, mvx, historical, action, completion_status
-		FROM source_vaccinations WHERE patient_id = $1`, pid)
+		FROM source_vaccinations WHERE patient_id = $1`
+
+func readReports(br pgx.BatchResults) ([]consolidate.Report, error) {
+	rows, err := br.Query()
 	if err != nil {
-		return consolidate.Actions{}, fmt.Errorf("registry: consolidate %d: %w", pid, err)
+		return nil, err
 	}
+	return scanReports(rows)
+}
+
+func scanReports(rows pgx.Rows) ([]consolidate.Report, error) {
+	defer rows.Close()
 	var reps []consolidate.Report
 	for rows.Next() {
 		var r consolidate.Report
 		var mt, d *time.Time
 		if err := rows.Scan(&r.ID, &r.Facility, &r.ControlID, &r.Position, &mt, &r.Received, &r.FillerOrder,
 			&r.CVX, &r.NDC, &d, &r.Lot, &r.MVX, &r.Historical, &r.Action, &r.Completion); err != nil {
-			rows.Close()
-			return consolidate.Actions{}, fmt.Errorf("registry: consolidate %d: %w", pid, err)
+			return nil, err
 		}
 		if mt != nil {
 			r.MessageTime = *mt
@@ -568,15 +702,79 @@ func (s *Store) Reconsolidate(ctx context.Context, tx pgx.Tx, pid int64) (consol
 		}
 		reps = append(reps, r)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	return reps, rows.Err()
+}
+
+// Reconsolidate rebuilds patient pid's vaccination events from all its
+// source vaccinations (registry/consolidate) and records in each source
+// row which event it went to and why.
+func (s *Store) Reconsolidate(ctx context.Context, tx pgx.Tx, pid int64) (consolidate.Actions, error) {
+	rows, err := tx.Query(ctx, selectReports, pid)
+	if err != nil {
+		return consolidate.Actions{}, fmt.Errorf("registry: consolidate %d: %w", pid, err)
+	}
+	reps, err := scanReports(rows)
+	if err != nil {
 		return consolidate.Actions{}, fmt.Errorf("registry: consolidate %d: %w", pid, err)
 	}
 	res := s.cons.Consolidate(reps)
+	b := &pgx.Batch{}
+	queueEvents(b, pid, res, true)
+	queueConsolidation(b, reps, res)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return res.Actions, fmt.Errorf("registry: consolidate %d: %w", pid, err)
+	}
+	return res.Actions, nil
+}
 
-	status := make(map[int64]string, len(reps))
-	eventOf := make(map[int64]int64, len(reps))
+// consolidation returns, for each report, its event id (nil if none) and
+// its status: winner, duplicate, not_event (refusal, not administered,
+// 998), delete, or superseded (by an update or a delete).
+func consolidation(reps []consolidate.Report, res consolidate.Result) ([]*int64, []string) {
+	type place struct {
+		event  int64
+		winner bool
+	}
+	where := make(map[int64]place, len(reps))
+	for _, e := range res.Events {
+		for j, src := range e.Sources {
+			where[src] = place{e.Winner, j == 0}
+		}
+	}
+	events := make([]*int64, len(reps))
+	status := make([]string, len(reps))
+	for i, r := range reps {
+		if p, ok := where[r.ID]; ok {
+			e := p.event
+			events[i] = &e
+			status[i] = "duplicate"
+			if p.winner {
+				status[i] = "winner"
+			}
+			continue
+		}
+		switch {
+		case r.Completion == "RE" || r.Completion == "NA" || r.CVX == codeset.CVXNoVaccineAdministered:
+			status[i] = "not_event"
+		case r.Action == "D":
+			status[i] = "delete"
+		default:
+			status[i] = "superseded"
+		}
+	}
+	return events, status
+}
+
+// queueEvents writes the patient's events (after deleting the old ones
+// when replace is set).
+func queueEvents(b *pgx.Batch, pid int64, res consolidate.Result, replace bool) {
+	if replace {
+		b.Queue(`DELETE FROM vaccination_events WHERE patient_id = $1`, pid)
+	}
 	n := len(res.Events)
+	if n == 0 {
+		return
+	}
 	var (
 		ids    = make([]int64, n)
 		groups = make([]string, n)
@@ -591,48 +789,22 @@ func (s *Store) Reconsolidate(ctx context.Context, tx pgx.Tx, pid int64) (consol
 		ids[i], cvx[i], dates[i], lots[i], mvx[i], hist[i] = e.Winner, e.CVX, e.Date, e.Lot, e.MVX, e.Historical
 		groups[i] = strings.Join(e.Groups, ",")
 		count[i] = int32(len(e.Sources))
-		for j, src := range e.Sources {
-			eventOf[src] = e.Winner
-			if j == 0 {
-				status[src] = "winner"
-			} else {
-				status[src] = "duplicate"
-			}
-		}
 	}
-	svIDs := make([]int64, len(reps))
-	svEvent := make([]*int64, len(reps))
-	svStatus := make([]string, len(reps))
+	b.Queue(`INSERT INTO vaccination_events (id, patient_id, vaccine_groups, cvx, administered_on, lot, mvx, historical, source_count)
+		SELECT u.id, $1, string_to_array(u.g, ','), u.cvx, u.d, u.lot, u.mvx, u.hist, u.n
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::bool[], $9::int[])
+			AS u(id, g, cvx, d, lot, mvx, hist, n)`,
+		pid, ids, groups, cvx, dates, lots, mvx, hist, count)
+}
+
+// queueConsolidation records each source row's event and status.
+func queueConsolidation(b *pgx.Batch, reps []consolidate.Report, res consolidate.Result) {
+	events, status := consolidation(reps, res)
+	ids := make([]int64, len(reps))
 	for i, r := range reps {
-		svIDs[i] = r.ID
-		if e, ok := eventOf[r.ID]; ok {
-			svEvent[i] = &e
-			svStatus[i] = status[r.ID]
-			continue
-		}
-		switch {
-		case r.Completion == "RE" || r.Completion == "NA" || r.CVX == codeset.CVXNoVaccineAdministered:
-			svStatus[i] = "not_event"
-		case r.Action == "D":
-			svStatus[i] = "delete"
-		default:
-			svStatus[i] = "superseded"
-		}
-	}
-	b := &pgx.Batch{}
-	b.Queue(`DELETE FROM vaccination_events WHERE patient_id = $1`, pid)
-	if n > 0 {
-		b.Queue(`INSERT INTO vaccination_events (id, patient_id, vaccine_groups, cvx, administered_on, lot, mvx, historical, source_count)
-			SELECT u.id, $1, string_to_array(u.g, ','), u.cvx, u.d, u.lot, u.mvx, u.hist, u.n
-			FROM unnest($2::bigint[], $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::bool[], $9::int[])
-				AS u(id, g, cvx, d, lot, mvx, hist, n)`,
-			pid, ids, groups, cvx, dates, lots, mvx, hist, count)
+		ids[i] = r.ID
 	}
 	b.Queue(`UPDATE source_vaccinations sv SET event_id = u.e, consolidation = u.s
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, e, s)
-		WHERE sv.id = u.id AND (sv.event_id IS DISTINCT FROM u.e OR sv.consolidation <> u.s)`, svIDs, svEvent, svStatus)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return res.Actions, fmt.Errorf("registry: consolidate %d: %w", pid, err)
-	}
-	return res.Actions, nil
+		WHERE sv.id = u.id AND (sv.event_id IS DISTINCT FROM u.e OR sv.consolidation <> u.s)`, ids, events, status)
 }

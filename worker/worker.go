@@ -51,8 +51,8 @@ type Config struct {
 	// MaxDeliver is how many deliveries a message gets before it is
 	// dead-lettered (default 5).
 	MaxDeliver int
-	// Concurrency is the number of batches processed at once by this
-	// process (default 2).
+	// Concurrency is the number of transactions a fetched batch is split
+	// into and committed in parallel (default 4).
 	Concurrency int
 	// RetryDelay is the first redelivery delay after a failure; it doubles
 	// with each delivery (default 1s).
@@ -82,7 +82,7 @@ func (c *Config) defaults() {
 		c.MaxDeliver = 5
 	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = 2
+		c.Concurrency = 4
 	}
 	if c.RetryDelay <= 0 {
 		c.RetryDelay = time.Second
@@ -139,22 +139,9 @@ func New(cfg Config) (*Worker, error) {
 }
 
 // Run fetches and processes batches until ctx is cancelled; it then
-// finishes the batches in flight and returns nil.
+// finishes the batch in flight and returns nil.
 func (w *Worker) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	errs := make(chan error, w.cfg.Concurrency)
-	for range w.cfg.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := w.loop(ctx); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return w.loop(ctx)
 }
 
 func (w *Worker) loop(ctx context.Context) error {
@@ -204,60 +191,77 @@ type item struct {
 	res  registry.Result
 }
 
-// process applies msgs: all in one transaction, or one by one if that
-// fails; then acks, naks or dead-letters each.
+// process applies msgs. Each batch is split into Concurrency shards by
+// the patient's birth date (the advisory lock every writer of a possible
+// match takes), and the shards are committed in parallel transactions that
+// do not wait for each other. A shard whose transaction fails is retried
+// one message per transaction. Then each message is acked, naked or
+// dead-lettered.
 func (w *Worker) process(ctx context.Context, msgs []jetstream.Msg) {
 	start := time.Now()
-	items := make([]*item, 0, len(msgs))
-	var ok []*item
-	for _, m := range msgs {
+	shards := make([][]*item, w.cfg.Concurrency)
+	for i, m := range msgs {
 		it := w.prepare(m)
-		items = append(items, it)
 		if it.err != nil {
 			w.fail(ctx, it, it.err)
 			continue
 		}
-		ok = append(ok, it)
-	}
-	if len(ok) > 0 {
-		if err := w.applyTx(ctx, ok); err != nil {
-			// Retry one by one: the failure belongs to one message, or to
-			// the moment (a deadlock, a lost connection).
-			for _, it := range ok {
-				if err := w.applyTx(ctx, []*item{it}); err != nil {
-					w.fail(ctx, it, err)
-					continue
-				}
-				w.done(it)
-			}
-		} else {
-			for _, it := range ok {
-				w.done(it)
-			}
+		k := uint64(i)
+		if len(it.keys) > 0 {
+			k = uint64(it.keys[0])
 		}
+		s := k % uint64(len(shards))
+		shards[s] = append(shards[s], it)
 	}
+	var wg sync.WaitGroup
+	for _, shard := range shards {
+		if len(shard) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.processShard(ctx, shard)
+		}()
+	}
+	wg.Wait()
 	if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
 		w.m.lag.Set(float64(md.NumPending))
 	}
 	w.m.batch.Observe(time.Since(start).Seconds())
 }
 
+func (w *Worker) processShard(ctx context.Context, items []*item) {
+	if err := w.applyTx(ctx, items); err == nil {
+		for _, it := range items {
+			w.done(it)
+		}
+		return
+	}
+	// Retry one by one: the failure belongs to one message, or to the
+	// moment (a deadlock, a lost connection).
+	for _, it := range items {
+		if err := w.applyTx(ctx, []*item{it}); err != nil {
+			w.fail(ctx, it, err)
+			continue
+		}
+		w.done(it)
+	}
+}
+
 // applyTx applies items in one transaction and commits.
 func (w *Worker) applyTx(ctx context.Context, items []*item) error {
-	var keys []int64
-	for _, it := range items {
-		keys = append(keys, it.keys...)
+	msgs := make([]*registry.Message, len(items))
+	for i, it := range items {
+		msgs[i] = it.rm
 	}
 	return pgx.BeginFunc(ctx, w.cfg.Store.Pool(), func(tx pgx.Tx) error {
-		if err := registry.LockAll(ctx, tx, keys); err != nil {
+		res, err := w.cfg.Store.ApplyBatch(ctx, tx, msgs)
+		if err != nil {
 			return err
 		}
-		for _, it := range items {
-			res, err := w.cfg.Store.Apply(ctx, tx, it.rm)
-			if err != nil {
-				return err
-			}
-			it.res = res
+		for i, it := range items {
+			it.res = res[i]
 		}
 		return nil
 	})

@@ -25,7 +25,7 @@ type env struct {
 	store *registry.Store
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	q, err := queue.Open(ctx, queue.Config{DataDir: t.TempDir()})
@@ -42,7 +42,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // start runs a worker until the test ends.
-func (e *env) start(t *testing.T, cfg worker.Config) *worker.Worker {
+func (e *env) start(t testing.TB, cfg worker.Config) *worker.Worker {
 	t.Helper()
 	cfg.Queue, cfg.Store = e.q, e.store
 	if cfg.FetchWait == 0 {
@@ -101,7 +101,7 @@ func (e *env) republish(t *testing.T, m *queue.Message) {
 }
 
 // drain waits until the worker's consumer has nothing pending or unacked.
-func (e *env) drain(t *testing.T, durable string) {
+func (e *env) drain(t testing.TB, durable string) {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(45 * time.Second)
@@ -118,7 +118,7 @@ func (e *env) drain(t *testing.T, durable string) {
 	t.Fatal("worker did not drain the stream")
 }
 
-func (e *env) count(t *testing.T, sql string, args ...any) int {
+func (e *env) count(t testing.TB, sql string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := e.store.Pool().QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {

@@ -1,0 +1,73 @@
+package worker_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	msynth "github.com/iisproject/iis/match/synth"
+	"github.com/iisproject/iis/queue"
+	"github.com/iisproject/iis/registry"
+	"github.com/iisproject/iis/synth"
+	"github.com/iisproject/iis/worker"
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkWorker measures doses committed per second, matching and
+// consolidation included, from a queue holding b.N synthetic VXUs (cmd
+// synth's traffic: new patients, 1% resends, 1% second-clinic reports, 1%
+// malformed) into a registry seeded with IIS_BENCH_PATIENTS patients
+// (default 20,000; match/synth's population loaded with COPY).
+// IIS_BENCH_CONCURRENCY and IIS_BENCH_BATCH set the worker's.
+func BenchmarkWorker(b *testing.B) {
+	ctx := context.Background()
+	e := newEnv(b)
+	n := envInt("IIS_BENCH_PATIENTS", 20000)
+	pop := msynth.Generate(msynth.DefaultConfig(n))
+	recs := pop.Records
+	if len(recs) > n {
+		recs = recs[:n]
+	}
+	t0 := time.Now()
+	if _, err := registry.Seed(ctx, e.store.Pool(), recs); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d patients in %v", len(recs), time.Since(t0).Round(time.Millisecond))
+
+	gen := synth.New(synth.Config{Seed: 7})
+	for range b.N {
+		m := gen.Next()
+		r := validator.Decode(m.Body)
+		kind := "vxu"
+		if r.Rejected() {
+			kind = "rejected"
+		}
+		qm := &queue.Message{Kind: kind, Facility: m.Facility, ControlID: m.ControlID, Transport: "mllp", Type: "VXU",
+			Ack: validator.AckCode(r), Received: time.Now(), Body: m.Body}
+		if _, err := e.q.Publish(ctx, qm); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	start := time.Now()
+	w := e.start(b, worker.Config{
+		Concurrency: envInt("IIS_BENCH_CONCURRENCY", 2),
+		BatchSize:   envInt("IIS_BENCH_BATCH", 200),
+		FetchWait:   50 * time.Millisecond,
+	})
+	e.drain(b, "registry")
+	el := time.Since(start)
+	b.StopTimer()
+	s := w.Stats()
+	b.ReportMetric(float64(s.Doses)/el.Seconds(), "doses/s")
+	b.ReportMetric(float64(s.Stored+s.Duplicates+s.StoredOnly)/el.Seconds(), "msgs/s")
+	b.ReportMetric(0, "ns/op")
+}
