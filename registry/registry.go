@@ -30,7 +30,7 @@ import (
 type Config struct {
 	// URL is the PostgreSQL connection string (DATABASE_URL).
 	URL string
-	// MaxConns bounds the pool (default: pgxpool's, 4 or the CPU count).
+	// MaxConns bounds the pool (default 16).
 	MaxConns int32
 	// Matcher scores candidates (default match.New(match.DefaultConfig())).
 	Matcher *match.Matcher
@@ -60,9 +60,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry: database URL: %w", err)
 	}
-	if cfg.MaxConns > 0 {
-		pc.MaxConns = cfg.MaxConns
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 16
 	}
+	pc.MaxConns = cfg.MaxConns
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("registry: connect: %w", err)
@@ -308,14 +309,12 @@ func (s *Store) apply(ctx context.Context, tx pgx.Tx, m *Message, ids *idPool) (
 		return res, err
 	}
 	res.PatientID = pid
-	queuePatientDetails(b, pid, p, keys)
 	for _, c := range found.possible {
 		b.Queue(`INSERT INTO match_reviews (patient_id, candidate_id, report_id, score, reason) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT DO NOTHING`, pid, c.id, reportID, c.score, string(c.reason))
 	}
-	b.Queue(`UPDATE source_reports SET patient_id = $2, match_outcome = $3 WHERE id = $1`, reportID, pid, string(res.Outcome))
-	b.Queue(`INSERT INTO audit_log (actor, action, patient_id, report_id, detail) VALUES ($1, $2, $3, $4, $5)`,
-		s.cfg.Actor, auditAction(res.Outcome), pid, reportID, fmt.Sprintf("facility=%s control_id=%s doses=%d", m.Facility, m.ControlID, len(vxu.Vaccinations)))
+	queuePatientDetails(b, pid, reportID, res.Outcome, s.cfg.Actor,
+		fmt.Sprintf("facility=%s control_id=%s doses=%d", m.Facility, m.ControlID, len(vxu.Vaccinations)), p, keys)
 	reps := newReports(m, msgTime, ids)
 	res.Doses = len(reps)
 	if found.id == 0 {
@@ -562,41 +561,55 @@ func queueUpdatePatient(b *pgx.Batch, id int64, p *iis.Patient, rec *match.Recor
 	return nil
 }
 
-// queuePatientDetails adds the reported identifiers, names, addresses,
-// phones, guardians and blocking keys the patient does not have yet.
-func queuePatientDetails(b *pgx.Batch, pid int64, p *iis.Patient, keys []string) {
+// queuePatientDetails adds, in one statement, the reported identifiers,
+// names, addresses, phones, guardians and blocking keys the patient does
+// not have yet, links the source report to the patient and writes the
+// audit row.
+func queuePatientDetails(b *pgx.Batch, pid, reportID int64, outcome MatchOutcome, actor, detail string, p *iis.Patient, keys []string) {
+	var idv, ida, idt []string
 	for _, id := range p.Identifiers {
-		if id.Value == "" {
-			continue
+		if id.Value != "" {
+			idv, ida, idt = append(idv, id.Value), append(ida, id.Authority), append(idt, id.Type)
 		}
-		b.Queue(`INSERT INTO patient_identifiers (patient_id, value, authority, type) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-			pid, id.Value, id.Authority, id.Type)
 	}
+	var nf, ng, nm, ns, nt []string
 	for _, n := range p.Names {
-		b.Queue(`INSERT INTO patient_names (patient_id, family, given, middle, suffix, type) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-			pid, n.Family, n.Given, n.Middle, n.Suffix, n.Type)
+		nf, ng, nm, ns, nt = append(nf, n.Family), append(ng, n.Given), append(nm, n.Middle), append(ns, n.Suffix), append(nt, n.Type)
 	}
+	var as, ao, ac, ast, az, aco, acy, at []string
 	for _, a := range p.Addresses {
-		b.Queue(`INSERT INTO patient_addresses (patient_id, street, other, city, state, zip, country, county, type)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-			pid, a.Street, a.Other, a.City, a.State, a.Zip, a.Country, a.County, a.Type)
+		as, ao, ac, ast = append(as, a.Street), append(ao, a.Other), append(ac, a.City), append(ast, a.State)
+		az, aco, acy, at = append(az, a.Zip), append(aco, a.Country), append(acy, a.County), append(at, a.Type)
 	}
+	var pn, pe, pu, pq []string
 	for _, ph := range p.Phones {
-		b.Queue(`INSERT INTO patient_phones (patient_id, number, email, use, equipment) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-			pid, ph.Number(), ph.Email, ph.Use, ph.Equipment)
+		pn, pe, pu, pq = append(pn, ph.Number()), append(pe, ph.Email), append(pu, ph.Use), append(pq, ph.Equipment)
 	}
+	var gf, gg, gr, gp []string
 	for _, g := range p.Guardians {
 		phone := ""
 		if len(g.Phones) > 0 {
 			phone = g.Phones[0].Number()
 		}
-		b.Queue(`INSERT INTO patient_guardians (patient_id, family, given, relationship, phone) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-			pid, g.Name.Family, g.Name.Given, g.Relationship.Code, phone)
+		gf, gg, gr, gp = append(gf, g.Name.Family), append(gg, g.Name.Given), append(gr, g.Relationship.Code), append(gp, phone)
 	}
-	if len(keys) > 0 {
-		b.Queue(`INSERT INTO patient_blocking_keys (key, patient_id) SELECT k, $2 FROM unnest($1::text[]) AS u(k) ON CONFLICT DO NOTHING`,
-			keys, pid)
-	}
+	b.Queue(`WITH
+		i AS (INSERT INTO patient_identifiers (patient_id, value, authority, type)
+			SELECT DISTINCT $1::bigint, u.v, u.a, u.t FROM unnest($2::text[], $3::text[], $4::text[]) AS u(v, a, t) ON CONFLICT DO NOTHING),
+		n AS (INSERT INTO patient_names (patient_id, family, given, middle, suffix, type)
+			SELECT DISTINCT $1::bigint, u.f, u.g, u.m, u.s, u.t FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS u(f, g, m, s, t) ON CONFLICT DO NOTHING),
+		a AS (INSERT INTO patient_addresses (patient_id, street, other, city, state, zip, country, county, type)
+			SELECT DISTINCT $1::bigint, u.* FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[]) AS u ON CONFLICT DO NOTHING),
+		ph AS (INSERT INTO patient_phones (patient_id, number, email, use, equipment)
+			SELECT DISTINCT $1::bigint, u.* FROM unnest($18::text[], $19::text[], $20::text[], $21::text[]) AS u ON CONFLICT DO NOTHING),
+		g AS (INSERT INTO patient_guardians (patient_id, family, given, relationship, phone)
+			SELECT DISTINCT $1::bigint, u.* FROM unnest($22::text[], $23::text[], $24::text[], $25::text[]) AS u ON CONFLICT DO NOTHING),
+		k AS (INSERT INTO patient_blocking_keys (key, patient_id)
+			SELECT DISTINCT u.k, $1::bigint FROM unnest($26::text[]) AS u(k) ON CONFLICT DO NOTHING),
+		r AS (UPDATE source_reports SET patient_id = $1, match_outcome = $28 WHERE id = $27)
+		INSERT INTO audit_log (actor, action, patient_id, report_id, detail) VALUES ($29, $30, $1, $27, $31)`,
+		pid, idv, ida, idt, nf, ng, nm, ns, nt, as, ao, ac, ast, az, aco, acy, at, pn, pe, pu, pq, gf, gg, gr, gp,
+		keys, reportID, string(outcome), actor, auditAction(outcome), detail)
 }
 
 // queueVaccinations adds one source_vaccinations row per accepted dose
