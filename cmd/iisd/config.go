@@ -16,6 +16,17 @@ import (
 type Config struct {
 	DataDir  string `json:"data_dir"`  // IIS_DATA_DIR, -data-dir
 	LogLevel string `json:"log_level"` // IIS_LOG_LEVEL, -log-level: debug, info, warn, error
+	// Mode is what this process runs: "all" (listeners and the registry
+	// worker), "listener" or "worker" — to scale them out separately.
+	Mode string `json:"mode"`
+
+	// DatabaseURL is the registry's PostgreSQL (DATABASE_URL or
+	// IIS_DATABASE_URL). Empty: a private cluster under the data directory.
+	DatabaseURL       string `json:"database_url"`
+	WorkerBatch       int    `json:"worker_batch"`
+	WorkerConcurrency int    `json:"worker_concurrency"`
+	// QueryFacilities may query (QBP); "*" allows any authenticated sender.
+	QueryFacilities []string `json:"query_facilities"`
 
 	MLLPAddr           string        `json:"mllp_addr"` // IIS_MLLP_ADDR, -mllp-addr ("" disables)
 	MLLPTLSCert        string        `json:"mllp_tls_cert"`
@@ -71,6 +82,9 @@ func defaultConfig() Config {
 		QueueDupWindow:     2 * time.Minute,
 		ProcessingIDs:      []string{"P", "T"},
 		Application:        "IIS",
+		Mode:               "all",
+		WorkerBatch:        200,
+		WorkerConcurrency:  4,
 	}
 }
 
@@ -96,6 +110,9 @@ func loadConfig(args []string, getenv func(string) string) (Config, *flag.FlagSe
 			return cfg, fs, fmt.Errorf("config file %s: %w", *file, err)
 		}
 	}
+	if v := getenv("DATABASE_URL"); v != "" {
+		cfg.DatabaseURL = v
+	}
 	if err := applyEnv(&cfg, getenv); err != nil {
 		return cfg, fs, err
 	}
@@ -106,6 +123,11 @@ func loadConfig(args []string, getenv func(string) string) (Config, *flag.FlagSe
 	if err := fs2.Parse(args); err != nil {
 		return cfg, fs, err
 	}
+	switch cfg.Mode {
+	case "all", "listener", "worker":
+	default:
+		return cfg, fs, fmt.Errorf("mode %q: use all, listener or worker", cfg.Mode)
+	}
 	if cfg.MLLPTLSCert != "" && cfg.MLLPTLSKey == "" || cfg.HTTPTLSCert != "" && cfg.HTTPTLSKey == "" {
 		return cfg, fs, errors.New("a TLS certificate needs its key")
 	}
@@ -115,6 +137,14 @@ func loadConfig(args []string, getenv func(string) string) (Config, *flag.FlagSe
 func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the embedded queue and other state (env IIS_DATA_DIR)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env IIS_LOG_LEVEL)")
+	fs.StringVar(&c.Mode, "mode", c.Mode, "all, listener or worker (env IIS_MODE)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "registry PostgreSQL URL; empty starts a private cluster under the data directory (env DATABASE_URL or IIS_DATABASE_URL)")
+	fs.IntVar(&c.WorkerBatch, "worker-batch", c.WorkerBatch, "messages the registry worker commits together (env IIS_WORKER_BATCH)")
+	fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", c.WorkerConcurrency, "parallel transactions per batch (env IIS_WORKER_CONCURRENCY)")
+	fs.Func("query-facilities", "facilities allowed to query, comma-separated; * for any (env IIS_QUERY_FACILITIES)", func(s string) error {
+		c.QueryFacilities = splitList(s)
+		return nil
+	})
 	fs.StringVar(&c.MLLPAddr, "mllp-addr", c.MLLPAddr, "MLLP listen address; empty disables (env IIS_MLLP_ADDR)")
 	fs.StringVar(&c.MLLPTLSCert, "mllp-tls-cert", c.MLLPTLSCert, "PEM certificate for MLLP over TLS (env IIS_MLLP_TLS_CERT)")
 	fs.StringVar(&c.MLLPTLSKey, "mllp-tls-key", c.MLLPTLSKey, "PEM key for MLLP over TLS (env IIS_MLLP_TLS_KEY)")

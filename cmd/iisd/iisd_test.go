@@ -17,6 +17,7 @@ import (
 
 	"github.com/iisproject/iis/hl7"
 	"github.com/iisproject/iis/mllp"
+	"github.com/iisproject/iis/registry/pgtest"
 	"github.com/iisproject/iis/soap"
 	"github.com/iisproject/iis/synth"
 )
@@ -29,6 +30,8 @@ func startTest(t testing.TB, mutate func(*Config)) *server {
 	cfg.MLLPAddr = "127.0.0.1:0"
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.LogLevel = "error"
+	cfg.DatabaseURL = pgtest.NewDatabase(t) // the machine's PostgreSQL, a database of this test's own
+	cfg.QueryFacilities = []string{"*"}
 	hash, err := soap.HashPassword("s3cret")
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +100,23 @@ func TestServeMLLPAndSOAP(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
 			t.Errorf("%s: %d, no %q", path, resp.StatusCode, want)
 		}
+	}
+	// The worker stored both messages in the registry: one patient (the same
+	// child reported twice), three consolidated doses.
+	deadline := time.Now().Add(20 * time.Second)
+	var reports, patients, events int
+	for time.Now().Before(deadline) {
+		row := s.store.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM source_reports), (SELECT count(*) FROM patients), (SELECT count(*) FROM vaccination_events)`)
+		if err := row.Scan(&reports, &patients, &events); err != nil {
+			t.Fatal(err)
+		}
+		if reports == 2 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if reports != 2 || patients != 1 || events != 3 {
+		t.Errorf("registry holds %d reports, %d patients, %d events; want 2, 1, 3", reports, patients, events)
 	}
 	// The MLLP sender was counted under its MSH-4.
 	resp, _ := http.Get(base + "/metrics")

@@ -25,11 +25,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/iisproject/iis/forecast"
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/ingest"
+	"github.com/iisproject/iis/localpg"
 	"github.com/iisproject/iis/mllp"
+	"github.com/iisproject/iis/query"
 	"github.com/iisproject/iis/queue"
+	"github.com/iisproject/iis/registry"
 	"github.com/iisproject/iis/soap"
+	"github.com/iisproject/iis/worker"
 )
 
 func main() {
@@ -85,6 +90,11 @@ type server struct {
 	cfg     Config
 	log     *slog.Logger
 	q       *queue.Queue
+	pg      *localpg.Cluster // the private cluster, when no database URL is set
+	store   *registry.Store
+	worker  *worker.Worker
+	stopW   context.CancelFunc
+	doneW   chan error
 	handler *ingest.Handler
 	mllp    *mllp.Server
 	http    *http.Server
@@ -127,7 +137,31 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 	s.q = q
 
 	validator := immz.New(immz.Config{ProcessingIDs: cfg.ProcessingIDs, WarningsAsAE: cfg.WarningsAsAE, Application: cfg.Application, Facility: cfg.Facility})
-	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Metrics: ingest.NewMetrics(reg), Logger: log})
+
+	if err := s.openRegistry(ctx, dataDir); err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
+	}
+	if cfg.Mode != "listener" {
+		if err := s.startWorker(reg, validator); err != nil {
+			s.shutdown(5 * time.Second)
+			return nil, err
+		}
+	}
+	if cfg.Mode == "worker" {
+		return s, nil
+	}
+
+	var queries ingest.QueryHandler
+	if qr, ok := any(s.store).(query.Registry); ok {
+		fc, err := forecast.Default()
+		if err != nil {
+			s.shutdown(5 * time.Second)
+			return nil, err
+		}
+		queries = query.New(query.Config{Validator: validator, Registry: qr, Forecaster: fc, Authorizer: query.AllowList(cfg.QueryFacilities), Logger: log})
+	}
+	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Queries: queries, Metrics: ingest.NewMetrics(reg), Logger: log})
 
 	if cfg.MLLPAddr != "" {
 		if err := s.startMLLP(reg); err != nil {
@@ -142,6 +176,41 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		}
 	}
 	return s, nil
+}
+
+// openRegistry connects to the registry's PostgreSQL (applying its
+// migrations), starting a private cluster under the data directory when no
+// database URL is configured.
+func (s *server) openRegistry(ctx context.Context, dataDir string) error {
+	url := s.cfg.DatabaseURL
+	if url == "" {
+		pg, err := localpg.Start(ctx, filepath.Join(dataDir, "postgres"))
+		if err != nil {
+			return fmt.Errorf("private PostgreSQL (set DATABASE_URL to use another): %w", err)
+		}
+		s.pg = pg
+		url = pg.URL()
+	}
+	st, err := registry.Open(ctx, registry.Config{URL: url})
+	if err != nil {
+		return err
+	}
+	s.store = st
+	return nil
+}
+
+// startWorker runs the registry worker: queued messages into PostgreSQL.
+func (s *server) startWorker(reg *prometheus.Registry, v *immz.Validator) error {
+	w, err := worker.New(worker.Config{Queue: s.q, Store: s.store, Validator: v, BatchSize: s.cfg.WorkerBatch,
+		Concurrency: s.cfg.WorkerConcurrency, Registerer: reg, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	s.worker = w
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopW, s.doneW = cancel, make(chan error, 1)
+	go func() { s.doneW <- w.Run(ctx) }()
+	return nil
 }
 
 func (s *server) startMLLP(reg *prometheus.Registry) error {
@@ -297,6 +366,14 @@ func (s *server) banner() string {
 	} else {
 		fmt.Fprintf(&b, "  %-13s %s\n", "queue", s.cfg.NATSURL)
 	}
+	if s.pg != nil {
+		fmt.Fprintf(&b, "  %-13s private PostgreSQL in %s (port %d)\n", "registry", s.pg.Dir(), s.pg.Port())
+	} else {
+		fmt.Fprintf(&b, "  %-13s PostgreSQL from the configured database URL\n", "registry")
+	}
+	if s.worker != nil {
+		fmt.Fprintf(&b, "  %-13s registry worker running (mode %s)\n", "worker", s.cfg.Mode)
+	}
 	b.WriteString("Stop with Ctrl-C.")
 	return b.String()
 }
@@ -315,8 +392,27 @@ func (s *server) shutdown(grace time.Duration) error {
 			errs = append(errs, fmt.Errorf("HTTP shutdown: %w", err))
 		}
 	}
+	if s.stopW != nil {
+		s.stopW()
+		select {
+		case err := <-s.doneW:
+			if err != nil {
+				errs = append(errs, fmt.Errorf("worker: %w", err))
+			}
+		case <-ctx.Done():
+			errs = append(errs, errors.New("worker did not finish its batch in time"))
+		}
+	}
 	if s.q != nil {
 		s.q.Close()
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+	if s.pg != nil {
+		if err := s.pg.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("private PostgreSQL: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
