@@ -6,9 +6,11 @@ BENCHTIME ?= 2s
 
 .PHONY: all build test bench fuzz run eval-matching cdsi-check vet fmt
 
-# The development configuration: embedded JetStream under ./var, MLLP on
-# 127.0.0.1:2575, HTTP (SOAP, /metrics, health) on 127.0.0.1:8080, and a
-# SOAP account demo/demo. Override with IIS_* variables or RUNFLAGS.
+# The development configuration: embedded JetStream under ./var, the
+# registry in PostgreSQL from DATABASE_URL or a private cluster under
+# ./var/postgres, MLLP on 127.0.0.1:2575, HTTP (SOAP, /metrics, health) on
+# 127.0.0.1:8080, and a SOAP account demo/demo. Override with IIS_*
+# variables or RUNFLAGS.
 RUNCONFIG ?= deploy/iisd.dev.json
 RUNFLAGS  ?=
 
@@ -18,6 +20,7 @@ build:
 	$(GO) build $(GOFLAGS) ./...
 
 run:
+	@deploy/dev/ensure-postgres.sh
 	$(GO) build $(GOFLAGS) -o bin/iisd ./cmd/iisd
 	./bin/iisd -config $(RUNCONFIG) $(RUNFLAGS)
 

@@ -126,6 +126,11 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// World-traversable, so that a private PostgreSQL run as the postgres
+	// account (when iisd runs as root) can reach its directory inside.
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
 	q, err := queue.Open(ctx, queue.Config{
 		URL: cfg.NATSURL, DataDir: filepath.Join(dataDir, "jetstream"), SyncAlways: cfg.QueueSyncAlways,
 		Stream: cfg.QueueStream, Replicas: cfg.QueueReplicas, DuplicateWindow: cfg.QueueDupWindow,
