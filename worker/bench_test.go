@@ -27,22 +27,34 @@ func envInt(name string, def int) int {
 // malformed) into a registry seeded with IIS_BENCH_PATIENTS patients
 // (default 20,000; match/synth's population loaded with COPY).
 // IIS_BENCH_CONCURRENCY and IIS_BENCH_BATCH set the worker's.
+// IIS_BENCH_DATABASE_URL runs against an existing registry instead (for
+// example one seeded with `go run ./cmd/iisworker -seed 1000000`); the
+// benchmark's writes stay in it.
 func BenchmarkWorker(b *testing.B) {
 	ctx := context.Background()
-	e := newEnv(b)
-	n := envInt("IIS_BENCH_PATIENTS", 20000)
-	pop := msynth.Generate(msynth.DefaultConfig(n))
-	recs := pop.Records
-	if len(recs) > n {
-		recs = recs[:n]
+	var e *env
+	if url := os.Getenv("IIS_BENCH_DATABASE_URL"); url != "" {
+		e = newEnvURL(b, url)
+		var n int
+		_ = e.store.Pool().QueryRow(ctx, `SELECT count(*) FROM patients`).Scan(&n)
+		b.Logf("registry of %d patients", n)
+	} else {
+		e = newEnv(b)
+		n := envInt("IIS_BENCH_PATIENTS", 20000)
+		pop := msynth.Generate(msynth.DefaultConfig(n))
+		recs := pop.Records
+		if len(recs) > n {
+			recs = recs[:n]
+		}
+		t0 := time.Now()
+		if _, err := registry.Seed(ctx, e.store.Pool(), recs); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("seeded %d patients in %v", len(recs), time.Since(t0).Round(time.Millisecond))
 	}
-	t0 := time.Now()
-	if _, err := registry.Seed(ctx, e.store.Pool(), recs); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("seeded %d patients in %v", len(recs), time.Since(t0).Round(time.Millisecond))
 
-	gen := synth.New(synth.Config{Seed: 7})
+	// A fresh seed per run, so that a reused registry gets new messages.
+	gen := synth.New(synth.Config{Seed: uint64(time.Now().UnixNano())})
 	for range b.N {
 		m := gen.Next()
 		r := validator.Decode(m.Body)

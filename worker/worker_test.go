@@ -27,13 +27,19 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvURL(t, pgtest.NewDatabase(t))
+}
+
+// newEnvURL is newEnv on an existing database.
+func newEnvURL(t testing.TB, url string) *env {
+	t.Helper()
 	ctx := context.Background()
 	q, err := queue.Open(ctx, queue.Config{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(q.Close)
-	s, err := registry.Open(ctx, registry.Config{URL: pgtest.NewDatabase(t)})
+	s, err := registry.Open(ctx, registry.Config{URL: url})
 	if err != nil {
 		t.Fatal(err)
 	}

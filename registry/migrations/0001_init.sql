@@ -4,7 +4,8 @@
 -- latest reported values; every reported variant stays in the child tables
 -- and in source_reports. match_record is the matcher's view of the patient
 -- (every name, identifier, phone and address reported), kept as JSON so a
--- candidate is scored without joining seven tables.
+-- candidate is scored without joining seven tables (bytea: PostgreSQL never
+-- looks inside, so it is not parsed on every write).
 CREATE TABLE patients (
     id                   bigserial PRIMARY KEY,
     created_at           timestamptz NOT NULL DEFAULT now(),
@@ -30,7 +31,7 @@ CREATE TABLE patients (
     registry_status_date date,
     -- A patient merged into another keeps its row, pointing to the survivor.
     merged_into          bigint REFERENCES patients(id),
-    match_record         jsonb NOT NULL DEFAULT '{}'
+    match_record         bytea NOT NULL DEFAULT '\x7b7d'::bytea
 );
 
 CREATE TABLE patient_identifiers (

@@ -1,0 +1,285 @@
+package registry
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/iisproject/iis"
+	"github.com/iisproject/iis/codeset"
+	"github.com/iisproject/iis/hl7/immz"
+	"github.com/iisproject/iis/match"
+)
+
+// QueryCandidate is a patient the matcher found for a query.
+type QueryCandidate struct {
+	PatientID int64
+	Score     float64
+	// Confident is the matcher's Match outcome (linked automatically had it
+	// been a report); otherwise a possible match.
+	Confident bool
+	// Protected: PD1-12 said Y (protect), or the registry status is
+	// permanently inactive / opted out; such a patient is never disclosed.
+	Protected bool
+}
+
+// FindForQuery scores the registry's patients against a query (QBP QPD)
+// with the same matcher and blocking keys as reports use, and returns the
+// Match and PossibleMatch candidates, best first.
+func (s *Store) FindForQuery(ctx context.Context, q *immz.Query) ([]QueryCandidate, error) {
+	p := iis.Patient{
+		Identifiers: q.Identifiers, MotherMaidenName: q.MotherMaidenName, BirthDate: q.BirthDate, Sex: q.Sex,
+		Addresses: q.Addresses, Phones: q.Phones, MultipleBirth: q.MultipleBirth, BirthOrder: q.BirthOrder,
+	}
+	if !q.Name.IsZero() {
+		p.Names = []iis.Name{q.Name}
+	}
+	rec := MatchRecord(&p)
+	match.Normalize(rec)
+	keys := match.BlockingKeys(rec)
+	var b pgx.Batch
+	s.queueCandidates(&b, keys)
+	br := s.pool.SendBatch(ctx, &b)
+	cands, err := readCandidates(br)
+	br.Close()
+	if err != nil {
+		return nil, err
+	}
+	var out []QueryCandidate
+	for i := range cands {
+		c := &cands[i]
+		match.Normalize(c.rec)
+		r := s.m.Compare(rec, c.rec)
+		switch r.Outcome {
+		case match.Match:
+			out = append(out, QueryCandidate{PatientID: c.id, Score: r.Score, Confident: true})
+		case match.PossibleMatch:
+			out = append(out, QueryCandidate{PatientID: c.id, Score: r.Score})
+		}
+	}
+	slices.SortFunc(out, func(a, b QueryCandidate) int {
+		if a.Confident != b.Confident {
+			if a.Confident {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.PatientID, b.PatientID)
+	})
+	if len(out) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(out))
+	for i, c := range out {
+		ids[i] = c.PatientID
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id FROM patients WHERE id = ANY($1) AND (protection = 'Y' OR registry_status = 'P')`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("registry: protection: %w", err)
+	}
+	protected, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("registry: protection: %w", err)
+	}
+	for i := range out {
+		out[i].Protected = slices.Contains(protected, out[i].PatientID)
+	}
+	return out, nil
+}
+
+// Patient returns a patient's demographics as the registry holds them:
+// the latest reported values, every identifier, name, address and phone
+// reported, and the guardians.
+func (s *Store) Patient(ctx context.Context, id int64) (iis.Patient, error) {
+	var p iis.Patient
+	var legal iis.Name
+	var dob, death, protDate, pubDate, statusDate *time.Time
+	var publicity string
+	err := s.pool.QueryRow(ctx, `SELECT family_name, given_name, middle_name, suffix, birth_date, sex, multiple_birth, birth_order,
+			mother_maiden_family, mother_maiden_given, death_date, protection, protection_date, publicity_code, publicity_date,
+			registry_status, registry_status_date
+		FROM patients WHERE id = $1`, id).Scan(&legal.Family, &legal.Given, &legal.Middle, &legal.Suffix, &dob, &p.Sex, &p.MultipleBirth,
+		&p.BirthOrder, &p.MotherMaidenName.Family, &p.MotherMaidenName.Given, &death, &p.Protection, &protDate, &publicity, &pubDate,
+		&p.RegistryStatus, &statusDate)
+	if err != nil {
+		return p, fmt.Errorf("registry: patient %d: %w", id, err)
+	}
+	legal.Type = "L"
+	p.Names = []iis.Name{legal}
+	p.MotherMaidenName.Type = "M"
+	p.BirthDate, p.DeathDate, p.ProtectionDate, p.PublicityDate, p.RegistryStatusDate = deref(dob), deref(death), deref(protDate), deref(pubDate), deref(statusDate)
+	if publicity != "" {
+		p.PublicityCode = iis.Code{Code: publicity, System: "HL70215"}
+	}
+
+	var b pgx.Batch
+	b.Queue(`SELECT value, authority, type FROM patient_identifiers WHERE patient_id = $1 ORDER BY authority, type, value`, id)
+	b.Queue(`SELECT family, given, middle, suffix, type FROM patient_names WHERE patient_id = $1 ORDER BY type, family, given`, id)
+	b.Queue(`SELECT street, other, city, state, zip, country, county, type FROM patient_addresses WHERE patient_id = $1 ORDER BY street`, id)
+	b.Queue(`SELECT number, email, use, equipment FROM patient_phones WHERE patient_id = $1 ORDER BY number`, id)
+	b.Queue(`SELECT family, given, relationship, phone FROM patient_guardians WHERE patient_id = $1 ORDER BY family, given`, id)
+	br := s.pool.SendBatch(ctx, &b)
+	defer br.Close()
+	collect := func(scan func(pgx.Rows) error) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	errs := []error{
+		collect(func(r pgx.Rows) error {
+			var x iis.Identifier
+			err := r.Scan(&x.Value, &x.Authority, &x.Type)
+			p.Identifiers = append(p.Identifiers, x)
+			return err
+		}),
+		collect(func(r pgx.Rows) error {
+			var n iis.Name
+			err := r.Scan(&n.Family, &n.Given, &n.Middle, &n.Suffix, &n.Type)
+			if n != legal && !(n.Family == legal.Family && n.Given == legal.Given && n.Middle == legal.Middle && n.Suffix == legal.Suffix) {
+				p.Names = append(p.Names, n)
+			}
+			return err
+		}),
+		collect(func(r pgx.Rows) error {
+			var a iis.Address
+			err := r.Scan(&a.Street, &a.Other, &a.City, &a.State, &a.Zip, &a.Country, &a.County, &a.Type)
+			p.Addresses = append(p.Addresses, a)
+			return err
+		}),
+		collect(func(r pgx.Rows) error {
+			var ph iis.Phone
+			var number string
+			err := r.Scan(&number, &ph.Email, &ph.Use, &ph.Equipment)
+			if len(number) == 10 {
+				ph.Area, ph.Local = number[:3], number[3:]
+			} else {
+				ph.Local = number
+			}
+			p.Phones = append(p.Phones, ph)
+			return err
+		}),
+		collect(func(r pgx.Rows) error {
+			var g iis.Guardian
+			var phone string
+			err := r.Scan(&g.Name.Family, &g.Name.Given, &g.Relationship.Code, &phone)
+			if phone != "" {
+				g.Phones = []iis.Phone{{Local: phone}}
+			}
+			p.Guardians = append(p.Guardians, g)
+			return err
+		}),
+	}
+	for _, err := range errs {
+		if err != nil {
+			return p, fmt.Errorf("registry: patient %d details: %w", id, err)
+		}
+	}
+	return p, nil
+}
+
+// Vaccinations returns a patient's consolidated vaccination events in date
+// order, each with the details of the report that won it.
+func (s *Store) Vaccinations(ctx context.Context, id int64) ([]iis.Vaccination, error) {
+	rows, err := s.pool.Query(ctx, `SELECT e.cvx, e.administered_on, e.lot, e.mvx, e.historical,
+			coalesce(v.filler_order, ''), coalesce(v.completion_status, 'CP'), coalesce(v.facility, ''), coalesce(v.ndc, '')
+		FROM vaccination_events e LEFT JOIN source_vaccinations v ON v.id = e.id
+		WHERE e.patient_id = $1 ORDER BY e.administered_on, e.id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("registry: vaccinations of %d: %w", id, err)
+	}
+	defer rows.Close()
+	codes := s.cfg.Codes
+	if codes == nil {
+		codes = codeset.Default()
+	}
+	var out []iis.Vaccination
+	for rows.Next() {
+		var v iis.Vaccination
+		var lot, mvx, filler, facility string
+		if err := rows.Scan(&v.CVX, &v.AdministeredAt, &lot, &mvx, &v.Historical, &filler, &v.CompletionStatus, &facility, &v.NDC); err != nil {
+			return nil, fmt.Errorf("registry: vaccinations of %d: %w", id, err)
+		}
+		v.Position = len(out) + 1
+		v.Vaccine = iis.Code{Code: v.CVX, System: "CVX"}
+		if vac, ok := codes.Vaccine(v.CVX); ok {
+			v.Vaccine.Text = vac.ShortName
+		}
+		if lot != "" {
+			v.Lots = []string{lot}
+		}
+		if mvx != "" {
+			v.Manufacturer = iis.Code{Code: mvx, System: "MVX"}
+		}
+		v.FillerOrder = iis.Identifier{Value: filler, Authority: facility}
+		src := iis.Code{Code: "00", Text: "New immunization record", System: "NIP001"}
+		if v.Historical {
+			src = iis.Code{Code: "01", Text: "Historical information - source unspecified", System: "NIP001"}
+		}
+		v.InformationSource = src
+		v.Action = "A"
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Disclosure is one disclosure of a patient's data to a facility: the
+// accounting of disclosures the law asks for.
+type Disclosure struct {
+	At        time.Time
+	Facility  string
+	PatientID int64
+	What      string
+}
+
+// RecordDisclosure writes a disclosure to the audit log.
+func (s *Store) RecordDisclosure(ctx context.Context, at time.Time, facility string, patientID int64, what string) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO audit_log (at, actor, action, patient_id, detail) VALUES ($1, $2, 'disclose', $3, $4)`,
+		at, "facility:"+facility, patientID, what)
+	if err != nil {
+		return fmt.Errorf("registry: audit disclosure: %w", err)
+	}
+	return nil
+}
+
+// Disclosures lists the disclosures of a patient's data, newest first.
+func (s *Store) Disclosures(ctx context.Context, patientID int64) ([]Disclosure, error) {
+	rows, err := s.pool.Query(ctx, `SELECT at, actor, patient_id, detail FROM audit_log
+		WHERE patient_id = $1 AND action = 'disclose' ORDER BY at DESC, id DESC`, patientID)
+	if err != nil {
+		return nil, fmt.Errorf("registry: disclosures: %w", err)
+	}
+	defer rows.Close()
+	var out []Disclosure
+	for rows.Next() {
+		var d Disclosure
+		var actor string
+		if err := rows.Scan(&d.At, &actor, &d.PatientID, &d.What); err != nil {
+			return nil, fmt.Errorf("registry: disclosures: %w", err)
+		}
+		d.Facility = actor[len("facility:"):]
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
