@@ -22,8 +22,8 @@ import (
 	"syscall"
 	"time"
 
-	msynth "github.com/iisproject/iis/match/synth"
 	"github.com/iisproject/iis/localpg"
+	msynth "github.com/iisproject/iis/match/synth"
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/registry"
 	"github.com/iisproject/iis/worker"
