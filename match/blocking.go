@@ -7,9 +7,9 @@ import "strconv"
 // (blocking). A true duplicate shares a key unless it disagrees on nearly
 // everything at once. The keys, each prefixed by its kind, are:
 //
-//	D:<birth date>                          same birth date
-//	L:<last-name Soundex>:<birth year>      day/month swapped or mistyped
-//	N:<first Soundex>:<last Soundex>        birth year mistyped (plus name match)
+//	D:<birth date>:<sex>                    same birth date (unknown sex: both)
+//	L:<last Soundex>:<birth year>:<initial> day/month swapped or mistyped
+//	N:<first Soundex>:<last Soundex>:<MM>   birth year or day mistyped
 //	F:<first Soundex>:<MMDD>                last name changed and birth date close
 //	I:<type>:<value>                        identifier (any authority)
 //	P:<phone>                               ten-digit phone number
@@ -25,13 +25,23 @@ func BlockingKeys(r *Record) []string {
 		n = &x
 	}
 	keys := make([]string, 0, 8+len(n.ids)+len(n.phones)+len(n.addrs))
+	initial := ""
+	if n.first != "" {
+		initial = ":" + n.first[:1]
+	}
 	if !n.dob.IsZero() {
-		keys = append(keys, "D:"+n.dob.String())
+		// Birth date and sex; a record of unknown sex joins both blocks.
+		switch n.sex {
+		case 'M', 'F':
+			keys = append(keys, "D:"+n.dob.String()+":"+string(rune(n.sex)))
+		default:
+			keys = append(keys, "D:"+n.dob.String()+":M", "D:"+n.dob.String()+":F")
+		}
 		if n.last != "" {
-			keys = append(keys, "L:"+string(n.lastSdx[:])+":"+strconv.Itoa(n.dob.Year))
+			keys = append(keys, "L:"+string(n.lastSdx[:])+":"+strconv.Itoa(n.dob.Year)+initial)
 			for _, alt := range n.lastAlts {
 				if alt != n.last {
-					keys = append(keys, "L:"+string(soundexBytes(alt))+":"+strconv.Itoa(n.dob.Year))
+					keys = append(keys, "L:"+string(soundexBytes(alt))+":"+strconv.Itoa(n.dob.Year)+initial)
 				}
 			}
 		}
@@ -40,7 +50,9 @@ func BlockingKeys(r *Record) []string {
 			keys = append(keys, "F:"+string(n.firstSdx[:])+":"+md)
 		}
 	}
-	if n.first != "" && n.last != "" {
+	if n.first != "" && n.last != "" && !n.dob.IsZero() {
+		keys = append(keys, "N:"+string(n.firstSdx[:])+":"+string(n.lastSdx[:])+":"+n.dob.String()[4:6])
+	} else if n.first != "" && n.last != "" {
 		keys = append(keys, "N:"+string(n.firstSdx[:])+":"+string(n.lastSdx[:]))
 	}
 	for _, id := range n.ids {
