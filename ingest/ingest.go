@@ -47,6 +47,10 @@ type QueryHandler interface {
 type Source struct {
 	Facility  string
 	Transport string
+	// Authenticated is set when the transport vouches for Facility (a SOAP
+	// login, a verified client certificate, a configured source address);
+	// a facility taken from MSH-4 is only what the sender claims.
+	Authenticated bool
 }
 
 type sourceKey struct{}
@@ -125,6 +129,7 @@ func (h *Handler) serveMessage(ctx context.Context, raw []byte, src Source) []by
 	start := h.now()
 	r := h.v.Decode(raw)
 	facility := src.Facility
+	authenticated := src.Authenticated && facility != ""
 	if facility == "" {
 		facility = r.Header.SendingFacility.Name
 		if facility == "" {
@@ -139,7 +144,7 @@ func (h *Handler) serveMessage(ctx context.Context, raw []byte, src Source) []by
 			extra = append(extra, issueNoQueries)
 			reply = h.v.Ack(r, extra...)
 		} else {
-			reply = h.qh.Answer(ctx, r, Source{Facility: facility, Transport: src.Transport})
+			reply = h.qh.Answer(ctx, r, Source{Facility: facility, Transport: src.Transport, Authenticated: authenticated})
 		}
 	default:
 		ack := h.v.AckCode(r)

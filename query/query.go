@@ -58,18 +58,20 @@ type Registry interface {
 	RecordDisclosure(ctx context.Context, d Disclosure) error
 }
 
-// Authorizer decides whether a facility may query.
+// Authorizer decides whether a sender may query.
 type Authorizer interface {
-	MayQuery(facility string) bool
+	MayQuery(src ingest.Source) bool
 }
 
-// AllowList authorises the facilities it lists; "*" allows any.
+// AllowList authorises the facilities it lists, when the transport
+// authenticated them (a SOAP login, a verified client certificate); "*"
+// allows any sender, authenticated or not (for development).
 type AllowList []string
 
 // MayQuery implements Authorizer.
-func (a AllowList) MayQuery(facility string) bool {
+func (a AllowList) MayQuery(src ingest.Source) bool {
 	for _, f := range a {
-		if f == "*" || (f == facility && facility != "") {
+		if f == "*" || (f == src.Facility && src.Facility != "" && src.Authenticated) {
 			return true
 		}
 	}
@@ -130,7 +132,7 @@ var (
 // Answer implements ingest.QueryHandler.
 func (s *Service) Answer(ctx context.Context, r *immz.Result, src ingest.Source) []byte {
 	q := r.Query
-	if !s.auth.MayQuery(src.Facility) {
+	if !s.auth.MayQuery(src) {
 		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppRejected, Issues: []immz.Issue{issueUnauthorized}})
 	}
 	cands, err := s.reg.FindPatients(ctx, q)

@@ -75,7 +75,7 @@ func answer(t *testing.T, s *Service, v *immz.Validator, file, facility string) 
 	if r.Query == nil {
 		t.Fatalf("not a query: %+v", r.Issues)
 	}
-	m, err := hl7.Parse(s.Answer(context.Background(), r, ingest.Source{Facility: facility, Transport: "mllp"}))
+	m, err := hl7.Parse(s.Answer(context.Background(), r, ingest.Source{Facility: facility, Transport: "soap", Authenticated: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,5 +180,17 @@ func TestOutcomes(t *testing.T) {
 				t.Errorf("candidate disclosure mismatch")
 			}
 		})
+	}
+}
+
+// TestUnauthenticatedFacility: a facility named only by its own MSH-4 is
+// not trusted to query, even if its name is on the list.
+func TestUnauthenticatedFacility(t *testing.T) {
+	reg := &memRegistry{}
+	s, v := setup(t, reg, AllowList{"CLINIC"})
+	r := v.Decode(sample(t, "cdc-ig/pair_ig_z34_z32/1_qbp_z34_request_history.hl7"))
+	m, _ := hl7.Parse(s.Answer(context.Background(), r, ingest.Source{Facility: "CLINIC", Transport: "mllp"}))
+	if !m.Get("MSA-1").Equal("AR") || !m.Get("QAK-2").Equal("AR") {
+		t.Errorf("unauthenticated query answered %s %s", m.Get("MSA-1").String(), m.Get("QAK-2").String())
 	}
 }

@@ -230,3 +230,80 @@ func cpuTime() time.Duration {
 }
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+// TestQueryEndToEnd: a VXU goes through MLLP, the queue and the worker into
+// PostgreSQL; then QBP Z44 over SOAP finds the child and gets Z42 with the
+// evaluated history and forecast, the disclosure is audited, an unknown
+// child gets NF, a protected one PD, and an unauthorised facility AR.
+func TestQueryEndToEnd(t *testing.T) {
+	s := startTest(t, func(c *Config) { c.QueryFacilities = []string{"CLINIC1"} })
+	ctx := context.Background()
+	c, err := mllp.Dial(ctx, s.mllpLn.Addr().String(), &mllp.ClientOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, f := range []string{"cdc-ig/vxu_z22_ig_ex1_basic_historical_plus_2_admin_vfc_vis.hl7", "gathered/nist-onc-2015/vxu_z22_onc2015_iz_ad3_child_protection_PD1-12_Y.hl7"} {
+		if _, err := c.Send(ctx, readSample(t, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for n := 0; n < 2 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM source_reports`).Scan(&n)
+	}
+
+	base := "http://" + s.httpLn.Addr().String() + "/soap"
+	sc := &soap.Client{URL: base, Username: "clinic", Password: "s3cret", FacilityID: "CLINIC1"}
+	qbp := func(tag, qpd string) *hl7.Message {
+		t.Helper()
+		msg := "MSH|^~\\&|EHR|CLINIC1|IIS|STATE|20261125||QBP^Q11^QBP_Q11|" + tag + "|P|2.5.1|||ER|AL|||||Z44^CDCPHINVS\r" +
+			"QPD|Z44^Request Evaluated History and Forecast^CDCPHINVS|" + tag + "|" + qpd + "\rRCP|I|5^RD&Records&HL70126\r"
+		reply, err := sc.SubmitSingleMessage(ctx, []byte(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := hl7.Parse(reply)
+		if err != nil {
+			t.Fatalf("RSP does not parse: %v", err)
+		}
+		return m
+	}
+	m := qbp("Q1", "432155^^^dcs^MR|Patient^Johnny^New^^^^L|Lastname^Sally^^^^^M|20110411|M|123 Any St^^Somewhere^WI^54000^^L")
+	if !m.Get("MSH-21.1").Equal("Z42") || !m.Get("QAK-2").Equal("OK") || !m.Get("PID-5.2").Equal("Johnny") {
+		t.Fatalf("Z44 for a known child: %q", m.Bytes())
+	}
+	cvx := map[string]bool{}
+	for i := 1; i <= m.Count("RXA"); i++ {
+		rxa, _ := m.Segment("RXA", i)
+		cvx[rxa.Field(5).Comp(1).String()] = true
+	}
+	if !cvx["85"] || !cvx["110"] || !cvx["48"] || !cvx["998"] {
+		t.Errorf("doses in the Z42: %v", cvx)
+	}
+	var pid int64
+	s.store.Pool().QueryRow(ctx, `SELECT patient_id FROM patient_identifiers WHERE value = '432155'`).Scan(&pid)
+	ds, err := s.store.Disclosures(ctx, pid)
+	if err != nil || len(ds) != 1 || ds[0].Facility != "CLINIC1" || !strings.Contains(ds[0].What, "Z42") {
+		t.Errorf("disclosures %+v %v", ds, err)
+	}
+
+	if m := qbp("Q2", "999999^^^dcs^MR|Nobody^Nemo^^^^^L||20200101|M"); !m.Get("QAK-2").Equal("NF") || m.Count("PID") != 0 {
+		t.Errorf("unknown child: %s", m.Get("QAK-2").String())
+	}
+	// The ONC AD-3 child asked for protection (PD1-12 Y).
+	if m := qbp("Q3", "89778^^^wcEHR^MR|Benton^Katherine^Mackenzie^^^^L||20031221|F"); !m.Get("QAK-2").Equal("PD") || m.Count("PID") != 0 {
+		onc, _ := hl7.Parse(readSample(t, "gathered/nist-onc-2015/vxu_z22_onc2015_iz_ad3_child_protection_PD1-12_Y.hl7"))
+		t.Errorf("protected child: %s (PID-3 %s, PID-5 %s, PID-7 %s)", m.Get("QAK-2").String(), onc.Get("PID-3").String(), onc.Get("PID-5").String(), onc.Get("PID-7").String())
+	}
+	// MLLP without a client certificate: MSH-4 alone does not authorise.
+	msg := "MSH|^~\\&|EHR|CLINIC1|IIS|STATE|20261125||QBP^Q11^QBP_Q11|Q4|P|2.5.1|||ER|AL|||||Z44^CDCPHINVS\r" +
+		"QPD|Z44^Request Evaluated History and Forecast^CDCPHINVS|Q4|432155^^^dcs^MR|Patient^Johnny^^^^^L||20110411\r"
+	reply, err := c.Send(ctx, []byte(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := hl7.Parse(reply); !m.Get("MSA-1").Equal("AR") || m.Count("PID") != 0 {
+		t.Errorf("unauthenticated MLLP query: %q", reply)
+	}
+}

@@ -157,15 +157,13 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		return s, nil
 	}
 
-	var queries ingest.QueryHandler
-	if qr, ok := any(s.store).(query.Registry); ok {
-		fc, err := forecast.Default()
-		if err != nil {
-			s.shutdown(5 * time.Second)
-			return nil, err
-		}
-		queries = query.New(query.Config{Validator: validator, Registry: qr, Forecaster: fc, Authorizer: query.AllowList(cfg.QueryFacilities), Logger: log})
+	fc, err := forecast.Default()
+	if err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
 	}
+	queries := query.New(query.Config{Validator: validator, Registry: query.FromStore(s.store), Forecaster: fc,
+		Authorizer: query.AllowList(cfg.QueryFacilities), Logger: log})
 	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Queries: queries, Metrics: ingest.NewMetrics(reg), Logger: log})
 
 	if cfg.MLLPAddr != "" {
@@ -283,7 +281,7 @@ func mllpAdapter(h *ingest.Handler) mllp.Handler {
 		src := ingest.Source{Transport: "mllp"}
 		if p, ok := mllp.PeerFromContext(ctx); ok {
 			if c := p.Certificate(); c != nil {
-				src.Facility = c.Subject.CommonName
+				src.Facility, src.Authenticated = c.Subject.CommonName, true
 			}
 		}
 		return h.ServeHL7(ingest.WithSource(ctx, src), msg)
@@ -294,7 +292,7 @@ func soapAdapter(h *ingest.Handler) soap.Handler {
 	return soap.HandlerFunc(func(ctx context.Context, msg []byte) []byte {
 		src := ingest.Source{Transport: "soap"}
 		if f, ok := soap.FacilityFromContext(ctx); ok {
-			src.Facility = f.FacilityID
+			src.Facility, src.Authenticated = f.FacilityID, true
 		}
 		return h.ServeHL7(ingest.WithSource(ctx, src), msg)
 	})
