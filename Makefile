@@ -4,7 +4,7 @@ GOFLAGS   ?=
 PKGS      ?= ./...
 BENCHTIME ?= 2s
 
-.PHONY: all build test bench fuzz run eval-matching cdsi-check vet fmt
+.PHONY: all build test bench fuzz run eval-matching cdsi-check vet fmt chaos
 
 # The development configuration: embedded JetStream under ./var, the
 # registry in PostgreSQL from DATABASE_URL or a private cluster under
@@ -52,6 +52,13 @@ eval-matching:
 CASES ?= testdata/cdsi/testcases/healthy-v4.45.json
 cdsi-check:
 	$(GO) run ./cmd/cdsi check $(CASES)
+
+# Crash tests: kill -9 listeners and workers, restart PostgreSQL and NATS
+# under load, then reconcile what got AA against the registry. Uses its own
+# private PostgreSQL and NATS servers, never the machine's.
+CHAOSFLAGS ?=
+chaos:
+	$(GO) run ./cmd/chaos $(CHAOSFLAGS)
 
 vet:
 	$(GO) vet $(PKGS)
