@@ -282,4 +282,30 @@ func TestNISTUpdateDelete(t *testing.T) {
 	if protection != "Y" {
 		t.Errorf("protection = %q, want Y (PD1-12)", protection)
 	}
+
+	// Recomputable: throw the events away and rebuild them from the
+	// source rows.
+	events := func() string {
+		var out string
+		_ = s.Pool().QueryRow(context.Background(), `SELECT coalesce(string_agg(id || ':' || patient_id || ':' || cvx || ':' || administered_on || ':' || lot || ':' || source_count, ',' ORDER BY id), '') FROM vaccination_events`).Scan(&out)
+		return out
+	}
+	before := events()
+	err := pgx.BeginFunc(context.Background(), s.Pool(), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(context.Background(), `DELETE FROM vaccination_events`); err != nil {
+			return err
+		}
+		for _, pid := range []int64{r5.PatientID, ra.PatientID} {
+			if _, err := s.Reconsolidate(context.Background(), tx, pid); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := events(); after != before || before == "" {
+		t.Errorf("rebuilt events differ:\n%s\n%s", before, after)
+	}
 }
