@@ -40,9 +40,61 @@ func (s *Store) FindForQuery(ctx context.Context, q *immz.Query) ([]QueryCandida
 	}
 	rec := MatchRecord(&p)
 	match.Normalize(rec)
-	keys := match.BlockingKeys(rec)
+	// Deterministic step first: the patients holding one of the query's
+	// identifiers (with its assigning authority). Only if none of them is a
+	// match are the blocking-key candidates scored.
+	out, err := s.scoreCandidates(ctx, rec, identifierQuery, identifierArgs(q.Identifiers)...)
+	if err != nil {
+		return nil, err
+	}
+	if !anyConfident(out) {
+		more, err := s.scoreCandidates(ctx, rec, candidateQuery, match.BlockingKeys(rec), s.cfg.MaxBlock)
+		if err != nil {
+			return nil, err
+		}
+		out = mergeCandidates(out, more)
+	}
+	return s.markProtected(ctx, out)
+}
+
+const identifierQuery = `SELECT p.id, p.match_record FROM patients p
+	WHERE p.merged_into IS NULL AND p.id IN (
+		SELECT i.patient_id FROM patient_identifiers i
+		JOIN unnest($1::text[], $2::text[], $3::text[]) AS q(value, authority, type)
+		  ON i.value = q.value AND i.authority = q.authority AND (q.type = '' OR i.type = q.type)
+		WHERE q.authority <> '')`
+
+func identifierArgs(ids []iis.Identifier) []any {
+	var v, a, t []string
+	for _, id := range ids {
+		v, a, t = append(v, id.Value), append(a, id.Authority), append(t, id.Type)
+	}
+	return []any{v, a, t}
+}
+
+func anyConfident(cs []QueryCandidate) bool {
+	for _, c := range cs {
+		if c.Confident {
+			return true
+		}
+	}
+	return false
+}
+
+func mergeCandidates(a, b []QueryCandidate) []QueryCandidate {
+	for _, c := range b {
+		if !slices.ContainsFunc(a, func(x QueryCandidate) bool { return x.PatientID == c.PatientID }) {
+			a = append(a, c)
+		}
+	}
+	return a
+}
+
+// scoreCandidates runs a candidate query (id, match_record rows) and keeps
+// the Match and PossibleMatch candidates.
+func (s *Store) scoreCandidates(ctx context.Context, rec *match.Record, sql string, args ...any) ([]QueryCandidate, error) {
 	var b pgx.Batch
-	s.queueCandidates(&b, keys)
+	b.Queue(sql, args...)
 	br := s.pool.SendBatch(ctx, &b)
 	cands, err := readCandidates(br)
 	br.Close()
@@ -61,6 +113,12 @@ func (s *Store) FindForQuery(ctx context.Context, q *immz.Query) ([]QueryCandida
 			out = append(out, QueryCandidate{PatientID: c.id, Score: r.Score})
 		}
 	}
+	return out, nil
+}
+
+// markProtected sorts the candidates best first and marks those whose data
+// may not be disclosed.
+func (s *Store) markProtected(ctx context.Context, out []QueryCandidate) ([]QueryCandidate, error) {
 	slices.SortFunc(out, func(a, b QueryCandidate) int {
 		if a.Confident != b.Confident {
 			if a.Confident {
@@ -246,12 +304,22 @@ type Disclosure struct {
 	What      string
 }
 
-// RecordDisclosure writes a disclosure to the audit log.
-func (s *Store) RecordDisclosure(ctx context.Context, at time.Time, facility string, patientID int64, what string) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO audit_log (at, actor, action, patient_id, detail) VALUES ($1, $2, 'disclose', $3, $4)`,
-		at, "facility:"+facility, patientID, what)
+// RecordDisclosures writes disclosures to the audit log in one
+// transaction: callers batch concurrent disclosures so that they share one
+// commit (and one fsync).
+func (s *Store) RecordDisclosures(ctx context.Context, ds []Disclosure) error {
+	at := make([]time.Time, len(ds))
+	actor := make([]string, len(ds))
+	pid := make([]int64, len(ds))
+	what := make([]string, len(ds))
+	for i, d := range ds {
+		at[i], actor[i], pid[i], what[i] = d.At, "facility:"+d.Facility, d.PatientID, d.What
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO audit_log (at, actor, action, patient_id, detail)
+		SELECT a, b, 'disclose', c, d FROM unnest($1::timestamptz[], $2::text[], $3::bigint[], $4::text[]) AS t(a, b, c, d)`,
+		at, actor, pid, what)
 	if err != nil {
-		return fmt.Errorf("registry: audit disclosure: %w", err)
+		return fmt.Errorf("registry: audit disclosures: %w", err)
 	}
 	return nil
 }

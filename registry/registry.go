@@ -406,16 +406,27 @@ type found struct {
 	possible []candidate
 }
 
-const candidateQuery = `WITH c AS (
-		SELECT DISTINCT unnest(b.ids) AS pid
-		FROM unnest($1::text[]) AS k(key)
-		CROSS JOIN LATERAL (SELECT array_agg(patient_id) AS ids FROM
-			(SELECT patient_id FROM patient_blocking_keys WHERE key = k.key LIMIT $2) x) b
-		WHERE cardinality(b.ids) < $2)
-		SELECT p.id, p.match_record FROM patients p JOIN c ON p.id = c.pid WHERE p.merged_into IS NULL`
+// candidateQuery returns the patients that share with the report two
+// blocking keys, or one discriminating key: an identifier (I:), phone (P:),
+// street address (A:), first and last name Soundex (N:) or first name
+// Soundex and birth day (F:). A birth date (D:) or a last-name Soundex and
+// birth year (L:) alone gather hundreds of strangers in a large registry
+// and no pair that could reach Match: a duplicate sharing only one of them
+// differs in first-name and last-name Soundex and shares no identifier,
+// phone or address. Keys shared by $2 patients or more are skipped.
+const candidateQuery = `WITH hits AS (
+		SELECT y.pid, count(*) AS n, bool_or(y.strong) AS strong FROM (
+			SELECT unnest(b.ids) AS pid, left(k.key, 2) NOT IN ('D:', 'L:') AS strong
+			FROM unnest($1::text[]) AS k(key)
+			CROSS JOIN LATERAL (SELECT array_agg(patient_id) AS ids FROM
+				(SELECT patient_id FROM patient_blocking_keys WHERE key = k.key LIMIT $2) x) b
+			WHERE cardinality(b.ids) < $2) y
+		GROUP BY y.pid)
+	SELECT p.id, p.match_record FROM patients p JOIN hits h ON p.id = h.pid
+	WHERE (h.n >= 2 OR h.strong) AND p.merged_into IS NULL`
 
-// queueCandidates asks for the patients sharing a blocking key with the
-// report, skipping keys shared by MaxBlock patients or more.
+// queueCandidates asks for the candidate patients of a report (see
+// candidateQuery).
 func (s *Store) queueCandidates(b *pgx.Batch, keys []string) {
 	b.Queue(candidateQuery, keys, s.cfg.MaxBlock)
 }
