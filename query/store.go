@@ -9,13 +9,68 @@ import (
 	"github.com/iisproject/iis/registry"
 )
 
-// FromStore adapts the PostgreSQL registry to the Registry the service
-// needs.
-func FromStore(st *registry.Store) Registry { return storeRegistry{st} }
+// StoreRegistry adapts the PostgreSQL registry to the Registry the service
+// needs. Disclosures are written by one goroutine that groups those made
+// at the same time into one transaction, so that concurrent queries share
+// a commit; each query still waits for its own row to be committed before
+// its answer is sent. Close stops the writer.
+type StoreRegistry struct {
+	st   *registry.Store
+	reqs chan auditReq
+	done chan struct{}
+}
 
-type storeRegistry struct{ st *registry.Store }
+type auditReq struct {
+	d   registry.Disclosure
+	err chan error
+}
 
-func (r storeRegistry) FindPatients(ctx context.Context, q *immz.Query) ([]Candidate, error) {
+// maxAuditBatch bounds the disclosures written in one transaction.
+const maxAuditBatch = 512
+
+// FromStore returns the registry adapter and starts its audit writer.
+func FromStore(st *registry.Store) *StoreRegistry {
+	r := &StoreRegistry{st: st, reqs: make(chan auditReq, maxAuditBatch), done: make(chan struct{})}
+	go r.writeAudit()
+	return r
+}
+
+// Close stops the audit writer once the disclosures already submitted are
+// written.
+func (r *StoreRegistry) Close() {
+	close(r.reqs)
+	<-r.done
+}
+
+func (r *StoreRegistry) writeAudit() {
+	defer close(r.done)
+	for req := range r.reqs {
+		batch := []auditReq{req}
+	gather:
+		for len(batch) < maxAuditBatch {
+			select {
+			case more, ok := <-r.reqs:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, more)
+			default:
+				break gather
+			}
+		}
+		ds := make([]registry.Disclosure, len(batch))
+		for i, b := range batch {
+			ds[i] = b.d
+		}
+		err := r.st.RecordDisclosures(context.Background(), ds)
+		for _, b := range batch {
+			b.err <- err
+		}
+	}
+}
+
+// FindPatients implements Registry.
+func (r *StoreRegistry) FindPatients(ctx context.Context, q *immz.Query) ([]Candidate, error) {
 	found, err := r.st.FindForQuery(ctx, q)
 	if err != nil {
 		return nil, err
@@ -25,7 +80,7 @@ func (r storeRegistry) FindPatients(ctx context.Context, q *immz.Query) ([]Candi
 		c := Candidate{PatientID: f.PatientID, Confident: f.Confident, Protected: f.Protected}
 		// Demographics are needed for a candidate list; more candidates than
 		// any list may hold are not loaded.
-		if len(out) <= maxListed {
+		if len(out) <= maxListed && !f.Protected {
 			p, err := r.st.Patient(ctx, f.PatientID)
 			if err != nil {
 				return nil, err
@@ -41,7 +96,8 @@ func (r storeRegistry) FindPatients(ctx context.Context, q *immz.Query) ([]Candi
 // this is always "too many" (RCP-2 is capped at 100).
 const maxListed = 101
 
-func (r storeRegistry) History(ctx context.Context, id int64) (iis.Patient, []iis.Vaccination, error) {
+// History implements Registry.
+func (r *StoreRegistry) History(ctx context.Context, id int64) (iis.Patient, []iis.Vaccination, error) {
 	p, err := r.st.Patient(ctx, id)
 	if err != nil {
 		return p, nil, err
@@ -50,7 +106,23 @@ func (r storeRegistry) History(ctx context.Context, id int64) (iis.Patient, []ii
 	return p, v, err
 }
 
-func (r storeRegistry) RecordDisclosure(ctx context.Context, d Disclosure) error {
-	what := fmt.Sprintf("%s: %s (query tag %s, MSH-10 %s)", d.Profile, d.What, d.QueryTag, d.ControlID)
-	return r.st.RecordDisclosure(ctx, d.At, d.Facility, d.PatientID, what)
+// RecordDisclosure implements Registry: it returns once the row is
+// committed.
+func (r *StoreRegistry) RecordDisclosure(ctx context.Context, d Disclosure) error {
+	req := auditReq{
+		d: registry.Disclosure{At: d.At, Facility: d.Facility, PatientID: d.PatientID,
+			What: fmt.Sprintf("%s: %s (query tag %s, MSH-10 %s)", d.Profile, d.What, d.QueryTag, d.ControlID)},
+		err: make(chan error, 1),
+	}
+	select {
+	case r.reqs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.err:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -87,19 +87,20 @@ func newLogger(level string) *slog.Logger {
 
 // server is a running iisd.
 type server struct {
-	cfg     Config
-	log     *slog.Logger
-	q       *queue.Queue
-	pg      *localpg.Cluster // the private cluster, when no database URL is set
-	store   *registry.Store
-	worker  *worker.Worker
-	stopW   context.CancelFunc
-	doneW   chan error
-	handler *ingest.Handler
-	mllp    *mllp.Server
-	http    *http.Server
-	mllpLn  net.Listener
-	httpLn  net.Listener
+	cfg      Config
+	log      *slog.Logger
+	q        *queue.Queue
+	pg       *localpg.Cluster // the private cluster, when no database URL is set
+	store    *registry.Store
+	queryReg *query.StoreRegistry
+	worker   *worker.Worker
+	stopW    context.CancelFunc
+	doneW    chan error
+	handler  *ingest.Handler
+	mllp     *mllp.Server
+	http     *http.Server
+	mllpLn   net.Listener
+	httpLn   net.Listener
 }
 
 // run starts iisd and blocks until ctx is cancelled, then shuts down
@@ -162,7 +163,8 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		s.shutdown(5 * time.Second)
 		return nil, err
 	}
-	queries := query.New(query.Config{Validator: validator, Registry: query.FromStore(s.store), Forecaster: fc,
+	s.queryReg = query.FromStore(s.store)
+	queries := query.New(query.Config{Validator: validator, Registry: s.queryReg, Forecaster: fc,
 		Authorizer: query.AllowList(cfg.QueryFacilities), Logger: log})
 	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Queries: queries, Metrics: ingest.NewMetrics(reg), Logger: log})
 
@@ -408,6 +410,9 @@ func (s *server) shutdown(grace time.Duration) error {
 	}
 	if s.q != nil {
 		s.q.Close()
+	}
+	if s.queryReg != nil {
+		s.queryReg.Close()
 	}
 	if s.store != nil {
 		s.store.Close()

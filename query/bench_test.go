@@ -1,0 +1,152 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/iisproject/iis/forecast"
+	"github.com/iisproject/iis/hl7/immz"
+	"github.com/iisproject/iis/ingest"
+	msynth "github.com/iisproject/iis/match/synth"
+	"github.com/iisproject/iis/registry"
+	"github.com/iisproject/iis/registry/pgtest"
+	"github.com/iisproject/iis/synth"
+)
+
+// BenchmarkQueryZ44 measures Z44 queries (match → history → CDSi forecast →
+// audit → RSP) against a registry of IIS_BENCH_PATIENTS patients (default
+// 100,000; set it to 1000000 for the full-size registry), loaded with COPY from the synthetic population generator) plus
+// 500 children with full histories stored through the registry's write
+// path, at a steady rate of IIS_BENCH_QPS queries per second (default
+// 1,000). Latency is measured from each query's scheduled start, so a
+// backlog counts against it.
+func BenchmarkQueryZ44(b *testing.B) {
+	patients := envInt("IIS_BENCH_PATIENTS", 100_000)
+	qps := envInt("IIS_BENCH_QPS", 1000)
+	ctx := context.Background()
+	st, err := registry.Open(ctx, registry.Config{URL: pgtest.NewDatabase(b), MaxConns: 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+
+	t0 := time.Now()
+	pop := msynth.Generate(msynth.DefaultConfig(patients))
+	recs := pop.Records
+	if len(recs) > patients {
+		recs = recs[:patients]
+	}
+	if _, err := registry.Seed(ctx, st.Pool(), recs); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, "ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d patients in %v", len(recs), time.Since(t0).Round(time.Second))
+
+	// Children with histories, stored as the worker stores them.
+	v := immz.New(immz.Config{})
+	g := synth.New(synth.Config{Seed: 77})
+	var queries []*immz.Result
+	var msgs []*registry.Message
+	for i := 0; len(msgs) < 500; i++ {
+		m := g.Next()
+		if m.Kind != synth.Valid {
+			continue
+		}
+		r := v.Decode(m.Body)
+		msgs = append(msgs, &registry.Message{Kind: "vxu", Facility: m.Facility, ControlID: m.ControlID, Type: "VXU", Ack: "AA",
+			Transport: "bench", Received: time.Now(), Raw: m.Body, Decoded: r})
+		p := r.VXU.Patient
+		n := p.LegalName()
+		qbp := fmt.Sprintf("MSH|^~\\&|EHR|%s|IIS|STATE|20261125||QBP^Q11^QBP_Q11|Q%d|P|2.5.1|||ER|AL|||||Z44^CDCPHINVS\r"+
+			"QPD|Z44^Request Evaluated History and Forecast^CDCPHINVS|T%d|%s^^^%s^MR|%s^%s^^^^^L||%s|%s\rRCP|I|5^RD&Records&HL70126\r",
+			m.Facility, i, i, p.Identifiers[0].Value, p.Identifiers[0].Authority, n.Family, n.Given, p.BirthDate.Format("20060102"), p.Sex)
+		q := v.Decode([]byte(qbp))
+		if q.Query == nil {
+			b.Fatalf("query %d: %+v", i, q.Issues)
+		}
+		queries = append(queries, q)
+	}
+	if err := pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
+		_, err := st.ApplyBatch(ctx, tx, msgs)
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+
+	fc, err := forecast.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := FromStore(st)
+	defer reg.Close()
+	s := New(Config{Validator: v, Registry: reg, Forecaster: fc, Authorizer: AllowList{"*"}})
+	src := ingest.Source{Facility: "BENCH", Transport: "bench", Authenticated: true}
+	// Warm up.
+	for _, q := range queries[:20] {
+		s.Answer(ctx, q, src)
+	}
+
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var notZ42 atomic.Int64
+	interval := time.Second / time.Duration(qps)
+	b.ResetTimer()
+	start := time.Now()
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				due := start.Add(time.Duration(i) * interval)
+				time.Sleep(time.Until(due))
+				out := s.Answer(ctx, queries[i%len(queries)], src)
+				lat[i] = time.Since(due)
+				if !containsZ42(out) {
+					notZ42.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if n := notZ42.Load(); n > 0 {
+		b.Errorf("%d of %d answers were not Z42", n, b.N)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "queries/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+func containsZ42(rsp []byte) bool {
+	for i := 0; i+3 <= len(rsp); i++ {
+		if string(rsp[i:i+3]) == "Z42" {
+			return true
+		}
+	}
+	return false
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
