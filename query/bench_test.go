@@ -24,7 +24,8 @@ import (
 
 // BenchmarkQueryZ44 measures Z44 queries (match → history → CDSi forecast →
 // audit → RSP) against a registry of IIS_BENCH_PATIENTS patients (default
-// 100,000; set it to 1000000 for the full-size registry), loaded with COPY from the synthetic population generator) plus
+// 100,000; 1000000 for the full-size registry) loaded with COPY from the
+// synthetic population generator, plus
 // 500 children with full histories stored through the registry's write
 // path, at a steady rate of IIS_BENCH_QPS queries per second (default
 // 1,000). Latency is measured from each query's scheduled start, so a

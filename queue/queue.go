@@ -136,7 +136,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		q.shutdownServer()
-		return nil, fmt.Errorf("queue: connect to NATS %q: %w", redact(url), err)
+		return nil, fmt.Errorf("queue: connect to NATS %q: %w", Redact(url), err)
 	}
 	q.nc = nc
 	js, err := jetstream.New(nc)
@@ -160,6 +160,9 @@ func startEmbedded(cfg Config) (*server.Server, error) {
 		DontListen: true, // in-process connections only: no port is taken
 		NoSigs:     true,
 		SyncAlways: cfg.SyncAlways,
+		// Above MLLP's and SOAP's default 4 MiB message limit, so that no
+		// message the listeners accept is refused by the queue.
+		MaxPayload: 8 << 20,
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -176,7 +179,7 @@ func startEmbedded(cfg Config) (*server.Server, error) {
 func (q *Queue) ensureStreams(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_, err := q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	_, err := q.createOrUpdate(ctx, jetstream.StreamConfig{
 		Name:        q.cfg.Stream,
 		Description: "HL7 messages received by iisd, awaiting the registry worker",
 		Subjects:    []string{q.cfg.Subject + ".>"},
@@ -191,7 +194,7 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("queue: stream %s: %w", q.cfg.Stream, err)
 	}
-	_, err = q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	_, err = q.createOrUpdate(ctx, jetstream.StreamConfig{
 		Name:        q.cfg.DeadStream,
 		Description: "messages the registry worker could not process, with the reason",
 		Subjects:    []string{q.cfg.Subject + "-dead.>"},
@@ -204,6 +207,19 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 		return fmt.Errorf("queue: stream %s: %w", q.cfg.DeadStream, err)
 	}
 	return nil
+}
+
+// createOrUpdate creates a stream or updates its configuration, but never
+// lowers the replicas of an existing stream: a process started without the
+// cluster's replica setting must not quietly drop its redundancy.
+func (q *Queue) createOrUpdate(ctx context.Context, sc jetstream.StreamConfig) (jetstream.Stream, error) {
+	if st, err := q.js.Stream(ctx, sc.Name); err == nil {
+		if have := st.CachedInfo().Config.Replicas; have > sc.Replicas {
+			q.cfg.Logger.Warn("queue: keeping the stream's replicas", "stream", sc.Name, "replicas", have, "configured", sc.Replicas)
+			sc.Replicas = have
+		}
+	}
+	return q.js.CreateOrUpdateStream(ctx, sc)
 }
 
 // Message is one received HL7 message to queue.
@@ -301,12 +317,16 @@ func token(s string) string {
 	return b.String()
 }
 
-// redact hides credentials in a NATS URL.
-func redact(url string) string {
-	if i := strings.Index(url, "@"); i >= 0 {
-		if j := strings.Index(url, "://"); j >= 0 && j < i {
-			return url[:j+3] + "***" + url[i:]
+// Redact hides the credentials of every URL in a comma-separated list of
+// NATS URLs.
+func Redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for k, url := range parts {
+		if i := strings.LastIndex(url, "@"); i >= 0 {
+			if j := strings.Index(url, "://"); j >= 0 && j < i {
+				parts[k] = url[:j+3] + "***" + url[i:]
+			}
 		}
 	}
-	return url
+	return strings.Join(parts, ",")
 }

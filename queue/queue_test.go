@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // externalURL is the machine's NATS with JetStream; tests use their own
@@ -152,14 +153,31 @@ func TestPublishFailsWhenServerGone(t *testing.T) {
 	}
 }
 
+// TestReplicasNotLowered: opening a stream that has more replicas than
+// configured keeps them (checked on a single server: R1 is the floor, so
+// the test lowers the configured value below the stream's own).
+func TestReplicasNotLowered(t *testing.T) {
+	dir := t.TempDir()
+	q := openQueue(t, Config{DataDir: dir})
+	st, err := q.createOrUpdate(context.Background(), jetstream.StreamConfig{Name: "R_TEST", Subjects: []string{"rtest.>"}, Replicas: 1})
+	if err != nil || st.CachedInfo().Config.Replicas != 1 {
+		t.Fatalf("%v", err)
+	}
+	// Asking for 0 (the NATS default) must not change an explicit 1.
+	st, err = q.createOrUpdate(context.Background(), jetstream.StreamConfig{Name: "R_TEST", Subjects: []string{"rtest.>"}, Replicas: 0})
+	if err != nil || st.CachedInfo().Config.Replicas != 1 {
+		t.Fatalf("replicas %d, %v", st.CachedInfo().Config.Replicas, err)
+	}
+}
+
 func TestToken(t *testing.T) {
 	for in, want := range map[string]string{"": "_", "ABC-1_x": "ABC-1_x", "a.b*c>d e": "a_b_c_d_e"} {
 		if got := token(in); got != want {
 			t.Errorf("token(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if redact("nats://user:pw@host:4222") != "nats://***@host:4222" {
-		t.Error("redact")
+	if got := Redact("nats://user:pw@host:4222,nats://u2:p2@h2:4222,nats://h3:4222"); got != "nats://***@host:4222,nats://***@h2:4222,nats://h3:4222" {
+		t.Errorf("Redact = %q", got)
 	}
 }
 

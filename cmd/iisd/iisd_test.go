@@ -307,3 +307,51 @@ func TestQueryEndToEnd(t *testing.T) {
 		t.Errorf("unauthenticated MLLP query: %q", reply)
 	}
 }
+
+// TestModes: a listener and a worker as separate servers on one queue and
+// one registry: the listener queues, the worker stores; the worker serves
+// only metrics and health.
+func TestModes(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	n := time.Now().UnixNano()
+	shared := func(c *Config) {
+		c.DatabaseURL = dbURL
+		c.NATSURL = "nats://127.0.0.1:4222"
+		c.QueueStream = fmt.Sprintf("IIS_MODES_%d", n)
+	}
+	listener := startTest(t, func(c *Config) { shared(c); c.Mode = "listener" })
+	wrk := startTest(t, func(c *Config) { shared(c); c.Mode = "worker"; c.MLLPAddr = "" })
+	t.Cleanup(func() {
+		_ = listener.q.JetStream().DeleteStream(context.Background(), listener.q.Config().Stream)
+	})
+	if wrk.mllpLn != nil || wrk.handler != nil || listener.worker != nil {
+		t.Fatal("modes not honoured")
+	}
+	ctx := context.Background()
+	c, err := mllp.Dial(ctx, listener.mllpLn.Addr().String(), &mllp.ClientOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Send(ctx, readSample(t, "cdc-ig/vxu_z22_ig_ex1_basic_historical_plus_2_admin_vfc_vis.hl7")); err != nil {
+		t.Fatal(err)
+	}
+	var reports int
+	for deadline := time.Now().Add(20 * time.Second); reports == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		wrk.store.Pool().QueryRow(ctx, `SELECT count(*) FROM source_reports`).Scan(&reports)
+	}
+	if reports != 1 {
+		t.Fatalf("the worker stored %d reports", reports)
+	}
+	base := "http://" + wrk.httpLn.Addr().String()
+	for path, code := range map[string]int{"/metrics": 200, "/readyz": 200, "/soap": 404} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != code {
+			t.Errorf("worker %s: %d, want %d", path, resp.StatusCode, code)
+		}
+	}
+}

@@ -155,6 +155,13 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		}
 	}
 	if cfg.Mode == "worker" {
+		// A worker serves only /metrics and health, for its probes.
+		if cfg.HTTPAddr != "" {
+			if err := s.startHTTP(reg, false); err != nil {
+				s.shutdown(5 * time.Second)
+				return nil, err
+			}
+		}
 		return s, nil
 	}
 
@@ -175,7 +182,7 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		}
 	}
 	if cfg.HTTPAddr != "" {
-		if err := s.startHTTP(reg); err != nil {
+		if err := s.startHTTP(reg, true); err != nil {
 			s.shutdown(5 * time.Second)
 			return nil, err
 		}
@@ -300,22 +307,26 @@ func soapAdapter(h *ingest.Handler) soap.Handler {
 	})
 }
 
-func (s *server) startHTTP(reg *prometheus.Registry) error {
-	accounts := make([]soap.Account, 0, len(s.cfg.SOAPAccounts))
-	for _, a := range s.cfg.SOAPAccounts {
-		accounts = append(accounts, soap.Account{Username: a.Username, PasswordHash: a.PasswordHash, Facilities: a.Facilities})
-	}
-	auth, err := soap.NewAccounts(accounts)
-	if err != nil {
-		return fmt.Errorf("SOAP accounts: %w", err)
-	}
-	ws, err := soap.NewServer(soap.Config{Handler: soapAdapter(s.handler), Auth: auth, MaxMessageSize: s.cfg.SOAPMaxSize, Logger: s.log})
-	if err != nil {
-		return err
-	}
+// startHTTP serves /metrics and health, and with withSOAP the CDC SOAP
+// service.
+func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
 	mux := http.NewServeMux()
-	mux.Handle("/soap", ws)
-	mux.Handle("/IISService", ws)
+	if withSOAP {
+		accounts := make([]soap.Account, 0, len(s.cfg.SOAPAccounts))
+		for _, a := range s.cfg.SOAPAccounts {
+			accounts = append(accounts, soap.Account{Username: a.Username, PasswordHash: a.PasswordHash, Facilities: a.Facilities})
+		}
+		auth, err := soap.NewAccounts(accounts)
+		if err != nil {
+			return fmt.Errorf("SOAP accounts: %w", err)
+		}
+		ws, err := soap.NewServer(soap.Config{Handler: soapAdapter(s.handler), Auth: auth, MaxMessageSize: s.cfg.SOAPMaxSize, Logger: s.log})
+		if err != nil {
+			return err
+		}
+		mux.Handle("/soap", ws)
+		mux.Handle("/IISService", ws)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -363,13 +374,15 @@ func (s *server) banner() string {
 			scheme = "https"
 		}
 		base := scheme + "://" + s.httpLn.Addr().String()
-		fmt.Fprintf(&b, "  %-13s %s/soap  (WSDL: %s/soap?wsdl)\n", "SOAP", base, base)
+		if s.cfg.Mode != "worker" {
+			fmt.Fprintf(&b, "  %-13s %s/soap  (WSDL: %s/soap?wsdl)\n", "SOAP", base, base)
+		}
 		fmt.Fprintf(&b, "  %-13s %s/metrics  %s/healthz  %s/readyz\n", "metrics", base, base, base)
 	}
 	if s.cfg.NATSURL == "" {
 		fmt.Fprintf(&b, "  %-13s embedded JetStream in %s\n", "queue", filepath.Join(s.cfg.DataDir, "jetstream"))
 	} else {
-		fmt.Fprintf(&b, "  %-13s %s\n", "queue", s.cfg.NATSURL)
+		fmt.Fprintf(&b, "  %-13s %s\n", "queue", queue.Redact(s.cfg.NATSURL))
 	}
 	if s.pg != nil {
 		fmt.Fprintf(&b, "  %-13s private PostgreSQL in %s (port %d)\n", "registry", s.pg.Dir(), s.pg.Port())
