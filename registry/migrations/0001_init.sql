@@ -110,12 +110,16 @@ CREATE TABLE source_reports (
     match_outcome text NOT NULL DEFAULT '', -- identifier, match, possible, new
     raw          bytea NOT NULL,
     UNIQUE (facility, control_id)
-);
+) WITH (fillfactor = 85);
+-- patient_id and match_outcome are set by an UPDATE once the patient is
+-- known; neither is indexed and the pages keep free space, so that update
+-- is a heap-only tuple update that touches no index. A patient's reports
+-- are found through source_vaccinations (patient_id, report_id) or
+-- audit_log.
 CREATE INDEX source_reports_received ON source_reports (received_at DESC);
 CREATE INDEX source_reports_facility_received ON source_reports (facility, received_at DESC);
 CREATE INDEX source_reports_control_id ON source_reports (control_id);
 CREATE INDEX source_reports_ack ON source_reports (ack_code, received_at DESC) WHERE ack_code <> 'AA';
-CREATE INDEX source_reports_patient ON source_reports (patient_id);
 
 -- Consolidated vaccination events: one per dose the patient received,
 -- recomputed from source_vaccinations on every write (registry/consolidate).
@@ -160,7 +164,7 @@ CREATE TABLE source_vaccinations (
     consolidation     text NOT NULL DEFAULT '',
     UNIQUE (facility, control_id, position)
 );
-CREATE INDEX source_vaccinations_patient ON source_vaccinations (patient_id);
+CREATE INDEX source_vaccinations_patient ON source_vaccinations (patient_id, report_id);
 
 -- Links between patient records: merges (the loser points to the
 -- survivor) and unmerges, with who decided.
