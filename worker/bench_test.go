@@ -75,7 +75,7 @@ func BenchmarkWorker(b *testing.B) {
 		BatchSize:   envInt("IIS_BENCH_BATCH", 200),
 		FetchWait:   50 * time.Millisecond,
 	})
-	e.drain(b, "registry")
+	e.drainWithin(b, "registry", 30*time.Minute)
 	el := time.Since(start)
 	b.StopTimer()
 	s := w.Stats()

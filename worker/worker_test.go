@@ -109,8 +109,13 @@ func (e *env) republish(t *testing.T, m *queue.Message) {
 // drain waits until the worker's consumer has nothing pending or unacked.
 func (e *env) drain(t testing.TB, durable string) {
 	t.Helper()
+	e.drainWithin(t, durable, 45*time.Second)
+}
+
+func (e *env) drainWithin(t testing.TB, durable string, limit time.Duration) {
+	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(45 * time.Second)
+	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		c, err := e.q.JetStream().Consumer(ctx, e.q.Config().Stream, durable)
 		if err == nil {
