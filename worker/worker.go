@@ -22,6 +22,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/queue"
@@ -291,7 +292,14 @@ func (w *Worker) prepare(m jetstream.Msg) *item {
 		rm.Received = time.Now()
 	}
 	if rm.Kind == "vxu" {
-		res := w.cfg.Validator.Decode(m.Data())
+		body := m.Data()
+		if !utf8.Valid(body) {
+			// Not UTF-8: senders that do not say otherwise in MSH-18 use
+			// ISO 8859-1 when they step outside ASCII. The decoded copy is
+			// converted; Raw keeps the bytes as received.
+			body = latin1ToUTF8(body)
+		}
+		res := w.cfg.Validator.Decode(body)
 		if res.Message() == nil {
 			it.err = fmt.Errorf("%w: unparseable message: %s", registry.ErrPermanent, firstIssue(res))
 			return it
@@ -311,6 +319,15 @@ func (w *Worker) prepare(m jetstream.Msg) *item {
 		rm.ControlID = "seq:" + strconv.FormatUint(rm.StreamSeq, 10)
 	}
 	return it
+}
+
+// latin1ToUTF8 converts ISO 8859-1 bytes to UTF-8.
+func latin1ToUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/8)
+	for _, c := range b {
+		out = utf8.AppendRune(out, rune(c))
+	}
+	return out
 }
 
 func firstIssue(r *immz.Result) string {

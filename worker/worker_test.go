@@ -309,10 +309,17 @@ func TestDeadLetters(t *testing.T) {
 	raw := samples(t)["vxu_z22_onc2015_iz_ad1_admin_child_ndc_vfc_vis_2_historical.hl7"]
 	poison := bytes.Replace(raw, []byte("Richardson^Russell"), []byte("Richard\x00son^Russell"), 1)
 	pm := e.publish(t, poison)
+	// A Latin-1 name (not UTF-8) is converted, not dead-lettered.
+	latin := bytes.Replace(samples(t)["vxu_z22_onc2015_iz_ad4_child_delete_RXA21_D.hl7"], []byte("Benton^Katherine"), []byte("Ben\xe7ton^Katherine"), 1)
+	latin = bytes.Replace(latin, []byte("|71892|"), []byte("|71892L|"), 1)
+	e.publish(t, latin)
 	// A good message behind them still goes through.
 	good := e.publish(t, samples(t)["vxu_z22_onc2015_iz_ad6_child_update_RXA21_U.hl7"])
 
 	e.drain(t, "registry")
+	if got := e.count(t, `SELECT count(*) FROM patients WHERE family_name = 'Bençton'`); got != 1 {
+		t.Errorf("Latin-1 name stored %d times, want 1", got)
+	}
 	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id = $1`, good.ControlID); got != 1 {
 		t.Errorf("good message stored %d times, want 1", got)
 	}
