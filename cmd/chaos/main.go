@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,6 +42,25 @@ type options struct {
 	resendRate   float64
 	otherRate    float64
 	badRate      float64
+	faults       map[string]bool
+}
+
+// faultNames are the -faults values, in script order.
+var faultNames = []string{"listener", "worker", "postgres", "nats"}
+
+func parseFaults(s string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		switch {
+		case f == "" || f == "none":
+		case slices.Contains(faultNames, f):
+			out[f] = true
+		default:
+			return nil, fmt.Errorf("-faults: unknown fault %q (use %s or none)", f, strings.Join(faultNames, ","))
+		}
+	}
+	return out, nil
 }
 
 func main() {
@@ -58,7 +78,13 @@ func main() {
 	flag.Float64Var(&o.resendRate, "resend-rate", 0.01, "share of exact resends in the load")
 	flag.Float64Var(&o.otherRate, "other-rate", 0.01, "share of the same doses reported by another clinic")
 	flag.Float64Var(&o.badRate, "malformed-rate", 0.01, "share of malformed messages")
+	faults := flag.String("faults", strings.Join(faultNames, ","), "faults to inject, comma-separated: "+strings.Join(faultNames, ",")+" (or none)")
 	flag.Parse()
+	var err error
+	if o.faults, err = parseFaults(*faults); err != nil {
+		fmt.Fprintln(os.Stderr, "chaos:", err)
+		os.Exit(2)
+	}
 	if o.workers < 1 || o.conns < 1 || o.rate <= 0 || o.duration <= 0 {
 		fmt.Fprintln(os.Stderr, "chaos: -workers, -c, -rate and -duration must be positive")
 		os.Exit(2)
@@ -70,12 +96,16 @@ func main() {
 	os.Exit(code)
 }
 
-// run returns the exit code: 0 pass, 1 loss/duplicates, 2 the run itself failed.
+// run returns the exit code: 0 pass, 1 loss/duplicates, 2 the run itself
+// failed, 130 interrupted.
 func run(ctx context.Context, o options, out io.Writer) int {
 	r := &runner{o: o, out: out, start: time.Now()}
 	defer r.cleanup()
 	failed, err := r.run(ctx)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		fmt.Fprintln(out, "chaos: interrupted; stopping everything")
+		return 130
 	case err != nil:
 		r.failed = true
 		fmt.Fprintln(out, "chaos: run failed:", err)
@@ -354,24 +384,28 @@ func exitText(err error) string {
 // fault is one scripted event, at a share of the load's duration.
 type fault struct {
 	at   float64
+	kind string // a -faults name
 	name string
 	do   func(context.Context) error
 }
 
 func (r *runner) faults(ctx context.Context, loadStart time.Time) error {
 	second := r.workers[len(r.workers)-1]
-	natsFault := fault{0.60, "kill -9 NATS and restart it", r.restartNATS}
+	natsFault := fault{0.60, "nats", "kill -9 NATS and restart it", r.restartNATS}
 	if r.o.cluster {
-		natsFault = fault{0.60, "kill -9 the NATS stream leader and restart it", r.killNATSLeader}
+		natsFault = fault{0.60, "nats", "kill -9 the NATS stream leader and restart it", r.killNATSLeader}
 	}
 	script := []fault{
-		{0.15, "kill -9 the listener and restart it", r.killListener},
-		{0.30, "kill -9 a worker mid-batch and restart it", func(ctx context.Context) error { return r.killWorker(ctx, r.workers[0]) }},
-		{0.45, "restart PostgreSQL", r.restartPostgres},
+		{0.15, "listener", "kill -9 the listener and restart it", r.killListener},
+		{0.30, "worker", "kill -9 a worker mid-batch and restart it", func(ctx context.Context) error { return r.killWorker(ctx, r.workers[0]) }},
+		{0.45, "postgres", "restart PostgreSQL", r.restartPostgres},
 		natsFault,
-		{0.75, "kill -9 a worker mid-batch and restart it", func(ctx context.Context) error { return r.killWorker(ctx, second) }},
+		{0.75, "worker", "kill -9 a worker mid-batch and restart it", func(ctx context.Context) error { return r.killWorker(ctx, second) }},
 	}
 	for _, f := range script {
+		if !r.o.faults[f.kind] {
+			continue
+		}
 		at := loadStart.Add(time.Duration(f.at * float64(r.o.duration)))
 		select {
 		case <-ctx.Done():
@@ -552,7 +586,8 @@ func (r *runner) cleanup() {
 	if r.dir == "" {
 		return
 	}
-	if r.o.keep || r.failed || !r.createdWD {
+	// A failed run keeps its evidence, unless it failed before any service ran.
+	if r.o.keep || (r.failed && r.pg != nil) || !r.createdWD {
 		fmt.Fprintf(r.out, "work directory kept: %s (logs: listener.log, worker*.log, nats-*.log, hl7send.log; sent.jsonl)\n", r.dir)
 		return
 	}
