@@ -467,7 +467,9 @@ func (s *Store) decide(rec *match.Record, cands []candidate) found {
 	identifier := false
 	for i := range cands {
 		c := &cands[i]
-		match.Normalize(c.rec)
+		if !c.rec.Normalized() {
+			match.Normalize(c.rec)
+		}
 		r := s.m.Compare(rec, c.rec)
 		c.score, c.reason = r.Score, r.Reason
 		switch r.Outcome {

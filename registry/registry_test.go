@@ -169,6 +169,11 @@ func TestApplyIdempotent(t *testing.T) {
 }
 
 func TestMatchingIntegration(t *testing.T) {
+	t.Run("one message per transaction", func(t *testing.T) { testMatching(t, false) })
+	t.Run("all in one ApplyBulk", func(t *testing.T) { testMatching(t, true) })
+}
+
+func testMatching(t *testing.T, bulk bool) {
 	s := openStore(t)
 	// The same child from a second clinic, another MRN, same name, DOB and address.
 	aliceB := alice
@@ -196,9 +201,28 @@ func TestMatchingIntegration(t *testing.T) {
 		{"namesake elsewhere", "CLINIC_C", namesake, registry.OutcomePossible},
 	}
 	ids := map[string]int64{}
+	var msgs []*registry.Message
 	for i, st := range steps {
 		ctl := fmt.Sprintf("c%d", i)
-		res := apply(t, s, message(t, st.fac, ctl, vxu(st.fac, ctl, st.p, fmt.Sprintf("20:2024030%d", i+1))))
+		msgs = append(msgs, message(t, st.fac, ctl, vxu(st.fac, ctl, st.p, fmt.Sprintf("20:2024030%d", i+1))))
+	}
+	results := make([]registry.Result, len(msgs))
+	if bulk {
+		err := pgx.BeginFunc(context.Background(), s.Pool(), func(tx pgx.Tx) error {
+			var err error
+			results, err = s.ApplyBulk(context.Background(), tx, msgs)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		for i, m := range msgs {
+			results[i] = apply(t, s, m)
+		}
+	}
+	for i, st := range steps {
+		res := results[i]
 		if res.Outcome != st.want {
 			t.Errorf("%s: outcome %s, want %s", st.name, res.Outcome, st.want)
 		}
@@ -222,6 +246,15 @@ func TestMatchingIntegration(t *testing.T) {
 	}
 	if got := count(t, s, `SELECT count(*) FROM patient_identifiers WHERE patient_id = $1`, ids["first report"]); got != 2 {
 		t.Errorf("Alice has %d identifiers, want 2 (one per clinic)", got)
+	}
+	// Alice's three reports of CVX 20 on 1, 2 and 3 March from two clinics:
+	// the same clinic's administered doses on different days stay apart,
+	// the second clinic's dose joins the first.
+	if got := count(t, s, `SELECT count(*) FROM source_vaccinations WHERE patient_id = $1`, ids["first report"]); got != 3 {
+		t.Errorf("Alice has %d source doses, want 3", got)
+	}
+	if got := count(t, s, `SELECT count(*) FROM source_vaccinations WHERE patient_id = $1 AND event_id IS NULL`, ids["first report"]); got != 0 {
+		t.Errorf("Alice has %d doses without event", got)
 	}
 }
 

@@ -257,7 +257,7 @@ func (w *Worker) applyTx(ctx context.Context, items []*item) error {
 		msgs[i] = it.rm
 	}
 	return pgx.BeginFunc(ctx, w.cfg.Store.Pool(), func(tx pgx.Tx) error {
-		res, err := w.cfg.Store.ApplyBatch(ctx, tx, msgs)
+		res, err := w.cfg.Store.ApplyBulk(ctx, tx, msgs)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,644 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/iisproject/iis"
+	"github.com/iisproject/iis/match"
+	"github.com/iisproject/iis/registry/consolidate"
+	"github.com/jackc/pgx/v5"
+)
+
+// ApplyBulk applies msgs in order inside tx with set-based statements: a
+// fixed number of round trips and statements for the whole slice instead
+// of a few per message. It gives the same results as ApplyBatch: messages
+// later in the slice see the patients created or updated by earlier ones
+// (resolved in memory, since the candidate query runs once for all).
+//
+// Round trips: (1) advisory locks and id reservation; (2) the source
+// reports (their unique key detects redeliveries) and the candidates of
+// every report; (3) the existing source vaccinations of the linked
+// patients; (4) every write.
+func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Result, error) {
+	out := make([]Result, len(msgs))
+	if len(msgs) == 0 {
+		return out, nil
+	}
+	type bitem struct {
+		m        *Message
+		msgTime  *time.Time
+		rec      *match.Record
+		keys     []string
+		reportID int64
+		cands    []int64
+	}
+	items := make([]bitem, len(msgs))
+	var lockKeys []int64
+	nPat, nDose := 0, 0
+	for i, m := range msgs {
+		it := &items[i]
+		it.m = m
+		if m.Decoded != nil && !m.Decoded.Header.Time.IsZero() {
+			t := m.Decoded.Header.Time
+			it.msgTime = &t
+		}
+		lockKeys = append(lockKeys, LockKeys(m)...)
+		if v := m.vxu(); v != nil {
+			nPat++
+			nDose += len(v.Vaccinations)
+			it.rec = MatchRecord(&v.Patient)
+			match.Normalize(it.rec)
+			it.keys = match.BlockingKeys(it.rec)
+		}
+	}
+	slices.Sort(lockKeys)
+	lockKeys = slices.Compact(lockKeys)
+	ids := &idPool{}
+	if err := tx.QueryRow(ctx, `SELECT
+		(SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest($1::bigint[]) AS u(k) ORDER BY k) s),
+		ARRAY(SELECT nextval('patients_id_seq') FROM generate_series(1, $2)),
+		ARRAY(SELECT nextval('source_vaccinations_id_seq') FROM generate_series(1, $3))`,
+		lockKeys, nPat, nDose).Scan(nil, &ids.patients, &ids.doses); err != nil {
+		return nil, fmt.Errorf("registry: lock and reserve ids: %w", err)
+	}
+
+	// Round trip 2: reports and candidates.
+	n := len(msgs)
+	var (
+		fac, ctl, typ, kind, ack, trans = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		recv                            = make([]time.Time, n)
+		mtime                           = make([]*time.Time, n)
+		seq                             = make([]int64, n)
+		raw                             = make([][]byte, n)
+		qi                              []int32
+		qk                              []string
+	)
+	for i := range items {
+		m := items[i].m
+		fac[i], ctl[i], typ[i], kind[i], ack[i], trans[i] = m.Facility, m.ControlID, m.Type, m.Kind, m.Ack, m.Transport
+		recv[i], mtime[i], seq[i], raw[i] = m.Received, items[i].msgTime, int64(m.StreamSeq), m.Raw
+		for _, k := range items[i].keys {
+			qi, qk = append(qi, int32(i)), append(qk, k)
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO source_reports
+		(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+			$7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::bytea[])
+		ON CONFLICT (facility, control_id) DO NOTHING RETURNING id, facility, control_id`,
+		fac, ctl, typ, kind, ack, trans, recv, mtime, seq, raw)
+	b.Queue(`WITH blocks AS (
+			SELECT q.i, q.key, b.ids FROM unnest($1::int[], $2::text[]) AS q(i, key)
+			CROSS JOIN LATERAL (SELECT array_agg(patient_id) AS ids FROM
+				(SELECT patient_id FROM patient_blocking_keys WHERE key = q.key LIMIT $3) x) b
+			WHERE cardinality(b.ids) < $3),
+		hits AS (
+			SELECT y.i, y.pid, count(*) AS n, bool_or(left(y.key, 2) NOT IN ('D:', 'L:')) AS strong
+			FROM (SELECT i, key, unnest(ids) AS pid FROM blocks) y GROUP BY y.i, y.pid)
+		SELECT h.i, p.id, p.match_record FROM hits h JOIN patients p ON p.id = h.pid
+		WHERE (h.n >= 2 OR h.strong) AND p.merged_into IS NULL`, qi, qk, s.cfg.MaxBlock)
+	br := tx.SendBatch(ctx, b)
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, fmt.Errorf("registry: store reports: %w", err)
+	}
+	stored := map[[2]string]int64{}
+	for rows.Next() {
+		var id int64
+		var f, c string
+		if err := rows.Scan(&id, &f, &c); err != nil {
+			rows.Close()
+			br.Close()
+			return nil, fmt.Errorf("registry: store reports: %w", err)
+		}
+		stored[[2]string{f, c}] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		br.Close()
+		return nil, fmt.Errorf("registry: store reports: %w", err)
+	}
+	dbRecs := map[int64]*match.Record{}
+	rows, err = br.Query()
+	if err != nil {
+		br.Close()
+		return nil, fmt.Errorf("registry: candidates: %w", err)
+	}
+	for rows.Next() {
+		var i int32
+		var id int64
+		var rb []byte
+		if err := rows.Scan(&i, &id, &rb); err != nil {
+			rows.Close()
+			br.Close()
+			return nil, fmt.Errorf("registry: candidates: %w", err)
+		}
+		if _, ok := dbRecs[id]; !ok {
+			r := &match.Record{}
+			if err := json.Unmarshal(rb, r); err != nil {
+				rows.Close()
+				br.Close()
+				return nil, fmt.Errorf("registry: patient %d match record: %w", id, err)
+			}
+			match.Normalize(r)
+			dbRecs[id] = r
+		}
+		items[i].cands = append(items[i].cands, id)
+	}
+	rows.Close()
+	err = rows.Err()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: candidates: %w", err)
+	}
+	for i := range items {
+		k := [2]string{items[i].m.Facility, items[i].m.ControlID}
+		if id, ok := stored[k]; ok {
+			items[i].reportID = id
+			delete(stored, k) // a second copy in the same slice is a duplicate
+		} else {
+			out[i].Duplicate = true
+		}
+	}
+
+	// Decide, in message order, against the database's candidates and the
+	// patients this slice has already touched.
+	type bpat struct {
+		id       int64
+		rec      *match.Record
+		keys     []string
+		isNew    bool
+		first    *iis.Patient
+		updates  []*iis.Patient
+		newReps  []consolidate.Report
+		newRepOf []int // item index of each new report
+		lastItem int
+	}
+	touched := map[int64]*bpat{}
+	var order []*bpat
+	var w bulkWrites
+	for i := range items {
+		it := &items[i]
+		v := it.m.vxu()
+		if out[i].Duplicate {
+			continue
+		}
+		if v == nil {
+			out[i].StoredOnly = true
+			continue
+		}
+		var cands []candidate
+		seen := map[int64]bool{}
+		for _, id := range it.cands {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			rec := dbRecs[id]
+			if p, ok := touched[id]; ok {
+				rec = p.rec
+			}
+			cands = append(cands, candidate{id: id, rec: rec})
+		}
+		for _, p := range order {
+			if !seen[p.id] && passesFilter(it.keys, p.keys) {
+				seen[p.id] = true
+				cands = append(cands, candidate{id: p.id, rec: p.rec})
+			}
+		}
+		f := s.decide(it.rec, cands)
+		res := &out[i]
+		res.Outcome = f.outcome
+		var p *bpat
+		if f.id == 0 {
+			p = &bpat{id: ids.patient(), rec: it.rec, keys: slices.Clone(it.keys), isNew: true, first: &v.Patient}
+			touched[p.id] = p
+			order = append(order, p)
+		} else {
+			p = touched[f.id]
+			if p == nil {
+				p = &bpat{id: f.id, rec: f.rec}
+				touched[p.id] = p
+				order = append(order, p)
+			}
+			p.rec = mergeRecords(p.rec, it.rec)
+			match.Normalize(p.rec)
+			for _, k := range it.keys {
+				if !slices.Contains(p.keys, k) {
+					p.keys = append(p.keys, k)
+				}
+			}
+			p.updates = append(p.updates, &v.Patient)
+		}
+		p.lastItem = i
+		res.PatientID = p.id
+		w.details(p.id, &v.Patient, it.keys)
+		for _, c := range f.possible {
+			w.review(p.id, c.id, it.reportID, c.score, string(c.reason))
+		}
+		w.report(it.reportID, p.id, string(f.outcome), s.cfg.Actor, auditAction(f.outcome),
+			fmt.Sprintf("facility=%s control_id=%s doses=%d", it.m.Facility, it.m.ControlID, len(v.Vaccinations)))
+		reps := newReports(it.m, it.msgTime, ids)
+		res.Doses = len(reps)
+		for j := range reps {
+			p.newReps = append(p.newReps, reps[j])
+			p.newRepOf = append(p.newRepOf, i)
+			w.dose(it.reportID, p.id, it.m, it.msgTime, &v.Vaccinations[j], &reps[j])
+		}
+	}
+
+	// Round trip 3: the other reports of the linked patients.
+	var linked []int64
+	for _, p := range order {
+		if !p.isNew {
+			linked = append(linked, p.id)
+		}
+	}
+	existing := map[int64][]consolidate.Report{}
+	if len(linked) > 0 {
+		rows, err := tx.Query(ctx, `SELECT patient_id, id, facility, control_id, position, message_time, received_at, filler_order,
+			cvx, ndc, administered_on, lot, mvx, historical, action, completion_status
+			FROM source_vaccinations WHERE patient_id = ANY($1)`, linked)
+		if err != nil {
+			return nil, fmt.Errorf("registry: consolidate: %w", err)
+		}
+		reps, err := scanReportsWithPatient(rows)
+		if err != nil {
+			return nil, fmt.Errorf("registry: consolidate: %w", err)
+		}
+		for _, r := range reps {
+			existing[r.patient] = append(existing[r.patient], r.Report)
+		}
+	}
+
+	// Round trip 4: every write.
+	for _, p := range order {
+		all := append(slices.Clone(existing[p.id]), p.newReps...)
+		cr := s.cons.Consolidate(slices.Clone(all))
+		out[p.lastItem].Actions = cr.Actions
+		events, status := consolidation(all, cr)
+		ne := len(existing[p.id])
+		for j := range all {
+			if j < ne {
+				w.reconsolidate(all[j].ID, events[j], status[j])
+			} else {
+				w.setDose(all[j].ID, events[j], status[j])
+			}
+		}
+		for _, e := range cr.Events {
+			w.event(p.id, e)
+		}
+		js, err := json.Marshal(p.rec)
+		if err != nil {
+			return nil, fmt.Errorf("registry: match record: %w", err)
+		}
+		if p.isNew {
+			w.newPatient(p.id, p.first, js)
+		} else {
+			w.replaced = append(w.replaced, p.id)
+		}
+		if !p.isNew || len(p.updates) > 0 {
+			w.updatePatient(p.id, js, p.updates)
+		}
+	}
+	b = w.batch()
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return nil, fmt.Errorf("registry: write: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// passesFilter mirrors the candidate query's rule on two key sets.
+func passesFilter(a, b []string) bool {
+	n, strong := 0, false
+	for _, k := range a {
+		if slices.Contains(b, k) {
+			n++
+			if !strings.HasPrefix(k, "D:") && !strings.HasPrefix(k, "L:") {
+				strong = true
+			}
+		}
+	}
+	return n >= 2 || strong
+}
+
+type reportOf struct {
+	consolidate.Report
+	patient int64
+}
+
+func scanReportsWithPatient(rows pgx.Rows) ([]reportOf, error) {
+	defer rows.Close()
+	var reps []reportOf
+	for rows.Next() {
+		var r reportOf
+		var mt, d *time.Time
+		if err := rows.Scan(&r.patient, &r.ID, &r.Facility, &r.ControlID, &r.Position, &mt, &r.Received, &r.FillerOrder,
+			&r.CVX, &r.NDC, &d, &r.Lot, &r.MVX, &r.Historical, &r.Action, &r.Completion); err != nil {
+			return nil, err
+		}
+		if mt != nil {
+			r.MessageTime = *mt
+		}
+		if d != nil {
+			r.Date = *d
+		}
+		reps = append(reps, r)
+	}
+	return reps, rows.Err()
+}
+
+// bulkWrites gathers the rows of a slice's writes, column by column.
+type bulkWrites struct {
+	// details
+	idP                               []int64
+	idV, idA, idT                     []string
+	nP                                []int64
+	nF, nG, nM, nS, nT                []string
+	aP                                []int64
+	aS, aO, aC, aSt, aZ, aCo, aCy, aT []string
+	phP                               []int64
+	phN, phE, phU, phQ                []string
+	gP                                []int64
+	gF, gG, gR, gPh                   []string
+	kP                                []int64
+	kK                                []string
+	// reviews
+	rvP, rvC, rvR []int64
+	rvS           []float64
+	rvW           []string
+	// report links and audit
+	rpID, rpP              []int64
+	rpO, auActor, auAction []string
+	auDetail               []string
+	// doses
+	dID, dRep, dPat   []int64
+	dFac, dCtl        []string
+	dMT               []*time.Time
+	dRecv             []time.Time
+	dPos              []int32
+	dFill, dCVX, dNDC []string
+	dDate             []*time.Time
+	dLot, dMVX        []string
+	dHist             []bool
+	dAct, dComp, dRef []string
+	dEv               []*int64
+	dSt               []string
+	doseIndex         map[int64]int
+	// reconsolidated existing doses
+	cID []int64
+	cEv []*int64
+	cSt []string
+	// events
+	eID, eP    []int64
+	eG, eCVX   []string
+	eD         []time.Time
+	eLot, eMVX []string
+	eHist      []bool
+	eN         []int32
+	replaced   []int64 // patients whose old events are deleted
+	// patients
+	newPat [][]any
+	upd    []patientUpdate
+}
+
+type patientUpdate struct {
+	id                                                int64
+	js                                                []byte
+	protection, publicity, status, mmFamily, multiple string
+	protDate, pubDate, statusDate, death              *time.Time
+	order                                             int
+}
+
+func (w *bulkWrites) details(pid int64, p *iis.Patient, keys []string) {
+	for _, id := range p.Identifiers {
+		if id.Value != "" {
+			w.idP, w.idV, w.idA, w.idT = append(w.idP, pid), append(w.idV, id.Value), append(w.idA, id.Authority), append(w.idT, id.Type)
+		}
+	}
+	for _, n := range p.Names {
+		w.nP, w.nF, w.nG, w.nM, w.nS, w.nT = append(w.nP, pid), append(w.nF, n.Family), append(w.nG, n.Given), append(w.nM, n.Middle), append(w.nS, n.Suffix), append(w.nT, n.Type)
+	}
+	for _, a := range p.Addresses {
+		w.aP, w.aS, w.aO, w.aC, w.aSt = append(w.aP, pid), append(w.aS, a.Street), append(w.aO, a.Other), append(w.aC, a.City), append(w.aSt, a.State)
+		w.aZ, w.aCo, w.aCy, w.aT = append(w.aZ, a.Zip), append(w.aCo, a.Country), append(w.aCy, a.County), append(w.aT, a.Type)
+	}
+	for _, ph := range p.Phones {
+		w.phP, w.phN, w.phE, w.phU, w.phQ = append(w.phP, pid), append(w.phN, ph.Number()), append(w.phE, ph.Email), append(w.phU, ph.Use), append(w.phQ, ph.Equipment)
+	}
+	for _, g := range p.Guardians {
+		phone := ""
+		if len(g.Phones) > 0 {
+			phone = g.Phones[0].Number()
+		}
+		w.gP, w.gF, w.gG, w.gR, w.gPh = append(w.gP, pid), append(w.gF, g.Name.Family), append(w.gG, g.Name.Given), append(w.gR, g.Relationship.Code), append(w.gPh, phone)
+	}
+	for _, k := range keys {
+		w.kP, w.kK = append(w.kP, pid), append(w.kK, k)
+	}
+}
+
+func (w *bulkWrites) review(pid, cand, report int64, score float64, reason string) {
+	w.rvP, w.rvC, w.rvR, w.rvS, w.rvW = append(w.rvP, pid), append(w.rvC, cand), append(w.rvR, report), append(w.rvS, score), append(w.rvW, reason)
+}
+
+func (w *bulkWrites) report(id, pid int64, outcome, actor, action, detail string) {
+	w.rpID, w.rpP, w.rpO = append(w.rpID, id), append(w.rpP, pid), append(w.rpO, outcome)
+	w.auActor, w.auAction, w.auDetail = append(w.auActor, actor), append(w.auAction, action), append(w.auDetail, detail)
+}
+
+func (w *bulkWrites) dose(report, pid int64, m *Message, mt *time.Time, v *iis.Vaccination, r *consolidate.Report) {
+	if w.doseIndex == nil {
+		w.doseIndex = map[int64]int{}
+	}
+	w.doseIndex[r.ID] = len(w.dID)
+	var rs []string
+	for _, x := range v.RefusalReasons {
+		rs = append(rs, x.Code)
+	}
+	w.dID, w.dRep, w.dPat = append(w.dID, r.ID), append(w.dRep, report), append(w.dPat, pid)
+	w.dFac, w.dCtl, w.dMT, w.dRecv = append(w.dFac, m.Facility), append(w.dCtl, m.ControlID), append(w.dMT, mt), append(w.dRecv, m.Received)
+	w.dPos, w.dFill, w.dCVX, w.dNDC = append(w.dPos, int32(v.Position)), append(w.dFill, r.FillerOrder), append(w.dCVX, v.CVX), append(w.dNDC, v.NDC)
+	w.dDate, w.dLot, w.dMVX, w.dHist = append(w.dDate, dateOrNil(v.AdministeredAt)), append(w.dLot, r.Lot), append(w.dMVX, r.MVX), append(w.dHist, v.Historical)
+	w.dAct, w.dComp, w.dRef = append(w.dAct, r.Action), append(w.dComp, r.Completion), append(w.dRef, strings.Join(rs, ","))
+	w.dEv, w.dSt = append(w.dEv, nil), append(w.dSt, "")
+}
+
+func (w *bulkWrites) setDose(id int64, ev *int64, st string) {
+	i := w.doseIndex[id]
+	w.dEv[i], w.dSt[i] = ev, st
+}
+
+func (w *bulkWrites) reconsolidate(id int64, ev *int64, st string) {
+	w.cID, w.cEv, w.cSt = append(w.cID, id), append(w.cEv, ev), append(w.cSt, st)
+}
+
+func (w *bulkWrites) event(pid int64, e consolidate.Event) {
+	w.eID, w.eP, w.eG, w.eCVX = append(w.eID, e.Winner), append(w.eP, pid), append(w.eG, strings.Join(e.Groups, ",")), append(w.eCVX, e.CVX)
+	w.eD, w.eLot, w.eMVX, w.eHist, w.eN = append(w.eD, e.Date), append(w.eLot, e.Lot), append(w.eMVX, e.MVX), append(w.eHist, e.Historical), append(w.eN, int32(len(e.Sources)))
+}
+
+func (w *bulkWrites) newPatient(id int64, p *iis.Patient, js []byte) {
+	n := p.LegalName()
+	w.newPat = append(w.newPat, []any{id, n.Family, n.Given, n.Middle, n.Suffix, dateOrNil(p.BirthDate), p.Sex,
+		p.MultipleBirth, p.BirthOrder, p.MotherMaidenName.Family, p.MotherMaidenName.Given, dateOrNil(p.DeathDate),
+		p.Protection, dateOrNil(p.ProtectionDate), p.PublicityCode.Code, dateOrNil(p.PublicityDate),
+		p.RegistryStatus, dateOrNil(p.RegistryStatusDate), js})
+}
+
+// updatePatient folds the linked reports' values in message order: a
+// value sent replaces the stored one, an empty one keeps it.
+func (w *bulkWrites) updatePatient(id int64, js []byte, reports []*iis.Patient) {
+	u := patientUpdate{id: id, js: js}
+	for _, p := range reports {
+		if p.Protection != "" {
+			u.protection = p.Protection
+		}
+		if d := dateOrNil(p.ProtectionDate); d != nil {
+			u.protDate = d
+		}
+		if p.PublicityCode.Code != "" {
+			u.publicity = p.PublicityCode.Code
+		}
+		if d := dateOrNil(p.PublicityDate); d != nil {
+			u.pubDate = d
+		}
+		if p.RegistryStatus != "" {
+			u.status = p.RegistryStatus
+		}
+		if d := dateOrNil(p.RegistryStatusDate); d != nil {
+			u.statusDate = d
+		}
+		if d := dateOrNil(p.DeathDate); d != nil {
+			u.death = d
+		}
+		if u.mmFamily == "" {
+			u.mmFamily = p.MotherMaidenName.Family
+		}
+		if p.MultipleBirth != "" {
+			u.multiple = p.MultipleBirth
+		}
+		if p.BirthOrder != 0 {
+			u.order = p.BirthOrder
+		}
+	}
+	w.upd = append(w.upd, u)
+}
+
+// batch returns the writes as statements, in dependency order.
+func (w *bulkWrites) batch() *pgx.Batch {
+	b := &pgx.Batch{}
+	for _, row := range w.newPat {
+		b.Queue(`INSERT INTO patients (id, family_name, given_name, middle_name, suffix, birth_date, sex,
+			multiple_birth, birth_order, mother_maiden_family, mother_maiden_given, death_date,
+			protection, protection_date, publicity_code, publicity_date, registry_status, registry_status_date, match_record)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, row...)
+	}
+	if len(w.upd) > 0 {
+		n := len(w.upd)
+		id, order := make([]int64, n), make([]int32, n)
+		js := make([][]byte, n)
+		prot, pub, st, mm, mult := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		pd, pubd, std, death := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
+		for i, u := range w.upd {
+			id[i], js[i], order[i] = u.id, u.js, int32(u.order)
+			prot[i], pub[i], st[i], mm[i], mult[i] = u.protection, u.publicity, u.status, u.mmFamily, u.multiple
+			pd[i], pubd[i], std[i], death[i] = u.protDate, u.pubDate, u.statusDate, u.death
+		}
+		b.Queue(`UPDATE patients p SET updated_at = now(), match_record = u.js,
+			protection = CASE WHEN u.prot = '' THEN p.protection ELSE u.prot END,
+			protection_date = COALESCE(u.pd, p.protection_date),
+			publicity_code = CASE WHEN u.pub = '' THEN p.publicity_code ELSE u.pub END,
+			publicity_date = COALESCE(u.pubd, p.publicity_date),
+			registry_status = CASE WHEN u.st = '' THEN p.registry_status ELSE u.st END,
+			registry_status_date = COALESCE(u.std, p.registry_status_date),
+			death_date = COALESCE(u.death, p.death_date),
+			mother_maiden_family = CASE WHEN p.mother_maiden_family = '' THEN u.mm ELSE p.mother_maiden_family END,
+			multiple_birth = CASE WHEN u.mult = '' THEN p.multiple_birth ELSE u.mult END,
+			birth_order = CASE WHEN u.ord = 0 THEN p.birth_order ELSE u.ord END
+			FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::date[], $5::text[], $6::date[], $7::text[], $8::date[],
+				$9::date[], $10::text[], $11::text[], $12::int[]) AS u(id, js, prot, pd, pub, pubd, st, std, death, mm, mult, ord)
+			WHERE p.id = u.id`, id, js, prot, pd, pub, pubd, st, std, death, mm, mult, order)
+	}
+	if len(w.idP) > 0 {
+		b.Queue(`INSERT INTO patient_identifiers (patient_id, value, authority, type)
+			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING`, w.idP, w.idV, w.idA, w.idT)
+	}
+	if len(w.nP) > 0 {
+		b.Queue(`INSERT INTO patient_names (patient_id, family, given, middle, suffix, type)
+			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) ON CONFLICT DO NOTHING`,
+			w.nP, w.nF, w.nG, w.nM, w.nS, w.nT)
+	}
+	if len(w.aP) > 0 {
+		b.Queue(`INSERT INTO patient_addresses (patient_id, street, other, city, state, zip, country, county, type)
+			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+			ON CONFLICT DO NOTHING`, w.aP, w.aS, w.aO, w.aC, w.aSt, w.aZ, w.aCo, w.aCy, w.aT)
+	}
+	if len(w.phP) > 0 {
+		b.Queue(`INSERT INTO patient_phones (patient_id, number, email, use, equipment)
+			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
+			w.phP, w.phN, w.phE, w.phU, w.phQ)
+	}
+	if len(w.gP) > 0 {
+		b.Queue(`INSERT INTO patient_guardians (patient_id, family, given, relationship, phone)
+			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
+			w.gP, w.gF, w.gG, w.gR, w.gPh)
+	}
+	if len(w.kP) > 0 {
+		b.Queue(`INSERT INTO patient_blocking_keys (key, patient_id)
+			SELECT DISTINCT u.k, u.p FROM unnest($1::text[], $2::bigint[]) AS u(k, p) ON CONFLICT DO NOTHING`, w.kK, w.kP)
+	}
+	if len(w.rvP) > 0 {
+		b.Queue(`INSERT INTO match_reviews (patient_id, candidate_id, report_id, score, reason)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::text[]) ON CONFLICT DO NOTHING`,
+			w.rvP, w.rvC, w.rvR, w.rvS, w.rvW)
+	}
+	if len(w.rpID) > 0 {
+		b.Queue(`UPDATE source_reports r SET patient_id = u.p, match_outcome = u.o
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, p, o) WHERE r.id = u.id`, w.rpID, w.rpP, w.rpO)
+		b.Queue(`INSERT INTO audit_log (actor, action, patient_id, report_id, detail)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[])`,
+			w.auActor, w.auAction, w.rpP, w.rpID, w.auDetail)
+	}
+	if len(w.dID) > 0 {
+		b.Queue(`INSERT INTO source_vaccinations (id, report_id, patient_id, facility, control_id, message_time, received_at,
+			position, filler_order, cvx, ndc, administered_on, lot, mvx, historical, action, completion_status, refusal_reasons,
+			event_id, consolidation)
+			SELECT u.id, u.rep, u.pat, u.fac, u.ctl, u.mt, u.recv, u.pos, u.filler, u.cvx, u.ndc, u.d, u.lot, u.mvx, u.hist, u.act, u.comp,
+				CASE WHEN u.ref = '' THEN '{}'::text[] ELSE string_to_array(u.ref, ',') END, u.ev, u.st
+			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
+				$8::int[], $9::text[], $10::text[], $11::text[], $12::date[], $13::text[], $14::text[], $15::bool[], $16::text[],
+				$17::text[], $18::text[], $19::bigint[], $20::text[])
+				AS u(id, rep, pat, fac, ctl, mt, recv, pos, filler, cvx, ndc, d, lot, mvx, hist, act, comp, ref, ev, st)
+			ON CONFLICT (facility, control_id, position) DO NOTHING`,
+			w.dID, w.dRep, w.dPat, w.dFac, w.dCtl, w.dMT, w.dRecv, w.dPos, w.dFill, w.dCVX, w.dNDC, w.dDate, w.dLot, w.dMVX,
+			w.dHist, w.dAct, w.dComp, w.dRef, w.dEv, w.dSt)
+	}
+	if len(w.cID) > 0 {
+		b.Queue(`UPDATE source_vaccinations sv SET event_id = u.e, consolidation = u.s
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, e, s)
+			WHERE sv.id = u.id AND (sv.event_id IS DISTINCT FROM u.e OR sv.consolidation <> u.s)`, w.cID, w.cEv, w.cSt)
+	}
+	if len(w.replaced) > 0 {
+		b.Queue(`DELETE FROM vaccination_events WHERE patient_id = ANY($1)`, w.replaced)
+	}
+	if len(w.eID) > 0 {
+		b.Queue(`INSERT INTO vaccination_events (id, patient_id, vaccine_groups, cvx, administered_on, lot, mvx, historical, source_count)
+			SELECT u.id, u.p, string_to_array(u.g, ','), u.cvx, u.d, u.lot, u.mvx, u.hist, u.n
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::date[], $6::text[], $7::text[], $8::bool[], $9::int[])
+				AS u(id, p, g, cvx, d, lot, mvx, hist, n)`,
+			w.eID, w.eP, w.eG, w.eCVX, w.eD, w.eLot, w.eMVX, w.eHist, w.eN)
+	}
+	return b
+}
