@@ -342,3 +342,43 @@ func TestNISTUpdateDelete(t *testing.T) {
 		t.Errorf("rebuilt events differ:\n%s\n%s", before, after)
 	}
 }
+
+// TestApplyBulkDuplicates: the same message twice in one slice is stored
+// once, and a second ApplyBulk of the slice changes nothing.
+func TestApplyBulkDuplicates(t *testing.T) {
+	s := openStore(t)
+	m1 := message(t, "CLINIC_A", "b1", vxu("CLINIC_A", "b1", alice, "20:20240301:L1"))
+	m2 := message(t, "CLINIC_A", "b2", vxu("CLINIC_A", "b2", alice, "08:20240301:L2", "20:20240302"))
+	run := func() []registry.Result {
+		var res []registry.Result
+		err := pgx.BeginFunc(context.Background(), s.Pool(), func(tx pgx.Tx) error {
+			var err error
+			res, err = s.ApplyBulk(context.Background(), tx, []*registry.Message{m1, m1, m2})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := run()
+	if res[0].Duplicate || !res[1].Duplicate || res[2].Duplicate {
+		t.Fatalf("results = %+v", res)
+	}
+	if res[2].Outcome != registry.OutcomeIdentifier || res[2].PatientID != res[0].PatientID {
+		t.Errorf("second message: %+v, want linked to patient %d by identifier", res[2], res[0].PatientID)
+	}
+	// CVX 20 on 1 and 2 March from the same clinic: two doses; plus hep B.
+	if got := count(t, s, `SELECT count(*) FROM vaccination_events WHERE patient_id = $1`, res[0].PatientID); got != 3 {
+		t.Errorf("events = %d, want 3", got)
+	}
+	before := count(t, s, `SELECT count(*) FROM source_vaccinations`) + 1000*count(t, s, `SELECT count(*) FROM audit_log`)
+	for _, r := range run() {
+		if !r.Duplicate {
+			t.Errorf("re-applied message not recognised: %+v", r)
+		}
+	}
+	if after := count(t, s, `SELECT count(*) FROM source_vaccinations`) + 1000*count(t, s, `SELECT count(*) FROM audit_log`); after != before {
+		t.Errorf("rows changed on re-apply")
+	}
+}
