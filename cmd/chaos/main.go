@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -137,6 +138,37 @@ type runner struct {
 	httpAddr  string
 	failed    bool
 	createdWD bool
+
+	faultMu sync.Mutex // held while a fault runs: watch leaves processes alone meanwhile
+	crashes []string   // processes that exited without chaos stopping them
+}
+
+// watch restarts an iisd process that exited on its own (a crash, not a
+// scripted kill) and records it: the run goes on, the summary reports it.
+func (r *runner) watch(ctx context.Context) error {
+	if !r.faultMu.TryLock() {
+		return nil
+	}
+	defer r.faultMu.Unlock()
+	procs := append([]*proc{r.listener}, r.workers...)
+	for _, p := range procs {
+		if !p.crashed() {
+			continue
+		}
+		msg := fmt.Sprintf("%s exited on its own (%v); see %s", p.name, p.exitErr(), p.logPath)
+		r.crashes = append(r.crashes, msg)
+		r.logf("UNEXPECTED: %s; restarting it", msg)
+		var err error
+		if p == r.listener {
+			err = r.startListener(ctx)
+		} else {
+			err = r.startWorker(ctx, p)
+		}
+		if err != nil {
+			return fmt.Errorf("restart %s: %w", p.name, err)
+		}
+	}
+	return nil
 }
 
 // logf prints a timestamped event line.
@@ -183,7 +215,10 @@ func (r *runner) run(ctx context.Context) (bool, error) {
 		mode = "3-node NATS cluster, R3"
 	}
 	label := fmt.Sprintf("%s, %d workers, %v at %.0f msgs/s, %d connections, seed %d", mode, r.o.workers, r.o.duration, r.o.rate, r.o.conns, r.o.seed)
-	res.print(r.out, snap, len(dead), label)
+	for _, c := range r.crashes {
+		fmt.Fprintf(r.out, "  unexpected exit: %s\n", c)
+	}
+	res.print(r.out, snap, len(dead), len(r.crashes), label)
 	return res.failures() > 0, nil
 }
 
@@ -347,12 +382,24 @@ func (r *runner) load(ctx context.Context, sentPath string) error {
 	faultsDone := make(chan error, 1)
 	faultCtx, stopFaults := context.WithCancel(ctx)
 	defer stopFaults()
-	go func() { faultsDone <- r.faults(faultCtx, loadStart) }()
+	go func() { faultsDone <- r.faults(faultCtx, ctx, loadStart) }()
 
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-r.sender.exited():
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			stopFaults()
+			<-faultsDone // a fault in progress gives up on ctx
+			return ctx.Err()
+		case <-r.sender.exited():
+			break wait
+		case <-tick.C:
+			if err := r.watch(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	r.logf("load finished after %.1fs (hl7send: %v)", time.Since(loadStart).Seconds(), exitText(r.sender.exitErr()))
 	stopFaults()
@@ -389,7 +436,10 @@ type fault struct {
 	do   func(context.Context) error
 }
 
-func (r *runner) faults(ctx context.Context, loadStart time.Time) error {
+// faults runs the script until sched is cancelled (the load is over); a
+// fault is carried out under ctx, so that it completes once begun unless
+// chaos is interrupted.
+func (r *runner) faults(sched, ctx context.Context, loadStart time.Time) error {
 	second := r.workers[len(r.workers)-1]
 	natsFault := fault{0.60, "nats", "kill -9 NATS and restart it", r.restartNATS}
 	if r.o.cluster {
@@ -408,7 +458,7 @@ func (r *runner) faults(ctx context.Context, loadStart time.Time) error {
 		}
 		at := loadStart.Add(time.Duration(f.at * float64(r.o.duration)))
 		select {
-		case <-ctx.Done():
+		case <-sched.Done():
 			r.logf("fault skipped (load over): %s", f.name)
 			continue
 		case <-time.After(time.Until(at)):
@@ -418,7 +468,10 @@ func (r *runner) faults(ctx context.Context, loadStart time.Time) error {
 			continue
 		}
 		r.logf("FAULT: %s", f.name)
-		if err := f.do(context.WithoutCancel(ctx)); err != nil {
+		r.faultMu.Lock()
+		err := f.do(ctx)
+		r.faultMu.Unlock()
+		if err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
 	}
@@ -546,6 +599,9 @@ func (r *runner) drain(ctx context.Context) error {
 				r.logf("draining: consumer pending %d, unacknowledged %d, %d source reports", np, ap, n)
 				lastPrint = time.Now()
 			}
+		}
+		if err := r.watch(ctx); err != nil {
+			return err
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("queue not drained after %v (pending %d, unacknowledged %d, queue err %v, db err %v)", r.o.drainTimeout, np, ap, qerr, perr)

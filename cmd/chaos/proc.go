@@ -23,10 +23,11 @@ type proc struct {
 	args    []string
 	logPath string
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the current process has exited
-	err  error         // its exit status
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when the current process has exited
+	err     error         // its exit status
+	stopped bool          // chaos stopped or killed it on purpose
 }
 
 // start launches the process (again). Output is appended to its log file.
@@ -48,7 +49,7 @@ func (p *proc) start() error {
 	}
 	done := make(chan struct{})
 	p.mu.Lock()
-	p.cmd, p.done = cmd, done
+	p.cmd, p.done, p.stopped = cmd, done, false
 	p.mu.Unlock()
 	go func() {
 		err := cmd.Wait()
@@ -87,6 +88,22 @@ func (p *proc) running() bool {
 	}
 }
 
+// crashed reports whether the process has exited without chaos stopping it.
+func (p *proc) crashed() bool {
+	p.mu.Lock()
+	stopped, done := p.stopped, p.done
+	p.mu.Unlock()
+	if stopped || done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
 // exited returns a channel closed when the current process exits.
 func (p *proc) exited() <-chan struct{} {
 	p.mu.Lock()
@@ -114,6 +131,7 @@ func (p *proc) stop(grace time.Duration) {
 func (p *proc) signal(sig syscall.Signal, grace time.Duration) {
 	p.mu.Lock()
 	cmd, done := p.cmd, p.done
+	p.stopped = true
 	p.mu.Unlock()
 	if cmd == nil || cmd.Process == nil || done == nil {
 		return

@@ -212,7 +212,7 @@ func reconcile(sent []sentRecord, reg registrySnapshot) *outcome {
 }
 
 // print writes the summary; the last line is the one-line verdict.
-func (o *outcome) print(w io.Writer, reg registrySnapshot, dead int, label string) {
+func (o *outcome) print(w io.Writer, reg registrySnapshot, dead, crashes int, label string) {
 	fmt.Fprintf(w, "\n== chaos reconciliation (%s)\n", label)
 	fmt.Fprintf(w, "messages sent        %d  (%s)\n", o.sent, counts(o.byKind))
 	fmt.Fprintf(w, "ACKs                 AA=%d AE=%d AR=%d transport-errors=%d%s\n", o.byAck["AA"], o.byAck["AE"], o.byAck["AR"], o.byAck["error"], others(o.byAck, "AA", "AE", "AR", "error"))
@@ -223,6 +223,7 @@ func (o *outcome) print(w io.Writer, reg registrySnapshot, dead int, label strin
 	fmt.Fprintf(w, "error ACK, stored    rejected=%d (no dose rows) in-part=%d (AE: patient and valid doses kept) without-MSH-10=%d (of %d sent)\n",
 		o.rejectedStored, o.partial, o.unidentified, o.noID)
 	fmt.Fprintf(w, "dead-lettered        %d\n", dead)
+	fmt.Fprintf(w, "unexpected exits     %d  (iisd processes that died without being killed; restarted)\n", crashes)
 	fmt.Fprintf(w, "lost                 %d  (AA, not in the registry)\n", len(o.lost))
 	fmt.Fprintf(w, "lost doses           %d  (AA, a dose's consolidated event missing)\n", len(o.lostDoses))
 	fmt.Fprintf(w, "wrong ACK stored     %d  (AA, stored as another ACK or as rejected)\n", len(o.wrongAck))
