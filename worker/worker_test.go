@@ -15,6 +15,7 @@ import (
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/registry"
 	"github.com/iisproject/iis/registry/pgtest"
+	"github.com/iisproject/iis/synth"
 	"github.com/iisproject/iis/worker"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -346,5 +347,45 @@ func TestDeadLetters(t *testing.T) {
 	}
 	if s := w.Stats(); s.Dead != 2 || s.Retried < 2 {
 		t.Errorf("stats = %+v, want 2 dead and the poison retried", s)
+	}
+}
+
+// TestWorkersShareDurable runs two workers on one durable consumer (as two
+// processes would) over synthetic traffic with resends and second-clinic
+// reports: every message is stored once, and the patients are the same as
+// one worker would make of them.
+func TestWorkersShareDurable(t *testing.T) {
+	e := newEnv(t)
+	gen := synth.New(synth.Config{Seed: 11})
+	ids := map[string]bool{}
+	for range 300 {
+		m := gen.Next()
+		r := validator.Decode(m.Body)
+		kind := "vxu"
+		if r.Rejected() {
+			kind = "rejected"
+		}
+		qm := &queue.Message{Kind: kind, Facility: m.Facility, ControlID: m.ControlID, Received: time.Now(), Body: m.Body}
+		if _, err := e.q.Publish(context.Background(), qm); err != nil {
+			t.Fatal(err)
+		}
+		ids[qm.ID()] = true
+	}
+	w1 := e.start(t, worker.Config{BatchSize: 10, Concurrency: 2})
+	w2 := e.start(t, worker.Config{BatchSize: 10, Concurrency: 2})
+	e.drain(t, "registry")
+	if got := e.count(t, `SELECT count(*) FROM source_reports`); got != len(ids) {
+		t.Errorf("source_reports = %d, want %d", got, len(ids))
+	}
+	s1, s2 := w1.Stats(), w2.Stats()
+	if s1.Stored+s2.Stored == 0 || s1.Dead+s2.Dead != 0 {
+		t.Errorf("stats %+v %+v", s1, s2)
+	}
+	// Second-clinic reports link to the child already stored.
+	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE match_outcome IN ('match', 'identifier')`); got == 0 {
+		t.Errorf("no report was linked to an existing patient")
+	}
+	if got := e.count(t, `SELECT count(*) FROM source_vaccinations WHERE event_id IS NULL AND consolidation IN ('winner', 'duplicate')`); got != 0 {
+		t.Errorf("%d doses lost their event", got)
 	}
 }
