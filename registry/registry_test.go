@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -380,5 +381,50 @@ func TestApplyBulkDuplicates(t *testing.T) {
 	}
 	if after := count(t, s, `SELECT count(*) FROM source_vaccinations`) + 1000*count(t, s, `SELECT count(*) FROM audit_log`); after != before {
 		t.Errorf("rows changed on re-apply")
+	}
+}
+
+// TestResolveReview: a possible match is never merged by the worker; a
+// person's "linked" decision merges it, moving its doses and rebuilding the
+// survivor's events.
+func TestResolveReview(t *testing.T) {
+	s := openStore(t)
+	namesake := person{mrn: "Z9", authority: "CLINIC_C", last: "Whitfield", first: "Alice", dob: "20220314", sex: "F",
+		street: "900 Oak Avenue", city: "Billings", zip: "59101", phone: "4065559999"}
+	r1 := apply(t, s, message(t, "CLINIC_A", "r1", vxu("CLINIC_A", "r1", alice, "20:20240301:L1")))
+	r2 := apply(t, s, message(t, "CLINIC_C", "r2", vxu("CLINIC_C", "r2", namesake, "20:20240301", "08:20240501")))
+	if r2.Outcome != registry.OutcomePossible {
+		t.Fatalf("outcome %s, want possible", r2.Outcome)
+	}
+	var review int64
+	if err := s.Pool().QueryRow(context.Background(), `SELECT id FROM match_reviews WHERE patient_id = $1`, r2.PatientID).Scan(&review); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResolveReview(context.Background(), review, registry.DecisionLinked, "reviewer@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResolveReview(context.Background(), review, registry.DecisionDistinct, "someone"); !errors.Is(err, registry.ErrReviewClosed) {
+		t.Errorf("second decision: %v, want ErrReviewClosed", err)
+	}
+	if got := count(t, s, `SELECT count(*) FROM patients WHERE id = $1 AND merged_into = $2`, r2.PatientID, r1.PatientID); got != 1 {
+		t.Errorf("namesake not marked merged")
+	}
+	// Alice: DTaP on 1 March from two clinics (one event) and hep B.
+	if got := count(t, s, `SELECT count(*) FROM vaccination_events WHERE patient_id = $1`, r1.PatientID); got != 2 {
+		t.Errorf("survivor events = %d, want 2", got)
+	}
+	if got := count(t, s, `SELECT count(*) FROM vaccination_events WHERE patient_id = $1`, r2.PatientID); got != 0 {
+		t.Errorf("merged patient keeps %d events", got)
+	}
+	if got := count(t, s, `SELECT count(*) FROM patient_identifiers WHERE patient_id = $1`, r1.PatientID); got != 2 {
+		t.Errorf("survivor identifiers = %d, want 2", got)
+	}
+	if got := count(t, s, `SELECT count(*) FROM patient_links WHERE survivor_id = $1 AND merged_id = $2 AND decided_by = 'reviewer@example.org'`, r1.PatientID, r2.PatientID); got != 1 {
+		t.Errorf("no link row")
+	}
+	// A later report from the merged record's clinic goes to the survivor.
+	r3 := apply(t, s, message(t, "CLINIC_C", "r3", vxu("CLINIC_C", "r3", namesake, "03:20240601")))
+	if r3.PatientID != r1.PatientID {
+		t.Errorf("report after the merge went to %d (%s), want %d", r3.PatientID, r3.Outcome, r1.PatientID)
 	}
 }
