@@ -428,3 +428,24 @@ func TestResolveReview(t *testing.T) {
 		t.Errorf("report after the merge went to %d (%s), want %d", r3.PatientID, r3.Outcome, r1.PatientID)
 	}
 }
+
+func TestRebuildBlockingKeys(t *testing.T) {
+	s := openStore(t)
+	r := apply(t, s, message(t, "CLINIC_A", "k1", vxu("CLINIC_A", "k1", alice, "20:20240301")))
+	want := count(t, s, `SELECT count(*) FROM patient_blocking_keys WHERE patient_id = $1`, r.PatientID)
+	if _, err := s.Pool().Exec(context.Background(), `DELETE FROM patient_blocking_keys`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.RebuildBlockingKeys(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("rebuild: %d, %v", n, err)
+	}
+	if got := count(t, s, `SELECT count(*) FROM patient_blocking_keys WHERE patient_id = $1`, r.PatientID); got != want || got == 0 {
+		t.Errorf("keys after rebuild = %d, want %d", got, want)
+	}
+	// The patient is found again.
+	r2 := apply(t, s, message(t, "CLINIC_A", "k2", vxu("CLINIC_A", "k2", alice, "08:20240401")))
+	if r2.PatientID != r.PatientID {
+		t.Errorf("after rebuild the report went to %d (%s), want %d", r2.PatientID, r2.Outcome, r.PatientID)
+	}
+}

@@ -87,3 +87,67 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, records []*match.Record) (int
 	}
 	return len(records), nil
 }
+
+// RebuildBlockingKeys recomputes every patient's blocking keys from its
+// stored match record, chunk by chunk, each chunk in its own transaction.
+// Run it after a change of match.BlockingKeys. The rebuilt keys are those
+// of the patient's accumulated record: its main name, other last names,
+// every identifier, phone and address; the first-name variants of
+// individual linked reports are not kept apart. It returns the number of
+// patients processed.
+func (s *Store) RebuildBlockingKeys(ctx context.Context) (int, error) {
+	const chunk = 10000
+	var last int64
+	total := 0
+	for {
+		rows, err := s.pool.Query(ctx, `SELECT id, match_record FROM patients WHERE id > $1 AND merged_into IS NULL ORDER BY id LIMIT $2`, last, chunk)
+		if err != nil {
+			return total, fmt.Errorf("registry: rebuild keys: %w", err)
+		}
+		var ids []int64
+		var keys [][]any
+		for rows.Next() {
+			var id int64
+			var raw []byte
+			if err := rows.Scan(&id, &raw); err != nil {
+				rows.Close()
+				return total, fmt.Errorf("registry: rebuild keys: %w", err)
+			}
+			r := &match.Record{}
+			if err := json.Unmarshal(raw, r); err != nil {
+				rows.Close()
+				return total, fmt.Errorf("registry: rebuild keys: patient %d: %w", id, err)
+			}
+			match.Normalize(r)
+			for _, k := range match.BlockingKeys(r) {
+				keys = append(keys, []any{k, id})
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return total, fmt.Errorf("registry: rebuild keys: %w", err)
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `DELETE FROM patient_blocking_keys WHERE patient_id = ANY($1)`, ids); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS rebuild_keys (key text, patient_id bigint) ON COMMIT DELETE ROWS`); err != nil {
+				return err
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rebuild_keys"}, []string{"key", "patient_id"}, pgx.CopyFromRows(keys)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO patient_blocking_keys SELECT DISTINCT key, patient_id FROM rebuild_keys ON CONFLICT DO NOTHING`)
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("registry: rebuild keys: %w", err)
+		}
+		total += len(ids)
+		last = ids[len(ids)-1]
+	}
+}
