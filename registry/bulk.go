@@ -180,7 +180,8 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		first    *iis.Patient
 		updates  []*iis.Patient
 		newReps  []consolidate.Report
-		newRepOf []int // item index of each new report
+		newRepOf []int           // item index of each new report
+		added    []*match.Record // this slice's reports linked to an existing patient
 		lastItem int
 	}
 	touched := map[int64]*bpat{}
@@ -232,6 +233,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 			}
 			p.rec = mergeRecords(p.rec, it.rec)
 			match.Normalize(p.rec)
+			p.added = append(p.added, it.rec)
 			for _, k := range it.keys {
 				if !slices.Contains(p.keys, k) {
 					p.keys = append(p.keys, k)
@@ -256,7 +258,12 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		}
 	}
 
-	// Round trip 3: the other reports of the linked patients.
+	// Round trip 3: lock the linked patients (in id order), then read
+	// their current match records and other reports. The lock makes a
+	// concurrent transaction that links a report to the same patient wait
+	// for this one's commit, and the reads after it see that transaction's
+	// committed rows, so neither consolidation nor the match record loses
+	// the other's reports.
 	var linked []int64
 	for _, p := range order {
 		if !p.isNew {
@@ -265,13 +272,52 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 	}
 	existing := map[int64][]consolidate.Report{}
 	if len(linked) > 0 {
-		rows, err := tx.Query(ctx, `SELECT patient_id, id, facility, control_id, position, message_time, received_at, filler_order,
+		slices.Sort(linked)
+		b := &pgx.Batch{}
+		b.Queue(`SELECT id, match_record FROM patients WHERE id = ANY($1) ORDER BY id FOR UPDATE`, linked)
+		b.Queue(`SELECT patient_id, id, facility, control_id, position, message_time, received_at, filler_order,
 			cvx, ndc, administered_on, lot, mvx, historical, action, completion_status
 			FROM source_vaccinations WHERE patient_id = ANY($1)`, linked)
+		br := tx.SendBatch(ctx, b)
+		rows, err := br.Query()
 		if err != nil {
+			br.Close()
+			return nil, fmt.Errorf("registry: lock patients: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var rb []byte
+			if err := rows.Scan(&id, &rb); err != nil {
+				rows.Close()
+				br.Close()
+				return nil, fmt.Errorf("registry: lock patients: %w", err)
+			}
+			fresh := &match.Record{}
+			if err := json.Unmarshal(rb, fresh); err != nil {
+				rows.Close()
+				br.Close()
+				return nil, fmt.Errorf("registry: patient %d match record: %w", id, err)
+			}
+			p := touched[id]
+			for _, r := range p.added {
+				fresh = mergeRecords(fresh, r)
+			}
+			p.rec = fresh
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			br.Close()
+			return nil, fmt.Errorf("registry: lock patients: %w", err)
+		}
+		rows, err = br.Query()
+		if err != nil {
+			br.Close()
 			return nil, fmt.Errorf("registry: consolidate: %w", err)
 		}
 		reps, err := scanReportsWithPatient(rows)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return nil, fmt.Errorf("registry: consolidate: %w", err)
 		}

@@ -187,48 +187,14 @@ func LockAll(ctx context.Context, tx pgx.Tx, keys []int64) error {
 
 // Apply stores m inside tx: the source report, and for an accepted VXU the
 // patient (matched, linked or created), its source vaccinations and its
-// recomputed events. Applying the same message again changes nothing.
+// recomputed events. Applying the same message again changes nothing. It
+// is ApplyBulk of one message.
 func (s *Store) Apply(ctx context.Context, tx pgx.Tx, m *Message) (Result, error) {
-	res, err := s.ApplyBatch(ctx, tx, []*Message{m})
+	res, err := s.ApplyBulk(ctx, tx, []*Message{m})
 	if err != nil {
 		return Result{}, err
 	}
 	return res[0], nil
-}
-
-// ApplyBatch applies msgs in order inside tx. It first takes the advisory
-// locks of every message (LockKeys, in ascending order) and reserves the
-// row ids the batch may need, in one round trip; each message then costs
-// two round trips when its patient is new, three when it is linked to an
-// existing patient (whose other reports must be read to consolidate).
-func (s *Store) ApplyBatch(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Result, error) {
-	var keys []int64
-	nPat, nDose := 0, 0
-	for _, m := range msgs {
-		keys = append(keys, LockKeys(m)...)
-		if m.vxu() != nil {
-			nPat++
-			nDose += len(m.vxu().Vaccinations)
-		}
-	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	ids := &idPool{}
-	err := tx.QueryRow(ctx, `SELECT
-		(SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest($1::bigint[]) AS u(k) ORDER BY k) s),
-		ARRAY(SELECT nextval('patients_id_seq') FROM generate_series(1, $2)),
-		ARRAY(SELECT nextval('source_vaccinations_id_seq') FROM generate_series(1, $3))`,
-		keys, nPat, nDose).Scan(nil, &ids.patients, &ids.doses)
-	if err != nil {
-		return nil, fmt.Errorf("registry: lock and reserve ids: %w", err)
-	}
-	out := make([]Result, len(msgs))
-	for i, m := range msgs {
-		if out[i], err = s.apply(ctx, tx, m, ids); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
 }
 
 // idPool hands out the row ids reserved for a batch.
@@ -242,120 +208,6 @@ func (m *Message) vxu() *immz.VXU {
 		return nil
 	}
 	return m.Decoded.VXU
-}
-
-func (s *Store) apply(ctx context.Context, tx pgx.Tx, m *Message, ids *idPool) (Result, error) {
-	var res Result
-	var msgTime *time.Time
-	if m.Decoded != nil && !m.Decoded.Header.Time.IsZero() {
-		t := m.Decoded.Header.Time
-		msgTime = &t
-	}
-	vxu := m.vxu()
-
-	// Round trip 1: the source report (its unique key makes a redelivery a
-	// no-op) and the candidate patients.
-	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO source_reports
-		(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (facility, control_id) DO NOTHING RETURNING id`,
-		m.Facility, m.ControlID, m.Type, m.Kind, m.Ack, m.Transport, m.Received, msgTime, int64(m.StreamSeq), m.Raw)
-	var rec *match.Record
-	var keys []string
-	if vxu != nil {
-		rec = MatchRecord(&vxu.Patient)
-		match.Normalize(rec)
-		keys = match.BlockingKeys(rec)
-		s.queueCandidates(b, keys)
-	}
-	br := tx.SendBatch(ctx, b)
-	var reportID int64
-	err := br.QueryRow().Scan(&reportID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		res.Duplicate = true
-		return res, br.Close()
-	}
-	if err != nil {
-		br.Close()
-		return res, fmt.Errorf("registry: store report: %w", err)
-	}
-	if vxu == nil {
-		res.StoredOnly = true
-		return res, br.Close()
-	}
-	cands, err := readCandidates(br)
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return res, err
-	}
-	found := s.decide(rec, cands)
-	res.Outcome = found.outcome
-	p := &vxu.Patient
-
-	// Round trip 2: the patient, its details, the source vaccinations; for
-	// a new patient its events too, for a linked one the reading of all
-	// its source vaccinations.
-	b = &pgx.Batch{}
-	pid := found.id
-	if pid == 0 {
-		pid = ids.patient()
-		if err := queueInsertPatient(b, pid, p, rec); err != nil {
-			return res, err
-		}
-	} else if err := queueUpdatePatient(b, pid, p, mergeRecords(found.rec, rec)); err != nil {
-		return res, err
-	}
-	res.PatientID = pid
-	for _, c := range found.possible {
-		b.Queue(`INSERT INTO match_reviews (patient_id, candidate_id, report_id, score, reason) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT DO NOTHING`, pid, c.id, reportID, c.score, string(c.reason))
-	}
-	queuePatientDetails(b, pid, reportID, res.Outcome, s.cfg.Actor,
-		fmt.Sprintf("facility=%s control_id=%s doses=%d", m.Facility, m.ControlID, len(vxu.Vaccinations)), p, keys)
-	reps := newReports(m, msgTime, ids)
-	res.Doses = len(reps)
-	if found.id == 0 {
-		// A new patient has no other reports: consolidate now.
-		cr := s.cons.Consolidate(slices.Clone(reps))
-		queueVaccinations(b, reportID, pid, m, msgTime, reps, &cr)
-		queueEvents(b, pid, cr, false)
-		res.Actions = cr.Actions
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return res, fmt.Errorf("registry: store patient: %w", err)
-		}
-		return res, nil
-	}
-	queueVaccinations(b, reportID, pid, m, msgTime, reps, nil)
-	n := b.Len()
-	b.Queue(selectReports, pid)
-	br = tx.SendBatch(ctx, b)
-	for range n {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return res, fmt.Errorf("registry: store patient %d: %w", pid, err)
-		}
-	}
-	all, err := readReports(br)
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return res, fmt.Errorf("registry: consolidate %d: %w", pid, err)
-	}
-
-	// Round trip 3: the linked patient's events, rebuilt.
-	cr := s.cons.Consolidate(all)
-	b = &pgx.Batch{}
-	queueEvents(b, pid, cr, true)
-	queueConsolidation(b, all, cr)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return res, fmt.Errorf("registry: consolidate %d: %w", pid, err)
-	}
-	res.Actions = cr.Actions
-	return res, nil
 }
 
 // newReports turns the message's accepted doses into consolidation reports
@@ -425,12 +277,7 @@ const candidateQuery = `WITH hits AS (
 	SELECT p.id, p.match_record FROM patients p JOIN hits h ON p.id = h.pid
 	WHERE (h.n >= 2 OR h.strong) AND p.merged_into IS NULL`
 
-// queueCandidates asks for the candidate patients of a report (see
-// candidateQuery).
-func (s *Store) queueCandidates(b *pgx.Batch, keys []string) {
-	b.Queue(candidateQuery, keys, s.cfg.MaxBlock)
-}
-
+// readCandidates reads a candidate query's (id, match_record) rows.
 func readCandidates(br pgx.BatchResults) ([]candidate, error) {
 	rows, err := br.Query()
 	if err != nil {
@@ -530,157 +377,6 @@ func dateOrNil(t time.Time) *time.Time {
 	return &t
 }
 
-func queueInsertPatient(b *pgx.Batch, id int64, p *iis.Patient, rec *match.Record) error {
-	js, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("registry: match record: %w", err)
-	}
-	n := p.LegalName()
-	b.Queue(`INSERT INTO patients (id, family_name, given_name, middle_name, suffix, birth_date, sex,
-		multiple_birth, birth_order, mother_maiden_family, mother_maiden_given, death_date,
-		protection, protection_date, publicity_code, publicity_date, registry_status, registry_status_date, match_record)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-		id, n.Family, n.Given, n.Middle, n.Suffix, dateOrNil(p.BirthDate), p.Sex,
-		p.MultipleBirth, p.BirthOrder, p.MotherMaidenName.Family, p.MotherMaidenName.Given, dateOrNil(p.DeathDate),
-		p.Protection, dateOrNil(p.ProtectionDate), p.PublicityCode.Code, dateOrNil(p.PublicityDate),
-		p.RegistryStatus, dateOrNil(p.RegistryStatusDate), js)
-	return nil
-}
-
-// queueUpdatePatient records a linked report: the protection, publicity
-// and registry status it carries (when it carries them) become the
-// patient's, the match record grows, and the row lock serializes
-// consolidation of the patient.
-func queueUpdatePatient(b *pgx.Batch, id int64, p *iis.Patient, rec *match.Record) error {
-	js, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("registry: match record: %w", err)
-	}
-	b.Queue(`UPDATE patients SET updated_at = now(), match_record = $2,
-		protection = CASE WHEN $3 = '' THEN protection ELSE $3 END,
-		protection_date = COALESCE($4, protection_date),
-		publicity_code = CASE WHEN $5 = '' THEN publicity_code ELSE $5 END,
-		publicity_date = COALESCE($6, publicity_date),
-		registry_status = CASE WHEN $7 = '' THEN registry_status ELSE $7 END,
-		registry_status_date = COALESCE($8, registry_status_date),
-		death_date = COALESCE($9, death_date),
-		mother_maiden_family = CASE WHEN mother_maiden_family = '' THEN $10 ELSE mother_maiden_family END,
-		multiple_birth = CASE WHEN $11 = '' THEN multiple_birth ELSE $11 END,
-		birth_order = CASE WHEN $12 = 0 THEN birth_order ELSE $12 END
-		WHERE id = $1`,
-		id, js, p.Protection, dateOrNil(p.ProtectionDate), p.PublicityCode.Code, dateOrNil(p.PublicityDate),
-		p.RegistryStatus, dateOrNil(p.RegistryStatusDate), dateOrNil(p.DeathDate), p.MotherMaidenName.Family,
-		p.MultipleBirth, p.BirthOrder)
-	return nil
-}
-
-// queuePatientDetails adds, in one statement, the reported identifiers,
-// names, addresses, phones, guardians and blocking keys the patient does
-// not have yet, links the source report to the patient and writes the
-// audit row.
-func queuePatientDetails(b *pgx.Batch, pid, reportID int64, outcome MatchOutcome, actor, detail string, p *iis.Patient, keys []string) {
-	var idv, ida, idt []string
-	for _, id := range p.Identifiers {
-		if id.Value != "" {
-			idv, ida, idt = append(idv, id.Value), append(ida, id.Authority), append(idt, id.Type)
-		}
-	}
-	var nf, ng, nm, ns, nt []string
-	for _, n := range p.Names {
-		nf, ng, nm, ns, nt = append(nf, n.Family), append(ng, n.Given), append(nm, n.Middle), append(ns, n.Suffix), append(nt, n.Type)
-	}
-	var as, ao, ac, ast, az, aco, acy, at []string
-	for _, a := range p.Addresses {
-		as, ao, ac, ast = append(as, a.Street), append(ao, a.Other), append(ac, a.City), append(ast, a.State)
-		az, aco, acy, at = append(az, a.Zip), append(aco, a.Country), append(acy, a.County), append(at, a.Type)
-	}
-	var pn, pe, pu, pq []string
-	for _, ph := range p.Phones {
-		pn, pe, pu, pq = append(pn, ph.Number()), append(pe, ph.Email), append(pu, ph.Use), append(pq, ph.Equipment)
-	}
-	var gf, gg, gr, gp []string
-	for _, g := range p.Guardians {
-		phone := ""
-		if len(g.Phones) > 0 {
-			phone = g.Phones[0].Number()
-		}
-		gf, gg, gr, gp = append(gf, g.Name.Family), append(gg, g.Name.Given), append(gr, g.Relationship.Code), append(gp, phone)
-	}
-	b.Queue(`WITH
-		i AS (INSERT INTO patient_identifiers (patient_id, value, authority, type)
-			SELECT DISTINCT $1::bigint, u.v, u.a, u.t FROM unnest($2::text[], $3::text[], $4::text[]) AS u(v, a, t) ON CONFLICT DO NOTHING),
-		n AS (INSERT INTO patient_names (patient_id, family, given, middle, suffix, type)
-			SELECT DISTINCT $1::bigint, u.f, u.g, u.m, u.s, u.t FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS u(f, g, m, s, t) ON CONFLICT DO NOTHING),
-		a AS (INSERT INTO patient_addresses (patient_id, street, other, city, state, zip, country, county, type)
-			SELECT DISTINCT $1::bigint, u.* FROM unnest($10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[]) AS u ON CONFLICT DO NOTHING),
-		ph AS (INSERT INTO patient_phones (patient_id, number, email, use, equipment)
-			SELECT DISTINCT $1::bigint, u.* FROM unnest($18::text[], $19::text[], $20::text[], $21::text[]) AS u ON CONFLICT DO NOTHING),
-		g AS (INSERT INTO patient_guardians (patient_id, family, given, relationship, phone)
-			SELECT DISTINCT $1::bigint, u.* FROM unnest($22::text[], $23::text[], $24::text[], $25::text[]) AS u ON CONFLICT DO NOTHING),
-		k AS (INSERT INTO patient_blocking_keys (key, patient_id)
-			SELECT DISTINCT u.k, $1::bigint FROM unnest($26::text[]) AS u(k) ON CONFLICT DO NOTHING),
-		r AS (UPDATE source_reports SET patient_id = $1, match_outcome = $28 WHERE id = $27)
-		INSERT INTO audit_log (actor, action, patient_id, report_id, detail) VALUES ($29, $30, $1, $27, $31)`,
-		pid, idv, ida, idt, nf, ng, nm, ns, nt, as, ao, ac, ast, az, aco, acy, at, pn, pe, pu, pq, gf, gg, gr, gp,
-		keys, reportID, string(outcome), actor, auditAction(outcome), detail)
-}
-
-// queueVaccinations adds one source_vaccinations row per accepted dose
-// group (reps, with reserved ids), keyed on (facility, control id,
-// position), with its consolidation when cr is given.
-func queueVaccinations(b *pgx.Batch, reportID, pid int64, m *Message, msgTime *time.Time, reps []consolidate.Report, cr *consolidate.Result) {
-	vs := m.vxu().Vaccinations
-	if len(vs) == 0 {
-		return
-	}
-	n := len(vs)
-	var (
-		id         = make([]int64, n)
-		pos        = make([]int32, n)
-		filler     = make([]string, n)
-		cvx        = make([]string, n)
-		ndc        = make([]string, n)
-		date       = make([]*time.Time, n)
-		lot        = make([]string, n)
-		mvx        = make([]string, n)
-		historical = make([]bool, n)
-		action     = make([]string, n)
-		completion = make([]string, n)
-		refusals   = make([]string, n)
-	)
-	for i := range vs {
-		v, r := &vs[i], &reps[i]
-		id[i] = r.ID
-		pos[i] = int32(v.Position)
-		filler[i] = r.FillerOrder
-		cvx[i], ndc[i] = v.CVX, v.NDC
-		date[i] = dateOrNil(v.AdministeredAt)
-		lot[i], mvx[i] = r.Lot, r.MVX
-		historical[i] = v.Historical
-		action[i], completion[i] = r.Action, r.Completion
-		var rs []string
-		for _, x := range v.RefusalReasons {
-			rs = append(rs, x.Code)
-		}
-		refusals[i] = strings.Join(rs, ",")
-	}
-	event, status := make([]*int64, n), make([]string, n)
-	if cr != nil {
-		event, status = consolidation(reps, *cr)
-	}
-	b.Queue(`INSERT INTO source_vaccinations (id, report_id, patient_id, facility, control_id, message_time, received_at,
-		position, filler_order, cvx, ndc, administered_on, lot, mvx, historical, action, completion_status, refusal_reasons,
-		event_id, consolidation)
-		SELECT u.id, $1, $2, $3, $4, $5, $6, u.pos, u.filler, u.cvx, u.ndc, u.d, u.lot, u.mvx, u.hist, u.act, u.comp,
-			CASE WHEN u.ref = '' THEN '{}'::text[] ELSE string_to_array(u.ref, ',') END, u.ev, u.st
-		FROM unnest($7::bigint[], $8::int[], $9::text[], $10::text[], $11::text[], $12::date[], $13::text[], $14::text[],
-			$15::bool[], $16::text[], $17::text[], $18::text[], $19::bigint[], $20::text[])
-			AS u(id, pos, filler, cvx, ndc, d, lot, mvx, hist, act, comp, ref, ev, st)
-		ON CONFLICT (facility, control_id, position) DO NOTHING`,
-		reportID, pid, m.Facility, m.ControlID, msgTime, m.Received,
-		id, pos, filler, cvx, ndc, date, lot, mvx, historical, action, completion, refusals, event, status)
-}
-
 func fillerOrder(id iis.Identifier) string {
 	if id.Value == "" {
 		return ""
@@ -701,14 +397,6 @@ func orDefault(s, def string) string {
 const selectReports = `SELECT id, facility, control_id, position, message_time, received_at, filler_order,
 		cvx, ndc, administered_on, lot, mvx, historical, action, completion_status
 		FROM source_vaccinations WHERE patient_id = $1`
-
-func readReports(br pgx.BatchResults) ([]consolidate.Report, error) {
-	rows, err := br.Query()
-	if err != nil {
-		return nil, err
-	}
-	return scanReports(rows)
-}
 
 func scanReports(rows pgx.Rows) ([]consolidate.Report, error) {
 	defer rows.Close()
