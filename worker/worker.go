@@ -4,10 +4,11 @@
 // commit. Several workers — goroutines of one process or separate
 // processes — sharing the durable name share the work.
 //
-// A batch of messages is applied in one transaction (one commit, one
-// fsync, for up to BatchSize messages). If that transaction fails, the
-// batch is retried one message per transaction so that one bad message
-// cannot hold back the others. A message that fails MaxDeliver times, or
+// A fetched batch is split into Concurrency shards by the patients' birth
+// dates, and each shard is applied with registry.Store.ApplyBulk in one
+// transaction (a fixed number of statements and one commit per shard).
+// If a shard's transaction fails, its messages are retried one per
+// transaction so that one bad message cannot hold back the others. A message that fails MaxDeliver times, or
 // that cannot be parsed at all, is copied to the dead-letter stream with
 // the reason and terminated.
 package worker
