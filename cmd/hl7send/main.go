@@ -241,29 +241,11 @@ func run(ctx context.Context, o options, args []string, out, errOut io.Writer) (
 	}
 	sum := &summary{acks: map[string]int{}, errs: map[string]int{}, byKind: map[string]map[string]int{}}
 	var next, done atomic.Int64
-	var tick <-chan time.Time
+	// With -rate, message i is due at start + i/rate: a steady schedule
+	// that neither drifts nor bursts (tickers drop ticks at high rates).
+	var interval time.Duration
 	if o.rate > 0 {
-		t := time.NewTicker(time.Duration(float64(time.Second) / o.rate))
-		defer t.Stop()
-		tick = t.C
-	}
-	var tokens chan struct{}
-	if tick != nil {
-		tokens = make(chan struct{})
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					close(tokens)
-					return
-				case <-tick:
-					select {
-					case tokens <- struct{}{}:
-					case <-ctx.Done():
-					}
-				}
-			}
-		}()
+		interval = time.Duration(float64(time.Second) / o.rate)
 	}
 	stopBar := make(chan struct{})
 	if !o.quiet && len(items) > 1 {
@@ -288,8 +270,10 @@ func run(ctx context.Context, o options, args []string, out, errOut io.Writer) (
 				if i >= len(items) || ctx.Err() != nil {
 					return
 				}
-				if tokens != nil {
-					if _, ok := <-tokens; !ok {
+				if interval > 0 {
+					select {
+					case <-time.After(time.Until(start.Add(time.Duration(i) * interval))):
+					case <-ctx.Done():
 						return
 					}
 				}

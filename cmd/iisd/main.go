@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -52,6 +53,12 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iisd:", err)
 		os.Exit(2)
+	}
+	// The live heap is small (tens of MB) and the allocation rate high:
+	// collecting less often buys ~15% throughput and a shorter ACK tail
+	// (README, "Ingest end to end"). GOGC in the environment wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
