@@ -34,29 +34,40 @@ func BenchmarkQueryZ44(b *testing.B) {
 	patients := envInt("IIS_BENCH_PATIENTS", 100_000)
 	qps := envInt("IIS_BENCH_QPS", 1000)
 	ctx := context.Background()
-	st, err := registry.Open(ctx, registry.Config{URL: pgtest.NewDatabase(b), MaxConns: 16})
+	// IIS_BENCH_DATABASE_URL names a registry seeded beforehand (for the
+	// full-size run: iisworker -database-url URL -seed 1000000).
+	url := os.Getenv("IIS_BENCH_DATABASE_URL")
+	seeded := url != ""
+	if !seeded {
+		url = pgtest.NewDatabase(b)
+	}
+	st, err := registry.Open(ctx, registry.Config{URL: url, MaxConns: 16})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-
-	t0 := time.Now()
-	pop := msynth.Generate(msynth.DefaultConfig(patients))
-	recs := pop.Records
-	if len(recs) > patients {
-		recs = recs[:patients]
+	if !seeded {
+		t0 := time.Now()
+		pop := msynth.Generate(msynth.DefaultConfig(patients))
+		recs := pop.Records
+		if len(recs) > patients {
+			recs = recs[:patients]
+		}
+		if _, err := registry.Seed(ctx, st.Pool(), recs); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := st.Pool().Exec(ctx, "ANALYZE"); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("seeded %d patients in %v", len(recs), time.Since(t0).Round(time.Second))
 	}
-	if _, err := registry.Seed(ctx, st.Pool(), recs); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := st.Pool().Exec(ctx, "ANALYZE"); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("seeded %d patients in %v", len(recs), time.Since(t0).Round(time.Second))
+	var total int
+	st.Pool().QueryRow(ctx, `SELECT count(*) FROM patients`).Scan(&total)
+	b.Logf("registry holds %d patients", total)
 
 	// Children with histories, stored as the worker stores them.
 	v := immz.New(immz.Config{})
-	g := synth.New(synth.Config{Seed: 77})
+	g := synth.New(synth.Config{Seed: uint64(time.Now().UnixNano())})
 	var queries []*immz.Result
 	var msgs []*registry.Message
 	for i := 0; len(msgs) < 500; i++ {
