@@ -210,6 +210,7 @@ func (r *runner) run(ctx context.Context) (bool, error) {
 		fmt.Fprintf(r.out, "  dead-lettered: facility=%s control_id=%s reason=%q\n", d.facility, d.controlID, d.reason)
 	}
 	res := reconcile(sent, snap)
+	res.markDead(dead)
 	mode := "single NATS"
 	if r.o.cluster {
 		mode = "3-node NATS cluster, R3"

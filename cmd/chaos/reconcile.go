@@ -83,6 +83,22 @@ type outcome struct {
 	unidentified   int // rejected reports without MSH-10, stored under the stream sequence
 
 	dup duplicateChecks
+
+	lostDead int // lost identities found in the dead-letter stream
+}
+
+// markDead counts the lost identities the worker dead-lettered.
+func (o *outcome) markDead(dead []deadLetter) {
+	in := map[msgKey]bool{}
+	for _, d := range dead {
+		in[msgKey{d.facility, d.controlID}] = true
+	}
+	o.lostDead = 0
+	for _, k := range o.lost {
+		if in[k] {
+			o.lostDead++
+		}
+	}
 }
 
 // failures is the number of problems that make the run fail.
@@ -224,7 +240,7 @@ func (o *outcome) print(w io.Writer, reg registrySnapshot, dead, crashes int, la
 		o.rejectedStored, o.partial, o.unidentified, o.noID)
 	fmt.Fprintf(w, "dead-lettered        %d\n", dead)
 	fmt.Fprintf(w, "unexpected exits     %d  (iisd processes that died without being killed; restarted)\n", crashes)
-	fmt.Fprintf(w, "lost                 %d  (AA, not in the registry)\n", len(o.lost))
+	fmt.Fprintf(w, "lost                 %d  (AA, not in the registry; %d of them dead-lettered)\n", len(o.lost), o.lostDead)
 	fmt.Fprintf(w, "lost doses           %d  (AA, a dose's consolidated event missing)\n", len(o.lostDoses))
 	fmt.Fprintf(w, "wrong ACK stored     %d  (AA, stored as another ACK or as rejected)\n", len(o.wrongAck))
 	fmt.Fprintf(w, "half-written         %d  (rejected with dose rows, or AA without any)\n", len(o.halfWritten))

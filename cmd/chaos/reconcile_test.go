@@ -94,6 +94,15 @@ func TestReconcileWithoutControlID(t *testing.T) {
 	}
 }
 
+func TestMarkDead(t *testing.T) {
+	sent := []sentRecord{{Facility: "F", ControlID: "1", Ack: "AA"}, {Facility: "F", ControlID: "2", Ack: "AA"}}
+	o := reconcile(sent, registrySnapshot{reports: map[msgKey]storedReport{}})
+	o.markDead([]deadLetter{{facility: "F", controlID: "2"}, {facility: "F", controlID: "9"}})
+	if len(o.lost) != 2 || o.lostDead != 1 {
+		t.Errorf("lost %v, dead-lettered %d; want 2 lost, 1 of them dead-lettered", o.lost, o.lostDead)
+	}
+}
+
 func TestDecodeSent(t *testing.T) {
 	in := `{"ack":"AA","control_id":"C-1","facility":"F1","kind":"valid","name":"synth#1"}
 
