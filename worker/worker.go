@@ -8,20 +8,27 @@
 // dates, and each shard is applied with registry.Store.ApplyBulk in one
 // transaction (a fixed number of statements and one commit per shard).
 // If a shard's transaction fails, its messages are retried one per
-// transaction so that one bad message cannot hold back the others. A message that fails MaxDeliver times, or
-// that cannot be parsed at all, is copied to the dead-letter stream with
-// the reason and terminated.
+// transaction so that one bad message cannot hold back the others. A message
+// that fails MaxDeliver times, or that cannot be parsed at all, is copied to
+// the dead-letter stream with the reason and terminated. A failure that
+// means the database is unreachable (connection refused or lost, shutdown,
+// serialization failure, deadlock) is not the message's fault: such messages
+// stay in the queue and are retried, with growing delays, for as long as
+// the outage lasts, and the worker waits before fetching more.
 package worker
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -29,6 +36,7 @@ import (
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/registry"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -102,12 +110,13 @@ func (c *Config) defaults() {
 
 // Worker consumes the ingest stream into the registry.
 type Worker struct {
-	cfg   Config
-	qcfg  queue.Config
-	js    jetstream.JetStream
-	cons  jetstream.Consumer
-	m     *metrics
-	stats counters
+	dbDown atomic.Bool // set when a batch met an unreachable database
+	cfg    Config
+	qcfg   queue.Config
+	js     jetstream.JetStream
+	cons   jetstream.Consumer
+	m      *metrics
+	stats  counters
 }
 
 // New creates (or updates) the durable consumer and returns a Worker.
@@ -120,11 +129,13 @@ func New(cfg Config) (*Worker, error) {
 	}
 	w := &Worker{cfg: cfg, qcfg: cfg.Queue.Config(), js: cfg.Queue.JetStream()}
 	cons, err := w.js.CreateOrUpdateConsumer(ctx, w.qcfg.Stream, jetstream.ConsumerConfig{
-		Durable:       cfg.Durable,
-		Description:   "registry worker: stores queued messages in PostgreSQL",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       cfg.AckWait,
-		MaxDeliver:    cfg.MaxDeliver,
+		Durable:     cfg.Durable,
+		Description: "registry worker: stores queued messages in PostgreSQL",
+		AckPolicy:   jetstream.AckExplicitPolicy,
+		AckWait:     cfg.AckWait,
+		// Unlimited: the worker decides when to give up. A database outage
+		// must not use up a message's deliveries (see fail).
+		MaxDeliver:    -1,
 		FilterSubject: w.qcfg.Subject + ".>",
 		MaxAckPending: 100 * cfg.BatchSize,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -170,9 +181,48 @@ func (w *Worker) loop(ctx context.Context) error {
 			continue
 		}
 		// The batch in flight is finished even if ctx is cancelled now.
+		w.dbDown.Store(false)
 		w.process(context.WithoutCancel(ctx), msgs)
+		if w.dbDown.Load() {
+			// The database is unreachable: wait before fetching again
+			// rather than spinning through redeliveries.
+			w.cfg.Logger.Warn("worker: registry database unavailable; messages kept in the queue and retried")
+			sleep(ctx, 2*time.Second)
+		}
 	}
 	return nil
+}
+
+// transient reports whether err means the database could not be reached or
+// asked for a retry (connection failures, shutdowns, serialization
+// failures, deadlocks): the message itself is fine.
+func transient(err error) bool {
+	if err == nil || errors.Is(err, registry.ErrPermanent) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+			strings.HasPrefix(pgErr.Code, "53"),          // insufficient resources
+			strings.HasPrefix(pgErr.Code, "57P"),         // operator intervention: shutdown, cannot connect now
+			pgErr.Code == "40001", pgErr.Code == "40P01": // serialization failure, deadlock
+			return true
+		}
+		return false
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connErr) || errors.As(err, &netErr) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET)
+}
+
+func streamSeq(m jetstream.Msg) uint64 {
+	if md, err := m.Metadata(); err == nil {
+		return md.Sequence.Stream
+	}
+	return 0
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -381,6 +431,18 @@ func (w *Worker) fail(ctx context.Context, it *item, err error) {
 	if md, mErr := it.msg.Metadata(); mErr == nil {
 		delivered = md.NumDelivered
 	}
+	if transient(err) {
+		// The database (or the network to it) is down, not the message
+		// wrong: retry for as long as it takes, never dead-letter.
+		w.m.messages.WithLabelValues("retried").Inc()
+		w.stats.retried.Add(1)
+		w.dbDown.Store(true)
+		delay := min(w.cfg.RetryDelay<<min(delivered-1, 6), 30*time.Second)
+		if nErr := it.msg.NakWithDelay(delay); nErr != nil {
+			w.cfg.Logger.Warn("worker: nak", "err", nErr)
+		}
+		return
+	}
 	permanent := errors.Is(err, registry.ErrPermanent)
 	if !permanent && delivered < uint64(w.cfg.MaxDeliver) {
 		w.m.messages.WithLabelValues("retried").Inc()
@@ -391,6 +453,7 @@ func (w *Worker) fail(ctx context.Context, it *item, err error) {
 		}
 		return
 	}
+	w.cfg.Logger.Warn("worker: message dead-lettered", "stream_seq", streamSeq(it.msg), "deliveries", delivered, "permanent", permanent, "err", err.Error())
 	reason := "max deliveries"
 	if permanent {
 		reason = "permanent"
