@@ -209,6 +209,19 @@ func newSender(ctx context.Context, o options, tlsCfg *tls.Config) (sender, erro
 	return soapSender{c}, nil
 }
 
+// connect returns a sender, or nil (reporting why to errOut, if set) when
+// the server cannot be reached.
+func connect(ctx context.Context, o options, tlsCfg *tls.Config, errOut io.Writer) sender {
+	s, err := newSender(ctx, o, tlsCfg)
+	if err != nil {
+		if errOut != nil {
+			fmt.Fprintln(errOut, "hl7send: connect:", err)
+		}
+		return nil
+	}
+	return s
+}
+
 // summary accumulates results.
 type summary struct {
 	mu        sync.Mutex
@@ -258,10 +271,7 @@ func run(ctx context.Context, o options, args []string, out, errOut io.Writer) (
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := newSender(ctx, o, tlsCfg)
-			if err != nil {
-				fmt.Fprintln(errOut, "hl7send: connect:", err)
-			}
+			s := connect(ctx, o, tlsCfg, errOut)
 			if s != nil {
 				defer s.Close()
 			}
@@ -279,6 +289,13 @@ func run(ctx context.Context, o options, args []string, out, errOut io.Writer) (
 				}
 				it := items[i]
 				t0 := time.Now()
+				if s == nil {
+					// The first dial failed: try again for each message
+					// rather than failing all of them.
+					if s = connect(ctx, o, tlsCfg, nil); s != nil {
+						defer s.Close()
+					}
+				}
 				var reply []byte
 				err := errors.New("no connection")
 				if s != nil {
