@@ -75,12 +75,19 @@ func (r *StoreRegistry) FindPatients(ctx context.Context, q *immz.Query) ([]Cand
 	if err != nil {
 		return nil, err
 	}
+	confident := 0
+	for _, f := range found {
+		if f.Confident {
+			confident++
+		}
+	}
 	out := make([]Candidate, 0, len(found))
 	for _, f := range found {
 		c := Candidate{PatientID: f.PatientID, Confident: f.Confident, Protected: f.Protected}
-		// Demographics are needed for a candidate list; more candidates than
-		// any list may hold are not loaded.
-		if len(out) <= maxListed && !f.Protected {
+		// Demographics are needed only for a candidate list (one confident
+		// match is answered from History); more candidates than any list
+		// may hold are not loaded.
+		if confident != 1 && len(out) <= maxListed && !f.Protected {
 			p, err := r.st.Patient(ctx, f.PatientID)
 			if err != nil {
 				return nil, err
@@ -98,12 +105,7 @@ const maxListed = 101
 
 // History implements Registry.
 func (r *StoreRegistry) History(ctx context.Context, id int64) (iis.Patient, []iis.Vaccination, error) {
-	p, err := r.st.Patient(ctx, id)
-	if err != nil {
-		return p, nil, err
-	}
-	v, err := r.st.Vaccinations(ctx, id)
-	return p, v, err
+	return r.st.History(ctx, id)
 }
 
 // RecordDisclosure implements Registry: it returns once the row is

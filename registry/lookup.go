@@ -157,142 +157,155 @@ func (s *Store) markProtected(ctx context.Context, out []QueryCandidate) ([]Quer
 // reported, and the guardians.
 func (s *Store) Patient(ctx context.Context, id int64) (iis.Patient, error) {
 	var p iis.Patient
-	var legal iis.Name
-	var dob, death, protDate, pubDate, statusDate *time.Time
-	var publicity string
-	err := s.pool.QueryRow(ctx, `SELECT family_name, given_name, middle_name, suffix, birth_date, sex, multiple_birth, birth_order,
-			mother_maiden_family, mother_maiden_given, death_date, protection, protection_date, publicity_code, publicity_date,
-			registry_status, registry_status_date
-		FROM patients WHERE id = $1`, id).Scan(&legal.Family, &legal.Given, &legal.Middle, &legal.Suffix, &dob, &p.Sex, &p.MultipleBirth,
-		&p.BirthOrder, &p.MotherMaidenName.Family, &p.MotherMaidenName.Given, &death, &p.Protection, &protDate, &publicity, &pubDate,
-		&p.RegistryStatus, &statusDate)
-	if err != nil {
+	var b pgx.Batch
+	s.queuePatient(&b, id, &p)
+	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
 		return p, fmt.Errorf("registry: patient %d: %w", id, err)
 	}
-	legal.Type = "L"
-	p.Names = []iis.Name{legal}
-	p.MotherMaidenName.Type = "M"
-	p.BirthDate, p.DeathDate, p.ProtectionDate, p.PublicityDate, p.RegistryStatusDate = deref(dob), deref(death), deref(protDate), deref(pubDate), deref(statusDate)
-	if publicity != "" {
-		p.PublicityCode = iis.Code{Code: publicity, System: "HL70215"}
-	}
-
-	var b pgx.Batch
-	b.Queue(`SELECT value, authority, type FROM patient_identifiers WHERE patient_id = $1 ORDER BY authority, type, value`, id)
-	b.Queue(`SELECT family, given, middle, suffix, type FROM patient_names WHERE patient_id = $1 ORDER BY type, family, given`, id)
-	b.Queue(`SELECT street, other, city, state, zip, country, county, type FROM patient_addresses WHERE patient_id = $1 ORDER BY street`, id)
-	b.Queue(`SELECT number, email, use, equipment FROM patient_phones WHERE patient_id = $1 ORDER BY number`, id)
-	b.Queue(`SELECT family, given, relationship, phone FROM patient_guardians WHERE patient_id = $1 ORDER BY family, given`, id)
-	br := s.pool.SendBatch(ctx, &b)
-	defer br.Close()
-	collect := func(scan func(pgx.Rows) error) error {
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	}
-	errs := []error{
-		collect(func(r pgx.Rows) error {
-			var x iis.Identifier
-			err := r.Scan(&x.Value, &x.Authority, &x.Type)
-			p.Identifiers = append(p.Identifiers, x)
-			return err
-		}),
-		collect(func(r pgx.Rows) error {
-			var n iis.Name
-			err := r.Scan(&n.Family, &n.Given, &n.Middle, &n.Suffix, &n.Type)
-			if n != legal && !(n.Family == legal.Family && n.Given == legal.Given && n.Middle == legal.Middle && n.Suffix == legal.Suffix) {
-				p.Names = append(p.Names, n)
-			}
-			return err
-		}),
-		collect(func(r pgx.Rows) error {
-			var a iis.Address
-			err := r.Scan(&a.Street, &a.Other, &a.City, &a.State, &a.Zip, &a.Country, &a.County, &a.Type)
-			p.Addresses = append(p.Addresses, a)
-			return err
-		}),
-		collect(func(r pgx.Rows) error {
-			var ph iis.Phone
-			var number string
-			err := r.Scan(&number, &ph.Email, &ph.Use, &ph.Equipment)
-			if len(number) == 10 {
-				ph.Area, ph.Local = number[:3], number[3:]
-			} else {
-				ph.Local = number
-			}
-			p.Phones = append(p.Phones, ph)
-			return err
-		}),
-		collect(func(r pgx.Rows) error {
-			var g iis.Guardian
-			var phone string
-			err := r.Scan(&g.Name.Family, &g.Name.Given, &g.Relationship.Code, &phone)
-			if phone != "" {
-				g.Phones = []iis.Phone{{Local: phone}}
-			}
-			p.Guardians = append(p.Guardians, g)
-			return err
-		}),
-	}
-	for _, err := range errs {
-		if err != nil {
-			return p, fmt.Errorf("registry: patient %d details: %w", id, err)
-		}
-	}
 	return p, nil
+}
+
+// History returns a patient's demographics and consolidated vaccinations
+// in one round trip.
+func (s *Store) History(ctx context.Context, id int64) (iis.Patient, []iis.Vaccination, error) {
+	var p iis.Patient
+	var vs []iis.Vaccination
+	var b pgx.Batch
+	s.queuePatient(&b, id, &p)
+	s.queueVaccinations(&b, id, &vs)
+	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
+		return p, nil, fmt.Errorf("registry: history of %d: %w", id, err)
+	}
+	return p, vs, nil
+}
+
+// queuePatient queues the queries that fill p.
+func (s *Store) queuePatient(b *pgx.Batch, id int64, p *iis.Patient) {
+	var legal iis.Name
+	b.Queue(`SELECT family_name, given_name, middle_name, suffix, birth_date, sex, multiple_birth, birth_order,
+			mother_maiden_family, mother_maiden_given, death_date, protection, protection_date, publicity_code, publicity_date,
+			registry_status, registry_status_date
+		FROM patients WHERE id = $1`, id).QueryRow(func(row pgx.Row) error {
+		var dob, death, protDate, pubDate, statusDate *time.Time
+		var publicity string
+		if err := row.Scan(&legal.Family, &legal.Given, &legal.Middle, &legal.Suffix, &dob, &p.Sex, &p.MultipleBirth,
+			&p.BirthOrder, &p.MotherMaidenName.Family, &p.MotherMaidenName.Given, &death, &p.Protection, &protDate, &publicity, &pubDate,
+			&p.RegistryStatus, &statusDate); err != nil {
+			return err
+		}
+		legal.Type = "L"
+		p.Names = append([]iis.Name{legal}, p.Names...)
+		p.MotherMaidenName.Type = "M"
+		p.BirthDate, p.DeathDate, p.ProtectionDate, p.PublicityDate, p.RegistryStatusDate = deref(dob), deref(death), deref(protDate), deref(pubDate), deref(statusDate)
+		if publicity != "" {
+			p.PublicityCode = iis.Code{Code: publicity, System: "HL70215"}
+		}
+		return nil
+	})
+	each := func(sql string, scan func(pgx.Rows) error) {
+		b.Queue(sql, id).Query(func(rows pgx.Rows) error {
+			defer rows.Close()
+			for rows.Next() {
+				if err := scan(rows); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
+	}
+	each(`SELECT value, authority, type FROM patient_identifiers WHERE patient_id = $1 ORDER BY authority, type, value`, func(r pgx.Rows) error {
+		var x iis.Identifier
+		err := r.Scan(&x.Value, &x.Authority, &x.Type)
+		p.Identifiers = append(p.Identifiers, x)
+		return err
+	})
+	each(`SELECT family, given, middle, suffix, type FROM patient_names WHERE patient_id = $1 ORDER BY type, family, given`, func(r pgx.Rows) error {
+		var n iis.Name
+		err := r.Scan(&n.Family, &n.Given, &n.Middle, &n.Suffix, &n.Type)
+		if !(n.Family == legal.Family && n.Given == legal.Given && n.Middle == legal.Middle && n.Suffix == legal.Suffix) {
+			p.Names = append(p.Names, n)
+		}
+		return err
+	})
+	each(`SELECT street, other, city, state, zip, country, county, type FROM patient_addresses WHERE patient_id = $1 ORDER BY street`, func(r pgx.Rows) error {
+		var a iis.Address
+		err := r.Scan(&a.Street, &a.Other, &a.City, &a.State, &a.Zip, &a.Country, &a.County, &a.Type)
+		p.Addresses = append(p.Addresses, a)
+		return err
+	})
+	each(`SELECT number, email, use, equipment FROM patient_phones WHERE patient_id = $1 ORDER BY number`, func(r pgx.Rows) error {
+		var ph iis.Phone
+		var number string
+		err := r.Scan(&number, &ph.Email, &ph.Use, &ph.Equipment)
+		if len(number) == 10 {
+			ph.Area, ph.Local = number[:3], number[3:]
+		} else {
+			ph.Local = number
+		}
+		p.Phones = append(p.Phones, ph)
+		return err
+	})
+	each(`SELECT family, given, relationship, phone FROM patient_guardians WHERE patient_id = $1 ORDER BY family, given`, func(r pgx.Rows) error {
+		var g iis.Guardian
+		var phone string
+		err := r.Scan(&g.Name.Family, &g.Name.Given, &g.Relationship.Code, &phone)
+		if phone != "" {
+			g.Phones = []iis.Phone{{Local: phone}}
+		}
+		p.Guardians = append(p.Guardians, g)
+		return err
+	})
 }
 
 // Vaccinations returns a patient's consolidated vaccination events in date
 // order, each with the details of the report that won it.
 func (s *Store) Vaccinations(ctx context.Context, id int64) ([]iis.Vaccination, error) {
-	rows, err := s.pool.Query(ctx, `SELECT e.cvx, e.administered_on, e.lot, e.mvx, e.historical,
-			coalesce(v.filler_order, ''), coalesce(v.completion_status, 'CP'), coalesce(v.facility, ''), coalesce(v.ndc, '')
-		FROM vaccination_events e LEFT JOIN source_vaccinations v ON v.id = e.id
-		WHERE e.patient_id = $1 ORDER BY e.administered_on, e.id`, id)
-	if err != nil {
+	var vs []iis.Vaccination
+	var b pgx.Batch
+	s.queueVaccinations(&b, id, &vs)
+	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, fmt.Errorf("registry: vaccinations of %d: %w", id, err)
 	}
-	defer rows.Close()
+	return vs, nil
+}
+
+func (s *Store) queueVaccinations(b *pgx.Batch, id int64, out *[]iis.Vaccination) {
 	codes := s.cfg.Codes
 	if codes == nil {
 		codes = codeset.Default()
 	}
-	var out []iis.Vaccination
-	for rows.Next() {
-		var v iis.Vaccination
-		var lot, mvx, filler, facility string
-		if err := rows.Scan(&v.CVX, &v.AdministeredAt, &lot, &mvx, &v.Historical, &filler, &v.CompletionStatus, &facility, &v.NDC); err != nil {
-			return nil, fmt.Errorf("registry: vaccinations of %d: %w", id, err)
+	b.Queue(`SELECT e.cvx, e.administered_on, e.lot, e.mvx, e.historical,
+			coalesce(v.filler_order, ''), coalesce(v.completion_status, 'CP'), coalesce(v.facility, ''), coalesce(v.ndc, '')
+		FROM vaccination_events e LEFT JOIN source_vaccinations v ON v.id = e.id
+		WHERE e.patient_id = $1 ORDER BY e.administered_on, e.id`, id).Query(func(rows pgx.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			var v iis.Vaccination
+			var lot, mvx, filler, facility string
+			if err := rows.Scan(&v.CVX, &v.AdministeredAt, &lot, &mvx, &v.Historical, &filler, &v.CompletionStatus, &facility, &v.NDC); err != nil {
+				return err
+			}
+			v.Position = len(*out) + 1
+			v.Vaccine = iis.Code{Code: v.CVX, System: "CVX"}
+			if vac, ok := codes.Vaccine(v.CVX); ok {
+				v.Vaccine.Text = vac.ShortName
+			}
+			if lot != "" {
+				v.Lots = []string{lot}
+			}
+			if mvx != "" {
+				v.Manufacturer = iis.Code{Code: mvx, System: "MVX"}
+			}
+			v.FillerOrder = iis.Identifier{Value: filler, Authority: facility}
+			v.InformationSource = iis.Code{Code: "00", Text: "New immunization record", System: "NIP001"}
+			if v.Historical {
+				v.InformationSource = iis.Code{Code: "01", Text: "Historical information - source unspecified", System: "NIP001"}
+			}
+			v.Action = "A"
+			*out = append(*out, v)
 		}
-		v.Position = len(out) + 1
-		v.Vaccine = iis.Code{Code: v.CVX, System: "CVX"}
-		if vac, ok := codes.Vaccine(v.CVX); ok {
-			v.Vaccine.Text = vac.ShortName
-		}
-		if lot != "" {
-			v.Lots = []string{lot}
-		}
-		if mvx != "" {
-			v.Manufacturer = iis.Code{Code: mvx, System: "MVX"}
-		}
-		v.FillerOrder = iis.Identifier{Value: filler, Authority: facility}
-		src := iis.Code{Code: "00", Text: "New immunization record", System: "NIP001"}
-		if v.Historical {
-			src = iis.Code{Code: "01", Text: "Historical information - source unspecified", System: "NIP001"}
-		}
-		v.InformationSource = src
-		v.Action = "A"
-		out = append(out, v)
-	}
-	return out, rows.Err()
+		return rows.Err()
+	})
 }
 
 // Disclosure is one disclosure of a patient's data to a facility: the
