@@ -164,16 +164,8 @@ func (h *Handler) serveMessage(ctx context.Context, raw []byte, src Source) []by
 		}
 		reply = h.v.Ack(r, extra...)
 	}
-	h.m.observe(src.Transport, facility, r, h.ackOf(r, extra), extra, len(raw), h.now().Sub(start))
+	h.m.observe(src.Transport, facility, r, h.v.AckCode(r, extra...), extra, len(raw), h.now().Sub(start))
 	return reply
-}
-
-func (h *Handler) ackOf(r *immz.Result, extra []immz.Issue) string {
-	if len(extra) == 0 {
-		return h.v.AckCode(r)
-	}
-	all := &immz.Result{Issues: append(append([]immz.Issue(nil), r.Issues...), extra...)}
-	return h.v.AckCode(all)
 }
 
 func (h *Handler) publish(ctx context.Context, m *queue.Message) error {

@@ -20,13 +20,7 @@ func (v *Validator) Ack(r *Result, extra ...Issue) []byte {
 
 // WriteAck writes the ACK with w, so a caller can reuse a Writer.
 func (v *Validator) WriteAck(w *hl7.Writer, r *Result, extra ...Issue) {
-	var code string
-	if len(extra) > 0 {
-		all := &Result{Issues: append(append([]Issue(nil), r.Issues...), extra...)}
-		code = v.AckCode(all)
-	} else {
-		code = v.AckCode(r)
-	}
+	code := v.AckCode(r, extra...)
 	event := r.Header.Event
 	if event == "" || r.Header.Type != "VXU" && r.Header.Type != "QBP" {
 		event = "V04"

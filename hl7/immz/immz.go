@@ -137,20 +137,36 @@ func (r *Result) Rejected() bool {
 	return false
 }
 
-// AckCode returns MSA-1 for this result under the validator's rules.
-func (v *Validator) AckCode(r *Result) string {
+// AckCode returns MSA-1 for this result, with any extra issues the caller
+// adds (such as a failed queue publish), under the validator's rules.
+func (v *Validator) AckCode(r *Result, extra ...Issue) string {
 	code := "AA"
 	for _, is := range r.Issues {
-		switch {
-		case is.Severity == Error && is.Scope == ScopeEnvelope:
-			return "AR"
-		case is.Severity == Error:
-			code = "AE"
-		case is.Severity == Warning && v.warnAE:
-			code = "AE"
+		if c := v.ackFor(is); c == "AR" {
+			return c
+		} else if c == "AE" {
+			code = c
+		}
+	}
+	for _, is := range extra {
+		if c := v.ackFor(is); c == "AR" {
+			return c
+		} else if c == "AE" {
+			code = c
 		}
 	}
 	return code
+}
+
+// ackFor is the MSA-1 one issue calls for on its own.
+func (v *Validator) ackFor(is Issue) string {
+	switch {
+	case is.Severity == Error && is.Scope == ScopeEnvelope:
+		return "AR"
+	case is.Severity == Error, is.Severity == Warning && v.warnAE:
+		return "AE"
+	}
+	return "AA"
 }
 
 // Decode parses raw as one message and decodes and validates it. A message

@@ -115,10 +115,10 @@ func (v *Validator) Response(r *Result, resp *QueryResponse) []byte {
 	case StatusAppRejected:
 		msa = "AR"
 	}
-	issues := append(append([]Issue(nil), r.Issues...), resp.Issues...)
-	if code := v.AckCode(&Result{Issues: issues}); code != "AA" && msa == "AA" {
+	if code := v.AckCode(r, resp.Issues...); code != "AA" && msa == "AA" {
 		msa = code
 	}
+	issues := append(append([]Issue(nil), r.Issues...), resp.Issues...)
 	w.Segment("MSA")
 	w.Fields(msa, r.Header.ControlID)
 	for _, is := range issues {
