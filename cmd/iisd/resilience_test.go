@@ -1,10 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net"
+	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,7 +27,10 @@ func TestResilience(t *testing.T) {
 	if testing.Short() {
 		t.Skip("resilience test in -short mode")
 	}
-	const idle = 4000 // each costs two descriptors in this process; the limit here is 20,000
+	// 10,000 idle connections, held by a child process (this test binary
+	// again, see TestHoldConnections) so that each process stays under the
+	// machine's 20,000-descriptor limit.
+	const idle = 10000
 	s := startTest(t, func(c *Config) {
 		c.MLLPMaxConnections = idle + 100
 		c.MLLPMaxMessageSize = 1 << 20
@@ -31,20 +41,25 @@ func TestResilience(t *testing.T) {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 
-	// Idle connections.
-	conns := make([]net.Conn, 0, idle)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for range idle {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatalf("after %d connections: %v", len(conns), err)
-		}
-		conns = append(conns, c)
+	// Idle connections, from another process.
+	holder := exec.Command(os.Args[0], "-test.run=^TestHoldConnections$")
+	holder.Env = append(os.Environ(), "IIS_HOLD_ADDR="+addr, "IIS_HOLD_N="+strconv.Itoa(idle))
+	stdin, _ := holder.StdinPipe()
+	stdout, _ := holder.StdoutPipe()
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
 	}
+	defer func() {
+		stdin.Close()
+		holder.Wait()
+	}()
+	ready := bufio.NewScanner(stdout)
+	for ready.Scan() && !strings.HasPrefix(ready.Text(), "holding ") {
+	}
+	if !strings.HasPrefix(ready.Text(), "holding "+strconv.Itoa(idle)) {
+		t.Fatalf("the holder process did not open its connections: %q", ready.Text())
+	}
+	go io.Copy(io.Discard, stdout)
 
 	var wg sync.WaitGroup
 	// A 100 MB message: the server stops reading at its limit and closes
@@ -118,16 +133,42 @@ func TestResilience(t *testing.T) {
 	if grew > 256<<20 {
 		t.Errorf("heap grew by %d MB", grew>>20)
 	}
-	// The idle connections are still open and usable.
-	c := conns[0]
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if err := mllp.WriteMessage(c, msg); err != nil {
+	// A new connection is still accepted and served next to the idle ones.
+	c2, err := mllp.Dial(context.Background(), addr, &mllp.ClientOptions{Timeout: 5 * time.Second})
+	if err != nil {
 		t.Fatal(err)
 	}
-	r := mllp.NewReader(c, 1<<20)
-	if reply, err := r.ReadMessage(); err != nil || len(reply) == 0 {
-		t.Errorf("idle connection not served: %v", err)
+	defer c2.Close()
+	if reply, err := c2.Send(context.Background(), msg); err != nil || len(reply) == 0 {
+		t.Errorf("new connection beside %d idle ones not served: %v", idle, err)
 	}
+}
+
+// TestHoldConnections is the child process of TestResilience: it opens
+// IIS_HOLD_N connections to IIS_HOLD_ADDR, says so, and holds them until
+// its standard input closes. Run on its own it does nothing.
+func TestHoldConnections(t *testing.T) {
+	addr, n := os.Getenv("IIS_HOLD_ADDR"), os.Getenv("IIS_HOLD_N")
+	if addr == "" {
+		t.Skip("child of TestResilience")
+	}
+	count, _ := strconv.Atoi(n)
+	conns := make([]net.Conn, 0, count)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range count {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			fmt.Printf("failed after %d: %v\n", len(conns), err)
+			return
+		}
+		conns = append(conns, c)
+	}
+	fmt.Printf("holding %d\n", len(conns))
+	io.Copy(io.Discard, os.Stdin)
 }
 
 var errNotClosed = errors.New("the server read a 100 MB message to its end instead of closing the connection at its limit")
