@@ -139,13 +139,15 @@ func (h *Handler) serveMessage(ctx context.Context, raw []byte, src Source) []by
 	var reply []byte
 	var extra []immz.Issue
 	switch {
+	case r.Kind == immz.KindQBP && h.qh == nil:
+		extra = append(extra, issueNoQueries)
+		reply = h.v.Ack(r, extra...)
 	case r.Kind == immz.KindQBP && !r.Rejected():
-		if h.qh == nil {
-			extra = append(extra, issueNoQueries)
-			reply = h.v.Ack(r, extra...)
-		} else {
-			reply = h.qh.Answer(ctx, r, Source{Facility: facility, Transport: src.Transport, Authenticated: authenticated})
-		}
+		reply = h.qh.Answer(ctx, r, Source{Facility: facility, Transport: src.Transport, Authenticated: authenticated})
+	case r.Kind == immz.KindQBP && h.v.AckCode(r) != "AR":
+		// A query the profile rejects (no QPD-2, no patient) is answered
+		// with an RSP, Z33 and QAK AE, as the IG's example pair shows.
+		reply = h.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError})
 	default:
 		ack := h.v.AckCode(r)
 		kind := "vxu"

@@ -206,3 +206,30 @@ func TestBatch(t *testing.T) {
 		t.Errorf("%d queued", n)
 	}
 }
+
+// answerAll is a query handler that is never reached by a malformed query.
+type answerAll struct{ t *testing.T }
+
+func (a answerAll) Answer(context.Context, *immz.Result, Source) []byte {
+	a.t.Fatal("a malformed query reached the query handler")
+	return nil
+}
+
+// TestMalformedQuery: a QBP without QPD-2 gets the IG's RSP Z33 with MSA AE,
+// ERR QPD^1^2 and QAK AE — not an ACK, and not the query service.
+func TestMalformedQuery(t *testing.T) {
+	f := newFixture(t, queue.Config{})
+	f.h.qh = answerAll{t}
+	m := parse(t, f.h.ServeHL7(context.Background(), sample(t, "cdc-ig/pair_ig_qbp_error/1_qbp_z34_missing_query_tag_qpd2.hl7")))
+	if !m.Get("MSH-9.1").Equal("RSP") || !m.Get("MSH-21.1").Equal("Z33") || !m.Get("MSA-1").Equal("AE") || !m.Get("QAK-2").Equal("AE") {
+		t.Fatalf("reply %q", m.Bytes())
+	}
+	found := false
+	for i := 1; i <= m.Count("ERR"); i++ {
+		e, _ := m.Segment("ERR", i)
+		found = found || e.Field(2).Equal("QPD^1^2")
+	}
+	if !found {
+		t.Errorf("no ERR at QPD^1^2: %q", m.Bytes())
+	}
+}
