@@ -41,24 +41,45 @@ func (s *Store) FindForQuery(ctx context.Context, q *immz.Query) ([]QueryCandida
 	rec := MatchRecord(&p)
 	match.Normalize(rec)
 	// Deterministic step first: the patients holding one of the query's
-	// identifiers (with its assigning authority). Only if none of them is a
-	// match are the blocking-key candidates scored.
-	out, err := s.scoreCandidates(ctx, rec, identifierQuery, identifierArgs(q.Identifiers)...)
+	// identifiers (with its assigning authority), and which of them are
+	// protected, in one round trip. Only if none of them is a match are the
+	// blocking-key candidates scored.
+	args := identifierArgs(q.Identifiers)
+	var b pgx.Batch
+	b.Queue(`SELECT p.id, p.match_record FROM patients p WHERE `+identifierMatch, args...)
+	var protected []int64
+	b.Queue(`SELECT p.id FROM patients p WHERE (p.protection = 'Y' OR p.registry_status = 'P') AND `+identifierMatch, args...).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			protected, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+			return err
+		})
+	br := s.pool.SendBatch(ctx, &b)
+	cands, err := readCandidates(br)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("registry: protection: %w", cerr)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if !anyConfident(out) {
-		more, err := s.scoreCandidates(ctx, rec, candidateQuery, match.BlockingKeys(rec), s.cfg.MaxBlock)
-		if err != nil {
-			return nil, err
+	out := s.score(rec, cands)
+	if anyConfident(out) {
+		for i := range out {
+			out[i].Protected = slices.Contains(protected, out[i].PatientID)
 		}
-		out = mergeCandidates(out, more)
+		sortCandidates(out)
+		return out, nil
 	}
-	return s.markProtected(ctx, out)
+	more, err := s.scoreCandidates(ctx, rec, candidateQuery, match.BlockingKeys(rec), s.cfg.MaxBlock)
+	if err != nil {
+		return nil, err
+	}
+	return s.markProtected(ctx, mergeCandidates(out, more))
 }
 
-const identifierQuery = `SELECT p.id, p.match_record FROM patients p
-	WHERE p.merged_into IS NULL AND p.id IN (
+// identifierMatch selects the patients holding one of the identifiers
+// ($1 values, $2 authorities, $3 types; an empty type matches any).
+const identifierMatch = `p.merged_into IS NULL AND p.id IN (
 		SELECT i.patient_id FROM patient_identifiers i
 		JOIN unnest($1::text[], $2::text[], $3::text[]) AS q(value, authority, type)
 		  ON i.value = q.value AND i.authority = q.authority AND (q.type = '' OR i.type = q.type)
@@ -101,6 +122,11 @@ func (s *Store) scoreCandidates(ctx context.Context, rec *match.Record, sql stri
 	if err != nil {
 		return nil, err
 	}
+	return s.score(rec, cands), nil
+}
+
+// score keeps the Match and PossibleMatch candidates.
+func (s *Store) score(rec *match.Record, cands []candidate) []QueryCandidate {
 	var out []QueryCandidate
 	for i := range cands {
 		c := &cands[i]
@@ -113,12 +139,12 @@ func (s *Store) scoreCandidates(ctx context.Context, rec *match.Record, sql stri
 			out = append(out, QueryCandidate{PatientID: c.id, Score: r.Score})
 		}
 	}
-	return out, nil
+	return out
 }
 
-// markProtected sorts the candidates best first and marks those whose data
-// may not be disclosed.
-func (s *Store) markProtected(ctx context.Context, out []QueryCandidate) ([]QueryCandidate, error) {
+// sortCandidates orders candidates best first: confident ones, then by
+// score, then by id.
+func sortCandidates(out []QueryCandidate) {
 	slices.SortFunc(out, func(a, b QueryCandidate) int {
 		if a.Confident != b.Confident {
 			if a.Confident {
@@ -131,6 +157,12 @@ func (s *Store) markProtected(ctx context.Context, out []QueryCandidate) ([]Quer
 		}
 		return cmp.Compare(a.PatientID, b.PatientID)
 	})
+}
+
+// markProtected sorts the candidates best first and marks those whose data
+// may not be disclosed.
+func (s *Store) markProtected(ctx context.Context, out []QueryCandidate) ([]QueryCandidate, error) {
+	sortCandidates(out)
 	if len(out) == 0 {
 		return nil, nil
 	}
