@@ -94,6 +94,31 @@ func unhex(c byte) int {
 
 const hexDigits = "0123456789ABCDEF"
 
+// escapeSet marks the bytes appendEscaped must escape for a set of
+// delimiters: the delimiters, the escape and truncation characters, CR, LF.
+type escapeSet [256]bool
+
+func newEscapeSet(d *Delimiters) *escapeSet {
+	var e escapeSet
+	for _, c := range [...]byte{d.Field, d.Component, d.Repetition, d.Escape, d.Subcomponent, d.Truncation, '\r', '\n'} {
+		if c != 0 {
+			e[c] = true
+		}
+	}
+	return &e
+}
+
+// appendEscapedSet is appendEscaped with the delimiters' escape set at
+// hand: text with nothing to escape (nearly all of it) is copied in one go.
+func appendEscapedSet(dst []byte, text string, d *Delimiters, e *escapeSet) []byte {
+	for i := 0; i < len(text); i++ {
+		if e[text[i]] {
+			return appendEscaped(dst, text, d)
+		}
+	}
+	return append(dst, text...)
+}
+
 // appendEscaped appends text to dst, escaping every byte that would
 // otherwise be read as a delimiter, so that the result decodes to text.
 // CR is written as \X0D\ and LF as \.br\.

@@ -187,7 +187,7 @@ func (m *Message) At(l Location) Value {
 // terminators, to dst. With the message's own delimiters the segments are
 // copied byte for byte; otherwise every value is re-escaped for d.
 func (m *Message) AppendTo(dst []byte, d Delimiters) []byte {
-	w := Writer{buf: dst, d: d, seg: -1}
+	w := Writer{buf: dst, d: d, seg: -1, esc: newEscapeSet(&d)}
 	for _, s := range m.segs {
 		w.CopySegment(s)
 	}

@@ -15,6 +15,7 @@ package hl7
 type Writer struct {
 	buf []byte
 	d   Delimiters
+	esc *escapeSet
 	seg int // offset where the open segment starts, or -1
 	min int // the open segment never shrinks below this length
 }
@@ -22,7 +23,7 @@ type Writer struct {
 // NewWriter returns a Writer using delimiters d (which must declare an
 // escape character and a subcomponent separator).
 func NewWriter(d Delimiters) *Writer {
-	return &Writer{d: d, seg: -1}
+	return &Writer{d: d, seg: -1, esc: newEscapeSet(&d), buf: make([]byte, 0, 1024)}
 }
 
 // Reset empties the writer, keeping its memory.
@@ -78,7 +79,7 @@ func (w *Writer) components(components []string) {
 		if i > 0 {
 			w.buf = append(w.buf, w.d.Component)
 		}
-		w.buf = appendEscaped(w.buf, c, &w.d)
+		w.buf = appendEscapedSet(w.buf, c, &w.d, w.esc)
 	}
 }
 
@@ -86,7 +87,7 @@ func (w *Writer) components(components []string) {
 func (w *Writer) Fields(values ...string) {
 	for _, v := range values {
 		w.buf = append(w.buf, w.d.Field)
-		w.buf = appendEscaped(w.buf, v, &w.d)
+		w.buf = appendEscapedSet(w.buf, v, &w.d, w.esc)
 	}
 }
 
@@ -122,7 +123,7 @@ func (w *Writer) FieldSub(components ...[]string) {
 			if j > 0 {
 				w.buf = append(w.buf, w.d.Subcomponent)
 			}
-			w.buf = appendEscaped(w.buf, s, &w.d)
+			w.buf = appendEscapedSet(w.buf, s, &w.d, w.esc)
 		}
 	}
 }
