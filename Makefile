@@ -29,9 +29,14 @@ test:
 	$(GO) vet $(PKGS)
 	$(GO) test $(GOFLAGS) -count=1 -timeout 20m $(PKGS)
 
-# Benchmarks: every package's go test -bench, then the parser comparison table.
+# Benchmarks: every package's go test -bench with comparison tables; the
+# end-to-end, worker and query benchmarks set up servers and databases, so
+# they run a fixed number of operations each.
 bench:
-	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS) | $(GO) run ./cmd/benchtable
+	$(GO) test $(GOFLAGS) -run '^$$' -bench . -skip 'EndToEnd|Worker|QueryZ44' -benchmem -benchtime $(BENCHTIME) $(PKGS) | $(GO) run ./cmd/benchtable
+	$(GO) test $(GOFLAGS) -run '^$$' -bench EndToEnd -benchtime 20000x ./cmd/iisd | $(GO) run ./cmd/benchtable
+	$(GO) test $(GOFLAGS) -run '^$$' -bench Worker -benchtime 3000x ./worker
+	$(GO) test $(GOFLAGS) -run '^$$' -bench QueryZ44 -benchtime 10000x -timeout 30m ./query
 
 # Fuzz every target for FUZZTIME each.
 FUZZTIME ?= 30s
