@@ -287,6 +287,15 @@ func TestQueryEndToEnd(t *testing.T) {
 	if err != nil || len(ds) != 1 || ds[0].Facility != "CLINIC1" || !strings.Contains(ds[0].What, "Z42") {
 		t.Errorf("disclosures %+v %v", ds, err)
 	}
+	// The same list from the command line, by the patient's identifier.
+	var out strings.Builder
+	env := map[string]string{"DATABASE_URL": s.cfg.DatabaseURL}
+	if err := disclosures([]string{"-id", "432155", "-authority", "dcs"}, func(k string) string { return env[k] }, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "disclosures of patient") || !strings.Contains(out.String(), "CLINIC1") || !strings.Contains(out.String(), "Z42") {
+		t.Errorf("iisd disclosures printed:\n%s", out.String())
+	}
 
 	if m := qbp("Q2", "999999^^^dcs^MR|Nobody^Nemo^^^^^L||20200101|M"); !m.Get("QAK-2").Equal("NF") || m.Count("PID") != 0 {
 		t.Errorf("unknown child: %s", m.Get("QAK-2").String())

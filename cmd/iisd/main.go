@@ -39,6 +39,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "disclosures" {
+		runDisclosures()
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "hash-password" {
 		if err := hashPassword(); err != nil {
 			fmt.Fprintln(os.Stderr, "iisd:", err)
