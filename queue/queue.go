@@ -251,17 +251,20 @@ type PubAck struct {
 func (q *Queue) Publish(ctx context.Context, m *Message) (PubAck, error) {
 	ctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
 	defer cancel()
+	// The header names are already canonical: built directly, not with
+	// Header.Set, which would canonicalise each one on every message.
 	msg := &nats.Msg{
 		Subject: q.cfg.Subject + "." + token(m.Kind) + "." + token(m.Facility),
 		Data:    m.Body,
-		Header:  nats.Header{},
+		Header: nats.Header{
+			HeaderFacility:  {m.Facility},
+			HeaderControlID: {m.ControlID},
+			HeaderReceived:  {m.Received.UTC().Format(time.RFC3339Nano)},
+			HeaderTransport: {m.Transport},
+			HeaderType:      {m.Type},
+			HeaderAck:       {m.Ack},
+		},
 	}
-	msg.Header.Set(HeaderFacility, m.Facility)
-	msg.Header.Set(HeaderControlID, m.ControlID)
-	msg.Header.Set(HeaderReceived, m.Received.UTC().Format(time.RFC3339Nano))
-	msg.Header.Set(HeaderTransport, m.Transport)
-	msg.Header.Set(HeaderType, m.Type)
-	msg.Header.Set(HeaderAck, m.Ack)
 	var opts []jetstream.PublishOpt
 	if m.ControlID != "" {
 		opts = append(opts, jetstream.WithMsgID(m.ID()))

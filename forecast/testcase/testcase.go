@@ -161,13 +161,6 @@ func (o *Outcome) Pass() bool { return o.EvalPass && o.ForecastPass }
 
 func norm(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
 
-func day(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Format(time.DateOnly)
-}
-
 // Check runs one case through the engine and compares: the group's series
 // status, each dose's evaluation status, and the forecast earliest,
 // recommended and past-due dates where the case gives them.
