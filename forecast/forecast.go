@@ -342,6 +342,13 @@ func (st *state) forecastRun(r *run, groupComplete func(int, Date) bool) {
 			r.status, r.fwhy, r.latest = AgedOut, fwMaxAge, f.latest
 			return
 		}
+		if !f.anchored {
+			// Nothing dates the dose (spec table 7-9: the candidate
+			// earliest date is then 12/31/2999, never before the maximum
+			// age date): the patient cannot finish the series.
+			r.status, r.fwhy, r.latest = AgedOut, fwNoDate, f.latest
+			return
+		}
 		if f.latest != NoDate && f.earliest > f.latest {
 			r.status, r.fwhy, r.latest = AgedOut, fwTooLate, f.latest
 			return
@@ -364,6 +371,11 @@ type fdates struct {
 	earliest, rec, past, latest Date
 	intervalEarliest            Date // earliest date from intervals alone
 	agedOut                     bool
+	// anchored is set when some rule dates the dose (FORECASTDTCAN-1: a
+	// minimum age, a minimum interval from a dose given, a live-virus
+	// conflict, a season start, an inadvertent dose); without one the
+	// dose has no candidate earliest date.
+	anchored bool
 }
 
 // dates computes the forecast dates of target dose sd.
@@ -378,6 +390,7 @@ func (st *state) dates(r *run, sd *seriesDose) fdates {
 		}
 		if minAge.Set {
 			f.earliest = st.age(minAge)
+			f.anchored = true
 		}
 		if age.earliestRec.Set {
 			f.rec = st.age(age.earliestRec)
@@ -409,6 +422,7 @@ func (st *state) dates(r *run, sd *seriesDose) fdates {
 		if min.Set {
 			f.earliest = maxD(f.earliest, ref.Add(min))
 			f.intervalEarliest = maxD(f.intervalEarliest, ref.Add(min))
+			f.anchored = true
 		}
 		if iv.earliestRec.Set {
 			recInt = maxD(recInt, ref.Add(iv.earliestRec))
@@ -436,18 +450,21 @@ func (st *state) dates(r *run, sd *seriesDose) fdates {
 			for ci := range cs {
 				if cs[ci].prev == p.cvx {
 					f.earliest = maxD(f.earliest, p.date.Add(cs[ci].end))
+					f.anchored = true
 				}
 			}
 		}
 	}
 	if sd.seasonStart != NoDate {
 		f.earliest = maxD(f.earliest, sd.seasonStart)
+		f.anchored = true
 	}
 	// A repeat of an inadvertently given vaccine is not forecast before
 	// the day of that dose.
 	for k := len(r.ad) - 1; k >= 0; k-- {
 		if r.st[k] == NotValid && r.why[k].code == rInadvertent {
 			f.earliest = maxD(f.earliest, st.doses[r.ad[k]].date)
+			f.anchored = true
 			break
 		}
 	}

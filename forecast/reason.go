@@ -53,6 +53,7 @@ const (
 	fwMaxAge
 	fwTooLate
 	fwSeasonOver
+	fwNoDate
 )
 
 // forecastReason renders the series forecast reason (only for selected
@@ -67,6 +68,8 @@ func (r *run) forecastReason() string {
 		return "patient is past the maximum age (" + (r.latest + 1).String() + ") for dose " + strconv.Itoa(r.fdose)
 	case fwSeasonOver:
 		return "dose " + strconv.Itoa(r.fdose) + " of " + r.s.name + " is due, but the season's recommendation ended " + r.latest.String()
+	case fwNoDate:
+		return "dose " + strconv.Itoa(r.fdose) + " of " + r.s.name + " has no minimum age or interval that dates it, so the series cannot be finished"
 	case fwTooLate:
 		return "dose " + strconv.Itoa(r.fdose) + " can no longer be given before the maximum age (" + (r.latest + 1).String() + ")"
 	}

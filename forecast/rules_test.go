@@ -197,3 +197,38 @@ func TestSubStandardDose(t *testing.T) {
 		t.Errorf("after an expired dose 2: dose %d earliest %s, want dose 2 from 2025-03-29", g.DoseNumber, g.Earliest)
 	}
 }
+
+// TestUndatedTargetDose: a target dose that no minimum age, interval,
+// conflict, season or earlier dose dates has no candidate earliest date
+// (spec table 7-9 assumes 12/31/2999), so its series cannot be finished
+// and is not selected over a series that can start. MenACWY "risk 2-23
+// month" skips doses 1-3 from 7 months of age and its dose 4 has neither
+// a minimum age nor, without earlier doses, an interval.
+func TestUndatedTargetDose(t *testing.T) {
+	e := engine(t)
+	tests := []struct {
+		name, dob, asOf       string
+		wantSeries, wantEarly string
+	}{
+		// CDC case 2016-UC-0114: 7-month-old in an outbreak (obs. 070).
+		{"infant of 7 months", "2015-05-10", "2015-12-10", "Meningococcal ACWY risk Hib-MenCY-TT 4-dose series", "2015-07-10"},
+		// CDC case 2016-UC-0128: 60-year-old in an outbreak.
+		{"adult", "1956-03-07", "2016-08-30", "Meningococcal ACWY risk 1-dose series", "1958-03-07"},
+		// Before 7 months the 2-23 month series dates dose 1 at 2 months.
+		{"infant of 3 months", "2015-05-10", "2015-08-10", "Meningococcal ACWY risk 2-23 month", "2015-07-10"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.Forecast(forecast.Patient{DOB: day(tt.dob), Observations: []forecast.Observation{{Code: "070"}}}, nil, day(tt.asOf))
+			g := r.Group("Meningococcal")
+			if g == nil || g.Status != forecast.NotComplete || g.Earliest.String() != tt.wantEarly {
+				t.Fatalf("MenACWY = %+v, want not complete from %s", g, tt.wantEarly)
+			}
+			for _, a := range r.Antigens {
+				if a.Antigen == "Meningococcal" && a.Series != tt.wantSeries {
+					t.Errorf("series %q, want %q", a.Series, tt.wantSeries)
+				}
+			}
+		})
+	}
+}
