@@ -232,3 +232,43 @@ func TestUndatedTargetDose(t *testing.T) {
 		})
 	}
 }
+
+// TestSelectNotStarted: with no valid dose in a series group the series
+// are scored by spec table 8-11 (start earliest, completable, product).
+func TestSelectNotStarted(t *testing.T) {
+	e := engine(t)
+	tests := []struct {
+		name, dob, asOf, group, antigen string
+		obs                             []string
+		wantSeries, wantEarly           string
+	}{
+		// CDC case 2016-UC-0089: a 32-year-old long-term traveller fits
+		// both JE risk series; the general one can start earliest (2 months
+		// of age) and wins over the 18-65 year series.
+		{"JE adult traveller", "1984-07-01", "2016-08-15", "Japanese Encephalitis", "Japanese Encephalitis", []string{"165"},
+			"Japanese Encephalitis risk 2-dose series", "1984-09-01"},
+		// CDC case 2016-UC-0198: a 39-year-old microbiologist and traveller;
+		// the higher-priority 2-23 month series cannot be finished, so the
+		// 1-dose series is scored and due from 2 years of age.
+		{"MenACWY microbiologist", "1977-07-13", "2016-08-02", "Meningococcal", "Meningococcal", []string{"050", "164"},
+			"Meningococcal ACWY risk 1-dose series", "1979-07-13"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var obs []forecast.Observation
+			for _, c := range tt.obs {
+				obs = append(obs, forecast.Observation{Code: c})
+			}
+			r := e.Forecast(forecast.Patient{DOB: day(tt.dob), Observations: obs}, nil, day(tt.asOf))
+			g := r.Group(tt.group)
+			if g == nil || g.Status != forecast.NotComplete || g.Earliest.String() != tt.wantEarly {
+				t.Fatalf("%s = %+v, want not complete from %s", tt.group, g, tt.wantEarly)
+			}
+			for _, a := range r.Antigens {
+				if a.Antigen == tt.antigen && a.Series != tt.wantSeries {
+					t.Errorf("series %q, want %q", a.Series, tt.wantSeries)
+				}
+			}
+		})
+	}
+}

@@ -254,30 +254,54 @@ func (st *state) selectInGroup(group []*run) *run {
 				return r
 			}
 		}
-		// Nothing given yet: the series whose indication fits the patient's
-		// present age most closely (latest begin age reached), then the
-		// one that can start earliest (never before today).
-		pool = c
-		soonest, fit := Date(maxDate), NoDate
-		for _, r := range pool {
-			if r.status == NotComplete {
-				soonest = minD(soonest, maxD(r.earliest, st.asOf))
+		// Nothing given yet. Only the series of the highest priority are
+		// scored (SELECTSCORE-2), among those the patient can still
+		// finish: an aged-out series does not outrank a lower-priority one
+		// that can be given (CDC cases 2016-UC-0128, -0198). Points
+		// (spec table 8-11): +1 for the one series that can start
+		// earliest (0 when tied, -1 otherwise), +1 if completable (-1 if
+		// not), -1 for a product series (+1 otherwise).
+		var liveBuf [24]*run
+		live := liveBuf[:0]
+		for _, r := range c {
+			if r.status != AgedOut {
+				live = append(live, r)
 			}
-			fit = maxD(fit, st.indicationAge(r.s))
+		}
+		pool = c
+		if len(live) > 0 {
+			pool = topPriority(live)
+		}
+		soonest, nSoonest := Date(maxDate), 0
+		for _, r := range pool {
+			if r.status != NotComplete {
+				continue
+			}
+			switch {
+			case r.earliest < soonest:
+				soonest, nSoonest = r.earliest, 1
+			case r.earliest == soonest:
+				nSoonest++
+			}
 		}
 		for _, r := range pool {
 			sc := 0
-			if r.status == NotComplete && maxD(r.earliest, st.asOf) == soonest {
+			switch {
+			case r.status == NotComplete && r.earliest == soonest && nSoonest == 1:
 				sc++
+			case r.status == NotComplete && r.earliest == soonest:
+			default:
+				sc--
 			}
-			if st.indicationAge(r.s) == fit {
-				sc += 2
+			if st.completable(r) {
+				sc++
+			} else {
+				sc--
 			}
 			if r.s.product {
-				sc-- // no product chosen yet: prefer a series open to any product
-			}
-			if r.status == AgedOut {
-				sc -= 2
+				sc--
+			} else {
+				sc++
 			}
 			score = append(score, sc)
 		}
@@ -430,20 +454,6 @@ func (st *state) finish(r *run) Date {
 	return prev
 }
 
-// indicationAge is the date the patient reached the latest begin age among
-// the series' indications that apply now (the DOB for a standard series).
-func (st *state) indicationAge(s *series) Date {
-	best := st.dob
-	for _, in := range s.indications {
-		if st.obs.has(in.code) && in.begin.Set {
-			if d := st.age(in.begin); d <= st.asOf && d > best {
-				best = d
-			}
-		}
-	}
-	return best
-}
-
 // acceptsAll reports whether every dose (except sub-standard ones) is of a
 // vaccine the series accepts for some dose.
 func (st *state) acceptsAll(s *series, ad []int) bool {
@@ -464,4 +474,18 @@ func openSibling(series []*series, rel []bool, i int) bool {
 		}
 	}
 	return false
+}
+
+// completable reports whether the series can be finished before the
+// maximum age of its last target dose (SELECTB-3).
+func (st *state) completable(r *run) bool {
+	f := st.finish(r)
+	if f == NoDate {
+		return false
+	}
+	last := &r.s.doses[len(r.s.doses)-1]
+	if age := pickAge(last.ages, st.asOf); age != nil && age.max.Set {
+		return f < st.age(age.max)
+	}
+	return true
 }
