@@ -51,6 +51,17 @@ type Source struct {
 	// login, a verified client certificate, a configured source address);
 	// a facility taken from MSH-4 is only what the sender claims.
 	Authenticated bool
+	// Resend names the operator who resent a stored message from the
+	// console; empty for messages from senders.
+	Resend string
+}
+
+// Profiles chooses the validation profile of a sending facility (accepted
+// processing IDs, warnings as AE); the facility settings operators keep in
+// the console implement it.
+type Profiles interface {
+	// Validator returns facility's validator, or nil for the default one.
+	Validator(facility string) *immz.Validator
 }
 
 type sourceKey struct{}
@@ -71,6 +82,7 @@ type Config struct {
 	Validator *immz.Validator
 	Queue     Publisher
 	Queries   QueryHandler // nil: QBP is answered AR
+	Profiles  Profiles     // nil: every facility gets Validator
 	Metrics   *Metrics     // nil: no metrics
 	Logger    *slog.Logger // nil: discard
 	Now       func() time.Time
@@ -81,6 +93,7 @@ type Handler struct {
 	v   *immz.Validator
 	q   Publisher
 	qh  QueryHandler
+	p   Profiles
 	m   *Metrics
 	log *slog.Logger
 	now func() time.Time
@@ -88,7 +101,7 @@ type Handler struct {
 
 // New returns a Handler.
 func New(cfg Config) *Handler {
-	h := &Handler{v: cfg.Validator, q: cfg.Queue, qh: cfg.Queries, m: cfg.Metrics, log: cfg.Logger, now: cfg.Now}
+	h := &Handler{v: cfg.Validator, q: cfg.Queue, qh: cfg.Queries, p: cfg.Profiles, m: cfg.Metrics, log: cfg.Logger, now: cfg.Now}
 	if h.v == nil {
 		h.v = immz.New(immz.Config{})
 	}
@@ -127,7 +140,8 @@ var issueNoQueries = immz.Issue{
 
 func (h *Handler) serveMessage(ctx context.Context, raw []byte, src Source) []byte {
 	start := h.now()
-	r := h.v.Decode(raw)
+	v := h.v
+	r := v.Decode(raw)
 	facility := src.Facility
 	authenticated := src.Authenticated && facility != ""
 	if facility == "" {
@@ -136,37 +150,47 @@ func (h *Handler) serveMessage(ctx context.Context, raw []byte, src Source) []by
 			facility = r.Header.SendingFacility.ID
 		}
 	}
+	if h.p != nil {
+		if fv := h.p.Validator(facility); fv != nil && fv != v {
+			v = fv
+			r = v.Decode(raw)
+		}
+	}
 	var reply []byte
 	var extra []immz.Issue
 	switch {
 	case r.Kind == immz.KindQBP && h.qh == nil:
 		extra = append(extra, issueNoQueries)
-		reply = h.v.Ack(r, extra...)
+		reply = v.Ack(r, extra...)
 	case r.Kind == immz.KindQBP && !r.Rejected():
 		reply = h.qh.Answer(ctx, r, Source{Facility: facility, Transport: src.Transport, Authenticated: authenticated})
-	case r.Kind == immz.KindQBP && h.v.AckCode(r) != "AR":
+	case r.Kind == immz.KindQBP && v.AckCode(r) != "AR":
 		// A query the profile rejects (no QPD-2, no patient) is answered
 		// with an RSP, Z33 and QAK AE, as the IG's example pair shows.
-		reply = h.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError})
+		reply = v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError})
 	default:
-		ack := h.v.AckCode(r)
+		ack := v.AckCode(r)
 		kind := "vxu"
 		if r.Rejected() || r.Kind != immz.KindVXU {
 			kind = "rejected"
 		}
+		// The ACK is built before the publish so that it is stored with the
+		// message; it is what the sender gets unless the publish fails.
+		reply = v.Ack(r)
 		m := &queue.Message{
 			Kind: kind, Facility: facility, ControlID: r.Header.ControlID, Transport: src.Transport,
 			Type: r.Header.Type, Ack: ack, Received: start, Body: raw,
+			Issues: immz.Summary(r.Issues), AckBody: reply, Resend: src.Resend,
 		}
 		if err := h.publish(ctx, m); err != nil && kind == "vxu" {
 			// Never AA for what could be lost.
 			extra = append(extra, issueQueueDown)
+			reply = v.Ack(r, extra...)
 			h.log.LogAttrs(ctx, slog.LevelError, "message not queued; sender told to resend",
 				slog.String("facility", facility), slog.String("control_id", r.Header.ControlID), slog.String("err", err.Error()))
 		}
-		reply = h.v.Ack(r, extra...)
 	}
-	h.m.observe(src.Transport, facility, r, h.v.AckCode(r, extra...), extra, len(raw), h.now().Sub(start))
+	h.m.observe(src.Transport, facility, r, v.AckCode(r, extra...), extra, len(raw), h.now().Sub(start))
 	return reply
 }
 

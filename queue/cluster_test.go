@@ -69,7 +69,7 @@ func TestClusterNodeLoss(t *testing.T) {
 				_, err := q.Publish(ctx, m)
 				mu.Lock()
 				if err == nil {
-					acked[m.ID()] = true
+					acked[m.Facility+"|"+m.ControlID] = true
 				} else {
 					failed++
 				}

@@ -17,9 +17,12 @@ package queue
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,6 +109,9 @@ const (
 	HeaderAck       = "Iis-Ack"        // MSA-1 sent back: AA, AE, AR
 	HeaderType      = "Iis-Type"       // MSH-9.1
 	HeaderReason    = "Iis-Reason"     // dead letters: why the worker gave up
+	HeaderIssues    = "Iis-Issues"     // the ERR rows sent back, compact: E:101:5:RXA-17;W:…
+	HeaderAckBody   = "Iis-Ack-Body"   // the ACK sent back, base64 (standard encoding)
+	HeaderResend    = "Iis-Resend"     // set when an operator resent the message: who
 )
 
 // Open connects to (or starts) NATS and makes sure the streams exist.
@@ -235,10 +241,27 @@ type Message struct {
 	Ack       string
 	Received  time.Time
 	Body      []byte
+	// Issues are the ERR rows of the ACK in compact form (see
+	// HeaderIssues); AckBody is the ACK itself. Both are for the
+	// operators' message store.
+	Issues  string
+	AckBody []byte
+	// Resend names the operator who resent the message from the console
+	// (empty for messages from senders).
+	Resend string
 }
 
-// ID returns the de-duplication id of m: facility and control ID.
-func (m *Message) ID() string { return m.Facility + "|" + m.ControlID }
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// ID returns the de-duplication id of m: facility, control ID, a checksum
+// of the body and the ACK code. A resend of the very same message is the
+// same id, and JetStream stores it once; a corrected message sent again
+// under the same MSH-10 (what many interfaces do after a rejection), or the
+// same message accepted after a configuration change, is a new id and is
+// queued.
+func (m *Message) ID() string {
+	return m.Facility + "|" + m.ControlID + "|" + strconv.FormatUint(uint64(crc32.Checksum(m.Body, castagnoli)), 16) + "|" + m.Ack
+}
 
 // PubAck is JetStream's acknowledgement of a publish.
 type PubAck struct {
@@ -264,6 +287,15 @@ func (q *Queue) Publish(ctx context.Context, m *Message) (PubAck, error) {
 			HeaderType:      {m.Type},
 			HeaderAck:       {m.Ack},
 		},
+	}
+	if m.Issues != "" {
+		msg.Header[HeaderIssues] = []string{m.Issues}
+	}
+	if len(m.AckBody) > 0 {
+		msg.Header[HeaderAckBody] = []string{base64.StdEncoding.EncodeToString(m.AckBody)}
+	}
+	if m.Resend != "" {
+		msg.Header[HeaderResend] = []string{m.Resend}
 	}
 	var opts []jetstream.PublishOpt
 	if m.ControlID != "" {

@@ -80,6 +80,19 @@ func testPublishDedupe(t *testing.T, q *Queue) {
 	if err != nil || a3.Duplicate {
 		t.Fatalf("other facility: %+v %v", a3, err)
 	}
+	// A corrected message under the same MSH-10 (a different body), and the
+	// same message accepted after a configuration change (another ACK
+	// code), are new messages: dropping them would lose what was accepted.
+	corrected := *m
+	corrected.Body = []byte("MSH|^~\\&|...corrected")
+	reaccepted := *m
+	reaccepted.Ack = "AE"
+	for _, c := range []*Message{&corrected, &reaccepted} {
+		a, err := q.Publish(ctx, c)
+		if err != nil || a.Duplicate {
+			t.Fatalf("%q %s: %+v %v", c.Body, c.Ack, a, err)
+		}
+	}
 	st, err := q.js.Stream(ctx, q.cfg.Stream)
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +101,8 @@ func testPublishDedupe(t *testing.T, q *Queue) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.State.Msgs != 2 {
-		t.Fatalf("stream holds %d messages, want 2", info.State.Msgs)
+	if info.State.Msgs != 4 {
+		t.Fatalf("stream holds %d messages, want 4", info.State.Msgs)
 	}
 	got, err := st.GetMsg(ctx, a1.Sequence)
 	if err != nil {

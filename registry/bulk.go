@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +15,8 @@ import (
 	"github.com/iisproject/iis/registry/consolidate"
 	"github.com/jackc/pgx/v5"
 )
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // ApplyBulk applies msgs in order inside tx with set-based statements: a
 // fixed number of round trips and statements for the whole slice instead
@@ -71,10 +75,14 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 	n := len(msgs)
 	var (
 		fac, ctl, typ, kind, ack, trans = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		issues                          = make([]string, n)
 		recv                            = make([]time.Time, n)
 		mtime                           = make([]*time.Time, n)
 		seq                             = make([]int64, n)
-		raw                             = make([][]byte, n)
+		raw, ackBody                    = make([][]byte, n), make([][]byte, n)
+		first                           = make([]bool, n)
+		sums                            = make([]string, n)
+		seen                            = make(map[[2]string]bool, n)
 		qi                              []int32
 		qk                              []string
 	)
@@ -82,17 +90,54 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		m := items[i].m
 		fac[i], ctl[i], typ[i], kind[i], ack[i], trans[i] = m.Facility, m.ControlID, m.Type, m.Kind, m.Ack, m.Transport
 		recv[i], mtime[i], seq[i], raw[i] = m.Received, items[i].msgTime, int64(m.StreamSeq), m.Raw
+		issues[i], ackBody[i] = m.Issues, m.AckBody
+		sums[i] = strconv.FormatUint(uint64(crc32.Checksum(m.Raw, castagnoli)), 16)
+		if k := [2]string{m.Facility, m.ControlID}; !seen[k] {
+			seen[k], first[i] = true, true
+		}
 		for _, k := range items[i].keys {
 			qi, qk = append(qi, int32(i)), append(qk, k)
 		}
 	}
 	b := &pgx.Batch{}
+	// A redelivery (same facility and MSH-10) changes nothing. A rejected
+	// report is replaced by a later one under the same identity: the
+	// sender's corrected resend, or an operator's resend after a fix.
+	b.Queue(`INSERT INTO source_reports AS r
+		(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw,
+		 issues, err_codes, ack)
+		SELECT f, c, t, k, a, tr, rt, mt, sq, rw, coalesce(string_to_array(nullif(iss, ''), ';'), '{}'),
+			ARRAY(SELECT DISTINCT split_part(x, ':', 2) FROM unnest(string_to_array(nullif(iss, ''), ';')) x), ab
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+			$7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::bytea[], $11::text[], $12::bytea[], $13::bool[])
+			AS u(f, c, t, k, a, tr, rt, mt, sq, rw, iss, ab, first)
+		WHERE first
+		ON CONFLICT (facility, control_id) DO UPDATE SET
+			message_type = EXCLUDED.message_type, kind = EXCLUDED.kind, ack_code = EXCLUDED.ack_code,
+			transport = EXCLUDED.transport, message_time = EXCLUDED.message_time, stream_seq = EXCLUDED.stream_seq,
+			raw = EXCLUDED.raw, issues = EXCLUDED.issues, err_codes = EXCLUDED.err_codes, ack = EXCLUDED.ack,
+			replaced_at = now()
+		WHERE r.kind = 'rejected' AND (EXCLUDED.kind <> r.kind OR EXCLUDED.raw <> r.raw OR EXCLUDED.issues <> r.issues)
+		RETURNING id, facility, control_id`,
+		fac, ctl, typ, kind, ack, trans, recv, mtime, seq, raw, issues, ackBody, first)
+	// A VXU whose facility and MSH-10 were stored before with other content
+	// (a corrected message sent again under the same MSH-10) was accepted
+	// and answered AA: it is kept as a new version of that report, its
+	// control id suffixed with '#' and a checksum of its content, so that a
+	// redelivery of that version is still recognised.
 	b.Queue(`INSERT INTO source_reports
-		(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-			$7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::bytea[])
-		ON CONFLICT (facility, control_id) DO NOTHING RETURNING id, facility, control_id`,
-		fac, ctl, typ, kind, ack, trans, recv, mtime, seq, raw)
+		(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw,
+		 issues, err_codes, ack)
+		SELECT f, c || '#' || h, t, k, a, tr, rt, mt, sq, rw, coalesce(string_to_array(nullif(iss, ''), ';'), '{}'),
+			ARRAY(SELECT DISTINCT split_part(x, ':', 2) FROM unnest(string_to_array(nullif(iss, ''), ';')) x), ab
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+			$7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::bytea[], $11::text[], $12::bytea[], $13::text[])
+			AS u(f, c, t, k, a, tr, rt, mt, sq, rw, iss, ab, h)
+		WHERE k = 'vxu' AND EXISTS (SELECT 1 FROM source_reports r WHERE r.facility = u.f AND r.control_id = u.c
+			AND r.stream_seq IS DISTINCT FROM u.sq AND r.raw <> u.rw)
+		ON CONFLICT (facility, control_id) DO NOTHING
+		RETURNING id, stream_seq, control_id`,
+		fac, ctl, typ, kind, ack, trans, recv, mtime, seq, raw, issues, ackBody, sums)
 	b.Queue(`WITH blocks AS (
 			SELECT q.i, q.key, b.ids FROM unnest($1::int[], $2::text[]) AS q(i, key)
 			CROSS JOIN LATERAL (SELECT array_agg(patient_id) AS ids FROM
@@ -124,6 +169,31 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 	if err := rows.Err(); err != nil {
 		br.Close()
 		return nil, fmt.Errorf("registry: store reports: %w", err)
+	}
+	rows, err = br.Query()
+	if err != nil {
+		br.Close()
+		return nil, fmt.Errorf("registry: store report versions: %w", err)
+	}
+	type version struct {
+		id      int64
+		control string
+	}
+	versions := map[int64]version{} // by stream sequence
+	for rows.Next() {
+		var id, sq int64
+		var c string
+		if err := rows.Scan(&id, &sq, &c); err != nil {
+			rows.Close()
+			br.Close()
+			return nil, fmt.Errorf("registry: store report versions: %w", err)
+		}
+		versions[sq] = version{id, c}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		br.Close()
+		return nil, fmt.Errorf("registry: store report versions: %w", err)
 	}
 	dbRecs := map[int64]*match.Record{}
 	rows, err = br.Query()
@@ -162,9 +232,11 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 	}
 	for i := range items {
 		k := [2]string{items[i].m.Facility, items[i].m.ControlID}
-		if id, ok := stored[k]; ok {
+		if id, ok := stored[k]; ok && first[i] {
 			items[i].reportID = id
 			delete(stored, k) // a second copy in the same slice is a duplicate
+		} else if v, ok := versions[int64(items[i].m.StreamSeq)]; ok {
+			items[i].reportID, items[i].m.ControlID = v.id, v.control
 		} else {
 			out[i].Duplicate = true
 		}

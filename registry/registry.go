@@ -112,6 +112,9 @@ type Message struct {
 	Received  time.Time
 	StreamSeq uint64
 	Raw       []byte
+	// Issues is the ACK's ERR rows in immz.Summary form; AckBody the ACK.
+	Issues  string
+	AckBody []byte
 	// Decoded is the immz decoding of Raw; required for Kind "vxu".
 	Decoded *immz.Result
 }

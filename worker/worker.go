@@ -19,6 +19,7 @@ package worker
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -330,6 +331,12 @@ func (w *Worker) prepare(m jetstream.Msg) *item {
 		Ack:       h.Get(queue.HeaderAck),
 		Transport: h.Get(queue.HeaderTransport),
 		Raw:       m.Data(),
+		Issues:    h.Get(queue.HeaderIssues),
+	}
+	if a := h.Get(queue.HeaderAckBody); a != "" {
+		if b, err := base64.StdEncoding.DecodeString(a); err == nil {
+			rm.AckBody = b
+		}
 	}
 	it := &item{msg: m, rm: rm}
 	if md, err := m.Metadata(); err == nil {

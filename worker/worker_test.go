@@ -84,7 +84,8 @@ func (e *env) publish(t *testing.T, raw []byte) *queue.Message {
 	}
 	fac := r.Header.SendingFacility.Name
 	m := &queue.Message{Kind: kind, Facility: fac, ControlID: r.Header.ControlID, Transport: "mllp",
-		Type: "VXU", Ack: validator.AckCode(r), Received: time.Now(), Body: raw}
+		Type: "VXU", Ack: validator.AckCode(r), Received: time.Now(), Body: raw,
+		Issues: immz.Summary(r.Issues), AckBody: validator.Ack(r)}
 	if _, err := e.q.Publish(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
@@ -387,5 +388,57 @@ func TestWorkersShareDurable(t *testing.T) {
 	}
 	if got := e.count(t, `SELECT count(*) FROM source_vaccinations WHERE event_id IS NULL AND consolidation IN ('winner', 'duplicate')`); got != 0 {
 		t.Errorf("%d doses lost their event", got)
+	}
+}
+
+// TestSameControlIDResent: senders often send a corrected message again
+// under the same MSH-10. A rejected message is replaced by its accepted
+// correction; an accepted message corrected again is kept as a new version,
+// since its sender was told AA for it. Exact resends change nothing.
+func TestSameControlIDResent(t *testing.T) {
+	e := newEnv(t)
+	e.start(t, worker.Config{BatchSize: 4})
+	good := []byte("MSH|^~\\&|EHR|RESENDCLINIC|IIS|IIS|20250102030405||VXU^V04^VXU_V04|RS-1|P|2.5.1|||ER|AL|||||Z22^CDCPHINVS\r" +
+		"PID|1||RS-77^^^RESENDCLINIC^MR||Resendez^Alma^^^^^L||20230405|F\r" +
+		"ORC|RE||RS-77-1^RESENDCLINIC\r" +
+		"RXA|0|1|20250101|20250101|03^MMR^CVX|0.5|mL^mL^UCUM||00^New immunization record^NIP001|||||||||||CP|A\r")
+	noPID := []byte(strings.Replace(string(good), "PID|1||RS-77^^^RESENDCLINIC^MR||Resendez^Alma^^^^^L||20230405|F\r", "", 1))
+	rejected := e.publish(t, noPID)
+	if rejected.Kind != "rejected" {
+		t.Fatalf("message without PID queued as %s", rejected.Kind)
+	}
+	e.drain(t, "registry")
+	var issues, errCodes []string
+	var ack []byte
+	if err := e.store.Pool().QueryRow(context.Background(), `SELECT issues, err_codes, ack FROM source_reports
+		WHERE facility = 'RESENDCLINIC' AND control_id = 'RS-1'`).Scan(&issues, &errCodes, &ack); err != nil {
+		t.Fatal(err)
+	}
+	if len(issues) == 0 || len(errCodes) == 0 || !bytes.Contains(ack, []byte("|RS-1")) || !bytes.Contains(ack, []byte("\rERR|")) {
+		t.Fatalf("rejected report: issues %q, err codes %q, ack %q", issues, errCodes, ack)
+	}
+
+	e.publish(t, good) // the correction, same MSH-10
+	e.drain(t, "registry")
+	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE facility = 'RESENDCLINIC' AND kind = 'vxu' AND ack_code = 'AA' AND replaced_at IS NOT NULL`); got != 1 {
+		t.Fatalf("rejected report not replaced by its correction (%d)", got)
+	}
+	if got := e.count(t, `SELECT count(*) FROM vaccination_events v JOIN patients p ON p.id = v.patient_id WHERE p.family_name = 'Resendez'`); got != 1 {
+		t.Fatalf("events after the correction = %d, want 1", got)
+	}
+
+	// An accepted message corrected under the same MSH-10: a second dose added.
+	second := append(bytes.Clone(good), []byte("ORC|RE||RS-77-2^RESENDCLINIC\r"+
+		"RXA|0|1|20240601|20240601|08^HepB^CVX|0.5|mL^mL^UCUM||00^New immunization record^NIP001|||||||||||CP|A\r")...)
+	e.publish(t, second)
+	e.drain(t, "registry")
+	e.publish(t, second) // exact resend, outside JetStream's window in effect: a new stream message
+	e.republish(t, &queue.Message{Kind: "vxu", Facility: "RESENDCLINIC", ControlID: "RS-1", Type: "VXU", Ack: "AA", Body: second})
+	e.drain(t, "registry")
+	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE facility = 'RESENDCLINIC'`); got != 2 {
+		t.Errorf("reports = %d, want 2 (the message and its corrected version)", got)
+	}
+	if got := e.count(t, `SELECT count(*) FROM vaccination_events v JOIN patients p ON p.id = v.patient_id WHERE p.family_name = 'Resendez'`); got != 2 {
+		t.Errorf("events after the corrected version = %d, want 2", got)
 	}
 }

@@ -106,3 +106,37 @@ type Issue struct {
 	// console), e.g. "RXA-5 unknown CVX".
 	Rule string
 }
+
+// Path formats the location as an HL7 position without the segment's
+// sequence: "RXA-17", "PID-3.1", "MSH" — the form operators group by.
+func (l ErrorLocation) Path() string {
+	if l.Field == 0 {
+		return l.Segment
+	}
+	p := l.Segment + "-" + strconv.Itoa(l.Field)
+	if l.Component > 0 {
+		p += "." + strconv.Itoa(l.Component)
+	}
+	return p
+}
+
+// Summary is the compact form of issues kept with a stored message, one
+// entry per ERR row joined by ';': severity, HL7 0357 code, CDC 0533 code
+// and position, e.g. "E:101:5:RXA-17;W:103:3:RXA-9". It holds no value
+// from the message, so it may travel in queue headers and metrics.
+func Summary(issues []Issue) string {
+	var b strings.Builder
+	for i, is := range issues {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteByte(byte(is.Severity))
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(is.Code))
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(is.AppCode))
+		b.WriteByte(':')
+		b.WriteString(is.Location.Path())
+	}
+	return b.String()
+}
