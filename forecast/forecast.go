@@ -171,7 +171,7 @@ func (st *state) antigen(ai int) *antigenOutcome {
 		st.evaluate(r, groupComplete)
 		st.forecastRun(r, groupComplete)
 	}
-	best, bests := st.selectBest(runs)
+	best, bests := st.selectBest(runs, len(st.e.groups[a.vaccineGroupIdx].antigens) > 1)
 	sc.outcomes = append(sc.outcomes, antigenOutcome{best: best, bests: bests, status: best.status, reason: best.forecastReason()})
 	out := &sc.outcomes[len(sc.outcomes)-1]
 	if why, ok := st.immune(a); ok {

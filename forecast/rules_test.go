@@ -272,3 +272,40 @@ func TestSelectNotStarted(t *testing.T) {
 		})
 	}
 }
+
+// TestCompleteRiskSeriesInGroup: a completed risk series of another series
+// group ends the antigen in a single-antigen vaccine group, while in a
+// group of several antigens the standard series stays due (spec tables
+// 8-14 and 9-4, SINGLEANTVG-1). Both patients travel (obs. 048) and get
+// the infant risk dose; the dose is valid either way.
+func TestCompleteRiskSeriesInGroup(t *testing.T) {
+	e := engine(t)
+	tests := []struct {
+		name, dob, asOf, cvx, group string
+		want                        forecast.SeriesStatus
+		wantEarly                   string
+	}{
+		// CDC case 2016-UC-0093: MMR at 6 months; dose 1 of the 2-dose
+		// series is due at 12 months.
+		{"MMR at 6 months", "2016-02-28", "2016-08-28", "03", "MMR", forecast.NotComplete, "2017-02-28"},
+		// CDC case 2024-UC-0012: HepA at 9 months completes the risk
+		// 1-dose series.
+		{"HepA at 9 months", "2024-01-21", "2024-11-01", "83", "HepA", forecast.Complete, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := forecast.Patient{DOB: day(tt.dob), Observations: []forecast.Observation{{Code: "048"}}}
+			r := e.Forecast(p, doses(dose{tt.asOf, tt.cvx}), day(tt.asOf))
+			g := r.Group(tt.group)
+			if g == nil || g.Status != tt.want {
+				t.Fatalf("%s = %+v, want %s", tt.group, g, tt.want)
+			}
+			if tt.wantEarly != "" && g.Earliest.String() != tt.wantEarly {
+				t.Errorf("%s earliest %s, want %s", tt.group, g.Earliest, tt.wantEarly)
+			}
+			if d := groupDose(t, r, tt.group, 0); d.Status != forecast.Valid {
+				t.Errorf("dose: %s (%s), want Valid", d.Status, d.Reason)
+			}
+		})
+	}
+}

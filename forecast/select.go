@@ -3,8 +3,9 @@ package forecast
 // Patient series selection (CDSi logic specification chapter 8).
 
 // selectBest picks the patient series for the antigen (spec chapter 8):
-// one prioritized series per series group, then one across groups.
-func (st *state) selectBest(runs []*run) (*run, []*run) {
+// one prioritized series per series group, then one across groups. multi
+// tells whether the antigen's vaccine group classifies several antigens.
+func (st *state) selectBest(runs []*run, multi bool) (*run, []*run) {
 	ng := 0
 	for i := range runs {
 		if i == 0 || runs[i].s.group != runs[i-1].s.group {
@@ -33,7 +34,15 @@ func (st *state) selectBest(runs []*run) (*run, []*run) {
 		return runs[0], bests
 	}
 	// An indicated risk series, once the patient is in it (not complete or
-	// complete), decides the antigen over the standard schedule.
+	// complete), decides the antigen over the standard schedule. In a
+	// vaccine group of several antigens, though, a complete risk series
+	// does not end a standard series group that is not equivalent to its
+	// own: both are best patient series (spec table 8-14) and the group is
+	// not complete while one of them is not (table 9-4), e.g. an MMR dose
+	// given at 6 months for travel still leaves the 2-dose series due
+	// (CDC case 2016-UC-0093). A single-antigen group takes one series'
+	// status (SINGLEANTVG-1): HepA given at 9 months for travel completes
+	// the risk 1-dose series (CDC case 2024-UC-0012).
 	riskLive, stdStarted := false, false
 	for _, b := range bests {
 		if b.s.typ != seriesRisk && b.valid > 0 {
@@ -41,9 +50,13 @@ func (st *state) selectBest(runs []*run) (*run, []*run) {
 		}
 	}
 	for _, b := range bests {
-		if b.s.typ == seriesRisk && (b.status == NotComplete || b.status == Complete) && (b.valid > 0 || !stdStarted) {
-			riskLive = true
+		if b.s.typ != seriesRisk || b.status != NotComplete && b.status != Complete || b.valid == 0 && stdStarted {
+			continue
 		}
+		if multi && b.status == Complete && !equivalentStandard(b, bests) {
+			continue
+		}
+		riskLive = true
 	}
 	all := bests
 	if riskLive {
@@ -346,6 +359,22 @@ func better(a, b *run) bool {
 		return a.s.priority < b.s.priority
 	}
 	return a.earliest < b.earliest
+}
+
+// equivalentStandard reports whether a best series of a standard series
+// group is in a group that b's series group names as equivalent.
+func equivalentStandard(b *run, bests []*run) bool {
+	for _, o := range bests {
+		if o.s.typ == seriesRisk {
+			continue
+		}
+		for _, g := range b.s.equivalent {
+			if g == o.s.group {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // topPriority keeps the series of the highest series priority (A before B
