@@ -96,7 +96,7 @@ func seriesStatus(rec Recommendation, on time.Time) iis.Code {
 
 // Response builds the RSP^K11 answering the query in r.
 func (v *Validator) Response(r *Result, resp *QueryResponse) []byte {
-	w := hl7.NewWriter(hl7.DefaultDelimiters)
+	w := hl7.NewWriterSize(hl7.DefaultDelimiters, responseSize(resp))
 	q := r.Query
 	profile := "Z33"
 	switch {
@@ -150,6 +150,21 @@ func (v *Validator) Response(r *Result, resp *QueryResponse) []byte {
 	return w.Bytes()
 }
 
+// responseSize estimates the size of the RSP for resp, a little over what
+// synthetic childhood records take (header and PID 700 bytes, a dose's
+// ORC/RXA/RXR 180–260, its OBX per vaccine group 450–480, a forecast
+// group's OBX 690–740), so that the writer allocates its buffer once.
+func responseSize(resp *QueryResponse) int {
+	n := 1024 + 512*len(resp.Candidates)
+	if h := resp.Match; h != nil {
+		n += 768 * len(h.Recommendations)
+		for i := range h.Doses {
+			n += 256 + 480*len(h.Doses[i].Evaluations)
+		}
+	}
+	return n
+}
+
 func (v *Validator) writeHistory(w *hl7.Writer, h *PatientHistory, evaluated bool) {
 	writePID(w, 1, &h.Patient)
 	writePD1(w, &h.Patient)
@@ -158,7 +173,7 @@ func (v *Validator) writeHistory(w *hl7.Writer, h *PatientHistory, evaluated boo
 	if on.IsZero() {
 		on = v.now()
 	}
-	obsDate := on.Format("20060102")
+	obsDate := dateOrEmpty(on)
 	for i := range h.Doses {
 		d := &h.Doses[i]
 		writeDose(w, &d.Vaccination)
@@ -169,26 +184,26 @@ func (v *Validator) writeHistory(w *hl7.Writer, h *PatientHistory, evaluated boo
 		for k, e := range d.Evaluations {
 			sub := strconv.Itoa(k + 1)
 			set++
-			writeOBX(w, set, "CE", "30956-7", "Vaccine type", sub, codeComps(e.Group), obsDate)
+			writeOBX(w, set, obxVaccineType, sub, obsDate, codeComps(e.Group)...)
 			set++
-			writeOBX(w, set, "CE", "59779-9", "Immunization schedule used", sub, []string{scheduleACIP, scheduleACIPDisplay, "CDCPHINVS"}, obsDate)
+			writeOBXFragment(w, set, obxSchedule, sub, obsDate, scheduleUsed)
 			if e.DoseNumber > 0 {
 				set++
-				writeOBX(w, set, "NM", "30973-2", "Dose number in series", sub, []string{strconv.Itoa(e.DoseNumber)}, obsDate)
+				writeOBX(w, set, obxDoseNumber, sub, obsDate, strconv.Itoa(e.DoseNumber))
 			}
 			if e.DosesInSeries > 0 {
 				set++
-				writeOBX(w, set, "NM", "59782-3", "Number of doses in primary series", sub, []string{strconv.Itoa(e.DosesInSeries)}, obsDate)
+				writeOBX(w, set, obxDosesInSeries, sub, obsDate, strconv.Itoa(e.DosesInSeries))
 			}
 			valid := "N"
 			if e.Valid {
 				valid = "Y"
 			}
 			set++
-			writeOBX(w, set, "ID", "59781-5", "Dose validity", sub, []string{valid}, obsDate)
+			writeOBX(w, set, obxValidity, sub, obsDate, valid)
 			if e.Reason != "" {
 				set++
-				writeOBX(w, set, "ST", "30982-3", "Reason applied by forecast logic to project this vaccine", sub, []string{e.Reason}, obsDate)
+				writeOBX(w, set, obxReason, sub, obsDate, e.Reason)
 			}
 		}
 	}
@@ -207,33 +222,33 @@ func (v *Validator) writeHistory(w *hl7.Writer, h *PatientHistory, evaluated boo
 	for k, rec := range h.Recommendations {
 		sub := strconv.Itoa(k + 1)
 		set++
-		writeOBX(w, set, "CE", "30956-7", "Vaccine type", sub, codeComps(rec.Group), obsDate)
+		writeOBX(w, set, obxVaccineType, sub, obsDate, codeComps(rec.Group)...)
 		set++
-		writeOBX(w, set, "CE", "59779-9", "Immunization schedule used", sub, []string{scheduleACIP, scheduleACIPDisplay, "CDCPHINVS"}, obsDate)
+		writeOBXFragment(w, set, obxSchedule, sub, obsDate, scheduleUsed)
 		set++
-		writeOBX(w, set, "CE", "59783-1", "Status in immunization series", sub, codeComps(seriesStatus(rec, on)), obsDate)
+		writeOBX(w, set, obxSeriesStatus, sub, obsDate, codeComps(seriesStatus(rec, on))...)
 		if rec.DoseNumber > 0 {
 			set++
-			writeOBX(w, set, "NM", "30973-2", "Dose number in series", sub, []string{strconv.Itoa(rec.DoseNumber)}, obsDate)
+			writeOBX(w, set, obxDoseNumber, sub, obsDate, strconv.Itoa(rec.DoseNumber))
 		}
-		for _, d := range []struct {
-			loinc, name string
-			t           time.Time
+		for _, d := range [...]struct {
+			id hl7.Fragment
+			t  time.Time
 		}{
-			{"30981-5", "Earliest date dose should be given", rec.Earliest},
-			{"30980-7", "Date vaccination due", rec.Recommended},
-			{"59778-1", "Date dose is overdue", rec.PastDue},
-			{"59777-3", "Latest date next dose should be given", rec.Latest},
+			{obxEarliest, rec.Earliest},
+			{obxDue, rec.Recommended},
+			{obxOverdue, rec.PastDue},
+			{obxLatest, rec.Latest},
 		} {
 			if d.t.IsZero() {
 				continue
 			}
 			set++
-			writeOBX(w, set, "DT", d.loinc, d.name, sub, []string{d.t.Format("20060102")}, obsDate)
+			writeOBX(w, set, d.id, sub, obsDate, dateOrEmpty(d.t))
 		}
 		if rec.Reason != "" {
 			set++
-			writeOBX(w, set, "ST", "30982-3", "Reason applied by forecast logic to project this vaccine", sub, []string{rec.Reason}, obsDate)
+			writeOBX(w, set, obxReason, sub, obsDate, rec.Reason)
 		}
 	}
 }
@@ -242,13 +257,57 @@ func codeComps(c iis.Code) []string {
 	return []string{c.Code, c.Text, c.System, c.AltCode, c.AltText, c.AltSystem}
 }
 
-func writeOBX(w *hl7.Writer, set int, typ, loinc, name, sub string, value []string, date string) {
+// The constant parts of the OBX an RSP writes: OBX-2 and OBX-3 of each
+// observation, the schedule, and OBX-6 … OBX-13 (OBX-11 F, final).
+var (
+	obxVaccineType   = obxID("CE", "30956-7", "Vaccine type")
+	obxSchedule      = obxID("CE", "59779-9", "Immunization schedule used")
+	obxSeriesStatus  = obxID("CE", "59783-1", "Status in immunization series")
+	obxDoseNumber    = obxID("NM", "30973-2", "Dose number in series")
+	obxDosesInSeries = obxID("NM", "59782-3", "Number of doses in primary series")
+	obxValidity      = obxID("ID", "59781-5", "Dose validity")
+	obxReason        = obxID("ST", "30982-3", "Reason applied by forecast logic to project this vaccine")
+	obxEarliest      = obxID("DT", "30981-5", "Earliest date dose should be given")
+	obxDue           = obxID("DT", "30980-7", "Date vaccination due")
+	obxOverdue       = obxID("DT", "59778-1", "Date dose is overdue")
+	obxLatest        = obxID("DT", "59777-3", "Latest date next dose should be given")
+
+	scheduleUsed = hl7.NewFragment(hl7.DefaultDelimiters, func(w *hl7.Writer) {
+		w.Field(scheduleACIP, scheduleACIPDisplay, "CDCPHINVS")
+	})
+	obxFinal = hl7.NewFragment(hl7.DefaultDelimiters, func(w *hl7.Writer) {
+		w.Fields("", "", "", "", "", "F", "", "")
+	})
+)
+
+func obxID(typ, loinc, name string) hl7.Fragment {
+	return hl7.NewFragment(hl7.DefaultDelimiters, func(w *hl7.Writer) {
+		w.Fields(typ)
+		w.Field(loinc, name, "LN")
+	})
+}
+
+// writeOBX writes an observation: set ID, type and identifier (id), sub-ID,
+// the value's components, and the observation date.
+func writeOBX(w *hl7.Writer, set int, id hl7.Fragment, sub, date string, value ...string) {
 	w.Segment("OBX")
-	w.Fields(strconv.Itoa(set), typ)
-	w.Field(loinc, name, "LN")
+	w.Fields(strconv.Itoa(set))
+	w.Fragment(id)
 	w.Fields(sub)
 	w.Field(value...)
-	w.Fields("", "", "", "", "", "F", "", "", date)
+	w.Fragment(obxFinal)
+	w.Fields(date)
+}
+
+// writeOBXFragment is writeOBX with a constant value.
+func writeOBXFragment(w *hl7.Writer, set int, id hl7.Fragment, sub, date string, value hl7.Fragment) {
+	w.Segment("OBX")
+	w.Fields(strconv.Itoa(set))
+	w.Fragment(id)
+	w.Fields(sub)
+	w.Fragment(value)
+	w.Fragment(obxFinal)
+	w.Fields(date)
 }
 
 func writePID(w *hl7.Writer, setID int, p *iis.Patient) {
@@ -386,9 +445,18 @@ func phoneComps(p iis.Phone) []string {
 	return []string{p.UnformattedText, p.Use, p.Equipment, p.Email, p.Country, p.Area, p.Local, p.Extension}
 }
 
+// dateOrEmpty formats t as an HL7 DT (YYYYMMDD), or "" for the zero time.
+// An RSP writes a hundred dates; this is t.Format("20060102") without the
+// layout parsing.
 func dateOrEmpty(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Format("20060102")
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.Format("20060102")
+	}
+	b := [8]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10),
+		byte('0' + m/10), byte('0' + m%10), byte('0' + d/10), byte('0' + d%10)}
+	return string(b[:])
 }

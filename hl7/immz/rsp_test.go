@@ -22,7 +22,7 @@ func segmentIDs(m *hl7.Message) string {
 	return strings.Join(ids, " ")
 }
 
-func history(t *testing.T) *PatientHistory {
+func history(t testing.TB) *PatientHistory {
 	t.Helper()
 	v := New(Config{Now: testNow})
 	r := v.Decode([]byte(readSample(t, "cdc-ig/vxu_z22_ig_ex1_basic_historical_plus_2_admin_vfc_vis.hl7")))
@@ -191,4 +191,26 @@ func TestResponseQueryError(t *testing.T) {
 	if !found {
 		t.Errorf("no ERR QPD^1^2 101 E: %q", m.Bytes())
 	}
+}
+
+// BenchmarkResponseZ42 writes a Z42 for a child with twenty doses, each
+// evaluated in two vaccine groups, and fifteen vaccine groups forecast:
+// the size of a full childhood record.
+func BenchmarkResponseZ42(b *testing.B) {
+	v := New(Config{Now: testNow, Facility: "STATE"})
+	r := v.Decode([]byte(readSample(b, "qbp-z44-nist-qr-1.1.hl7")))
+	h := history(b)
+	for len(h.Doses) < 20 {
+		h.Doses = append(h.Doses, h.Doses[len(h.Doses)%3])
+	}
+	for len(h.Recommendations) < 15 {
+		h.Recommendations = append(h.Recommendations, h.Recommendations[len(h.Recommendations)%3])
+	}
+	resp := &QueryResponse{Status: StatusOK, Match: h}
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		size = len(v.Response(r, resp))
+	}
+	b.SetBytes(int64(size))
 }
