@@ -73,6 +73,11 @@ func compareMiddle(a, b *normalized, first Level) Level {
 		return Missing
 	}
 	if a.middle == b.middle {
+		if len(a.middle) == 1 {
+			// Two initials agreeing are an initial's evidence, not a
+			// name's.
+			return Initial
+		}
 		return Exact
 	}
 	if (len(a.middle) == 1 || len(b.middle) == 1) && a.middle[0] == b.middle[0] {

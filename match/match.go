@@ -410,24 +410,30 @@ func (m *Matcher) compare(a, b *normalized) Result {
 	return r
 }
 
-// corroborated reports exact agreement on first name, last name and birth
-// date, exact agreement on the address or the phone, and no disagreement
-// on a personal field or an identifier.
+// corroborated is the household rule. First name, last name and birth
+// date agree, exactly or with at most one slip (a nickname, alias or typo
+// in a name, a hyphenated or changed last name, a near birth date), no
+// field other than the address or the phone disagrees, and independent
+// evidence that the two reports come from the same family backs the
+// identity: each of an exact address, an exact ten-digit phone, the
+// mother's maiden name, a parent's given name (guardian or mother) and a
+// full middle name counts once. An exact identity needs one of them, each
+// slip one more, and a family whose address and phone both changed
+// (neither agrees, one disagrees) one more again.
+//
+// Why this is safe where the score alone is not: the pairs that agree on
+// name and birth date without being the same child are siblings (different
+// birth dates), twins (different given names) and namesakes (unrelated
+// children with the same name born the same day). The first two fail the
+// identity test; a namesake does not share a family with the child, so one
+// piece of family evidence that a namesake would have to share by chance
+// (a mother's maiden name, a guardian, an address) separates them.
 func corroborated(r *Result) bool {
 	f := &r.Fields
-	if anyDisagree(r) || f[FieldMotherFirst].Level == Disagree || f[FieldGuardian].Level == Disagree ||
-		f[FieldSSN].Level == Disagree || f[FieldMedicaid].Level == Disagree || f[FieldMRN].Level == Disagree {
-		return false
-	}
-	if f[FieldFirst].Level == Exact && f[FieldLast].Level == Exact && f[FieldBirthDate].Level == Exact &&
-		(f[FieldAddress].Level == Exact || f[FieldPhone].Level == Exact) {
-		return true
-	}
-	// Both the address and the ten-digit phone agree: one slip in the
-	// name or the birth date is then a slip, not another child (siblings
-	// differ in given name and birth date, twins in given name).
-	if f[FieldAddress].Level != Exact || f[FieldPhone].Level != Exact {
-		return false
+	for i := range f {
+		if f[i].Level == Disagree && Field(i) != FieldAddress && Field(i) != FieldPhone && Field(i) != FieldLast {
+			return false
+		}
 	}
 	slips := 0
 	switch f[FieldFirst].Level {
@@ -439,7 +445,9 @@ func corroborated(r *Result) bool {
 	}
 	switch f[FieldLast].Level {
 	case Exact:
-	case Typo, Partial:
+	case Typo, Phonetic, Partial, Disagree:
+		// A changed last name (adoption, a parent's marriage) is
+		// reported without the previous one as often as with it.
 		slips++
 	default:
 		return false
@@ -451,7 +459,35 @@ func corroborated(r *Result) bool {
 	default:
 		return false
 	}
-	return slips <= 1
+	if slips > 1 {
+		return false
+	}
+	household, surnames, given := 0, 0, 0
+	for _, x := range [...]Field{FieldAddress, FieldPhone} {
+		if f[x].Level == Exact {
+			household++
+		}
+	}
+	if f[FieldMotherMaiden].Level == Exact {
+		surnames++
+	}
+	if f[FieldMiddle].Level == Exact {
+		surnames++
+	}
+	// A guardian is usually the mother: her given name reported as the
+	// guardian's and as the mother's is one piece of evidence.
+	if f[FieldGuardian].Level == Exact || f[FieldMotherFirst].Level == Exact || f[FieldMotherFirst].Level == Nickname {
+		given++
+	}
+	need := 1 + slips
+	if household == 0 && (f[FieldAddress].Level == Disagree || f[FieldPhone].Level == Disagree) {
+		// The family moved: the address no longer tells a namesake
+		// apart, and a parent's given name alone is too common to.
+		if surnames == 0 {
+			return false
+		}
+	}
+	return household+surnames+given >= need
 }
 
 // anyDisagree reports a disagreement on a personal attribute (names, sex,

@@ -113,27 +113,69 @@ func TestTwinsNeverMerged(t *testing.T) {
 	}
 }
 
-// TestHouseholdRule: exact first name, last name and birth date plus an
-// exact address or phone link even when the score is modest (common names,
-// nothing else reported); a disagreeing personal field stops the rule.
+// TestHouseholdRule: first name, last name and birth date agreeing (with
+// at most one slip) link when enough family evidence backs them, even when
+// the score is modest (common names, little else reported): one piece for
+// an exact identity, one more per slip; after a move (address and phone
+// both changed) one of them must be a surname-like piece (mother's maiden
+// name, full middle name). A disagreeing personal field stops the rule.
 func TestHouseholdRule(t *testing.T) {
 	thin := func() *Record {
-		return &Record{First: "James", Last: "Smith", BirthDate: Date{2021, 6, 1}, Sex: "M",
-			Addresses: []Address{{Street1: "7 Oak Ln", City: "Flint", Zip: "48502"}}}
+		return &Record{First: "James", Last: "Smith", BirthDate: Date{2021, 6, 1}, Sex: "M"}
 	}
-	a, b := thin(), thin()
-	if r := compare(a, b); r.Outcome != Match || r.Reason != ReasonCorroborated {
-		t.Errorf("household rule: %s (%s, %.1f)", r.Outcome, r.Reason, r.Score)
+	home := []Address{{Street1: "7 Oak Ln", City: "Flint", Zip: "48502"}}
+	moved := []Address{{Street1: "19 Elm Ct", City: "Detroit", Zip: "48201"}}
+	tests := []struct {
+		name string
+		a, b func(r *Record)
+		link bool
+	}{
+		{"exact identity, same address", func(r *Record) { r.Addresses = home }, func(r *Record) { r.Addresses = home }, true},
+		{"exact identity, nothing else", func(r *Record) {}, func(r *Record) {}, false},
+		{"exact identity, same guardian", func(r *Record) { r.Guardians = []PersonName{{"Ayesha", "Smith"}} },
+			func(r *Record) { r.Guardians = []PersonName{{"Ayesha", "Smith"}} }, true},
+		{"exact identity, same mother's maiden name", func(r *Record) { r.MotherMaidenName = "Okonkwo" },
+			func(r *Record) { r.MotherMaidenName = "Okonkwo" }, true},
+		{"exact identity, same full middle name", func(r *Record) { r.Middle = "Tobias" }, func(r *Record) { r.Middle = "Tobias" }, true},
+		{"middle initials are not a middle name", func(r *Record) { r.Middle = "T" }, func(r *Record) { r.Middle = "T" }, false},
+		{"middle names conflict", func(r *Record) { r.Middle, r.Addresses = "Lee", home }, func(r *Record) { r.Middle, r.Addresses = "Ray", home }, false},
+		{"nickname and one household field", func(r *Record) { r.Addresses = home }, func(r *Record) { r.First, r.Addresses = "Jim", home }, false},
+		{"nickname, address and guardian", func(r *Record) { r.Addresses, r.Guardians = home, []PersonName{{"Ayesha", "Smith"}} },
+			func(r *Record) { r.First, r.Addresses, r.Guardians = "Jim", home, []PersonName{{"Ayesha", "Smith"}} }, true},
+		{"moved, guardian only", func(r *Record) { r.Addresses, r.Guardians = home, []PersonName{{"Ayesha", "Smith"}} },
+			func(r *Record) { r.Addresses, r.Guardians = moved, []PersonName{{"Ayesha", "Smith"}} }, false},
+		{"moved, mother's maiden name", func(r *Record) { r.Addresses, r.MotherMaidenName = home, "Okonkwo" },
+			func(r *Record) { r.Addresses, r.MotherMaidenName = moved, "Okonkwo" }, true},
+		{"changed last name, same address and phone", func(r *Record) { r.Addresses, r.Phones = home, []string{"8105550101"} },
+			func(r *Record) { r.Last, r.Addresses, r.Phones = "Haddad", home, []string{"810-555-0101"} }, true},
+		{"changed last name, same address only", func(r *Record) { r.Addresses = home },
+			func(r *Record) { r.Last, r.Addresses = "Haddad", home }, false},
 	}
-	a, b = thin(), thin()
-	a.Middle, b.Middle = "Lee", "Ray"
-	if r := compare(a, b); r.Outcome == Match {
-		t.Errorf("middle names conflict but linked: %s", r.Reason)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := thin(), thin()
+			tc.a(a)
+			tc.b(b)
+			r := compare(a, b)
+			if got := r.Outcome == Match; got != tc.link {
+				t.Errorf("linked = %v (%s, %s, %.1f), want %v", got, r.Outcome, r.Reason, r.Score, tc.link)
+			}
+		})
 	}
-	a, b = thin(), thin()
-	b.First = "Jim" // nickname: not exact, the score decides
-	if r := compare(a, b); r.Reason == ReasonCorroborated {
-		t.Errorf("household rule applied to a nickname")
+}
+
+// TestMiddleInitials: two reports that both give only the middle initial
+// agree on an initial, not on a name (an initial is shared by about one
+// pair of strangers in fifteen).
+func TestMiddleInitials(t *testing.T) {
+	a, b := base(), base()
+	a.Middle, b.Middle = "A", "a."
+	r := compare(a, b)
+	if l := r.Fields[FieldMiddle].Level; l != Initial {
+		t.Errorf("middle level = %s, want initial", l)
+	}
+	if w := r.Fields[FieldMiddle].Weight; w != DefaultConfig().Weights.MiddleInitial {
+		t.Errorf("middle weight = %.1f, want the initial weight", w)
 	}
 }
 

@@ -92,7 +92,7 @@ func TestAIRATargets(t *testing.T) {
 			}
 		}
 	}
-	const minRecall = 0.93
+	const minRecall = 0.96
 	if r := all.MatchRecall(); r < minRecall {
 		t.Errorf("Match recall on undisputed cases %.4f, want >= %.2f", r, minRecall)
 	}

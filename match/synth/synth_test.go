@@ -27,7 +27,7 @@ func TestPopulation20k(t *testing.T) {
 	if miss := float64(r.NotBlocked) / float64(r.TruePairs); miss > 0.005 {
 		t.Errorf("blocking misses %.2f%% of true pairs", 100*miss)
 	}
-	const minRecall = 0.83
+	const minRecall = 0.88
 	if r.Recall() < minRecall {
 		t.Errorf("recall %.4f, want >= %.2f", r.Recall(), minRecall)
 	}
