@@ -397,7 +397,7 @@ func (m *Matcher) compare(a, b *normalized) Result {
 		r.Outcome, r.Reason = Match, ReasonIdentifier
 	case r.Score >= m.cfg.MatchThreshold:
 		r.Outcome, r.Reason = Match, ReasonScore
-	case capReason == "" && m.cfg.HouseholdRule && corroborated(&r) && r.Score >= m.cfg.ReviewThreshold:
+	case capReason == "" && m.cfg.HouseholdRule && r.Score >= m.cfg.ReviewThreshold && corroborated(&r):
 		r.Outcome, r.Reason = Match, ReasonCorroborated
 	case r.Score >= m.cfg.ReviewThreshold:
 		r.Outcome, r.Reason = PossibleMatch, ReasonScore

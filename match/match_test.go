@@ -300,6 +300,25 @@ func BenchmarkCompare(b *testing.B) {
 	}
 }
 
+// BenchmarkCompareHousehold: a pair decided by the household rule (common
+// names, a guardian in common, nothing else), the path the rule added.
+func BenchmarkCompareHousehold(b *testing.B) {
+	x := &Record{First: "James", Last: "Smith", BirthDate: Date{2021, 6, 1}, Sex: "M",
+		Guardians: []PersonName{{First: "Ayesha", Last: "Smith"}}}
+	y := &Record{First: "JAMES", Last: "SMITH", BirthDate: Date{2021, 6, 1},
+		Guardians: []PersonName{{First: "Ayesha", Last: "Smith"}}}
+	Normalize(x)
+	Normalize(y)
+	m := New(DefaultConfig())
+	if r := m.Compare(x, y); r.Reason != ReasonCorroborated {
+		b.Fatalf("pair decided by %q, want the household rule", r.Reason)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Compare(x, y)
+	}
+}
+
 func BenchmarkNormalize(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
