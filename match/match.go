@@ -417,9 +417,10 @@ func (m *Matcher) compare(a, b *normalized) Result {
 // evidence that the two reports come from the same family backs the
 // identity: each of an exact address, an exact ten-digit phone, the
 // mother's maiden name, a parent's given name (guardian or mother) and a
-// full middle name counts once. An exact identity needs one of them, each
-// slip one more, and a family whose address and phone both changed
-// (neither agrees, one disagrees) one more again.
+// full middle name counts once. An exact identity needs one of them and
+// each slip one more. A family whose address and phone both changed
+// (neither agrees, one disagrees) needs an exact identity and a
+// surname-like piece (the maiden name or a full middle name).
 //
 // Why this is safe where the score alone is not: the pairs that agree on
 // name and birth date without being the same child are siblings (different
@@ -482,8 +483,9 @@ func corroborated(r *Result) bool {
 	need := 1 + slips
 	if household == 0 && (f[FieldAddress].Level == Disagree || f[FieldPhone].Level == Disagree) {
 		// The family moved: the address no longer tells a namesake
-		// apart, and a parent's given name alone is too common to.
-		if surnames == 0 {
+		// apart, and a parent's given name alone is too common to. A
+		// move is itself a discrepancy: the identity must be exact.
+		if surnames == 0 || slips > 0 {
 			return false
 		}
 	}

@@ -146,6 +146,10 @@ func TestHouseholdRule(t *testing.T) {
 			func(r *Record) { r.Addresses, r.Guardians = moved, []PersonName{{"Ayesha", "Smith"}} }, false},
 		{"moved, mother's maiden name", func(r *Record) { r.Addresses, r.MotherMaidenName = home, "Okonkwo" },
 			func(r *Record) { r.Addresses, r.MotherMaidenName = moved, "Okonkwo" }, true},
+		{"moved, mother's maiden name, birth date transposed", func(r *Record) { r.Addresses, r.MotherMaidenName, r.Middle = home, "Okonkwo", "Tobias" },
+			func(r *Record) {
+				r.Addresses, r.MotherMaidenName, r.Middle, r.BirthDate = moved, "Okonkwo", "Tobias", Date{2021, 1, 6}
+			}, false},
 		{"changed last name, same address and phone", func(r *Record) { r.Addresses, r.Phones = home, []string{"8105550101"} },
 			func(r *Record) { r.Last, r.Addresses, r.Phones = "Haddad", home, []string{"810-555-0101"} }, true},
 		{"changed last name, same address only", func(r *Record) { r.Addresses = home },
