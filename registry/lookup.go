@@ -3,6 +3,7 @@ package registry
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -41,24 +42,10 @@ func (s *Store) FindForQuery(ctx context.Context, q *immz.Query) ([]QueryCandida
 	rec := MatchRecord(&p)
 	match.Normalize(rec)
 	// Deterministic step first: the patients holding one of the query's
-	// identifiers (with its assigning authority), and which of them are
+	// identifiers (with its assigning authority), with whether they are
 	// protected, in one round trip. Only if none of them is a match are the
 	// blocking-key candidates scored.
-	args := identifierArgs(q.Identifiers)
-	var b pgx.Batch
-	b.Queue(`SELECT p.id, p.match_record FROM patients p WHERE `+identifierMatch, args...)
-	var protected []int64
-	b.Queue(`SELECT p.id FROM patients p WHERE (p.protection = 'Y' OR p.registry_status = 'P') AND `+identifierMatch, args...).
-		Query(func(rows pgx.Rows) error {
-			var err error
-			protected, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-			return err
-		})
-	br := s.pool.SendBatch(ctx, &b)
-	cands, err := readCandidates(br)
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("registry: protection: %w", cerr)
-	}
+	cands, protected, err := s.identifierCandidates(ctx, q.Identifiers)
 	if err != nil {
 		return nil, err
 	}
@@ -77,20 +64,68 @@ func (s *Store) FindForQuery(ctx context.Context, q *immz.Query) ([]QueryCandida
 	return s.markProtected(ctx, mergeCandidates(out, more))
 }
 
-// identifierMatch selects the patients holding one of the identifiers
-// ($1 values, $2 authorities, $3 types; an empty type matches any).
-const identifierMatch = `p.merged_into IS NULL AND p.id IN (
-		SELECT i.patient_id FROM patient_identifiers i
-		JOIN unnest($1::text[], $2::text[], $3::text[]) AS q(value, authority, type)
-		  ON i.value = q.value AND i.authority = q.authority AND (q.type = '' OR i.type = q.type)
-		WHERE q.authority <> '')`
+// identifierQuery selects the patients holding identifier $1 of assigning
+// authority $2 and type $3 (an empty type matches any), and whether each
+// is protected. One statement per identifier, with scalar parameters:
+// PostgreSQL then estimates its generic plan as it estimates a custom one
+// and keeps the prepared plan, where a join on unnest of array parameters
+// (estimated at ten rows) was planned again on every execution.
+const identifierQuery = `SELECT p.id, p.match_record, p.protection = 'Y' OR p.registry_status = 'P'
+	FROM patient_identifiers i JOIN patients p ON p.id = i.patient_id
+	WHERE i.value = $1 AND i.authority = $2 AND ($3 = '' OR i.type = $3) AND p.merged_into IS NULL`
 
-func identifierArgs(ids []iis.Identifier) []any {
-	var v, a, t []string
+// identifierCandidates returns the patients holding one of ids (those
+// without an assigning authority are not looked up), each once, and the
+// protected ones among them.
+func (s *Store) identifierCandidates(ctx context.Context, ids []iis.Identifier) ([]candidate, []int64, error) {
+	var b pgx.Batch
 	for _, id := range ids {
-		v, a, t = append(v, id.Value), append(a, id.Authority), append(t, id.Type)
+		if id.Authority != "" {
+			b.Queue(identifierQuery, id.Value, id.Authority, id.Type)
+		}
 	}
-	return []any{v, a, t}
+	if b.Len() == 0 {
+		return nil, nil, nil
+	}
+	br := s.pool.SendBatch(ctx, &b)
+	defer br.Close()
+	var cands []candidate
+	var protected []int64
+	for range b.Len() {
+		rows, err := br.Query()
+		if err != nil {
+			return nil, nil, fmt.Errorf("registry: identifier candidates: %w", err)
+		}
+		for rows.Next() {
+			var c candidate
+			var raw []byte
+			var prot bool
+			if err := rows.Scan(&c.id, &raw, &prot); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("registry: identifier candidates: %w", err)
+			}
+			if slices.ContainsFunc(cands, func(x candidate) bool { return x.id == c.id }) {
+				continue
+			}
+			c.rec = &match.Record{}
+			if err := json.Unmarshal(raw, c.rec); err != nil {
+				rows.Close()
+				return nil, nil, fmt.Errorf("registry: patient %d match record: %w", c.id, err)
+			}
+			cands = append(cands, c)
+			if prot {
+				protected = append(protected, c.id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, nil, fmt.Errorf("registry: identifier candidates: %w", err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, nil, fmt.Errorf("registry: identifier candidates: %w", err)
+	}
+	return cands, protected, nil
 }
 
 func anyConfident(cs []QueryCandidate) bool {
