@@ -70,6 +70,12 @@ type Config struct {
 	RetryDelay time.Duration
 	// Validator decodes the messages (default immz.New(immz.Config{})).
 	Validator *immz.Validator
+	// Profiles gives a facility's own validator when its settings differ
+	// from the server's (the listener accepted the message under them, e.g.
+	// MSH-11 T from a clinic being onboarded); nil: Validator for all.
+	Profiles interface {
+		Validator(facility string) *immz.Validator
+	}
 	// Registerer receives the worker's metrics (default: a private registry).
 	Registerer prometheus.Registerer
 	// Logger receives errors; no patient data is logged.
@@ -357,7 +363,13 @@ func (w *Worker) prepare(m jetstream.Msg) *item {
 			// converted; Raw keeps the bytes as received.
 			body = latin1ToUTF8(body)
 		}
-		res := w.cfg.Validator.Decode(body)
+		v := w.cfg.Validator
+		if w.cfg.Profiles != nil {
+			if fv := w.cfg.Profiles.Validator(rm.Facility); fv != nil {
+				v = fv
+			}
+		}
+		res := v.Decode(body)
 		if res.Message() == nil {
 			it.err = fmt.Errorf("%w: unparseable message: %s", registry.ErrPermanent, firstIssue(res))
 			return it

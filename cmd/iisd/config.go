@@ -55,8 +55,19 @@ type Config struct {
 	Facility      string   `json:"facility"`       // this IIS's MSH-4 when the sender left MSH-6 empty
 
 	// SOAPAccounts are the facilities that may submit over SOAP, with
-	// bcrypt or argon2id password hashes (make one with `iisd -hash-password`).
+	// bcrypt or argon2id password hashes (make one with `iisd hash-password`).
 	SOAPAccounts []SOAPAccount `json:"soap_accounts"`
+
+	// ConsoleUsers may sign in to the operations console at /console/
+	// (roles viewer, engineer, admin). None: the console is off.
+	ConsoleUsers []ConsoleUser `json:"console_users"`
+}
+
+// ConsoleUser is one console login.
+type ConsoleUser struct {
+	Username     string `json:"username"`
+	PasswordHash string `json:"password_hash"` // bcrypt or argon2id (iisd hash-password)
+	Role         string `json:"role"`          // viewer, engineer or admin
 }
 
 // SOAPAccount is one SOAP login.

@@ -26,6 +26,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/iisproject/iis/console"
+	"github.com/iisproject/iis/facility"
 	"github.com/iisproject/iis/forecast"
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/ingest"
@@ -108,6 +110,9 @@ type server struct {
 	stopW    context.CancelFunc
 	doneW    chan error
 	handler  *ingest.Handler
+	profiles *facility.Directory
+	console  *console.Console
+	stopBg   context.CancelFunc // background loops: console sampler, settings refresh
 	mllp     *mllp.Server
 	http     *http.Server
 	mllpLn   net.Listener
@@ -153,12 +158,24 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 	}
 	s.q = q
 
-	validator := immz.New(immz.Config{ProcessingIDs: cfg.ProcessingIDs, WarningsAsAE: cfg.WarningsAsAE, Application: cfg.Application, Facility: cfg.Facility})
+	vcfg := immz.Config{ProcessingIDs: cfg.ProcessingIDs, WarningsAsAE: cfg.WarningsAsAE, Application: cfg.Application, Facility: cfg.Facility}
+	validator := immz.New(vcfg)
 
 	if err := s.openRegistry(ctx, dataDir); err != nil {
 		s.shutdown(5 * time.Second)
 		return nil, err
 	}
+	// Facility settings from the console override the validation profile
+	// per facility, for the listeners and the worker alike.
+	profiles, err := facility.Open(ctx, s.store.Pool(), vcfg, log)
+	if err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
+	}
+	s.profiles = profiles
+	bg, cancel := context.WithCancel(context.Background())
+	s.stopBg = cancel
+	go profiles.Run(bg, 10*time.Second)
 	if cfg.Mode != "listener" {
 		if err := s.startWorker(reg, validator); err != nil {
 			s.shutdown(5 * time.Second)
@@ -184,7 +201,27 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 	s.queryReg = query.FromStore(s.store)
 	queries := query.New(query.Config{Validator: validator, Registry: s.queryReg, Forecaster: fc,
 		Authorizer: query.AllowList(cfg.QueryFacilities), Logger: log})
-	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Queries: queries, Metrics: ingest.NewMetrics(reg), Logger: log})
+	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Queries: queries, Profiles: profiles, Metrics: ingest.NewMetrics(reg), Logger: log})
+	if len(cfg.ConsoleUsers) > 0 {
+		users := make([]console.User, 0, len(cfg.ConsoleUsers))
+		for _, u := range cfg.ConsoleUsers {
+			users = append(users, console.User{Username: u.Username, PasswordHash: u.PasswordHash, Role: console.Role(u.Role)})
+		}
+		h := s.handler
+		con, err := console.New(console.Config{
+			Pool: s.store.Pool(), Users: users, Facilities: profiles, Queue: q, Gatherer: reg,
+			SecureCookies: cfg.HTTPTLSCert != "", Logger: log,
+			Resend: func(ctx context.Context, facility, operator string, msg []byte) []byte {
+				return h.ServeHL7(ingest.WithSource(ctx, ingest.Source{Facility: facility, Transport: "console", Resend: operator}), msg)
+			},
+		})
+		if err != nil {
+			s.shutdown(5 * time.Second)
+			return nil, err
+		}
+		s.console = con
+		go con.Run(bg)
+	}
 
 	if cfg.MLLPAddr != "" {
 		if err := s.startMLLP(reg); err != nil {
@@ -224,7 +261,7 @@ func (s *server) openRegistry(ctx context.Context, dataDir string) error {
 
 // startWorker runs the registry worker: queued messages into PostgreSQL.
 func (s *server) startWorker(reg *prometheus.Registry, v *immz.Validator) error {
-	w, err := worker.New(worker.Config{Queue: s.q, Store: s.store, Validator: v, BatchSize: s.cfg.WorkerBatch,
+	w, err := worker.New(worker.Config{Queue: s.q, Store: s.store, Validator: v, Profiles: s.profiles, BatchSize: s.cfg.WorkerBatch,
 		Concurrency: s.cfg.WorkerConcurrency, Registerer: reg, Logger: s.log})
 	if err != nil {
 		return err
@@ -338,6 +375,10 @@ func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
 		mux.Handle("/soap", ws)
 		mux.Handle("/IISService", ws)
 	}
+	if s.console != nil {
+		mux.Handle("/console/", s.console)
+		mux.Handle("/console", s.console)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
@@ -388,6 +429,9 @@ func (s *server) banner() string {
 		if s.cfg.Mode != "worker" {
 			fmt.Fprintf(&b, "  %-13s %s/soap  (WSDL: %s/soap?wsdl)\n", "SOAP", base, base)
 		}
+		if s.console != nil {
+			fmt.Fprintf(&b, "  %-13s %s/console/\n", "console", base)
+		}
 		fmt.Fprintf(&b, "  %-13s %s/metrics  %s/healthz  %s/readyz\n", "metrics", base, base, base)
 	}
 	if s.cfg.NATSURL == "" {
@@ -420,6 +464,9 @@ func (s *server) shutdown(grace time.Duration) error {
 		if err := s.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("HTTP shutdown: %w", err))
 		}
+	}
+	if s.stopBg != nil {
+		s.stopBg()
 	}
 	if s.stopW != nil {
 		s.stopW()

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/iisproject/iis/hl7"
+	"github.com/iisproject/iis/mllp"
+	"github.com/iisproject/iis/soap"
+	"github.com/iisproject/iis/synth"
+)
+
+// chromium finds the browser the console tests drive (Debian's chromium
+// package; `make test` installs it).
+func chromium(t *testing.T) string {
+	for _, p := range []string{os.Getenv("IIS_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	t.Skip("no Chromium: install Debian's chromium package (make test does) or set IIS_CHROMIUM")
+	return ""
+}
+
+// TestConsoleInBrowser is the integration engineer's path through the
+// console in headless Chromium: sign in, find a rejected message by MSH-10,
+// open it and read its ERR rows, fix the facility's settings, resend the
+// message and see it accepted and stored, and watch the live counters move.
+// Screenshots of each step are saved as test artifacts (go test -artifacts).
+func TestConsoleInBrowser(t *testing.T) {
+	exe := chromium(t)
+	hash, err := soap.HashPassword("onboard-2026")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startTest(t, func(c *Config) {
+		c.ProcessingIDs = []string{"P"} // the registry takes production traffic only
+		c.ConsoleUsers = []ConsoleUser{{Username: "ana", PasswordHash: hash, Role: "engineer"}}
+	})
+	ctx := context.Background()
+	mc, err := mllp.Dial(ctx, s.mllpLn.Addr().String(), &mllp.ClientOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Close()
+	send := func(msg []byte) string {
+		t.Helper()
+		reply, err := mc.Send(ctx, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := hl7.Parse(reply)
+		if err != nil {
+			t.Fatalf("reply %q: %v", reply, err)
+		}
+		return m.Get("MSA-1").String()
+	}
+	// A clinic being onboarded sends its first message flagged T (testing).
+	gen := synth.New(synth.Config{Seed: 11, MalformedRate: -1, ResendRate: -1, OtherRate: -1})
+	first := gen.Next()
+	onboarding := strings.Replace(string(first.Body), "|"+first.ControlID+"|P|", "|ONBOARD-0001|T|", 1)
+	onboarding = strings.Replace(onboarding, "|"+first.Facility+"|", "|NEWCLINIC|", 1)
+	if !strings.Contains(onboarding, "|ONBOARD-0001|T|") || !strings.Contains(onboarding, "|NEWCLINIC|") {
+		t.Fatalf("could not rewrite the synthetic message's MSH: %q", first.Body[:200])
+	}
+	if got := send([]byte(onboarding)); got != "AR" {
+		t.Fatalf("message with MSH-11 T answered %s, want AR", got)
+	}
+	for _, m := range gen.Take(5) {
+		send(m.Body)
+	}
+
+	base := "http://" + s.httpLn.Addr().String()
+	dir := t.ArtifactDir()
+	alloc, cancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1400, 1000))...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	bctx, cancel = context.WithTimeout(bctx, 90*time.Second)
+	defer cancel()
+	type step = chromedp.Action[chromedp.Void]
+	shot := func(name string) step {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			png, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+		})
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.TrimSpace(v)
+	}
+	run := func(what string, steps ...step) {
+		t.Helper()
+		if err := chromedp.Do(bctx, steps...); err != nil {
+			loc, _ := chromedp.Run(bctx, chromedp.Location())
+			body, _ := chromedp.Run(bctx, chromedp.Text("body"))
+			t.Fatalf("%s: %v (at %s: %.500s)", what, err, loc, body)
+		}
+	}
+
+	// Sign in: the console sends an anonymous visitor to the login page.
+	run("sign in",
+		chromedp.Navigate(base+"/console/messages"),
+		chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", "ana"),
+		chromedp.SendKeys("#password", "onboard-2026"),
+		chromedp.Click("#signin"),
+		chromedp.WaitVisible("#f-control"),
+		shot("1-signed-in"),
+	)
+	if who := text("#whoami"); who != "ana (engineer)" {
+		t.Errorf("signed in as %q", who)
+	}
+
+	// Find the rejected message by its MSH-10 and open it.
+	link := `//table[@id="messages"]//a[text()="ONBOARD-0001"]`
+	run("find the message",
+		chromedp.SendKeys("#f-control", "ONBOARD-0001"),
+		chromedp.Click("#search"),
+		chromedp.WaitVisible(link),
+		shot("2-search"),
+	)
+	if listed := text("#messages"); !strings.Contains(listed, "NEWCLINIC") || !strings.Contains(listed, "AR") {
+		t.Errorf("search result: %q", listed)
+	}
+	run("open the message", chromedp.Click(link), chromedp.WaitVisible("#err-rows"), shot("3-rejected-message"))
+	errRows, ackCode := text("#err-rows"), text("#ack-code")
+	if ackCode != "AR" || !strings.Contains(errRows, "MSH-11") || !strings.Contains(errRows, "202") {
+		t.Fatalf("message page: ACK %q, ERR rows %q", ackCode, errRows)
+	}
+	msgURL, err := chromedp.Run(bctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Fix the facility's configuration: NEWCLINIC may send T while onboarding.
+	run("facility settings",
+		chromedp.Navigate(base+"/console/facilities?facility="+url.QueryEscape("NEWCLINIC")),
+		chromedp.WaitVisible("#facility-form"),
+		chromedp.Click("#s-proc-default"),
+		chromedp.Click("#s-proc-P"),
+		chromedp.Click("#s-proc-T"),
+		chromedp.Click("#s-save"),
+		chromedp.WaitVisible("#flash"),
+		shot("4-facility-fixed"),
+	)
+	if table := text("#facilities"); !strings.Contains(table, "NEWCLINIC") || !strings.Contains(table, "P, T") {
+		t.Fatalf("facility table after saving: %q", table)
+	}
+
+	// Resend it: now accepted, and the worker stores it.
+	run("resend", chromedp.Navigate(msgURL), chromedp.WaitVisible("#resend"), chromedp.Click("#resend"), chromedp.WaitVisible("#flash"))
+	if flash := text("#flash"); !strings.Contains(flash, "answered AA") {
+		t.Fatalf("after resend: %q", flash)
+	}
+	var outcome string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		run("reload", chromedp.Navigate(msgURL), chromedp.WaitVisible("#ack-code"))
+		ackCode, outcome = text("#ack-code"), text("#outcome")
+		if ackCode == "AA" && strings.Contains(outcome, "patient #") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	run("stored", shot("5-resent-and-stored"))
+	if ackCode != "AA" || !strings.Contains(outcome, "patient #") {
+		t.Fatalf("after resend the message shows ACK %q, registry %q", ackCode, outcome)
+	}
+	if audit := text("#audit"); !strings.Contains(audit, "resend") || !strings.Contains(audit, "console:ana") {
+		t.Errorf("audit trail does not show the resend: %q", audit)
+	}
+
+	// The live view's counters move as messages arrive.
+	poll := func(expr string) step {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)
+			return err
+		})
+	}
+	run("live", chromedp.Navigate(base+"/console/live"), chromedp.WaitVisible("#total-messages"),
+		poll(`document.getElementById("total-messages").textContent !== "–"`))
+	before := text("#total-messages")
+	for _, m := range gen.Take(25) {
+		send(m.Body)
+	}
+	run("live moves",
+		poll(fmt.Sprintf(`document.getElementById("total-messages").textContent !== %q`, before)),
+		chromedp.Sleep(2500*time.Millisecond), // one more sample, so the charts have a slope
+		shot("6-live"),
+	)
+	after := text("#total-messages")
+	if before == after {
+		t.Errorf("live counter did not move: %s -> %s", before, after)
+	}
+	t.Logf("screenshots in %s; live messages %s -> %s", dir, before, after)
+}

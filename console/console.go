@@ -1,0 +1,233 @@
+// Package console is the operations console integration engineers use to
+// onboard and watch clinics: a message browser over the registry's message
+// store (search, detail with the message pretty-printed field by field, the
+// ACK sent back, what the worker did, the audit trail), an errors view
+// grouping rejected and dead-lettered messages by facility and ERR code,
+// resend of a message after a fix, per-facility settings, and a live view
+// of throughput, ACK codes, latency and queue lag.
+//
+// Pages are rendered on the server (html/template); the live view's charts
+// poll a JSON endpoint. Access needs a login; roles decide who may resend
+// and change settings. Session cookies are HttpOnly, SameSite=Strict and
+// Secure behind TLS; every form carries a CSRF token bound to the session.
+// Opening a message (it holds patient data) and every change are audited.
+package console
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/iisproject/iis/facility"
+	"github.com/iisproject/iis/queue"
+	"github.com/iisproject/iis/soap"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Role is what a console user may do.
+type Role string
+
+// Roles, from least to most.
+const (
+	// Viewer sees messages, errors and the live view.
+	Viewer Role = "viewer"
+	// Engineer may also resend messages and change facility settings.
+	Engineer Role = "engineer"
+	// Admin may do everything.
+	Admin Role = "admin"
+)
+
+func (r Role) valid() bool { return r == Viewer || r == Engineer || r == Admin }
+
+// mayChange reports whether r may resend messages and change settings.
+func (r Role) mayChange() bool { return r == Engineer || r == Admin }
+
+// User is a console login.
+type User struct {
+	Username string
+	// PasswordHash is a bcrypt or argon2id hash (iisd hash-password).
+	PasswordHash string
+	Role         Role
+}
+
+// Config configures a Console.
+type Config struct {
+	Pool  *pgxpool.Pool // the registry
+	Users []User
+	// Resend handles a stored message again as the listeners would, for
+	// facility, on behalf of operator, and returns the reply. nil disables
+	// resend.
+	Resend func(ctx context.Context, facility, operator string, msg []byte) []byte
+	// Facilities are the per-facility settings; nil hides the page.
+	Facilities *facility.Directory
+	// Queue gives the dead letters; nil hides them.
+	Queue *queue.Queue
+	// Gatherer is the Prometheus registry the live view samples.
+	Gatherer prometheus.Gatherer
+	// SecureCookies marks cookies Secure (set when served over HTTPS).
+	SecureCookies bool
+	// SessionTTL is how long a session lasts without use (default 8h).
+	SessionTTL time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Console serves the console under /console/.
+type Console struct {
+	cfg   Config
+	auth  *soap.Accounts
+	roles map[string]Role
+	sess  *sessions
+	tmpl  map[string]*template.Template
+	live  *Live
+	mux   *http.ServeMux
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// New returns a Console. Start its live sampler with Run.
+func New(cfg Config) (*Console, error) {
+	if cfg.Pool == nil {
+		return nil, errors.New("console: no registry database")
+	}
+	if len(cfg.Users) == 0 {
+		return nil, errors.New("console: no users configured")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 8 * time.Hour
+	}
+	c := &Console{cfg: cfg, roles: map[string]Role{}, log: cfg.Logger, now: cfg.Now}
+	accounts := make([]soap.Account, 0, len(cfg.Users))
+	for _, u := range cfg.Users {
+		if !u.Role.valid() {
+			return nil, fmt.Errorf("console: user %q: role %q is not viewer, engineer or admin", u.Username, u.Role)
+		}
+		c.roles[u.Username] = u.Role
+		accounts = append(accounts, soap.Account{Username: u.Username, PasswordHash: u.PasswordHash, Facilities: []string{"console"}})
+	}
+	auth, err := soap.NewAccounts(accounts)
+	if err != nil {
+		return nil, fmt.Errorf("console: users: %w", err)
+	}
+	c.auth = auth
+	c.sess = newSessions(cfg.SessionTTL, cfg.Now)
+	if err := c.parseTemplates(); err != nil {
+		return nil, err
+	}
+	c.live = NewLive(cfg.Gatherer, 2*time.Second, 180)
+	c.routes()
+	return c, nil
+}
+
+// Run samples the metrics for the live view until ctx ends.
+func (c *Console) Run(ctx context.Context) { c.live.Run(ctx) }
+
+// ServeHTTP implements http.Handler for paths under /console/.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	c.mux.ServeHTTP(w, r)
+}
+
+func (c *Console) routes() {
+	m := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	m.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	m.HandleFunc("GET /console/login", c.loginPage)
+	m.HandleFunc("POST /console/login", c.login)
+	m.HandleFunc("POST /console/logout", c.authed(Viewer, c.logout))
+	m.HandleFunc("GET /console/{$}", c.authed(Viewer, func(w http.ResponseWriter, r *http.Request, s *session) {
+		http.Redirect(w, r, "/console/live", http.StatusSeeOther)
+	}))
+	m.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/console/", http.StatusSeeOther)
+	})
+	m.HandleFunc("GET /console/live", c.authed(Viewer, c.livePage))
+	m.HandleFunc("GET /console/live.json", c.authed(Viewer, c.liveJSON))
+	m.HandleFunc("GET /console/messages", c.authed(Viewer, c.messagesPage))
+	m.HandleFunc("GET /console/messages/{id}", c.authed(Viewer, c.messagePage))
+	m.HandleFunc("POST /console/messages/{id}/resend", c.authed(Engineer, c.resendMessage))
+	m.HandleFunc("GET /console/errors", c.authed(Viewer, c.errorsPage))
+	m.HandleFunc("POST /console/dead/{seq}/resend", c.authed(Engineer, c.redrive))
+	m.HandleFunc("GET /console/facilities", c.authed(Viewer, c.facilitiesPage))
+	m.HandleFunc("POST /console/facilities", c.authed(Engineer, c.saveFacility))
+	c.mux = m
+}
+
+// audit writes one audit_log row.
+func (c *Console) audit(ctx context.Context, actor, action string, patientID, reportID *int64, detail string) error {
+	_, err := c.cfg.Pool.Exec(ctx, `INSERT INTO audit_log (actor, action, patient_id, report_id, detail) VALUES ($1, $2, $3, $4, $5)`,
+		"console:"+actor, action, patientID, reportID, detail)
+	if err != nil {
+		return fmt.Errorf("console: audit: %w", err)
+	}
+	return nil
+}
+
+// page is what every template gets.
+type page struct {
+	Title   string
+	Nav     string
+	User    string
+	Role    Role
+	CSRF    string
+	Flash   string
+	Error   string
+	CanEdit bool
+	Data    any
+}
+
+func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, name string, p page) {
+	c.renderStatus(w, r, s, name, http.StatusOK, p)
+}
+
+func (c *Console) renderStatus(w http.ResponseWriter, r *http.Request, s *session, name string, status int, p page) {
+	if s != nil {
+		p.User, p.Role, p.CSRF, p.CanEdit = s.user, s.role, s.csrf, s.role.mayChange()
+	}
+	if p.Flash == "" {
+		p.Flash = r.URL.Query().Get("flash")
+	}
+	t := c.tmpl[name]
+	var b strings.Builder
+	if err := t.ExecuteTemplate(&b, "layout", p); err != nil {
+		c.log.Error("console: render", "page", name, "err", err)
+		http.Error(w, "page could not be rendered", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(b.String()))
+}
+
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, status int, msg string, err error) {
+	if err != nil {
+		c.log.Error("console: "+msg, "path", r.URL.Path, "err", err)
+	}
+	c.renderStatus(w, r, s, "error", status, page{Title: "Error", Error: msg})
+}

@@ -1,0 +1,76 @@
+package console
+
+import (
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+)
+
+var funcs = template.FuncMap{
+	"when": func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			if v.IsZero() {
+				return ""
+			}
+			return v.Local().Format("2006-01-02 15:04:05")
+		case *time.Time:
+			if v == nil {
+				return ""
+			}
+			return v.Local().Format("2006-01-02 15:04:05")
+		}
+		return ""
+	},
+	"day": func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.Format("2006-01-02")
+	},
+	"join": strings.Join,
+	"deref": func(p *int64) string {
+		if p == nil {
+			return ""
+		}
+		return fmt.Sprint(*p)
+	},
+	"has": func(list []string, s string) bool {
+		for _, x := range list {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	},
+	"boolp": func(b *bool) string {
+		switch {
+		case b == nil:
+			return ""
+		case *b:
+			return "yes"
+		}
+		return "no"
+	},
+	"issueText": func(issue string) string {
+		// E:101:5:RXA-17 -> "E 101 RXA-17"
+		parts := strings.Split(issue, ":")
+		if len(parts) != 4 {
+			return issue
+		}
+		return parts[0] + " " + parts[1] + " " + parts[3]
+	},
+}
+
+func (c *Console) parseTemplates() error {
+	c.tmpl = map[string]*template.Template{}
+	for _, name := range []string{"login", "live", "messages", "message", "errors", "facilities", "error"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return fmt.Errorf("console: template %s: %w", name, err)
+		}
+		c.tmpl[name] = t
+	}
+	return nil
+}
