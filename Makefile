@@ -24,10 +24,14 @@ run:
 	$(GO) build $(GOFLAGS) -o bin/iisd ./cmd/iisd
 	./bin/iisd -config $(RUNCONFIG) $(RUNFLAGS)
 
+# Test artifacts (the console's browser screenshots) land under ARTIFACTS.
+ARTIFACTS ?= $(CURDIR)/var/test-artifacts
 test:
 	@deploy/dev/services.sh
+	@deploy/dev/ensure-chromium.sh
+	@mkdir -p $(ARTIFACTS)
 	$(GO) vet $(PKGS)
-	$(GO) test $(GOFLAGS) -count=1 -timeout 20m $(PKGS)
+	$(GO) test $(GOFLAGS) -count=1 -timeout 20m -artifacts -outputdir $(ARTIFACTS) $(PKGS)
 
 # Benchmarks: every package's go test -bench with comparison tables; the
 # end-to-end, worker and query benchmarks set up servers and databases, so

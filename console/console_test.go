@@ -1,0 +1,353 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/iisproject/iis/console"
+	"github.com/iisproject/iis/facility"
+	"github.com/iisproject/iis/hl7/immz"
+	"github.com/iisproject/iis/registry"
+	"github.com/iisproject/iis/registry/pgtest"
+	"github.com/iisproject/iis/soap"
+)
+
+type env struct {
+	srv    *httptest.Server
+	store  *registry.Store
+	dir    *facility.Directory
+	resent []string
+}
+
+// newEnv serves a console over a registry holding a few messages: an
+// accepted one, one rejected at MSH-11, two with RXA-17 missing from
+// CLINIC A and one from CLINIC B.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := registry.Open(ctx, registry.Config{URL: pgtest.NewDatabase(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	dir, err := facility.Open(ctx, st.Pool(), immz.Config{ProcessingIDs: []string{"P"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := soap.HashPassword("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{store: st, dir: dir}
+	c, err := console.New(console.Config{
+		Pool: st.Pool(), Facilities: dir,
+		Users: []console.User{{Username: "vera", PasswordHash: hash, Role: console.Viewer}, {Username: "ed", PasswordHash: hash, Role: console.Engineer}},
+		Resend: func(ctx context.Context, facility, operator string, msg []byte) []byte {
+			e.resent = append(e.resent, facility+"/"+operator)
+			return []byte("MSH|^~\\&|IIS|IIS|X|Y|20260101||ACK^V04^ACK|1|P|2.5.1\rMSA|AA|X\r")
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(c)
+	t.Cleanup(e.srv.Close)
+	now := time.Now()
+	rows := []struct {
+		fac, ctl, typ, kind, ack string
+		issues                   []string
+		ago                      time.Duration
+	}{
+		{"CLINIC A", "OK-1", "VXU", "vxu", "AA", nil, time.Hour},
+		{"CLINIC A", "T-1", "VXU", "rejected", "AR", []string{"E:202:0:MSH-11"}, 50 * time.Minute},
+		{"CLINIC A", "LOT-1", "VXU", "vxu", "AE", []string{"E:101:6:RXA-17", "W:103:3:RXA-9"}, 40 * time.Minute},
+		{"CLINIC A", "LOT-2", "VXU", "vxu", "AE", []string{"E:101:6:RXA-17"}, 30 * time.Minute},
+		{"CLINIC B", "LOT-1", "VXU", "vxu", "AE", []string{"E:101:6:RXA-17"}, 20 * time.Minute},
+	}
+	for _, r := range rows {
+		codes := []string{}
+		for _, i := range r.issues {
+			codes = append(codes, strings.Split(i, ":")[1])
+		}
+		ack := "MSH|^~\\&|IIS|IIS|EHR|" + r.fac + "|20260101||ACK^V04^ACK|A" + r.ctl + "|P|2.5.1\rMSA|" + r.ack + "|" + r.ctl + "\r"
+		if len(r.issues) > 0 {
+			ack += "ERR||RXA^1^17^1^1|101^Required field missing^HL70357|E|6^Required observation missing^HL70533|||RXA-17 (manufacturer) is required\r"
+		}
+		if _, err := st.Pool().Exec(ctx, `INSERT INTO source_reports (facility, control_id, message_type, kind, ack_code, transport,
+			received_at, raw, issues, err_codes, ack) VALUES ($1, $2, $3, $4, $5, 'mllp', $6, $7, $8, $9, $10)`,
+			r.fac, r.ctl, r.typ, r.kind, r.ack, now.Add(-r.ago), []byte("MSH|^~\\&|EHR|"+r.fac+"|IIS|IIS|20260101||VXU^V04^VXU_V04|"+r.ctl+"|P|2.5.1\rPID|1||123^^^A^MR||Doe^Jane\r"),
+			nonNil(r.issues), codes, []byte(ack)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// client is a browser: a cookie jar, redirects followed, Origin set on
+// POSTs as a browser does.
+func (e *env) client(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Transport: originTransport{e.srv.URL}}
+}
+
+type originTransport struct{ origin string }
+
+func (o originTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && r.Header.Get("Origin") == "" {
+		r.Header.Set("Origin", o.origin)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func get(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func post(t *testing.T, c *http.Client, u string, form url.Values) (int, string) {
+	t.Helper()
+	resp, err := c.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// login signs in and returns the session's CSRF token.
+func (e *env) login(t *testing.T, c *http.Client, user string) string {
+	t.Helper()
+	_, body := get(t, c, e.srv.URL+"/console/login")
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("login form without CSRF token: %s", body)
+	}
+	code, body := post(t, c, e.srv.URL+"/console/login", url.Values{"csrf": {m[1]}, "username": {user}, "password": {"pw"}, "next": {"/console/messages"}})
+	if code != 200 || !strings.Contains(body, user) {
+		t.Fatalf("login as %s: %d %s", user, code, body)
+	}
+	m = csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("no CSRF token on the page after sign-in")
+	}
+	return m[1]
+}
+
+func TestSignIn(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	// Anonymous: pages redirect to the login form, data endpoints say 401.
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(e.srv.URL + "/console/messages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/console/login") {
+		t.Errorf("anonymous page: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if code, _ := get(t, c, e.srv.URL+"/console/live.json"); code != http.StatusUnauthorized {
+		t.Errorf("anonymous live.json: %d", code)
+	}
+	// A login post without the form's token is refused, so is a wrong password.
+	if code, _ := post(t, c, e.srv.URL+"/console/login", url.Values{"username": {"ed"}, "password": {"pw"}}); code != http.StatusForbidden {
+		t.Errorf("login without token: %d", code)
+	}
+	_, body := get(t, c, e.srv.URL+"/console/login")
+	tok := csrfRE.FindStringSubmatch(body)[1]
+	if code, _ := post(t, c, e.srv.URL+"/console/login", url.Values{"csrf": {tok}, "username": {"ed"}, "password": {"nope"}}); code != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d", code)
+	}
+	// Cookie attributes.
+	_, body = get(t, c, e.srv.URL+"/console/login")
+	tok = csrfRE.FindStringSubmatch(body)[1]
+	noFollow := &http.Client{Jar: c.Jar, Transport: c.Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.PostForm(e.srv.URL+"/console/login", url.Values{"csrf": {tok}, "username": {"ed"}, "password": {"pw"}, "next": {"https://evil.example/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); loc != "/console/live" {
+		t.Errorf("redirect after sign-in to %q, want the console (never another site)", loc)
+	}
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "iis_console" && ck.Value != "" {
+			session = ck
+		}
+	}
+	if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Path != "/console" {
+		t.Fatalf("session cookie %+v", session)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("CSP %q", csp)
+	}
+}
+
+func TestCSRFAndRoles(t *testing.T) {
+	e := newEnv(t)
+	viewer := e.client(t)
+	vtok := e.login(t, viewer, "vera")
+	var id int64
+	if err := e.store.Pool().QueryRow(context.Background(), `SELECT id FROM source_reports WHERE control_id = 'T-1'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	resendURL := e.srv.URL + "/console/messages/" + strconv.FormatInt(id, 10) + "/resend"
+	// A viewer may look but not resend.
+	if code, body := get(t, viewer, e.srv.URL+"/console/messages/"+strconv.FormatInt(id, 10)); code != 200 || strings.Contains(body, `id="resend"`) {
+		t.Errorf("viewer's message page: %d, resend button shown: %v", code, strings.Contains(body, `id="resend"`))
+	}
+	if code, _ := post(t, viewer, resendURL, url.Values{"csrf": {vtok}}); code != http.StatusForbidden {
+		t.Errorf("viewer resend: %d, want 403", code)
+	}
+	eng := e.client(t)
+	etok := e.login(t, eng, "ed")
+	// No token, another session's token, or a cross-site Origin: refused.
+	for name, r := range map[string]*http.Request{
+		"no token":      form(resendURL, "", e.srv.URL),
+		"viewer token":  form(resendURL, vtok, e.srv.URL),
+		"foreign site":  form(resendURL, etok, "https://evil.example"),
+		"right, origin": form(resendURL, etok, e.srv.URL),
+	} {
+		resp, err := eng.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := http.StatusForbidden
+		if name == "right, origin" {
+			want = http.StatusOK
+		}
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", name, resp.StatusCode, want)
+		}
+	}
+	if len(e.resent) != 1 || e.resent[0] != "CLINIC A/ed" {
+		t.Errorf("resends = %q, want one by ed for CLINIC A", e.resent)
+	}
+	var n int
+	if err := e.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE report_id = $1 AND action = 'resend' AND actor = 'console:ed'`, id).Scan(&n); err != nil || n != 1 {
+		t.Errorf("resend audit rows = %d (%v)", n, err)
+	}
+	if err := e.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE report_id = $1 AND action = 'console-view' AND actor = 'console:vera'`, id).Scan(&n); err != nil || n != 1 {
+		t.Errorf("view audit rows = %d (%v)", n, err)
+	}
+}
+
+func form(u, tok, origin string) *http.Request {
+	r, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(url.Values{"csrf": {tok}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Origin", origin)
+	return r
+}
+
+func TestSearch(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		query string
+		want  []string // facility/control, newest first
+	}{
+		{"all", "", []string{"CLINIC B/LOT-1", "CLINIC A/LOT-2", "CLINIC A/LOT-1", "CLINIC A/T-1", "CLINIC A/OK-1"}},
+		{"facility", "facility=CLINIC+A", []string{"CLINIC A/LOT-2", "CLINIC A/LOT-1", "CLINIC A/T-1", "CLINIC A/OK-1"}},
+		{"MSH-10", "control_id=LOT-1", []string{"CLINIC B/LOT-1", "CLINIC A/LOT-1"}},
+		{"ACK", "ack=ar", []string{"CLINIC A/T-1"}},
+		{"ERR code", "err=101", []string{"CLINIC B/LOT-1", "CLINIC A/LOT-2", "CLINIC A/LOT-1"}},
+		{"warning code", "err=103", []string{"CLINIC A/LOT-1"}},
+		{"facility and ERR code", "facility=CLINIC+A&err=202", []string{"CLINIC A/T-1"}},
+		{"nothing", "control_id=NOPE", nil},
+	}
+	for _, c := range cases {
+		q, _ := url.ParseQuery(c.query)
+		f, bad := console.ParseFilter(q)
+		if len(bad) > 0 {
+			t.Fatalf("%s: %v", c.name, bad)
+		}
+		rows, _, err := console.Search(ctx, e.store.Pool(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rows {
+			got = append(got, r.Facility+"/"+r.ControlID)
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+	if _, bad := console.ParseFilter(url.Values{"err": {"x"}, "dob": {"2020-01-01"}, "from": {"yesterday"}}); len(bad) != 3 {
+		t.Errorf("bad filters reported: %q", bad)
+	}
+}
+
+func TestErrorGroups(t *testing.T) {
+	e := newEnv(t)
+	groups, err := console.ErrorGroups(context.Background(), e.store.Pool(), time.Now().Add(-24*time.Hour), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, g := range groups {
+		got = append(got, g.Facility+" "+g.Position+" "+g.Code+" x"+strconv.Itoa(g.Messages))
+	}
+	want := []string{"CLINIC A RXA-17 101 x2", "CLINIC A MSH-11 202 x1", "CLINIC B RXA-17 101 x1"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("groups %q, want %q", got, want)
+	}
+	if groups[0].CodeText == "" || groups[0].AppText == "" {
+		t.Errorf("group without code names: %+v", groups[0])
+	}
+}
+
+func TestFacilitySettingsChangeValidation(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	tok := e.login(t, c, "ed")
+	code, body := post(t, c, e.srv.URL+"/console/facilities", url.Values{"csrf": {tok}, "facility": {"NEWCLINIC"}, "processing_id": {"P", "T"}, "note": {"onboarding"}})
+	if code != 200 || !strings.Contains(body, "NEWCLINIC") || !strings.Contains(body, "P, T") {
+		t.Fatalf("save: %d %s", code, body)
+	}
+	if code, _ := post(t, c, e.srv.URL+"/console/facilities", url.Values{"csrf": {tok}, "facility": {"X"}, "processing_id": {"Z"}}); code != http.StatusBadRequest {
+		t.Errorf("processing ID Z accepted: %d", code)
+	}
+	// The new settings apply at once: NEWCLINIC's T messages pass MSH-11,
+	// other facilities' do not.
+	msg := []byte("MSH|^~\\&|EHR|NEWCLINIC|IIS|IIS|20260101||VXU^V04^VXU_V04|1|T|2.5.1|||ER|AL|||||Z22^CDCPHINVS\r")
+	v := e.dir.Validator("NEWCLINIC")
+	if v == nil {
+		t.Fatal("no validator for NEWCLINIC after saving its settings")
+	}
+	for _, is := range v.Decode(msg).Issues {
+		if is.Code == immz.CodeUnsupportedProcID {
+			t.Errorf("NEWCLINIC's T rejected: %s", is.Message)
+		}
+	}
+	if e.dir.Validator("CLINIC A") != nil {
+		t.Error("a facility without settings got its own validator")
+	}
+}
