@@ -171,6 +171,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/messages", c.authed(Viewer, c.messagesPage))
 	m.HandleFunc("GET /console/messages/{id}", c.authed(Viewer, c.messagePage))
 	m.HandleFunc("POST /console/messages/{id}/resend", c.authed(Engineer, c.resendMessage))
+	m.HandleFunc("GET /console/patients/{id}", c.authed(Viewer, c.patientPage))
 	m.HandleFunc("GET /console/errors", c.authed(Viewer, c.errorsPage))
 	m.HandleFunc("POST /console/dead/{seq}/resend", c.authed(Engineer, c.redrive))
 	m.HandleFunc("GET /console/facilities", c.authed(Viewer, c.facilitiesPage))

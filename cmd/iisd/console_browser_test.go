@@ -196,6 +196,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	if audit := text("#audit"); !strings.Contains(audit, "resend") || !strings.Contains(audit, "console:ana") {
 		t.Errorf("audit trail does not show the resend: %q", audit)
 	}
+	// The patient it created, with who saw the record.
+	run("patient", chromedp.Click(`//td[@id="outcome"]/a`), chromedp.WaitVisible("#access"), shot("5b-patient"))
+	if events, access := text("#events"), text("#access"); !strings.Contains(events, "-") || !strings.Contains(access, "console-view") {
+		t.Errorf("patient page: events %q, access %q", events, access)
+	}
 
 	// The live view's counters move as messages arrive.
 	poll := func(expr string) step {
