@@ -14,8 +14,8 @@ package query
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -194,11 +194,11 @@ func (s *Service) history(ctx context.Context, r *immz.Result, src ingest.Source
 		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError, Issues: []immz.Issue{issueInternal}})
 	}
 	now := s.now()
-	h := &immz.PatientHistory{Patient: p, AssessedOn: now}
-	for _, d := range doses {
-		h.Doses = append(h.Doses, immz.EvaluatedDose{Vaccination: d})
+	h := &immz.PatientHistory{Patient: p, AssessedOn: now, Doses: make([]immz.EvaluatedDose, len(doses))}
+	for i := range doses {
+		h.Doses[i].Vaccination = doses[i]
 	}
-	profile, what := "Z32", fmt.Sprintf("demographics, %d immunizations", len(doses))
+	profile, what := "Z32", "demographics, "+strconv.Itoa(len(doses))+" immunizations"
 	if q.Profile == immz.ProfileEvaluatedForecast && s.fc != nil {
 		profile, what = "Z42", what+", evaluation and forecast"
 		s.evaluate(h, doses, now)
@@ -215,8 +215,8 @@ func (s *Service) history(ctx context.Context, r *immz.Result, src ingest.Source
 // dose's evaluation per vaccine group and the recommendations.
 func (s *Service) evaluate(h *immz.PatientHistory, doses []iis.Vaccination, on time.Time) {
 	fp := forecast.Patient{DOB: h.Patient.BirthDate, Gender: forecast.ParseGender(h.Patient.Sex)}
-	var fd []forecast.Dose
-	var index []int // forecast dose index → h.Doses index
+	fd := make([]forecast.Dose, 0, len(doses))
+	index := make([]int, 0, len(doses)) // forecast dose index → h.Doses index
 	for i, d := range doses {
 		if d.CVX == "" || d.CompletionStatus == "RE" || d.CompletionStatus == "NA" || d.CVX == "998" {
 			continue
@@ -225,6 +225,22 @@ func (s *Service) evaluate(h *immz.PatientHistory, doses []iis.Vaccination, on t
 		index = append(index, i)
 	}
 	res := s.fc.Forecast(fp, fd, on)
+	// Every dose's evaluations share one allocation: count them first.
+	count := make([]int, len(h.Doses))
+	total := 0
+	for _, g := range res.Groups {
+		for _, gd := range g.Doses {
+			if gd.Dose >= 0 && gd.Dose < len(index) {
+				count[index[gd.Dose]]++
+				total++
+			}
+		}
+	}
+	slab := make([]immz.DoseEvaluation, total)
+	for i, n := range count {
+		h.Doses[i].Evaluations, slab = slab[:0:n], slab[n:]
+	}
+	h.Recommendations = make([]immz.Recommendation, 0, len(res.Groups))
 	for _, g := range res.Groups {
 		group := groupCode(g.VaccineGroup)
 		for _, gd := range g.Doses {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/iisproject/iis"
 	"github.com/iisproject/iis/codeset"
@@ -246,82 +248,100 @@ func (s *Store) History(ctx context.Context, id int64) (iis.Patient, []iis.Vacci
 	return p, vs, nil
 }
 
-// queuePatient queues the queries that fill p.
+// patientQuery reads a patient's demographics with every identifier,
+// name, address, phone and guardian in one statement: each child table
+// comes as a two-dimensional text array (a row per element), so that a
+// query costs one statement instead of six.
+const patientQuery = `SELECT family_name, given_name, middle_name, suffix, birth_date, sex, multiple_birth, birth_order,
+		mother_maiden_family, mother_maiden_given, death_date, protection, protection_date, publicity_code, publicity_date,
+		registry_status, registry_status_date,
+		ARRAY(SELECT ARRAY[value, authority, type] FROM patient_identifiers WHERE patient_id = p.id ORDER BY authority, type, value),
+		ARRAY(SELECT ARRAY[family, given, middle, suffix, type] FROM patient_names WHERE patient_id = p.id ORDER BY type, family, given),
+		ARRAY(SELECT ARRAY[street, other, city, state, zip, country, county, type] FROM patient_addresses WHERE patient_id = p.id ORDER BY street),
+		ARRAY(SELECT ARRAY[number, email, use, equipment] FROM patient_phones WHERE patient_id = p.id ORDER BY number),
+		ARRAY(SELECT ARRAY[family, given, relationship, phone] FROM patient_guardians WHERE patient_id = p.id ORDER BY family, given)
+	FROM patients p WHERE id = $1`
+
+// queuePatient queues the query that fills p. Its columns are scanned into
+// pgtype values, whose scan plans pgx finds without reflection.
 func (s *Store) queuePatient(b *pgx.Batch, id int64, p *iis.Patient) {
-	var legal iis.Name
-	b.Queue(`SELECT family_name, given_name, middle_name, suffix, birth_date, sex, multiple_birth, birth_order,
-			mother_maiden_family, mother_maiden_given, death_date, protection, protection_date, publicity_code, publicity_date,
-			registry_status, registry_status_date
-		FROM patients WHERE id = $1`, id).QueryRow(func(row pgx.Row) error {
-		var dob, death, protDate, pubDate, statusDate *time.Time
+	b.Queue(patientQuery, id).QueryRow(func(row pgx.Row) error {
+		var legal iis.Name
+		var dob, death, protDate, pubDate, statusDate pgtype.Date
+		var birthOrder pgtype.Int4
 		var publicity string
+		var ids, names, addrs, phones, guardians pgtype.Array[string]
 		if err := row.Scan(&legal.Family, &legal.Given, &legal.Middle, &legal.Suffix, &dob, &p.Sex, &p.MultipleBirth,
-			&p.BirthOrder, &p.MotherMaidenName.Family, &p.MotherMaidenName.Given, &death, &p.Protection, &protDate, &publicity, &pubDate,
-			&p.RegistryStatus, &statusDate); err != nil {
+			&birthOrder, &p.MotherMaidenName.Family, &p.MotherMaidenName.Given, &death, &p.Protection, &protDate, &publicity, &pubDate,
+			&p.RegistryStatus, &statusDate, &ids, &names, &addrs, &phones, &guardians); err != nil {
 			return err
 		}
+		for _, t := range [...]struct {
+			a     *pgtype.Array[string]
+			width int32
+		}{{&ids, 3}, {&names, 5}, {&addrs, 8}, {&phones, 4}, {&guardians, 4}} {
+			if len(t.a.Elements) > 0 && (len(t.a.Dims) != 2 || t.a.Dims[1].Length != t.width) {
+				return fmt.Errorf("registry: patient %d: unexpected array dimensions %v", id, t.a.Dims)
+			}
+		}
 		legal.Type = "L"
-		p.Names = append([]iis.Name{legal}, p.Names...)
+		p.BirthOrder = int(birthOrder.Int32)
 		p.MotherMaidenName.Type = "M"
-		p.BirthDate, p.DeathDate, p.ProtectionDate, p.PublicityDate, p.RegistryStatusDate = deref(dob), deref(death), deref(protDate), deref(pubDate), deref(statusDate)
+		p.BirthDate, p.DeathDate, p.ProtectionDate, p.PublicityDate, p.RegistryStatusDate = date(dob), date(death), date(protDate), date(pubDate), date(statusDate)
 		if publicity != "" {
 			p.PublicityCode = iis.Code{Code: publicity, System: "HL70215"}
 		}
+		for x := range tableRows(&ids, 3) {
+			p.Identifiers = append(p.Identifiers, iis.Identifier{Value: x[0], Authority: x[1], Type: x[2]})
+		}
+		p.Names = append(make([]iis.Name, 0, 1+len(names.Elements)/5), legal)
+		for x := range tableRows(&names, 5) {
+			n := iis.Name{Family: x[0], Given: x[1], Middle: x[2], Suffix: x[3], Type: x[4]}
+			if !(n.Family == legal.Family && n.Given == legal.Given && n.Middle == legal.Middle && n.Suffix == legal.Suffix) {
+				p.Names = append(p.Names, n)
+			}
+		}
+		for x := range tableRows(&addrs, 8) {
+			p.Addresses = append(p.Addresses, iis.Address{Street: x[0], Other: x[1], City: x[2], State: x[3], Zip: x[4], Country: x[5], County: x[6], Type: x[7]})
+		}
+		for x := range tableRows(&phones, 4) {
+			ph := iis.Phone{Email: x[1], Use: x[2], Equipment: x[3]}
+			if number := x[0]; len(number) == 10 {
+				ph.Area, ph.Local = number[:3], number[3:]
+			} else {
+				ph.Local = number
+			}
+			p.Phones = append(p.Phones, ph)
+		}
+		for x := range tableRows(&guardians, 4) {
+			g := iis.Guardian{Name: iis.Name{Family: x[0], Given: x[1]}, Relationship: iis.Code{Code: x[2]}}
+			if x[3] != "" {
+				g.Phones = []iis.Phone{{Local: x[3]}}
+			}
+			p.Guardians = append(p.Guardians, g)
+		}
 		return nil
 	})
-	each := func(sql string, scan func(pgx.Rows) error) {
-		b.Queue(sql, id).Query(func(rows pgx.Rows) error {
-			defer rows.Close()
-			for rows.Next() {
-				if err := scan(rows); err != nil {
-					return err
-				}
+}
+
+// tableRows yields the rows of a two-dimensional text array of the given
+// width (one of patientQuery's child tables), each as a slice of its
+// elements.
+func tableRows(a *pgtype.Array[string], width int) iter.Seq[[]string] {
+	return func(yield func([]string) bool) {
+		for i := 0; i+width <= len(a.Elements); i += width {
+			if !yield(a.Elements[i : i+width : i+width]) {
+				return
 			}
-			return rows.Err()
-		})
+		}
 	}
-	each(`SELECT value, authority, type FROM patient_identifiers WHERE patient_id = $1 ORDER BY authority, type, value`, func(r pgx.Rows) error {
-		var x iis.Identifier
-		err := r.Scan(&x.Value, &x.Authority, &x.Type)
-		p.Identifiers = append(p.Identifiers, x)
-		return err
-	})
-	each(`SELECT family, given, middle, suffix, type FROM patient_names WHERE patient_id = $1 ORDER BY type, family, given`, func(r pgx.Rows) error {
-		var n iis.Name
-		err := r.Scan(&n.Family, &n.Given, &n.Middle, &n.Suffix, &n.Type)
-		if !(n.Family == legal.Family && n.Given == legal.Given && n.Middle == legal.Middle && n.Suffix == legal.Suffix) {
-			p.Names = append(p.Names, n)
-		}
-		return err
-	})
-	each(`SELECT street, other, city, state, zip, country, county, type FROM patient_addresses WHERE patient_id = $1 ORDER BY street`, func(r pgx.Rows) error {
-		var a iis.Address
-		err := r.Scan(&a.Street, &a.Other, &a.City, &a.State, &a.Zip, &a.Country, &a.County, &a.Type)
-		p.Addresses = append(p.Addresses, a)
-		return err
-	})
-	each(`SELECT number, email, use, equipment FROM patient_phones WHERE patient_id = $1 ORDER BY number`, func(r pgx.Rows) error {
-		var ph iis.Phone
-		var number string
-		err := r.Scan(&number, &ph.Email, &ph.Use, &ph.Equipment)
-		if len(number) == 10 {
-			ph.Area, ph.Local = number[:3], number[3:]
-		} else {
-			ph.Local = number
-		}
-		p.Phones = append(p.Phones, ph)
-		return err
-	})
-	each(`SELECT family, given, relationship, phone FROM patient_guardians WHERE patient_id = $1 ORDER BY family, given`, func(r pgx.Rows) error {
-		var g iis.Guardian
-		var phone string
-		err := r.Scan(&g.Name.Family, &g.Name.Given, &g.Relationship.Code, &phone)
-		if phone != "" {
-			g.Phones = []iis.Phone{{Local: phone}}
-		}
-		p.Guardians = append(p.Guardians, g)
-		return err
-	})
+}
+
+func date(d pgtype.Date) time.Time {
+	if !d.Valid {
+		return time.Time{}
+	}
+	return d.Time
 }
 
 // Vaccinations returns a patient's consolidated vaccination events in date
@@ -346,32 +366,49 @@ func (s *Store) queueVaccinations(b *pgx.Batch, id int64, out *[]iis.Vaccination
 		FROM vaccination_events e LEFT JOIN source_vaccinations v ON v.id = e.id
 		WHERE e.patient_id = $1 ORDER BY e.administered_on, e.id`, id).Query(func(rows pgx.Rows) error {
 		defer rows.Close()
+		// The rows are read into small records first and the (large)
+		// vaccinations allocated once, at their number.
+		type event struct {
+			cvx, lot, mvx, filler, status, facility, ndc string
+			on                                           time.Time
+			historical                                   bool
+		}
+		var events []event
+		var e event
+		dest := []any{&e.cvx, &e.on, &e.lot, &e.mvx, &e.historical, &e.filler, &e.status, &e.facility, &e.ndc}
 		for rows.Next() {
-			var v iis.Vaccination
-			var lot, mvx, filler, facility string
-			if err := rows.Scan(&v.CVX, &v.AdministeredAt, &lot, &mvx, &v.Historical, &filler, &v.CompletionStatus, &facility, &v.NDC); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
-			v.Position = len(*out) + 1
-			v.Vaccine = iis.Code{Code: v.CVX, System: "CVX"}
-			if vac, ok := codes.Vaccine(v.CVX); ok {
+			events = append(events, e)
+		}
+		if err := rows.Err(); err != nil || len(events) == 0 {
+			return err
+		}
+		vs := make([]iis.Vaccination, len(events))
+		for i, e := range events {
+			v := &vs[i]
+			v.Position = i + 1
+			v.CVX, v.AdministeredAt, v.Historical, v.CompletionStatus, v.NDC = e.cvx, e.on, e.historical, e.status, e.ndc
+			v.Vaccine = iis.Code{Code: e.cvx, System: "CVX"}
+			if vac, ok := codes.Vaccine(e.cvx); ok {
 				v.Vaccine.Text = vac.ShortName
 			}
-			if lot != "" {
-				v.Lots = []string{lot}
+			if e.lot != "" {
+				v.Lots = []string{e.lot}
 			}
-			if mvx != "" {
-				v.Manufacturer = iis.Code{Code: mvx, System: "MVX"}
+			if e.mvx != "" {
+				v.Manufacturer = iis.Code{Code: e.mvx, System: "MVX"}
 			}
-			v.FillerOrder = iis.Identifier{Value: filler, Authority: facility}
+			v.FillerOrder = iis.Identifier{Value: e.filler, Authority: e.facility}
 			v.InformationSource = iis.Code{Code: "00", Text: "New immunization record", System: "NIP001"}
 			if v.Historical {
 				v.InformationSource = iis.Code{Code: "01", Text: "Historical information - source unspecified", System: "NIP001"}
 			}
 			v.Action = "A"
-			*out = append(*out, v)
 		}
-		return rows.Err()
+		*out = vs
+		return nil
 	})
 }
 
@@ -423,11 +460,4 @@ func (s *Store) Disclosures(ctx context.Context, patientID int64) ([]Disclosure,
 		out = append(out, d)
 	}
 	return out, rows.Err()
-}
-
-func deref(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return *t
 }
