@@ -37,10 +37,11 @@ test:
 # end-to-end, worker and query benchmarks set up servers and databases, so
 # they run a fixed number of operations each.
 bench:
-	$(GO) test $(GOFLAGS) -run '^$$' -bench . -skip 'EndToEnd|Worker|QueryZ44' -benchmem -benchtime $(BENCHTIME) $(PKGS) | $(GO) run ./cmd/benchtable
+	$(GO) test $(GOFLAGS) -run '^$$' -bench . -skip 'EndToEnd|Worker|QueryZ44|MessageBrowser' -benchmem -benchtime $(BENCHTIME) $(PKGS) | $(GO) run ./cmd/benchtable
 	$(GO) test $(GOFLAGS) -run '^$$' -bench EndToEnd -benchtime 20000x ./cmd/iisd | $(GO) run ./cmd/benchtable
 	$(GO) test $(GOFLAGS) -run '^$$' -bench Worker -benchtime 3000x ./worker
 	$(GO) test $(GOFLAGS) -run '^$$' -bench QueryZ44 -benchtime 10000x -timeout 30m ./query
+	$(GO) test $(GOFLAGS) -run '^$$' -bench MessageBrowser -benchtime 20x -timeout 30m ./console
 
 # Fuzz every target for FUZZTIME each.
 FUZZTIME ?= 30s

@@ -101,7 +101,7 @@ func nonNil(s []string) []string {
 
 // client is a browser: a cookie jar, redirects followed, Origin set on
 // POSTs as a browser does.
-func (e *env) client(t *testing.T) *http.Client {
+func (e *env) client(testing.TB) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, Transport: originTransport{e.srv.URL}}
 }
@@ -117,8 +117,7 @@ func (o originTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func get(t *testing.T, c *http.Client, u string) (int, string) {
-	t.Helper()
+func get(t testing.TB, c *http.Client, u string) (int, string) {
 	resp, err := c.Get(u)
 	if err != nil {
 		t.Fatal(err)
@@ -128,8 +127,7 @@ func get(t *testing.T, c *http.Client, u string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func post(t *testing.T, c *http.Client, u string, form url.Values) (int, string) {
-	t.Helper()
+func post(t testing.TB, c *http.Client, u string, form url.Values) (int, string) {
 	resp, err := c.PostForm(u, form)
 	if err != nil {
 		t.Fatal(err)
@@ -140,8 +138,7 @@ func post(t *testing.T, c *http.Client, u string, form url.Values) (int, string)
 }
 
 // login signs in and returns the session's CSRF token.
-func (e *env) login(t *testing.T, c *http.Client, user string) string {
-	t.Helper()
+func (e *env) login(t testing.TB, c *http.Client, user string) string {
 	_, body := get(t, c, e.srv.URL+"/console/login")
 	m := csrfRE.FindStringSubmatch(body)
 	if m == nil {
@@ -321,6 +318,19 @@ func TestErrorGroups(t *testing.T) {
 	}
 	if groups[0].CodeText == "" || groups[0].AppText == "" {
 		t.Errorf("group without code names: %+v", groups[0])
+	}
+	// A rejected message replaced by its accepted correction leaves the
+	// error counts (message_errors follows source_reports.issues).
+	if _, err := e.store.Pool().Exec(context.Background(), `UPDATE source_reports SET issues = '{}', err_codes = '{}', ack_code = 'AA', kind = 'vxu'
+		WHERE control_id = 'T-1'`); err != nil {
+		t.Fatal(err)
+	}
+	groups, err = console.ErrorGroups(context.Background(), e.store.Pool(), time.Now().Add(-24*time.Hour), "CLINIC A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(groups) != 1 || groups[0].Code != "101" {
+		t.Errorf("after the correction: %+v", groups)
 	}
 }
 

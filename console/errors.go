@@ -35,17 +35,17 @@ type ErrorGroup struct {
 func ErrorGroups(ctx context.Context, db interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, since time.Time, facility string) ([]ErrorGroup, error) {
-	sql := `SELECT r.facility, split_part(i, ':', 2), split_part(i, ':', 3), split_part(i, ':', 4),
-			count(DISTINCT r.id), min(r.received_at), max(r.received_at), max(r.id)
-		FROM source_reports r CROSS JOIN LATERAL unnest(r.issues) AS i
-		WHERE r.ack_code <> 'AA' AND r.received_at >= $1 AND r.err_codes <> '{}' AND left(i, 2) = 'E:'`
+	sql := `SELECT e.facility, e.code, split_part(p, ':', 1), split_part(p, ':', 2),
+			count(*), min(e.received_at), max(e.received_at), max(e.report_id)
+		FROM message_errors e CROSS JOIN LATERAL unnest(e.positions) AS p
+		WHERE e.received_at >= $1 AND e.severity = 'E' AND e.ack_code <> 'AA'`
 	args := []any{since}
 	if facility != "" {
-		sql += ` AND r.facility = $2`
+		sql += ` AND e.facility = $2`
 		args = append(args, facility)
 	}
 	sql += ` GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC, 1, 2, 4 LIMIT 500`
-	rows, err := db.Query(ctx, sql, args...)
+	rows, err := db.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("console: error groups: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -161,9 +162,6 @@ func Search(ctx context.Context, db interface {
 	if f.Ack != "" {
 		where = append(where, "r.ack_code = "+arg(f.Ack))
 	}
-	if f.ErrCode != "" {
-		where = append(where, "r.err_codes <> '{}' AND r.err_codes @> ARRAY["+arg(f.ErrCode)+"::text]")
-	}
 	if !f.From.IsZero() {
 		where = append(where, "r.received_at >= "+arg(f.From))
 	}
@@ -190,16 +188,46 @@ func Search(ctx context.Context, db interface {
 		where = append(where, "r.id IN (SELECT sv.report_id FROM source_vaccinations sv WHERE sv.patient_id IN (SELECT p.id FROM "+
 			from+" WHERE "+strings.Join(pw, " AND ")+" LIMIT 1000))")
 	}
-	if f.BeforeID != 0 {
-		where = append(where, "(r.received_at, r.id) < ("+arg(f.BeforeTime)+", "+arg(f.BeforeID)+")")
+	cols := `r.id, r.facility, r.control_id, r.message_type, r.kind, r.ack_code, r.transport, r.received_at,
+		r.err_codes, r.issues, r.patient_id, r.match_outcome, r.replaced_at`
+	limit := PageSize + 1
+	var sql string
+	if f.ErrCode != "" {
+		// Walk message_errors in time order (index on code or facility and
+		// code, then time) and join each hit to its message: the scan stops
+		// once a page is full, however many messages have the code. A
+		// message with the code at two severities appears twice; the
+		// duplicates are dropped below, so fetch enough for a full page.
+		where = append(where, "e.code = "+arg(f.ErrCode))
+		if !f.From.IsZero() {
+			where = append(where, "e.received_at >= "+arg(f.From))
+		}
+		if !f.To.IsZero() {
+			where = append(where, "e.received_at < "+arg(f.To))
+		}
+		if f.BeforeID != 0 {
+			where = append(where, "(e.received_at, e.report_id) < ("+arg(f.BeforeTime)+", "+arg(f.BeforeID)+")")
+		}
+		limit *= 3
+		sql = "SELECT " + cols + " FROM message_errors e JOIN source_reports r ON r.id = e.report_id WHERE " +
+			strings.Join(where, " AND ") + " ORDER BY e.received_at DESC, e.report_id DESC LIMIT " + strconv.Itoa(limit)
+		if f.Facility != "" {
+			// Lead with e.facility so the (facility, code, time) index serves.
+			sql = strings.Replace(sql, "WHERE ", "WHERE e.facility = "+arg(f.Facility)+" AND ", 1)
+		}
+	} else {
+		if f.BeforeID != 0 {
+			where = append(where, "(r.received_at, r.id) < ("+arg(f.BeforeTime)+", "+arg(f.BeforeID)+")")
+		}
+		sql = "SELECT " + cols + " FROM source_reports r"
+		if len(where) > 0 {
+			sql += " WHERE " + strings.Join(where, " AND ")
+		}
+		sql += " ORDER BY r.received_at DESC, r.id DESC LIMIT " + strconv.Itoa(limit)
 	}
-	sql := `SELECT r.id, r.facility, r.control_id, r.message_type, r.kind, r.ack_code, r.transport, r.received_at,
-		r.err_codes, r.issues, r.patient_id, r.match_outcome, r.replaced_at FROM source_reports r`
-	if len(where) > 0 {
-		sql += " WHERE " + strings.Join(where, " AND ")
-	}
-	sql += " ORDER BY r.received_at DESC, r.id DESC LIMIT " + strconv.Itoa(PageSize+1)
-	rows, err := db.Query(ctx, sql, args...)
+	// Planned for these values each time (no cached generic plan): how
+	// many rows a code or facility has decides the plan.
+	rows, err := db.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("console: search messages: %w", err)
 	}
@@ -212,6 +240,7 @@ func Search(ctx context.Context, db interface {
 	if err != nil {
 		return nil, "", fmt.Errorf("console: search messages: %w", err)
 	}
+	out = slices.CompactFunc(out, func(a, b MessageRow) bool { return a.ID == b.ID })
 	next := ""
 	if len(out) > PageSize {
 		out = out[:PageSize]
@@ -295,7 +324,7 @@ func LoadMessage(ctx context.Context, db interface {
 		return nil, fmt.Errorf("console: message %d: %w", id, err)
 	}
 	rows, err := db.Query(ctx, `SELECT position, cvx, administered_on, lot, action, completion_status, consolidation, event_id
-		FROM source_vaccinations WHERE report_id = $1 ORDER BY position`, id)
+		FROM source_vaccinations WHERE facility = $1 AND control_id = $2 AND report_id = $3 ORDER BY position`, m.Facility, m.ControlID, id)
 	if err != nil {
 		return nil, fmt.Errorf("console: message %d doses: %w", id, err)
 	}
