@@ -142,7 +142,9 @@ func BenchmarkMessageBrowser(b *testing.B) {
 	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-p99-ms")
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms" }
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+}
 
 // seedMessages fills a message store with n synthetic messages in SQL.
 func seedMessages(ctx context.Context, pool *pgxpool.Pool, n int) error {
