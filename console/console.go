@@ -75,6 +75,9 @@ type Config struct {
 	Resend func(ctx context.Context, facility, operator string, msg []byte) []byte
 	// Facilities are the per-facility settings; nil hides the page.
 	Facilities *facility.Directory
+	// Reviews decides possible matches (the registry store); nil: the
+	// review queue is read-only.
+	Reviews Reviewer
 	// Queue gives the dead letters; nil hides them.
 	Queue *queue.Queue
 	// Gatherer is the Prometheus registry the live view samples.
@@ -172,6 +175,8 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/messages/{id}", c.authed(Viewer, c.messagePage))
 	m.HandleFunc("POST /console/messages/{id}/resend", c.authed(Engineer, c.resendMessage))
 	m.HandleFunc("GET /console/patients/{id}", c.authed(Viewer, c.patientPage))
+	m.HandleFunc("GET /console/reviews", c.authed(Viewer, c.reviewsPage))
+	m.HandleFunc("POST /console/reviews/{id}", c.authed(Engineer, c.decideReview))
 	m.HandleFunc("GET /console/errors", c.authed(Viewer, c.errorsPage))
 	m.HandleFunc("POST /console/dead/{seq}/resend", c.authed(Engineer, c.redrive))
 	m.HandleFunc("GET /console/facilities", c.authed(Viewer, c.facilitiesPage))

@@ -49,7 +49,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e := &env{store: st, dir: dir}
 	c, err := console.New(console.Config{
-		Pool: st.Pool(), Facilities: dir,
+		Pool: st.Pool(), Facilities: dir, Reviews: st,
 		Users: []console.User{{Username: "vera", PasswordHash: hash, Role: console.Viewer}, {Username: "ed", PasswordHash: hash, Role: console.Engineer}},
 		Resend: func(ctx context.Context, facility, operator string, msg []byte) []byte {
 			e.resent = append(e.resent, facility+"/"+operator)
@@ -359,5 +359,51 @@ func TestFacilitySettingsChangeValidation(t *testing.T) {
 	}
 	if e.dir.Validator("CLINIC A") != nil {
 		t.Error("a facility without settings got its own validator")
+	}
+}
+
+func TestReviewQueue(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var ids [4]int64
+	for i, p := range []struct{ fam, given, dob string }{{"Rivera", "Ana", "2024-01-02"}, {"Rivera", "Anna", "2024-01-02"}, {"Okafor", "Chidi", "2023-05-06"}, {"Okafor", "Chidi", "2023-06-05"}} {
+		if err := e.store.Pool().QueryRow(ctx, `INSERT INTO patients (family_name, given_name, birth_date, sex) VALUES ($1, $2, $3, 'F') RETURNING id`,
+			p.fam, p.given, p.dob).Scan(&ids[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var r1, r2 int64
+	if err := e.store.Pool().QueryRow(ctx, `INSERT INTO match_reviews (patient_id, candidate_id, score, reason) VALUES ($1, $2, 30, 'first name nickname') RETURNING id`, ids[1], ids[0]).Scan(&r1); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Pool().QueryRow(ctx, `INSERT INTO match_reviews (patient_id, candidate_id, score, reason) VALUES ($1, $2, 28, 'day and month swapped') RETURNING id`, ids[3], ids[2]).Scan(&r2); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client(t)
+	tok := e.login(t, c, "ed")
+	code, body := get(t, c, e.srv.URL+"/console/reviews")
+	if code != 200 || !strings.Contains(body, "Rivera, Anna") || !strings.Contains(body, "Okafor, Chidi") || !strings.Contains(body, "2023-06-05") {
+		t.Fatalf("review queue: %d %s", code, body)
+	}
+	if code, _ := post(t, c, e.srv.URL+"/console/reviews/"+strconv.FormatInt(r1, 10), url.Values{"csrf": {tok}, "decision": {"linked"}}); code != 200 {
+		t.Fatalf("link: %d", code)
+	}
+	if code, _ := post(t, c, e.srv.URL+"/console/reviews/"+strconv.FormatInt(r2, 10), url.Values{"csrf": {tok}, "decision": {"distinct"}}); code != 200 {
+		t.Fatalf("distinct: %d", code)
+	}
+	if code, _ := post(t, c, e.srv.URL+"/console/reviews/"+strconv.FormatInt(r2, 10), url.Values{"csrf": {tok}, "decision": {"linked"}}); code != http.StatusConflict {
+		t.Errorf("second decision on a closed review: %d, want 409", code)
+	}
+	var merged *int64
+	var s1, s2, by string
+	if err := e.store.Pool().QueryRow(ctx, `SELECT p.merged_into, r1.status, r2.status, r1.decided_by FROM patients p, match_reviews r1, match_reviews r2
+		WHERE p.id = $1 AND r1.id = $2 AND r2.id = $3`, ids[1], r1, r2).Scan(&merged, &s1, &s2, &by); err != nil {
+		t.Fatal(err)
+	}
+	if merged == nil || *merged != ids[0] || s1 != "linked" || s2 != "distinct" || by != "console:ed" {
+		t.Errorf("after decisions: merged into %v, statuses %s/%s by %s", merged, s1, s2, by)
+	}
+	if _, body := get(t, c, e.srv.URL+"/console/reviews"); strings.Contains(body, "Rivera") {
+		t.Error("decided reviews still listed")
 	}
 }
