@@ -34,6 +34,10 @@ type Candidate struct {
 	// Protected: the patient opted out or the record is protected; it must
 	// not be disclosed.
 	Protected bool
+	// HasHistory: Patient and Doses are the patient's consolidated record,
+	// read with the candidates; otherwise History is asked for it.
+	HasHistory bool
+	Doses      []iis.Vaccination
 }
 
 // Disclosure is one audit row: a facility was sent a patient's data.
@@ -188,10 +192,13 @@ func (s *Service) Answer(ctx context.Context, r *immz.Result, src ingest.Source)
 // forecast (Z42).
 func (s *Service) history(ctx context.Context, r *immz.Result, src ingest.Source, c Candidate) []byte {
 	q := r.Query
-	p, doses, err := s.reg.History(ctx, c.PatientID)
-	if err != nil {
-		s.log.ErrorContext(ctx, "query: loading history failed", "err", err)
-		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError, Issues: []immz.Issue{issueInternal}})
+	p, doses := c.Patient, c.Doses
+	if !c.HasHistory {
+		var err error
+		if p, doses, err = s.reg.History(ctx, c.PatientID); err != nil {
+			s.log.ErrorContext(ctx, "query: loading history failed", "err", err)
+			return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError, Issues: []immz.Issue{issueInternal}})
+		}
 	}
 	now := s.now()
 	h := &immz.PatientHistory{Patient: p, AssessedOn: now, Doses: make([]immz.EvaluatedDose, len(doses))}

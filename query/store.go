@@ -84,10 +84,13 @@ func (r *StoreRegistry) FindPatients(ctx context.Context, q *immz.Query) ([]Cand
 	out := make([]Candidate, 0, len(found))
 	for _, f := range found {
 		c := Candidate{PatientID: f.PatientID, Confident: f.Confident, Protected: f.Protected}
-		// Demographics are needed only for a candidate list (one confident
-		// match is answered from History); more candidates than any list
-		// may hold are not loaded.
-		if confident != 1 && len(out) <= maxListed && !f.Protected {
+		if f.Record != nil {
+			c.Patient, c.Doses, c.HasHistory = f.Record.Patient, f.Record.Vaccinations, true
+		}
+		// Otherwise demographics are needed only for a candidate list (one
+		// confident match is answered from History); more candidates than
+		// any list may hold are not loaded.
+		if !c.HasHistory && confident != 1 && len(out) <= maxListed && !f.Protected {
 			p, err := r.st.Patient(ctx, f.PatientID)
 			if err != nil {
 				return nil, err

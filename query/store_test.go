@@ -56,36 +56,41 @@ func TestStoreRegistry(t *testing.T) {
 	ctx := context.Background()
 	type want struct {
 		confident, protected bool
-		names, addresses     []string // family^given^middle^type; street|city|type
-		identifiers, phones  []string
-		guardians            []string // family^given^relationship^phone
-		cvx                  []string // doses in date order (NDC when no CVX)
+		// byIdentifier: the record came with the candidates (found by
+		// identifier, in the same round trip).
+		byIdentifier        bool
+		names, addresses    []string // family^given^middle^type; street|city|type
+		identifiers, phones []string
+		guardians           []string // family^given^relationship^phone
+		cvx                 []string // doses in date order (NDC when no CVX)
 	}
 	snow := want{
-		confident: true,
-		names:     []string{"Snow^Madelynn^Ainsley^L", "S^M^A^A"},
+		confident: true, byIdentifier: true,
+		names: []string{"Snow^Madelynn^Ainsley^L", "S^M^A^A"},
 		// Addresses in street order; the birth-place row has no street.
 		addresses:   []string{"||BDL", "123 E Main Street|Anytown|M", "32 Prescott Street Ave|Warwick|L"},
 		identifiers: []string{"D26376273^NIST MPI^MR"}, phones: []string{"6575558563"},
 		guardians: []string{"Lam^Morgan^MTH^6575558563"},
 		cvx:       []string{"33332-0010-01", "03", "09", "09"},
 	}
-	possible := func(w want) want { w.confident = false; return w }
+	possible := func(w want) want { w.confident, w.byIdentifier = false, false; return w }
 	tests := []struct {
 		name, qpd string
 		want      []want
 	}{
 		{"identifier", "D26376273^^^NIST MPI^MR|Snow^Madelynn^^^^^L||20070706|F", []want{snow}},
+		// Two identifiers naming her: one candidate, her doses once.
+		{"two identifiers", "D26376273^^^NIST MPI^MR~D26376273^^^NIST MPI|Snow^Madelynn^^^^^L||20070706|F", []want{snow}},
 		// An identifier of another type is not the same identifier: the
 		// name and birth date make her a possible match only.
 		{"identifier of another type", "D26376273^^^NIST MPI^SR|Snow^Madelynn^^^^^L||20070706|F", []want{possible(snow)}},
 		{"IG child", "432155^^^dcs^MR|Patient^Johnny^^^^^L||20110411|M", []want{{
-			confident: true, names: []string{"Patient^Johnny^New^L"}, addresses: []string{"123 Any St|Somewhere|L"},
+			confident: true, byIdentifier: true, names: []string{"Patient^Johnny^New^L"}, addresses: []string{"123 Any St|Somewhere|L"},
 			identifiers: []string{"432155^dcs^MR"}, phones: []string{"1112320112"}, guardians: []string{"Patient^Sally^MTH^"},
 			cvx: []string{"85", "110", "48"},
 		}}},
 		{"protected", "89778^^^wcEHR^MR|Benton^Katherine^^^^^L||20031221|F", []want{{
-			confident: true, protected: true, names: []string{"Benton^Katherine^Mackenzie^L"}, addresses: []string{"89 West 21st Ave|Bozeman|P"},
+			confident: true, protected: true, byIdentifier: true, names: []string{"Benton^Katherine^Mackenzie^L"}, addresses: []string{"89 West 21st Ave|Bozeman|P"},
 			identifiers: []string{"89778^wcEHR^MR"}, phones: []string{"4065554019"}, guardians: []string{"Benton^Kari^MTH^4065554019"},
 			cvx: []string{"58160-0830-05"},
 		}}},
@@ -112,8 +117,11 @@ func TestStoreRegistry(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				if c.HasHistory && fmt.Sprint(c.Patient, c.Doses) != fmt.Sprint(p, doses) {
+					t.Errorf("record read with the candidates\n%+v\n%+v\ndiffers from History's\n%+v\n%+v", c.Patient, c.Doses, p, doses)
+				}
 				var got want
-				got.confident, got.protected = c.Confident, c.Protected
+				got.confident, got.protected, got.byIdentifier = c.Confident, c.Protected, c.HasHistory
 				for _, n := range p.Names {
 					got.names = append(got.names, n.Family+"^"+n.Given+"^"+n.Middle+"^"+n.Type)
 				}

@@ -28,6 +28,17 @@ type QueryCandidate struct {
 	// Protected: PD1-12 said Y (protect), or the registry status is
 	// permanently inactive / opted out; such a patient is never disclosed.
 	Protected bool
+	// Record is the patient's demographics and doses when they were read
+	// with the candidates (for the patients holding one of the query's
+	// identifiers, read in the same round trip); nil otherwise.
+	Record *PatientRecord
+}
+
+// PatientRecord is what History returns: a patient's demographics and
+// consolidated vaccinations.
+type PatientRecord struct {
+	Patient      iis.Patient
+	Vaccinations []iis.Vaccination
 }
 
 // FindForQuery scores the registry's patients against a query (QBP QPD)
@@ -47,15 +58,17 @@ func (s *Store) FindForQuery(ctx context.Context, q *immz.Query) ([]QueryCandida
 	// identifiers (with its assigning authority), with whether they are
 	// protected, in one round trip. Only if none of them is a match are the
 	// blocking-key candidates scored.
-	cands, protected, err := s.identifierCandidates(ctx, q.Identifiers)
+	cands, found, err := s.identifierCandidates(ctx, q.Identifiers)
 	if err != nil {
 		return nil, err
 	}
 	out := s.score(rec, cands)
-	if anyConfident(out) {
-		for i := range out {
-			out[i].Protected = slices.Contains(protected, out[i].PatientID)
+	for i := range out {
+		if f, ok := found[out[i].PatientID]; ok {
+			out[i].Protected, out[i].Record = f.protected, &f.record
 		}
+	}
+	if anyConfident(out) {
 		sortCandidates(out)
 		return out, nil
 	}
@@ -67,67 +80,80 @@ func (s *Store) FindForQuery(ctx context.Context, q *immz.Query) ([]QueryCandida
 }
 
 // identifierQuery selects the patients holding identifier $1 of assigning
-// authority $2 and type $3 (an empty type matches any), and whether each
-// is protected. One statement per identifier, with scalar parameters:
-// PostgreSQL then estimates its generic plan as it estimates a custom one
-// and keeps the prepared plan, where a join on unnest of array parameters
-// (estimated at ten rows) was planned again on every execution.
-const identifierQuery = `SELECT p.id, p.match_record, p.protection = 'Y' OR p.registry_status = 'P'
+// authority $2 and type $3 (an empty type matches any), whether each is
+// protected, and its demographics. One statement per identifier, with
+// scalar parameters: PostgreSQL then estimates its generic plan as it
+// estimates a custom one and keeps the prepared plan, where a join on
+// unnest of array parameters (estimated at ten rows) was planned again on
+// every execution.
+const identifierQuery = `SELECT p.id, p.match_record, p.protection = 'Y' OR p.registry_status = 'P', ` + patientColumns + `
 	FROM patient_identifiers i JOIN patients p ON p.id = i.patient_id
 	WHERE i.value = $1 AND i.authority = $2 AND ($3 = '' OR i.type = $3) AND p.merged_into IS NULL`
 
+// identifierVaccinations selects the doses of the patients holding an
+// identifier (identifierQuery's parameters), by patient.
+const identifierVaccinations = vaccinationSelect + `
+	WHERE e.patient_id IN (SELECT i.patient_id FROM patient_identifiers i
+		WHERE i.value = $1 AND i.authority = $2 AND ($3 = '' OR i.type = $3))
+	ORDER BY e.patient_id, e.administered_on, e.id`
+
+// identified is a patient holding one of a query's identifiers.
+type identified struct {
+	protected bool
+	record    PatientRecord
+}
+
 // identifierCandidates returns the patients holding one of ids (those
-// without an assigning authority are not looked up), each once, and the
-// protected ones among them.
-func (s *Store) identifierCandidates(ctx context.Context, ids []iis.Identifier) ([]candidate, []int64, error) {
+// without an assigning authority are not looked up), each once, with
+// their protection and record, in one round trip: a query naming a
+// patient by identifier, the usual case, is then answered without
+// another.
+func (s *Store) identifierCandidates(ctx context.Context, ids []iis.Identifier) ([]candidate, map[int64]*identified, error) {
 	var b pgx.Batch
+	var cands []candidate
+	found := map[int64]*identified{}
+	var doses map[int64][]iis.Vaccination
 	for _, id := range ids {
-		if id.Authority != "" {
-			b.Queue(identifierQuery, id.Value, id.Authority, id.Type)
+		if id.Authority == "" {
+			continue
 		}
+		b.Queue(identifierQuery, id.Value, id.Authority, id.Type).Query(func(rows pgx.Rows) error {
+			defer rows.Close()
+			for rows.Next() {
+				var c candidate
+				var raw []byte
+				var f identified
+				if err := scanPatient(rows, &f.record.Patient, &c.id, &raw, &f.protected); err != nil {
+					return err
+				}
+				if _, ok := found[c.id]; ok {
+					continue
+				}
+				c.rec = &match.Record{}
+				if err := json.Unmarshal(raw, c.rec); err != nil {
+					return fmt.Errorf("patient %d match record: %w", c.id, err)
+				}
+				cands = append(cands, c)
+				found[c.id] = &f
+			}
+			return rows.Err()
+		})
+		b.Queue(identifierVaccinations, id.Value, id.Authority, id.Type).Query(func(rows pgx.Rows) error {
+			var err error
+			doses, err = s.readVaccinations(rows, doses)
+			return err
+		})
 	}
 	if b.Len() == 0 {
 		return nil, nil, nil
 	}
-	br := s.pool.SendBatch(ctx, &b)
-	defer br.Close()
-	var cands []candidate
-	var protected []int64
-	for range b.Len() {
-		rows, err := br.Query()
-		if err != nil {
-			return nil, nil, fmt.Errorf("registry: identifier candidates: %w", err)
-		}
-		for rows.Next() {
-			var c candidate
-			var raw []byte
-			var prot bool
-			if err := rows.Scan(&c.id, &raw, &prot); err != nil {
-				rows.Close()
-				return nil, nil, fmt.Errorf("registry: identifier candidates: %w", err)
-			}
-			if slices.ContainsFunc(cands, func(x candidate) bool { return x.id == c.id }) {
-				continue
-			}
-			c.rec = &match.Record{}
-			if err := json.Unmarshal(raw, c.rec); err != nil {
-				rows.Close()
-				return nil, nil, fmt.Errorf("registry: patient %d match record: %w", c.id, err)
-			}
-			cands = append(cands, c)
-			if prot {
-				protected = append(protected, c.id)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, nil, fmt.Errorf("registry: identifier candidates: %w", err)
-		}
-	}
-	if err := br.Close(); err != nil {
+	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, nil, fmt.Errorf("registry: identifier candidates: %w", err)
 	}
-	return cands, protected, nil
+	for id, f := range found {
+		f.record.Vaccinations = doses[id]
+	}
+	return cands, found, nil
 }
 
 func anyConfident(cs []QueryCandidate) bool {
@@ -248,80 +274,89 @@ func (s *Store) History(ctx context.Context, id int64) (iis.Patient, []iis.Vacci
 	return p, vs, nil
 }
 
-// patientQuery reads a patient's demographics with every identifier,
-// name, address, phone and guardian in one statement: each child table
+// patientColumns are a patient's demographics with every identifier,
+// name, address, phone and guardian (of patients p): each child table
 // comes as a two-dimensional text array (a row per element), so that a
-// query costs one statement instead of six.
-const patientQuery = `SELECT family_name, given_name, middle_name, suffix, birth_date, sex, multiple_birth, birth_order,
-		mother_maiden_family, mother_maiden_given, death_date, protection, protection_date, publicity_code, publicity_date,
-		registry_status, registry_status_date,
+// patient is read with one statement instead of six. scanPatient reads
+// them.
+const patientColumns = `p.family_name, p.given_name, p.middle_name, p.suffix, p.birth_date, p.sex, p.multiple_birth, p.birth_order,
+		p.mother_maiden_family, p.mother_maiden_given, p.death_date, p.protection, p.protection_date, p.publicity_code, p.publicity_date,
+		p.registry_status, p.registry_status_date,
 		ARRAY(SELECT ARRAY[value, authority, type] FROM patient_identifiers WHERE patient_id = p.id ORDER BY authority, type, value),
 		ARRAY(SELECT ARRAY[family, given, middle, suffix, type] FROM patient_names WHERE patient_id = p.id ORDER BY type, family, given),
 		ARRAY(SELECT ARRAY[street, other, city, state, zip, country, county, type] FROM patient_addresses WHERE patient_id = p.id ORDER BY street),
 		ARRAY(SELECT ARRAY[number, email, use, equipment] FROM patient_phones WHERE patient_id = p.id ORDER BY number),
-		ARRAY(SELECT ARRAY[family, given, relationship, phone] FROM patient_guardians WHERE patient_id = p.id ORDER BY family, given)
-	FROM patients p WHERE id = $1`
+		ARRAY(SELECT ARRAY[family, given, relationship, phone] FROM patient_guardians WHERE patient_id = p.id ORDER BY family, given)`
 
-// queuePatient queues the query that fills p. Its columns are scanned into
-// pgtype values, whose scan plans pgx finds without reflection.
+const patientQuery = `SELECT ` + patientColumns + ` FROM patients p WHERE p.id = $1`
+
+// queuePatient queues the query that fills p.
 func (s *Store) queuePatient(b *pgx.Batch, id int64, p *iis.Patient) {
 	b.Queue(patientQuery, id).QueryRow(func(row pgx.Row) error {
-		var legal iis.Name
-		var dob, death, protDate, pubDate, statusDate pgtype.Date
-		var birthOrder pgtype.Int4
-		var publicity string
-		var ids, names, addrs, phones, guardians pgtype.Array[string]
-		if err := row.Scan(&legal.Family, &legal.Given, &legal.Middle, &legal.Suffix, &dob, &p.Sex, &p.MultipleBirth,
-			&birthOrder, &p.MotherMaidenName.Family, &p.MotherMaidenName.Given, &death, &p.Protection, &protDate, &publicity, &pubDate,
-			&p.RegistryStatus, &statusDate, &ids, &names, &addrs, &phones, &guardians); err != nil {
-			return err
-		}
-		for _, t := range [...]struct {
-			a     *pgtype.Array[string]
-			width int32
-		}{{&ids, 3}, {&names, 5}, {&addrs, 8}, {&phones, 4}, {&guardians, 4}} {
-			if len(t.a.Elements) > 0 && (len(t.a.Dims) != 2 || t.a.Dims[1].Length != t.width) {
-				return fmt.Errorf("registry: patient %d: unexpected array dimensions %v", id, t.a.Dims)
-			}
-		}
-		legal.Type = "L"
-		p.BirthOrder = int(birthOrder.Int32)
-		p.MotherMaidenName.Type = "M"
-		p.BirthDate, p.DeathDate, p.ProtectionDate, p.PublicityDate, p.RegistryStatusDate = date(dob), date(death), date(protDate), date(pubDate), date(statusDate)
-		if publicity != "" {
-			p.PublicityCode = iis.Code{Code: publicity, System: "HL70215"}
-		}
-		for x := range tableRows(&ids, 3) {
-			p.Identifiers = append(p.Identifiers, iis.Identifier{Value: x[0], Authority: x[1], Type: x[2]})
-		}
-		p.Names = append(make([]iis.Name, 0, 1+len(names.Elements)/5), legal)
-		for x := range tableRows(&names, 5) {
-			n := iis.Name{Family: x[0], Given: x[1], Middle: x[2], Suffix: x[3], Type: x[4]}
-			if !(n.Family == legal.Family && n.Given == legal.Given && n.Middle == legal.Middle && n.Suffix == legal.Suffix) {
-				p.Names = append(p.Names, n)
-			}
-		}
-		for x := range tableRows(&addrs, 8) {
-			p.Addresses = append(p.Addresses, iis.Address{Street: x[0], Other: x[1], City: x[2], State: x[3], Zip: x[4], Country: x[5], County: x[6], Type: x[7]})
-		}
-		for x := range tableRows(&phones, 4) {
-			ph := iis.Phone{Email: x[1], Use: x[2], Equipment: x[3]}
-			if number := x[0]; len(number) == 10 {
-				ph.Area, ph.Local = number[:3], number[3:]
-			} else {
-				ph.Local = number
-			}
-			p.Phones = append(p.Phones, ph)
-		}
-		for x := range tableRows(&guardians, 4) {
-			g := iis.Guardian{Name: iis.Name{Family: x[0], Given: x[1]}, Relationship: iis.Code{Code: x[2]}}
-			if x[3] != "" {
-				g.Phones = []iis.Phone{{Local: x[3]}}
-			}
-			p.Guardians = append(p.Guardians, g)
-		}
-		return nil
+		return scanPatient(row, p)
 	})
+}
+
+// scanPatient scans a row ending with patientColumns into p, and the
+// columns before them into first. The columns are scanned into pgtype
+// values, whose scan plans pgx finds without reflection.
+func scanPatient(row pgx.Row, p *iis.Patient, first ...any) error {
+	var legal iis.Name
+	var dob, death, protDate, pubDate, statusDate pgtype.Date
+	var birthOrder pgtype.Int4
+	var publicity string
+	var ids, names, addrs, phones, guardians pgtype.Array[string]
+	dest := append(first, &legal.Family, &legal.Given, &legal.Middle, &legal.Suffix, &dob, &p.Sex, &p.MultipleBirth,
+		&birthOrder, &p.MotherMaidenName.Family, &p.MotherMaidenName.Given, &death, &p.Protection, &protDate, &publicity, &pubDate,
+		&p.RegistryStatus, &statusDate, &ids, &names, &addrs, &phones, &guardians)
+	if err := row.Scan(dest...); err != nil {
+		return err
+	}
+	for _, t := range [...]struct {
+		a     *pgtype.Array[string]
+		width int32
+	}{{&ids, 3}, {&names, 5}, {&addrs, 8}, {&phones, 4}, {&guardians, 4}} {
+		if len(t.a.Elements) > 0 && (len(t.a.Dims) != 2 || t.a.Dims[1].Length != t.width) {
+			return fmt.Errorf("unexpected array dimensions %v", t.a.Dims)
+		}
+	}
+	legal.Type = "L"
+	p.BirthOrder = int(birthOrder.Int32)
+	p.MotherMaidenName.Type = "M"
+	p.BirthDate, p.DeathDate, p.ProtectionDate, p.PublicityDate, p.RegistryStatusDate = date(dob), date(death), date(protDate), date(pubDate), date(statusDate)
+	if publicity != "" {
+		p.PublicityCode = iis.Code{Code: publicity, System: "HL70215"}
+	}
+	for x := range tableRows(&ids, 3) {
+		p.Identifiers = append(p.Identifiers, iis.Identifier{Value: x[0], Authority: x[1], Type: x[2]})
+	}
+	p.Names = append(make([]iis.Name, 0, 1+len(names.Elements)/5), legal)
+	for x := range tableRows(&names, 5) {
+		n := iis.Name{Family: x[0], Given: x[1], Middle: x[2], Suffix: x[3], Type: x[4]}
+		if !(n.Family == legal.Family && n.Given == legal.Given && n.Middle == legal.Middle && n.Suffix == legal.Suffix) {
+			p.Names = append(p.Names, n)
+		}
+	}
+	for x := range tableRows(&addrs, 8) {
+		p.Addresses = append(p.Addresses, iis.Address{Street: x[0], Other: x[1], City: x[2], State: x[3], Zip: x[4], Country: x[5], County: x[6], Type: x[7]})
+	}
+	for x := range tableRows(&phones, 4) {
+		ph := iis.Phone{Email: x[1], Use: x[2], Equipment: x[3]}
+		if number := x[0]; len(number) == 10 {
+			ph.Area, ph.Local = number[:3], number[3:]
+		} else {
+			ph.Local = number
+		}
+		p.Phones = append(p.Phones, ph)
+	}
+	for x := range tableRows(&guardians, 4) {
+		g := iis.Guardian{Name: iis.Name{Family: x[0], Given: x[1]}, Relationship: iis.Code{Code: x[2]}}
+		if x[3] != "" {
+			g.Phones = []iis.Phone{{Local: x[3]}}
+		}
+		p.Guardians = append(p.Guardians, g)
+	}
+	return nil
 }
 
 // tableRows yields the rows of a two-dimensional text array of the given
@@ -356,60 +391,85 @@ func (s *Store) Vaccinations(ctx context.Context, id int64) ([]iis.Vaccination, 
 	return vs, nil
 }
 
+// vaccinationSelect reads consolidated vaccination events with the
+// details of the report that won each; readVaccinations reads its rows.
+const vaccinationSelect = `SELECT e.patient_id, e.cvx, e.administered_on, e.lot, e.mvx, e.historical,
+		coalesce(v.filler_order, ''), coalesce(v.completion_status, 'CP'), coalesce(v.facility, ''), coalesce(v.ndc, '')
+	FROM vaccination_events e LEFT JOIN source_vaccinations v ON v.id = e.id`
+
 func (s *Store) queueVaccinations(b *pgx.Batch, id int64, out *[]iis.Vaccination) {
+	b.Queue(vaccinationSelect+` WHERE e.patient_id = $1 ORDER BY e.administered_on, e.id`, id).Query(func(rows pgx.Rows) error {
+		byPatient, err := s.readVaccinations(rows, nil)
+		*out = byPatient[id]
+		return err
+	})
+}
+
+// readVaccinations reads vaccinationSelect rows, ordered by patient then
+// date, into byPatient (allocated if nil).
+func (s *Store) readVaccinations(rows pgx.Rows, byPatient map[int64][]iis.Vaccination) (map[int64][]iis.Vaccination, error) {
+	defer rows.Close()
 	codes := s.cfg.Codes
 	if codes == nil {
 		codes = codeset.Default()
 	}
-	b.Queue(`SELECT e.cvx, e.administered_on, e.lot, e.mvx, e.historical,
-			coalesce(v.filler_order, ''), coalesce(v.completion_status, 'CP'), coalesce(v.facility, ''), coalesce(v.ndc, '')
-		FROM vaccination_events e LEFT JOIN source_vaccinations v ON v.id = e.id
-		WHERE e.patient_id = $1 ORDER BY e.administered_on, e.id`, id).Query(func(rows pgx.Rows) error {
-		defer rows.Close()
-		// The rows are read into small records first and the (large)
-		// vaccinations allocated once, at their number.
-		type event struct {
-			cvx, lot, mvx, filler, status, facility, ndc string
-			on                                           time.Time
-			historical                                   bool
+	// The rows are read into small records first and the (large)
+	// vaccinations allocated once, at their number.
+	type event struct {
+		patient                                      int64
+		cvx, lot, mvx, filler, status, facility, ndc string
+		on                                           time.Time
+		historical                                   bool
+	}
+	var events []event
+	var e event
+	dest := []any{&e.patient, &e.cvx, &e.on, &e.lot, &e.mvx, &e.historical, &e.filler, &e.status, &e.facility, &e.ndc}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return byPatient, err
 		}
-		var events []event
-		var e event
-		dest := []any{&e.cvx, &e.on, &e.lot, &e.mvx, &e.historical, &e.filler, &e.status, &e.facility, &e.ndc}
-		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
-				return err
-			}
-			events = append(events, e)
+		events = append(events, e)
+	}
+	if err := rows.Err(); err != nil || len(events) == 0 {
+		return byPatient, err
+	}
+	if byPatient == nil {
+		byPatient = map[int64][]iis.Vaccination{}
+	}
+	vs := make([]iis.Vaccination, len(events))
+	start := 0
+	for i, e := range events {
+		if i > 0 && e.patient != events[i-1].patient {
+			start = i
 		}
-		if err := rows.Err(); err != nil || len(events) == 0 {
-			return err
+		v := &vs[i]
+		v.Position = i - start + 1
+		v.CVX, v.AdministeredAt, v.Historical, v.CompletionStatus, v.NDC = e.cvx, e.on, e.historical, e.status, e.ndc
+		v.Vaccine = iis.Code{Code: e.cvx, System: "CVX"}
+		if vac, ok := codes.Vaccine(e.cvx); ok {
+			v.Vaccine.Text = vac.ShortName
 		}
-		vs := make([]iis.Vaccination, len(events))
-		for i, e := range events {
-			v := &vs[i]
-			v.Position = i + 1
-			v.CVX, v.AdministeredAt, v.Historical, v.CompletionStatus, v.NDC = e.cvx, e.on, e.historical, e.status, e.ndc
-			v.Vaccine = iis.Code{Code: e.cvx, System: "CVX"}
-			if vac, ok := codes.Vaccine(e.cvx); ok {
-				v.Vaccine.Text = vac.ShortName
-			}
-			if e.lot != "" {
-				v.Lots = []string{e.lot}
-			}
-			if e.mvx != "" {
-				v.Manufacturer = iis.Code{Code: e.mvx, System: "MVX"}
-			}
-			v.FillerOrder = iis.Identifier{Value: e.filler, Authority: e.facility}
-			v.InformationSource = iis.Code{Code: "00", Text: "New immunization record", System: "NIP001"}
-			if v.Historical {
-				v.InformationSource = iis.Code{Code: "01", Text: "Historical information - source unspecified", System: "NIP001"}
-			}
-			v.Action = "A"
+		if e.lot != "" {
+			v.Lots = []string{e.lot}
 		}
-		*out = vs
-		return nil
-	})
+		if e.mvx != "" {
+			v.Manufacturer = iis.Code{Code: e.mvx, System: "MVX"}
+		}
+		v.FillerOrder = iis.Identifier{Value: e.filler, Authority: e.facility}
+		v.InformationSource = iis.Code{Code: "00", Text: "New immunization record", System: "NIP001"}
+		if v.Historical {
+			v.InformationSource = iis.Code{Code: "01", Text: "Historical information - source unspecified", System: "NIP001"}
+		}
+		v.Action = "A"
+		if i == len(events)-1 || events[i+1].patient != e.patient {
+			// A patient's doses come once per identifier it was found by;
+			// the first reading is kept.
+			if _, ok := byPatient[e.patient]; !ok {
+				byPatient[e.patient] = vs[start : i+1 : i+1]
+			}
+		}
+	}
+	return byPatient, nil
 }
 
 // Disclosure is one disclosure of a patient's data to a facility: the
