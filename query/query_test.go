@@ -116,6 +116,22 @@ func TestOneMatchZ44(t *testing.T) {
 			got[group] = seg.Field(5).String()
 		}
 	}
+	// Each forecast group's status (59783-1) is a LOINC answer, except the
+	// statuses that have none, sent as text.
+	statuses := 0
+	for _, seg := range m.Segments() {
+		if !seg.Is("OBX") || !seg.Field(3).Comp(1).Equal("59783-1") {
+			continue
+		}
+		statuses++
+		code, text := seg.Field(5).Comp(1).String(), seg.Field(5).Comp(2).String()
+		if !strings.HasPrefix(code, "LA") && text != "Immune" && text != "Contraindicated" && text != "Not recommended" {
+			t.Errorf("59783-1 %q^%q: no LOINC answer", code, text)
+		}
+	}
+	if statuses != len(want.Groups) {
+		t.Errorf("%d series statuses for %d vaccine groups", statuses, len(want.Groups))
+	}
 	checked := 0
 	for _, g := range want.Groups {
 		code := groupCode(g.VaccineGroup).Code

@@ -2,6 +2,7 @@ package immz
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/iisproject/iis"
@@ -76,14 +77,16 @@ type Recommendation struct {
 }
 
 // seriesStatus maps a CDSi status (and whether the dose is past due) to
-// the LOINC answer the real IIS use for 59783-1.
+// the LOINC answer the real IIS use for 59783-1. The status is compared
+// without regard to case: CDSi writes "Not Complete", the forecast package
+// "Not complete".
 func seriesStatus(rec Recommendation, on time.Time) iis.Code {
-	switch rec.Status {
-	case "Complete":
+	switch {
+	case strings.EqualFold(rec.Status, "Complete"):
 		return iis.Code{Code: "LA13421-5", Text: "Complete", System: "LN"}
-	case "Aged Out":
+	case strings.EqualFold(rec.Status, "Aged Out"):
 		return iis.Code{Code: "LA13424-9", Text: "Too old", System: "LN"}
-	case "Not Complete":
+	case strings.EqualFold(rec.Status, "Not Complete"):
 		if !rec.PastDue.IsZero() && !on.Before(rec.PastDue) {
 			return iis.Code{Code: "LA13423-1", Text: "Overdue", System: "LN"}
 		}
