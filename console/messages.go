@@ -137,6 +137,17 @@ type MessageRow struct {
 	ReplacedAt *time.Time
 }
 
+// messageCols are the source_reports columns of a MessageRow (alias r).
+const messageCols = `r.id, r.facility, r.control_id, r.message_type, r.kind, r.ack_code, r.transport, r.received_at,
+	r.err_codes, r.issues, r.patient_id, r.match_outcome, r.replaced_at`
+
+func scanMessageRow(r pgx.CollectableRow) (MessageRow, error) {
+	var m MessageRow
+	err := r.Scan(&m.ID, &m.Facility, &m.ControlID, &m.Type, &m.Kind, &m.Ack, &m.Transport, &m.Received,
+		&m.ErrCodes, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt)
+	return m, err
+}
+
 // Search returns up to PageSize messages matching f, newest first, and the
 // cursor of the next page ("" if none). Every filter is served by an index
 // (received time, facility, control id, ACK code, ERR code, patient name
@@ -188,8 +199,7 @@ func Search(ctx context.Context, db interface {
 		where = append(where, "r.id IN (SELECT sv.report_id FROM source_vaccinations sv WHERE sv.patient_id IN (SELECT p.id FROM "+
 			from+" WHERE "+strings.Join(pw, " AND ")+" LIMIT 1000))")
 	}
-	cols := `r.id, r.facility, r.control_id, r.message_type, r.kind, r.ack_code, r.transport, r.received_at,
-		r.err_codes, r.issues, r.patient_id, r.match_outcome, r.replaced_at`
+	cols := messageCols
 	limit := PageSize + 1
 	var sql string
 	if f.ErrCode != "" {
@@ -231,12 +241,7 @@ func Search(ctx context.Context, db interface {
 	if err != nil {
 		return nil, "", fmt.Errorf("console: search messages: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (MessageRow, error) {
-		var m MessageRow
-		err := r.Scan(&m.ID, &m.Facility, &m.ControlID, &m.Type, &m.Kind, &m.Ack, &m.Transport, &m.Received,
-			&m.ErrCodes, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt)
-		return m, err
-	})
+	out, err := pgx.CollectRows(rows, scanMessageRow)
 	if err != nil {
 		return nil, "", fmt.Errorf("console: search messages: %w", err)
 	}

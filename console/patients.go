@@ -64,16 +64,11 @@ func LoadPatient(ctx context.Context, db interface {
 	if err != nil {
 		return nil, fmt.Errorf("console: patient %d events: %w", id, err)
 	}
-	rows, err = db.Query(ctx, `SELECT r.id, r.facility, r.control_id, r.message_type, r.kind, r.ack_code, r.transport, r.received_at,
-		r.err_codes, r.issues, r.patient_id, r.match_outcome, r.replaced_at FROM source_reports r
+	rows, err = db.Query(ctx, `SELECT `+messageCols+` FROM source_reports r
 		WHERE r.id IN (SELECT report_id FROM source_vaccinations WHERE patient_id = $1)
 		ORDER BY r.received_at DESC LIMIT 200`, id)
 	if err == nil {
-		p.Messages, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (MessageRow, error) {
-			var m MessageRow
-			return m, r.Scan(&m.ID, &m.Facility, &m.ControlID, &m.Type, &m.Kind, &m.Ack, &m.Transport, &m.Received,
-				&m.ErrCodes, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt)
-		})
+		p.Messages, err = pgx.CollectRows(rows, scanMessageRow)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("console: patient %d messages: %w", id, err)
