@@ -75,6 +75,54 @@ func (ss *sessions) get(token string) *session {
 	return s
 }
 
+// throttle counts failed sign-ins per username: after maxFailures within
+// failureWindow the username is locked for the rest of the window, so
+// passwords cannot be guessed at the rate the hash allows.
+type throttle struct {
+	mu       sync.Mutex
+	failures map[string][]time.Time
+	now      func() time.Time
+}
+
+const (
+	maxFailures   = 5
+	failureWindow = 15 * time.Minute
+)
+
+func (th *throttle) recent(user string) []time.Time {
+	cut := th.now().Add(-failureWindow)
+	fs := th.failures[user]
+	i := 0
+	for i < len(fs) && fs[i].Before(cut) {
+		i++
+	}
+	fs = fs[i:]
+	if len(fs) == 0 {
+		delete(th.failures, user)
+	} else {
+		th.failures[user] = fs
+	}
+	return fs
+}
+
+func (th *throttle) locked(user string) bool {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	return len(th.recent(user)) >= maxFailures
+}
+
+func (th *throttle) fail(user string) {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	th.failures[user] = append(th.recent(user), th.now())
+}
+
+func (th *throttle) reset(user string) {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	delete(th.failures, user)
+}
+
 func (ss *sessions) drop(token string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -146,7 +194,17 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := r.PostFormValue("username")
+	if c.throttle.locked(user) {
+		c.log.Warn("console: sign-in refused, too many failures", "user", user)
+		_ = c.audit(r.Context(), user, "console-login-locked", nil, nil, "")
+		tok := randomToken()
+		http.SetCookie(w, c.cookie(loginCookie, tok, 600))
+		c.renderStatus(w, r, nil, "login", http.StatusTooManyRequests, page{Title: "Sign in", CSRF: tok, Data: next,
+			Error: "Too many failed sign-ins for this user; try again in 15 minutes or ask an administrator."})
+		return
+	}
 	if _, err := c.auth.Authenticate(r.Context(), user, r.PostFormValue("password"), ""); err != nil {
+		c.throttle.fail(user)
 		c.log.Warn("console: sign-in refused", "user", user)
 		_ = c.audit(r.Context(), user, "console-login-failed", nil, nil, "")
 		tok := randomToken()
@@ -154,6 +212,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.renderStatus(w, r, nil, "login", http.StatusUnauthorized, page{Title: "Sign in", CSRF: tok, Data: next, Error: "Wrong username or password."})
 		return
 	}
+	c.throttle.reset(user)
 	s := c.sess.create(user, c.roles[user])
 	http.SetCookie(w, c.cookie(loginCookie, "", -1))
 	http.SetCookie(w, c.cookie(sessionCookie, s.token, 0))

@@ -92,15 +92,16 @@ type Config struct {
 
 // Console serves the console under /console/.
 type Console struct {
-	cfg   Config
-	auth  *soap.Accounts
-	roles map[string]Role
-	sess  *sessions
-	tmpl  map[string]*template.Template
-	live  *Live
-	mux   *http.ServeMux
-	log   *slog.Logger
-	now   func() time.Time
+	cfg      Config
+	auth     *soap.Accounts
+	roles    map[string]Role
+	sess     *sessions
+	throttle *throttle
+	tmpl     map[string]*template.Template
+	live     *Live
+	mux      *http.ServeMux
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New returns a Console. Start its live sampler with Run.
@@ -135,6 +136,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	c.auth = auth
 	c.sess = newSessions(cfg.SessionTTL, cfg.Now)
+	c.throttle = &throttle{failures: map[string][]time.Time{}, now: cfg.Now}
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}

@@ -203,6 +203,19 @@ func TestSignIn(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
 		t.Errorf("CSP %q", csp)
 	}
+	// Five wrong passwords lock the username, even against the right one.
+	for i := range 6 {
+		_, body := get(t, c, e.srv.URL+"/console/login")
+		tok := csrfRE.FindStringSubmatch(body)[1]
+		pw := "wrong"
+		if i == 5 {
+			pw = "pw"
+		}
+		code, _ := post(t, c, e.srv.URL+"/console/login", url.Values{"csrf": {tok}, "username": {"vera"}, "password": {pw}})
+		if want := map[bool]int{true: http.StatusTooManyRequests, false: http.StatusUnauthorized}[i == 5]; code != want {
+			t.Errorf("attempt %d: %d, want %d", i+1, code, want)
+		}
+	}
 }
 
 func TestCSRFAndRoles(t *testing.T) {
