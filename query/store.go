@@ -82,6 +82,7 @@ func (r *StoreRegistry) FindPatients(ctx context.Context, q *immz.Query) ([]Cand
 		}
 	}
 	out := make([]Candidate, 0, len(found))
+	var load []int64 // candidates whose demographics are read
 	for _, f := range found {
 		c := Candidate{PatientID: f.PatientID, Confident: f.Confident, Protected: f.Protected}
 		if f.Record != nil {
@@ -91,13 +92,21 @@ func (r *StoreRegistry) FindPatients(ctx context.Context, q *immz.Query) ([]Cand
 		// confident match is answered from History); more candidates than
 		// any list may hold are not loaded.
 		if !c.HasHistory && confident != 1 && len(out) <= maxListed && !f.Protected {
-			p, err := r.st.Patient(ctx, f.PatientID)
-			if err != nil {
-				return nil, err
-			}
-			c.Patient = p
+			load = append(load, f.PatientID)
 		}
 		out = append(out, c)
+	}
+	if len(load) > 0 {
+		// All of them in one round trip.
+		ps, err := r.st.Patients(ctx, load)
+		if err != nil {
+			return nil, err
+		}
+		for i := range out {
+			if p, ok := ps[out[i].PatientID]; ok {
+				out[i].Patient = p
+			}
+		}
 	}
 	return out, nil
 }

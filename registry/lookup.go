@@ -260,6 +260,24 @@ func (s *Store) Patient(ctx context.Context, id int64) (iis.Patient, error) {
 	return p, nil
 }
 
+// Patients returns the demographics of several patients, as Patient does,
+// in one round trip.
+func (s *Store) Patients(ctx context.Context, ids []int64) (map[int64]iis.Patient, error) {
+	ps := make([]iis.Patient, len(ids))
+	var b pgx.Batch
+	for i, id := range ids {
+		s.queuePatient(&b, id, &ps[i])
+	}
+	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
+		return nil, fmt.Errorf("registry: patients: %w", err)
+	}
+	out := make(map[int64]iis.Patient, len(ids))
+	for i, id := range ids {
+		out[id] = ps[i]
+	}
+	return out, nil
+}
+
 // History returns a patient's demographics and consolidated vaccinations
 // in one round trip.
 func (s *Store) History(ctx context.Context, id int64) (iis.Patient, []iis.Vaccination, error) {
