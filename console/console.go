@@ -179,6 +179,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/patients/{id}", c.authed(Viewer, c.patientPage))
 	m.HandleFunc("GET /console/reviews", c.authed(Viewer, c.reviewsPage))
 	m.HandleFunc("POST /console/reviews/{id}", c.authed(Engineer, c.decideReview))
+	m.HandleFunc("POST /console/links/{id}/undo", c.authed(Engineer, c.unmerge))
 	m.HandleFunc("GET /console/errors", c.authed(Viewer, c.errorsPage))
 	m.HandleFunc("POST /console/dead/{seq}/resend", c.authed(Engineer, c.redrive))
 	m.HandleFunc("GET /console/facilities", c.authed(Viewer, c.facilitiesPage))

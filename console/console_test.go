@@ -419,4 +419,16 @@ func TestReviewQueue(t *testing.T) {
 	if _, body := get(t, c, e.srv.URL+"/console/reviews"); strings.Contains(body, "Rivera") {
 		t.Error("decided reviews still listed")
 	}
+	// The merge can be undone from the patient's page.
+	_, body = get(t, c, e.srv.URL+"/console/patients/"+strconv.FormatInt(ids[1], 10))
+	m := regexp.MustCompile(`action="/console/links/(\d+)/undo"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no undo button on the merged patient's page: %s", body)
+	}
+	if code, body := post(t, c, e.srv.URL+"/console/links/"+m[1]+"/undo", url.Values{"csrf": {tok}}); code != 200 || !strings.Contains(body, "separate records again") {
+		t.Fatalf("undo: %d %s", code, body)
+	}
+	if err := e.store.Pool().QueryRow(ctx, `SELECT merged_into FROM patients WHERE id = $1`, ids[1]).Scan(&merged); err != nil || merged != nil {
+		t.Errorf("after undo merged_into = %v (%v)", merged, err)
+	}
 }

@@ -26,7 +26,20 @@ type PatientView struct {
 	Identifiers []string
 	Events      []EventRow
 	Messages    []MessageRow
+	Links       []LinkRow
 	Access      []AuditRow
+}
+
+// LinkRow is a merge or unmerge involving the patient.
+type LinkRow struct {
+	ID       int64
+	Kind     string
+	Survivor int64
+	Merged   int64
+	By       string
+	At       time.Time
+	UndoneAt *time.Time
+	Undoable bool
 }
 
 // EventRow is one consolidated vaccination event.
@@ -72,6 +85,17 @@ func LoadPatient(ctx context.Context, db interface {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("console: patient %d messages: %w", id, err)
+	}
+	rows, err = db.Query(ctx, `SELECT id, kind, survivor_id, merged_id, decided_by, decided_at, undone_at,
+		kind = 'merge' AND undone_at IS NULL AND undo IS NOT NULL FROM patient_links WHERE survivor_id = $1 OR merged_id = $1 ORDER BY decided_at DESC, id DESC`, id)
+	if err == nil {
+		p.Links, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (LinkRow, error) {
+			var l LinkRow
+			return l, r.Scan(&l.ID, &l.Kind, &l.Survivor, &l.Merged, &l.By, &l.At, &l.UndoneAt, &l.Undoable)
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("console: patient %d links: %w", id, err)
 	}
 	rows, err = db.Query(ctx, `SELECT at, actor, action, detail FROM audit_log WHERE patient_id = $1 ORDER BY at DESC, id DESC LIMIT 500`, id)
 	if err == nil {

@@ -12,9 +12,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Reviewer records decisions on possible matches; *registry.Store is one.
+// Reviewer records decisions on possible matches and undoes merges;
+// *registry.Store is one.
 type Reviewer interface {
 	ResolveReview(ctx context.Context, reviewID int64, decision, actor string) error
+	Unmerge(ctx context.Context, linkID int64, actor string) error
 }
 
 // ReviewRow is an open possible match: the record the matcher created and
@@ -104,4 +106,22 @@ func (c *Console) decideReview(w http.ResponseWriter, r *http.Request, s *sessio
 		msg = "Recorded: the same person; the records were merged."
 	}
 	http.Redirect(w, r, "/console/reviews?flash="+url.QueryEscape(msg), http.StatusSeeOther)
+}
+
+func (c *Console) unmerge(w http.ResponseWriter, r *http.Request, s *session) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || c.cfg.Reviews == nil {
+		c.fail(w, r, s, http.StatusNotFound, "No such merge.", nil)
+		return
+	}
+	var survivor, merged int64
+	if err := c.cfg.Pool.QueryRow(r.Context(), `SELECT survivor_id, merged_id FROM patient_links WHERE id = $1`, id).Scan(&survivor, &merged); err != nil {
+		c.fail(w, r, s, http.StatusNotFound, "No such merge.", err)
+		return
+	}
+	if err := c.cfg.Reviews.Unmerge(r.Context(), id, "console:"+s.user); err != nil {
+		c.fail(w, r, s, http.StatusConflict, "The merge was not undone: "+err.Error(), err)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/console/patients/%d?flash=%s", merged, url.QueryEscape(fmt.Sprintf("Merge undone: #%d and #%d are separate records again.", merged, survivor))), http.StatusSeeOther)
 }
