@@ -118,12 +118,19 @@ func (e *env) drainWithin(t testing.TB, durable string, limit time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(limit)
+	// The consumer's pending count follows a publish asynchronously: the
+	// stream must look drained on two polls in a row.
+	quiet := 0
 	for time.Now().Before(deadline) {
 		c, err := e.q.JetStream().Consumer(ctx, e.q.Config().Stream, durable)
 		if err == nil {
 			info, err := c.Info(ctx)
 			if err == nil && info.NumPending == 0 && info.NumAckPending == 0 {
-				return
+				if quiet++; quiet == 2 {
+					return
+				}
+			} else {
+				quiet = 0
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
