@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,21 +82,14 @@ func (s *Store) FindForQuery(ctx context.Context, q *immz.Query) ([]QueryCandida
 
 // identifierQuery selects the patients holding identifier $1 of assigning
 // authority $2 and type $3 (an empty type matches any), whether each is
-// protected, and its demographics. One statement per identifier, with
+// protected, its demographics and its doses. One statement per identifier, with
 // scalar parameters: PostgreSQL then estimates its generic plan as it
 // estimates a custom one and keeps the prepared plan, where a join on
 // unnest of array parameters (estimated at ten rows) was planned again on
 // every execution.
-const identifierQuery = `SELECT p.id, p.match_record, p.protection = 'Y' OR p.registry_status = 'P', ` + patientColumns + `
+const identifierQuery = `SELECT p.id, p.match_record, p.protection = 'Y' OR p.registry_status = 'P', ` + patientColumns + `, ` + doseColumn + `
 	FROM patient_identifiers i JOIN patients p ON p.id = i.patient_id
 	WHERE i.value = $1 AND i.authority = $2 AND ($3 = '' OR i.type = $3) AND p.merged_into IS NULL`
-
-// identifierVaccinations selects the doses of the patients holding an
-// identifier (identifierQuery's parameters), by patient.
-const identifierVaccinations = vaccinationSelect + `
-	WHERE e.patient_id IN (SELECT i.patient_id FROM patient_identifiers i
-		WHERE i.value = $1 AND i.authority = $2 AND ($3 = '' OR i.type = $3))
-	ORDER BY e.patient_id, e.administered_on, e.id`
 
 // identified is a patient holding one of a query's identifiers.
 type identified struct {
@@ -112,7 +106,6 @@ func (s *Store) identifierCandidates(ctx context.Context, ids []iis.Identifier) 
 	var b pgx.Batch
 	var cands []candidate
 	found := map[int64]*identified{}
-	var doses map[int64][]iis.Vaccination
 	for _, id := range ids {
 		if id.Authority == "" {
 			continue
@@ -123,7 +116,7 @@ func (s *Store) identifierCandidates(ctx context.Context, ids []iis.Identifier) 
 				var c candidate
 				var raw []byte
 				var f identified
-				if err := scanPatient(rows, &f.record.Patient, &c.id, &raw, &f.protected); err != nil {
+				if err := s.scanHistory(rows, &f.record, &c.id, &raw, &f.protected); err != nil {
 					return err
 				}
 				if _, ok := found[c.id]; ok {
@@ -138,20 +131,12 @@ func (s *Store) identifierCandidates(ctx context.Context, ids []iis.Identifier) 
 			}
 			return rows.Err()
 		})
-		b.Queue(identifierVaccinations, id.Value, id.Authority, id.Type).Query(func(rows pgx.Rows) error {
-			var err error
-			doses, err = s.readVaccinations(rows, doses)
-			return err
-		})
 	}
 	if b.Len() == 0 {
 		return nil, nil, nil
 	}
 	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, nil, fmt.Errorf("registry: identifier candidates: %w", err)
-	}
-	for id, f := range found {
-		f.record.Vaccinations = doses[id]
 	}
 	return cands, found, nil
 }
@@ -279,17 +264,17 @@ func (s *Store) Patients(ctx context.Context, ids []int64) (map[int64]iis.Patien
 }
 
 // History returns a patient's demographics and consolidated vaccinations
-// in one round trip.
+// in one statement.
 func (s *Store) History(ctx context.Context, id int64) (iis.Patient, []iis.Vaccination, error) {
-	var p iis.Patient
-	var vs []iis.Vaccination
+	var r PatientRecord
 	var b pgx.Batch
-	s.queuePatient(&b, id, &p)
-	s.queueVaccinations(&b, id, &vs)
+	b.Queue(`SELECT `+patientColumns+`, `+doseColumn+` FROM patients p WHERE p.id = $1`, id).QueryRow(func(row pgx.Row) error {
+		return s.scanHistory(row, &r)
+	})
 	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
-		return p, nil, fmt.Errorf("registry: history of %d: %w", id, err)
+		return r.Patient, nil, fmt.Errorf("registry: history of %d: %w", id, err)
 	}
-	return p, vs, nil
+	return r.Patient, r.Vaccinations, nil
 }
 
 // patientColumns are a patient's demographics with every identifier,
@@ -311,22 +296,24 @@ const patientQuery = `SELECT ` + patientColumns + ` FROM patients p WHERE p.id =
 // queuePatient queues the query that fills p.
 func (s *Store) queuePatient(b *pgx.Batch, id int64, p *iis.Patient) {
 	b.Queue(patientQuery, id).QueryRow(func(row pgx.Row) error {
-		return scanPatient(row, p)
+		return scanPatient(row, p, nil)
 	})
 }
 
-// scanPatient scans a row ending with patientColumns into p, and the
-// columns before them into first. The columns are scanned into pgtype
-// values, whose scan plans pgx finds without reflection.
-func scanPatient(row pgx.Row, p *iis.Patient, first ...any) error {
+// scanPatient scans a row made of first, patientColumns and last: the
+// patient columns into p, the others into the given destinations. The
+// columns are scanned into pgtype values, whose scan plans pgx finds
+// without reflection.
+func scanPatient(row pgx.Row, p *iis.Patient, first []any, last ...any) error {
 	var legal iis.Name
 	var dob, death, protDate, pubDate, statusDate pgtype.Date
 	var birthOrder pgtype.Int4
 	var publicity string
 	var ids, names, addrs, phones, guardians pgtype.Array[string]
-	dest := append(first, &legal.Family, &legal.Given, &legal.Middle, &legal.Suffix, &dob, &p.Sex, &p.MultipleBirth,
+	dest := append(first[:len(first):len(first)], &legal.Family, &legal.Given, &legal.Middle, &legal.Suffix, &dob, &p.Sex, &p.MultipleBirth,
 		&birthOrder, &p.MotherMaidenName.Family, &p.MotherMaidenName.Given, &death, &p.Protection, &protDate, &publicity, &pubDate,
 		&p.RegistryStatus, &statusDate, &ids, &names, &addrs, &phones, &guardians)
+	dest = append(dest, last...)
 	if err := row.Scan(dest...); err != nil {
 		return err
 	}
@@ -400,94 +387,83 @@ func date(d pgtype.Date) time.Time {
 // Vaccinations returns a patient's consolidated vaccination events in date
 // order, each with the details of the report that won it.
 func (s *Store) Vaccinations(ctx context.Context, id int64) ([]iis.Vaccination, error) {
-	var vs []iis.Vaccination
-	var b pgx.Batch
-	s.queueVaccinations(&b, id, &vs)
-	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
+	var doses pgtype.Array[string]
+	if err := s.pool.QueryRow(ctx, `SELECT `+doseColumn+` FROM patients p WHERE p.id = $1`, id).Scan(&doses); err != nil {
+		return nil, fmt.Errorf("registry: vaccinations of %d: %w", id, err)
+	}
+	vs, err := s.vaccinations(&doses)
+	if err != nil {
 		return nil, fmt.Errorf("registry: vaccinations of %d: %w", id, err)
 	}
 	return vs, nil
 }
 
-// vaccinationSelect reads consolidated vaccination events with the
-// details of the report that won each; readVaccinations reads its rows.
-const vaccinationSelect = `SELECT e.patient_id, e.cvx, e.administered_on, e.lot, e.mvx, e.historical,
-		coalesce(v.filler_order, ''), coalesce(v.completion_status, 'CP'), coalesce(v.facility, ''), coalesce(v.ndc, '')
-	FROM vaccination_events e LEFT JOIN source_vaccinations v ON v.id = e.id`
+// doseColumn is a patient's (p's) consolidated vaccination events in date
+// order, each with the details of the report that won it, as a
+// two-dimensional text array read by vaccinations: CVX, the date as days
+// since 2000-01-01, lot, MVX, historical (true/false), filler order,
+// completion status, facility, NDC.
+const doseColumn = `ARRAY(SELECT ARRAY[e.cvx, (e.administered_on - DATE '2000-01-01')::text, e.lot, e.mvx, e.historical::text,
+			coalesce(v.filler_order, ''), coalesce(v.completion_status, 'CP'), coalesce(v.facility, ''), coalesce(v.ndc, '')]
+		FROM vaccination_events e LEFT JOIN source_vaccinations v ON v.id = e.id
+		WHERE e.patient_id = p.id ORDER BY e.administered_on, e.id)`
 
-func (s *Store) queueVaccinations(b *pgx.Batch, id int64, out *[]iis.Vaccination) {
-	b.Queue(vaccinationSelect+` WHERE e.patient_id = $1 ORDER BY e.administered_on, e.id`, id).Query(func(rows pgx.Rows) error {
-		byPatient, err := s.readVaccinations(rows, nil)
-		*out = byPatient[id]
+// scanHistory scans a row made of first, patientColumns and doseColumn:
+// the patient and doses into r, the first columns into first.
+func (s *Store) scanHistory(row pgx.Row, r *PatientRecord, first ...any) error {
+	var doses pgtype.Array[string]
+	if err := scanPatient(row, &r.Patient, first, &doses); err != nil {
 		return err
-	})
+	}
+	var err error
+	r.Vaccinations, err = s.vaccinations(&doses)
+	return err
 }
 
-// readVaccinations reads vaccinationSelect rows, ordered by patient then
-// date, into byPatient (allocated if nil).
-func (s *Store) readVaccinations(rows pgx.Rows, byPatient map[int64][]iis.Vaccination) (map[int64][]iis.Vaccination, error) {
-	defer rows.Close()
+var epoch2000 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// vaccinations reads doseColumn.
+func (s *Store) vaccinations(doses *pgtype.Array[string]) ([]iis.Vaccination, error) {
+	const width = 9
+	if len(doses.Elements) == 0 {
+		return nil, nil
+	}
+	if len(doses.Dims) != 2 || doses.Dims[1].Length != width {
+		return nil, fmt.Errorf("unexpected dose array dimensions %v", doses.Dims)
+	}
 	codes := s.cfg.Codes
 	if codes == nil {
 		codes = codeset.Default()
 	}
-	// The rows are read into small records first and the (large)
-	// vaccinations allocated once, at their number.
-	type event struct {
-		patient                                      int64
-		cvx, lot, mvx, filler, status, facility, ndc string
-		on                                           time.Time
-		historical                                   bool
-	}
-	var events []event
-	var e event
-	dest := []any{&e.patient, &e.cvx, &e.on, &e.lot, &e.mvx, &e.historical, &e.filler, &e.status, &e.facility, &e.ndc}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return byPatient, err
-		}
-		events = append(events, e)
-	}
-	if err := rows.Err(); err != nil || len(events) == 0 {
-		return byPatient, err
-	}
-	if byPatient == nil {
-		byPatient = map[int64][]iis.Vaccination{}
-	}
-	vs := make([]iis.Vaccination, len(events))
-	start := 0
-	for i, e := range events {
-		if i > 0 && e.patient != events[i-1].patient {
-			start = i
+	vs := make([]iis.Vaccination, len(doses.Elements)/width)
+	i := 0
+	for e := range tableRows(doses, width) {
+		days, err := strconv.Atoi(e[1])
+		if err != nil {
+			return nil, fmt.Errorf("dose date %q: %w", e[1], err)
 		}
 		v := &vs[i]
-		v.Position = i - start + 1
-		v.CVX, v.AdministeredAt, v.Historical, v.CompletionStatus, v.NDC = e.cvx, e.on, e.historical, e.status, e.ndc
-		v.Vaccine = iis.Code{Code: e.cvx, System: "CVX"}
-		if vac, ok := codes.Vaccine(e.cvx); ok {
+		i++
+		v.Position = i
+		v.CVX, v.AdministeredAt, v.Historical, v.CompletionStatus, v.NDC = e[0], epoch2000.AddDate(0, 0, days), e[4] == "true", e[6], e[8]
+		v.Vaccine = iis.Code{Code: v.CVX, System: "CVX"}
+		if vac, ok := codes.Vaccine(v.CVX); ok {
 			v.Vaccine.Text = vac.ShortName
 		}
-		if e.lot != "" {
-			v.Lots = []string{e.lot}
+		if lot := e[2]; lot != "" {
+			v.Lots = []string{lot}
 		}
-		if e.mvx != "" {
-			v.Manufacturer = iis.Code{Code: e.mvx, System: "MVX"}
+		if mvx := e[3]; mvx != "" {
+			v.Manufacturer = iis.Code{Code: mvx, System: "MVX"}
 		}
-		v.FillerOrder = iis.Identifier{Value: e.filler, Authority: e.facility}
+		v.FillerOrder = iis.Identifier{Value: e[5], Authority: e[7]}
 		v.InformationSource = iis.Code{Code: "00", Text: "New immunization record", System: "NIP001"}
 		if v.Historical {
 			v.InformationSource = iis.Code{Code: "01", Text: "Historical information - source unspecified", System: "NIP001"}
 		}
 		v.Action = "A"
-		if i == len(events)-1 || events[i+1].patient != e.patient {
-			// A patient's doses come once per identifier it was found by;
-			// the first reading is kept.
-			if _, ok := byPatient[e.patient]; !ok {
-				byPatient[e.patient] = vs[start : i+1 : i+1]
-			}
-		}
 	}
-	return byPatient, nil
+	return vs, nil
 }
 
 // Disclosure is one disclosure of a patient's data to a facility: the
