@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,6 +143,14 @@ func TestStoreRegistry(t *testing.T) {
 					got.guardians = append(got.guardians, g.Name.Family+"^"+g.Name.Given+"^"+g.Relationship.Code+"^"+phone)
 				}
 				for _, d := range doses {
+					// ORC-3 comes back as value and namespace, never one
+					// escaped value (it is stored as value^namespace).
+					if d.FillerOrder.Value != "" && (strings.Contains(d.FillerOrder.Value, "^") || d.FillerOrder.Authority == "") {
+						t.Errorf("filler order %+v", d.FillerOrder)
+					}
+					if tt.name == "IG child" && d.FillerOrder.Authority != "DCS" {
+						t.Errorf("IG child's filler order %+v, want namespace DCS", d.FillerOrder)
+					}
 					code := d.CVX
 					if code == "" {
 						code = d.NDC

@@ -8,6 +8,7 @@ import (
 	"iter"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -456,7 +457,13 @@ func (s *Store) vaccinations(doses *pgtype.Array[string]) ([]iis.Vaccination, er
 		if mvx := e[3]; mvx != "" {
 			v.Manufacturer = iis.Code{Code: mvx, System: "MVX"}
 		}
-		v.FillerOrder = iis.Identifier{Value: e[5], Authority: e[7]}
+		// filler_order is stored as value^namespace (ORC-3.1 and 3.2); a
+		// report without a namespace is the sending facility's.
+		value, ns, _ := strings.Cut(e[5], "^")
+		if ns == "" {
+			ns = e[7]
+		}
+		v.FillerOrder = iis.Identifier{Value: value, Authority: ns}
 		v.InformationSource = iis.Code{Code: "00", Text: "New immunization record", System: "NIP001"}
 		if v.Historical {
 			v.InformationSource = iis.Code{Code: "01", Text: "Historical information - source unspecified", System: "NIP001"}
