@@ -36,7 +36,8 @@ type Message struct {
 
 // Parse parses data as a single message.
 func Parse(data []byte) (*Message, error) {
-	m := new(Message)
+	// Room for every segment at once: one per line terminator, at most.
+	m := &Message{segs: make([]Segment, 0, bytes.Count(data, []byte{'\r'})+bytes.Count(data, []byte{'\n'})+1)}
 	if err := m.Parse(data); err != nil {
 		return nil, err
 	}

@@ -130,10 +130,17 @@ func nth(raw []byte, sep byte, n int) []byte {
 // String returns the value's text with escape sequences decoded. Inner
 // delimiters of a structured value are kept; read components with Comp.
 func (v Value) String() string {
-	if v.lvl == levelLiteral || v.d.Escape == 0 || bytes.IndexByte(v.raw, v.d.Escape) < 0 {
+	if v.Plain() {
 		return string(v.raw)
 	}
 	return string(v.AppendText(nil))
+}
+
+// Plain reports whether the value's text is its bytes as sent: it holds no
+// escape sequence to decode, so [Value.String] and [Value.AppendText] would
+// copy it unchanged.
+func (v Value) Plain() bool {
+	return v.lvl == levelLiteral || v.d.Escape == 0 || bytes.IndexByte(v.raw, v.d.Escape) < 0
 }
 
 // AppendText appends the value's text, escape sequences decoded, to dst.

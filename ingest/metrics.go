@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,8 +25,10 @@ type Metrics struct {
 	publish    prometheus.Histogram
 	publishErr prometheus.Counter
 
-	mu         sync.Mutex
-	facilities map[string]bool
+	mu sync.Mutex
+	// facilities holds the facility labels in use, each a copy of its own:
+	// the decoded MSH-4 shares its memory with the rest of the message.
+	facilities map[string]string
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -51,7 +54,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		publishErr: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "iis_queue_publish_failures_total", Help: "Publishes that failed or timed out (the sender was told to resend).",
 		}),
-		facilities: map[string]bool{},
+		facilities: map[string]string{},
 	}
 	reg.MustRegister(m.messages, m.errs, m.bytes, m.handle, m.publish, m.publishErr)
 	return m
@@ -63,25 +66,27 @@ func (m *Metrics) facilityLabel(f string) string {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.facilities[f] {
-		return f
+	if l, ok := m.facilities[f]; ok {
+		return l
 	}
 	if len(m.facilities) >= maxFacilityLabels {
 		return "other"
 	}
-	m.facilities[f] = true
-	return f
+	l := strings.Clone(f)
+	m.facilities[l] = l
+	return l
 }
 
 func (m *Metrics) observe(transport, facility string, r *immz.Result, ack string, extra []immz.Issue, n int, d time.Duration) {
 	if m == nil {
 		return
 	}
-	typ := r.Header.Type
-	switch typ {
-	case "VXU", "QBP":
-	default:
-		typ = "other"
+	typ := "other"
+	switch r.Header.Type {
+	case "VXU":
+		typ = "VXU"
+	case "QBP":
+		typ = "QBP"
 	}
 	m.messages.WithLabelValues(transport, m.facilityLabel(facility), typ, ack).Inc()
 	m.bytes.WithLabelValues(transport).Add(float64(n))

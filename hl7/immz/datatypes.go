@@ -1,13 +1,12 @@
 package immz
 
 import (
+	"bytes"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/iisproject/iis"
-	"github.com/iisproject/iis/codeset"
 	"github.com/iisproject/iis/hl7"
 )
 
@@ -19,129 +18,119 @@ func text(v hl7.Value) string {
 	if v.IsEmpty() || v.IsNull() {
 		return ""
 	}
-	if b := v.Bytes(); len(b) <= maxInterned {
-		if s, ok := interned()[string(b)]; ok {
-			return s
-		}
-	}
 	return strings.TrimSpace(v.String())
 }
 
-// maxInterned is the longest value looked up in the interned strings.
-const maxInterned = 12
-
-// interned maps the short values that recur in every message — the codes
-// of the code tables and the coding-system names — to one shared string,
-// so decoding them does not allocate. It is built once and never changes.
-var interned = sync.OnceValue(func() map[string]string {
-	m := map[string]string{}
-	set := codeset.Default()
-	for _, name := range set.Names() {
-		for e := range set.Table(name).All() {
-			if len(e.Code) <= maxInterned {
-				m[e.Code] = e.Code
-			}
-		}
-		if len(name) <= maxInterned {
-			m[name] = name
-		}
+// text is the package's text for the values of the message being decoded:
+// the strings are cut from one buffer per message (d.strs, sized to the
+// message) instead of being allocated one by one. A strings.Builder never
+// changes bytes it has written, so the strings stay valid after it grows.
+func (d *decoder) text(v hl7.Value) string {
+	if v.IsEmpty() || v.IsNull() {
+		return ""
 	}
-	for _, s := range []string{"CVX", "MVX", "NDC", "CPT", "LN", "UCUM", "NIP001", "NIP002", "NCIT", "CDCREC", "CDCPHINVS", "mL", "999", "0.5", "1", "2", "3", "4", "5", "F", "L", "A", "M", "MR", "PRN", "PH", "USA"} {
-		m[s] = s
+	if !v.Plain() {
+		return strings.TrimSpace(v.String())
 	}
-	return m
-})
+	b := bytes.TrimSpace(v.Bytes())
+	if len(b) == 0 {
+		return ""
+	}
+	start := d.strs.Len()
+	d.strs.Write(b)
+	return d.strs.String()[start:]
+}
 
 // readCode reads CE/CWE: code^text^system^altcode^alttext^altsystem.
-func readCode(v hl7.Value) iis.Code {
+func (d *decoder) readCode(v hl7.Value) iis.Code {
 	if v.IsEmpty() {
 		return iis.Code{}
 	}
 	var c [6]hl7.Value
 	v.SplitComps(c[:])
 	return iis.Code{
-		Code: text(c[0]), Text: text(c[1]), System: text(c[2]),
-		AltCode: text(c[3]), AltText: text(c[4]), AltSystem: text(c[5]),
+		Code: d.text(c[0]), Text: d.text(c[1]), System: d.text(c[2]),
+		AltCode: d.text(c[3]), AltText: d.text(c[4]), AltSystem: d.text(c[5]),
 	}
 }
 
 // readCX reads CX (id^check^scheme^authority^type) and EI (id^namespace^…).
-func readCX(v hl7.Value) iis.Identifier {
+func (d *decoder) readCX(v hl7.Value) iis.Identifier {
 	var c [5]hl7.Value
 	v.SplitComps(c[:])
-	return iis.Identifier{Value: text(c[0]), Authority: text(c[3].Sub(1)), Type: text(c[4])}
+	return iis.Identifier{Value: d.text(c[0]), Authority: d.text(c[3].Sub(1)), Type: d.text(c[4])}
 }
 
-func readEI(v hl7.Value) iis.Identifier {
-	return iis.Identifier{Value: text(v.Comp(1)), Authority: text(v.Comp(2))}
+func (d *decoder) readEI(v hl7.Value) iis.Identifier {
+	return iis.Identifier{Value: d.text(v.Comp(1)), Authority: d.text(v.Comp(2))}
 }
 
 // readXPN reads XPN: family^given^middle^suffix^prefix^degree^type.
-func readXPN(v hl7.Value) iis.Name {
+func (d *decoder) readXPN(v hl7.Value) iis.Name {
 	if v.IsEmpty() {
 		return iis.Name{}
 	}
 	var c [7]hl7.Value
 	v.SplitComps(c[:])
 	return iis.Name{
-		Family: text(c[0].Sub(1)), Given: text(c[1]), Middle: text(c[2]),
-		Suffix: text(c[3]), Prefix: text(c[4]), Type: text(c[6]),
+		Family: d.text(c[0].Sub(1)), Given: d.text(c[1]), Middle: d.text(c[2]),
+		Suffix: d.text(c[3]), Prefix: d.text(c[4]), Type: d.text(c[6]),
 	}
 }
 
 // readXAD reads XAD: street^other^city^state^zip^country^type^…^county.
-func readXAD(v hl7.Value) iis.Address {
+func (d *decoder) readXAD(v hl7.Value) iis.Address {
 	if v.IsEmpty() {
 		return iis.Address{}
 	}
 	var c [9]hl7.Value
 	v.SplitComps(c[:])
 	return iis.Address{
-		Street: text(c[0].Sub(1)), Other: text(c[1]), City: text(c[2]),
-		State: text(c[3]), Zip: text(c[4]), Country: text(c[5]),
-		Type: text(c[6]), County: text(c[8]),
+		Street: d.text(c[0].Sub(1)), Other: d.text(c[1]), City: d.text(c[2]),
+		State: d.text(c[3]), Zip: d.text(c[4]), Country: d.text(c[5]),
+		Type: d.text(c[6]), County: d.text(c[8]),
 	}
 }
 
 // readXTN reads XTN: text^use^equipment^email^country^area^local^ext.
-func readXTN(v hl7.Value) iis.Phone {
+func (d *decoder) readXTN(v hl7.Value) iis.Phone {
 	if v.IsEmpty() {
 		return iis.Phone{}
 	}
 	var c [8]hl7.Value
 	v.SplitComps(c[:])
 	return iis.Phone{
-		UnformattedText: text(c[0]), Use: text(c[1]), Equipment: text(c[2]),
-		Email: text(c[3]), Country: text(c[4]), Area: text(c[5]),
-		Local: text(c[6]), Extension: text(c[7]),
+		UnformattedText: d.text(c[0]), Use: d.text(c[1]), Equipment: d.text(c[2]),
+		Email: d.text(c[3]), Country: d.text(c[4]), Area: d.text(c[5]),
+		Local: d.text(c[6]), Extension: d.text(c[7]),
 	}
 }
 
 // readXCN reads XCN: id^family^given^…^authority(9).
-func readXCN(v hl7.Value) iis.Provider {
+func (d *decoder) readXCN(v hl7.Value) iis.Provider {
 	if v.IsEmpty() {
 		return iis.Provider{}
 	}
 	var c [9]hl7.Value
 	v.SplitComps(c[:])
-	return iis.Provider{ID: text(c[0]), Family: text(c[1].Sub(1)), Given: text(c[2]), Authority: text(c[8].Sub(1))}
+	return iis.Provider{ID: d.text(c[0]), Family: d.text(c[1].Sub(1)), Given: d.text(c[2]), Authority: d.text(c[8].Sub(1))}
 }
 
 // readHD reads HD: namespace^universal id^type.
-func readHD(v hl7.Value) iis.Organization {
+func (d *decoder) readHD(v hl7.Value) iis.Organization {
 	if v.IsEmpty() {
 		return iis.Organization{}
 	}
 	var c [3]hl7.Value
 	v.SplitComps(c[:])
-	return iis.Organization{Name: text(c[0]), ID: text(c[1]), IDType: text(c[2])}
+	return iis.Organization{Name: d.text(c[0]), ID: d.text(c[1]), IDType: d.text(c[2])}
 }
 
 // readXON reads XON: name^…^id(10), with the assigning authority in 6.
-func readXON(v hl7.Value) iis.Organization {
-	o := iis.Organization{Name: text(v.Comp(1)), ID: text(v.Comp(10)), Authority: text(v.Comp(6).Sub(1))}
+func (d *decoder) readXON(v hl7.Value) iis.Organization {
+	o := iis.Organization{Name: d.text(v.Comp(1)), ID: d.text(v.Comp(10)), Authority: d.text(v.Comp(6).Sub(1))}
 	if o.ID == "" {
-		o.ID = text(v.Comp(3))
+		o.ID = d.text(v.Comp(3))
 	}
 	return o
 }

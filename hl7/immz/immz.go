@@ -20,6 +20,7 @@ package immz
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,9 @@ type Validator struct {
 	app     string
 	fac     string
 	seq     atomic.Uint64
+	// decoders keeps the scratch buffers of finished Decode calls for the
+	// next ones.
+	decoders sync.Pool
 }
 
 // New returns a Validator for cfg.
@@ -186,7 +190,14 @@ func (v *Validator) Decode(raw []byte) *Result {
 
 // DecodeMessage decodes and validates a parsed message.
 func (v *Validator) DecodeMessage(m *hl7.Message) *Result {
-	d := &decoder{v: v, m: m, res: &Result{msg: m}}
+	d, _ := v.decoders.Get().(*decoder)
+	if d == nil {
+		d = &decoder{v: v}
+	}
+	d.m, d.res = m, &Result{msg: m}
+	d.strs = strings.Builder{}
+	d.strs.Grow(len(m.Bytes()))
+	defer d.release()
 	d.header()
 	if d.res.Rejected() {
 		return d.res
@@ -200,6 +211,17 @@ func (v *Validator) DecodeMessage(m *hl7.Message) *Result {
 	return d.res
 }
 
+// release returns d to its validator's pool, keeping its buffers but no
+// reference to the message or the result.
+func (d *decoder) release() {
+	clear(d.fbuf[:cap(d.fbuf)])
+	d.fbuf = d.fbuf[:0]
+	d.seqs = d.seqs[:0]
+	d.m, d.res = nil, nil
+	d.strs = strings.Builder{}
+	d.v.decoders.Put(d)
+}
+
 // decoder holds the state of one Decode call.
 type decoder struct {
 	v   *Validator
@@ -209,6 +231,9 @@ type decoder struct {
 	seqs []segCount
 	// fbuf holds the fields of the segment being read (see split).
 	fbuf []hl7.Value
+	// strs holds the text of the values decoded (see text); a new one for
+	// every message, since the Result's strings point into it.
+	strs strings.Builder
 	// today is the clock's date (UTC midnight) plus one day of tolerance
 	// for senders in other time zones.
 	tomorrow time.Time
@@ -250,20 +275,20 @@ func loc(seg string, seq, field int, more ...int) ErrorLocation {
 func (d *decoder) header() {
 	msh := d.split(d.m.MSH())
 	h := &d.res.Header
-	h.SendingApplication = readHD(msh.at(3))
-	h.SendingFacility = readHD(msh.at(4))
-	h.ReceivingApplication = readHD(msh.at(5))
-	h.ReceivingFacility = readHD(msh.at(6))
-	h.Type = text(msh.at(9).Comp(1))
-	h.Event = text(msh.at(9).Comp(2))
-	h.Structure = text(msh.at(9).Comp(3))
-	h.ControlID = text(msh.at(10))
-	h.ProcessingID = text(msh.at(11).Comp(1))
-	h.Version = text(msh.at(12).Comp(1))
-	h.AcceptAck = text(msh.at(15))
-	h.AppAck = text(msh.at(16))
-	h.Profile = text(msh.at(21).Rep(1).Comp(1))
-	h.SendingOrganization = readXON(msh.at(22))
+	h.SendingApplication = d.readHD(msh.at(3))
+	h.SendingFacility = d.readHD(msh.at(4))
+	h.ReceivingApplication = d.readHD(msh.at(5))
+	h.ReceivingFacility = d.readHD(msh.at(6))
+	h.Type = d.text(msh.at(9).Comp(1))
+	h.Event = d.text(msh.at(9).Comp(2))
+	h.Structure = d.text(msh.at(9).Comp(3))
+	h.ControlID = d.text(msh.at(10))
+	h.ProcessingID = d.text(msh.at(11).Comp(1))
+	h.Version = d.text(msh.at(12).Comp(1))
+	h.AcceptAck = d.text(msh.at(15))
+	h.AppAck = d.text(msh.at(16))
+	h.Profile = d.text(msh.at(21).Rep(1).Comp(1))
+	h.SendingOrganization = d.readXON(msh.at(22))
 
 	env := func(field, comp, code, app int, msg, rule string) {
 		var l ErrorLocation
@@ -317,7 +342,7 @@ func (d *decoder) header() {
 	if h.SendingFacility.Name == "" && h.SendingFacility.ID == "" {
 		d.warn(loc("MSH", 1, 4), CodeRequiredFieldMiss, AppRequiredData, "MSH-4 sending facility is missing", "MSH-4 required")
 	}
-	if ts := text(msh.at(7).Comp(1)); ts == "" {
+	if ts := d.text(msh.at(7).Comp(1)); ts == "" {
 		d.warn(loc("MSH", 1, 7), CodeRequiredFieldMiss, AppRequiredData, "MSH-7 date/time of message is required", "MSH-7 required")
 	} else if t, _, err := parseDTM(ts); err != nil {
 		d.warn(loc("MSH", 1, 7), CodeDataType, AppInvalidDate, "MSH-7 date/time of message "+quote(ts)+" is not a valid date", "MSH-7 format")
@@ -378,7 +403,7 @@ func (d *decoder) nextSeq(id string) int {
 // future. It returns the date and whether it is usable; problems are
 // reported with the given severity and scope.
 func (d *decoder) date(v hl7.Value, l ErrorLocation, what string, sev Severity, scope Scope, rule string) (time.Time, bool) {
-	s := text(v.Comp(1))
+	s := d.text(v.Comp(1))
 	if s == "" {
 		return time.Time{}, false
 	}

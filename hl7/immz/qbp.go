@@ -48,7 +48,7 @@ func (d *decoder) qbp() {
 	reject := func(field int, code, app int, msg, rule string) {
 		d.add(Issue{Location: loc("QPD", 1, field), Code: code, Severity: Error, AppCode: app, Scope: ScopeMessage, Message: msg, Rule: rule})
 	}
-	q.Profile = text(f.at(1).Comp(1))
+	q.Profile = d.text(f.at(1).Comp(1))
 	switch q.Profile {
 	case ProfileHistory, ProfileEvaluatedForecast:
 	case "":
@@ -56,36 +56,36 @@ func (d *decoder) qbp() {
 	default:
 		reject(1, CodeTableValueNotFound, AppTableValueNotFound, "QPD-1 query "+quote(q.Profile)+" is not supported; use Z34 or Z44 - query rejected", "QPD-1 table")
 	}
-	q.Tag = text(f.at(2))
+	q.Tag = d.text(f.at(2))
 	if q.Tag == "" {
 		reject(2, CodeRequiredFieldMiss, AppRequiredData, "QPD-2 query tag is required - query rejected", "QPD-2 required")
 	}
 	f3 := f.at(3)
 	for r := 1; r <= f3.NumReps(); r++ {
-		if id := readCX(f3.Rep(r)); id.Value != "" {
+		if id := d.readCX(f3.Rep(r)); id.Value != "" {
 			q.Identifiers = append(q.Identifiers, id)
 		}
 	}
-	q.Name = readXPN(f.at(4))
-	q.MotherMaidenName = readXPN(f.at(5))
-	if s := text(f.at(6).Comp(1)); s != "" {
+	q.Name = d.readXPN(f.at(4))
+	q.MotherMaidenName = d.readXPN(f.at(5))
+	if s := d.text(f.at(6).Comp(1)); s != "" {
 		q.BirthDate, _ = d.date(f.at(6), loc("QPD", 1, 6), "QPD-6 patient birth date", Error, ScopeMessage, "QPD-6")
 	}
-	q.Sex = text(f.at(7))
+	q.Sex = d.text(f.at(7))
 	f8 := f.at(8)
 	for r := 1; r <= f8.NumReps(); r++ {
-		if a := readXAD(f8.Rep(r)); a != (iis.Address{}) {
+		if a := d.readXAD(f8.Rep(r)); a != (iis.Address{}) {
 			q.Addresses = append(q.Addresses, a)
 		}
 	}
 	f9 := f.at(9)
 	for r := 1; r <= f9.NumReps(); r++ {
-		if ph := readXTN(f9.Rep(r)); ph != (iis.Phone{}) {
+		if ph := d.readXTN(f9.Rep(r)); ph != (iis.Phone{}) {
 			q.Phones = append(q.Phones, ph)
 		}
 	}
-	q.MultipleBirth = text(f.at(10))
-	if o := text(f.at(11)); o != "" {
+	q.MultipleBirth = d.text(f.at(10))
+	if o := d.text(f.at(11)); o != "" {
 		q.BirthOrder, _ = strconv.Atoi(o)
 	}
 	if len(q.Identifiers) == 0 && (q.Name.Family == "" || q.BirthDate.IsZero()) {
@@ -94,8 +94,8 @@ func (d *decoder) qbp() {
 
 	if rcp, ok := d.m.Segment("RCP", 1); ok {
 		f := d.split(rcp)
-		q.ResponseModality = text(f.at(1))
-		if l := text(f.at(2).Comp(1)); l != "" {
+		q.ResponseModality = d.text(f.at(1))
+		if l := d.text(f.at(2).Comp(1)); l != "" {
 			n, err := strconv.Atoi(l)
 			if err != nil || n < 1 {
 				d.warn(loc("RCP", 1, 2, 1, 1), CodeDataType, AppInvalidValue, "RCP-2 quantity limit "+quote(l)+" is not a positive number; "+strconv.Itoa(defaultQuantityLimit)+" is used", "RCP-2 format")

@@ -75,10 +75,10 @@ func (d *decoder) vxu() {
 			cur = &groups[len(groups)-1]
 			inGroup = true
 			f := d.split(s)
-			cur.vac.FillerOrder = readEI(f.at(3))
-			cur.vac.PlacerOrder = readEI(f.at(2))
-			cur.vac.EnteredBy = readXCN(f.at(10))
-			cur.vac.OrderedBy = readXCN(f.at(12))
+			cur.vac.FillerOrder = d.readEI(f.at(3))
+			cur.vac.PlacerOrder = d.readEI(f.at(2))
+			cur.vac.EnteredBy = d.readXCN(f.at(10))
+			cur.vac.OrderedBy = d.readXCN(f.at(12))
 			if cur.vac.FillerOrder.Value == "" {
 				d.warn(loc("ORC", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "ORC-3 filler order number (the sender's unique id of this immunization) is missing; updates and deletes of this dose cannot be matched", "ORC-3 required")
 			}
@@ -193,7 +193,7 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 	}
 	f3 := f.at(3)
 	for r := 1; r <= f3.NumReps(); r++ {
-		id := readCX(f3.Rep(r))
+		id := d.readCX(f3.Rep(r))
 		if id.Value == "" {
 			continue
 		}
@@ -210,7 +210,7 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 
 	f5 := f.at(5)
 	for r := 1; r <= f5.NumReps(); r++ {
-		if n := readXPN(f5.Rep(r)); !n.IsZero() {
+		if n := d.readXPN(f5.Rep(r)); !n.IsZero() {
 			p.Names = append(p.Names, n)
 		}
 	}
@@ -221,9 +221,9 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 	case legal.Given == "":
 		d.warn(loc("PID", seq, 5, 1, 2), CodeRequiredFieldMiss, AppRequiredData, "PID-5 patient first name is missing", "PID-5.2 required")
 	}
-	p.MotherMaidenName = readXPN(f.at(6))
+	p.MotherMaidenName = d.readXPN(f.at(6))
 
-	if text(f.at(7).Comp(1)) == "" {
+	if d.text(f.at(7).Comp(1)) == "" {
 		rejectMsg(7, CodeRequiredFieldMiss, AppRequiredData, "PID-7 patient birth date is required - message rejected", "PID-7 required")
 	} else if dob, ok := d.date(f.at(7), loc("PID", seq, 7), "PID-7 birth date", Error, ScopeMessage, "PID-7"); ok {
 		p.BirthDate = dob
@@ -232,13 +232,13 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 		}
 	}
 
-	p.Sex = text(f.at(8))
+	p.Sex = d.text(f.at(8))
 	if !d.checkCode(d.v.codes.Table(codeset.Sex), p.Sex, loc("PID", seq, 8), "PID-8 administrative sex", "PID-8 table") {
 		p.Sex = ""
 	}
 	f10 := f.at(10)
 	for r := 1; r <= f10.NumReps(); r++ {
-		c := readCode(f10.Rep(r))
+		c := d.readCode(f10.Rep(r))
 		if c.IsZero() {
 			continue
 		}
@@ -248,7 +248,7 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 	}
 	f11 := f.at(11)
 	for r := 1; r <= f11.NumReps(); r++ {
-		a := readXAD(f11.Rep(r))
+		a := d.readXAD(f11.Rep(r))
 		if a == (iis.Address{}) {
 			continue
 		}
@@ -260,13 +260,13 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 	}
 	f13 := f.at(13)
 	for r := 1; r <= f13.NumReps(); r++ {
-		if ph := readXTN(f13.Rep(r)); ph != (iis.Phone{}) {
+		if ph := d.readXTN(f13.Rep(r)); ph != (iis.Phone{}) {
 			p.Phones = append(p.Phones, ph)
 		}
 	}
 	f22 := f.at(22)
 	for r := 1; r <= f22.NumReps(); r++ {
-		c := readCode(f22.Rep(r))
+		c := d.readCode(f22.Rep(r))
 		if c.IsZero() {
 			continue
 		}
@@ -274,11 +274,11 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 			p.Ethnicities = append(p.Ethnicities, c)
 		}
 	}
-	p.MultipleBirth = text(f.at(24))
+	p.MultipleBirth = d.text(f.at(24))
 	if !d.checkCode(d.v.codes.Table(codeset.YesNo), p.MultipleBirth, loc("PID", seq, 24), "PID-24 multiple birth indicator", "PID-24 table") {
 		p.MultipleBirth = ""
 	}
-	if o := text(f.at(25)); o != "" {
+	if o := d.text(f.at(25)); o != "" {
 		n, err := strconv.Atoi(o)
 		if err != nil || n < 1 || n > 9 {
 			d.warn(loc("PID", seq, 25), CodeDataType, AppInvalidValue, "PID-25 birth order "+quote(o)+" is not a number from 1 to 9 - value ignored", "PID-25 format")
@@ -287,7 +287,7 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 		}
 	}
 	p.DeathDate, _ = d.date(f.at(29), loc("PID", seq, 29), "PID-29 death date", Warning, ScopeField, "PID-29")
-	p.DeathIndicator = text(f.at(30))
+	p.DeathIndicator = d.text(f.at(30))
 }
 
 func validZip(z string) bool {
@@ -304,16 +304,16 @@ func validZip(z string) bool {
 
 func (d *decoder) pd1(s hl7.Segment, seq int, p *iis.Patient) {
 	f := d.split(s)
-	p.PublicityCode = readCode(f.at(11))
+	p.PublicityCode = d.readCode(f.at(11))
 	if !d.checkCode(d.v.codes.Table(codeset.Publicity), p.PublicityCode.Code, loc("PD1", seq, 11, 1, 1), "PD1-11 publicity code", "PD1-11 table") {
 		p.PublicityCode = iis.Code{}
 	}
-	p.Protection = text(f.at(12))
+	p.Protection = d.text(f.at(12))
 	if !d.checkCode(d.v.codes.Table(codeset.YesNo), p.Protection, loc("PD1", seq, 12), "PD1-12 protection indicator", "PD1-12 table") {
 		p.Protection = ""
 	}
 	p.ProtectionDate, _ = d.date(f.at(13), loc("PD1", seq, 13), "PD1-13 protection indicator date", Warning, ScopeField, "PD1-13")
-	p.RegistryStatus = text(f.at(16))
+	p.RegistryStatus = d.text(f.at(16))
 	if !d.checkCode(d.v.codes.Table(codeset.RegistryStatus), p.RegistryStatus, loc("PD1", seq, 16), "PD1-16 immunization registry status", "PD1-16 table") {
 		p.RegistryStatus = ""
 	}
@@ -323,7 +323,7 @@ func (d *decoder) pd1(s hl7.Segment, seq int, p *iis.Patient) {
 
 func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
 	f := d.split(s)
-	g := iis.Guardian{Name: readXPN(f.at(2)), Relationship: readCode(f.at(3))}
+	g := iis.Guardian{Name: d.readXPN(f.at(2)), Relationship: d.readCode(f.at(3))}
 	reject := func(field int, msg, rule string) {
 		d.add(Issue{Location: loc("NK1", seq, field), Code: CodeRequiredFieldMiss, Severity: Error, AppCode: AppRequiredData, Scope: ScopeSegment, Message: msg, Rule: rule})
 	}
@@ -338,13 +338,13 @@ func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
 	d.checkCode(d.v.codes.Table(codeset.Relationship), g.Relationship.Code, loc("NK1", seq, 3, 1, 1), "NK1-3 relationship", "NK1-3 table")
 	f4 := f.at(4)
 	for r := 1; r <= f4.NumReps(); r++ {
-		if a := readXAD(f4.Rep(r)); a != (iis.Address{}) {
+		if a := d.readXAD(f4.Rep(r)); a != (iis.Address{}) {
 			g.Addresses = append(g.Addresses, a)
 		}
 	}
 	f5 := f.at(5)
 	for r := 1; r <= f5.NumReps(); r++ {
-		if ph := readXTN(f5.Rep(r)); ph != (iis.Phone{}) {
+		if ph := d.readXTN(f5.Rep(r)); ph != (iis.Phone{}) {
 			g.Phones = append(g.Phones, ph)
 		}
 	}
@@ -360,7 +360,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 	}
 
 	// RXA-3 administration date.
-	if text(f.at(3).Comp(1)) == "" {
+	if d.text(f.at(3).Comp(1)) == "" {
 		rejectGroup(loc("RXA", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "RXA-3 date administered is required - this immunization was not recorded", "RXA-3 required")
 	} else if t, ok := d.date(f.at(3), loc("RXA", seq, 3), "RXA-3 date administered", Error, ScopeGroup, "RXA-3"); ok {
 		v.AdministeredAt = t
@@ -374,7 +374,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 
 	// RXA-5 vaccine: CVX, NDC or CPT in either triplet.
 	f5 := f.at(5)
-	v.Vaccine = readCode(f5)
+	v.Vaccine = d.readCode(f5)
 	d.vaccineCodes(v)
 	switch {
 	case v.Vaccine.IsZero():
@@ -392,38 +392,38 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 		rejectGroup(loc("RXA", seq, 5, 1, 3), CodeTableValueNotFound, AppTableValueNotFound, "RXA-5 coding system "+quote(v.Vaccine.System)+" is not CVX, NDC or CPT - this immunization was not recorded", "RXA-5 coding system")
 	}
 
-	v.Amount = text(f.at(6))
+	v.Amount = d.text(f.at(6))
 	if v.Amount == "" {
 		d.warn(loc("RXA", seq, 6), CodeRequiredFieldMiss, AppRequiredData, "RXA-6 administered amount is missing (use 999 when unknown)", "RXA-6 required")
 	} else if _, err := strconv.ParseFloat(v.Amount, 64); err != nil {
 		d.warn(loc("RXA", seq, 6), CodeDataType, AppInvalidValue, "RXA-6 administered amount "+quote(v.Amount)+" is not a number - value ignored", "RXA-6 format")
 		v.Amount = ""
 	}
-	v.Units = readCode(f.at(7))
+	v.Units = d.readCode(f.at(7))
 
-	v.AdministeredBy = readXCN(f.at(10))
-	v.Facility = readHD(f.at(11).Comp(4))
+	v.AdministeredBy = d.readXCN(f.at(10))
+	v.Facility = d.readHD(f.at(11).Comp(4))
 
 	f15 := f.at(15)
 	for r := 1; r <= f15.NumReps(); r++ {
-		if lot := text(f15.Rep(r)); lot != "" {
+		if lot := d.text(f15.Rep(r)); lot != "" {
 			v.Lots = append(v.Lots, lot)
 		}
 	}
-	if es := text(f.at(16).Comp(1)); es != "" {
+	if es := d.text(f.at(16).Comp(1)); es != "" {
 		if t, _, err := parseDTM(es); err != nil {
 			d.warn(loc("RXA", seq, 16), CodeDataType, AppInvalidDate, "RXA-16 substance expiration date "+quote(es)+" is not a valid date - value ignored", "RXA-16 format")
 		} else {
 			v.Expiration = t
 		}
 	}
-	v.Manufacturer = readCode(f.at(17))
+	v.Manufacturer = d.readCode(f.at(17))
 	if !d.checkCode(d.v.codes.MVX(), v.Manufacturer.Code, loc("RXA", seq, 17, 1, 1), "RXA-17 manufacturer (MVX)", "RXA-17 table") {
 		v.Manufacturer = iis.Code{}
 	}
 	f18 := f.at(18)
 	for r := 1; r <= f18.NumReps(); r++ {
-		c := readCode(f18.Rep(r))
+		c := d.readCode(f18.Rep(r))
 		if c.IsZero() {
 			continue
 		}
@@ -431,7 +431,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 		v.RefusalReasons = append(v.RefusalReasons, c)
 	}
 
-	v.CompletionStatus = text(f.at(20))
+	v.CompletionStatus = d.text(f.at(20))
 	switch {
 	case v.CompletionStatus == "":
 		v.CompletionStatus = "CP"
@@ -442,7 +442,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 	if v.CompletionStatus == "RE" && len(v.RefusalReasons) == 0 {
 		d.warn(loc("RXA", seq, 18), CodeRequiredFieldMiss, AppRequiredData, "RXA-18 refusal reason is required when RXA-20 is RE", "RXA-18 required for RE")
 	}
-	v.InformationSource = readCode(f.at(9))
+	v.InformationSource = d.readCode(f.at(9))
 	switch src := v.InformationSource.Code; {
 	case src == "" && (v.CompletionStatus == "RE" || v.CompletionStatus == "NA"):
 		// No dose was given: there is no source to state.
@@ -455,7 +455,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 	default:
 		v.Historical = src != "00"
 	}
-	v.Action = text(f.at(21))
+	v.Action = d.text(f.at(21))
 	switch {
 	case v.Action == "":
 		v.Action = "A"
@@ -496,11 +496,11 @@ func (d *decoder) vaccineCodes(v *iis.Vaccination) {
 func (d *decoder) rxr(s hl7.Segment, seq int, g *group) {
 	f := d.split(s)
 	v := g.vac
-	v.Route = readCode(f.at(1))
+	v.Route = d.readCode(f.at(1))
 	if !d.checkCode(d.v.codes.Route(), v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route of administration", "RXR-1 table") {
 		v.Route = iis.Code{}
 	}
-	v.Site = readCode(f.at(2))
+	v.Site = d.readCode(f.at(2))
 	if !d.checkCode(d.v.codes.Site(), v.Site.Code, loc("RXR", seq, 2, 1, 1), "RXR-2 administration site", "RXR-2 table") {
 		v.Site = iis.Code{}
 	}
@@ -509,19 +509,19 @@ func (d *decoder) rxr(s hl7.Segment, seq int, g *group) {
 func (d *decoder) obx(s hl7.Segment, seq int) iis.Observation {
 	f := d.split(s)
 	o := iis.Observation{
-		ValueType: text(f.at(2)),
-		ID:        readCode(f.at(3)),
-		SubID:     text(f.at(4)),
-		Units:     readCode(f.at(6)),
-		Status:    text(f.at(11)),
-		Method:    readCode(f.at(17)),
+		ValueType: d.text(f.at(2)),
+		ID:        d.readCode(f.at(3)),
+		SubID:     d.text(f.at(4)),
+		Units:     d.readCode(f.at(6)),
+		Status:    d.text(f.at(11)),
+		Method:    d.readCode(f.at(17)),
 	}
-	o.SetID, _ = strconv.Atoi(text(f.at(1)))
+	o.SetID, _ = strconv.Atoi(d.text(f.at(1)))
 	switch o.ValueType {
 	case "CE", "CWE":
-		o.Coded = readCode(f.at(5))
+		o.Coded = d.readCode(f.at(5))
 	default:
-		o.Value = text(f.at(5).Comp(1))
+		o.Value = d.text(f.at(5).Comp(1))
 	}
 	o.Date, _ = d.date(f.at(14), loc("OBX", seq, 14), "OBX-14 date/time of the observation", Warning, ScopeField, "OBX-14")
 	if o.ID.Code == "" {
