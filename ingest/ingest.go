@@ -141,7 +141,7 @@ var issueNoQueries = immz.Issue{
 func (h *Handler) serveMessage(ctx context.Context, raw []byte, src Source) []byte {
 	start := h.now()
 	v := h.v
-	r := v.Decode(raw)
+	r := v.Check(raw)
 	facility := src.Facility
 	authenticated := src.Authenticated && facility != ""
 	if facility == "" {
@@ -153,7 +153,7 @@ func (h *Handler) serveMessage(ctx context.Context, raw []byte, src Source) []by
 	if h.p != nil {
 		if fv := h.p.Validator(facility); fv != nil && fv != v {
 			v = fv
-			r = v.Decode(raw)
+			r = v.Check(raw)
 		}
 	}
 	var reply []byte
@@ -210,7 +210,7 @@ func (h *Handler) serveBatch(ctx context.Context, raw []byte, src Source) []byte
 	b, err := hl7.SplitBatch(raw)
 	if err != nil {
 		// Not even a batch: answer as for an unreadable message.
-		return h.v.Ack(h.v.Decode(raw))
+		return h.v.Ack(h.v.Check(raw))
 	}
 	w := hl7.NewWriter(hl7.DefaultDelimiters)
 	header := func(id string, in hl7.Segment) {

@@ -178,23 +178,43 @@ func (v *Validator) ackFor(is Issue) string {
 func (v *Validator) Decode(raw []byte) *Result {
 	m, err := hl7.Parse(raw)
 	if err != nil {
-		return &Result{Issues: []Issue{{
-			Location: ErrorLocation{Segment: "MSH", Sequence: 1},
-			Code:     CodeSegmentSequence, Severity: Error, AppCode: AppRequiredData, Scope: ScopeEnvelope,
-			Message: "The message could not be read: " + strings.TrimPrefix(err.Error(), "hl7: ") + " - message rejected",
-			Rule:    "HL7 syntax",
-		}}}
+		return unreadable(err)
 	}
 	return v.DecodeMessage(m)
 }
 
+// unreadable is the Result of a message that does not parse.
+func unreadable(err error) *Result {
+	return &Result{Issues: []Issue{{
+		Location: ErrorLocation{Segment: "MSH", Sequence: 1},
+		Code:     CodeSegmentSequence, Severity: Error, AppCode: AppRequiredData, Scope: ScopeEnvelope,
+		Message: "The message could not be read: " + strings.TrimPrefix(err.Error(), "hl7: ") + " - message rejected",
+		Rule:    "HL7 syntax",
+	}}}
+}
+
+// Check validates raw as Decode does, with the same issues, for a caller
+// that needs only the verdict (the header, the kind, the issues, hence the
+// ACK): a VXU's patient and doses are validated but not kept (Result.VXU
+// is nil), and the values no rule looks at are not read. A QBP is decoded
+// in full, since answering it needs the query.
+func (v *Validator) Check(raw []byte) *Result {
+	m, err := hl7.Parse(raw)
+	if err != nil {
+		return unreadable(err)
+	}
+	return v.decode(m, true)
+}
+
 // DecodeMessage decodes and validates a parsed message.
-func (v *Validator) DecodeMessage(m *hl7.Message) *Result {
+func (v *Validator) DecodeMessage(m *hl7.Message) *Result { return v.decode(m, false) }
+
+func (v *Validator) decode(m *hl7.Message, check bool) *Result {
 	d, _ := v.decoders.Get().(*decoder)
 	if d == nil {
 		d = &decoder{v: v}
 	}
-	d.m, d.res = m, &Result{msg: m}
+	d.m, d.res, d.check = m, &Result{msg: m}, check
 	d.strs = strings.Builder{}
 	d.strs.Grow(len(m.Bytes()))
 	defer d.release()
@@ -231,6 +251,8 @@ type decoder struct {
 	seqs []segCount
 	// fbuf holds the fields of the segment being read (see split).
 	fbuf []hl7.Value
+	// check is set for Validator.Check: validate, keep nothing.
+	check bool
 	// strs holds the text of the values decoded (see text); a new one for
 	// every message, since the Result's strings point into it.
 	strs strings.Builder

@@ -197,6 +197,9 @@ func TestRules(t *testing.T) {
 				msg = edit(t, msg, e[0], e[1])
 			}
 			r := v.Decode([]byte(msg))
+			if c := v.Check([]byte(msg)); !sameVerdict(r, c) {
+				t.Errorf("Check differs from Decode: %+v", c.Issues)
+			}
 			if got := v.AckCode(r); got != tt.msa {
 				t.Errorf("MSA-1 = %s, want %s (issues %+v)", got, tt.msa, r.Issues)
 			}

@@ -76,9 +76,11 @@ func (d *decoder) vxu() {
 			inGroup = true
 			f := d.split(s)
 			cur.vac.FillerOrder = d.readEI(f.at(3))
-			cur.vac.PlacerOrder = d.readEI(f.at(2))
-			cur.vac.EnteredBy = d.readXCN(f.at(10))
-			cur.vac.OrderedBy = d.readXCN(f.at(12))
+			if !d.check {
+				cur.vac.PlacerOrder = d.readEI(f.at(2))
+				cur.vac.EnteredBy = d.readXCN(f.at(10))
+				cur.vac.OrderedBy = d.readXCN(f.at(12))
+			}
 			if cur.vac.FillerOrder.Value == "" {
 				d.warn(loc("ORC", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "ORC-3 filler order number (the sender's unique id of this immunization) is missing; updates and deletes of this dose cannot be matched", "ORC-3 required")
 			}
@@ -158,10 +160,13 @@ func (d *decoder) vxu() {
 			continue
 		}
 		d.finishGroup(g)
-		if g.vac != &vacs[k] {
+		if g.vac != &vacs[k] && !d.check {
 			vacs[k] = *g.vac
 		}
 		k++
+	}
+	if d.check {
+		return // the verdict only: see Validator.Check
 	}
 	out.Vaccinations = vacs[:k:k]
 	d.res.VXU = out
@@ -221,7 +226,9 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 	case legal.Given == "":
 		d.warn(loc("PID", seq, 5, 1, 2), CodeRequiredFieldMiss, AppRequiredData, "PID-5 patient first name is missing", "PID-5.2 required")
 	}
-	p.MotherMaidenName = d.readXPN(f.at(6))
+	if !d.check {
+		p.MotherMaidenName = d.readXPN(f.at(6))
+	}
 
 	if d.text(f.at(7).Comp(1)) == "" {
 		rejectMsg(7, CodeRequiredFieldMiss, AppRequiredData, "PID-7 patient birth date is required - message rejected", "PID-7 required")
@@ -259,6 +266,9 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 		p.Addresses = append(p.Addresses, a)
 	}
 	f13 := f.at(13)
+	if d.check {
+		f13 = hl7.Value{}
+	}
 	for r := 1; r <= f13.NumReps(); r++ {
 		if ph := d.readXTN(f13.Rep(r)); ph != (iis.Phone{}) {
 			p.Phones = append(p.Phones, ph)
@@ -287,7 +297,9 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 		}
 	}
 	p.DeathDate, _ = d.date(f.at(29), loc("PID", seq, 29), "PID-29 death date", Warning, ScopeField, "PID-29")
-	p.DeathIndicator = d.text(f.at(30))
+	if !d.check {
+		p.DeathIndicator = d.text(f.at(30))
+	}
 }
 
 func validZip(z string) bool {
@@ -336,6 +348,9 @@ func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
 		return g, false
 	}
 	d.checkCode(d.v.codes.Table(codeset.Relationship), g.Relationship.Code, loc("NK1", seq, 3, 1, 1), "NK1-3 relationship", "NK1-3 table")
+	if d.check {
+		return g, true
+	}
 	f4 := f.at(4)
 	for r := 1; r <= f4.NumReps(); r++ {
 		if a := d.readXAD(f4.Rep(r)); a != (iis.Address{}) {
@@ -399,15 +414,15 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 		d.warn(loc("RXA", seq, 6), CodeDataType, AppInvalidValue, "RXA-6 administered amount "+quote(v.Amount)+" is not a number - value ignored", "RXA-6 format")
 		v.Amount = ""
 	}
-	v.Units = d.readCode(f.at(7))
-
-	v.AdministeredBy = d.readXCN(f.at(10))
-	v.Facility = d.readHD(f.at(11).Comp(4))
-
-	f15 := f.at(15)
-	for r := 1; r <= f15.NumReps(); r++ {
-		if lot := d.text(f15.Rep(r)); lot != "" {
-			v.Lots = append(v.Lots, lot)
+	if !d.check {
+		v.Units = d.readCode(f.at(7))
+		v.AdministeredBy = d.readXCN(f.at(10))
+		v.Facility = d.readHD(f.at(11).Comp(4))
+		f15 := f.at(15)
+		for r := 1; r <= f15.NumReps(); r++ {
+			if lot := d.text(f15.Rep(r)); lot != "" {
+				v.Lots = append(v.Lots, lot)
+			}
 		}
 	}
 	if es := d.text(f.at(16).Comp(1)); es != "" {
@@ -512,9 +527,9 @@ func (d *decoder) obx(s hl7.Segment, seq int) iis.Observation {
 		ValueType: d.text(f.at(2)),
 		ID:        d.readCode(f.at(3)),
 		SubID:     d.text(f.at(4)),
-		Units:     d.readCode(f.at(6)),
-		Status:    d.text(f.at(11)),
-		Method:    d.readCode(f.at(17)),
+	}
+	if !d.check {
+		o.Units, o.Status, o.Method = d.readCode(f.at(6)), d.text(f.at(11)), d.readCode(f.at(17))
 	}
 	o.SetID, _ = strconv.Atoi(d.text(f.at(1)))
 	switch o.ValueType {
