@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,4 +215,57 @@ func BenchmarkPublish(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestParsePubAck: the stream's answers to a publish, as nats-server
+// writes them, read by hand or through encoding/json alike.
+func TestParsePubAck(t *testing.T) {
+	tests := []struct {
+		data    string
+		want    PubAck
+		wantErr bool
+	}{
+		{`{"stream":"IIS_INGEST","seq":42}`, PubAck{Sequence: 42}, false},
+		{`{"stream":"IIS_INGEST","seq":42,"duplicate": true}`, PubAck{Sequence: 42, Duplicate: true}, false},
+		{`{"stream":"IIS_INGEST","seq":42,"duplicate":true}`, PubAck{Sequence: 42, Duplicate: true}, false},
+		{`{"stream":"IIS_INGEST","domain":"hub","seq":7}`, PubAck{Sequence: 7}, false},
+		{`{"stream":"IIS_INGEST", "seq": 9, "duplicate": true}`, PubAck{Sequence: 9, Duplicate: true}, false},
+		{`{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"},"stream":"IIS_INGEST","seq":0}`, PubAck{}, true},
+		{`{"error":{"code":400,"err_code":10060,"description":"expected stream does not match"}}`, PubAck{}, true},
+		{`{"stream":"","seq":3}`, PubAck{}, true},
+		{`{"stream":"IIS_INGEST","seq":18446744073709551616}`, PubAck{}, true},
+		{`not json`, PubAck{}, true},
+		{``, PubAck{}, true},
+	}
+	for _, tt := range tests {
+		got, err := parsePubAck([]byte(tt.data))
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("parsePubAck(%s) = %+v, %v; want %+v, error %v", tt.data, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+// TestPublishStreamError: an error the stream answers with (here: the
+// stream is full and refuses new messages) fails the publish.
+func TestPublishStreamError(t *testing.T) {
+	q := openQueue(t, Config{DataDir: t.TempDir()})
+	ctx := context.Background()
+	cfg, err := q.js.Stream(ctx, q.cfg.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := cfg.CachedInfo().Config
+	sc.MaxMsgs, sc.Discard = 1, jetstream.DiscardNew
+	if _, err := q.js.UpdateStream(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	m := &Message{Kind: "vxu", Facility: "F", ControlID: "1", Ack: "AA", Received: time.Now(), Body: []byte("MSH|^~\\&|1")}
+	if _, err := q.Publish(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	m2 := *m
+	m2.ControlID = "2"
+	if _, err := q.Publish(ctx, &m2); err == nil || !strings.Contains(err.Error(), "maximum messages") {
+		t.Fatalf("publish to a full stream: %v", err)
+	}
 }
