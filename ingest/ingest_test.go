@@ -37,7 +37,7 @@ type fixture struct {
 	reg *prometheus.Registry
 }
 
-func newFixture(t *testing.T, qcfg queue.Config) *fixture {
+func newFixture(t testing.TB, qcfg queue.Config) *fixture {
 	t.Helper()
 	if qcfg.DataDir == "" {
 		qcfg.DataDir = t.TempDir()
