@@ -237,6 +237,8 @@ func (d *decoder) release() {
 	clear(d.fbuf[:cap(d.fbuf)])
 	d.fbuf = d.fbuf[:0]
 	d.seqs = d.seqs[:0]
+	clear(d.vacs)
+	clear(d.groups[:cap(d.groups)])
 	d.m, d.res = nil, nil
 	d.strs = strings.Builder{}
 	d.v.decoders.Put(d)
@@ -251,8 +253,12 @@ type decoder struct {
 	seqs []segCount
 	// fbuf holds the fields of the segment being read (see split).
 	fbuf []hl7.Value
-	// check is set for Validator.Check: validate, keep nothing.
-	check bool
+	// check is set for Validator.Check: validate, keep nothing. The dose
+	// groups are then decoded into vacs and groups, kept for the next
+	// message (zeroed by release).
+	check  bool
+	vacs   []iis.Vaccination
+	groups []group
 	// strs holds the text of the values decoded (see text); a new one for
 	// every message, since the Result's strings point into it.
 	strs strings.Builder

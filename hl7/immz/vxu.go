@@ -46,11 +46,20 @@ func (d *decoder) vxu() {
 		// groups and vacs are sized exactly (see countGroups), so pointers
 		// into them stay valid.
 		ngroups = countGroups(d.m)
-		groups  = make([]group, 0, ngroups)
-		vacs    = make([]iis.Vaccination, ngroups)
+		groups  []group
+		vacs    []iis.Vaccination
 		cur     *group
 		inGroup bool
 	)
+	if d.check {
+		// Nothing is kept: the decoder's own slices serve again.
+		if cap(d.vacs) < ngroups {
+			d.vacs, d.groups = make([]iis.Vaccination, ngroups), make([]group, 0, ngroups)
+		}
+		vacs, groups = d.vacs[:ngroups], d.groups[:0]
+	} else {
+		vacs, groups = make([]iis.Vaccination, ngroups), make([]group, 0, ngroups)
+	}
 	for _, s := range d.m.Segments() {
 		id := s.ID()
 		seq := d.nextSeq(id)
