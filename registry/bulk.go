@@ -2,7 +2,6 @@ package registry
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"slices"
@@ -84,7 +83,8 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		sums                            = make([]string, n)
 		seen                            = make(map[[2]string]bool, n)
 		qi                              []int32
-		qk                              []string
+		qh                              []int64
+		qs                              []bool
 	)
 	for i := range items {
 		m := items[i].m
@@ -95,8 +95,13 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		if k := [2]string{m.Facility, m.ControlID}; !seen[k] {
 			seen[k], first[i] = true, true
 		}
+		start := len(qh)
 		for _, k := range items[i].keys {
-			qi, qk = append(qi, int32(i)), append(qk, k)
+			h := blockingKeyHash(k)
+			if slices.Contains(qh[start:], h) {
+				continue
+			}
+			qi, qh, qs = append(qi, int32(i)), append(qh, h), append(qs, !weakKey(k))
 		}
 	}
 	b := &pgx.Batch{}
@@ -138,16 +143,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		ON CONFLICT (facility, control_id) DO NOTHING
 		RETURNING id, stream_seq, control_id`,
 		fac, ctl, typ, kind, ack, trans, recv, mtime, seq, raw, issues, ackBody, sums)
-	b.Queue(`WITH blocks AS (
-			SELECT q.i, q.key, b.ids FROM unnest($1::int[], $2::text[]) AS q(i, key)
-			CROSS JOIN LATERAL (SELECT array_agg(patient_id) AS ids FROM
-				(SELECT patient_id FROM patient_blocking_keys WHERE key = q.key LIMIT $3) x) b
-			WHERE cardinality(b.ids) < $3),
-		hits AS (
-			SELECT y.i, y.pid, count(*) AS n, bool_or(left(y.key, 2) NOT IN ('D:', 'L:')) AS strong
-			FROM (SELECT i, key, unnest(ids) AS pid FROM blocks) y GROUP BY y.i, y.pid)
-		SELECT h.i, p.id, p.match_record FROM hits h JOIN patients p ON p.id = h.pid
-		WHERE (h.n >= 2 OR h.strong) AND p.merged_into IS NULL`, qi, qk, s.cfg.MaxBlock)
+	b.Queue(bulkCandidateQuery, qi, qh, qs, s.cfg.MaxBlock)
 	br := tx.SendBatch(ctx, b)
 	rows, err := br.Query()
 	if err != nil {
@@ -212,7 +208,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		}
 		if _, ok := dbRecs[id]; !ok {
 			r := &match.Record{}
-			if err := json.Unmarshal(rb, r); err != nil {
+			if err := decodeMatchRecord(rb, r); err != nil {
 				rows.Close()
 				br.Close()
 				return nil, fmt.Errorf("registry: patient %d match record: %w", id, err)
@@ -365,7 +361,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 				return nil, fmt.Errorf("registry: lock patients: %w", err)
 			}
 			fresh := &match.Record{}
-			if err := json.Unmarshal(rb, fresh); err != nil {
+			if err := decodeMatchRecord(rb, fresh); err != nil {
 				rows.Close()
 				br.Close()
 				return nil, fmt.Errorf("registry: patient %d match record: %w", id, err)
@@ -415,10 +411,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		for _, e := range cr.Events {
 			w.event(p.id, e)
 		}
-		js, err := json.Marshal(p.rec)
-		if err != nil {
-			return nil, fmt.Errorf("registry: match record: %w", err)
-		}
+		js := appendMatchRecord(nil, p.rec)
 		if p.isNew {
 			w.newPatient(p.id, p.first, js)
 		} else {
@@ -436,6 +429,21 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 	}
 	return out, nil
 }
+
+// bulkCandidateQuery is candidateQuery for many reports at once: $1 the
+// report (its index in the slice) of each key, $2 the key's hash, $3
+// whether it is a discriminating key; it returns (report, patient id,
+// match record) rows. Each key's block is read with LIMIT $4, and skipped
+// when it reaches $4 patients, so a key shared by many costs at most $4
+// index entries.
+const bulkCandidateQuery = `WITH blocks AS (
+		SELECT q.i, q.strong, x.patient_id AS pid, count(*) OVER (PARTITION BY q.n) AS size
+		FROM unnest($1::int[], $2::bigint[], $3::bool[]) WITH ORDINALITY AS q(i, h, strong, n)
+		CROSS JOIN LATERAL (SELECT patient_id FROM patient_blocking_keys WHERE key = q.h LIMIT $4) x),
+	hits AS (
+		SELECT i, pid FROM blocks WHERE size < $4 GROUP BY i, pid HAVING count(*) >= 2 OR bool_or(strong))
+	SELECT h.i, p.id, p.match_record FROM hits h JOIN patients p ON p.id = h.pid
+	WHERE p.merged_into IS NULL`
 
 // passesFilter mirrors the candidate query's rule on two key sets.
 func passesFilter(a, b []string) bool {
@@ -490,8 +498,7 @@ type bulkWrites struct {
 	phN, phE, phU, phQ                []string
 	gP                                []int64
 	gF, gG, gR, gPh                   []string
-	kP                                []int64
-	kK                                []string
+	kP, kH                            []int64
 	// reviews
 	rvP, rvC, rvR []int64
 	rvS           []float64
@@ -526,9 +533,15 @@ type bulkWrites struct {
 	eHist      []bool
 	eN         []int32
 	replaced   []int64 // patients whose old events are deleted
-	// patients
-	newPat [][]any
-	upd    []patientUpdate
+	// new patients
+	npID                                     []int64
+	npFam, npGiven, npMid, npSuf, npSex      []string
+	npMult, npMMFam, npMMGiven, npProt       []string
+	npPub, npStatus                          []string
+	npOrder                                  []int32
+	npDOB, npDeath, npProtD, npPubD, npStatD []*time.Time
+	npJS                                     [][]byte
+	upd                                      []patientUpdate
 }
 
 type patientUpdate struct {
@@ -562,8 +575,10 @@ func (w *bulkWrites) details(pid int64, p *iis.Patient, keys []string) {
 		}
 		w.gP, w.gF, w.gG, w.gR, w.gPh = append(w.gP, pid), append(w.gF, g.Name.Family), append(w.gG, g.Name.Given), append(w.gR, g.Relationship.Code), append(w.gPh, phone)
 	}
-	for _, k := range keys {
-		w.kP, w.kK = append(w.kP, pid), append(w.kK, k)
+	start := len(w.kH)
+	w.kH = appendKeyHashes(w.kH, keys)
+	for range w.kH[start:] {
+		w.kP = append(w.kP, pid)
 	}
 }
 
@@ -609,10 +624,11 @@ func (w *bulkWrites) event(pid int64, e consolidate.Event) {
 
 func (w *bulkWrites) newPatient(id int64, p *iis.Patient, js []byte) {
 	n := p.LegalName()
-	w.newPat = append(w.newPat, []any{id, n.Family, n.Given, n.Middle, n.Suffix, dateOrNil(p.BirthDate), p.Sex,
-		p.MultipleBirth, p.BirthOrder, p.MotherMaidenName.Family, p.MotherMaidenName.Given, dateOrNil(p.DeathDate),
-		p.Protection, dateOrNil(p.ProtectionDate), p.PublicityCode.Code, dateOrNil(p.PublicityDate),
-		p.RegistryStatus, dateOrNil(p.RegistryStatusDate), js})
+	w.npID, w.npFam, w.npGiven, w.npMid, w.npSuf = append(w.npID, id), append(w.npFam, n.Family), append(w.npGiven, n.Given), append(w.npMid, n.Middle), append(w.npSuf, n.Suffix)
+	w.npDOB, w.npSex, w.npMult, w.npOrder = append(w.npDOB, dateOrNil(p.BirthDate)), append(w.npSex, p.Sex), append(w.npMult, p.MultipleBirth), append(w.npOrder, int32(p.BirthOrder))
+	w.npMMFam, w.npMMGiven, w.npDeath = append(w.npMMFam, p.MotherMaidenName.Family), append(w.npMMGiven, p.MotherMaidenName.Given), append(w.npDeath, dateOrNil(p.DeathDate))
+	w.npProt, w.npProtD, w.npPub, w.npPubD = append(w.npProt, p.Protection), append(w.npProtD, dateOrNil(p.ProtectionDate)), append(w.npPub, p.PublicityCode.Code), append(w.npPubD, dateOrNil(p.PublicityDate))
+	w.npStatus, w.npStatD, w.npJS = append(w.npStatus, p.RegistryStatus), append(w.npStatD, dateOrNil(p.RegistryStatusDate)), append(w.npJS, js)
 }
 
 // updatePatient folds the linked reports' values in message order: a
@@ -657,11 +673,15 @@ func (w *bulkWrites) updatePatient(id int64, js []byte, reports []*iis.Patient) 
 // batch returns the writes as statements, in dependency order.
 func (w *bulkWrites) batch() *pgx.Batch {
 	b := &pgx.Batch{}
-	for _, row := range w.newPat {
+	if len(w.npID) > 0 {
 		b.Queue(`INSERT INTO patients (id, family_name, given_name, middle_name, suffix, birth_date, sex,
 			multiple_birth, birth_order, mother_maiden_family, mother_maiden_given, death_date,
 			protection, protection_date, publicity_code, publicity_date, registry_status, registry_status_date, match_record)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, row...)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[],
+				$8::text[], $9::int[], $10::text[], $11::text[], $12::date[],
+				$13::text[], $14::date[], $15::text[], $16::date[], $17::text[], $18::date[], $19::bytea[])`,
+			w.npID, w.npFam, w.npGiven, w.npMid, w.npSuf, w.npDOB, w.npSex, w.npMult, w.npOrder, w.npMMFam, w.npMMGiven, w.npDeath,
+			w.npProt, w.npProtD, w.npPub, w.npPubD, w.npStatus, w.npStatD, w.npJS)
 	}
 	if len(w.upd) > 0 {
 		n := len(w.upd)
@@ -715,7 +735,7 @@ func (w *bulkWrites) batch() *pgx.Batch {
 	}
 	if len(w.kP) > 0 {
 		b.Queue(`INSERT INTO patient_blocking_keys (key, patient_id)
-			SELECT DISTINCT u.k, u.p FROM unnest($1::text[], $2::bigint[]) AS u(k, p) ON CONFLICT DO NOTHING`, w.kK, w.kP)
+			SELECT DISTINCT u.k, u.p FROM unnest($1::bigint[], $2::bigint[]) AS u(k, p) ON CONFLICT DO NOTHING`, w.kH, w.kP)
 	}
 	if len(w.rvP) > 0 {
 		b.Queue(`INSERT INTO match_reviews (patient_id, candidate_id, report_id, score, reason)

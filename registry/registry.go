@@ -9,7 +9,8 @@ package registry
 import (
 	"cmp"
 	"context"
-	"encoding/json"
+	"crypto/md5"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -53,8 +54,9 @@ type Store struct {
 	owned bool
 }
 
-// Open connects to PostgreSQL, applies the pending migrations and returns
-// the store.
+// Open connects to PostgreSQL, applies the pending migrations, rebuilds
+// the blocking keys if their version changed (BlockingKeysVersion) and
+// returns the store.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
@@ -74,6 +76,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s := New(pool, cfg)
 	s.owned = true
+	if err := s.ensureBlockingKeys(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -266,6 +272,37 @@ type found struct {
 	possible []candidate
 }
 
+// Blocking keys are stored as 64-bit hashes (patient_blocking_keys.key
+// bigint, migration 0003): an index entry of two bigints instead of a
+// text key, a much smaller index to keep in memory. The hash is the first
+// eight bytes of the key's MD5, read as a big-endian signed integer; the
+// SQL function blocking_key_hash(text) computes the same value, for
+// queries that pass the keys as text (candidateQuery). Two keys with the
+// same hash only add a candidate for the matcher to score, never a link.
+func blockingKeyHash(key string) int64 {
+	sum := md5.Sum([]byte(key))
+	return int64(binary.BigEndian.Uint64(sum[:8]))
+}
+
+// weakKey reports whether a blocking key is one of the kinds that alone
+// gather hundreds of strangers: birth date (D:) and last-name Soundex with
+// birth year (L:). See candidateQuery.
+func weakKey(key string) bool {
+	return strings.HasPrefix(key, "D:") || strings.HasPrefix(key, "L:")
+}
+
+// appendKeyHashes appends the hashes of keys, each once.
+func appendKeyHashes(dst []int64, keys []string) []int64 {
+	start := len(dst)
+	for _, k := range keys {
+		h := blockingKeyHash(k)
+		if !slices.Contains(dst[start:], h) {
+			dst = append(dst, h)
+		}
+	}
+	return dst
+}
+
 // candidateQuery returns the patients that share with the report two
 // blocking keys, or one discriminating key: an identifier (I:), phone (P:),
 // street address (A:), first and last name Soundex (N:) or first name
@@ -274,16 +311,15 @@ type found struct {
 // and no pair that could reach Match: a duplicate sharing only one of them
 // differs in first-name and last-name Soundex and shares no identifier,
 // phone or address. Keys shared by $2 patients or more are skipped.
-const candidateQuery = `WITH hits AS (
-		SELECT y.pid, count(*) AS n, bool_or(y.strong) AS strong FROM (
-			SELECT unnest(b.ids) AS pid, left(k.key, 2) NOT IN ('D:', 'L:') AS strong
-			FROM unnest($1::text[]) AS k(key)
-			CROSS JOIN LATERAL (SELECT array_agg(patient_id) AS ids FROM
-				(SELECT patient_id FROM patient_blocking_keys WHERE key = k.key LIMIT $2) x) b
-			WHERE cardinality(b.ids) < $2) y
-		GROUP BY y.pid)
+const candidateQuery = `WITH blocks AS (
+		SELECT k.strong, x.patient_id AS pid, count(*) OVER (PARTITION BY k.n) AS size
+		FROM (SELECT blocking_key_hash(u.key) AS h, left(u.key, 2) NOT IN ('D:', 'L:') AS strong, u.n
+			FROM unnest($1::text[]) WITH ORDINALITY AS u(key, n)) k
+		CROSS JOIN LATERAL (SELECT patient_id FROM patient_blocking_keys WHERE key = k.h LIMIT $2) x),
+	hits AS (
+		SELECT pid FROM blocks WHERE size < $2 GROUP BY pid HAVING count(*) >= 2 OR bool_or(strong))
 	SELECT p.id, p.match_record FROM patients p JOIN hits h ON p.id = h.pid
-	WHERE (h.n >= 2 OR h.strong) AND p.merged_into IS NULL`
+	WHERE p.merged_into IS NULL`
 
 // readCandidates reads a candidate query's (id, match_record) rows.
 func readCandidates(br pgx.BatchResults) ([]candidate, error) {
@@ -300,7 +336,7 @@ func readCandidates(br pgx.BatchResults) ([]candidate, error) {
 			return nil, fmt.Errorf("registry: candidates: %w", err)
 		}
 		c.rec = &match.Record{}
-		if err := json.Unmarshal(raw, c.rec); err != nil {
+		if err := decodeMatchRecord(raw, c.rec); err != nil {
 			return nil, fmt.Errorf("registry: patient %d match record: %w", c.id, err)
 		}
 		cands = append(cands, c)
