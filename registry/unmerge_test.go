@@ -18,7 +18,7 @@ func patientState(t *testing.T, s *registry.Store, id int64) string {
 		(SELECT string_agg(family || '/' || given, ',' ORDER BY family, given) FROM patient_names WHERE patient_id = $1),
 		(SELECT string_agg(street || '/' || zip, ',' ORDER BY street, zip) FROM patient_addresses WHERE patient_id = $1),
 		(SELECT string_agg(number, ',' ORDER BY number) FROM patient_phones WHERE patient_id = $1),
-		(SELECT string_agg(key, ',' ORDER BY key) FROM patient_blocking_keys WHERE patient_id = $1),
+		(SELECT string_agg(key::text, ',' ORDER BY key) FROM patient_blocking_keys WHERE patient_id = $1),
 		(SELECT string_agg(id::text, ',' ORDER BY id) FROM source_reports WHERE patient_id = $1),
 		(SELECT string_agg(cvx || '@' || administered_on || 'x' || source_count, ',' ORDER BY administered_on, cvx) FROM vaccination_events WHERE patient_id = $1))`,
 		id).Scan(&out)
