@@ -26,7 +26,10 @@ func envInt(name string, def int) int {
 // synth's traffic: new patients, 1% resends, 1% second-clinic reports, 1%
 // malformed) into a registry seeded with IIS_BENCH_PATIENTS patients
 // (default 20,000; match/synth's population loaded with COPY).
-// IIS_BENCH_CONCURRENCY and IIS_BENCH_BATCH set the worker's.
+// IIS_BENCH_CONCURRENCY and IIS_BENCH_BATCH set the worker's (default:
+// the worker's own defaults, 4 parallel transactions of a batch of 200; at
+// 1M patients 2 transactions gave about 15% fewer doses/s, 6 about 40%
+// fewer).
 // IIS_BENCH_DATABASE_URL runs against an existing registry instead (for
 // example one seeded with `go run ./cmd/iisworker -seed 1000000`); the
 // benchmark's writes stay in it.
@@ -71,7 +74,7 @@ func BenchmarkWorker(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	w := e.start(b, worker.Config{
-		Concurrency: envInt("IIS_BENCH_CONCURRENCY", 2),
+		Concurrency: envInt("IIS_BENCH_CONCURRENCY", 4),
 		BatchSize:   envInt("IIS_BENCH_BATCH", 200),
 		FetchWait:   50 * time.Millisecond,
 	})
