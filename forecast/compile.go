@@ -15,6 +15,8 @@ import (
 type compiler struct {
 	where string
 	err   error
+	durs  []Duration       // every distinct duration, indexed by span.text
+	durAt map[string]int32 // duration text → index in durs
 }
 
 func (c *compiler) fail(format string, args ...any) {
@@ -23,12 +25,26 @@ func (c *compiler) fail(format string, args ...any) {
 	}
 }
 
-func (c *compiler) dur(s string) Duration {
+func (c *compiler) dur(s string) span {
 	d, err := ParseDuration(s)
 	if err != nil {
 		c.fail("%v", err)
 	}
-	return d
+	if !d.Set {
+		return span{}
+	}
+	i, ok := c.durAt[d.Text]
+	if !ok || c.durs[i] != d {
+		i = int32(len(c.durs))
+		c.durs = append(c.durs, d)
+		if !ok {
+			if c.durAt == nil {
+				c.durAt = map[string]int32{}
+			}
+			c.durAt[d.Text] = i
+		}
+	}
+	return span{Months: int32(d.Months), Days: int32(d.Days), Set: true, text: i}
 }
 
 func (c *compiler) date(s string) Date {
@@ -128,7 +144,7 @@ func New(fsys fs.FS) (*Engine, error) {
 
 func compile(sched *xSchedule, xants []xAntigen, version string) (*Engine, error) {
 	e := &Engine{version: version, antigenByName: map[string]int{}, groupByName: map[string]int{}, obsByCode: map[string]string{}}
-	c := &compiler{where: "ScheduleSupportingData.xml"}
+	c := &compiler{where: "ScheduleSupportingData.xml", durs: []Duration{{}}}
 
 	// Vaccine groups and their antigens.
 	full := map[string]bool{}
@@ -242,6 +258,7 @@ func compile(sched *xSchedule, xants []xAntigen, version string) (*Engine, error
 	if c.err != nil {
 		return nil, fmt.Errorf("forecast: %w", c.err)
 	}
+	e.durs = c.durs
 	return e, nil
 }
 

@@ -205,9 +205,24 @@ func (d Date) Add(p Duration) Date {
 	if d == NoDate || !p.Set {
 		return NoDate
 	}
-	if p.Months != 0 {
+	return d.addMonthsDays(p.Months, p.Days)
+}
+
+// add is Add for the engine's spans.
+func (d Date) add(p span) Date {
+	if d == NoDate || !p.Set {
+		return NoDate
+	}
+	if p.Months == 0 {
+		return d + Date(p.Days)
+	}
+	return d.addMonthsDays(int(p.Months), int(p.Days))
+}
+
+func (d Date) addMonthsDays(months, days int) Date {
+	if months != 0 {
 		y, m, day := d.Civil()
-		total := y*12 + (m - 1) + p.Months
+		total := y*12 + (m - 1) + months
 		y = total / 12
 		m = total%12 + 1
 		if total < 0 && total%12 != 0 {
@@ -224,5 +239,5 @@ func (d Date) Add(p Duration) Date {
 		}
 		d = MakeDate(y, m, day)
 	}
-	return d + Date(p.Days)
+	return d + Date(days)
 }

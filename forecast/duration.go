@@ -17,6 +17,16 @@ type Duration struct {
 	Text   string // CDC's spelling, e.g. "4 weeks - 4 days" (used in reasons)
 }
 
+// span is a Duration in the engine's working form: small, free of
+// pointers, and with its text kept aside in Engine.durs (index text; 0 is
+// the zero Duration), so the rules it sits in stay compact.
+type span struct {
+	Months int32 // calendar months
+	Days   int32 // days
+	Set    bool
+	text   int32
+}
+
 // String renders the duration in CDSi style ("1 year + 6 months - 4 days").
 func (p Duration) String() string {
 	if !p.Set {

@@ -31,6 +31,7 @@ type Engine struct {
 	obsTitle      [maxObs]string
 	obsByCode     map[string]string // SNOMED / CDCPHINVS / … code → CDSi observation code
 	nSeries       int
+	durs          []Duration // the supporting data's durations, indexed by span.text
 }
 
 var (

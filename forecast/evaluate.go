@@ -52,7 +52,7 @@ const (
 type reason struct {
 	code   reasonCode
 	date   Date     // limiting date (minimum age date, interval date, conflict end)
-	dur    Duration // the rule's age or interval
+	dur    span // the rule's age or interval
 	target int      // 1-based target dose
 	cvx    int      // conflicting vaccine for live-virus conflicts
 	ref    Date     // reference dose date for intervals / conflicts
@@ -106,14 +106,14 @@ func pickAge(ages []ageRule, d Date) *ageRule {
 
 // age returns the date the patient reaches age p (DOB + p, CDSi rules),
 // using the DOB's calendar fields computed once per forecast.
-func (st *state) age(p Duration) Date {
+func (st *state) age(p span) Date {
 	if !p.Set || st.dob == NoDate {
 		return NoDate
 	}
 	if p.Months == 0 {
 		return st.dob + Date(p.Days)
 	}
-	total := st.dobY*12 + (st.dobM - 1) + p.Months
+	total := st.dobY*12 + (st.dobM - 1) + int(p.Months)
 	y, m := total/12, total%12+1
 	if total < 0 && total%12 != 0 {
 		y--
@@ -132,7 +132,7 @@ func (st *state) age(p Duration) Date {
 }
 
 // inAgeRange reports dob+begin <= d < dob+end, open where unset.
-func (st *state) inAgeRange(d Date, begin, end Duration) bool {
+func (st *state) inAgeRange(d Date, begin, end span) bool {
 	if begin.Set && d < st.age(begin) {
 		return false
 	}
@@ -263,13 +263,13 @@ func (st *state) evalDose(r *run, sd *seriesDose, k int, d *pdose) (EvalStatus, 
 		if !absMin.Set {
 			continue
 		}
-		if lim := ref.Add(absMin); d.date < lim {
+		if lim := ref.add(absMin); d.date < lim {
 			if !failed || lim > fail.date {
 				fail = reason{code: rTooSoon, date: lim, dur: absMin, ref: ref}
 			}
 			failed = true
 		} else if iv.min.Set {
-			if lim := ref.Add(iv.min); d.date < lim && r.tgtIndex > 0 && st.prevBad(r) {
+			if lim := ref.add(iv.min); d.date < lim && r.tgtIndex > 0 && st.prevBad(r) {
 				if !failed {
 					fail = reason{code: rTooSoonGrace, date: lim, dur: iv.min, ref: ref}
 				}
@@ -289,7 +289,7 @@ func (st *state) evalDose(r *run, sd *seriesDose, k int, d *pdose) (EvalStatus, 
 				continue
 			}
 			any = true
-			if d.date < ref.Add(iv.absMin) {
+			if d.date < ref.add(iv.absMin) {
 				ok = false
 			}
 		}
@@ -320,7 +320,7 @@ func (st *state) evalDose(r *run, sd *seriesDose, k int, d *pdose) (EvalStatus, 
 				if !st.validIn(r, j) {
 					end = c.end
 				}
-				b, e := p.date.Add(c.begin), p.date.Add(end)
+				b, e := p.date.add(c.begin), p.date.add(end)
 				if d.date >= b && d.date < e {
 					return NotValid, reason{code: rLiveVirus, date: e, ref: p.date, cvx: p.cvx}
 				}
@@ -440,7 +440,7 @@ func (st *state) condMet(r *run, c *condition, ref Date, k int, prevDate Date, g
 	case condAge:
 		return st.inAgeRange(ref, c.beginAge, c.endAge)
 	case condInterval:
-		return prevDate != NoDate && c.interval.Set && ref >= prevDate.Add(c.interval)
+		return prevDate != NoDate && c.interval.Set && ref >= prevDate.add(c.interval)
 	case condCountByAge, condCountByDate, condCountByDateAndAge:
 		n := 0
 		for j := 0; j < k && j < len(r.ad); j++ {

@@ -420,15 +420,15 @@ func (st *state) dates(r *run, sd *seriesDose) fdates {
 			min = iv.absMin
 		}
 		if min.Set {
-			f.earliest = maxD(f.earliest, ref.Add(min))
-			f.intervalEarliest = maxD(f.intervalEarliest, ref.Add(min))
+			f.earliest = maxD(f.earliest, ref.add(min))
+			f.intervalEarliest = maxD(f.intervalEarliest, ref.add(min))
 			f.anchored = true
 		}
 		if iv.earliestRec.Set {
-			recInt = maxD(recInt, ref.Add(iv.earliestRec))
+			recInt = maxD(recInt, ref.add(iv.earliestRec))
 		}
 		if iv.latestRec.Set {
-			pastInt = maxD(pastInt, ref.Add(iv.latestRec)-1)
+			pastInt = maxD(pastInt, ref.add(iv.latestRec)-1)
 		}
 	}
 	// The age-based recommended and past-due dates win; interval-based
@@ -449,7 +449,7 @@ func (st *state) dates(r *run, sd *seriesDose) fdates {
 			}
 			for ci := range cs {
 				if cs[ci].prev == p.cvx {
-					f.earliest = maxD(f.earliest, p.date.Add(cs[ci].end))
+					f.earliest = maxD(f.earliest, p.date.add(cs[ci].end))
 					f.anchored = true
 				}
 			}

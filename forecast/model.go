@@ -37,7 +37,7 @@ const (
 )
 
 type ageRule struct {
-	absMin, min, earliestRec, latestRec, max Duration
+	absMin, min, earliestRec, latestRec, max span
 	eff, cess                                Date
 }
 
@@ -48,9 +48,9 @@ type intervalRule struct {
 	hasMostRecent  bool
 	fromObs        int // observation code, 0 if none
 	fromObsText    string
-	absMin, min    Duration
-	earliestRec    Duration
-	latestRec      Duration
+	absMin, min    span
+	earliestRec    span
+	latestRec      span
 	override       bool
 	eff, cess      Date
 }
@@ -58,7 +58,7 @@ type intervalRule struct {
 type vaccineRule struct {
 	cvx        int
 	name       string
-	begin, end Duration
+	begin, end span
 	mvx        string
 	forecast   bool
 }
@@ -86,8 +86,8 @@ const (
 type condition struct {
 	kind             condKind
 	start, end       Date
-	beginAge, endAge Duration
-	interval         Duration
+	beginAge, endAge span
+	interval         span
 	count            int
 	validOnly        bool
 	logic            countLogic
@@ -127,7 +127,7 @@ type seriesDose struct {
 type indication struct {
 	code       int
 	desc       string
-	begin, end Duration
+	begin, end span
 }
 
 type series struct {
@@ -140,8 +140,8 @@ type series struct {
 	preference   int
 	isDefault    bool
 	product      bool
-	minStart     Duration
-	maxStart     Duration
+	minStart     span
+	maxStart     span
 	gender       genderMask
 	indications  []indication
 	equivalent   []int
@@ -157,7 +157,7 @@ type contraindication struct {
 	code       int
 	title      string
 	text       string
-	begin, end Duration
+	begin, end span
 	cvx        []vaccineRule // for vaccine-level contraindications
 }
 
@@ -185,10 +185,10 @@ type vaccineGroup struct {
 
 type cvxAssoc struct {
 	antigen    int
-	begin, end Duration
+	begin, end span
 }
 
 type liveConflict struct {
 	prev               int
-	begin, minEnd, end Duration
+	begin, minEnd, end span
 }

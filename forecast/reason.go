@@ -27,15 +27,15 @@ func (st *state) reasonText(r *run, k int) string {
 	case rInadvertent:
 		return fmt.Sprintf("Inadvertent vaccine: %s is not given for dose %d of %s", name, w.target, r.s.name)
 	case rTooYoung:
-		return fmt.Sprintf("Age: too young: dose %d needs a minimum age of %s (on or after %s); given %s", w.target, w.dur, w.date, d.date)
+		return fmt.Sprintf("Age: too young: dose %d needs a minimum age of %s (on or after %s); given %s", w.target, st.e.durs[w.dur.text], w.date, d.date)
 	case rTooYoungGrace:
-		return fmt.Sprintf("Age: too young: the 4-day grace period does not apply after an invalid dose; dose %d needs age %s (%s); given %s", w.target, w.dur, w.date, d.date)
+		return fmt.Sprintf("Age: too young: the 4-day grace period does not apply after an invalid dose; dose %d needs age %s (%s); given %s", w.target, st.e.durs[w.dur.text], w.date, d.date)
 	case rTooOld:
-		return fmt.Sprintf("Age: too old: dose %d must be given before age %s (%s); given %s", w.target, w.dur, w.date, d.date)
+		return fmt.Sprintf("Age: too old: dose %d must be given before age %s (%s); given %s", w.target, st.e.durs[w.dur.text], w.date, d.date)
 	case rTooSoon:
-		return fmt.Sprintf("Interval: too soon: dose %d needs a minimum interval of %s after the dose of %s (on or after %s); given %s", w.target, w.dur, w.ref, w.date, d.date)
+		return fmt.Sprintf("Interval: too soon: dose %d needs a minimum interval of %s after the dose of %s (on or after %s); given %s", w.target, st.e.durs[w.dur.text], w.ref, w.date, d.date)
 	case rTooSoonGrace:
-		return fmt.Sprintf("Interval: too soon: the 4-day grace period does not apply after an invalid dose; dose %d needs %s after %s (%s); given %s", w.target, w.dur, w.ref, w.date, d.date)
+		return fmt.Sprintf("Interval: too soon: the 4-day grace period does not apply after an invalid dose; dose %d needs %s after %s (%s); given %s", w.target, st.e.durs[w.dur.text], w.ref, w.date, d.date)
 	case rLiveVirus:
 		return fmt.Sprintf("Live virus conflict: given %s, too close to the live vaccine %s of %s (not before %s)", d.date, st.e.cvxName[max(w.cvx, 0)], w.ref, w.date)
 	case rNotAllowed:

@@ -471,7 +471,7 @@ func (st *state) finish(r *run) Date {
 				}
 			}
 			if ref != NoDate {
-				e = maxD(e, ref.Add(min))
+				e = maxD(e, ref.add(min))
 			}
 		}
 		if st.skip(r, sd, true, e, len(r.ad), prev, nil) {
