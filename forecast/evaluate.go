@@ -51,11 +51,11 @@ const (
 // selected series (see reasonText).
 type reason struct {
 	code   reasonCode
-	date   Date     // limiting date (minimum age date, interval date, conflict end)
+	date   Date // limiting date (minimum age date, interval date, conflict end)
 	dur    span // the rule's age or interval
-	target int      // 1-based target dose
-	cvx    int      // conflicting vaccine for live-virus conflicts
-	ref    Date     // reference dose date for intervals / conflicts
+	target int  // 1-based target dose
+	cvx    int  // conflicting vaccine for live-virus conflicts
+	ref    Date // reference dose date for intervals / conflicts
 	// allowable marks a valid dose given as an allowable, not a
 	// preferable, vaccine.
 	allowable bool
