@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -259,7 +260,132 @@ func compile(sched *xSchedule, xants []xAntigen, version string) (*Engine, error
 		return nil, fmt.Errorf("forecast: %w", c.err)
 	}
 	e.durs = c.durs
+	for ai, a := range e.antigens {
+		a.twin = -1
+		for bi, b := range e.antigens[:ai] {
+			if b.twin >= 0 {
+				continue
+			}
+			if differ, ok := sameRules(a, b); ok {
+				a.twin, a.twinDiffer = bi, differ
+				break
+			}
+		}
+	}
 	return e, nil
+}
+
+// sameRules reports whether antigens a and b are in the same vaccine group
+// and have, series by series, the same rules (names and the texts built
+// from them aside) once the vaccines that only one of them mentions,
+// returned in differ, are left out.
+func sameRules(a, b *antigen) (differ cvxSet, ok bool) {
+	if a.vaccineGroupIdx != b.vaccineGroupIdx || len(a.series) != len(b.series) {
+		return differ, false
+	}
+	var ma, mb cvxSet
+	for i := range a.series {
+		mentioned(a.series[i], &ma)
+		mentioned(b.series[i], &mb)
+	}
+	for i := range differ {
+		differ[i] = ma[i] ^ mb[i]
+	}
+	for i := range a.series {
+		x, y := withoutVaccines(a.series[i], &differ), withoutVaccines(b.series[i], &differ)
+		if !reflect.DeepEqual(x, y) {
+			return differ, false
+		}
+	}
+	return differ, true
+}
+
+// mentioned adds to m every vaccine the rules of series s name.
+func mentioned(s *series, m *cvxSet) {
+	or := func(c *cvxSet) {
+		for i := range m {
+			m[i] |= c[i]
+		}
+	}
+	or(&s.vaccines)
+	for _, d := range s.doses {
+		or(&d.inadvertent)
+		for _, v := range d.preferable {
+			m.add(v.cvx)
+		}
+		for _, v := range d.allowable {
+			m.add(v.cvx)
+		}
+		for _, iv := range d.intervals {
+			or(&iv.fromMostRecent)
+		}
+		for _, iv := range d.allowInts {
+			or(&iv.fromMostRecent)
+		}
+		for _, sk := range d.skips {
+			for _, set := range sk.sets {
+				for _, c := range set.conds {
+					or(&c.cvx)
+				}
+			}
+		}
+	}
+}
+
+// withoutVaccines is a deep copy of s without its names and the texts
+// built from them, and without the vaccines in drop.
+func withoutVaccines(s *series, drop *cvxSet) series {
+	and := func(c cvxSet) cvxSet {
+		for i := range c {
+			c[i] &^= drop[i]
+		}
+		return c
+	}
+	rules := func(vs []vaccineRule) []vaccineRule {
+		var out []vaccineRule
+		for _, v := range vs {
+			if !drop.has(v.cvx) {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	intervals := func(ivs []intervalRule) []intervalRule {
+		out := make([]intervalRule, len(ivs))
+		for i, iv := range ivs {
+			iv.fromMostRecent = and(iv.fromMostRecent)
+			out[i] = iv
+		}
+		return out
+	}
+	x := *s
+	x.name, x.antigen = "", 0
+	x.dueReasons, x.validReasons, x.validAllowReasons = nil, nil, nil
+	x.vaccines = and(x.vaccines)
+	x.doses = make([]seriesDose, len(s.doses))
+	for i, d := range s.doses {
+		d.inadvertent = and(d.inadvertent)
+		d.preferable, d.allowable = rules(d.preferable), rules(d.allowable)
+		d.intervals, d.allowInts = intervals(d.intervals), intervals(d.allowInts)
+		skips := make([]skipRule, len(d.skips))
+		for j, sk := range d.skips {
+			sets := make([]skipSet, len(sk.sets))
+			for k, set := range sk.sets {
+				conds := make([]condition, len(set.conds))
+				for l, c := range set.conds {
+					c.cvx = and(c.cvx)
+					conds[l] = c
+				}
+				set.conds = conds
+				sets[k] = set
+			}
+			sk.sets = sets
+			skips[j] = sk
+		}
+		d.skips = skips
+		x.doses[i] = d
+	}
+	return x
 }
 
 func (c *compiler) series(xs xSeries, ai int) *series {

@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,7 +60,17 @@ func (e *Engine) Forecast(p Patient, doses []Dose, assessment time.Time) Result 
 
 	var res Result
 	antRes := grow(&sc.outPtrs, len(e.antigens))
-	for ai := range e.antigens {
+	var given cvxSet
+	for _, d := range st.doses {
+		if d.cvx >= 0 {
+			given.add(d.cvx)
+		}
+	}
+	for ai, a := range e.antigens {
+		if a.twin >= 0 && !intersects(&given, &a.twinDiffer) && slices.Equal(st.antigenDoses[ai], st.antigenDoses[a.twin]) {
+			antRes[ai] = st.twinOutcome(a, antRes[a.twin])
+			continue
+		}
 		antRes[ai] = st.antigen(ai)
 	}
 	nAnt, nEval := 0, 0
@@ -107,8 +118,41 @@ func (e *Engine) Forecast(p Patient, doses []Dose, assessment time.Time) Result 
 type antigenOutcome struct {
 	best   *run
 	bests  []*run // best series of each series group
+	runs   []*run // every series run
 	status SeriesStatus
 	reason string
+}
+
+func intersects(a, b *cvxSet) bool {
+	for i := range a {
+		if a[i]&b[i] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// twinOutcome is antigen a's outcome from its twin's (see antigen.twin):
+// the twin's runs, each under a's series of the same place.
+func (st *state) twinOutcome(a *antigen, o *antigenOutcome) *antigenOutcome {
+	if o == nil {
+		return nil
+	}
+	t := st.e.antigens[a.twin]
+	sc := st.sc
+	start := len(sc.runPtrs)
+	for _, r := range o.runs {
+		c := sc.newRun(st.e.nSeries)
+		*c = *r
+		c.s = a.series[slices.Index(t.series, r.s)]
+		sc.runPtrs = append(sc.runPtrs, c)
+	}
+	runs := sc.runPtrs[start:len(sc.runPtrs):len(sc.runPtrs)]
+	bests := grow(&sc.bestPtrs, len(o.bests))
+	for i, b := range o.bests {
+		bests[i] = runs[slices.Index(o.runs, b)]
+	}
+	return st.outcome(a, runs[slices.Index(o.runs, o.best)], bests, runs)
 }
 
 // antigen evaluates and forecasts every relevant series of an antigen and
@@ -172,7 +216,14 @@ func (st *state) antigen(ai int) *antigenOutcome {
 		st.forecastRun(r, groupComplete)
 	}
 	best, bests := st.selectBest(runs, len(st.e.groups[a.vaccineGroupIdx].antigens) > 1)
-	sc.outcomes = append(sc.outcomes, antigenOutcome{best: best, bests: bests, status: best.status, reason: best.forecastReason()})
+	return st.outcome(a, best, bests, runs)
+}
+
+// outcome completes the antigen's outcome from its selected series:
+// evidence of immunity and contraindications.
+func (st *state) outcome(a *antigen, best *run, bests, runs []*run) *antigenOutcome {
+	sc := st.sc
+	sc.outcomes = append(sc.outcomes, antigenOutcome{best: best, bests: bests, runs: runs, status: best.status, reason: best.forecastReason()})
 	out := &sc.outcomes[len(sc.outcomes)-1]
 	if why, ok := st.immune(a); ok {
 		out.status, out.reason = Immune, why

@@ -175,6 +175,14 @@ type antigen struct {
 	groupContra     []contraindication
 	vaccineContra   []contraindication
 	vaccineGroupIdx int
+	// twin is an earlier antigen of the same vaccine group whose series
+	// have the same rules, names aside, for every vaccine but those in
+	// twinDiffer (diphtheria, tetanus and pertussis; measles, mumps and
+	// rubella): for a patient with no dose of those vaccines and the same
+	// antigen doses, it evaluates and selects alike, so a forecast reuses
+	// its runs. -1 if none.
+	twin       int
+	twinDiffer cvxSet
 }
 
 type vaccineGroup struct {
