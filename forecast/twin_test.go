@@ -33,6 +33,7 @@ func TestTwinReuse(t *testing.T) {
 	}
 	cvxs := []string{"20", "106", "107", "110", "50", "120", "130", "132", "146", "28", "09", "113", "115", "138", "139",
 		"35", "112", "01", "22", "102", "198", "03", "94", "21", "05", "06", "07", "04", "08", "49", "133", "116", "10", "83", "150"}
+	obs := []string{"048", "055", "063", "073", "275", "007", "154", "002"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 3000 {
 		dob := time.Date(1990+rng.IntN(35), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC)
@@ -43,6 +44,9 @@ func TestTwinReuse(t *testing.T) {
 				Condition: DoseCondition(rng.IntN(8) / 7)})
 		}
 		p := Patient{DOB: dob, Gender: Gender(rng.IntN(3))}
+		if rng.IntN(3) == 0 {
+			p.Observations = []Observation{{Code: obs[rng.IntN(len(obs))], Date: dob.AddDate(0, rng.IntN(200), 0)}}
+		}
 		if a, b := with.Forecast(p, ds, asOf), without.Forecast(p, ds, asOf); !reflect.DeepEqual(a, b) {
 			t.Fatalf("history %d (%v, %+v as of %v): with twins\n%+v\nwithout\n%+v", i, p, ds, asOf, a, b)
 		}
