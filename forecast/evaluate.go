@@ -29,6 +29,12 @@ type state struct {
 	// antigenDoses lists, per antigen, the indexes in doses of the doses
 	// that count for it.
 	antigenDoses [][]int
+	// ages caches ageMonths by months (0 marks an empty slot: age 0
+	// months is never looked up).
+	ages [32]struct {
+		months int32
+		date   Date
+	}
 }
 
 type reasonCode uint8
@@ -113,7 +119,17 @@ func (st *state) age(p span) Date {
 	if p.Months == 0 {
 		return st.dob + Date(p.Days)
 	}
-	total := st.dobY*12 + (st.dobM - 1) + int(p.Months)
+	slot := &st.ages[uint32(p.Months)%uint32(len(st.ages))]
+	if slot.months != p.Months {
+		slot.months, slot.date = p.Months, st.ageMonths(int(p.Months))
+	}
+	return slot.date + Date(p.Days)
+}
+
+// ageMonths is the date the patient is the given number of calendar
+// months old.
+func (st *state) ageMonths(months int) Date {
+	total := st.dobY*12 + (st.dobM - 1) + months
 	y, m := total/12, total%12+1
 	if total < 0 && total%12 != 0 {
 		y--
@@ -128,7 +144,7 @@ func (st *state) age(p span) Date {
 			y++
 		}
 	}
-	return MakeDate(y, m, day) + Date(p.Days)
+	return MakeDate(y, m, day)
 }
 
 // inAgeRange reports dob+begin <= d < dob+end, open where unset.
