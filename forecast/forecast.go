@@ -142,8 +142,7 @@ func (st *state) twinOutcome(a *antigen, o *antigenOutcome) *antigenOutcome {
 	sc := st.sc
 	start := len(sc.runPtrs)
 	for _, r := range o.runs {
-		c := sc.newRun(st.e.nSeries)
-		*c = *r
+		c := sc.newRun(st.e.nSeries, *r)
 		c.s = a.series[slices.Index(t.series, r.s)]
 		sc.runPtrs = append(sc.runPtrs, c)
 	}
@@ -186,12 +185,8 @@ func (st *state) antigen(ai int) *antigenOutcome {
 		if !s.isDefault && st.tooYoungToStart(s) && st.groupDefault(a.series, rel, i) {
 			continue
 		}
-		r := sc.newRun(st.e.nSeries)
-		r.s, r.ad = s, ad
-		r.st = grow(&sc.stats, len(ad))
-		r.why = grow(&sc.reasons, len(ad))
-		r.tgt = grow(&sc.tgts, len(ad))
-		r.sat = grow(&sc.ints, len(s.doses))
+		r := sc.newRun(st.e.nSeries, run{s: s, ad: ad, st: grow(&sc.stats, len(ad)), why: grow(&sc.reasons, len(ad)),
+			tgt: grow(&sc.tgts, len(ad)), sat: grow(&sc.ints, len(s.doses))})
 		for i := range r.sat {
 			r.sat[i] = satNone
 		}

@@ -38,24 +38,27 @@ func (sc *scratch) reset() {
 // grow returns n zeroed elements from buf, replacing buf's array when full
 // (slices handed out earlier keep the old array).
 func grow[T any](buf *[]T, n int) []T {
-	b := *buf
-	if len(b)+n > cap(b) {
-		b = make([]T, 0, max(2*cap(b), n+256))
+	l := len(*buf)
+	if l+n > cap(*buf) {
+		*buf = make([]T, 0, max(2*cap(*buf), n+256))
+		l = 0
 	}
-	s := b[len(b) : len(b)+n]
+	// Reslicing *buf in place stores only its length: no write barrier.
+	*buf = (*buf)[:l+n]
+	s := (*buf)[l : l+n]
 	clear(s)
-	*buf = b[:len(b)+n]
 	return s
 }
 
-// newRun returns a zeroed run from the pool of runs; runs are never moved
-// once handed out because the slice is allocated with room for all series.
-func (sc *scratch) newRun(total int) *run {
+// newRun returns a run from the pool of runs, set to r; runs are never
+// moved once handed out because the slice is allocated with room for all
+// series.
+func (sc *scratch) newRun(total int, r run) *run {
 	if len(sc.runs) == cap(sc.runs) {
 		sc.runs = make([]run, 0, max(total, 2*cap(sc.runs)))
 	}
 	sc.runs = sc.runs[:len(sc.runs)+1]
-	r := &sc.runs[len(sc.runs)-1]
-	*r = run{}
-	return r
+	p := &sc.runs[len(sc.runs)-1]
+	*p = r
+	return p
 }
