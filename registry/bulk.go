@@ -469,16 +469,8 @@ func scanReportsWithPatient(rows pgx.Rows) ([]reportOf, error) {
 	var reps []reportOf
 	for rows.Next() {
 		var r reportOf
-		var mt, d *time.Time
-		if err := rows.Scan(&r.patient, &r.ID, &r.Facility, &r.ControlID, &r.Position, &mt, &r.Received, &r.FillerOrder,
-			&r.CVX, &r.NDC, &d, &r.Lot, &r.MVX, &r.Historical, &r.Action, &r.Completion); err != nil {
+		if err := scanReport(rows, &r.Report, &r.patient); err != nil {
 			return nil, err
-		}
-		if mt != nil {
-			r.MessageTime = *mt
-		}
-		if d != nil {
-			r.Date = *d
 		}
 		reps = append(reps, r)
 	}

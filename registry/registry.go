@@ -447,20 +447,29 @@ func scanReports(rows pgx.Rows) ([]consolidate.Report, error) {
 	var reps []consolidate.Report
 	for rows.Next() {
 		var r consolidate.Report
-		var mt, d *time.Time
-		if err := rows.Scan(&r.ID, &r.Facility, &r.ControlID, &r.Position, &mt, &r.Received, &r.FillerOrder,
-			&r.CVX, &r.NDC, &d, &r.Lot, &r.MVX, &r.Historical, &r.Action, &r.Completion); err != nil {
+		if err := scanReport(rows, &r); err != nil {
 			return nil, err
-		}
-		if mt != nil {
-			r.MessageTime = *mt
-		}
-		if d != nil {
-			r.Date = *d
 		}
 		reps = append(reps, r)
 	}
 	return reps, rows.Err()
+}
+
+// scanReport scans one row of selectReports' columns into r, after the
+// columns lead receives.
+func scanReport(rows pgx.Rows, r *consolidate.Report, lead ...any) error {
+	var mt, d *time.Time
+	if err := rows.Scan(append(lead, &r.ID, &r.Facility, &r.ControlID, &r.Position, &mt, &r.Received, &r.FillerOrder,
+		&r.CVX, &r.NDC, &d, &r.Lot, &r.MVX, &r.Historical, &r.Action, &r.Completion)...); err != nil {
+		return err
+	}
+	if mt != nil {
+		r.MessageTime = *mt
+	}
+	if d != nil {
+		r.Date = *d
+	}
+	return nil
 }
 
 // Reconsolidate rebuilds patient pid's vaccination events from all its
