@@ -2,7 +2,6 @@ package query
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -28,19 +27,11 @@ func BenchmarkAnswerZ44(b *testing.B) {
 			continue
 		}
 		r := v.Decode(m.Body)
-		p := r.VXU.Patient
-		n := p.LegalName()
-		qbp := fmt.Sprintf("MSH|^~\\&|EHR|%s|IIS|STATE|20261125||QBP^Q11^QBP_Q11|Q%d|P|2.5.1|||ER|AL|||||Z44^CDCPHINVS\r"+
-			"QPD|Z44^Request Evaluated History and Forecast^CDCPHINVS|T%d|%s^^^%s^MR|%s^%s^^^^^L||%s|%s\rRCP|I|5^RD&Records&HL70126\r",
-			m.Facility, i, i, p.Identifiers[0].Value, p.Identifiers[0].Authority, n.Family, n.Given, p.BirthDate.Format("20060102"), p.Sex)
-		q := v.Decode([]byte(qbp))
-		if q.Query == nil {
-			b.Fatalf("query %d: %+v", i, q.Issues)
-		}
+		q := z44Query(b, v, m.Facility, i, &r.VXU.Patient)
 		queries = append(queries, q)
 		id := int64(len(queries))
 		reg.history[id] = r.VXU.Vaccinations
-		reg.cands = append(reg.cands, Candidate{PatientID: id, Patient: p, Confident: true})
+		reg.cands = append(reg.cands, Candidate{PatientID: id, Patient: r.VXU.Patient, Confident: true})
 	}
 	fc, err := forecast.Default()
 	if err != nil {

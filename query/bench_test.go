@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"github.com/iisproject/iis"
 	"os"
 	"sort"
 	"strconv"
@@ -80,15 +81,7 @@ func BenchmarkQueryZ44(b *testing.B) {
 		r := v.Decode(m.Body)
 		msgs = append(msgs, &registry.Message{Kind: "vxu", Facility: m.Facility, ControlID: m.ControlID, Type: "VXU", Ack: "AA",
 			Transport: "bench", Received: time.Now(), Raw: m.Body, Decoded: r})
-		p := r.VXU.Patient
-		n := p.LegalName()
-		qbp := fmt.Sprintf("MSH|^~\\&|EHR|%s|IIS|STATE|20261125||QBP^Q11^QBP_Q11|Q%d|P|2.5.1|||ER|AL|||||Z44^CDCPHINVS\r"+
-			"QPD|Z44^Request Evaluated History and Forecast^CDCPHINVS|T%d|%s^^^%s^MR|%s^%s^^^^^L||%s|%s\rRCP|I|5^RD&Records&HL70126\r",
-			m.Facility, i, i, p.Identifiers[0].Value, p.Identifiers[0].Authority, n.Family, n.Given, p.BirthDate.Format("20060102"), p.Sex)
-		q := v.Decode([]byte(qbp))
-		if q.Query == nil {
-			b.Fatalf("query %d: %+v", i, q.Issues)
-		}
+		q := z44Query(b, v, m.Facility, i, &r.VXU.Patient)
 		queries = append(queries, q)
 	}
 	if err := pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
@@ -173,4 +166,19 @@ func envInt(name string, def int) int {
 		return n
 	}
 	return def
+}
+
+// z44Query is query i of a benchmark: a QBP Z44 from facility for patient
+// p by identifier, name, birth date and sex.
+func z44Query(tb testing.TB, v *immz.Validator, facility string, i int, p *iis.Patient) *immz.Result {
+	tb.Helper()
+	n := p.LegalName()
+	qbp := fmt.Sprintf("MSH|^~\\&|EHR|%s|IIS|STATE|20261125||QBP^Q11^QBP_Q11|Q%d|P|2.5.1|||ER|AL|||||Z44^CDCPHINVS\r"+
+		"QPD|Z44^Request Evaluated History and Forecast^CDCPHINVS|T%d|%s^^^%s^MR|%s^%s^^^^^L||%s|%s\rRCP|I|5^RD&Records&HL70126\r",
+		facility, i, i, p.Identifiers[0].Value, p.Identifiers[0].Authority, n.Family, n.Given, p.BirthDate.Format("20060102"), p.Sex)
+	q := v.Decode([]byte(qbp))
+	if q.Query == nil {
+		tb.Fatalf("query %d: %+v", i, q.Issues)
+	}
+	return q
 }
