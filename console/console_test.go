@@ -74,18 +74,14 @@ func newEnv(t *testing.T) *env {
 		{"CLINIC B", "LOT-1", "VXU", "vxu", "AE", []string{"E:101:6:RXA-17"}, 20 * time.Minute},
 	}
 	for _, r := range rows {
-		codes := []string{}
-		for _, i := range r.issues {
-			codes = append(codes, strings.Split(i, ":")[1])
-		}
 		ack := "MSH|^~\\&|IIS|IIS|EHR|" + r.fac + "|20260101||ACK^V04^ACK|A" + r.ctl + "|P|2.5.1\rMSA|" + r.ack + "|" + r.ctl + "\r"
 		if len(r.issues) > 0 {
 			ack += "ERR||RXA^1^17^1^1|101^Required field missing^HL70357|E|6^Required observation missing^HL70533|||RXA-17 (manufacturer) is required\r"
 		}
 		if _, err := st.Pool().Exec(ctx, `INSERT INTO source_reports (facility, control_id, message_type, kind, ack_code, transport,
-			received_at, raw, issues, err_codes, ack) VALUES ($1, $2, $3, $4, $5, 'mllp', $6, $7, $8, $9, $10)`,
+			received_at, raw, issues, ack) VALUES ($1, $2, $3, $4, $5, 'mllp', $6, $7, $8, $9)`,
 			r.fac, r.ctl, r.typ, r.kind, r.ack, now.Add(-r.ago), []byte("MSH|^~\\&|EHR|"+r.fac+"|IIS|IIS|20260101||VXU^V04^VXU_V04|"+r.ctl+"|P|2.5.1\rPID|1||123^^^A^MR||Doe^Jane\r"),
-			nonNil(r.issues), codes, []byte(ack)); err != nil {
+			nonNil(r.issues), []byte(ack)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -334,7 +330,7 @@ func TestErrorGroups(t *testing.T) {
 	}
 	// A rejected message replaced by its accepted correction leaves the
 	// error counts (message_errors follows source_reports.issues).
-	if _, err := e.store.Pool().Exec(context.Background(), `UPDATE source_reports SET issues = '{}', err_codes = '{}', ack_code = 'AA', kind = 'vxu'
+	if _, err := e.store.Pool().Exec(context.Background(), `UPDATE source_reports SET issues = '{}', ack_code = 'AA', kind = 'vxu'
 		WHERE control_id = 'T-1'`); err != nil {
 		t.Fatal(err)
 	}

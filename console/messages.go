@@ -130,7 +130,6 @@ type MessageRow struct {
 	Ack        string
 	Transport  string
 	Received   time.Time
-	ErrCodes   []string
 	Issues     []string
 	PatientID  *int64
 	Outcome    string
@@ -139,12 +138,12 @@ type MessageRow struct {
 
 // messageCols are the source_reports columns of a MessageRow (alias r).
 const messageCols = `r.id, r.facility, r.control_id, r.message_type, r.kind, r.ack_code, r.transport, r.received_at,
-	r.err_codes, r.issues, r.patient_id, r.match_outcome, r.replaced_at`
+	r.issues, r.patient_id, r.match_outcome, r.replaced_at`
 
 func scanMessageRow(r pgx.CollectableRow) (MessageRow, error) {
 	var m MessageRow
 	err := r.Scan(&m.ID, &m.Facility, &m.ControlID, &m.Type, &m.Kind, &m.Ack, &m.Transport, &m.Received,
-		&m.ErrCodes, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt)
+		&m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt)
 	return m, err
 }
 
@@ -322,9 +321,9 @@ func LoadMessage(ctx context.Context, db interface {
 	d := &MessageDetail{}
 	m := &d.MessageRow
 	err := db.QueryRow(ctx, `SELECT id, facility, control_id, message_type, kind, ack_code, transport, received_at,
-		err_codes, issues, patient_id, match_outcome, replaced_at, message_time, stream_seq, raw, ack
+		issues, patient_id, match_outcome, replaced_at, message_time, stream_seq, raw, ack
 		FROM source_reports WHERE id = $1`, id).Scan(&m.ID, &m.Facility, &m.ControlID, &m.Type, &m.Kind, &m.Ack, &m.Transport,
-		&m.Received, &m.ErrCodes, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt, &d.MessageTime, &d.StreamSeq, &d.Raw, &d.AckBody)
+		&m.Received, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt, &d.MessageTime, &d.StreamSeq, &d.Raw, &d.AckBody)
 	if err != nil {
 		return nil, fmt.Errorf("console: message %d: %w", id, err)
 	}

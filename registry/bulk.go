@@ -110,9 +110,8 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 	// sender's corrected resend, or an operator's resend after a fix.
 	b.Queue(`INSERT INTO source_reports AS r
 		(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw,
-		 issues, err_codes, ack)
-		SELECT f, c, t, k, a, tr, rt, mt, sq, rw, coalesce(string_to_array(nullif(iss, ''), ';'), '{}'),
-			ARRAY(SELECT DISTINCT split_part(x, ':', 2) FROM unnest(string_to_array(nullif(iss, ''), ';')) x), ab
+		 issues, ack)
+		SELECT f, c, t, k, a, tr, rt, mt, sq, rw, coalesce(string_to_array(nullif(iss, ''), ';'), '{}'), ab
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 			$7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::bytea[], $11::text[], $12::bytea[], $13::bool[])
 			AS u(f, c, t, k, a, tr, rt, mt, sq, rw, iss, ab, first)
@@ -120,7 +119,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		ON CONFLICT (facility, control_id) DO UPDATE SET
 			message_type = EXCLUDED.message_type, kind = EXCLUDED.kind, ack_code = EXCLUDED.ack_code,
 			transport = EXCLUDED.transport, message_time = EXCLUDED.message_time, stream_seq = EXCLUDED.stream_seq,
-			raw = EXCLUDED.raw, issues = EXCLUDED.issues, err_codes = EXCLUDED.err_codes, ack = EXCLUDED.ack,
+			raw = EXCLUDED.raw, issues = EXCLUDED.issues, ack = EXCLUDED.ack,
 			replaced_at = now()
 		WHERE r.kind = 'rejected' AND (EXCLUDED.kind <> r.kind OR EXCLUDED.raw <> r.raw OR EXCLUDED.issues <> r.issues)
 		RETURNING id, facility, control_id`,
@@ -132,9 +131,8 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 	// redelivery of that version is still recognised.
 	b.Queue(`INSERT INTO source_reports
 		(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw,
-		 issues, err_codes, ack)
-		SELECT f, c || '#' || h, t, k, a, tr, rt, mt, sq, rw, coalesce(string_to_array(nullif(iss, ''), ';'), '{}'),
-			ARRAY(SELECT DISTINCT split_part(x, ':', 2) FROM unnest(string_to_array(nullif(iss, ''), ';')) x), ab
+		 issues, ack)
+		SELECT f, c || '#' || h, t, k, a, tr, rt, mt, sq, rw, coalesce(string_to_array(nullif(iss, ''), ';'), '{}'), ab
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 			$7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::bytea[], $11::text[], $12::bytea[], $13::text[])
 			AS u(f, c, t, k, a, tr, rt, mt, sq, rw, iss, ab, h)

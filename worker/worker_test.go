@@ -417,8 +417,8 @@ func TestSameControlIDResent(t *testing.T) {
 	e.drain(t, "registry")
 	var issues, errCodes []string
 	var ack []byte
-	if err := e.store.Pool().QueryRow(context.Background(), `SELECT issues, err_codes, ack FROM source_reports
-		WHERE facility = 'RESENDCLINIC' AND control_id = 'RS-1'`).Scan(&issues, &errCodes, &ack); err != nil {
+	if err := e.store.Pool().QueryRow(context.Background(), `SELECT r.issues, ARRAY(SELECT e.code FROM message_errors e WHERE e.report_id = r.id), r.ack
+		FROM source_reports r WHERE r.facility = 'RESENDCLINIC' AND r.control_id = 'RS-1'`).Scan(&issues, &errCodes, &ack); err != nil {
 		t.Fatal(err)
 	}
 	if len(issues) == 0 || len(errCodes) == 0 || !bytes.Contains(ack, []byte("|RS-1")) || !bytes.Contains(ack, []byte("\rERR|")) {

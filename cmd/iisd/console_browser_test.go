@@ -84,6 +84,20 @@ func TestConsoleInBrowser(t *testing.T) {
 	for _, m := range gen.Take(5) {
 		send(m.Body)
 	}
+	// The worker stores the rejected message asynchronously: wait for it,
+	// or a loaded machine searches before it is there.
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+		var n int
+		if err := s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM source_reports WHERE control_id = 'ONBOARD-0001'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatal("the rejected message never reached the message store")
+		}
+	}
 
 	base := "http://" + s.httpLn.Addr().String()
 	dir := t.ArtifactDir()
