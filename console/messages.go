@@ -208,6 +208,10 @@ func Search(ctx context.Context, db interface {
 		// message with the code at two severities appears twice; the
 		// duplicates are dropped below, so fetch enough for a full page.
 		where = append(where, "e.code = "+arg(f.ErrCode))
+		if f.Facility != "" {
+			// e.facility lets the (facility, code, time) index serve.
+			where = append(where, "e.facility = "+arg(f.Facility))
+		}
 		if !f.From.IsZero() {
 			where = append(where, "e.received_at >= "+arg(f.From))
 		}
@@ -220,10 +224,6 @@ func Search(ctx context.Context, db interface {
 		limit *= 3
 		sql = "SELECT " + cols + " FROM message_errors e JOIN source_reports r ON r.id = e.report_id WHERE " +
 			strings.Join(where, " AND ") + " ORDER BY e.received_at DESC, e.report_id DESC LIMIT " + strconv.Itoa(limit)
-		if f.Facility != "" {
-			// Lead with e.facility so the (facility, code, time) index serves.
-			sql = strings.Replace(sql, "WHERE ", "WHERE e.facility = "+arg(f.Facility)+" AND ", 1)
-		}
 	} else {
 		if f.BeforeID != 0 {
 			where = append(where, "(r.received_at, r.id) < ("+arg(f.BeforeTime)+", "+arg(f.BeforeID)+")")

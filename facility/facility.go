@@ -120,15 +120,8 @@ func (d *Directory) Reload(ctx context.Context) error {
 		return fmt.Errorf("facility: load settings: %w", err)
 	}
 	snap := &snapshot{settings: list, validators: make(map[string]*immz.Validator, len(list))}
-	old := d.cur.Load()
 	for _, s := range list {
 		if s.ProcessingIDs == nil && s.WarningsAsAE == nil {
-			continue
-		}
-		// Keep the validator of unchanged settings: building one is cheap,
-		// but this keeps Validator's answer stable between reloads.
-		if v := old.validators[s.Facility]; v != nil && sameOverrides(old.get(s.Facility), s) {
-			snap.validators[s.Facility] = v
 			continue
 		}
 		cfg := d.base
@@ -142,25 +135,6 @@ func (d *Directory) Reload(ctx context.Context) error {
 	}
 	d.cur.Store(snap)
 	return nil
-}
-
-func (s *snapshot) get(facility string) Settings {
-	for _, x := range s.settings {
-		if x.Facility == facility {
-			return x
-		}
-	}
-	return Settings{}
-}
-
-func sameOverrides(a, b Settings) bool {
-	if !slices.Equal(a.ProcessingIDs, b.ProcessingIDs) || (a.ProcessingIDs == nil) != (b.ProcessingIDs == nil) {
-		return false
-	}
-	if (a.WarningsAsAE == nil) != (b.WarningsAsAE == nil) {
-		return false
-	}
-	return a.WarningsAsAE == nil || *a.WarningsAsAE == *b.WarningsAsAE
 }
 
 // Run reloads the settings every interval until ctx ends, so that changes
