@@ -139,7 +139,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		WHERE k = 'vxu' AND EXISTS (SELECT 1 FROM source_reports r WHERE r.facility = u.f AND r.control_id = u.c
 			AND r.stream_seq IS DISTINCT FROM u.sq AND r.raw <> u.rw)
 		ON CONFLICT (facility, control_id) DO NOTHING
-		RETURNING id, stream_seq, control_id`,
+		RETURNING id, stream_seq, facility, control_id`,
 		fac, ctl, typ, kind, ack, trans, recv, mtime, seq, raw, issues, ackBody, sums)
 	b.Queue(bulkCandidateQuery, qi, qh, qs, s.cfg.MaxBlock)
 	br := tx.SendBatch(ctx, b)
@@ -173,16 +173,26 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		id      int64
 		control string
 	}
-	versions := map[int64]version{} // by stream sequence
+	// By stream sequence, facility and MSH-10: one JetStream message can
+	// carry several reports (a queue envelope), never two of one identity.
+	type versionKey struct {
+		seq               int64
+		facility, control string
+	}
+	versions := map[versionKey]version{}
 	for rows.Next() {
 		var id, sq int64
-		var c string
-		if err := rows.Scan(&id, &sq, &c); err != nil {
+		var f, c string
+		if err := rows.Scan(&id, &sq, &f, &c); err != nil {
 			rows.Close()
 			br.Close()
 			return nil, fmt.Errorf("registry: store report versions: %w", err)
 		}
-		versions[sq] = version{id, c}
+		base := c
+		if j := strings.LastIndexByte(c, '#'); j >= 0 {
+			base = c[:j]
+		}
+		versions[versionKey{sq, f, base}] = version{id, c}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -229,7 +239,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		if id, ok := stored[k]; ok && first[i] {
 			items[i].reportID = id
 			delete(stored, k) // a second copy in the same slice is a duplicate
-		} else if v, ok := versions[int64(items[i].m.StreamSeq)]; ok {
+		} else if v, ok := versions[versionKey{int64(items[i].m.StreamSeq), k[0], k[1]}]; ok {
 			items[i].reportID, items[i].m.ControlID = v.id, v.control
 		} else {
 			out[i].Duplicate = true
