@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/iisproject/iis/hl7"
+	"github.com/iisproject/iis/synth"
 )
 
 // BenchmarkDecodeAck: parse, decode and validate a VXU and build its ACK —
@@ -22,5 +23,48 @@ func BenchmarkDecodeAck(b *testing.B) {
 				v.WriteAck(w, r)
 			}
 		})
+	}
+}
+
+// benchMessages are the synthetic traffic the listener benchmarks send
+// (ingest's BenchmarkServeHL7 uses the same seed): mostly valid VXUs, some
+// breaking a rule, resends, other clinics' reports and malformed bytes.
+func benchMessages(b *testing.B) [][]byte {
+	var msgs [][]byte
+	for _, m := range synth.New(synth.Config{Seed: 3}).Take(1000) {
+		msgs = append(msgs, m.Body)
+	}
+	return msgs
+}
+
+// BenchmarkCheck is the listener's validation of one synthetic message
+// (Validator.Check), cycling through 1,000 of them.
+func BenchmarkCheck(b *testing.B) {
+	msgs := benchMessages(b)
+	v := New(Config{Now: testNow})
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		v.Check(msgs[i%len(msgs)])
+		i++
+	}
+}
+
+// BenchmarkAck is the listener's ACK of one checked synthetic message
+// (Validator.Ack, as ingest calls it) with its issue summary (Summary).
+func BenchmarkAck(b *testing.B) {
+	msgs := benchMessages(b)
+	v := New(Config{Now: testNow})
+	results := make([]*Result, len(msgs))
+	for i, raw := range msgs {
+		results[i] = v.Check(raw)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r := results[i%len(results)]
+		v.Ack(r)
+		Summary(r.Issues)
+		i++
 	}
 }
