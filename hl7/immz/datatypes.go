@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/iisproject/iis"
 	"github.com/iisproject/iis/hl7"
@@ -25,6 +26,11 @@ func text(v hl7.Value) string {
 // the strings are cut from one buffer per message (d.strs, sized to the
 // message) instead of being allocated one by one. A strings.Builder never
 // changes bytes it has written, so the strings stay valid after it grows.
+//
+// While d.inPlace is set (Check reading a VXU's body, where no value
+// outlives the call: what an issue quotes is copied into its message), a
+// value without escapes is returned in place, as a string that shares the
+// message's bytes.
 func (d *decoder) text(v hl7.Value) string {
 	if v.IsEmpty() || v.IsNull() {
 		return ""
@@ -35,6 +41,9 @@ func (d *decoder) text(v hl7.Value) string {
 	b := bytes.TrimSpace(v.Bytes())
 	if len(b) == 0 {
 		return ""
+	}
+	if d.inPlace {
+		return unsafe.String(&b[0], len(b))
 	}
 	start := d.strs.Len()
 	d.strs.Write(b)

@@ -216,7 +216,12 @@ func (v *Validator) decode(m *hl7.Message, check bool) *Result {
 	}
 	d.m, d.res, d.check = m, &Result{msg: m}, check
 	d.strs = strings.Builder{}
-	d.strs.Grow(len(m.Bytes()))
+	if check {
+		// Only the header's (and a query's) text is kept.
+		d.strs.Grow(len(m.MSH().Bytes()))
+	} else {
+		d.strs.Grow(len(m.Bytes()))
+	}
 	defer d.release()
 	d.header()
 	if d.res.Rejected() {
@@ -239,6 +244,8 @@ func (d *decoder) release() {
 	d.seqs = d.seqs[:0]
 	clear(d.vacs)
 	clear(d.groups[:cap(d.groups)])
+	d.patient = iis.Patient{}
+	d.inPlace = false
 	d.m, d.res = nil, nil
 	d.strs = strings.Builder{}
 	d.v.decoders.Put(d)
@@ -256,9 +263,14 @@ type decoder struct {
 	// check is set for Validator.Check: validate, keep nothing. The dose
 	// groups are then decoded into vacs and groups, kept for the next
 	// message (zeroed by release).
-	check  bool
-	vacs   []iis.Vaccination
-	groups []group
+	check   bool
+	vacs    []iis.Vaccination
+	groups  []group
+	patient iis.Patient
+	// inPlace is set while Check reads values that are only compared,
+	// never kept: text then returns them in place, as views of the
+	// message's bytes (see text).
+	inPlace bool
 	// strs holds the text of the values decoded (see text); a new one for
 	// every message, since the Result's strings point into it.
 	strs strings.Builder

@@ -40,8 +40,8 @@ type group struct {
 func (d *decoder) vxu() {
 	d.startDates()
 	var (
-		out     = &VXU{}
-		p       = &out.Patient
+		out     *VXU
+		p       *iis.Patient
 		havePID bool
 		// groups and vacs are sized exactly (see countGroups), so pointers
 		// into them stay valid.
@@ -52,12 +52,17 @@ func (d *decoder) vxu() {
 		inGroup bool
 	)
 	if d.check {
-		// Nothing is kept: the decoder's own slices serve again.
+		// Nothing is kept: the decoder's own patient and slices serve
+		// again, and the values are read in place (see text).
 		if cap(d.vacs) < ngroups {
 			d.vacs, d.groups = make([]iis.Vaccination, ngroups), make([]group, 0, ngroups)
 		}
 		vacs, groups = d.vacs[:ngroups], d.groups[:0]
+		p = &d.patient
+		d.inPlace = true
 	} else {
+		out = &VXU{}
+		p = &out.Patient
 		vacs, groups = make([]iis.Vaccination, ngroups), make([]group, 0, ngroups)
 	}
 	for _, s := range d.m.Segments() {
@@ -76,7 +81,7 @@ func (d *decoder) vxu() {
 		case "PD1":
 			d.pd1(s, seq, p)
 		case "NK1":
-			if g, ok := d.nk1(s, seq); ok {
+			if g, ok := d.nk1(s, seq); ok && !d.check {
 				p.Guardians = append(p.Guardians, g)
 			}
 		case "ORC":
@@ -114,7 +119,9 @@ func (d *decoder) vxu() {
 			o := d.obx(s, seq)
 			switch {
 			case !inGroup:
-				p.Observations = append(p.Observations, o)
+				if !d.check {
+					p.Observations = append(p.Observations, o)
+				}
 			case cur != nil && cur.hasRXA:
 				d.groupObservation(o, seq, cur)
 			default:
@@ -165,7 +172,9 @@ func (d *decoder) vxu() {
 			continue
 		}
 		if g.rejected {
-			out.Rejected = append(out.Rejected, g.vac.Position)
+			if !d.check {
+				out.Rejected = append(out.Rejected, g.vac.Position)
+			}
 			continue
 		}
 		d.finishGroup(g)
@@ -258,7 +267,7 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 		if c.IsZero() {
 			continue
 		}
-		if d.checkCode(d.v.codes.Table(codeset.Race), c.Code, loc("PID", seq, 10, r, 1), "PID-10 race", "PID-10 table") {
+		if d.checkCode(d.v.codes.Table(codeset.Race), c.Code, loc("PID", seq, 10, r, 1), "PID-10 race", "PID-10 table") && !d.check {
 			p.Races = append(p.Races, c)
 		}
 	}
@@ -272,7 +281,9 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 			d.warn(loc("PID", seq, 11, r, 5), CodeApplicationError, AppInvalidValue, "PID-11 ZIP code "+quote(a.Zip)+" is not a valid US ZIP code (5 or 9 digits) - value ignored", "PID-11.5 zip")
 			a.Zip = ""
 		}
-		p.Addresses = append(p.Addresses, a)
+		if !d.check {
+			p.Addresses = append(p.Addresses, a)
+		}
 	}
 	f13 := f.at(13)
 	if d.check {
@@ -289,7 +300,7 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 		if c.IsZero() {
 			continue
 		}
-		if d.checkCode(d.v.codes.Table(codeset.Ethnicity), c.Code, loc("PID", seq, 22, r, 1), "PID-22 ethnic group", "PID-22 table") {
+		if d.checkCode(d.v.codes.Table(codeset.Ethnicity), c.Code, loc("PID", seq, 22, r, 1), "PID-22 ethnic group", "PID-22 table") && !d.check {
 			p.Ethnicities = append(p.Ethnicities, c)
 		}
 	}
@@ -574,6 +585,21 @@ func (d *decoder) groupObservation(o iis.Observation, seq int, g *group) {
 	case obsFundingSource:
 		v.FundingSource = o.Coded
 		d.checkCode(d.v.codes.Table(codeset.FundingSource), o.Coded.Code, loc("OBX", seq, 5, 1, 1), "Funding source (OBX-5 of 30963-3)", "30963-3 table")
+	case obsVISDocument, obsVaccineType, obsVISPublished, obsVISPresented, obsImmunity, obsContraindication, obsReaction:
+		if !d.check { // kept, never checked
+			g.keep(o)
+		}
+	default:
+		if !d.check {
+			v.Observations = append(v.Observations, o)
+		}
+	}
+}
+
+// keep files an observation that no rule looks at under its dose.
+func (g *group) keep(o iis.Observation) {
+	v := g.vac
+	switch o.ID.Code {
 	case obsVISDocument:
 		g.vis(o.SubID).Document = o.Coded
 	case obsVaccineType:
@@ -590,8 +616,6 @@ func (d *decoder) groupObservation(o iis.Observation, seq int, g *group) {
 		v.Contraindications = append(v.Contraindications, o.Coded)
 	case obsReaction:
 		v.Reactions = append(v.Reactions, o.Coded)
-	default:
-		v.Observations = append(v.Observations, o)
 	}
 }
 
