@@ -164,7 +164,7 @@ func parseDTM(s string) (time.Time, int, error) {
 		return time.Time{}, precNone, nil
 	}
 	// Time zone offset.
-	if i := strings.IndexAny(s, "+-"); i >= 0 {
+	if i := indexSign(s); i >= 0 {
 		tz := s[i+1:]
 		if len(tz) != 4 || !digits(tz) || atoi(tz[:2]) > 14 || atoi(tz[2:]) > 59 {
 			return time.Time{}, precNone, errDate
@@ -207,14 +207,50 @@ func parseDTM(s string) (time.Time, int, error) {
 	default:
 		return time.Time{}, precNone, errDate
 	}
-	if y < 1800 || mo < 1 || mo > 12 || d < 1 || d > 31 {
+	if y < 1800 || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) { // 20230231 and the like
 		return time.Time{}, precNone, errDate
 	}
-	t := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC)
-	if t.Day() != d { // 20230231 and the like
-		return time.Time{}, precNone, errDate
+	return dateUTC(y, mo, d), prec, nil
+}
+
+// indexSign is the index of the first '+' or '-' in s, or -1.
+func indexSign(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '+' || s[i] == '-' {
+			return i
+		}
 	}
-	return t, prec, nil
+	return -1
+}
+
+// daysIn is the number of days of month mo (1-12) of year y.
+func daysIn(mo, y int) int {
+	switch mo {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// dateUTC is time.Date(y, mo, d, 0, 0, 0, 0, time.UTC) for a valid date
+// of year 1 or later, without its normalisation and zone lookup: the
+// civil date is counted in days since 1970-01-01 (Gregorian calendar,
+// March-based years so that the leap day ends a year).
+func dateUTC(y, mo, d int) time.Time {
+	if mo <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400                              // [0, 399]
+	doy := (153*((mo+9)%12)+2)/5 + d - 1            // [0, 365]
+	doe := yoe*365 + yoe/4 - yoe/100 + doy          // [0, 146096]
+	days := int64(era)*146097 + int64(doe) - 719468 // since 1970-01-01
+	return time.Unix(days*86400, 0).UTC()
 }
 
 func digits(s string) bool {

@@ -55,6 +55,7 @@ type Validator struct {
 	warnAE  bool
 	app     string
 	fac     string
+	tab     tables
 	seq     atomic.Uint64
 	// decoders keeps the scratch buffers of finished Decode calls for the
 	// next ones.
@@ -67,6 +68,7 @@ func New(cfg Config) *Validator {
 	if v.codes == nil {
 		v.codes = codeset.Default()
 	}
+	v.tab = newTables(v.codes)
 	if v.now == nil {
 		v.now = time.Now
 	}
@@ -77,6 +79,36 @@ func New(cfg Config) *Validator {
 		v.app = "IIS"
 	}
 	return v
+}
+
+// tables are the code tables the rules look codes up in, found once in
+// the Validator's set.
+type tables struct {
+	identifierType, sex, race, ethnicity, yesNo, publicity, registryStatus, relationship, fundingSource   *codeset.Table
+	mvx, cpt, refusalReason, completionStatus, informationSource, actionCode, route, site, financialClass *codeset.Table
+}
+
+func newTables(c *codeset.Set) tables {
+	return tables{
+		identifierType:    c.Table(codeset.IdentifierType),
+		sex:               c.Table(codeset.Sex),
+		race:              c.Table(codeset.Race),
+		ethnicity:         c.Table(codeset.Ethnicity),
+		yesNo:             c.Table(codeset.YesNo),
+		publicity:         c.Table(codeset.Publicity),
+		registryStatus:    c.Table(codeset.RegistryStatus),
+		relationship:      c.Table(codeset.Relationship),
+		fundingSource:     c.Table(codeset.FundingSource),
+		mvx:               c.MVX(),
+		cpt:               c.CPT(),
+		refusalReason:     c.RefusalReason(),
+		completionStatus:  c.CompletionStatus(),
+		informationSource: c.InformationSource(),
+		actionCode:        c.ActionCode(),
+		route:             c.Route(),
+		site:              c.Site(),
+		financialClass:    c.FinancialClass(),
+	}
 }
 
 // Kind is the kind of message decoded.
@@ -239,11 +271,10 @@ func (v *Validator) decode(m *hl7.Message, check bool) *Result {
 // release returns d to its validator's pool, keeping its buffers but no
 // reference to the message or the result.
 func (d *decoder) release() {
-	clear(d.fbuf[:cap(d.fbuf)])
-	d.fbuf = d.fbuf[:0]
 	d.seqs = d.seqs[:0]
-	clear(d.vacs)
-	clear(d.groups[:cap(d.groups)])
+	clear(d.vacs[:d.nvacs])
+	clear(d.groups[:d.nvacs])
+	d.nvacs = 0
 	d.patient = iis.Patient{}
 	d.inPlace = false
 	d.m, d.res = nil, nil
@@ -258,14 +289,13 @@ type decoder struct {
 	res *Result
 	// seq counts segments by ID while walking the message, for ERR-2.
 	seqs []segCount
-	// fbuf holds the fields of the segment being read (see split).
-	fbuf []hl7.Value
 	// check is set for Validator.Check: validate, keep nothing. The dose
 	// groups are then decoded into vacs and groups, kept for the next
 	// message (zeroed by release).
 	check   bool
 	vacs    []iis.Vaccination
 	groups  []group
+	nvacs   int // the dose groups of vacs and groups used (see release)
 	patient iis.Patient
 	// inPlace is set while Check reads values that are only compared,
 	// never kept: text then returns them in place, as views of the
@@ -274,9 +304,18 @@ type decoder struct {
 	// strs holds the text of the values decoded (see text); a new one for
 	// every message, since the Result's strings point into it.
 	strs strings.Builder
-	// today is the clock's date (UTC midnight) plus one day of tolerance
+	// tomorrow is the clock's date (UTC midnight) plus one day of tolerance
 	// for senders in other time zones.
 	tomorrow time.Time
+	// oldest is the earliest plausible birth date: 130 years before
+	// tomorrow.
+	oldest time.Time
+	// today is the clock's date that tomorrow and oldest were computed
+	// for; they are kept while it lasts.
+	today struct {
+		y, day int
+		mo     time.Month
+	}
 }
 
 // fields are a segment's fields split once; at(n) is field n.
@@ -289,11 +328,15 @@ func (f fields) at(n int) hl7.Value {
 	return f[n-1]
 }
 
-// split splits s into fields, reusing the decoder's buffer: the result is
-// valid until the next split.
-func (d *decoder) split(s hl7.Segment) fields {
-	d.fbuf = s.AppendFields(d.fbuf[:0])
-	return fields(d.fbuf)
+// fieldBuf is room for a segment's fields on the reader's stack: split
+// fills it without the write barriers that filling heap memory costs
+// while the garbage collector marks. A segment with more fields (PID has
+// 39 at most) spills to the heap.
+type fieldBuf [32]hl7.Value
+
+// split splits s into fields, in buf when they fit.
+func split(s hl7.Segment, buf *fieldBuf) fields {
+	return fields(s.AppendFields(buf[:0]))
 }
 
 func (d *decoder) add(is Issue) { d.res.Issues = append(d.res.Issues, is) }
@@ -313,7 +356,8 @@ func loc(seg string, seq, field int, more ...int) ErrorLocation {
 }
 
 func (d *decoder) header() {
-	msh := d.split(d.m.MSH())
+	var fb fieldBuf
+	msh := split(d.m.MSH(), &fb)
 	h := &d.res.Header
 	h.SendingApplication = d.readHD(msh.at(3))
 	h.SendingFacility = d.readHD(msh.at(4))
@@ -491,7 +535,11 @@ func (d *decoder) checkCode(table *codeset.Table, code string, l ErrorLocation, 
 }
 
 func (d *decoder) startDates() {
-	now := d.v.now()
-	y, mo, day := now.Date()
+	y, mo, day := d.v.now().Date()
+	if d.today.y == y && d.today.mo == mo && d.today.day == day {
+		return // the pooled decoder's dates are today's
+	}
+	d.today.y, d.today.mo, d.today.day = y, mo, day
 	d.tomorrow = time.Date(y, mo, day, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	d.oldest = d.tomorrow.AddDate(-130, 0, 0)
 }

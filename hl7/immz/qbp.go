@@ -44,7 +44,8 @@ func (d *decoder) qbp() {
 		return
 	}
 	q := &Query{Limit: defaultQuantityLimit}
-	f := d.split(qpd)
+	var fb fieldBuf
+	f := split(qpd, &fb)
 	reject := func(field int, code, app int, msg, rule string) {
 		d.add(Issue{Location: loc("QPD", 1, field), Code: code, Severity: Error, AppCode: app, Scope: ScopeMessage, Message: msg, Rule: rule})
 	}
@@ -93,7 +94,8 @@ func (d *decoder) qbp() {
 	}
 
 	if rcp, ok := d.m.Segment("RCP", 1); ok {
-		f := d.split(rcp)
+		var fb fieldBuf
+		f := split(rcp, &fb)
 		q.ResponseModality = d.text(f.at(1))
 		if l := d.text(f.at(2).Comp(1)); l != "" {
 			n, err := strconv.Atoi(l)

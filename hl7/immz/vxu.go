@@ -58,6 +58,7 @@ func (d *decoder) vxu() {
 			d.vacs, d.groups = make([]iis.Vaccination, ngroups), make([]group, 0, ngroups)
 		}
 		vacs, groups = d.vacs[:ngroups], d.groups[:0]
+		d.nvacs = ngroups
 		p = &d.patient
 		d.inPlace = true
 	} else {
@@ -88,7 +89,8 @@ func (d *decoder) vxu() {
 			groups = append(groups, group{orcSeq: seq, vac: &vacs[len(groups)]})
 			cur = &groups[len(groups)-1]
 			inGroup = true
-			f := d.split(s)
+			var fb fieldBuf
+			f := split(s, &fb)
 			cur.vac.FillerOrder = d.readEI(f.at(3))
 			if !d.check {
 				cur.vac.PlacerOrder = d.readEI(f.at(2))
@@ -210,7 +212,8 @@ func countGroups(m *hl7.Message) int {
 }
 
 func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
-	f := d.split(s)
+	var fb fieldBuf
+	f := split(s, &fb)
 	rejectMsg := func(field int, code, app int, msg, rule string) {
 		d.add(Issue{Location: loc("PID", seq, field), Code: code, Severity: Error, AppCode: app, Scope: ScopeMessage, Message: msg, Rule: rule})
 	}
@@ -224,7 +227,7 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 		if id.Type == "" {
 			d.warn(loc("PID", seq, 3, r, 5), CodeRequiredFieldMiss, AppRequiredData, "PID-3 identifier type code (CX-5) is missing", "PID-3.5 required")
 		} else {
-			d.checkCode(d.v.codes.Table(codeset.IdentifierType), id.Type, loc("PID", seq, 3, r, 5), "PID-3 identifier type", "PID-3.5 table")
+			d.checkCode(d.v.tab.identifierType, id.Type, loc("PID", seq, 3, r, 5), "PID-3 identifier type", "PID-3.5 table")
 		}
 	}
 	if len(p.Identifiers) == 0 {
@@ -252,13 +255,13 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 		rejectMsg(7, CodeRequiredFieldMiss, AppRequiredData, "PID-7 patient birth date is required - message rejected", "PID-7 required")
 	} else if dob, ok := d.date(f.at(7), loc("PID", seq, 7), "PID-7 birth date", Error, ScopeMessage, "PID-7"); ok {
 		p.BirthDate = dob
-		if dob.Before(d.tomorrow.AddDate(-130, 0, 0)) {
+		if dob.Before(d.oldest) {
 			d.warn(loc("PID", seq, 7), CodeApplicationError, AppIllogicalDate, "PID-7 birth date "+dob.Format("20060102")+" is more than 130 years ago", "PID-7 too old")
 		}
 	}
 
 	p.Sex = d.text(f.at(8))
-	if !d.checkCode(d.v.codes.Table(codeset.Sex), p.Sex, loc("PID", seq, 8), "PID-8 administrative sex", "PID-8 table") {
+	if !d.checkCode(d.v.tab.sex, p.Sex, loc("PID", seq, 8), "PID-8 administrative sex", "PID-8 table") {
 		p.Sex = ""
 	}
 	f10 := f.at(10)
@@ -267,7 +270,7 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 		if c.IsZero() {
 			continue
 		}
-		if d.checkCode(d.v.codes.Table(codeset.Race), c.Code, loc("PID", seq, 10, r, 1), "PID-10 race", "PID-10 table") && !d.check {
+		if d.checkCode(d.v.tab.race, c.Code, loc("PID", seq, 10, r, 1), "PID-10 race", "PID-10 table") && !d.check {
 			p.Races = append(p.Races, c)
 		}
 	}
@@ -300,12 +303,12 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 		if c.IsZero() {
 			continue
 		}
-		if d.checkCode(d.v.codes.Table(codeset.Ethnicity), c.Code, loc("PID", seq, 22, r, 1), "PID-22 ethnic group", "PID-22 table") && !d.check {
+		if d.checkCode(d.v.tab.ethnicity, c.Code, loc("PID", seq, 22, r, 1), "PID-22 ethnic group", "PID-22 table") && !d.check {
 			p.Ethnicities = append(p.Ethnicities, c)
 		}
 	}
 	p.MultipleBirth = d.text(f.at(24))
-	if !d.checkCode(d.v.codes.Table(codeset.YesNo), p.MultipleBirth, loc("PID", seq, 24), "PID-24 multiple birth indicator", "PID-24 table") {
+	if !d.checkCode(d.v.tab.yesNo, p.MultipleBirth, loc("PID", seq, 24), "PID-24 multiple birth indicator", "PID-24 table") {
 		p.MultipleBirth = ""
 	}
 	if o := d.text(f.at(25)); o != "" {
@@ -335,18 +338,19 @@ func validZip(z string) bool {
 }
 
 func (d *decoder) pd1(s hl7.Segment, seq int, p *iis.Patient) {
-	f := d.split(s)
+	var fb fieldBuf
+	f := split(s, &fb)
 	p.PublicityCode = d.readCode(f.at(11))
-	if !d.checkCode(d.v.codes.Table(codeset.Publicity), p.PublicityCode.Code, loc("PD1", seq, 11, 1, 1), "PD1-11 publicity code", "PD1-11 table") {
+	if !d.checkCode(d.v.tab.publicity, p.PublicityCode.Code, loc("PD1", seq, 11, 1, 1), "PD1-11 publicity code", "PD1-11 table") {
 		p.PublicityCode = iis.Code{}
 	}
 	p.Protection = d.text(f.at(12))
-	if !d.checkCode(d.v.codes.Table(codeset.YesNo), p.Protection, loc("PD1", seq, 12), "PD1-12 protection indicator", "PD1-12 table") {
+	if !d.checkCode(d.v.tab.yesNo, p.Protection, loc("PD1", seq, 12), "PD1-12 protection indicator", "PD1-12 table") {
 		p.Protection = ""
 	}
 	p.ProtectionDate, _ = d.date(f.at(13), loc("PD1", seq, 13), "PD1-13 protection indicator date", Warning, ScopeField, "PD1-13")
 	p.RegistryStatus = d.text(f.at(16))
-	if !d.checkCode(d.v.codes.Table(codeset.RegistryStatus), p.RegistryStatus, loc("PD1", seq, 16), "PD1-16 immunization registry status", "PD1-16 table") {
+	if !d.checkCode(d.v.tab.registryStatus, p.RegistryStatus, loc("PD1", seq, 16), "PD1-16 immunization registry status", "PD1-16 table") {
 		p.RegistryStatus = ""
 	}
 	p.RegistryStatusDate, _ = d.date(f.at(17), loc("PD1", seq, 17), "PD1-17 registry status date", Warning, ScopeField, "PD1-17")
@@ -354,7 +358,8 @@ func (d *decoder) pd1(s hl7.Segment, seq int, p *iis.Patient) {
 }
 
 func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
-	f := d.split(s)
+	var fb fieldBuf
+	f := split(s, &fb)
 	g := iis.Guardian{Name: d.readXPN(f.at(2)), Relationship: d.readCode(f.at(3))}
 	reject := func(field int, msg, rule string) {
 		d.add(Issue{Location: loc("NK1", seq, field), Code: CodeRequiredFieldMiss, Severity: Error, AppCode: AppRequiredData, Scope: ScopeSegment, Message: msg, Rule: rule})
@@ -367,7 +372,7 @@ func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
 		reject(3, "NK1-3 relationship to the patient is missing - segment rejected", "NK1-3 required")
 		return g, false
 	}
-	d.checkCode(d.v.codes.Table(codeset.Relationship), g.Relationship.Code, loc("NK1", seq, 3, 1, 1), "NK1-3 relationship", "NK1-3 table")
+	d.checkCode(d.v.tab.relationship, g.Relationship.Code, loc("NK1", seq, 3, 1, 1), "NK1-3 relationship", "NK1-3 table")
 	if d.check {
 		return g, true
 	}
@@ -387,7 +392,8 @@ func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
 }
 
 func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
-	f := d.split(s)
+	var fb fieldBuf
+	f := split(s, &fb)
 	v := g.vac
 	rejectGroup := func(l ErrorLocation, code, app int, msg, rule string) {
 		g.rejected = true
@@ -453,7 +459,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 		}
 	}
 	v.Manufacturer = d.readCode(f.at(17))
-	if !d.checkCode(d.v.codes.MVX(), v.Manufacturer.Code, loc("RXA", seq, 17, 1, 1), "RXA-17 manufacturer (MVX)", "RXA-17 table") {
+	if !d.checkCode(d.v.tab.mvx, v.Manufacturer.Code, loc("RXA", seq, 17, 1, 1), "RXA-17 manufacturer (MVX)", "RXA-17 table") {
 		v.Manufacturer = iis.Code{}
 	}
 	f18 := f.at(18)
@@ -462,7 +468,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 		if c.IsZero() {
 			continue
 		}
-		d.checkCode(d.v.codes.RefusalReason(), c.Code, loc("RXA", seq, 18, r, 1), "RXA-18 substance/treatment refusal reason", "RXA-18 table")
+		d.checkCode(d.v.tab.refusalReason, c.Code, loc("RXA", seq, 18, r, 1), "RXA-18 substance/treatment refusal reason", "RXA-18 table")
 		v.RefusalReasons = append(v.RefusalReasons, c)
 	}
 
@@ -470,7 +476,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 	switch {
 	case v.CompletionStatus == "":
 		v.CompletionStatus = "CP"
-	case !d.v.codes.CompletionStatus().Contains(v.CompletionStatus):
+	case !d.v.tab.completionStatus.Contains(v.CompletionStatus):
 		d.warn(loc("RXA", seq, 20), CodeTableValueNotFound, AppTableValueNotFound, "RXA-20 completion status "+quote(v.CompletionStatus)+" is not CP, RE, NA or PA; recorded as CP", "RXA-20 table")
 		v.CompletionStatus = "CP"
 	}
@@ -484,7 +490,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 	case src == "":
 		d.warn(loc("RXA", seq, 9), CodeRequiredFieldMiss, AppRequiredData, "RXA-9 administration notes (information source: 00 new record or 01 historical) is missing; the dose is recorded as historical", "RXA-9 required")
 		v.Historical = true
-	case !d.v.codes.InformationSource().Contains(src):
+	case !d.v.tab.informationSource.Contains(src):
 		d.warn(loc("RXA", seq, 9, 1, 1), CodeTableValueNotFound, AppTableValueNotFound, "RXA-9 information source "+quote(src)+" is not in NIP001; the dose is recorded as historical", "RXA-9 table")
 		v.Historical = true
 	default:
@@ -494,7 +500,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
 	switch {
 	case v.Action == "":
 		v.Action = "A"
-	case !d.v.codes.ActionCode().Contains(v.Action):
+	case !d.v.tab.actionCode.Contains(v.Action):
 		d.warn(loc("RXA", seq, 21), CodeTableValueNotFound, AppTableValueNotFound, "RXA-21 action code "+quote(v.Action)+" is not A, U or D; recorded as A", "RXA-21 table")
 		v.Action = "A"
 	}
@@ -522,27 +528,29 @@ func (d *decoder) vaccineCodes(v *iis.Vaccination) {
 		}
 	}
 	if v.CVX == "" && v.CPT != "" {
-		if e, ok := d.v.codes.CPT().Lookup(v.CPT); ok {
-			v.CVX = d.v.codes.CPT().Field(e, "cvx")
+		if e, ok := d.v.tab.cpt.Lookup(v.CPT); ok {
+			v.CVX = d.v.tab.cpt.Field(e, "cvx")
 		}
 	}
 }
 
 func (d *decoder) rxr(s hl7.Segment, seq int, g *group) {
-	f := d.split(s)
+	var fb fieldBuf
+	f := split(s, &fb)
 	v := g.vac
 	v.Route = d.readCode(f.at(1))
-	if !d.checkCode(d.v.codes.Route(), v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route of administration", "RXR-1 table") {
+	if !d.checkCode(d.v.tab.route, v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route of administration", "RXR-1 table") {
 		v.Route = iis.Code{}
 	}
 	v.Site = d.readCode(f.at(2))
-	if !d.checkCode(d.v.codes.Site(), v.Site.Code, loc("RXR", seq, 2, 1, 1), "RXR-2 administration site", "RXR-2 table") {
+	if !d.checkCode(d.v.tab.site, v.Site.Code, loc("RXR", seq, 2, 1, 1), "RXR-2 administration site", "RXR-2 table") {
 		v.Site = iis.Code{}
 	}
 }
 
 func (d *decoder) obx(s hl7.Segment, seq int) iis.Observation {
-	f := d.split(s)
+	var fb fieldBuf
+	f := split(s, &fb)
 	o := iis.Observation{
 		ValueType: d.text(f.at(2)),
 		ID:        d.readCode(f.at(3)),
@@ -579,12 +587,12 @@ func (d *decoder) groupObservation(o iis.Observation, seq int, g *group) {
 	case obsVFCEligibility:
 		g.eligibility = true
 		v.FundingEligibility, v.EligibilityMethod = o.Coded, o.Method
-		if !d.checkCode(d.v.codes.FinancialClass(), o.Coded.Code, loc("OBX", seq, 5, 1, 1), "VFC eligibility (OBX-5 of 64994-7)", "64994-7 table") {
+		if !d.checkCode(d.v.tab.financialClass, o.Coded.Code, loc("OBX", seq, 5, 1, 1), "VFC eligibility (OBX-5 of 64994-7)", "64994-7 table") {
 			v.FundingEligibility = iis.Code{}
 		}
 	case obsFundingSource:
 		v.FundingSource = o.Coded
-		d.checkCode(d.v.codes.Table(codeset.FundingSource), o.Coded.Code, loc("OBX", seq, 5, 1, 1), "Funding source (OBX-5 of 30963-3)", "30963-3 table")
+		d.checkCode(d.v.tab.fundingSource, o.Coded.Code, loc("OBX", seq, 5, 1, 1), "Funding source (OBX-5 of 30963-3)", "30963-3 table")
 	case obsVISDocument, obsVaccineType, obsVISPublished, obsVISPresented, obsImmunity, obsContraindication, obsReaction:
 		if !d.check { // kept, never checked
 			g.keep(o)

@@ -1,0 +1,36 @@
+package immz
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestParseDTMDates: every calendar day from 1800 to 2400 parses to the
+// value time.Date gives (the same instant and zone, comparable with ==),
+// and the day after the last of each month is rejected.
+func TestParseDTMDates(t *testing.T) {
+	for d := time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2400; d = d.AddDate(0, 0, 1) {
+		s := d.Format("20060102")
+		got, prec, err := parseDTM(s)
+		if err != nil || prec != precDay || got != d {
+			t.Fatalf("parseDTM(%q) = %v, %d, %v; want %v", s, got, prec, err, d)
+		}
+		if next := d.AddDate(0, 0, 1); next.Day() == 1 {
+			bad := fmt.Sprintf("%04d%02d%02d", d.Year(), d.Month(), d.Day()+1)
+			if _, _, err := parseDTM(bad); err == nil {
+				t.Fatalf("parseDTM(%q) accepted a day the month does not have", bad)
+			}
+		}
+	}
+	for _, s := range []string{"2024", "202402", "20240229", "2024022913", "202402291305", "20240229130559", "20240229130559.1234-0500", "20240229+0100"} {
+		if _, _, err := parseDTM(s); err != nil {
+			t.Errorf("parseDTM(%q): %v", s, err)
+		}
+	}
+	for _, s := range []string{"17991231", "20230229", "20240230", "20241301", "20240100", "2024-01-01", "20240229+01", "202402291", "20240229130559.12345", "2024022924"} {
+		if _, _, err := parseDTM(s); err == nil {
+			t.Errorf("parseDTM(%q) accepted", s)
+		}
+	}
+}
