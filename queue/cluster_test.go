@@ -85,7 +85,8 @@ func TestClusterNodeLoss(t *testing.T) {
 		t.Fatal("no leader was killed")
 	}
 
-	// Read the whole stream back, message by message.
+	// Read the whole stream back, message by message (an envelope holds
+	// several).
 	stored := map[string]int{}
 	st, err := q.js.Stream(ctx, q.cfg.Stream)
 	if err != nil {
@@ -104,7 +105,13 @@ func TestClusterNodeLoss(t *testing.T) {
 		if err != nil {
 			t.Fatalf("reading message %d: %v", seq, err)
 		}
-		stored[msg.Header.Get(HeaderFacility)+"|"+msg.Header.Get(HeaderControlID)]++
+		msgs, err := q.Unpack(msg.Subject, msg.Header, msg.Data)
+		if err != nil {
+			t.Fatalf("message %d: %v", seq, err)
+		}
+		for _, m := range msgs {
+			stored[m.Facility+"|"+m.ControlID]++
+		}
 	}
 	lost, dups := 0, 0
 	for id := range acked {

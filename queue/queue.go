@@ -31,6 +31,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures a Queue. The zero Config runs an embedded server with
@@ -60,6 +61,15 @@ type Config struct {
 	// PublishTimeout bounds one publish (default 2s): past it the sender
 	// gets an error ACK, never an AA.
 	PublishTimeout time.Duration
+	// Coalesce is the most messages stored together in one envelope when
+	// several are handed to Publish at once (default 64); 1 stores every
+	// message as its own JetStream message. CoalesceBytes bounds an
+	// envelope's size (default 1 MiB, and at most half the server's
+	// maximum payload). See coalescer.
+	Coalesce      int
+	CoalesceBytes int
+	// Registerer receives the queue's metrics (nil: none).
+	Registerer prometheus.Registerer
 	// Logger receives connection events; no message content is logged.
 	Logger *slog.Logger
 }
@@ -89,6 +99,12 @@ func (c *Config) defaults() {
 	if c.PublishTimeout == 0 {
 		c.PublishTimeout = 2 * time.Second
 	}
+	if c.Coalesce == 0 {
+		c.Coalesce = 64
+	}
+	if c.CoalesceBytes <= 0 {
+		c.CoalesceBytes = 1 << 20
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -96,10 +112,13 @@ func (c *Config) defaults() {
 
 // Queue is a connection to the ingest streams.
 type Queue struct {
-	cfg Config
-	srv *server.Server // embedded server, or nil
-	nc  *nats.Conn
-	js  jetstream.JetStream
+	cfg     Config
+	srv     *server.Server // embedded server, or nil
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	co      *coalescer // nil when Coalesce is 1
+	recent  *recentIDs
+	metrics *metrics
 }
 
 // Headers set on every queued message.
@@ -157,8 +176,21 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		q.Close()
 		return nil, err
 	}
+	if q.metrics, err = newMetrics(cfg.Registerer); err != nil {
+		q.Close()
+		return nil, err
+	}
+	q.recent = newRecentIDs(cfg.DuplicateWindow, recentMax)
+	if cfg.Coalesce > 1 {
+		maxBytes := min(cfg.CoalesceBytes, int(nc.MaxPayload()/2))
+		q.co = newCoalescer(q, cfg.Coalesce, maxBytes)
+	}
 	return q, nil
 }
+
+// recentMax bounds each generation of remembered message ids (about 20 MB
+// for both).
+const recentMax = 256 << 10
 
 func startEmbedded(cfg Config) (*server.Server, error) {
 	opts := &server.Options{
@@ -272,36 +304,72 @@ type PubAck struct {
 }
 
 // Publish queues m and returns once JetStream has stored it. It fails if
-// that does not happen within the publish timeout.
+// that does not happen within the publish timeout. A resend of a message
+// stored inside the duplicate window (same Message.ID) is not stored again:
+// the acknowledgement says Duplicate and gives the first copy's sequence.
+// Messages published at the same time from several goroutines may share
+// one stream message (see Config.Coalesce); consumers read stream
+// messages with Unpack.
 func (q *Queue) Publish(ctx context.Context, m *Message) (PubAck, error) {
+	var id string
+	if m.ControlID != "" {
+		id = m.ID()
+		if seq, ok := q.recent.lookup(id); ok {
+			return PubAck{Sequence: seq, Duplicate: true}, nil
+		}
+	}
+	if q.co != nil && envelopeSize(m) <= q.co.maxBytes/2 {
+		return q.co.publish(ctx, m, id)
+	}
+	return q.publishOne(ctx, m, id)
+}
+
+// publishOne stores m as a JetStream message of its own.
+func (q *Queue) publishOne(ctx context.Context, m *Message, id string) (PubAck, error) {
 	ctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
 	defer cancel()
+	msg := &nats.Msg{Subject: q.subject(m), Data: m.Body, Header: headers(m)}
+	if id != "" {
+		msg.Header[jetstream.MsgIDHeader] = []string{id}
+	}
+	ack, err := q.request(ctx, msg)
+	if err == nil {
+		q.recent.add(id, ack.Sequence)
+	}
+	return ack, err
+}
+
+// subject is m's subject in the ingest stream: <prefix>.<kind>.<facility>.
+func (q *Queue) subject(m *Message) string {
+	return q.cfg.Subject + "." + token(m.Kind) + "." + token(m.Facility)
+}
+
+// headers returns the headers m is stored with.
+func headers(m *Message) nats.Header {
 	// The header names are already canonical: built directly, not with
 	// Header.Set, which would canonicalise each one on every message.
-	msg := &nats.Msg{
-		Subject: q.cfg.Subject + "." + token(m.Kind) + "." + token(m.Facility),
-		Data:    m.Body,
-		Header: nats.Header{
-			HeaderFacility:  {m.Facility},
-			HeaderControlID: {m.ControlID},
-			HeaderReceived:  {m.Received.UTC().Format(time.RFC3339Nano)},
-			HeaderTransport: {m.Transport},
-			HeaderType:      {m.Type},
-			HeaderAck:       {m.Ack},
-		},
+	h := nats.Header{
+		HeaderFacility:  {m.Facility},
+		HeaderControlID: {m.ControlID},
+		HeaderReceived:  {m.Received.UTC().Format(time.RFC3339Nano)},
+		HeaderTransport: {m.Transport},
+		HeaderType:      {m.Type},
+		HeaderAck:       {m.Ack},
 	}
 	if m.Issues != "" {
-		msg.Header[HeaderIssues] = []string{m.Issues}
+		h[HeaderIssues] = []string{m.Issues}
 	}
 	if len(m.AckBody) > 0 {
-		msg.Header[HeaderAckBody] = []string{base64.StdEncoding.EncodeToString(m.AckBody)}
+		h[HeaderAckBody] = []string{base64.StdEncoding.EncodeToString(m.AckBody)}
 	}
 	if m.Resend != "" {
-		msg.Header[HeaderResend] = []string{m.Resend}
+		h[HeaderResend] = []string{m.Resend}
 	}
-	if m.ControlID != "" {
-		msg.Header[jetstream.MsgIDHeader] = []string{m.ID()}
-	}
+	return h
+}
+
+// request publishes msg to the stream and reads its acknowledgement.
+func (q *Queue) request(ctx context.Context, msg *nats.Msg) (PubAck, error) {
 	// A JetStream publish is a request to the stream's subject answered by
 	// the stream with its acknowledgement; made here directly rather than
 	// through jetstream.PublishMsg so that the acknowledgement, a small JSON
@@ -329,6 +397,57 @@ func (q *Queue) Publish(ctx context.Context, m *Message) (PubAck, error) {
 		return PubAck{}, fmt.Errorf("queue: publish: %w", err)
 	}
 	return ack, nil
+}
+
+// Unpack returns the received messages a stream message carries: itself,
+// or the messages of an envelope. Bodies share data's memory.
+func (q *Queue) Unpack(subject string, h nats.Header, data []byte) ([]Message, error) {
+	rest, _ := strings.CutPrefix(subject, q.cfg.Subject+".")
+	kind, _, _ := strings.Cut(rest, ".")
+	if kind == envelopeKind && h.Get(HeaderEnvelope) != "" {
+		msgs, err := readEnvelope(data)
+		if err != nil {
+			return nil, err
+		}
+		if n, err := strconv.Atoi(h.Get(HeaderEnvelope)); err != nil || n != len(msgs) {
+			return nil, fmt.Errorf("%w: %d messages, header says %q", errEnvelope, len(msgs), h.Get(HeaderEnvelope))
+		}
+		return msgs, nil
+	}
+	m := Message{
+		Kind: kind, Facility: h.Get(HeaderFacility), ControlID: h.Get(HeaderControlID),
+		Transport: h.Get(HeaderTransport), Type: h.Get(HeaderType), Ack: h.Get(HeaderAck),
+		Issues: h.Get(HeaderIssues), Resend: h.Get(HeaderResend), Body: data,
+	}
+	if t, err := time.Parse(time.RFC3339Nano, h.Get(HeaderReceived)); err == nil {
+		m.Received = t
+	}
+	if a := h.Get(HeaderAckBody); a != "" {
+		if b, err := base64.StdEncoding.DecodeString(a); err == nil {
+			m.AckBody = b
+		}
+	}
+	return []Message{m}, nil
+}
+
+// PublishDead stores m in the dead-letter stream with the reason the
+// worker gave up on it; id de-duplicates repeated attempts.
+func (q *Queue) PublishDead(ctx context.Context, m *Message, reason, id string) error {
+	h := headers(m)
+	h[HeaderReason] = []string{reason}
+	if id != "" {
+		h[jetstream.MsgIDHeader] = []string{id}
+	}
+	msg := &nats.Msg{
+		Subject: q.cfg.Subject + "-dead." + token(m.Kind) + "." + token(m.Facility),
+		Data:    m.Body, Header: h,
+	}
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
+	defer cancel()
+	if _, err := q.request(ctx, msg); err != nil {
+		return fmt.Errorf("queue: dead letter: %w", err)
+	}
+	return nil
 }
 
 // ackValue returns what follows key (and any spaces) in a publish
@@ -390,6 +509,9 @@ func (q *Queue) Healthy() bool { return q.nc != nil && q.nc.IsConnected() }
 
 // Close drains the connection and stops the embedded server.
 func (q *Queue) Close() {
+	if q.co != nil {
+		q.co.close()
+	}
 	if q.nc != nil {
 		_ = q.nc.Drain()
 		q.nc.Close()

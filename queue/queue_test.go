@@ -120,8 +120,21 @@ func TestEmbeddedPublishDedupe(t *testing.T) {
 }
 
 func TestExternalPublishDedupe(t *testing.T) {
-	q := openQueue(t, uniqueConfig(t, externalURL(t)))
+	cfg := uniqueConfig(t, externalURL(t))
+	q := openQueue(t, cfg)
 	testPublishDedupe(t, q)
+	// Another listener process (its own connection, none of the first
+	// one's memory) resending the first message: JetStream's duplicate
+	// window drops it.
+	q2, err := Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q2.Close()
+	m := &Message{Kind: "vxu", Facility: "CLINIC.A 1", ControlID: "MSG-1", Transport: "mllp", Type: "VXU", Ack: "AA", Received: time.Now(), Body: []byte("MSH|^~\\&|...")}
+	if a, err := q2.Publish(context.Background(), m); err != nil || !a.Duplicate {
+		t.Fatalf("resend through another connection: %+v %v", a, err)
+	}
 }
 
 // TestEmbeddedSurvivesRestart: what was acknowledged is still there after

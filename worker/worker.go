@@ -19,7 +19,6 @@ package worker
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -124,6 +123,7 @@ type Worker struct {
 	cons   jetstream.Consumer
 	m      *metrics
 	stats  counters
+	perMsg atomic.Value // float64: received messages per stream message, a moving average
 }
 
 // New creates (or updates) the durable consumer and returns a Worker.
@@ -135,6 +135,7 @@ func New(cfg Config) (*Worker, error) {
 		return nil, errors.New("worker: Queue and Store are required")
 	}
 	w := &Worker{cfg: cfg, qcfg: cfg.Queue.Config(), js: cfg.Queue.JetStream()}
+	w.perMsg.Store(1.0)
 	cons, err := w.js.CreateOrUpdateConsumer(ctx, w.qcfg.Stream, jetstream.ConsumerConfig{
 		Durable:     cfg.Durable,
 		Description: "registry worker: stores queued messages in PostgreSQL",
@@ -178,7 +179,12 @@ func (w *Worker) loop(ctx context.Context) error {
 			if !ok {
 				continue
 			}
-			batches <- items // taken even after ctx ends: the loop below drains
+			// Envelopes can make a fetch larger than a batch.
+			for len(items) > 0 {
+				n := min(len(items), w.cfg.BatchSize)
+				batches <- items[:n:n] // taken even after ctx ends: the loop below drains
+				items = items[n:]
+			}
 		}
 	}()
 	for items := range batches {
@@ -197,9 +203,12 @@ func (w *Worker) loop(ctx context.Context) error {
 
 // fetch fetches a batch and decodes it; messages that cannot be decoded
 // are dead-lettered at once. It reports false when there is nothing to
-// process.
+// process. A stream message may be an envelope of several received
+// messages (see queue.Config.Coalesce): the fetch asks for about BatchSize
+// received messages' worth of stream messages.
 func (w *Worker) fetch(ctx context.Context) ([]*item, bool) {
-	batch, err := w.cons.Fetch(w.cfg.BatchSize, jetstream.FetchMaxWait(w.cfg.FetchWait))
+	n := max(1, int(float64(w.cfg.BatchSize)/w.perMsg.Load().(float64)))
+	batch, err := w.cons.Fetch(n, jetstream.FetchMaxWait(w.cfg.FetchWait))
 	if err != nil {
 		if ctx.Err() == nil {
 			w.cfg.Logger.Warn("worker: fetch", "err", err)
@@ -221,15 +230,41 @@ func (w *Worker) fetch(ctx context.Context) ([]*item, bool) {
 	}
 	items := make([]*item, 0, len(msgs))
 	for _, m := range msgs {
-		it := w.prepare(m)
-		if it.err != nil {
+		d := w.delivery(m)
+		qms, err := w.cfg.Queue.Unpack(m.Subject(), m.Headers(), m.Data())
+		if err != nil {
+			// Not even readable as queued messages: kept whole.
+			qms = []queue.Message{{Kind: kindOf(m.Subject(), w.qcfg.Subject), Body: m.Data()}}
+			d.pending.Store(1)
+			it := &item{d: d, qm: &qms[0], err: fmt.Errorf("%w: %v", registry.ErrPermanent, err)}
 			w.fail(context.WithoutCancel(ctx), it, it.err)
 			continue
 		}
-		items = append(items, it)
+		d.pending.Store(int32(len(qms)))
+		d.envelope = len(qms) > 1 || m.Headers().Get(queue.HeaderEnvelope) != ""
+		for i := range qms {
+			it := w.prepare(d, i, &qms[i])
+			if it.err != nil {
+				w.fail(context.WithoutCancel(ctx), it, it.err)
+				continue
+			}
+			items = append(items, it)
+		}
 	}
+	var recs int
+	for _, m := range msgs {
+		if h := m.Headers().Get(queue.HeaderEnvelope); h != "" {
+			k, _ := strconv.Atoi(h)
+			recs += max(k, 1)
+		} else {
+			recs++
+		}
+	}
+	per := float64(recs) / float64(len(msgs))
+	w.perMsg.Store(0.8*w.perMsg.Load().(float64) + 0.2*per)
 	if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
-		w.m.lag.Set(float64(md.NumPending))
+		// In received messages, estimated: the stream counts envelopes.
+		w.m.lag.Set(float64(md.NumPending) * w.perMsg.Load().(float64))
 	}
 	return items, len(items) > 0
 }
@@ -259,11 +294,56 @@ func transient(err error) bool {
 		errors.Is(err, syscall.ECONNRESET)
 }
 
-func streamSeq(m jetstream.Msg) uint64 {
+// A delivery is one fetched stream message, and the received messages it
+// carries (one, or an envelope's). It is acknowledged once each of them is
+// settled: committed or dead-lettered. If any is to be retried the whole
+// stream message is redelivered; the ones already committed are then
+// recognised as duplicates by the registry (source identity).
+type delivery struct {
+	msg       jetstream.Msg
+	seq       uint64
+	delivered uint64
+	envelope  bool
+	pending   atomic.Int32
+	mu        sync.Mutex
+	retry     time.Duration // > 0: redeliver after this delay
+	dead      string        // a single message dead-lettered: terminate with this reason
+}
+
+func (w *Worker) delivery(m jetstream.Msg) *delivery {
+	d := &delivery{msg: m, delivered: 1}
 	if md, err := m.Metadata(); err == nil {
-		return md.Sequence.Stream
+		d.seq, d.delivered = md.Sequence.Stream, md.NumDelivered
 	}
-	return 0
+	return d
+}
+
+// settle records the outcome of one of d's messages (retry > 0: to be
+// redelivered after retry; dead: dead-lettered) and, after the last one,
+// acknowledges, naks or terminates the stream message.
+func (w *Worker) settle(d *delivery, retry time.Duration, dead string) {
+	d.mu.Lock()
+	d.retry = max(d.retry, retry)
+	if dead != "" {
+		d.dead = dead
+	}
+	d.mu.Unlock()
+	if d.pending.Add(-1) != 0 {
+		return
+	}
+	var err error
+	switch {
+	case d.retry > 0:
+		err = d.msg.NakWithDelay(d.retry)
+	case d.dead != "" && !d.envelope:
+		err = d.msg.TermWithReason(d.dead)
+	default:
+		// The commit stands; a redelivery would be recognised as a duplicate.
+		err = d.msg.Ack()
+	}
+	if err != nil {
+		w.cfg.Logger.Warn("worker: settle stream message", "stream_seq", d.seq, "err", err)
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -275,9 +355,11 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// item is one fetched message on its way to the store.
+// item is one received message on its way to the store.
 type item struct {
-	msg  jetstream.Msg
+	d    *delivery
+	idx  int // in d's envelope
+	qm   *queue.Message
 	rm   *registry.Message
 	keys []int64
 	err  error // decode error: permanent
@@ -352,37 +434,24 @@ func (w *Worker) applyTx(ctx context.Context, items []*item) error {
 	})
 }
 
-// prepare reads the headers and decodes the body.
-func (w *Worker) prepare(m jetstream.Msg) *item {
-	h := m.Headers()
+// prepare decodes the body of qm, message idx of delivery d.
+func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 	rm := &registry.Message{
-		Kind:      kindOf(m.Subject(), w.qcfg.Subject),
-		Facility:  h.Get(queue.HeaderFacility),
-		ControlID: h.Get(queue.HeaderControlID),
-		Type:      h.Get(queue.HeaderType),
-		Ack:       h.Get(queue.HeaderAck),
-		Transport: h.Get(queue.HeaderTransport),
-		Raw:       m.Data(),
-		Issues:    h.Get(queue.HeaderIssues),
+		Kind: qm.Kind, Facility: qm.Facility, ControlID: qm.ControlID, Type: qm.Type, Ack: qm.Ack,
+		Transport: qm.Transport, Raw: qm.Body, Issues: qm.Issues, AckBody: qm.AckBody,
+		StreamSeq: d.seq, Received: qm.Received,
 	}
-	if a := h.Get(queue.HeaderAckBody); a != "" {
-		if b, err := base64.StdEncoding.DecodeString(a); err == nil {
-			rm.AckBody = b
+	it := &item{d: d, idx: idx, qm: qm, rm: rm}
+	if rm.Received.IsZero() {
+		if md, err := d.msg.Metadata(); err == nil {
+			rm.Received = md.Timestamp
 		}
-	}
-	it := &item{msg: m, rm: rm}
-	if md, err := m.Metadata(); err == nil {
-		rm.StreamSeq = md.Sequence.Stream
-		rm.Received = md.Timestamp
-	}
-	if t, err := time.Parse(time.RFC3339Nano, h.Get(queue.HeaderReceived)); err == nil {
-		rm.Received = t
 	}
 	if rm.Received.IsZero() {
 		rm.Received = time.Now()
 	}
 	if rm.Kind == "vxu" {
-		body := m.Data()
+		body := qm.Body
 		if !utf8.Valid(body) {
 			// Not UTF-8: senders that do not say otherwise in MSH-18 use
 			// ISO 8859-1 when they step outside ASCII. The decoded copy is
@@ -411,8 +480,12 @@ func (w *Worker) prepare(m jetstream.Msg) *item {
 	}
 	if rm.ControlID == "" {
 		// Without MSH-10 there is no source identity; the stream sequence
-		// stands in for it so that a redelivery is still recognised.
+		// (and the place in an envelope) stands in for it so that a
+		// redelivery is still recognised.
 		rm.ControlID = "seq:" + strconv.FormatUint(rm.StreamSeq, 10)
+		if d.envelope {
+			rm.ControlID += "." + strconv.Itoa(idx)
+		}
 	}
 	return it
 }
@@ -440,12 +513,9 @@ func kindOf(subject, prefix string) string {
 	return kind
 }
 
-// done acks a committed message and counts it.
+// done settles a committed message and counts it.
 func (w *Worker) done(it *item) {
-	if err := it.msg.Ack(); err != nil {
-		// The commit stands; a redelivery will be recognised as a duplicate.
-		w.cfg.Logger.Warn("worker: ack", "err", err)
-	}
+	w.settle(it.d, 0, "")
 	r := it.res
 	switch {
 	case r.Duplicate:
@@ -469,76 +539,54 @@ func (w *Worker) done(it *item) {
 	}
 }
 
-// fail naks it for a later redelivery, or dead-letters it when the error
-// is permanent or the deliveries are used up.
+// fail has it redelivered later, or dead-letters it when the error is
+// permanent or the deliveries are used up.
 func (w *Worker) fail(ctx context.Context, it *item, err error) {
-	delivered := uint64(1)
-	if md, mErr := it.msg.Metadata(); mErr == nil {
-		delivered = md.NumDelivered
-	}
+	d := it.d
 	if transient(err) {
 		// The database (or the network to it) is down, not the message
 		// wrong: retry for as long as it takes, never dead-letter.
 		w.m.messages.WithLabelValues("retried").Inc()
 		w.stats.retried.Add(1)
 		w.dbDown.Store(true)
-		delay := min(w.cfg.RetryDelay<<min(delivered-1, 6), 30*time.Second)
-		if nErr := it.msg.NakWithDelay(delay); nErr != nil {
-			w.cfg.Logger.Warn("worker: nak", "err", nErr)
-		}
+		w.settle(d, min(w.cfg.RetryDelay<<min(d.delivered-1, 6), 30*time.Second), "")
 		return
 	}
 	permanent := errors.Is(err, registry.ErrPermanent)
-	if !permanent && delivered < uint64(w.cfg.MaxDeliver) {
+	if !permanent && d.delivered < uint64(w.cfg.MaxDeliver) {
 		w.m.messages.WithLabelValues("retried").Inc()
 		w.stats.retried.Add(1)
-		delay := w.cfg.RetryDelay << min(delivered-1, 6)
-		if nErr := it.msg.NakWithDelay(delay); nErr != nil {
-			w.cfg.Logger.Warn("worker: nak", "err", nErr)
-		}
+		w.settle(d, w.cfg.RetryDelay<<min(d.delivered-1, 6), "")
 		return
 	}
-	w.cfg.Logger.Warn("worker: message dead-lettered", "stream_seq", streamSeq(it.msg), "deliveries", delivered, "permanent", permanent, "err", err.Error())
+	w.cfg.Logger.Warn("worker: message dead-lettered", "stream_seq", d.seq, "envelope_index", it.idx, "deliveries", d.delivered, "permanent", permanent, "err", err.Error())
 	reason := "max deliveries"
 	if permanent {
 		reason = "permanent"
 	}
-	if dErr := w.deadLetter(ctx, it.msg, err, delivered); dErr != nil {
-		// Not terminated: JetStream redelivers it after AckWait if it can.
+	if dErr := w.deadLetter(ctx, it, err); dErr != nil {
+		// Not settled as dead: JetStream redelivers it.
 		w.cfg.Logger.Error("worker: dead letter", "err", dErr)
-		_ = it.msg.NakWithDelay(w.cfg.RetryDelay)
+		w.settle(d, w.cfg.RetryDelay, "")
 		return
 	}
-	if tErr := it.msg.TermWithReason(reason); tErr != nil {
-		w.cfg.Logger.Warn("worker: term", "err", tErr)
-	}
+	w.settle(d, 0, reason)
 	w.m.messages.WithLabelValues("dead").Inc()
 	w.m.dead.WithLabelValues(reason).Inc()
 	w.stats.dead.Add(1)
 }
 
-// deadLetter copies m to the dead-letter stream with the reason.
-func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, cause error, delivered uint64) error {
-	subj := w.qcfg.Subject + "-dead" + strings.TrimPrefix(m.Subject(), w.qcfg.Subject)
-	out := &nats.Msg{Subject: subj, Data: m.Data(), Header: nats.Header{}}
-	for k, v := range m.Headers() {
-		out.Header[k] = v
-	}
+// deadLetter copies it to the dead-letter stream with the reason.
+func (w *Worker) deadLetter(ctx context.Context, it *item, cause error) error {
 	reason := cause.Error()
 	if len(reason) > 1000 {
 		reason = reason[:1000]
 	}
-	out.Header.Set(queue.HeaderReason, fmt.Sprintf("%s (after %d deliveries)", reason, delivered))
-	var opts []jetstream.PublishOpt
-	if md, err := m.Metadata(); err == nil {
-		opts = append(opts, jetstream.WithMsgID("dead-"+strconv.FormatUint(md.Sequence.Stream, 10)))
+	id := "dead-" + strconv.FormatUint(it.d.seq, 10)
+	if it.d.envelope {
+		id += "-" + strconv.Itoa(it.idx)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if _, err := w.js.PublishMsg(ctx, out, opts...); err != nil {
-		return fmt.Errorf("worker: publish dead letter: %w", err)
-	}
-	return nil
+	return w.cfg.Queue.PublishDead(ctx, it.qm, fmt.Sprintf("%s (after %d deliveries)", reason, it.d.delivered), id)
 }
 
 // Stats are the worker's counters since New.

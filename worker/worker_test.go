@@ -449,3 +449,101 @@ func TestSameControlIDResent(t *testing.T) {
 		t.Errorf("events after the corrected version = %d, want 2", got)
 	}
 }
+
+// TestEnvelopes: messages queued at once share stream messages
+// (envelopes). Every one is stored once; an unparseable one and one the
+// database refuses are dead-lettered on their own, with their identity,
+// while the rest of their envelope is stored; the redeliveries the
+// refused one causes change nothing for the others.
+func TestEnvelopes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	w := e.start(t, worker.Config{MaxDeliver: 3, RetryDelay: 20 * time.Millisecond})
+
+	var raws [][]byte
+	for _, raw := range samples(t) {
+		raws = append(raws, raw)
+	}
+	base := samples(t)["vxu_z22_onc2015_iz_ad1_admin_child_ndc_vfc_vis_2_historical.hl7"]
+	poison := bytes.Replace(base, []byte("Richardson^Russell"), []byte("Richard\x00son^Russell"), 1)
+	poison = bytes.Replace(poison, []byte("|12462|"), []byte("|POISON-1|"), 1)
+	msgs := make([]*queue.Message, 0, len(raws)+2)
+	for _, raw := range append(raws, poison) {
+		r := validator.Decode(raw)
+		kind := "vxu"
+		if r.Rejected() {
+			kind = "rejected"
+		}
+		msgs = append(msgs, &queue.Message{Kind: kind, Facility: r.Header.SendingFacility.Name, ControlID: r.Header.ControlID,
+			Transport: "mllp", Type: "VXU", Ack: validator.AckCode(r), Received: time.Now(), Body: raw})
+	}
+	msgs = append(msgs, &queue.Message{Kind: "vxu", Facility: "CLINIC", ControlID: "junk-1", Received: time.Now(), Body: []byte("this is not HL7")})
+	if msgs[len(raws)].ControlID != "POISON-1" {
+		t.Fatalf("poison control id = %q", msgs[len(raws)].ControlID)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, m := range msgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := e.q.Publish(ctx, m); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	st, err := e.q.JetStream().Stream(ctx, e.q.Config().Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs >= uint64(len(msgs)) {
+		t.Fatalf("%d messages in %d stream messages: none coalesced", len(msgs), info.State.Msgs)
+	}
+	t.Logf("%d messages in %d stream messages", len(msgs), info.State.Msgs)
+
+	e.drain(t, "registry")
+	good := map[string]bool{} // by queue id: some samples share an MSH-10 with other content
+	for _, m := range msgs[:len(raws)] {
+		good[m.ID()] = true
+	}
+	if got := e.count(t, `SELECT count(*) FROM source_reports`); got != len(good) {
+		t.Errorf("source_reports = %d, want %d", got, len(good))
+	}
+	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id IN ('POISON-1', 'junk-1')`); got != 0 {
+		t.Errorf("%d dead messages stored", got)
+	}
+	dead, err := e.q.JetStream().Stream(ctx, e.q.Config().DeadStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for seq := uint64(1); ; seq++ {
+		msg, err := dead.GetMsg(ctx, seq)
+		if err != nil {
+			if !errors.Is(err, jetstream.ErrMsgNotFound) {
+				t.Fatal(err)
+			}
+			break
+		}
+		if _, dup := reasons[msg.Header.Get(queue.HeaderControlID)]; dup {
+			t.Errorf("%s dead-lettered twice", msg.Header.Get(queue.HeaderControlID))
+		}
+		reasons[msg.Header.Get(queue.HeaderControlID)] = msg.Header.Get(queue.HeaderReason)
+		if !strings.HasSuffix(msg.Subject, ".vxu."+msg.Header.Get(queue.HeaderFacility)) || len(msg.Data) == 0 {
+			t.Errorf("dead letter %d: subject %s, %d bytes", seq, msg.Subject, len(msg.Data))
+		}
+	}
+	if len(reasons) != 2 || !strings.Contains(reasons["junk-1"], "unparseable") || !strings.Contains(reasons["POISON-1"], "after 3 deliveries") {
+		t.Errorf("dead letters: %v", reasons)
+	}
+	if s := w.Stats(); s.Dead != 2 || s.Stored+s.StoredOnly != int64(len(good)) {
+		t.Errorf("stats = %+v, want 2 dead and %d stored", s, len(good))
+	}
+}

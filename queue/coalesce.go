@@ -1,0 +1,274 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// A coalescer is the queue's group commit. Listeners hand it messages from
+// many connections at once; each of its flushers takes whatever is waiting
+// (up to Coalesce messages and CoalesceBytes) and stores it with one
+// JetStream publish, an envelope, and then releases every caller with the
+// stream's acknowledgement. It never waits for company: a message that
+// arrives alone is published alone, as an ordinary message with its
+// de-duplication id, so at low load nothing changes; under load the
+// messages that arrive while a publish is in flight share the next one, and
+// the stream's per-message cost (one request, one store write, one
+// acknowledgement) is paid once per envelope.
+type coalescer struct {
+	q        *Queue
+	in       chan *pending
+	max      int
+	maxBytes int
+	stop     chan struct{} // closed by close: flushers finish what they hold
+	dead     chan struct{} // closed when every flusher has returned
+	wg       sync.WaitGroup
+	pool     sync.Pool // *pending
+}
+
+// pending is one caller's message waiting in the coalescer.
+type pending struct {
+	m      *Message
+	id     string
+	queued time.Time
+	ack    PubAck
+	err    error
+	done   chan struct{}
+}
+
+// flushers is how many envelopes may be in flight at once: one being
+// stored while the next fills.
+const flushers = 2
+
+func newCoalescer(q *Queue, max, maxBytes int) *coalescer {
+	c := &coalescer{
+		q: q, in: make(chan *pending, 4*max), max: max, maxBytes: maxBytes,
+		stop: make(chan struct{}), dead: make(chan struct{}),
+	}
+	c.pool.New = func() any { return &pending{done: make(chan struct{}, 1)} }
+	for range flushers {
+		c.wg.Add(1)
+		go c.run()
+	}
+	go func() {
+		c.wg.Wait()
+		close(c.dead)
+	}()
+	return c
+}
+
+// errClosed is returned for messages handed to a closed queue.
+var errClosed = errors.New("queue: closed")
+
+// publish hands m to a flusher and waits for its acknowledgement, for at
+// most about the publish timeout (a flusher drops a message that waited
+// longer than that before its turn came, rather than store it late).
+func (c *coalescer) publish(ctx context.Context, m *Message, id string) (PubAck, error) {
+	p := c.pool.Get().(*pending)
+	p.m, p.id, p.queued = m, id, time.Now()
+	select {
+	case c.in <- p:
+	case <-ctx.Done():
+		c.put(p)
+		return PubAck{}, fmt.Errorf("queue: publish: %w", ctx.Err())
+	case <-c.stop:
+		c.put(p)
+		return PubAck{}, errClosed
+	}
+	select {
+	case <-p.done:
+		ack, err := p.ack, p.err
+		c.put(p)
+		return ack, err
+	case <-ctx.Done():
+		// The flusher still owns p: it is not returned to the pool.
+		return PubAck{}, fmt.Errorf("queue: publish: %w", ctx.Err())
+	case <-c.dead:
+		select {
+		case <-p.done:
+			ack, err := p.ack, p.err
+			c.put(p)
+			return ack, err
+		default:
+			return PubAck{}, errClosed
+		}
+	}
+}
+
+func (c *coalescer) put(p *pending) {
+	p.m, p.id, p.ack, p.err = nil, "", PubAck{}, nil
+	c.pool.Put(p)
+}
+
+// close stops the flushers once they have stored what they hold; messages
+// still waiting are answered with errClosed.
+func (c *coalescer) close() {
+	select {
+	case <-c.stop:
+	default:
+		close(c.stop)
+	}
+	<-c.dead
+}
+
+func (c *coalescer) run() {
+	defer c.wg.Done()
+	batch := make([]*pending, 0, c.max)
+	msgs := make([]*Message, 0, c.max)
+	var buf []byte
+	var carry *pending
+	for {
+		p := carry
+		carry = nil
+		if p == nil {
+			select {
+			case p = <-c.in:
+			case <-c.stop:
+				return
+			}
+		}
+		batch = append(batch[:0], p)
+		size := envelopeSize(p.m)
+	fill:
+		for len(batch) < c.max {
+			select {
+			case n := <-c.in:
+				s := envelopeSize(n.m)
+				if size+s > c.maxBytes || sameIdentity(batch, n.m) {
+					// For the next envelope: one envelope never holds two
+					// messages of one (facility, MSH-10), so that the
+					// registry tells a redelivery from a correction.
+					carry = n
+					break fill
+				}
+				batch = append(batch, n)
+				size += s
+			default:
+				break fill
+			}
+		}
+		buf = c.flush(batch, msgs[:0], buf)
+	}
+}
+
+func sameIdentity(batch []*pending, m *Message) bool {
+	if m.ControlID == "" {
+		return false
+	}
+	for _, p := range batch {
+		if p.m.ControlID == m.ControlID && p.m.Facility == m.Facility {
+			return true
+		}
+	}
+	return false
+}
+
+// flush stores batch and releases its callers. It returns buf for reuse.
+func (c *coalescer) flush(batch []*pending, msgs []*Message, buf []byte) []byte {
+	timeout := c.q.cfg.PublishTimeout
+	now := time.Now()
+	live := batch[:0]
+	for _, p := range batch {
+		if now.Sub(p.queued) > timeout {
+			p.err = fmt.Errorf("queue: publish: waited %v for its turn: %w", now.Sub(p.queued).Round(time.Millisecond), context.DeadlineExceeded)
+			p.done <- struct{}{}
+			continue
+		}
+		live = append(live, p)
+	}
+	switch len(live) {
+	case 0:
+		return buf
+	case 1:
+		p := live[0]
+		p.ack, p.err = c.q.publishOne(context.Background(), p.m, p.id)
+		p.done <- struct{}{}
+		return buf
+	}
+	for _, p := range live {
+		msgs = append(msgs, p.m)
+	}
+	buf = appendEnvelope(buf[:0], msgs)
+	msg := &nats.Msg{
+		Subject: c.q.cfg.Subject + "." + envelopeKind,
+		Data:    buf,
+		Header:  nats.Header{HeaderEnvelope: {strconv.Itoa(len(msgs))}},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ack, err := c.q.request(ctx, msg)
+	cancel()
+	c.q.metrics.envelope(len(msgs))
+	for _, p := range live {
+		p.ack, p.err = ack, err
+		if err == nil {
+			c.q.recent.add(p.id, ack.Sequence)
+		}
+		p.done <- struct{}{}
+	}
+	return buf
+}
+
+// recentIDs remembers the de-duplication ids of recently stored messages,
+// so that a resend inside the duplicate window is answered without being
+// queued again even when its first copy went into an envelope, which
+// JetStream cannot de-duplicate per message. Two generations of at most
+// max ids each: an id is remembered for between half the window and the
+// whole window (less when more than max messages arrive in half a window).
+// It is per process: across listeners the registry's idempotent writes are
+// what keeps a resend from counting twice.
+type recentIDs struct {
+	mu       sync.Mutex
+	seed     maphash.Seed
+	cur, old map[uint64]uint64 // id hash -> stream sequence
+	since    time.Time         // when cur started
+	window   time.Duration
+	max      int
+}
+
+func newRecentIDs(window time.Duration, max int) *recentIDs {
+	return &recentIDs{seed: maphash.MakeSeed(), cur: map[uint64]uint64{}, since: time.Now(), window: window, max: max}
+}
+
+func (r *recentIDs) rotate(now time.Time) {
+	age := now.Sub(r.since)
+	switch {
+	case age > r.window:
+		r.old, r.cur, r.since = nil, map[uint64]uint64{}, now
+	case age > r.window/2 || len(r.cur) >= r.max:
+		r.old, r.cur, r.since = r.cur, make(map[uint64]uint64, len(r.cur)), now
+	}
+}
+
+// lookup returns the stream sequence id was stored under, if it was seen.
+func (r *recentIDs) lookup(id string) (uint64, bool) {
+	if r == nil || id == "" {
+		return 0, false
+	}
+	h := maphash.String(r.seed, id)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rotate(time.Now())
+	if s, ok := r.cur[h]; ok {
+		return s, true
+	}
+	s, ok := r.old[h]
+	return s, ok
+}
+
+func (r *recentIDs) add(id string, seq uint64) {
+	if r == nil || id == "" {
+		return
+	}
+	h := maphash.String(r.seed, id)
+	r.mu.Lock()
+	r.rotate(time.Now())
+	r.cur[h] = seq
+	r.mu.Unlock()
+}

@@ -1,0 +1,273 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// readAll returns every received message in the stream, unpacked, and how
+// many stream messages were envelopes.
+func readAll(t *testing.T, q *Queue) ([]Message, int) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := q.js.Stream(ctx, q.cfg.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Message
+	envelopes := 0
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		raw, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatalf("message %d: %v", seq, err)
+		}
+		msgs, err := q.Unpack(raw.Subject, raw.Header, raw.Data)
+		if err != nil {
+			t.Fatalf("message %d: %v", seq, err)
+		}
+		if raw.Header.Get(HeaderEnvelope) != "" {
+			envelopes++
+			if raw.Header.Get(jetstream.MsgIDHeader) != "" {
+				t.Errorf("envelope %d has a message id", seq)
+			}
+		}
+		out = append(out, msgs...)
+	}
+	return out, envelopes
+}
+
+func testMessage(i int) *Message {
+	return &Message{
+		Kind: "vxu", Facility: fmt.Sprintf("CLINIC %d", i%3), ControlID: fmt.Sprintf("MSG-%d", i), Transport: "mllp",
+		Type: "VXU", Ack: "AE", Received: time.Date(2026, 11, 25, 12, 0, 0, i, time.UTC),
+		Body:   []byte(fmt.Sprintf("MSH|^~\\&|EHR|CLINIC %d|||20261125||VXU^V04^VXU_V04|MSG-%d|P|2.5.1\r", i%3, i)),
+		Issues: "W:103:2:RXA-9", AckBody: []byte(fmt.Sprintf("MSH|...\rMSA|AE|MSG-%d\r", i)),
+	}
+}
+
+// TestCoalescedPublish: messages published at once from many goroutines
+// are stored in envelopes; every acknowledged message is in the stream
+// exactly once with all its fields, and a resend of any of them is
+// answered as a duplicate without being stored again.
+func TestCoalescedPublish(t *testing.T) {
+	q := openQueue(t, Config{DataDir: t.TempDir(), Registerer: nil})
+	ctx := context.Background()
+	const n, senders = 2000, 32
+	want := map[string]*Message{}
+	acks := make([]PubAck, n)
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := s; i < n; i += senders {
+				ack, err := q.Publish(ctx, testMessage(i))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				acks[i] = ack
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		m := testMessage(i)
+		want[m.Facility+"|"+m.ControlID] = m
+		if acks[i].Duplicate || acks[i].Sequence == 0 {
+			t.Fatalf("message %d: %+v", i, acks[i])
+		}
+	}
+	got, envelopes := readAll(t, q)
+	if envelopes == 0 {
+		t.Fatal("no envelope: publishes were not coalesced")
+	}
+	if len(got) != n {
+		t.Fatalf("stream holds %d messages, want %d", len(got), n)
+	}
+	for _, g := range got {
+		w := want[g.Facility+"|"+g.ControlID]
+		if w == nil {
+			t.Fatalf("unexpected message %s|%s", g.Facility, g.ControlID)
+		}
+		delete(want, g.Facility+"|"+g.ControlID)
+		if g.Kind != w.Kind || g.Transport != w.Transport || g.Type != w.Type || g.Ack != w.Ack || !g.Received.Equal(w.Received) ||
+			g.Issues != w.Issues || !bytes.Equal(g.AckBody, w.AckBody) || !bytes.Equal(g.Body, w.Body) || g.Resend != w.Resend {
+			t.Fatalf("stored %+v\nwant %+v", g, *w)
+		}
+	}
+	t.Logf("%d messages, %d envelopes", n, envelopes)
+
+	// Resends, also at once: answered with the first copy's sequence.
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := s; i < n; i += 7 * senders {
+				ack, err := q.Publish(ctx, testMessage(i))
+				if err != nil || !ack.Duplicate || ack.Sequence != acks[i].Sequence {
+					t.Errorf("resend of %d: %+v %v (first %+v)", i, ack, err, acks[i])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if again, _ := readAll(t, q); len(again) != n {
+		t.Fatalf("after resends the stream holds %d messages, want %d", len(again), n)
+	}
+}
+
+// TestEnvelopeOneIdentity: a corrected message under the same MSH-10 never
+// shares an envelope with the first, so that the registry can tell a
+// correction from a redelivery by their stream sequences.
+func TestEnvelopeOneIdentity(t *testing.T) {
+	q := openQueue(t, Config{DataDir: t.TempDir()})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	const versions = 40
+	for v := range versions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := testMessage(1)
+			m.Body = append(m.Body, fmt.Sprintf("PID|%d\r", v)...)
+			if _, err := q.Publish(ctx, m); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	st, _ := q.js.Stream(ctx, q.cfg.Stream)
+	info, _ := st.Info(ctx)
+	if info.State.Msgs != versions {
+		t.Fatalf("%d stream messages for %d versions of one MSH-10", info.State.Msgs, versions)
+	}
+}
+
+// TestCoalesceOff: Coalesce 1 stores every message on its own subject with
+// its de-duplication id, whatever the concurrency.
+func TestCoalesceOff(t *testing.T) {
+	q := openQueue(t, Config{DataDir: t.TempDir(), Coalesce: 1})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := q.Publish(ctx, testMessage(i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, envelopes := readAll(t, q)
+	if envelopes != 0 || len(got) != 200 {
+		t.Fatalf("%d envelopes, %d messages", envelopes, len(got))
+	}
+}
+
+// TestCoalescedPublishQueueDown: when the server is gone, every waiting
+// publish fails within about the publish timeout; none reports success.
+func TestCoalescedPublishQueueDown(t *testing.T) {
+	q, err := Open(context.Background(), Config{DataDir: t.TempDir(), PublishTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	q.shutdownServer()
+	ctx := context.Background()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ack, err := q.Publish(ctx, testMessage(i)); err == nil {
+				t.Errorf("publish %d succeeded with the server gone: %+v", i, ack)
+			}
+		}()
+	}
+	wg.Wait()
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("publishes took %v to fail", el)
+	}
+}
+
+// TestClosedQueuePublish: a publish after Close fails at once.
+func TestClosedQueuePublish(t *testing.T) {
+	q, err := Open(context.Background(), Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := q.Publish(ctx, testMessage(1)); err == nil {
+		t.Fatal("publish on a closed queue succeeded")
+	} else if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("publish on a closed queue waited for its deadline: %v", err)
+	}
+}
+
+func TestEnvelopeRoundTrip(t *testing.T) {
+	msgs := []*Message{testMessage(1), testMessage(2), {Kind: "rejected", Received: time.Unix(0, 0).UTC(), Body: []byte{}}}
+	msgs[1].Resend = "operator"
+	msgs[1].AckBody = nil
+	got, err := readEnvelope(appendEnvelope(nil, msgs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(msgs) {
+		t.Fatalf("%d messages", len(got))
+	}
+	for i, w := range msgs {
+		g := got[i]
+		if g.Kind != w.Kind || g.Facility != w.Facility || g.ControlID != w.ControlID || !g.Received.Equal(w.Received) ||
+			g.Resend != w.Resend || !bytes.Equal(g.Body, w.Body) || !bytes.Equal(g.AckBody, w.AckBody) || g.Issues != w.Issues {
+			t.Fatalf("message %d: %+v, want %+v", i, g, *w)
+		}
+		if envelopeSize(w) < len(appendEnvelope(nil, []*Message{w}))-1 {
+			t.Fatalf("envelopeSize(%d) = %d below its encoding", i, envelopeSize(w))
+		}
+	}
+	for _, bad := range [][]byte{nil, {}, {2}, {envelopeVersion}, {envelopeVersion, 5, 'a'}, appendEnvelope(nil, msgs)[:40]} {
+		if _, err := readEnvelope(bad); err == nil {
+			t.Errorf("readEnvelope(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzReadEnvelope(f *testing.F) {
+	f.Add(appendEnvelope(nil, []*Message{testMessage(1), testMessage(2)}))
+	f.Add([]byte{envelopeVersion, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		msgs, err := readEnvelope(data)
+		if err != nil {
+			return
+		}
+		ptrs := make([]*Message, len(msgs))
+		for i := range msgs {
+			ptrs[i] = &msgs[i]
+		}
+		again, err := readEnvelope(appendEnvelope(nil, ptrs))
+		if err != nil || len(again) != len(msgs) {
+			t.Fatalf("re-encoding: %v, %d of %d", err, len(again), len(msgs))
+		}
+		for i := range msgs {
+			if !bytes.Equal(again[i].Body, msgs[i].Body) || again[i].ControlID != msgs[i].ControlID {
+				t.Fatalf("message %d changed", i)
+			}
+		}
+	})
+}
