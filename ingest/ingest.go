@@ -138,10 +138,33 @@ var issueNoQueries = immz.Issue{
 	Rule:    "queries disabled",
 }
 
+// handling is one message on its way through the handler.
+type handling struct {
+	start    time.Time
+	size     int // of the message received
+	src      Source
+	facility string
+	v        *immz.Validator
+	r        *immz.Result
+	reply    []byte
+	extra    []immz.Issue
+	m        *queue.Message // to queue, or nil
+}
+
 func (h *Handler) serveMessage(ctx context.Context, raw []byte, src Source) []byte {
-	start := h.now()
-	v := h.v
-	r := v.Check(raw)
+	x := h.prepare(ctx, raw, src)
+	if x.m != nil {
+		x.publishDone(ctx, h, h.publish(ctx, x.m))
+	}
+	return h.finish(x)
+}
+
+// prepare validates raw and builds its reply; a message to queue is left
+// in m for the caller to publish.
+func (h *Handler) prepare(ctx context.Context, raw []byte, src Source) *handling {
+	x := &handling{start: h.now(), size: len(raw), src: src, v: h.v}
+	x.r = x.v.Check(raw)
+	r := x.r
 	facility := src.Facility
 	authenticated := src.Authenticated && facility != ""
 	if facility == "" {
@@ -150,48 +173,57 @@ func (h *Handler) serveMessage(ctx context.Context, raw []byte, src Source) []by
 			facility = r.Header.SendingFacility.ID
 		}
 	}
+	x.facility = facility
 	if h.p != nil {
-		if fv := h.p.Validator(facility); fv != nil && fv != v {
-			v = fv
-			r = v.Check(raw)
+		if fv := h.p.Validator(facility); fv != nil && fv != x.v {
+			x.v = fv
+			x.r = fv.Check(raw)
+			r = x.r
 		}
 	}
-	var reply []byte
-	var extra []immz.Issue
+	v := x.v
 	switch {
 	case r.Kind == immz.KindQBP && h.qh == nil:
-		extra = append(extra, issueNoQueries)
-		reply = v.Ack(r, extra...)
+		x.extra = append(x.extra, issueNoQueries)
+		x.reply = v.Ack(r, x.extra...)
 	case r.Kind == immz.KindQBP && !r.Rejected():
-		reply = h.qh.Answer(ctx, r, Source{Facility: facility, Transport: src.Transport, Authenticated: authenticated})
+		x.reply = h.qh.Answer(ctx, r, Source{Facility: facility, Transport: src.Transport, Authenticated: authenticated})
 	case r.Kind == immz.KindQBP && v.AckCode(r) != "AR":
 		// A query the profile rejects (no QPD-2, no patient) is answered
 		// with an RSP, Z33 and QAK AE, as the IG's example pair shows.
-		reply = v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError})
+		x.reply = v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError})
 	default:
-		ack := v.AckCode(r)
 		kind := "vxu"
 		if r.Rejected() || r.Kind != immz.KindVXU {
 			kind = "rejected"
 		}
 		// The ACK is built before the publish so that it is stored with the
 		// message; it is what the sender gets unless the publish fails.
-		reply = v.Ack(r)
-		m := &queue.Message{
+		x.reply = v.Ack(r)
+		x.m = &queue.Message{
 			Kind: kind, Facility: facility, ControlID: r.Header.ControlID, Transport: src.Transport,
-			Type: r.Header.Type, Ack: ack, Received: start, Body: raw,
-			Issues: immz.Summary(r.Issues), AckBody: reply, Resend: src.Resend,
-		}
-		if err := h.publish(ctx, m); err != nil && kind == "vxu" {
-			// Never AA for what could be lost.
-			extra = append(extra, issueQueueDown)
-			reply = v.Ack(r, extra...)
-			h.log.LogAttrs(ctx, slog.LevelError, "message not queued; sender told to resend",
-				slog.String("facility", facility), slog.String("control_id", r.Header.ControlID), slog.String("err", err.Error()))
+			Type: r.Header.Type, Ack: v.AckCode(r), Received: x.start, Body: raw,
+			Issues: immz.Summary(r.Issues), AckBody: x.reply, Resend: src.Resend,
 		}
 	}
-	h.m.observe(src.Transport, facility, r, v.AckCode(r, extra...), extra, len(raw), h.now().Sub(start))
-	return reply
+	return x
+}
+
+// publishDone takes the outcome of x's publish.
+func (x *handling) publishDone(ctx context.Context, h *Handler, err error) {
+	if err != nil && x.m.Kind == "vxu" {
+		// Never AA for what could be lost.
+		x.extra = append(x.extra, issueQueueDown)
+		x.reply = x.v.Ack(x.r, x.extra...)
+		h.log.LogAttrs(ctx, slog.LevelError, "message not queued; sender told to resend",
+			slog.String("facility", x.facility), slog.String("control_id", x.r.Header.ControlID), slog.String("err", err.Error()))
+	}
+}
+
+// finish counts x and returns its reply.
+func (h *Handler) finish(x *handling) []byte {
+	h.m.observe(x.src.Transport, x.facility, x.r, x.v.AckCode(x.r, x.extra...), x.extra, x.size, h.now().Sub(x.start))
+	return x.reply
 }
 
 func (h *Handler) publish(ctx context.Context, m *queue.Message) error {
@@ -204,14 +236,51 @@ func (h *Handler) publish(ctx context.Context, m *queue.Message) error {
 	return err
 }
 
+// BatchPublisher queues several messages in order and durably; a
+// *queue.Queue implements it. Without it a batch file's messages are
+// queued one by one.
+type BatchPublisher interface {
+	PublishAll(ctx context.Context, msgs []*queue.Message) ([]queue.PubAck, []error)
+}
+
 // serveBatch handles a batch file: every message is handled on its own and
-// the reply is a batch of their ACKs.
+// the reply is a batch of their ACKs. The messages to queue are queued
+// together, in the file's order, once all are validated.
 func (h *Handler) serveBatch(ctx context.Context, raw []byte, src Source) []byte {
 	b, err := hl7.SplitBatch(raw)
 	if err != nil {
 		// Not even a batch: answer as for an unreadable message.
 		return h.v.Ack(h.v.Check(raw))
 	}
+	var all []*handling
+	var queued []*handling
+	for _, g := range b.Groups {
+		for _, m := range g.Messages {
+			x := h.prepare(ctx, m, src)
+			all = append(all, x)
+			if x.m != nil {
+				queued = append(queued, x)
+			}
+		}
+	}
+	if bp, ok := h.q.(BatchPublisher); ok && len(queued) > 1 {
+		msgs := make([]*queue.Message, len(queued))
+		for i, x := range queued {
+			msgs[i] = x.m
+		}
+		t := h.now()
+		_, errs := bp.PublishAll(ctx, msgs)
+		d := h.now().Sub(t)
+		for i, x := range queued {
+			h.m.observePublish(d, errs[i])
+			x.publishDone(ctx, h, errs[i])
+		}
+	} else {
+		for _, x := range queued {
+			x.publishDone(ctx, h, h.publish(ctx, x.m))
+		}
+	}
+
 	w := hl7.NewWriter(hl7.DefaultDelimiters)
 	header := func(id string, in hl7.Segment) {
 		w.Segment(id)
@@ -228,8 +297,8 @@ func (h *Handler) serveBatch(ctx context.Context, raw []byte, src Source) []byte
 	for gi, g := range b.Groups {
 		header("BHS", g.Header)
 		n := 0
-		for _, m := range g.Messages {
-			reply := h.serveMessage(ctx, m, src)
+		for range g.Messages {
+			reply := h.finish(all[total+n])
 			// Copy the reply's segments into the batch.
 			if pm, err := hl7.Parse(reply); err == nil {
 				for _, s := range pm.Segments() {

@@ -75,6 +75,21 @@ func (f *fixture) streamMsgs(t *testing.T) []*jetstream.RawStreamMsg {
 	return out
 }
 
+// queued returns the received messages in the stream, in order,
+// envelopes unpacked.
+func (f *fixture) queued(t *testing.T) []queue.Message {
+	t.Helper()
+	var out []queue.Message
+	for _, m := range f.streamMsgs(t) {
+		msgs, err := f.q.Unpack(m.Subject, m.Header, m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, msgs...)
+	}
+	return out
+}
+
 func parse(t *testing.T, b []byte) *hl7.Message {
 	t.Helper()
 	m, err := hl7.Parse(b)
@@ -202,8 +217,35 @@ func TestBatch(t *testing.T) {
 	if len(b.Problems) != 0 {
 		t.Errorf("our reply's own envelope is inconsistent: %v", b.Problems)
 	}
-	if n := len(f.streamMsgs(t)); n != 3 {
-		t.Errorf("%d queued", n)
+	// Queued together, in the file's order, each with its own ACK.
+	if n := len(f.streamMsgs(t)); n != 1 {
+		t.Errorf("batch queued in %d stream messages, want one envelope", n)
+	}
+	q := f.queued(t)
+	if len(q) != 3 {
+		t.Fatalf("%d queued", len(q))
+	}
+	for i, m := range q {
+		if m.ControlID != want[i][1] || m.Ack != want[i][0] || !strings.Contains(string(m.AckBody), "MSA|"+want[i][0]+"|"+want[i][1]) {
+			t.Errorf("queued %d: %s %s %q", i+1, m.ControlID, m.Ack, m.AckBody)
+		}
+	}
+	if q[2].Kind != "rejected" || q[0].Kind != "vxu" {
+		t.Errorf("kinds %s %s %s", q[0].Kind, q[1].Kind, q[2].Kind)
+	}
+	// The same file again: every message is a resend, answered the same,
+	// queued nothing more.
+	again, err := hl7.SplitBatch(f.h.ServeHL7(context.Background(), []byte(batch)))
+	if err != nil || len(again.Messages()) != 3 {
+		t.Fatalf("resent batch: %v", err)
+	}
+	for i, a := range again.Messages() {
+		if m := parse(t, a); !m.Get("MSA-1").Equal(want[i][0]) {
+			t.Errorf("resent ACK %d: %s", i+1, m.Get("MSA-1").String())
+		}
+	}
+	if n := len(f.queued(t)); n != 3 {
+		t.Errorf("after the resend %d queued", n)
 	}
 }
 

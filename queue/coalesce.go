@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -271,4 +272,79 @@ func (r *recentIDs) add(id string, seq uint64) {
 	r.rotate(time.Now())
 	r.cur[h] = seq
 	r.mu.Unlock()
+}
+
+// PublishAll queues msgs, a batch file's messages, in their order: in
+// envelopes of up to Coalesce messages published one after the other (a
+// lone message, or every message when Coalesce is 1, on its own). It
+// returns each message's acknowledgement or error. Once a publish fails
+// the rest are not tried: they fail with the same error, and their senders
+// are told to resend them.
+func (q *Queue) PublishAll(ctx context.Context, msgs []*Message) ([]PubAck, []error) {
+	acks, errs := make([]PubAck, len(msgs)), make([]error, len(msgs))
+	ids := make([]string, len(msgs))
+	var todo []int
+	for i, m := range msgs {
+		if m.ControlID != "" {
+			ids[i] = m.ID()
+			if seq, ok := q.recent.lookup(ids[i]); ok {
+				acks[i] = PubAck{Sequence: seq, Duplicate: true}
+				continue
+			}
+		}
+		todo = append(todo, i)
+	}
+	maxMsgs, maxBytes := max(q.cfg.Coalesce, 1), q.envelopeBytes
+	var failed error
+	var buf []byte
+	for len(todo) > 0 {
+		// The next envelope: as many as fit, never two of one identity.
+		n, size := 1, envelopeSize(msgs[todo[0]])
+		for n < len(todo) && n < maxMsgs {
+			m := msgs[todo[n]]
+			s := envelopeSize(m)
+			if size+s > maxBytes || m.ControlID != "" && slices.ContainsFunc(todo[:n], func(j int) bool {
+				return msgs[j].ControlID == m.ControlID && msgs[j].Facility == m.Facility
+			}) {
+				break
+			}
+			n, size = n+1, size+s
+		}
+		chunk := todo[:n]
+		todo = todo[n:]
+		if failed != nil {
+			for _, i := range chunk {
+				errs[i] = failed
+			}
+			continue
+		}
+		if n == 1 {
+			i := chunk[0]
+			acks[i], errs[i] = q.publishOne(ctx, msgs[i], ids[i])
+			failed = errs[i]
+			continue
+		}
+		group := make([]*Message, n)
+		for k, i := range chunk {
+			group[k] = msgs[i]
+		}
+		buf = appendEnvelope(buf[:0], group)
+		msg := &nats.Msg{
+			Subject: q.cfg.Subject + "." + envelopeKind,
+			Data:    buf,
+			Header:  nats.Header{HeaderEnvelope: {strconv.Itoa(n)}},
+		}
+		pctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
+		ack, err := q.request(pctx, msg)
+		cancel()
+		q.metrics.envelope(n)
+		for _, i := range chunk {
+			acks[i], errs[i] = ack, err
+			if err == nil {
+				q.recent.add(ids[i], ack.Sequence)
+			}
+		}
+		failed = err
+	}
+	return acks, errs
 }

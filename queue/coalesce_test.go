@@ -271,3 +271,56 @@ func FuzzReadEnvelope(f *testing.F) {
 		}
 	})
 }
+
+// TestPublishAll: a batch file's messages are stored in order, in
+// envelopes of at most Coalesce, a second version of one MSH-10 in the
+// next envelope, resends answered from memory; with the server gone every
+// message fails.
+func TestPublishAll(t *testing.T) {
+	q := openQueue(t, Config{DataDir: t.TempDir(), Coalesce: 8})
+	ctx := context.Background()
+	var msgs []*Message
+	for i := range 20 {
+		msgs = append(msgs, testMessage(i))
+	}
+	v2 := testMessage(3)
+	v2.Body = append(v2.Body, "PID|2\r"...)
+	msgs = append(msgs[:5], append([]*Message{v2}, msgs[5:]...)...)
+	acks, errs := q.PublishAll(ctx, msgs)
+	for i := range msgs {
+		if errs[i] != nil || acks[i].Duplicate {
+			t.Fatalf("message %d: %+v %v", i, acks[i], errs[i])
+		}
+	}
+	got, envelopes := readAll(t, q)
+	if len(got) != len(msgs) || envelopes < 3 {
+		t.Fatalf("%d messages in %d envelopes", len(got), envelopes)
+	}
+	for i := range msgs {
+		if got[i].ControlID != msgs[i].ControlID || !bytes.Equal(got[i].Body, msgs[i].Body) {
+			t.Fatalf("message %d out of order: %s", i, got[i].ControlID)
+		}
+	}
+	if acks[3].Sequence == acks[5].Sequence {
+		t.Error("two versions of one MSH-10 share an envelope")
+	}
+	acks2, errs2 := q.PublishAll(ctx, msgs)
+	for i := range msgs {
+		if errs2[i] != nil || !acks2[i].Duplicate || acks2[i].Sequence != acks[i].Sequence {
+			t.Fatalf("resend %d: %+v %v", i, acks2[i], errs2[i])
+		}
+	}
+
+	down, err := Open(ctx, Config{DataDir: t.TempDir(), PublishTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close()
+	down.shutdownServer()
+	_, errs3 := down.PublishAll(ctx, msgs)
+	for i, err := range errs3 {
+		if err == nil {
+			t.Fatalf("message %d queued with the server gone", i)
+		}
+	}
+}

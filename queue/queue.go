@@ -10,9 +10,20 @@
 // iis.ingest.<kind>.<facility>, file storage, limits retention (messages
 // are kept for MaxAge even after the worker acknowledged them, as a replay
 // buffer), and a duplicate window inside which a message id is stored once:
-// the id is derived from the sending facility and MSH-10, so a resend of the
-// same message is not queued twice. A second stream (IIS_DEAD) holds the
-// messages the worker gave up on, with the reason.
+// the id is derived from the sending facility and MSH-10 (with a checksum
+// of the body and the ACK code), so a resend of the same message is not
+// queued twice. A second stream (IIS_DEAD) holds the messages the worker
+// gave up on, with the reason.
+//
+// Group commit: messages handed to Publish at the same moment by many
+// connections are stored together in one stream message, an envelope on
+// iis.ingest.envelope (see coalescer), and each caller is released when
+// the envelope is stored. A message that arrives alone is stored alone, as
+// above. JetStream cannot de-duplicate inside an envelope, so the queue
+// also remembers the ids it stored recently and answers a resend from
+// that memory; across listener processes the registry's writes, keyed on
+// the source identity, keep a resend from counting twice. Consumers read
+// stream messages with Unpack.
 package queue
 
 import (
@@ -112,13 +123,16 @@ func (c *Config) defaults() {
 
 // Queue is a connection to the ingest streams.
 type Queue struct {
-	cfg     Config
-	srv     *server.Server // embedded server, or nil
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	co      *coalescer // nil when Coalesce is 1
-	recent  *recentIDs
-	metrics *metrics
+	cfg Config
+	srv *server.Server // embedded server, or nil
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	co  *coalescer // nil when Coalesce is 1
+	// envelopeBytes is the largest envelope: CoalesceBytes, at most half
+	// the server's maximum payload.
+	envelopeBytes int
+	recent        *recentIDs
+	metrics       *metrics
 }
 
 // Headers set on every queued message.
@@ -181,9 +195,9 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 		return nil, err
 	}
 	q.recent = newRecentIDs(cfg.DuplicateWindow, recentMax)
+	q.envelopeBytes = min(cfg.CoalesceBytes, int(nc.MaxPayload()/2))
 	if cfg.Coalesce > 1 {
-		maxBytes := min(cfg.CoalesceBytes, int(nc.MaxPayload()/2))
-		q.co = newCoalescer(q, cfg.Coalesce, maxBytes)
+		q.co = newCoalescer(q, cfg.Coalesce, q.envelopeBytes)
 	}
 	return q, nil
 }
