@@ -63,7 +63,7 @@ func (v Value) NumReps() int {
 func (v Value) Comp(j int) Value {
 	switch v.lvl {
 	case levelField:
-		v = v.Rep(1)
+		return Value{raw: firstRepComp(v.raw, v.d.Repetition, v.d.Component, j), d: v.d, lvl: levelComp}
 	case levelComp, levelSub, levelLiteral:
 		if j == 1 {
 			return v
@@ -109,22 +109,54 @@ func (v Value) Sub(k int) Value {
 	return Value{raw: nth(v.raw, v.d.Subcomponent, k), d: v.d, lvl: levelSub}
 }
 
-// nth returns the n-th (1-based) piece of raw split at sep.
+// nth returns the n-th (1-based) piece of raw split at sep. Values are
+// short: a plain loop finds a separator sooner than IndexByte's set-up.
 func nth(raw []byte, sep byte, n int) []byte {
 	if n < 1 {
 		return nil
 	}
-	for ; n > 1; n-- {
-		j := bytes.IndexByte(raw, sep)
-		if j < 0 {
+	start := 0
+	for i, c := range raw {
+		if c == sep {
+			if n == 1 {
+				return raw[start:i]
+			}
+			n--
+			start = i + 1
+		}
+	}
+	if n == 1 {
+		return raw[start:]
+	}
+	return nil
+}
+
+// firstRepComp returns component n (1-based) of the first repetition of
+// a field, in one pass: nth(nth(raw, rep, 1), comp, n).
+func firstRepComp(raw []byte, rep, comp byte, n int) []byte {
+	if n < 1 {
+		return nil
+	}
+	start := 0
+	for i, c := range raw {
+		switch c {
+		case comp:
+			if n == 1 {
+				return raw[start:i]
+			}
+			n--
+			start = i + 1
+		case rep:
+			if n == 1 {
+				return raw[start:i]
+			}
 			return nil
 		}
-		raw = raw[j+1:]
 	}
-	if j := bytes.IndexByte(raw, sep); j >= 0 {
-		return raw[:j]
+	if n == 1 {
+		return raw[start:]
 	}
-	return raw
+	return nil
 }
 
 // String returns the value's text with escape sequences decoded. Inner
@@ -181,21 +213,25 @@ func (v Value) SplitComps(out []Value) int {
 		return 1
 	}
 	raw := v.raw
-	n := 0
-	for n < len(out) {
-		j := bytes.IndexByte(raw, v.d.Component)
-		if j < 0 {
-			out[n] = Value{raw: raw, d: v.d, lvl: levelComp}
-			n++
-			clear(out[n:])
-			if len(v.raw) == 0 {
-				return 0
+	n, start := 0, 0
+	for i, c := range raw {
+		if c == v.d.Component {
+			if n == len(out) {
+				return n + 1
 			}
-			return n
+			out[n] = Value{raw: raw[start:i], d: v.d, lvl: levelComp}
+			n++
+			start = i + 1
 		}
-		out[n] = Value{raw: raw[:j], d: v.d, lvl: levelComp}
-		raw = raw[j+1:]
-		n++
 	}
-	return n + 1
+	if n == len(out) {
+		return n + 1
+	}
+	out[n] = Value{raw: raw[start:], d: v.d, lvl: levelComp}
+	n++
+	clear(out[n:])
+	if len(raw) == 0 {
+		return 0
+	}
+	return n
 }

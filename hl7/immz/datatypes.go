@@ -57,6 +57,9 @@ func (d *decoder) readCode(v hl7.Value) iis.Code {
 	}
 	var c [6]hl7.Value
 	v.SplitComps(c[:])
+	if d.inPlace { // no rule reads the texts
+		return iis.Code{Code: d.text(c[0]), System: d.text(c[2]), AltCode: d.text(c[3]), AltSystem: d.text(c[5])}
+	}
 	return iis.Code{
 		Code: d.text(c[0]), Text: d.text(c[1]), System: d.text(c[2]),
 		AltCode: d.text(c[3]), AltText: d.text(c[4]), AltSystem: d.text(c[5]),
@@ -67,10 +70,16 @@ func (d *decoder) readCode(v hl7.Value) iis.Code {
 func (d *decoder) readCX(v hl7.Value) iis.Identifier {
 	var c [5]hl7.Value
 	v.SplitComps(c[:])
+	if d.inPlace { // no rule reads the authority
+		return iis.Identifier{Value: d.text(c[0]), Type: d.text(c[4])}
+	}
 	return iis.Identifier{Value: d.text(c[0]), Authority: d.text(c[3].Sub(1)), Type: d.text(c[4])}
 }
 
 func (d *decoder) readEI(v hl7.Value) iis.Identifier {
+	if d.inPlace { // no rule reads the namespace
+		return iis.Identifier{Value: d.text(v.Comp(1))}
+	}
 	return iis.Identifier{Value: d.text(v.Comp(1)), Authority: d.text(v.Comp(2))}
 }
 
@@ -81,6 +90,9 @@ func (d *decoder) readXPN(v hl7.Value) iis.Name {
 	}
 	var c [7]hl7.Value
 	v.SplitComps(c[:])
+	if d.inPlace { // the rules read the family and given names and the type
+		return iis.Name{Family: d.text(c[0].Sub(1)), Given: d.text(c[1]), Type: d.text(c[6])}
+	}
 	return iis.Name{
 		Family: d.text(c[0].Sub(1)), Given: d.text(c[1]), Middle: d.text(c[2]),
 		Suffix: d.text(c[3]), Prefix: d.text(c[4]), Type: d.text(c[6]),
@@ -94,6 +106,9 @@ func (d *decoder) readXAD(v hl7.Value) iis.Address {
 	}
 	var c [9]hl7.Value
 	v.SplitComps(c[:])
+	if d.inPlace { // the rules read the ZIP code and its country
+		return iis.Address{Zip: d.text(c[4]), Country: d.text(c[5])}
+	}
 	return iis.Address{
 		Street: d.text(c[0].Sub(1)), Other: d.text(c[1]), City: d.text(c[2]),
 		State: d.text(c[3]), Zip: d.text(c[4]), Country: d.text(c[5]),

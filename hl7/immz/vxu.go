@@ -554,17 +554,19 @@ func (d *decoder) obx(s hl7.Segment, seq int) iis.Observation {
 	o := iis.Observation{
 		ValueType: d.text(f.at(2)),
 		ID:        d.readCode(f.at(3)),
-		SubID:     d.text(f.at(4)),
 	}
 	if !d.check {
+		o.SubID = d.text(f.at(4))
 		o.Units, o.Status, o.Method = d.readCode(f.at(6)), d.text(f.at(11)), d.readCode(f.at(17))
+		o.SetID, _ = strconv.Atoi(d.text(f.at(1)))
 	}
-	o.SetID, _ = strconv.Atoi(d.text(f.at(1)))
 	switch o.ValueType {
 	case "CE", "CWE":
 		o.Coded = d.readCode(f.at(5))
 	default:
-		o.Value = d.text(f.at(5).Comp(1))
+		if !d.check { // only VIS dates are read from text values
+			o.Value = d.text(f.at(5).Comp(1))
+		}
 	}
 	o.Date, _ = d.date(f.at(14), loc("OBX", seq, 14), "OBX-14 date/time of the observation", Warning, ScopeField, "OBX-14")
 	if o.ID.Code == "" {

@@ -1,0 +1,59 @@
+package hl7
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestComponentsMatchSplit: Comp, Rep and SplitComps return what splitting
+// at the separators with bytes.Split gives, on every field of up to eight
+// characters drawn from the separators and a letter.
+func TestComponentsMatchSplit(t *testing.T) {
+	d := DefaultDelimiters
+	piece := func(parts [][]byte, i int) []byte { // nil when absent
+		if i < 1 || i > len(parts) {
+			return nil
+		}
+		return parts[i-1]
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "a^~&"
+	for range 20000 {
+		raw := make([]byte, rng.IntN(9))
+		for i := range raw {
+			raw[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		f := Value{raw: raw, d: d}
+		first := bytes.Split(raw, []byte{d.Repetition})[0]
+		comps := bytes.Split(first, []byte{d.Component})
+		for j := 0; j <= 5; j++ {
+			if got, want := f.Comp(j).Bytes(), piece(comps, j); !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+				t.Fatalf("%q.Comp(%d) = %q, want %q", raw, j, got, want)
+			}
+			reps := bytes.Split(raw, []byte{d.Repetition})
+			if got, want := f.Rep(j).Bytes(), piece(reps, j); !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+				t.Fatalf("%q.Rep(%d) = %q, want %q", raw, j, got, want)
+			}
+		}
+		for n := 0; n <= 4; n++ {
+			out := make([]Value, n)
+			for i := range out {
+				out[i] = Value{raw: []byte("stale")}
+			}
+			got := f.SplitComps(out)
+			want := min(len(comps), n+1)
+			if len(first) == 0 && n > 0 {
+				want = 0
+			}
+			if got != want {
+				t.Fatalf("%q.SplitComps(%d) = %d, want %d", raw, n, got, want)
+			}
+			for i := range out {
+				if w := piece(comps, i+1); !bytes.Equal(out[i].Bytes(), w) {
+					t.Fatalf("%q.SplitComps(%d)[%d] = %q, want %q", raw, n, i, out[i].Bytes(), w)
+				}
+			}
+		}
+	}
+}
