@@ -2,8 +2,10 @@ package ingest
 
 import (
 	"context"
+	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/synth"
@@ -30,4 +32,31 @@ func BenchmarkServeHL7(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkServeBatch is the handler's work for batch files of 100
+// synthetic VXU each (FHS/BHS … BTS/FTS): every message validated and
+// acknowledged, all of them queued in order before the reply.
+func BenchmarkServeBatch(b *testing.B) {
+	const per = 100
+	msgs := synth.New(synth.Config{Seed: 5}).Take(b.N * per)
+	files := make([][]byte, b.N)
+	for i := range files {
+		f := []byte("FHS|^~\\&|EHR|CLINIC|IIS|STATE|20260101||||F-" + strconv.Itoa(i) + "\rBHS|^~\\&|EHR|CLINIC|IIS|STATE|20260101||||B-1\r")
+		for _, m := range msgs[i*per : (i+1)*per] {
+			f = append(f, m.Body...)
+		}
+		files[i] = append(f, "BTS|"+strconv.Itoa(per)+"\rFTS|1\r"...)
+	}
+	f := newFixture(b, queue.Config{})
+	ctx := WithSource(context.Background(), Source{Transport: "mllp"})
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		if reply := f.h.ServeHL7(ctx, files[i]); len(reply) == 0 {
+			b.Fatal("no reply")
+		}
+	}
+	b.ReportMetric(float64(b.N*per)/time.Since(start).Seconds(), "msgs/s")
 }
