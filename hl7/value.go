@@ -202,9 +202,12 @@ func (v Value) Int() (int, error) {
 // empty. It returns the number of components v has, or len(out)+1 when it
 // has more than out holds.
 func (v Value) SplitComps(out []Value) int {
+	// A field is read up to its first repetition separator in the same
+	// pass; any other level has no repetitions.
+	rep := v.d.Component
 	switch v.lvl {
 	case levelField:
-		v = v.Rep(1)
+		rep = v.d.Repetition
 	case levelComp, levelSub, levelLiteral:
 		clear(out)
 		if len(out) > 0 {
@@ -212,14 +215,19 @@ func (v Value) SplitComps(out []Value) int {
 		}
 		return 1
 	}
-	raw := v.raw
+	raw, d, comp := v.raw, v.d, v.d.Component
 	n, start := 0, 0
-	for i, c := range raw {
-		if c == v.d.Component {
+	i := 0
+	for ; i < len(raw); i++ {
+		c := raw[i]
+		if c == rep && c != comp {
+			break
+		}
+		if c == comp {
 			if n == len(out) {
 				return n + 1
 			}
-			out[n] = Value{raw: raw[start:i], d: v.d, lvl: levelComp}
+			out[n] = Value{raw: raw[start:i], d: d, lvl: levelComp}
 			n++
 			start = i + 1
 		}
@@ -227,10 +235,12 @@ func (v Value) SplitComps(out []Value) int {
 	if n == len(out) {
 		return n + 1
 	}
-	out[n] = Value{raw: raw[start:], d: v.d, lvl: levelComp}
+	out[n] = Value{raw: raw[start:i], d: d, lvl: levelComp}
 	n++
-	clear(out[n:])
-	if len(raw) == 0 {
+	for j := n; j < len(out); j++ {
+		out[j] = Value{}
+	}
+	if i == 0 {
 		return 0
 	}
 	return n

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/iisproject/iis"
@@ -30,10 +31,22 @@ func text(v hl7.Value) string {
 // While d.inPlace is set (Check reading a VXU's body, where no value
 // outlives the call: what an issue quotes is copied into its message), a
 // value without escapes is returned in place, as a string that shares the
-// message's bytes.
+// message's bytes; d.plainSeg then says the segment being read has no
+// escape character at all, so its values need not be searched for one.
 func (d *decoder) text(v hl7.Value) string {
 	if v.IsEmpty() || v.IsNull() {
 		return ""
+	}
+	if d.plainSeg {
+		b := v.Bytes()
+		// Nothing to trim when both ends are ASCII and not spaces.
+		if first, last := b[0], b[len(b)-1]; first > ' ' && first < utf8.RuneSelf && last > ' ' && last < utf8.RuneSelf {
+			return unsafe.String(&b[0], len(b))
+		}
+		if b = bytes.TrimSpace(b); len(b) == 0 {
+			return ""
+		}
+		return unsafe.String(&b[0], len(b))
 	}
 	if !v.Plain() {
 		return strings.TrimSpace(v.String())

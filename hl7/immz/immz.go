@@ -276,7 +276,7 @@ func (d *decoder) release() {
 	clear(d.groups[:d.nvacs])
 	d.nvacs = 0
 	d.patient = iis.Patient{}
-	d.inPlace = false
+	d.inPlace, d.plainSeg = false, false
 	d.m, d.res = nil, nil
 	d.strs = strings.Builder{}
 	d.v.decoders.Put(d)
@@ -300,7 +300,8 @@ type decoder struct {
 	// inPlace is set while Check reads values that are only compared,
 	// never kept: text then returns them in place, as views of the
 	// message's bytes (see text).
-	inPlace bool
+	inPlace  bool
+	plainSeg bool // see text
 	// strs holds the text of the values decoded (see text); a new one for
 	// every message, since the Result's strings point into it.
 	strs strings.Builder

@@ -1,6 +1,7 @@
 package immz
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -66,9 +67,11 @@ func (d *decoder) vxu() {
 		p = &out.Patient
 		vacs, groups = make([]iis.Vaccination, ngroups), make([]group, 0, ngroups)
 	}
+	esc := d.m.Delimiters().Escape
 	for _, s := range d.m.Segments() {
 		id := s.ID()
 		seq := d.nextSeq(id)
+		d.plainSeg = d.inPlace && (esc == 0 || bytes.IndexByte(s.Bytes(), esc) < 0)
 		switch id {
 		case "MSH", "SFT", "PV1", "PV2", "IN1", "IN2", "IN3", "TQ1", "TQ2", "NTE":
 			// Accepted and not needed for the registry.
