@@ -319,7 +319,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		}
 		p.lastItem = i
 		res.PatientID = p.id
-		w.details(p.id, &v.Patient, it.keys)
+		w.details(p.id, p.isNew, &v.Patient, it.keys)
 		for _, c := range f.possible {
 			w.review(p.id, c.id, it.reportID, c.score, string(c.reason))
 		}
@@ -487,18 +487,10 @@ func scanReportsWithPatient(rows pgx.Rows) ([]reportOf, error) {
 
 // bulkWrites gathers the rows of a slice's writes, column by column.
 type bulkWrites struct {
-	// details
-	idP                               []int64
-	idV, idA, idT                     []string
-	nP                                []int64
-	nF, nG, nM, nS, nT                []string
-	aP                                []int64
-	aS, aO, aC, aSt, aZ, aCo, aCy, aT []string
-	phP                               []int64
-	phN, phE, phU, phQ                []string
-	gP                                []int64
-	gF, gG, gR, gPh                   []string
-	kP, kH                            []int64
+	// The details (identifiers, names, addresses, phones, guardians,
+	// blocking keys) of new patients, which cannot be stored yet, and of
+	// linked ones, which may be.
+	fresh, linked detailRows
 	// reviews
 	rvP, rvC, rvR []int64
 	rvS           []float64
@@ -552,7 +544,32 @@ type patientUpdate struct {
 	order                                             int
 }
 
-func (w *bulkWrites) details(pid int64, p *iis.Patient, keys []string) {
+// detailRows gathers a slice's patient details, column by column.
+type detailRows struct {
+	idP                               []int64
+	idV, idA, idT                     []string
+	nP                                []int64
+	nF, nG, nM, nS, nT                []string
+	aP                                []int64
+	aS, aO, aC, aSt, aZ, aCo, aCy, aT []string
+	phP                               []int64
+	phN, phE, phU, phQ                []string
+	gP                                []int64
+	gF, gG, gR, gPh                   []string
+	kP, kH                            []int64
+}
+
+// details adds a report's details to the rows of a new patient (isNew) or
+// of a linked one.
+func (w *bulkWrites) details(pid int64, isNew bool, p *iis.Patient, keys []string) {
+	if isNew {
+		w.fresh.add(pid, p, keys)
+	} else {
+		w.linked.add(pid, p, keys)
+	}
+}
+
+func (w *detailRows) add(pid int64, p *iis.Patient, keys []string) {
 	for _, id := range p.Identifiers {
 		if id.Value != "" {
 			w.idP, w.idV, w.idA, w.idT = append(w.idP, pid), append(w.idV, id.Value), append(w.idA, id.Authority), append(w.idT, id.Type)
@@ -709,34 +726,8 @@ func (w *bulkWrites) batch() *pgx.Batch {
 				$9::date[], $10::text[], $11::text[], $12::int[]) AS u(id, js, prot, pd, pub, pubd, st, std, death, mm, mult, ord)
 			WHERE p.id = u.id`, id, js, prot, pd, pub, pubd, st, std, death, mm, mult, order)
 	}
-	if len(w.idP) > 0 {
-		b.Queue(`INSERT INTO patient_identifiers (patient_id, value, authority, type)
-			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING`, w.idP, w.idV, w.idA, w.idT)
-	}
-	if len(w.nP) > 0 {
-		b.Queue(`INSERT INTO patient_names (patient_id, family, given, middle, suffix, type)
-			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) ON CONFLICT DO NOTHING`,
-			w.nP, w.nF, w.nG, w.nM, w.nS, w.nT)
-	}
-	if len(w.aP) > 0 {
-		b.Queue(`INSERT INTO patient_addresses (patient_id, street, other, city, state, zip, country, county, type)
-			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-			ON CONFLICT DO NOTHING`, w.aP, w.aS, w.aO, w.aC, w.aSt, w.aZ, w.aCo, w.aCy, w.aT)
-	}
-	if len(w.phP) > 0 {
-		b.Queue(`INSERT INTO patient_phones (patient_id, number, email, use, equipment)
-			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
-			w.phP, w.phN, w.phE, w.phU, w.phQ)
-	}
-	if len(w.gP) > 0 {
-		b.Queue(`INSERT INTO patient_guardians (patient_id, family, given, relationship, phone)
-			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) ON CONFLICT DO NOTHING`,
-			w.gP, w.gF, w.gG, w.gR, w.gPh)
-	}
-	if len(w.kP) > 0 {
-		b.Queue(`INSERT INTO patient_blocking_keys (key, patient_id)
-			SELECT DISTINCT u.k, u.p FROM unnest($1::bigint[], $2::bigint[]) AS u(k, p) ON CONFLICT DO NOTHING`, w.kH, w.kP)
-	}
+	w.fresh.queue(b, "")
+	w.linked.queue(b, " ON CONFLICT DO NOTHING")
 	if len(w.rvP) > 0 {
 		b.Queue(`INSERT INTO match_reviews (patient_id, candidate_id, report_id, score, reason)
 			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::float8[], $5::text[]) ON CONFLICT DO NOTHING`,
@@ -750,6 +741,10 @@ func (w *bulkWrites) batch() *pgx.Batch {
 			w.auActor, w.auAction, w.rpP, w.rpID, w.auDetail)
 	}
 	if len(w.dID) > 0 {
+		// Doses are written only for a report this transaction stored
+		// (a new one, a new version, or a rejected one replaced): no row
+		// of its facility and control id can exist, so a plain insert,
+		// without a second probe of the unique index for a conflict.
 		b.Queue(`INSERT INTO source_vaccinations (id, report_id, patient_id, facility, control_id, message_time, received_at,
 			position, filler_order, cvx, ndc, administered_on, lot, mvx, historical, action, completion_status, refusal_reasons,
 			event_id, consolidation)
@@ -758,8 +753,7 @@ func (w *bulkWrites) batch() *pgx.Batch {
 			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
 				$8::int[], $9::text[], $10::text[], $11::text[], $12::date[], $13::text[], $14::text[], $15::bool[], $16::text[],
 				$17::text[], $18::text[], $19::bigint[], $20::text[])
-				AS u(id, rep, pat, fac, ctl, mt, recv, pos, filler, cvx, ndc, d, lot, mvx, hist, act, comp, ref, ev, st)
-			ON CONFLICT (facility, control_id, position) DO NOTHING`,
+				AS u(id, rep, pat, fac, ctl, mt, recv, pos, filler, cvx, ndc, d, lot, mvx, hist, act, comp, ref, ev, st)`,
 			w.dID, w.dRep, w.dPat, w.dFac, w.dCtl, w.dMT, w.dRecv, w.dPos, w.dFill, w.dCVX, w.dNDC, w.dDate, w.dLot, w.dMVX,
 			w.dHist, w.dAct, w.dComp, w.dRef, w.dEv, w.dSt)
 	}
@@ -779,4 +773,38 @@ func (w *bulkWrites) batch() *pgx.Batch {
 			w.eID, w.eP, w.eG, w.eCVX, w.eD, w.eLot, w.eMVX, w.eHist, w.eN)
 	}
 	return b
+}
+
+// queue queues the inserts of the rows, each row once, with conflict
+// appended to each statement: empty for new patients, whose rows cannot
+// exist yet (a plain insert does not probe each unique index a second time
+// for the conflict check), or ON CONFLICT DO NOTHING.
+func (d *detailRows) queue(b *pgx.Batch, conflict string) {
+	if len(d.idP) > 0 {
+		b.Queue(`INSERT INTO patient_identifiers (patient_id, value, authority, type)
+			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])`+conflict, d.idP, d.idV, d.idA, d.idT)
+	}
+	if len(d.nP) > 0 {
+		b.Queue(`INSERT INTO patient_names (patient_id, family, given, middle, suffix, type)
+			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`+conflict,
+			d.nP, d.nF, d.nG, d.nM, d.nS, d.nT)
+	}
+	if len(d.aP) > 0 {
+		b.Queue(`INSERT INTO patient_addresses (patient_id, street, other, city, state, zip, country, county, type)
+			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`+conflict, d.aP, d.aS, d.aO, d.aC, d.aSt, d.aZ, d.aCo, d.aCy, d.aT)
+	}
+	if len(d.phP) > 0 {
+		b.Queue(`INSERT INTO patient_phones (patient_id, number, email, use, equipment)
+			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])`+conflict,
+			d.phP, d.phN, d.phE, d.phU, d.phQ)
+	}
+	if len(d.gP) > 0 {
+		b.Queue(`INSERT INTO patient_guardians (patient_id, family, given, relationship, phone)
+			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])`+conflict,
+			d.gP, d.gF, d.gG, d.gR, d.gPh)
+	}
+	if len(d.kP) > 0 {
+		b.Queue(`INSERT INTO patient_blocking_keys (key, patient_id)
+			SELECT DISTINCT u.k, u.p FROM unnest($1::bigint[], $2::bigint[]) AS u(k, p)`+conflict, d.kH, d.kP)
+	}
 }
