@@ -24,7 +24,34 @@ func openStore(t *testing.T) *registry.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
+	// Runs before s.Close (cleanups run last first): every test's writes,
+	// merges and unmerges included, must leave no orphan row.
+	t.Cleanup(func() { checkNoOrphanRows(t, s) })
 	return s
+}
+
+// orphanQueries count the rows whose patient or report does not exist, in
+// the tables without foreign keys (migrations 0004, 0013).
+var orphanQueries = []string{
+	`SELECT count(*) FROM patient_identifiers x WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
+	`SELECT count(*) FROM patient_names x WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
+	`SELECT count(*) FROM patient_addresses x WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
+	`SELECT count(*) FROM patient_phones x WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
+	`SELECT count(*) FROM patient_guardians x WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
+	`SELECT count(*) FROM patient_blocking_keys x WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
+	`SELECT count(*) FROM vaccination_events x WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
+	`SELECT count(*) FROM source_reports x WHERE x.patient_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
+	`SELECT count(*) FROM source_vaccinations x WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
+	`SELECT count(*) FROM source_vaccinations x WHERE NOT EXISTS (SELECT 1 FROM source_reports r WHERE r.id = x.report_id)`,
+}
+
+func checkNoOrphanRows(t *testing.T, s *registry.Store) {
+	t.Helper()
+	for _, q := range orphanQueries {
+		if n := count(t, s, q); n != 0 {
+			t.Errorf("%d orphan rows: %s", n, q)
+		}
+	}
 }
 
 // person is the demographic part of a synthetic VXU.
