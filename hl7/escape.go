@@ -99,6 +99,17 @@ const hexDigits = "0123456789ABCDEF"
 type escapeSet [256]bool
 
 func newEscapeSet(d *Delimiters) *escapeSet {
+	if *d == DefaultDelimiters {
+		return defaultEscapes
+	}
+	return makeEscapeSet(d)
+}
+
+// defaultEscapes is the escape set of DefaultDelimiters, which nearly
+// every Writer uses; it is never modified.
+var defaultEscapes = makeEscapeSet(&DefaultDelimiters)
+
+func makeEscapeSet(d *Delimiters) *escapeSet {
 	var e escapeSet
 	for _, c := range [...]byte{d.Field, d.Component, d.Repetition, d.Escape, d.Subcomponent, d.Truncation, '\r', '\n'} {
 		if c != 0 {

@@ -2,6 +2,7 @@ package immz
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -31,6 +32,27 @@ func TestParseDTMDates(t *testing.T) {
 	for _, s := range []string{"17991231", "20230229", "20240230", "20241301", "20240100", "2024-01-01", "20240229+01", "202402291", "20240229130559.12345", "2024022924"} {
 		if _, _, err := parseDTM(s); err == nil {
 			t.Errorf("parseDTM(%q) accepted", s)
+		}
+	}
+}
+
+// TestFormatTimestamp: FormatTimestamp writes what time.Format does with
+// its layout, in zones east and west, with half-hour offsets, and with the
+// local mean times whose offsets have seconds.
+func TestFormatTimestamp(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("odd", -(4*3600 + 56*60 + 2)), time.FixedZone("east", 13*3600+45*60)}
+	for _, name := range []string{"America/New_York", "Asia/Kolkata", "America/St_Johns", "Pacific/Chatham"} {
+		if loc, err := time.LoadLocation(name); err == nil {
+			zones = append(zones, loc)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, loc := range zones {
+		for range 2000 {
+			ts := time.Unix(rng.Int64N(1<<36)-1<<35, rng.Int64N(1e9)).In(loc)
+			if got, want := FormatTimestamp(ts), ts.Format("20060102150405.000-0700"); got != want {
+				t.Fatalf("FormatTimestamp(%v) = %s, want %s", ts, got, want)
+			}
 		}
 	}
 }

@@ -86,6 +86,9 @@ func New(cfg Config) *Validator {
 type tables struct {
 	identifierType, sex, race, ethnicity, yesNo, publicity, registryStatus, relationship, fundingSource   *codeset.Table
 	mvx, cpt, refusalReason, completionStatus, informationSource, actionCode, route, site, financialClass *codeset.Table
+	// errorCondition (HL7 0357) and applicationError (CDC 0533) are the
+	// ERR-3 and ERR-5 texts by code.
+	errorCondition, applicationError map[int]string
 }
 
 func newTables(c *codeset.Set) tables {
@@ -108,6 +111,8 @@ func newTables(c *codeset.Set) tables {
 		route:             c.Route(),
 		site:              c.Site(),
 		financialClass:    c.FinancialClass(),
+		errorCondition:    displays(c.Table(codeset.ErrorCondition)),
+		applicationError:  displays(c.Table(codeset.ApplicationError)),
 	}
 }
 

@@ -113,11 +113,22 @@ func (l ErrorLocation) Path() string {
 	if l.Field == 0 {
 		return l.Segment
 	}
-	p := l.Segment + "-" + strconv.Itoa(l.Field)
-	if l.Component > 0 {
-		p += "." + strconv.Itoa(l.Component)
+	var buf [32]byte
+	return string(l.appendPath(buf[:0]))
+}
+
+func (l ErrorLocation) appendPath(b []byte) []byte {
+	b = append(b, l.Segment...)
+	if l.Field == 0 {
+		return b
 	}
-	return p
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(l.Field), 10)
+	if l.Component > 0 {
+		b = append(b, '.')
+		b = strconv.AppendInt(b, int64(l.Component), 10)
+	}
+	return b
 }
 
 // Summary is the compact form of issues kept with a stored message, one
@@ -125,18 +136,21 @@ func (l ErrorLocation) Path() string {
 // and position, e.g. "E:101:5:RXA-17;W:103:3:RXA-9". It holds no value
 // from the message, so it may travel in queue headers and metrics.
 func Summary(issues []Issue) string {
-	var b strings.Builder
+	if len(issues) == 0 {
+		return ""
+	}
+	var buf [256]byte
+	b := buf[:0]
 	for i, is := range issues {
 		if i > 0 {
-			b.WriteByte(';')
+			b = append(b, ';')
 		}
-		b.WriteByte(byte(is.Severity))
-		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(is.Code))
-		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(is.AppCode))
-		b.WriteByte(':')
-		b.WriteString(is.Location.Path())
+		b = append(b, byte(is.Severity), ':')
+		b = strconv.AppendInt(b, int64(is.Code), 10)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(is.AppCode), 10)
+		b = append(b, ':')
+		b = is.Location.appendPath(b)
 	}
-	return b.String()
+	return string(b)
 }
