@@ -2,7 +2,9 @@ package hl7
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // SyntaxError describes input that is not an HL7 v2 message. Segment is the
@@ -412,12 +414,33 @@ func (s Segment) AppendFields(out []Value) []Value {
 		out = append(out, Value{raw: rest[:end], d: s.d, lvl: levelLiteral})
 		rest = rest[end+1:]
 	}
-	for {
-		j := bytes.IndexByte(rest, fs)
-		if j < 0 {
-			return append(out, Value{raw: rest, d: s.d})
+	d, start := s.d, 0
+	i := 0
+	// Eight bytes at a time: fields are short, and an IndexByte call for
+	// each costs more than the search.
+	pat := uint64(fs) * lowBytes
+	for ; i+8 <= len(rest); i += 8 {
+		for m := zeroBytes(binary.LittleEndian.Uint64(rest[i:]) ^ pat); m != 0; m &= m - 1 {
+			j := i + bits.TrailingZeros64(m)>>3
+			out = append(out, Value{raw: rest[start:j], d: d})
+			start = j + 1
 		}
-		out = append(out, Value{raw: rest[:j], d: s.d})
-		rest = rest[j+1:]
 	}
+	for ; i < len(rest); i++ {
+		if rest[i] == fs {
+			out = append(out, Value{raw: rest[start:i], d: d})
+			start = i + 1
+		}
+	}
+	return append(out, Value{raw: rest[start:], d: d})
+}
+
+const (
+	lowBytes  = 0x0101010101010101
+	low7Bytes = 0x7f7f7f7f7f7f7f7f
+)
+
+// zeroBytes has the high bit of each zero byte of x set, and no other bit.
+func zeroBytes(x uint64) uint64 {
+	return ^(((x & low7Bytes) + low7Bytes) | x | low7Bytes)
 }

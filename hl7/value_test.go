@@ -57,3 +57,28 @@ func TestComponentsMatchSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendFieldsMatchesSplit: AppendFields cuts a segment where
+// bytes.Split does, on random segments of up to 40 bytes whose fields are
+// mostly shorter than the eight bytes it examines at a time.
+func TestAppendFieldsMatchesSplit(t *testing.T) {
+	d := DefaultDelimiters
+	rng := rand.New(rand.NewPCG(5, 6))
+	const alphabet = "ab|||^\xff\x7f"
+	for range 20000 {
+		raw := []byte("ZZZ|")
+		for range rng.IntN(41) {
+			raw = append(raw, alphabet[rng.IntN(len(alphabet))])
+		}
+		got := Segment{raw: raw, d: d}.AppendFields(nil)
+		want := bytes.Split(raw[4:], []byte{d.Field})
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d fields, want %d", raw, len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i].Bytes(), want[i]) {
+				t.Fatalf("%q field %d = %q, want %q", raw, i+1, got[i].Bytes(), want[i])
+			}
+		}
+	}
+}

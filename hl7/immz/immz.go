@@ -277,10 +277,6 @@ func (v *Validator) decode(m *hl7.Message, check bool) *Result {
 // reference to the message or the result.
 func (d *decoder) release() {
 	d.seqs = d.seqs[:0]
-	clear(d.vacs[:d.nvacs])
-	clear(d.groups[:d.nvacs])
-	d.nvacs = 0
-	d.patient = iis.Patient{}
 	d.inPlace, d.plainSeg = false, false
 	d.m, d.res = nil, nil
 	d.strs = strings.Builder{}
@@ -294,14 +290,8 @@ type decoder struct {
 	res *Result
 	// seq counts segments by ID while walking the message, for ERR-2.
 	seqs []segCount
-	// check is set for Validator.Check: validate, keep nothing. The dose
-	// groups are then decoded into vacs and groups, kept for the next
-	// message (zeroed by release).
-	check   bool
-	vacs    []iis.Vaccination
-	groups  []group
-	nvacs   int // the dose groups of vacs and groups used (see release)
-	patient iis.Patient
+	// check is set for Validator.Check: validate, keep nothing (see vxu).
+	check bool
 	// inPlace is set while Check reads values that are only compared,
 	// never kept: text then returns them in place, as views of the
 	// message's bytes (see text).

@@ -34,6 +34,9 @@ type group struct {
 	// eligibility is set when a 64994-7 OBX was sent, even with a code
 	// that was not recognised (that is warned about once, on its own).
 	eligibility bool
+	// administered: the RXA reports a dose given now (not historical,
+	// completed, a vaccine), which needs its eligibility.
+	administered bool
 }
 
 // vxu decodes and validates a VXU^V04:
@@ -50,22 +53,39 @@ func (d *decoder) vxu() {
 		groups  []group
 		vacs    []iis.Vaccination
 		cur     *group
+		vac     *iis.Vaccination // cur's dose
 		inGroup bool
+		// Check keeps nothing: the patient and the groups are read into
+		// the stack (no write barriers, nothing to clear afterwards), the
+		// doses one at a time into checkVac, and the values are read in
+		// place (see text).
+		checkPatient iis.Patient
+		checkGroups  [8]group
+		checkVac     iis.Vaccination
 	)
 	if d.check {
-		// Nothing is kept: the decoder's own patient and slices serve
-		// again, and the values are read in place (see text).
-		if cap(d.vacs) < ngroups {
-			d.vacs, d.groups = make([]iis.Vaccination, ngroups), make([]group, 0, ngroups)
+		p = &checkPatient
+		groups = checkGroups[:0]
+		if ngroups > len(checkGroups) {
+			groups = make([]group, 0, ngroups)
 		}
-		vacs, groups = d.vacs[:ngroups], d.groups[:0]
-		d.nvacs = ngroups
-		p = &d.patient
 		d.inPlace = true
 	} else {
 		out = &VXU{}
 		p = &out.Patient
 		vacs, groups = make([]iis.Vaccination, ngroups), make([]group, 0, ngroups)
+	}
+	newGroup := func(orcSeq int) {
+		g := group{orcSeq: orcSeq}
+		if d.check {
+			checkVac = iis.Vaccination{}
+			vac = &checkVac // not kept in the group, which would move it to the heap
+		} else {
+			g.vac = &vacs[len(groups)]
+			vac = g.vac
+		}
+		groups = append(groups, g)
+		cur = &groups[len(groups)-1]
 	}
 	esc := d.m.Delimiters().Escape
 	for _, s := range d.m.Segments() {
@@ -89,37 +109,36 @@ func (d *decoder) vxu() {
 				p.Guardians = append(p.Guardians, g)
 			}
 		case "ORC":
-			groups = append(groups, group{orcSeq: seq, vac: &vacs[len(groups)]})
-			cur = &groups[len(groups)-1]
+			newGroup(seq)
 			inGroup = true
 			var fb fieldBuf
 			f := split(s, &fb)
-			cur.vac.FillerOrder = d.readEI(f.at(3))
+			vac.FillerOrder = d.readEI(f.at(3))
 			if !d.check {
-				cur.vac.PlacerOrder = d.readEI(f.at(2))
-				cur.vac.EnteredBy = d.readXCN(f.at(10))
-				cur.vac.OrderedBy = d.readXCN(f.at(12))
+				vac.PlacerOrder = d.readEI(f.at(2))
+				vac.EnteredBy = d.readXCN(f.at(10))
+				vac.OrderedBy = d.readXCN(f.at(12))
 			}
-			if cur.vac.FillerOrder.Value == "" {
+			if vac.FillerOrder.Value == "" {
 				d.warn(loc("ORC", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "ORC-3 filler order number (the sender's unique id of this immunization) is missing; updates and deletes of this dose cannot be matched", "ORC-3 required")
 			}
 		case "RXA":
 			if cur == nil || cur.hasRXA {
-				groups = append(groups, group{vac: &vacs[len(groups)]})
-				cur = &groups[len(groups)-1]
+				newGroup(0)
 				d.warn(loc("RXA", seq, 0), CodeSegmentSequence, AppRequiredData, "RXA is not preceded by its ORC segment", "ORC required")
 			}
 			inGroup = true
 			cur.hasRXA = true
 			cur.rxaSeq = seq
-			cur.vac.Position = seq
-			d.rxa(s, seq, cur, p)
+			vac.Position = seq
+			d.rxa(s, seq, cur, vac, p)
+			cur.administered = !vac.Historical && vac.CompletionStatus == "CP" && vac.CVX != codeset.CVXNoVaccineAdministered
 		case "RXR":
 			if cur == nil || !cur.hasRXA {
 				d.warn(loc("RXR", seq, 0), CodeSegmentSequence, AppDataIgnored, "RXR is not inside an ORC/RXA group - ignored", "RXR placement")
 				continue
 			}
-			d.rxr(s, seq, cur)
+			d.rxr(s, seq, vac)
 		case "OBX":
 			o := d.obx(s, seq)
 			switch {
@@ -128,7 +147,7 @@ func (d *decoder) vxu() {
 					p.Observations = append(p.Observations, o)
 				}
 			case cur != nil && cur.hasRXA:
-				d.groupObservation(o, seq, cur)
+				d.groupObservation(o, seq, cur, vac)
 			default:
 				d.warn(loc("OBX", seq, 0), CodeSegmentSequence, AppDataIgnored, "OBX between ORC and RXA - ignored", "OBX placement")
 			}
@@ -183,7 +202,7 @@ func (d *decoder) vxu() {
 			continue
 		}
 		d.finishGroup(g)
-		if g.vac != &vacs[k] && !d.check {
+		if !d.check && g.vac != &vacs[k] {
 			vacs[k] = *g.vac
 		}
 		k++
@@ -394,10 +413,9 @@ func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
 	return g, true
 }
 
-func (d *decoder) rxa(s hl7.Segment, seq int, g *group, p *iis.Patient) {
+func (d *decoder) rxa(s hl7.Segment, seq int, g *group, v *iis.Vaccination, p *iis.Patient) {
 	var fb fieldBuf
 	f := split(s, &fb)
-	v := g.vac
 	rejectGroup := func(l ErrorLocation, code, app int, msg, rule string) {
 		g.rejected = true
 		d.add(Issue{Location: l, Code: code, Severity: Error, AppCode: app, Scope: ScopeGroup, Message: msg, Rule: rule})
@@ -537,10 +555,9 @@ func (d *decoder) vaccineCodes(v *iis.Vaccination) {
 	}
 }
 
-func (d *decoder) rxr(s hl7.Segment, seq int, g *group) {
+func (d *decoder) rxr(s hl7.Segment, seq int, v *iis.Vaccination) {
 	var fb fieldBuf
 	f := split(s, &fb)
-	v := g.vac
 	v.Route = d.readCode(f.at(1))
 	if !d.checkCode(d.v.tab.route, v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route of administration", "RXR-1 table") {
 		v.Route = iis.Code{}
@@ -583,8 +600,7 @@ func (d *decoder) obx(s hl7.Segment, seq int) iis.Observation {
 
 // groupObservation files an OBX under its dose: the observations the
 // profile names go to typed fields, any other is kept in Observations.
-func (d *decoder) groupObservation(o iis.Observation, seq int, g *group) {
-	v := g.vac
+func (d *decoder) groupObservation(o iis.Observation, seq int, g *group, v *iis.Vaccination) {
 	if o.ID.Code == "" {
 		return
 	}
@@ -646,9 +662,7 @@ func (g *group) vis(sub string) *iis.VIS {
 
 // finishGroup applies the checks that need the whole group.
 func (d *decoder) finishGroup(g *group) {
-	v := g.vac
-	administered := !v.Historical && v.CompletionStatus == "CP" && v.CVX != codeset.CVXNoVaccineAdministered
-	if administered && !g.eligibility {
+	if g.administered && !g.eligibility {
 		d.warn(loc("RXA", g.rxaSeq, 0), CodeRequiredFieldMiss, AppRequiredObservation,
 			"An administered dose needs its VFC eligibility observation (OBX 64994-7)", "64994-7 required")
 	}
