@@ -44,7 +44,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "iis_worker_batch_seconds",
-			Help:    "Time to process one fetched batch, from decode to the last ack.",
+			Help:    "Time to apply one shard of a fetched batch (one transaction, or one per message after a failure), to its last ack.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
 		}),
 	}

@@ -7,6 +7,9 @@
 // A fetched batch is split into Concurrency shards by the patients' birth
 // dates, and each shard is applied with registry.Store.ApplyBulk in one
 // transaction (a fixed number of statements and one commit per shard).
+// Each shard has its own line of transactions: it goes on with its part of
+// the next batch without waiting for the other shards, and messages of one
+// key stay in one shard, in queue order.
 // If a shard's transaction fails, its messages are retried one per
 // transaction so that one bad message cannot hold back the others. A message
 // that fails MaxDeliver times, or that cannot be parsed at all, is copied to
@@ -168,9 +171,7 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) loop(ctx context.Context) error {
 	// The next batch is fetched and decoded while the current one is in
 	// the database: the decoding (about a tenth of a batch's time) and
-	// the fetch's round trip no longer leave PostgreSQL idle. Batches are
-	// still applied one after the other, so a message is never applied
-	// before the batch fetched ahead of it has committed.
+	// the fetch's round trip no longer leave PostgreSQL idle.
 	batches := make(chan []*item, 1)
 	go func() {
 		defer close(batches)
@@ -187,17 +188,53 @@ func (w *Worker) loop(ctx context.Context) error {
 			}
 		}
 	}()
+	// Each batch is split into Concurrency shards by the patients' lock
+	// keys, and each shard has its own transaction line: shard s applies
+	// its part of a batch after its part of the batch before, without
+	// waiting for the other shards. Messages with the same key are in the
+	// same shard, so they are applied in the order they were queued; the
+	// shards no longer wait for the slowest of them at every batch.
+	shards := make([]chan []*item, w.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i := range shards {
+		shards[i] = make(chan []*item, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for part := range shards[i] {
+				// Finished even if ctx is cancelled now.
+				start := time.Now()
+				w.processShard(context.WithoutCancel(ctx), part)
+				w.m.batch.Observe(time.Since(start).Seconds())
+				if w.dbDown.Swap(false) {
+					// The database is unreachable: wait before applying
+					// more rather than spinning through redeliveries.
+					w.cfg.Logger.Warn("worker: registry database unavailable; messages kept in the queue and retried")
+					sleep(ctx, 2*time.Second)
+				}
+			}
+		}()
+	}
 	for items := range batches {
-		// The batch in flight is finished even if ctx is cancelled now.
-		w.dbDown.Store(false)
-		w.process(context.WithoutCancel(ctx), items)
-		if w.dbDown.Load() {
-			// The database is unreachable: wait before applying more
-			// rather than spinning through redeliveries.
-			w.cfg.Logger.Warn("worker: registry database unavailable; messages kept in the queue and retried")
-			sleep(ctx, 2*time.Second)
+		parts := make([][]*item, len(shards))
+		for i, it := range items {
+			k := uint64(i)
+			if len(it.keys) > 0 {
+				k = uint64(it.keys[0])
+			}
+			s := k % uint64(len(shards))
+			parts[s] = append(parts[s], it)
+		}
+		for s, part := range parts {
+			if len(part) > 0 {
+				shards[s] <- part
+			}
 		}
 	}
+	for _, ch := range shards {
+		close(ch)
+	}
+	wg.Wait()
 	return nil
 }
 
@@ -366,38 +403,9 @@ type item struct {
 	res  registry.Result
 }
 
-// process applies a decoded batch. It is split into Concurrency shards by
-// the patient's birth date (the advisory lock every writer of a possible
-// match takes), and the shards are committed in parallel transactions that
-// do not wait for each other. A shard whose transaction fails is retried
-// one message per transaction. Then each message is acked, naked or
-// dead-lettered.
-func (w *Worker) process(ctx context.Context, items []*item) {
-	start := time.Now()
-	shards := make([][]*item, w.cfg.Concurrency)
-	for i, it := range items {
-		k := uint64(i)
-		if len(it.keys) > 0 {
-			k = uint64(it.keys[0])
-		}
-		s := k % uint64(len(shards))
-		shards[s] = append(shards[s], it)
-	}
-	var wg sync.WaitGroup
-	for _, shard := range shards {
-		if len(shard) == 0 {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.processShard(ctx, shard)
-		}()
-	}
-	wg.Wait()
-	w.m.batch.Observe(time.Since(start).Seconds())
-}
-
+// processShard applies one shard's part of a batch in one transaction;
+// if that fails, one message per transaction. Then each message is
+// settled: acked, retried or dead-lettered.
 func (w *Worker) processShard(ctx context.Context, items []*item) {
 	if err := w.applyTx(ctx, items); err == nil {
 		for _, it := range items {
