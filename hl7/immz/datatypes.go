@@ -23,44 +23,86 @@ func text(v hl7.Value) string {
 	return strings.TrimSpace(v.String())
 }
 
-// text is the package's text for the values of the message being decoded:
-// the strings are cut from one buffer per message (d.strs, sized to the
-// message) instead of being allocated one by one. A strings.Builder never
-// changes bytes it has written, so the strings stay valid after it grows.
+// text is the package's text for the values of the message being decoded.
+// A value without escape sequences is cut from d.copy, one copy of the
+// message (or, for Check, of what it keeps) made per call, instead of
+// being allocated on its own. d.plainSeg says the segment being read has
+// no escape character at all, so its values need not be searched for one.
 //
 // While d.inPlace is set (Check reading a VXU's body, where no value
 // outlives the call: what an issue quotes is copied into its message), a
 // value without escapes is returned in place, as a string that shares the
-// message's bytes; d.plainSeg then says the segment being read has no
-// escape character at all, so its values need not be searched for one.
+// message's bytes.
 func (d *decoder) text(v hl7.Value) string {
 	if v.IsEmpty() || v.IsNull() {
 		return ""
 	}
-	if d.plainSeg {
-		b := v.Bytes()
-		// Nothing to trim when both ends are ASCII and not spaces.
-		if first, last := b[0], b[len(b)-1]; first > ' ' && first < utf8.RuneSelf && last > ' ' && last < utf8.RuneSelf {
-			return unsafe.String(&b[0], len(b))
-		}
-		if b = bytes.TrimSpace(b); len(b) == 0 {
-			return ""
-		}
-		return unsafe.String(&b[0], len(b))
-	}
-	if !v.Plain() {
+	if !d.plainSeg && !v.Plain() {
 		return strings.TrimSpace(v.String())
 	}
-	b := bytes.TrimSpace(v.Bytes())
-	if len(b) == 0 {
+	s := plainText(v.Bytes())
+	if d.inPlace || s == "" {
+		return s
+	}
+	return d.kept(s)
+}
+
+// kept returns s, a view of the message's bytes, as the same text of
+// d.copy, the copy of d.base (the message's bytes) that the Result keeps.
+func (d *decoder) kept(s string) string {
+	// Both pointers are read in one expression: no stack move can come
+	// between them.
+	off := int(uintptr(unsafe.Pointer(unsafe.StringData(s))) - uintptr(unsafe.Pointer(unsafe.SliceData(d.base))))
+	if off >= 0 && off <= len(d.copy)-len(s) && d.copy[off:off+len(s)] == s {
+		return d.copy[off : off+len(s)]
+	}
+	return strings.Clone(s) // not from the copied part: never expected
+}
+
+// plainText is text for the bytes of a value without escape sequences,
+// in place: no copy.
+func plainText(b []byte) string {
+	if len(b) == 0 || len(b) == 2 && b[0] == '"' && b[1] == '"' {
 		return ""
 	}
-	if d.inPlace {
+	// Nothing to trim when both ends are ASCII and not spaces.
+	if first, last := b[0], b[len(b)-1]; first > ' ' && first < utf8.RuneSelf && last > ' ' && last < utf8.RuneSelf {
 		return unsafe.String(&b[0], len(b))
 	}
-	start := d.strs.Len()
-	d.strs.Write(b)
-	return d.strs.String()[start:]
+	if b = bytes.TrimSpace(b); len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// plainComps is SplitComps for d.plainSeg and d.inPlace: it fills out with the bytes of
+// the components of v (of its first repetition, for a field), without
+// building a Value for each. The texts are then plainText's.
+func (d *decoder) plainComps(v hl7.Value, out [][]byte) {
+	raw := v.Bytes()
+	rep, comp := d.delims.Repetition, d.delims.Component
+	n, start := 0, 0
+	for i, c := range raw {
+		if c == comp || c == rep {
+			out[n] = raw[start:i]
+			if n++; c == rep || n == len(out) {
+				return
+			}
+			start = i + 1
+		}
+	}
+	out[n] = raw[start:]
+}
+
+// plainSub is the text of subcomponent 1 of a component's bytes (see
+// plainComps), as text(c.Sub(1)) reads it.
+func (d *decoder) plainSub(c []byte) string {
+	if d.delims.Subcomponent != 0 {
+		if i := bytes.IndexByte(c, d.delims.Subcomponent); i >= 0 {
+			c = c[:i]
+		}
+	}
+	return plainText(c)
 }
 
 // readCode reads CE/CWE: code^text^system^altcode^alttext^altsystem.
@@ -68,9 +110,14 @@ func (d *decoder) readCode(v hl7.Value) iis.Code {
 	if v.IsEmpty() {
 		return iis.Code{}
 	}
+	if d.inPlace && d.plainSeg { // no rule reads the texts
+		var c [6][]byte
+		d.plainComps(v, c[:])
+		return iis.Code{Code: plainText(c[0]), System: plainText(c[2]), AltCode: plainText(c[3]), AltSystem: plainText(c[5])}
+	}
 	var c [6]hl7.Value
 	v.SplitComps(c[:])
-	if d.inPlace { // no rule reads the texts
+	if d.inPlace {
 		return iis.Code{Code: d.text(c[0]), System: d.text(c[2]), AltCode: d.text(c[3]), AltSystem: d.text(c[5])}
 	}
 	return iis.Code{
@@ -81,6 +128,11 @@ func (d *decoder) readCode(v hl7.Value) iis.Code {
 
 // readCX reads CX (id^check^scheme^authority^type) and EI (id^namespace^…).
 func (d *decoder) readCX(v hl7.Value) iis.Identifier {
+	if d.inPlace && d.plainSeg { // no rule reads the authority
+		var c [5][]byte
+		d.plainComps(v, c[:])
+		return iis.Identifier{Value: plainText(c[0]), Type: plainText(c[4])}
+	}
 	var c [5]hl7.Value
 	v.SplitComps(c[:])
 	if d.inPlace { // no rule reads the authority
@@ -101,9 +153,14 @@ func (d *decoder) readXPN(v hl7.Value) iis.Name {
 	if v.IsEmpty() {
 		return iis.Name{}
 	}
+	if d.inPlace && d.plainSeg { // the rules read the family and given names and the type
+		var c [7][]byte
+		d.plainComps(v, c[:])
+		return iis.Name{Family: d.plainSub(c[0]), Given: plainText(c[1]), Type: plainText(c[6])}
+	}
 	var c [7]hl7.Value
 	v.SplitComps(c[:])
-	if d.inPlace { // the rules read the family and given names and the type
+	if d.inPlace {
 		return iis.Name{Family: d.text(c[0].Sub(1)), Given: d.text(c[1]), Type: d.text(c[6])}
 	}
 	return iis.Name{
@@ -117,9 +174,14 @@ func (d *decoder) readXAD(v hl7.Value) iis.Address {
 	if v.IsEmpty() {
 		return iis.Address{}
 	}
+	if d.inPlace && d.plainSeg { // the rules read the ZIP code and its country
+		var c [6][]byte
+		d.plainComps(v, c[:])
+		return iis.Address{Zip: plainText(c[4]), Country: plainText(c[5])}
+	}
 	var c [9]hl7.Value
 	v.SplitComps(c[:])
-	if d.inPlace { // the rules read the ZIP code and its country
+	if d.inPlace {
 		return iis.Address{Zip: d.text(c[4]), Country: d.text(c[5])}
 	}
 	return iis.Address{

@@ -18,11 +18,13 @@
 package immz
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/iisproject/iis"
 	"github.com/iisproject/iis/codeset"
@@ -251,13 +253,15 @@ func (v *Validator) decode(m *hl7.Message, check bool) *Result {
 	if d == nil {
 		d = &decoder{v: v}
 	}
-	d.m, d.res, d.check = m, &Result{msg: m}, check
-	d.strs = strings.Builder{}
+	d.m, d.res, d.check, d.delims = m, &Result{msg: m}, check, m.Delimiters()
+	d.base = m.Bytes()
 	if check {
 		// Only the header's (and a query's) text is kept.
-		d.strs.Grow(len(m.MSH().Bytes()))
+		msh := m.MSH().Bytes()
+		end := int(uintptr(unsafe.Pointer(unsafe.SliceData(msh)))-uintptr(unsafe.Pointer(unsafe.SliceData(d.base)))) + len(msh)
+		d.copy = string(d.base[:end])
 	} else {
-		d.strs.Grow(len(m.Bytes()))
+		d.copy = string(d.base)
 	}
 	defer d.release()
 	d.header()
@@ -268,6 +272,9 @@ func (v *Validator) decode(m *hl7.Message, check bool) *Result {
 	case KindVXU:
 		d.vxu()
 	case KindQBP:
+		if check {
+			d.copy = string(d.base)
+		}
 		d.qbp()
 	}
 	return d.res
@@ -279,7 +286,7 @@ func (d *decoder) release() {
 	d.seqs = d.seqs[:0]
 	d.inPlace, d.plainSeg = false, false
 	d.m, d.res = nil, nil
-	d.strs = strings.Builder{}
+	d.base, d.copy = nil, ""
 	d.v.decoders.Put(d)
 }
 
@@ -297,9 +304,12 @@ type decoder struct {
 	// message's bytes (see text).
 	inPlace  bool
 	plainSeg bool // see text
-	// strs holds the text of the values decoded (see text); a new one for
-	// every message, since the Result's strings point into it.
-	strs strings.Builder
+	delims   hl7.Delimiters
+	// base is the message's bytes, and copy a copy of them (or of their
+	// start, see decode), from which text cuts the Result's strings: a new
+	// one for every message, since the Result's strings point into it.
+	base []byte
+	copy string
 	// tomorrow is the clock's date (UTC midnight) plus one day of tolerance
 	// for senders in other time zones.
 	tomorrow time.Time
@@ -354,6 +364,12 @@ func loc(seg string, seq, field int, more ...int) ErrorLocation {
 func (d *decoder) header() {
 	var fb fieldBuf
 	msh := split(d.m.MSH(), &fb)
+	// MSH-2 holds the escape character itself; the fields after it are
+	// what text reads.
+	if esc := d.delims.Escape; esc == 0 || bytes.IndexByte(d.m.MSH().Bytes()[4+len(msh.at(2).Bytes()):], esc) < 0 {
+		d.plainSeg = true
+		defer func() { d.plainSeg = false }()
+	}
 	h := &d.res.Header
 	h.SendingApplication = d.readHD(msh.at(3))
 	h.SendingFacility = d.readHD(msh.at(4))

@@ -91,7 +91,7 @@ func (d *decoder) vxu() {
 	for _, s := range d.m.Segments() {
 		id := s.ID()
 		seq := d.nextSeq(id)
-		d.plainSeg = d.inPlace && (esc == 0 || bytes.IndexByte(s.Bytes(), esc) < 0)
+		d.plainSeg = esc == 0 || bytes.IndexByte(s.Bytes(), esc) < 0
 		switch id {
 		case "MSH", "SFT", "PV1", "PV2", "IN1", "IN2", "IN3", "TQ1", "TQ2", "NTE":
 			// Accepted and not needed for the registry.
