@@ -2,7 +2,9 @@ package immz
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -81,9 +83,22 @@ func plainText(b []byte) string {
 func (d *decoder) plainComps(v hl7.Value, out [][]byte) {
 	raw := v.Bytes()
 	rep, comp := d.delims.Repetition, d.delims.Component
-	n, start := 0, 0
-	for i, c := range raw {
-		if c == comp || c == rep {
+	n, start, i := 0, 0, 0
+	// Eight bytes at a time, for the long texts of coded values.
+	repPat, compPat := uint64(rep)*lowBytes, uint64(comp)*lowBytes
+	for ; i+8 <= len(raw); i += 8 {
+		x := binary.LittleEndian.Uint64(raw[i:])
+		for m := zeroBytes(x^compPat) | zeroBytes(x^repPat); m != 0; m &= m - 1 {
+			j := i + bits.TrailingZeros64(m)>>3
+			out[n] = raw[start:j]
+			if n++; raw[j] == rep || n == len(out) {
+				return
+			}
+			start = j + 1
+		}
+	}
+	for ; i < len(raw); i++ {
+		if c := raw[i]; c == comp || c == rep {
 			out[n] = raw[start:i]
 			if n++; c == rep || n == len(out) {
 				return
@@ -92,6 +107,16 @@ func (d *decoder) plainComps(v hl7.Value, out [][]byte) {
 		}
 	}
 	out[n] = raw[start:]
+}
+
+const (
+	lowBytes  = 0x0101010101010101
+	low7Bytes = 0x7f7f7f7f7f7f7f7f
+)
+
+// zeroBytes has the high bit of each zero byte of x set, and no other bit.
+func zeroBytes(x uint64) uint64 {
+	return ^(((x & low7Bytes) + low7Bytes) | x | low7Bytes)
 }
 
 // plainSub is the text of subcomponent 1 of a component's bytes (see
@@ -227,9 +252,14 @@ func (d *decoder) readHD(v hl7.Value) iis.Organization {
 
 // readXON reads XON: name^…^id(10), with the assigning authority in 6.
 func (d *decoder) readXON(v hl7.Value) iis.Organization {
-	o := iis.Organization{Name: d.text(v.Comp(1)), ID: d.text(v.Comp(10)), Authority: d.text(v.Comp(6).Sub(1))}
+	if v.IsEmpty() {
+		return iis.Organization{}
+	}
+	var c [10]hl7.Value
+	v.SplitComps(c[:])
+	o := iis.Organization{Name: d.text(c[0]), ID: d.text(c[9]), Authority: d.text(c[5].Sub(1))}
 	if o.ID == "" {
-		o.ID = d.text(v.Comp(3))
+		o.ID = d.text(c[2])
 	}
 	return o
 }
@@ -253,24 +283,27 @@ func parseDTM(s string) (time.Time, int, error) {
 	if s == "" {
 		return time.Time{}, precNone, nil
 	}
-	// Time zone offset.
-	if i := indexSign(s); i >= 0 {
-		tz := s[i+1:]
-		if len(tz) != 4 || !digits(tz) || atoi(tz[:2]) > 14 || atoi(tz[2:]) > 59 {
-			return time.Time{}, precNone, errDate
-		}
-		s = s[:i]
-	}
-	// Fractional seconds.
-	if i := strings.IndexByte(s, '.'); i >= 0 {
-		frac := s[i+1:]
-		if len(s[:i]) != 14 || len(frac) == 0 || len(frac) > 4 || !digits(frac) {
-			return time.Time{}, precNone, errDate
-		}
-		s = s[:i]
-	}
+	// The usual value is all digits (YYYYMMDD): no zone, no fraction.
 	if !digits(s) {
-		return time.Time{}, precNone, errDate
+		// Time zone offset.
+		if i := indexSign(s); i >= 0 {
+			tz := s[i+1:]
+			if len(tz) != 4 || !digits(tz) || atoi(tz[:2]) > 14 || atoi(tz[2:]) > 59 {
+				return time.Time{}, precNone, errDate
+			}
+			s = s[:i]
+		}
+		// Fractional seconds.
+		if i := strings.IndexByte(s, '.'); i >= 0 {
+			frac := s[i+1:]
+			if len(s[:i]) != 14 || len(frac) == 0 || len(frac) > 4 || !digits(frac) {
+				return time.Time{}, precNone, errDate
+			}
+			s = s[:i]
+		}
+		if !digits(s) {
+			return time.Time{}, precNone, errDate
+		}
 	}
 	y, mo, d := 0, 1, 1
 	prec := precNone

@@ -1,10 +1,14 @@
 package immz
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/iisproject/iis/hl7"
 )
 
 // TestParseDTMDates: every calendar day from 1800 to 2400 parses to the
@@ -52,6 +56,56 @@ func TestFormatTimestamp(t *testing.T) {
 			ts := time.Unix(rng.Int64N(1<<36)-1<<35, rng.Int64N(1e9)).In(loc)
 			if got, want := FormatTimestamp(ts), ts.Format("20060102150405.000-0700"); got != want {
 				t.Fatalf("FormatTimestamp(%v) = %s, want %s", ts, got, want)
+			}
+		}
+	}
+}
+
+// TestIsNumber: isNumber agrees with strconv.ParseFloat on short strings
+// of digits, points, signs, exponents and other characters.
+func TestIsNumber(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const alphabet = "0123456789..+-eE_x i"
+	for range 100000 {
+		b := make([]byte, rng.IntN(18))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		_, err := strconv.ParseFloat(string(b), 64)
+		if got := isNumber(string(b)); got != (err == nil) {
+			t.Fatalf("isNumber(%q) = %v, ParseFloat says %v", b, got, err)
+		}
+	}
+}
+
+// TestPlainComps: plainComps finds the components SplitComps finds, on
+// random fields and their repetitions, short and longer than the eight
+// bytes it examines at a time.
+func TestPlainComps(t *testing.T) {
+	d := &decoder{delims: hl7.DefaultDelimiters}
+	rng := rand.New(rand.NewPCG(9, 10))
+	const alphabet = "abcdefg^^~&"
+	for range 20000 {
+		b := make([]byte, rng.IntN(30))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		m, err := hl7.Parse([]byte("MSH|^~\\&\rZZZ|" + string(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seg, _ := m.Segment("ZZZ", 1)
+		for _, v := range []hl7.Value{seg.Field(1), seg.Field(1).Rep(2)} {
+			for n := 1; n <= 6; n++ {
+				want := make([]hl7.Value, n)
+				v.SplitComps(want)
+				got := make([][]byte, n)
+				d.plainComps(v, got)
+				for i := range want {
+					if !bytes.Equal(got[i], want[i].Bytes()) {
+						t.Fatalf("%q: component %d of %d = %q, want %q", v.Bytes(), i+1, n, got[i], want[i].Bytes())
+					}
+				}
 			}
 		}
 	}

@@ -86,8 +86,8 @@ func New(cfg Config) *Validator {
 // tables are the code tables the rules look codes up in, found once in
 // the Validator's set.
 type tables struct {
-	identifierType, sex, race, ethnicity, yesNo, publicity, registryStatus, relationship, fundingSource   *codeset.Table
-	mvx, cpt, refusalReason, completionStatus, informationSource, actionCode, route, site, financialClass *codeset.Table
+	identifierType, sex, race, ethnicity, yesNo, publicity, registryStatus, relationship, fundingSource        *codeset.Table
+	cvx, mvx, cpt, refusalReason, completionStatus, informationSource, actionCode, route, site, financialClass *codeset.Table
 	// errorCondition (HL7 0357) and applicationError (CDC 0533) are the
 	// ERR-3 and ERR-5 texts by code.
 	errorCondition, applicationError map[int]string
@@ -104,6 +104,7 @@ func newTables(c *codeset.Set) tables {
 		registryStatus:    c.Table(codeset.RegistryStatus),
 		relationship:      c.Table(codeset.Relationship),
 		fundingSource:     c.Table(codeset.FundingSource),
+		cvx:               c.CVX(),
 		mvx:               c.MVX(),
 		cpt:               c.CPT(),
 		refusalReason:     c.RefusalReason(),
@@ -375,9 +376,9 @@ func (d *decoder) header() {
 	h.SendingFacility = d.readHD(msh.at(4))
 	h.ReceivingApplication = d.readHD(msh.at(5))
 	h.ReceivingFacility = d.readHD(msh.at(6))
-	h.Type = d.text(msh.at(9).Comp(1))
-	h.Event = d.text(msh.at(9).Comp(2))
-	h.Structure = d.text(msh.at(9).Comp(3))
+	var typ [3]hl7.Value
+	msh.at(9).SplitComps(typ[:])
+	h.Type, h.Event, h.Structure = d.text(typ[0]), d.text(typ[1]), d.text(typ[2])
 	h.ControlID = d.text(msh.at(10))
 	h.ProcessingID = d.text(msh.at(11).Comp(1))
 	h.Version = d.text(msh.at(12).Comp(1))

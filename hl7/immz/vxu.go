@@ -442,7 +442,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, v *iis.Vaccination, p *i
 	case v.Vaccine.IsZero():
 		rejectGroup(loc("RXA", seq, 5), CodeRequiredFieldMiss, AppRequiredData, "RXA-5 administered code (vaccine) is required - this immunization was not recorded", "RXA-5 required")
 	case v.CVX != "":
-		if _, ok := d.v.codes.Vaccine(v.CVX); !ok {
+		if !d.v.tab.cvx.Contains(v.CVX) {
 			comp := 1
 			if !strings.EqualFold(v.Vaccine.System, "CVX") {
 				comp = 4
@@ -457,7 +457,7 @@ func (d *decoder) rxa(s hl7.Segment, seq int, g *group, v *iis.Vaccination, p *i
 	v.Amount = d.text(f.at(6))
 	if v.Amount == "" {
 		d.warn(loc("RXA", seq, 6), CodeRequiredFieldMiss, AppRequiredData, "RXA-6 administered amount is missing (use 999 when unknown)", "RXA-6 required")
-	} else if _, err := strconv.ParseFloat(v.Amount, 64); err != nil {
+	} else if !isNumber(v.Amount) {
 		d.warn(loc("RXA", seq, 6), CodeDataType, AppInvalidValue, "RXA-6 administered amount "+quote(v.Amount)+" is not a number - value ignored", "RXA-6 format")
 		v.Amount = ""
 	}
@@ -666,4 +666,28 @@ func (d *decoder) finishGroup(g *group) {
 		d.warn(loc("RXA", g.rxaSeq, 0), CodeRequiredFieldMiss, AppRequiredObservation,
 			"An administered dose needs its VFC eligibility observation (OBX 64994-7)", "64994-7 required")
 	}
+}
+
+// isNumber reports whether strconv.ParseFloat accepts s. The usual amounts
+// (digits, with or without one decimal point) are told without it.
+func isNumber(s string) bool {
+	if len(s) <= 15 {
+		point, digit := false, false
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; {
+			case c >= '0' && c <= '9':
+				digit = true
+			case c == '.' && !point:
+				point = true
+			default:
+				_, err := strconv.ParseFloat(s, 64)
+				return err == nil
+			}
+		}
+		if digit {
+			return true
+		}
+	}
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }
