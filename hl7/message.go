@@ -38,19 +38,23 @@ type Message struct {
 
 // Parse parses data as a single message.
 func Parse(data []byte) (*Message, error) {
-	// Room for every segment at once: one per line terminator, at most.
-	m := &Message{segs: make([]Segment, 0, bytes.Count(data, []byte{'\r'})+bytes.Count(data, []byte{'\n'})+1)}
+	m := new(Message)
 	if err := m.Parse(data); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// Parse parses data into m, replacing its contents and reusing its memory.
-// Segments may end in CR, LF or CRLF (mixed is tolerated); blank lines are
-// skipped. The first segment must be MSH; anything else before it is an
-// error, as is a second MSH (use [SplitBatch] for files of messages).
+// Parse parses data into m, replacing its contents and reusing its memory
+// (a zero Message makes room for every segment at once). Segments may end
+// in CR, LF or CRLF (mixed is tolerated); blank lines are skipped. The
+// first segment must be MSH; anything else before it is an error, as is a
+// second MSH (use [SplitBatch] for files of messages).
 func (m *Message) Parse(data []byte) error {
+	if m.segs == nil {
+		// One segment per line terminator, at most.
+		m.segs = make([]Segment, 0, bytes.Count(data, []byte{'\r'})+bytes.Count(data, []byte{'\n'})+1)
+	}
 	m.raw = data
 	m.segs = m.segs[:0]
 	m.d = Delimiters{}

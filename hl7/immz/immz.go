@@ -239,22 +239,29 @@ func unreadable(err error) *Result {
 // is nil), and the values no rule looks at are not read. A QBP is decoded
 // in full, since answering it needs the query.
 func (v *Validator) Check(raw []byte) *Result {
-	m, err := hl7.Parse(raw)
-	if err != nil {
+	// The Result and the message it refers to, allocated together.
+	rm := new(struct {
+		r Result
+		m hl7.Message
+	})
+	if err := rm.m.Parse(raw); err != nil {
 		return unreadable(err)
 	}
-	return v.decode(m, true)
+	rm.r.msg = &rm.m
+	return v.decode(&rm.r, true)
 }
 
 // DecodeMessage decodes and validates a parsed message.
-func (v *Validator) DecodeMessage(m *hl7.Message) *Result { return v.decode(m, false) }
+func (v *Validator) DecodeMessage(m *hl7.Message) *Result { return v.decode(&Result{msg: m}, false) }
 
-func (v *Validator) decode(m *hl7.Message, check bool) *Result {
+// decode decodes and validates r.msg into r.
+func (v *Validator) decode(r *Result, check bool) *Result {
+	m := r.msg
 	d, _ := v.decoders.Get().(*decoder)
 	if d == nil {
 		d = &decoder{v: v}
 	}
-	d.m, d.res, d.check, d.delims = m, &Result{msg: m}, check, m.Delimiters()
+	d.m, d.res, d.check, d.delims = m, r, check, m.Delimiters()
 	d.base = m.Bytes()
 	if check {
 		// Only the header's (and a query's) text is kept.

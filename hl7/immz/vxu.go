@@ -239,30 +239,49 @@ func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
 	rejectMsg := func(field int, code, app int, msg, rule string) {
 		d.add(Issue{Location: loc("PID", seq, field), Code: code, Severity: Error, AppCode: app, Scope: ScopeMessage, Message: msg, Rule: rule})
 	}
-	f3 := f.at(3)
+	// Check keeps no list (appending would allocate): it counts the
+	// identifiers and finds the legal name as it goes.
+	f3, ids := f.at(3), 0
 	for r := 1; r <= f3.NumReps(); r++ {
 		id := d.readCX(f3.Rep(r))
 		if id.Value == "" {
 			continue
 		}
-		p.Identifiers = append(p.Identifiers, id)
+		ids++
+		if !d.check {
+			p.Identifiers = append(p.Identifiers, id)
+		}
 		if id.Type == "" {
 			d.warn(loc("PID", seq, 3, r, 5), CodeRequiredFieldMiss, AppRequiredData, "PID-3 identifier type code (CX-5) is missing", "PID-3.5 required")
 		} else {
 			d.checkCode(d.v.tab.identifierType, id.Type, loc("PID", seq, 3, r, 5), "PID-3 identifier type", "PID-3.5 table")
 		}
 	}
-	if len(p.Identifiers) == 0 {
+	if ids == 0 {
 		rejectMsg(3, CodeRequiredFieldMiss, AppRequiredData, "PID-3 patient identifier is required - message rejected", "PID-3 required")
 	}
 
 	f5 := f.at(5)
+	var legal, first iis.Name // as p.LegalName() finds them
+	names, typeL := 0, false
 	for r := 1; r <= f5.NumReps(); r++ {
-		if n := d.readXPN(f5.Rep(r)); !n.IsZero() {
+		n := d.readXPN(f5.Rep(r))
+		if n.IsZero() {
+			continue
+		}
+		if !d.check {
 			p.Names = append(p.Names, n)
 		}
+		if names++; names == 1 {
+			first = n
+		}
+		if n.Type == "L" && !typeL {
+			legal, typeL = n, true
+		}
 	}
-	legal := p.LegalName()
+	if !typeL {
+		legal = first
+	}
 	switch {
 	case legal.Family == "":
 		rejectMsg(5, CodeRequiredFieldMiss, AppRequiredData, "PID-5 patient last name is required - message rejected", "PID-5 required")
