@@ -1,6 +1,9 @@
 package match
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // FuzzCompare: any field values normalise and compare without panicking,
 // and the decision does not depend on the order of the records.
@@ -21,6 +24,40 @@ func FuzzCompare(f *testing.F) {
 		a, b := mk(f1, l1, d1, s1, p1), mk(f2, l2, d2, s2, p2)
 		if x, y := m.Compare(a, b), m.Compare(b, a); x.Outcome != y.Outcome {
 			t.Errorf("asymmetric: %s vs %s (%.2f / %.2f)", x.Outcome, y.Outcome, x.Score, y.Score)
+		}
+	})
+}
+
+// foldReference is fold as first written, rune by rune: the fast paths must
+// give the same result.
+func foldReference(s string) string {
+	var b strings.Builder
+	space := true
+	for _, r := range s {
+		out, _ := foldRune(r)
+		if out == "" {
+			continue
+		}
+		if out == " " {
+			if !space {
+				b.WriteByte(' ')
+				space = true
+			}
+			continue
+		}
+		b.WriteString(out)
+		space = false
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+func FuzzFold(f *testing.F) {
+	for _, s := range []string{"", " ", "KATHERINE", "Katherine", "O'Connell", "St. John", "  MARY  ANN ", "A  B", "JOSÉ", "Łukasz", "42 North Maple Street", "x\\xff\\x00y", "A.", ". A", "A B C", "AB\\tCD"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := fold(s), foldReference(s); got != want {
+			t.Fatalf("fold(%q) = %q, want %q", s, got, want)
 		}
 	})
 }

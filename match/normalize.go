@@ -63,6 +63,44 @@ var diacritics = func() map[rune]string {
 // periods dropped, every other non-alphanumeric run turned into one space,
 // and no leading or trailing space.
 func fold(s string) string {
+	// Most names reach here already folded (registry records, upper-case
+	// senders) or in plain ASCII: both are done without the rune loop.
+	folded := true
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf:
+			return foldRunes(s)
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == ' ' && i > 0 && i < len(s)-1 && s[i-1] != ' ':
+		default:
+			folded = false
+		}
+	}
+	if folded {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := true // suppress leading separators
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z':
+			b.WriteByte(c - ('a' - 'A'))
+			space = false
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			b.WriteByte(c)
+			space = false
+		case c == '\'' || c == '`' || c == '.':
+		case !space:
+			b.WriteByte(' ')
+			space = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), " ")
+}
+
+// foldRunes is fold for text outside ASCII.
+func foldRunes(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := true // suppress leading separators
@@ -139,7 +177,11 @@ func nameTokens(s string) (tokens []string, suffix string) {
 	if f == "" {
 		return nil, ""
 	}
-	parts := strings.Fields(f)
+	var one [1]string
+	parts := append(one[:0], f) // most names are one token
+	if strings.IndexByte(f, ' ') >= 0 {
+		parts = strings.Fields(f)
+	}
 	for i, p := range parts {
 		if sfx, ok := nameSuffixes[p]; ok && (i > 0 || len(parts) == 1) {
 			if len(parts) > 1 || p != "V" {
