@@ -7,7 +7,8 @@ import (
 )
 
 // FuzzDecode: any bytes yield a Result and an ACK that parses, whose MSA-1
-// is AA, AE or AR and whose ERR rows match the issues.
+// is AA, AE or AR and whose ERR rows match the issues; Check finds what
+// Decode finds.
 func FuzzDecode(f *testing.F) {
 	for _, raw := range corpusMessages(f) {
 		f.Add(raw)
@@ -31,6 +32,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		if r.Kind == KindVXU && r.VXU == nil && !r.Rejected() {
 			t.Fatalf("VXU neither decoded nor rejected")
+		}
+		if c := v.Check(data); !sameVerdict(r, c) {
+			t.Fatalf("Check differs from Decode\n decode: %+v\n check:  %+v", r.Issues, c.Issues)
 		}
 	})
 }
