@@ -52,9 +52,7 @@ func (d *decoder) text(v hl7.Value) string {
 // kept returns s, a view of the message's bytes, as the same text of
 // d.copy, the copy of d.base (the message's bytes) that the Result keeps.
 func (d *decoder) kept(s string) string {
-	// Both pointers are read in one expression: no stack move can come
-	// between them.
-	off := int(uintptr(unsafe.Pointer(unsafe.StringData(s))) - uintptr(unsafe.Pointer(unsafe.SliceData(d.base))))
+	off := offset(d.base, unsafe.StringData(s))
 	if off >= 0 && off <= len(d.copy)-len(s) && d.copy[off:off+len(s)] == s {
 		return d.copy[off : off+len(s)]
 	}

@@ -266,7 +266,7 @@ func (v *Validator) decode(r *Result, check bool) *Result {
 	if check {
 		// Only the header's (and a query's) text is kept.
 		msh := m.MSH().Bytes()
-		end := int(uintptr(unsafe.Pointer(unsafe.SliceData(msh)))-uintptr(unsafe.Pointer(unsafe.SliceData(d.base)))) + len(msh)
+		end := offset(d.base, unsafe.SliceData(msh)) + len(msh)
 		d.copy = string(d.base[:end])
 	} else {
 		d.copy = string(d.base)
@@ -288,10 +288,17 @@ func (v *Validator) decode(r *Result, check bool) *Result {
 	return d.res
 }
 
+// offset returns where p, a pointer into base's array, is in base. Both
+// pointers are read in one expression: no stack move can come between.
+func offset(base []byte, p *byte) int {
+	return int(uintptr(unsafe.Pointer(p)) - uintptr(unsafe.Pointer(unsafe.SliceData(base))))
+}
+
 // release returns d to its validator's pool, keeping its buffers but no
 // reference to the message or the result.
 func (d *decoder) release() {
 	d.seqs = d.seqs[:0]
+	d.counts = [10]int{}
 	d.inPlace, d.plainSeg = false, false
 	d.m, d.res = nil, nil
 	d.base, d.copy = nil, ""
@@ -304,7 +311,8 @@ type decoder struct {
 	m   *hl7.Message
 	res *Result
 	// seq counts segments by ID while walking the message, for ERR-2.
-	seqs []segCount
+	seqs   []segCount
+	counts [10]int // of the segments vxuSegment numbers
 	// check is set for Validator.Check: validate, keep nothing (see vxu).
 	check bool
 	// inPlace is set while Check reads values that are only compared,
@@ -490,9 +498,42 @@ type segCount struct {
 	n  int
 }
 
+// vxuSegment numbers the segments of a VXU^V04, or returns -1.
+func vxuSegment(id string) int {
+	switch id {
+	case "MSH":
+		return 0
+	case "PID":
+		return 1
+	case "PD1":
+		return 2
+	case "NK1":
+		return 3
+	case "PV1":
+		return 4
+	case "ORC":
+		return 5
+	case "RXA":
+		return 6
+	case "RXR":
+		return 7
+	case "OBX":
+		return 8
+	case "NTE":
+		return 9
+	}
+	return -1
+}
+
 // nextSeq counts one more segment with the given ID and returns its
 // sequence number.
 func (d *decoder) nextSeq(id string) int {
+	// The segments of a VXU have slots of their own; any other ID is
+	// looked for in seqs.
+	if i := vxuSegment(id); i >= 0 {
+		d.counts[i]++
+		return d.counts[i]
+	}
 	for i := range d.seqs {
 		if d.seqs[i].id == id {
 			d.seqs[i].n++

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/iisproject/iis"
 	"github.com/iisproject/iis/codeset"
@@ -62,6 +63,9 @@ func (d *decoder) vxu() {
 		checkPatient iis.Patient
 		checkGroups  [8]group
 		checkVac     iis.Vaccination
+		// fb holds the fields of the segment being read: one buffer for
+		// all, not one to clear per segment.
+		fb fieldBuf
 	)
 	if d.check {
 		p = &checkPatient
@@ -87,11 +91,14 @@ func (d *decoder) vxu() {
 		groups = append(groups, g)
 		cur = &groups[len(groups)-1]
 	}
-	esc := d.m.Delimiters().Escape
-	for _, s := range d.m.Segments() {
+	// Most messages have no escape after MSH-2: one search of the body
+	// spares one per segment.
+	esc, segs := d.delims.Escape, d.m.Segments()
+	bodyPlain := esc == 0 || len(segs) < 2 || bytes.IndexByte(d.base[offset(d.base, unsafe.SliceData(segs[1].Bytes())):], esc) < 0
+	for _, s := range segs {
 		id := s.ID()
 		seq := d.nextSeq(id)
-		d.plainSeg = esc == 0 || bytes.IndexByte(s.Bytes(), esc) < 0
+		d.plainSeg = bodyPlain || bytes.IndexByte(s.Bytes(), esc) < 0
 		switch id {
 		case "MSH", "SFT", "PV1", "PV2", "IN1", "IN2", "IN3", "TQ1", "TQ2", "NTE":
 			// Accepted and not needed for the registry.
@@ -101,17 +108,16 @@ func (d *decoder) vxu() {
 				continue
 			}
 			havePID = true
-			d.pid(s, seq, p)
+			d.pid(s, &fb, seq, p)
 		case "PD1":
-			d.pd1(s, seq, p)
+			d.pd1(s, &fb, seq, p)
 		case "NK1":
-			if g, ok := d.nk1(s, seq); ok && !d.check {
+			if g, ok := d.nk1(s, &fb, seq); ok && !d.check {
 				p.Guardians = append(p.Guardians, g)
 			}
 		case "ORC":
 			newGroup(seq)
 			inGroup = true
-			var fb fieldBuf
 			f := split(s, &fb)
 			vac.FillerOrder = d.readEI(f.at(3))
 			if !d.check {
@@ -131,16 +137,16 @@ func (d *decoder) vxu() {
 			cur.hasRXA = true
 			cur.rxaSeq = seq
 			vac.Position = seq
-			d.rxa(s, seq, cur, vac, p)
+			d.rxa(s, &fb, seq, cur, vac, p)
 			cur.administered = !vac.Historical && vac.CompletionStatus == "CP" && vac.CVX != codeset.CVXNoVaccineAdministered
 		case "RXR":
 			if cur == nil || !cur.hasRXA {
 				d.warn(loc("RXR", seq, 0), CodeSegmentSequence, AppDataIgnored, "RXR is not inside an ORC/RXA group - ignored", "RXR placement")
 				continue
 			}
-			d.rxr(s, seq, vac)
+			d.rxr(s, &fb, seq, vac)
 		case "OBX":
-			o := d.obx(s, seq)
+			o := d.obx(s, &fb, seq)
 			switch {
 			case !inGroup:
 				if !d.check {
@@ -233,9 +239,8 @@ func countGroups(m *hl7.Message) int {
 	return n
 }
 
-func (d *decoder) pid(s hl7.Segment, seq int, p *iis.Patient) {
-	var fb fieldBuf
-	f := split(s, &fb)
+func (d *decoder) pid(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
+	f := split(s, fb)
 	rejectMsg := func(field int, code, app int, msg, rule string) {
 		d.add(Issue{Location: loc("PID", seq, field), Code: code, Severity: Error, AppCode: app, Scope: ScopeMessage, Message: msg, Rule: rule})
 	}
@@ -378,9 +383,8 @@ func validZip(z string) bool {
 	return false
 }
 
-func (d *decoder) pd1(s hl7.Segment, seq int, p *iis.Patient) {
-	var fb fieldBuf
-	f := split(s, &fb)
+func (d *decoder) pd1(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
+	f := split(s, fb)
 	p.PublicityCode = d.readCode(f.at(11))
 	if !d.checkCode(d.v.tab.publicity, p.PublicityCode.Code, loc("PD1", seq, 11, 1, 1), "PD1-11 publicity code", "PD1-11 table") {
 		p.PublicityCode = iis.Code{}
@@ -398,9 +402,8 @@ func (d *decoder) pd1(s hl7.Segment, seq int, p *iis.Patient) {
 	p.PublicityDate, _ = d.date(f.at(18), loc("PD1", seq, 18), "PD1-18 publicity code date", Warning, ScopeField, "PD1-18")
 }
 
-func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
-	var fb fieldBuf
-	f := split(s, &fb)
+func (d *decoder) nk1(s hl7.Segment, fb *fieldBuf, seq int) (iis.Guardian, bool) {
+	f := split(s, fb)
 	g := iis.Guardian{Name: d.readXPN(f.at(2)), Relationship: d.readCode(f.at(3))}
 	reject := func(field int, msg, rule string) {
 		d.add(Issue{Location: loc("NK1", seq, field), Code: CodeRequiredFieldMiss, Severity: Error, AppCode: AppRequiredData, Scope: ScopeSegment, Message: msg, Rule: rule})
@@ -432,9 +435,8 @@ func (d *decoder) nk1(s hl7.Segment, seq int) (iis.Guardian, bool) {
 	return g, true
 }
 
-func (d *decoder) rxa(s hl7.Segment, seq int, g *group, v *iis.Vaccination, p *iis.Patient) {
-	var fb fieldBuf
-	f := split(s, &fb)
+func (d *decoder) rxa(s hl7.Segment, fb *fieldBuf, seq int, g *group, v *iis.Vaccination, p *iis.Patient) {
+	f := split(s, fb)
 	rejectGroup := func(l ErrorLocation, code, app int, msg, rule string) {
 		g.rejected = true
 		d.add(Issue{Location: l, Code: code, Severity: Error, AppCode: app, Scope: ScopeGroup, Message: msg, Rule: rule})
@@ -574,9 +576,8 @@ func (d *decoder) vaccineCodes(v *iis.Vaccination) {
 	}
 }
 
-func (d *decoder) rxr(s hl7.Segment, seq int, v *iis.Vaccination) {
-	var fb fieldBuf
-	f := split(s, &fb)
+func (d *decoder) rxr(s hl7.Segment, fb *fieldBuf, seq int, v *iis.Vaccination) {
+	f := split(s, fb)
 	v.Route = d.readCode(f.at(1))
 	if !d.checkCode(d.v.tab.route, v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route of administration", "RXR-1 table") {
 		v.Route = iis.Code{}
@@ -587,9 +588,8 @@ func (d *decoder) rxr(s hl7.Segment, seq int, v *iis.Vaccination) {
 	}
 }
 
-func (d *decoder) obx(s hl7.Segment, seq int) iis.Observation {
-	var fb fieldBuf
-	f := split(s, &fb)
+func (d *decoder) obx(s hl7.Segment, fb *fieldBuf, seq int) iis.Observation {
+	f := split(s, fb)
 	o := iis.Observation{
 		ValueType: d.text(f.at(2)),
 		ID:        d.readCode(f.at(3)),
