@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 )
 
 // SyntaxError describes input that is not an HL7 v2 message. Segment is the
@@ -80,7 +81,13 @@ func (m *Message) Parse(data []byte) error {
 		} else if isHeaderID(line) {
 			return &SyntaxError{Segment: n, Msg: fmt.Sprintf("%s inside a message: a batch or several messages must be split first", line[:3])}
 		}
-		m.segs = append(m.segs, Segment{raw: line, d: m.d})
+		// Field by field, as appendField does.
+		if len(m.segs) == cap(m.segs) {
+			m.segs = slices.Grow(m.segs, 1)
+		}
+		m.segs = m.segs[:len(m.segs)+1]
+		seg := &m.segs[len(m.segs)-1]
+		seg.raw, seg.d = line, m.d
 	}
 	if len(m.segs) == 0 {
 		return &SyntaxError{Msg: "empty message"}
@@ -426,17 +433,30 @@ func (s Segment) AppendFields(out []Value) []Value {
 	for ; i+8 <= len(rest); i += 8 {
 		for m := zeroBytes(binary.LittleEndian.Uint64(rest[i:]) ^ pat); m != 0; m &= m - 1 {
 			j := i + bits.TrailingZeros64(m)>>3
-			out = append(out, Value{raw: rest[start:j], d: d})
+			out = appendField(out, rest[start:j], d)
 			start = j + 1
 		}
 	}
 	for ; i < len(rest); i++ {
 		if rest[i] == fs {
-			out = append(out, Value{raw: rest[start:i], d: d})
+			out = appendField(out, rest[start:i], d)
 			start = i + 1
 		}
 	}
-	return append(out, Value{raw: rest[start:], d: d})
+	return appendField(out, rest[start:], d)
+}
+
+// appendField appends a field-level Value, written in place field by field:
+// a Value built aside and then copied is read back wider than it was
+// written, which stalls the store forwarding of most processors.
+func appendField(out []Value, raw []byte, d Delimiters) []Value {
+	if len(out) == cap(out) {
+		out = slices.Grow(out, 1)
+	}
+	out = out[:len(out)+1]
+	v := &out[len(out)-1]
+	v.raw, v.d, v.lvl = raw, d, levelField
+	return out
 }
 
 const (

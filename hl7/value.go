@@ -227,7 +227,8 @@ func (v Value) SplitComps(out []Value) int {
 			if n == len(out) {
 				return n + 1
 			}
-			out[n] = Value{raw: raw[start:i], d: d, lvl: levelComp}
+			o := &out[n] // field by field: see appendField
+			o.raw, o.d, o.lvl = raw[start:i], d, levelComp
 			n++
 			start = i + 1
 		}
@@ -235,7 +236,8 @@ func (v Value) SplitComps(out []Value) int {
 	if n == len(out) {
 		return n + 1
 	}
-	out[n] = Value{raw: raw[start:i], d: d, lvl: levelComp}
+	o := &out[n]
+	o.raw, o.d, o.lvl = raw[start:i], d, levelComp
 	n++
 	for j := n; j < len(out); j++ {
 		out[j] = Value{}
