@@ -120,10 +120,10 @@ func diffMessages(a, b *Message) string {
 }
 
 func subCount(v Value) int {
-	if v.d.Subcomponent == 0 || len(v.raw) == 0 {
+	if v.dl.subcomponent() == 0 || len(v.raw) == 0 {
 		return 1
 	}
-	return bytes.Count(v.raw, []byte{v.d.Subcomponent}) + 1
+	return bytes.Count(v.raw, []byte{v.dl.subcomponent()}) + 1
 }
 
 // TestCorpusBatches checks the batch files of the corpus: the VXU batch has

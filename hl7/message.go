@@ -288,13 +288,13 @@ func (s Segment) Field(n int) Value {
 	if s.isHeader() {
 		switch n {
 		case 1:
-			return Value{raw: s.raw[3:4], d: s.d, lvl: levelLiteral}
+			return Value{raw: s.raw[3:4], dl: packDelims(s.d, levelLiteral)}
 		case 2:
 			end := bytes.IndexByte(s.raw[4:], fs)
 			if end < 0 {
 				end = len(s.raw) - 4
 			}
-			return Value{raw: s.raw[4 : 4+end], d: s.d, lvl: levelLiteral}
+			return Value{raw: s.raw[4 : 4+end], dl: packDelims(s.d, levelLiteral)}
 		}
 		n--
 	}
@@ -308,7 +308,7 @@ func (s Segment) Field(n int) Value {
 			if j < 0 {
 				j = len(rest)
 			}
-			return Value{raw: rest[:j], d: s.d}
+			return Value{raw: rest[:j], dl: packDelims(s.d, levelField)}
 		}
 		if j < 0 {
 			return Value{}
@@ -417,15 +417,15 @@ func (s Segment) AppendFields(out []Value) []Value {
 	fs := s.d.Field
 	rest := s.raw[4:]
 	if s.isHeader() {
-		out = append(out, Value{raw: s.raw[3:4], d: s.d, lvl: levelLiteral})
+		out = append(out, Value{raw: s.raw[3:4], dl: packDelims(s.d, levelLiteral)})
 		end := bytes.IndexByte(rest, fs)
 		if end < 0 {
-			return append(out, Value{raw: rest, d: s.d, lvl: levelLiteral})
+			return append(out, Value{raw: rest, dl: packDelims(s.d, levelLiteral)})
 		}
-		out = append(out, Value{raw: rest[:end], d: s.d, lvl: levelLiteral})
+		out = append(out, Value{raw: rest[:end], dl: packDelims(s.d, levelLiteral)})
 		rest = rest[end+1:]
 	}
-	d, start := s.d, 0
+	dl, start := packDelims(s.d, levelField), 0
 	i := 0
 	// Eight bytes at a time: fields are short, and an IndexByte call for
 	// each costs more than the search.
@@ -433,29 +433,29 @@ func (s Segment) AppendFields(out []Value) []Value {
 	for ; i+8 <= len(rest); i += 8 {
 		for m := zeroBytes(binary.LittleEndian.Uint64(rest[i:]) ^ pat); m != 0; m &= m - 1 {
 			j := i + bits.TrailingZeros64(m)>>3
-			out = appendField(out, rest[start:j], d)
+			out = appendField(out, rest[start:j], dl)
 			start = j + 1
 		}
 	}
 	for ; i < len(rest); i++ {
 		if rest[i] == fs {
-			out = appendField(out, rest[start:i], d)
+			out = appendField(out, rest[start:i], dl)
 			start = i + 1
 		}
 	}
-	return appendField(out, rest[start:], d)
+	return appendField(out, rest[start:], dl)
 }
 
 // appendField appends a field-level Value, written in place field by field:
 // a Value built aside and then copied is read back wider than it was
 // written, which stalls the store forwarding of most processors.
-func appendField(out []Value, raw []byte, d Delimiters) []Value {
+func appendField(out []Value, raw []byte, dl delims) []Value {
 	if len(out) == cap(out) {
 		out = slices.Grow(out, 1)
 	}
 	out = out[:len(out)+1]
 	v := &out[len(out)-1]
-	v.raw, v.d, v.lvl = raw, d, levelField
+	v.raw, v.dl = raw, dl
 	return out
 }
 

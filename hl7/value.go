@@ -20,9 +20,33 @@ const (
 // Value is empty.
 type Value struct {
 	raw []byte
-	d   Delimiters
-	lvl level
+	dl  delims // the message's delimiters and the value's level
 }
+
+// delims packs a message's Delimiters (bytes 0-5) and a Value's level
+// (byte 6) into one word: a Value is then four words, which function calls
+// pass and return in registers (a Delimiters of six bytes alone would take
+// six, and push the Value to memory).
+type delims uint64
+
+func packDelims(d Delimiters, l level) delims {
+	return delims(d.Field) | delims(d.Component)<<8 | delims(d.Repetition)<<16 | delims(d.Escape)<<24 |
+		delims(d.Subcomponent)<<32 | delims(d.Truncation)<<40 | delims(l)<<48
+}
+
+func (p delims) delimiters() Delimiters {
+	return Delimiters{Field: byte(p), Component: byte(p >> 8), Repetition: byte(p >> 16), Escape: byte(p >> 24),
+		Subcomponent: byte(p >> 32), Truncation: byte(p >> 40)}
+}
+
+func (p delims) component() byte    { return byte(p >> 8) }
+func (p delims) repetition() byte   { return byte(p >> 16) }
+func (p delims) escape() byte       { return byte(p >> 24) }
+func (p delims) subcomponent() byte { return byte(p >> 32) }
+func (p delims) lvl() level         { return level(p >> 48) }
+
+// at returns p with level l.
+func (p delims) at(l level) delims { return p&^(0xff<<48) | delims(l)<<48 }
 
 // Bytes returns the value as sent, escape sequences and inner delimiters
 // included. The slice aliases the message's input.
@@ -38,13 +62,13 @@ func (v Value) IsNull() bool { return len(v.raw) == 2 && v.raw[0] == '"' && v.ra
 // Rep returns repetition i (1-based) of a field. Any other Value has only
 // itself as repetition 1.
 func (v Value) Rep(i int) Value {
-	if v.lvl != levelField {
+	if v.dl.lvl() != levelField {
 		if i == 1 {
 			return v
 		}
 		return Value{}
 	}
-	return Value{raw: nth(v.raw, v.d.Repetition, i), d: v.d, lvl: levelRep}
+	return Value{raw: nth(v.raw, v.dl.repetition(), i), dl: v.dl.at(levelRep)}
 }
 
 // NumReps returns the number of repetitions (0 for an empty value).
@@ -52,46 +76,46 @@ func (v Value) NumReps() int {
 	if len(v.raw) == 0 {
 		return 0
 	}
-	if v.lvl != levelField {
+	if v.dl.lvl() != levelField {
 		return 1
 	}
-	return bytes.Count(v.raw, []byte{v.d.Repetition}) + 1
+	return bytes.Count(v.raw, []byte{v.dl.repetition()}) + 1
 }
 
 // Comp returns component j (1-based); on a field it reads the first
 // repetition.
 func (v Value) Comp(j int) Value {
-	switch v.lvl {
+	switch v.dl.lvl() {
 	case levelField:
-		return Value{raw: firstRepComp(v.raw, v.d.Repetition, v.d.Component, j), d: v.d, lvl: levelComp}
+		return Value{raw: firstRepComp(v.raw, v.dl.repetition(), v.dl.component(), j), dl: v.dl.at(levelComp)}
 	case levelComp, levelSub, levelLiteral:
 		if j == 1 {
 			return v
 		}
 		return Value{}
 	}
-	return Value{raw: nth(v.raw, v.d.Component, j), d: v.d, lvl: levelComp}
+	return Value{raw: nth(v.raw, v.dl.component(), j), dl: v.dl.at(levelComp)}
 }
 
 // NumComps returns the number of components of the value (of its first
 // repetition, for a field).
 func (v Value) NumComps() int {
-	if v.lvl == levelField {
+	if v.dl.lvl() == levelField {
 		v = v.Rep(1)
 	}
 	if len(v.raw) == 0 {
 		return 0
 	}
-	if v.lvl != levelRep {
+	if v.dl.lvl() != levelRep {
 		return 1
 	}
-	return bytes.Count(v.raw, []byte{v.d.Component}) + 1
+	return bytes.Count(v.raw, []byte{v.dl.component()}) + 1
 }
 
 // Sub returns subcomponent k (1-based); on a field or repetition it reads
 // the first component.
 func (v Value) Sub(k int) Value {
-	switch v.lvl {
+	switch v.dl.lvl() {
 	case levelField, levelRep:
 		v = v.Comp(1)
 	case levelSub, levelLiteral:
@@ -100,13 +124,13 @@ func (v Value) Sub(k int) Value {
 		}
 		return Value{}
 	}
-	if v.d.Subcomponent == 0 {
+	if v.dl.subcomponent() == 0 {
 		if k == 1 {
-			return Value{raw: v.raw, d: v.d, lvl: levelSub}
+			return Value{raw: v.raw, dl: v.dl.at(levelSub)}
 		}
 		return Value{}
 	}
-	return Value{raw: nth(v.raw, v.d.Subcomponent, k), d: v.d, lvl: levelSub}
+	return Value{raw: nth(v.raw, v.dl.subcomponent(), k), dl: v.dl.at(levelSub)}
 }
 
 // nth returns the n-th (1-based) piece of raw split at sep. Values are
@@ -172,20 +196,21 @@ func (v Value) String() string {
 // escape sequence to decode, so [Value.String] and [Value.AppendText] would
 // copy it unchanged.
 func (v Value) Plain() bool {
-	return v.lvl == levelLiteral || v.d.Escape == 0 || bytes.IndexByte(v.raw, v.d.Escape) < 0
+	return v.dl.lvl() == levelLiteral || v.dl.escape() == 0 || bytes.IndexByte(v.raw, v.dl.escape()) < 0
 }
 
 // AppendText appends the value's text, escape sequences decoded, to dst.
 func (v Value) AppendText(dst []byte) []byte {
-	if v.lvl == levelLiteral || v.d.Escape == 0 {
+	if v.dl.lvl() == levelLiteral || v.dl.escape() == 0 {
 		return append(dst, v.raw...)
 	}
-	return unescape(dst, v.raw, &v.d)
+	d := v.dl.delimiters()
+	return unescape(dst, v.raw, &d)
 }
 
 // Equal reports whether the value's text equals s, without allocating.
 func (v Value) Equal(s string) bool {
-	if v.lvl == levelLiteral || v.d.Escape == 0 || bytes.IndexByte(v.raw, v.d.Escape) < 0 {
+	if v.dl.lvl() == levelLiteral || v.dl.escape() == 0 || bytes.IndexByte(v.raw, v.dl.escape()) < 0 {
 		return string(v.raw) == s
 	}
 	var buf [128]byte
@@ -204,10 +229,10 @@ func (v Value) Int() (int, error) {
 func (v Value) SplitComps(out []Value) int {
 	// A field is read up to its first repetition separator in the same
 	// pass; any other level has no repetitions.
-	rep := v.d.Component
-	switch v.lvl {
+	rep := v.dl.component()
+	switch v.dl.lvl() {
 	case levelField:
-		rep = v.d.Repetition
+		rep = v.dl.repetition()
 	case levelComp, levelSub, levelLiteral:
 		clear(out)
 		if len(out) > 0 {
@@ -215,7 +240,7 @@ func (v Value) SplitComps(out []Value) int {
 		}
 		return 1
 	}
-	raw, d, comp := v.raw, v.d, v.d.Component
+	raw, dl, comp := v.raw, v.dl.at(levelComp), v.dl.component()
 	n, start := 0, 0
 	i := 0
 	for ; i < len(raw); i++ {
@@ -228,7 +253,7 @@ func (v Value) SplitComps(out []Value) int {
 				return n + 1
 			}
 			o := &out[n] // field by field: see appendField
-			o.raw, o.d, o.lvl = raw[start:i], d, levelComp
+			o.raw, o.dl = raw[start:i], dl
 			n++
 			start = i + 1
 		}
@@ -237,7 +262,7 @@ func (v Value) SplitComps(out []Value) int {
 		return n + 1
 	}
 	o := &out[n]
-	o.raw, o.d, o.lvl = raw[start:i], d, levelComp
+	o.raw, o.dl = raw[start:i], dl
 	n++
 	for j := n; j < len(out); j++ {
 		out[j] = Value{}

@@ -24,7 +24,7 @@ func TestComponentsMatchSplit(t *testing.T) {
 		for i := range raw {
 			raw[i] = alphabet[rng.IntN(len(alphabet))]
 		}
-		f := Value{raw: raw, d: d}
+		f := Value{raw: raw, dl: packDelims(d, levelField)}
 		first := bytes.Split(raw, []byte{d.Repetition})[0]
 		comps := bytes.Split(first, []byte{d.Component})
 		for j := 0; j <= 5; j++ {
@@ -78,6 +78,28 @@ func TestAppendFieldsMatchesSplit(t *testing.T) {
 		for i := range want {
 			if !bytes.Equal(got[i].Bytes(), want[i]) {
 				t.Fatalf("%q field %d = %q, want %q", raw, i+1, got[i].Bytes(), want[i])
+			}
+		}
+	}
+}
+
+// TestPackDelims: a Value's packed delimiters and level read back as they
+// were given.
+func TestPackDelims(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for range 1000 {
+		d := Delimiters{Field: byte(rng.IntN(256)), Component: byte(rng.IntN(256)), Repetition: byte(rng.IntN(256)),
+			Escape: byte(rng.IntN(256)), Subcomponent: byte(rng.IntN(256)), Truncation: byte(rng.IntN(256))}
+		for _, l := range []level{levelField, levelRep, levelComp, levelSub, levelLiteral} {
+			p := packDelims(d, l)
+			if p.delimiters() != d || p.lvl() != l || p.component() != d.Component || p.repetition() != d.Repetition ||
+				p.escape() != d.Escape || p.subcomponent() != d.Subcomponent {
+				t.Fatalf("%+v at level %d packs to %x", d, l, uint64(p))
+			}
+			for _, l2 := range []level{levelField, levelLiteral} {
+				if q := p.at(l2); q.delimiters() != d || q.lvl() != l2 {
+					t.Fatalf("%+v at level %d then %d packs to %x", d, l, l2, uint64(q))
+				}
 			}
 		}
 	}

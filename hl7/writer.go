@@ -181,11 +181,12 @@ func (w *Writer) Value(v Value) {
 }
 
 func (w *Writer) appendValue(v Value) {
-	if v.lvl == levelLiteral || v.d == w.d {
+	d := v.dl.delimiters()
+	if v.dl.lvl() == levelLiteral || d == w.d {
 		w.buf = append(w.buf, v.raw...)
 		return
 	}
-	w.buf = translate(w.buf, v.raw, &v.d, &w.d)
+	w.buf = translate(w.buf, v.raw, &d, &w.d)
 }
 
 // A Fragment is a run of fields encoded once and written as is by
