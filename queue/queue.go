@@ -256,6 +256,10 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 		Retention:   jetstream.LimitsPolicy,
 		Replicas:    q.cfg.Replicas,
 		MaxAge:      90 * 24 * time.Hour,
+		// A message of an envelope that is redelivered (because another
+		// message in it is retried) is dead-lettered again on each delivery:
+		// stored once as long as the retries last less than a day.
+		Duplicates: 24 * time.Hour,
 	})
 	if err != nil {
 		return fmt.Errorf("queue: stream %s: %w", q.cfg.DeadStream, err)
@@ -445,8 +449,9 @@ func (q *Queue) Unpack(subject string, h nats.Header, data []byte) ([]Message, e
 }
 
 // PublishDead stores m in the dead-letter stream with the reason the
-// worker gave up on it; id de-duplicates repeated attempts.
-func (q *Queue) PublishDead(ctx context.Context, m *Message, reason, id string) error {
+// worker gave up on it. id de-duplicates repeated attempts (the dead-letter
+// stream remembers ids for a day): it reports whether m was already there.
+func (q *Queue) PublishDead(ctx context.Context, m *Message, reason, id string) (duplicate bool, err error) {
 	h := headers(m)
 	h[HeaderReason] = []string{reason}
 	if id != "" {
@@ -458,10 +463,11 @@ func (q *Queue) PublishDead(ctx context.Context, m *Message, reason, id string) 
 	}
 	ctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
 	defer cancel()
-	if _, err := q.request(ctx, msg); err != nil {
-		return fmt.Errorf("queue: dead letter: %w", err)
+	ack, err := q.request(ctx, msg)
+	if err != nil {
+		return false, fmt.Errorf("queue: dead letter: %w", err)
 	}
-	return nil
+	return ack.Duplicate, nil
 }
 
 // ackValue returns what follows key (and any spaces) in a publish

@@ -567,25 +567,32 @@ func (w *Worker) fail(ctx context.Context, it *item, err error) {
 		w.settle(d, w.cfg.RetryDelay<<min(d.delivered-1, 6), "")
 		return
 	}
-	w.cfg.Logger.Warn("worker: message dead-lettered", "stream_seq", d.seq, "envelope_index", it.idx, "deliveries", d.delivered, "permanent", permanent, "err", err.Error())
 	reason := "max deliveries"
 	if permanent {
 		reason = "permanent"
 	}
-	if dErr := w.deadLetter(ctx, it, err); dErr != nil {
+	dup, dErr := w.deadLetter(ctx, it, err)
+	if dErr != nil {
 		// Not settled as dead: JetStream redelivers it.
 		w.cfg.Logger.Error("worker: dead letter", "err", dErr)
 		w.settle(d, w.cfg.RetryDelay, "")
 		return
 	}
 	w.settle(d, 0, reason)
+	if dup {
+		// Dead-lettered at an earlier delivery of its envelope: counted then.
+		return
+	}
+	w.cfg.Logger.Warn("worker: message dead-lettered", "stream_seq", d.seq, "envelope_index", it.idx, "deliveries", d.delivered, "permanent", permanent, "err", err.Error())
+
 	w.m.messages.WithLabelValues("dead").Inc()
 	w.m.dead.WithLabelValues(reason).Inc()
 	w.stats.dead.Add(1)
 }
 
-// deadLetter copies it to the dead-letter stream with the reason.
-func (w *Worker) deadLetter(ctx context.Context, it *item, cause error) error {
+// deadLetter copies it to the dead-letter stream with the reason; it
+// reports whether it was there already.
+func (w *Worker) deadLetter(ctx context.Context, it *item, cause error) (bool, error) {
 	reason := cause.Error()
 	if len(reason) > 1000 {
 		reason = reason[:1000]

@@ -481,20 +481,16 @@ func TestEnvelopes(t *testing.T) {
 	if msgs[len(raws)].ControlID != "POISON-1" {
 		t.Fatalf("poison control id = %q", msgs[len(raws)].ControlID)
 	}
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, m := range msgs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if _, err := e.q.Publish(ctx, m); err != nil {
-				t.Error(err)
-			}
-		}()
+	// Queued as a batch file's messages are: in envelopes, in order. The
+	// refused message and the unparseable one share the last envelope, so
+	// that the refused one's retries redeliver the unparseable one too.
+	msgs[len(msgs)-1], msgs[len(msgs)-2] = msgs[len(msgs)-2], msgs[len(msgs)-1]
+	_, errs := e.q.PublishAll(ctx, msgs)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
 	}
-	close(start)
-	wg.Wait()
 	st, err := e.q.JetStream().Stream(ctx, e.q.Config().Stream)
 	if err != nil {
 		t.Fatal(err)
@@ -505,6 +501,17 @@ func TestEnvelopes(t *testing.T) {
 	}
 	if info.State.Msgs >= uint64(len(msgs)) {
 		t.Fatalf("%d messages in %d stream messages: none coalesced", len(msgs), info.State.Msgs)
+	}
+	last, err := st.GetMsg(ctx, info.State.LastSeq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inLast, err := e.q.Unpack(last.Subject, last.Header, last.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(inLast); n < 2 || inLast[n-2].ControlID != "junk-1" || inLast[n-1].ControlID != "POISON-1" {
+		t.Fatalf("the last envelope holds %d messages, not ending with the unparseable and the refused one", n)
 	}
 	t.Logf("%d messages in %d stream messages", len(msgs), info.State.Msgs)
 
