@@ -3,7 +3,6 @@ package worker_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -332,21 +331,7 @@ func TestDeadLetters(t *testing.T) {
 	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id = $1`, good.ControlID); got != 1 {
 		t.Errorf("good message stored %d times, want 1", got)
 	}
-	dead, err := e.q.JetStream().Stream(ctx, e.q.Config().DeadStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reasons := map[string]string{}
-	for seq := uint64(1); ; seq++ {
-		msg, err := dead.GetMsg(ctx, seq)
-		if err != nil {
-			if !errors.Is(err, jetstream.ErrMsgNotFound) {
-				t.Fatal(err)
-			}
-			break
-		}
-		reasons[msg.Header.Get(queue.HeaderControlID)] = msg.Header.Get(queue.HeaderReason)
-	}
+	reasons := deadReasons(t, e)
 	if r := reasons["junk-1"]; !strings.Contains(r, "unparseable") || !strings.Contains(r, "after 1 deliveries") {
 		t.Errorf("garbage dead letter reason = %q", r)
 	}
@@ -450,6 +435,27 @@ func TestSameControlIDResent(t *testing.T) {
 	}
 }
 
+// deadReasons returns the dead letters' reasons by MSH-10, failing the
+// test if one was dead-lettered twice or lost its subject or body.
+func deadReasons(t *testing.T, e *env) map[string]string {
+	t.Helper()
+	dead, err := e.q.DeadLetters(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for _, d := range dead {
+		if _, dup := reasons[d.ControlID]; dup {
+			t.Errorf("%s dead-lettered twice", d.ControlID)
+		}
+		reasons[d.ControlID] = d.Reason
+		if !strings.Contains(d.Subject, "-dead.vxu.") || len(d.Body) == 0 {
+			t.Errorf("dead letter %d: subject %s, %d bytes", d.Seq, d.Subject, len(d.Body))
+		}
+	}
+	return reasons
+}
+
 // TestEnvelopes: messages queued at once share stream messages
 // (envelopes). Every one is stored once; an unparseable one and one the
 // database refuses are dead-lettered on their own, with their identity,
@@ -526,27 +532,7 @@ func TestEnvelopes(t *testing.T) {
 	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id IN ('POISON-1', 'junk-1')`); got != 0 {
 		t.Errorf("%d dead messages stored", got)
 	}
-	dead, err := e.q.JetStream().Stream(ctx, e.q.Config().DeadStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reasons := map[string]string{}
-	for seq := uint64(1); ; seq++ {
-		msg, err := dead.GetMsg(ctx, seq)
-		if err != nil {
-			if !errors.Is(err, jetstream.ErrMsgNotFound) {
-				t.Fatal(err)
-			}
-			break
-		}
-		if _, dup := reasons[msg.Header.Get(queue.HeaderControlID)]; dup {
-			t.Errorf("%s dead-lettered twice", msg.Header.Get(queue.HeaderControlID))
-		}
-		reasons[msg.Header.Get(queue.HeaderControlID)] = msg.Header.Get(queue.HeaderReason)
-		if !strings.HasSuffix(msg.Subject, ".vxu."+msg.Header.Get(queue.HeaderFacility)) || len(msg.Data) == 0 {
-			t.Errorf("dead letter %d: subject %s, %d bytes", seq, msg.Subject, len(msg.Data))
-		}
-	}
+	reasons := deadReasons(t, e)
 	if len(reasons) != 2 || !strings.Contains(reasons["junk-1"], "unparseable") || !strings.Contains(reasons["POISON-1"], "after 3 deliveries") {
 		t.Errorf("dead letters: %v", reasons)
 	}
