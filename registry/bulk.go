@@ -307,7 +307,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 				touched[p.id] = p
 				order = append(order, p)
 			}
-			p.rec = mergeRecords(p.rec, it.rec)
+			p.rec = match.Merge(p.rec, it.rec)
 			match.Normalize(p.rec)
 			p.added = append(p.added, it.rec)
 			for _, k := range it.keys {
@@ -376,7 +376,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 			}
 			p := touched[id]
 			for _, r := range p.added {
-				fresh = mergeRecords(fresh, r)
+				fresh = match.Merge(fresh, r)
 			}
 			p.rec = fresh
 		}

@@ -71,66 +71,8 @@ func MatchRecord(p *iis.Patient) *match.Record {
 	return r
 }
 
-// mergeRecords folds what a new report adds to a linked patient's record:
-// identifiers, phones, addresses, guardians and other names accumulate;
-// the name, birth date and sex stay those of the patient (the matcher
-// already found them compatible). The result is not normalised.
-func mergeRecords(have, add *match.Record) *match.Record {
-	m := *have
-	m.Identifiers = slices.Clone(have.Identifiers)
-	for _, id := range add.Identifiers {
-		if !slices.Contains(m.Identifiers, id) {
-			m.Identifiers = append(m.Identifiers, id)
-		}
-	}
-	m.Phones = slices.Clone(have.Phones)
-	for _, p := range add.Phones {
-		m.Phones = appendNew(m.Phones, p)
-	}
-	m.Addresses = slices.Clone(have.Addresses)
-	for _, a := range add.Addresses {
-		if !slices.Contains(m.Addresses, a) {
-			m.Addresses = append(m.Addresses, a)
-		}
-	}
-	m.Guardians = slices.Clone(have.Guardians)
-	for _, g := range add.Guardians {
-		if !slices.Contains(m.Guardians, g) {
-			m.Guardians = append(m.Guardians, g)
-		}
-	}
-	m.OtherLastNames = slices.Clone(have.OtherLastNames)
-	for _, n := range append(slices.Clone(add.OtherLastNames), add.Last) {
-		if n != "" && n != m.Last {
-			m.OtherLastNames = appendNew(m.OtherLastNames, n)
-		}
-	}
-	m.Aliases = slices.Clone(have.Aliases)
-	for _, n := range append(slices.Clone(add.Aliases), add.First) {
-		if n != "" && n != m.First {
-			m.Aliases = appendNew(m.Aliases, n)
-		}
-	}
-	if m.Middle == "" {
-		m.Middle = add.Middle
-	}
-	if m.MotherMaidenName == "" {
-		m.MotherMaidenName = add.MotherMaidenName
-	}
-	if m.MotherFirst == "" {
-		m.MotherFirst = add.MotherFirst
-	}
-	if m.MultipleBirth == match.MultipleBirthUnknown {
-		m.MultipleBirth = add.MultipleBirth
-	}
-	if m.BirthOrder == 0 {
-		m.BirthOrder = add.BirthOrder
-	}
-	if m.Sex == "" {
-		m.Sex = add.Sex
-	}
-	return &m
-}
+// mergeRecords is match.Merge, for Store.Merge (merge.go).
+func mergeRecords(have, add *match.Record) *match.Record { return match.Merge(have, add) }
 
 func appendNew(list []string, s string) []string {
 	if slices.Contains(list, s) {
