@@ -40,6 +40,12 @@ type Population struct {
 	Person  []int32 // Person[i] is the true identity of Records[i]
 	Twins   int     // number of twin pairs generated
 	Noise   map[string]int
+	// Applied[i] lists the perturbations applied to Records[i], in order
+	// (empty for a report without any; missing fields that every report
+	// may lack are not listed).
+	Applied [][]string
+	// TwinOf maps each twin's identity to the other twin's.
+	TwinOf map[int32]int32
 }
 
 type household struct {
@@ -108,7 +114,7 @@ func Generate(cfg Config) *Population {
 		surnameZ: newZipf(len(surnames), 0.8),
 		noise:    map[string]int{},
 	}
-	p := &Population{Noise: g.noise}
+	p := &Population{Noise: g.noise, TwinOf: map[int32]int32{}}
 	var kids []*child
 	for len(kids) < cfg.Patients {
 		h := g.household()
@@ -133,19 +139,22 @@ func Generate(cfg Config) *Population {
 				c.multi, t.multi = true, true
 				c.order, t.order = 1, 2
 				kids = append(kids, t)
+				p.TwinOf[int32(len(kids)-2)], p.TwinOf[int32(len(kids)-1)] = int32(len(kids)-1), int32(len(kids)-2)
 				p.Twins++
 			}
 		}
 	}
 	for id, c := range kids {
-		p.add(g.report(c, false), id)
+		r, applied := g.report(c, false)
+		p.add(r, id, applied)
 		if g.r.Float64() < cfg.DuplicateRate {
 			extra := 1
 			if g.r.Float64() < 0.3 {
 				extra = 2
 			}
 			for range extra {
-				p.add(g.report(c, true), id)
+				r, applied := g.report(c, true)
+				p.add(r, id, applied)
 			}
 		}
 	}
@@ -153,6 +162,7 @@ func Generate(cfg Config) *Population {
 	g.r.Shuffle(len(p.Records), func(i, j int) {
 		p.Records[i], p.Records[j] = p.Records[j], p.Records[i]
 		p.Person[i], p.Person[j] = p.Person[j], p.Person[i]
+		p.Applied[i], p.Applied[j] = p.Applied[j], p.Applied[i]
 	})
 	for _, r := range p.Records {
 		match.Normalize(r)
@@ -169,9 +179,10 @@ func taken(family []*child, first string) bool {
 	return false
 }
 
-func (p *Population) add(r *match.Record, id int) {
+func (p *Population) add(r *match.Record, id int, applied []string) {
 	p.Records = append(p.Records, r)
 	p.Person = append(p.Person, int32(id))
+	p.Applied = append(p.Applied, applied)
 }
 
 // syllables build rare, pronounceable names for the long tail of the name
@@ -279,8 +290,9 @@ func daysIn(y, m int) int {
 }
 
 // report writes one facility's report of child c; noisy reports get zero to
-// three perturbations and the usual missing fields.
-func (g *gen) report(c *child, noisy bool) *match.Record {
+// three perturbations and the usual missing fields. It returns the
+// perturbations applied.
+func (g *gen) report(c *child, noisy bool) (*match.Record, []string) {
 	h := c.h
 	// Most reports come from the family's usual clinics, which keep one
 	// MRN per child; some from anywhere else (pharmacies, schools, other
@@ -321,7 +333,7 @@ func (g *gen) report(c *child, noisy bool) *match.Record {
 		r.Phones = nil
 	}
 	if !noisy {
-		return r
+		return r, nil
 	}
 	// Most re-reports differ from the first in one detail or none; a few
 	// in several.
@@ -336,10 +348,11 @@ func (g *gen) report(c *child, noisy bool) *match.Record {
 	default:
 		n = 3
 	}
+	var applied []string
 	for range n {
-		g.perturb(r, c)
+		applied = append(applied, g.perturb(r, c))
 	}
-	return r
+	return r, applied
 }
 
 func (g *gen) drop(s *string, p float64) {
@@ -358,7 +371,8 @@ var perturbations = []struct {
 	{"upper-case", 6}, {"no-mrn", 5},
 }
 
-func (g *gen) perturb(r *match.Record, c *child) {
+// perturb applies one perturbation drawn by weight and returns its name.
+func (g *gen) perturb(r *match.Record, c *child) string {
 	total := 0.0
 	for _, p := range perturbations {
 		total += p.weight
@@ -443,6 +457,7 @@ func (g *gen) perturb(r *match.Record, c *child) {
 		}
 	}
 	g.noise[name]++
+	return name
 }
 
 // typo applies one keyboard-style error: substitution, deletion,
