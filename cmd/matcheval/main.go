@@ -4,7 +4,8 @@
 //
 //	matcheval [-v] [-wrong N] [-disputed] FILE...   AIRA labelled pair files
 //	matcheval -synth N [-seed S]                   synthetic population, pairwise
-//	matcheval -synth N -registry [-popfreq] [-seed S] synthetic population, clustered as the registry does
+//	matcheval -synth N -registry [-popfreq] [-cleanfirst] [-seed S]
+//	                                               synthetic population, clustered as the registry does
 //
 // For AIRA files it prints, per file and in total, the 3×3 confusion matrix
 // (expected × decided) and the counts per perturbation type, flagging false
@@ -41,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	synthN := fs.Int("synth", 0, "evaluate on a synthetic population of N patients instead of files")
 	seed := fs.Int64("seed", 1, "random seed for -synth")
 	registry := fs.Bool("registry", false, "with -synth: apply the reports one by one as the registry does (accumulated patient records) and score the final patients")
+	cleanFirst := fs.Bool("cleanfirst", false, "with -synth -registry: apply the reports without perturbations first (the default order is the generator's shuffle)")
 	popFreq := fs.Bool("popfreq", false, "with -synth -registry: name frequencies built from the population (as the pairwise evaluation does) instead of the registry's default table")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -51,7 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	m := match.New(cfg)
 	if *synthN > 0 && *registry {
-		return runRegistry(cfg, *synthN, *seed, *popFreq, *verbose, stdout)
+		return runRegistry(cfg, *synthN, *seed, *popFreq, *cleanFirst, *verbose, stdout)
 	}
 	if *synthN > 0 {
 		return runSynth(cfg, *synthN, *seed, *verbose, stdout, stderr)

@@ -56,3 +56,16 @@ func TestRunMalformed(t *testing.T) {
 		t.Errorf("exit %d without files, want 2", code)
 	}
 }
+
+func TestRunRegistry(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"-synth", "2000", "-registry"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	s := out.String()
+	for _, want := range []string{"2000 patients", "0 mix two children", "precision 100.0000%", "unlinked by kind of noise"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+}

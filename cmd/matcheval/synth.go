@@ -53,7 +53,7 @@ func runSynth(mcfg match.Config, n int, seed int64, verbose bool, stdout, stderr
 // registry does (synth.EvaluateRegistry) and prints the final clustering's
 // figures and what was left unlinked, grouped by the generator's
 // perturbations.
-func runRegistry(mcfg match.Config, n int, seed int64, popFreq, verbose bool, stdout io.Writer) int {
+func runRegistry(mcfg match.Config, n int, seed int64, popFreq, cleanFirst, verbose bool, stdout io.Writer) int {
 	cfg := synth.DefaultConfig(n)
 	cfg.Seed = uint64(seed)
 	start := time.Now()
@@ -65,14 +65,19 @@ func runRegistry(mcfg match.Config, n int, seed int64, popFreq, verbose bool, st
 		mcfg.Frequencies = match.BuildFrequencies(p.Records, 5)
 		freq = "built from the population"
 	}
+	order := "the population's (shuffled) order"
+	if cleanFirst {
+		p = synth.CleanFirst(p)
+		order = "reports without perturbations first, then the others"
+	}
 	m := match.New(mcfg)
 	r := synth.EvaluateRegistry(m, p)
 	took := time.Since(start)
 	pct := func(a, b int) float64 { return 100 * float64(a) / float64(max(b, 1)) }
 	fmt.Fprintf(stdout, "synthetic population: %d patients, %d reports, %d twin pairs, seed %d (generated in %s); name frequencies %s\n",
 		r.Persons, r.Records, p.Twins, seed, gen.Round(time.Millisecond), freq)
-	fmt.Fprintf(stdout, "reports applied one by one in the population's (shuffled) order: %d identifier links, %d match links, %d possible (new patient + review), %d new; %.2f candidates per report (max %d), %d key look-ups over the block limit %d\n",
-		r.Identifier, r.Match, r.Possible, r.New, float64(r.Candidates)/float64(max(r.Records, 1)), r.MaxCandidates, r.SkippedKeys, synth.RegistryMaxBlock)
+	fmt.Fprintf(stdout, "reports applied one by one in %s: %d identifier links, %d match links, %d possible (new patient + review), %d new; %.2f candidates per report (max %d), %d key look-ups over the block limit %d\n",
+		order, r.Identifier, r.Match, r.Possible, r.New, float64(r.Candidates)/float64(max(r.Records, 1)), r.MaxCandidates, r.SkippedKeys, synth.RegistryMaxBlock)
 	fmt.Fprintf(stdout, "patients: %d for %d children; %d mix two children (false merges), %d twin pairs merged, %d reports linked to another child's patient; %d children split over several patients\n",
 		r.Patients, r.Persons, r.MixedPatients, r.TwinMerges, r.WrongLinks, r.SplitPersons)
 	fmt.Fprintf(stdout, "report pairs in one patient: %d of %d true pairs, %d false\n", r.TP, r.TruePairs, r.FP)
@@ -122,6 +127,10 @@ func runRegistry(mcfg match.Config, n int, seed int64, popFreq, verbose bool, st
 	}) {
 		fmt.Fprintf(stdout, "  %6d  %s\n", g.n, g.key)
 	}
+	fmt.Fprintln(stdout, "unlinked by kind of noise (on the report or the child's earlier reports):")
+	for _, g := range tally(noiseKind) {
+		fmt.Fprintf(stdout, "  %6d  %s\n", g.n, g.key)
+	}
 	single := map[string]int{}
 	for _, x := range r.Misses {
 		if len(x.Applied) == 0 {
@@ -163,4 +172,38 @@ func runRegistry(mcfg match.Config, n int, seed int64, popFreq, verbose bool, st
 		}
 	}
 	return 0
+}
+
+// identitySlips are the generator's perturbations of the name, birth date
+// or sex (the others change the family's contact details or leave fields
+// out).
+var identitySlips = map[string]bool{
+	"first-typo": true, "first-nickname": true, "last-typo": true, "last-hyphenated": true, "last-changed": true,
+	"dob-swapped": true, "dob-off-by-one": true, "dob-year": true, "sex-missing": true,
+}
+
+// noiseKind sorts an unlinked report into a coarse kind of noise: whether
+// the family moved and how many slips of the identity (name, birth date,
+// sex) the report and the child's earlier reports carry.
+func noiseKind(x synth.Miss) string {
+	moved, slips := false, 0
+	for _, a := range x.Applied {
+		if a == "moved" {
+			moved = true
+		}
+		if identitySlips[a] {
+			slips++
+		}
+	}
+	s := "one identity slip"
+	switch {
+	case slips == 0:
+		s = "identity exact"
+	case slips > 1:
+		s = "two or more identity slips"
+	}
+	if moved {
+		return "family moved, " + s
+	}
+	return "same home, " + s
 }

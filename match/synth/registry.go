@@ -376,3 +376,22 @@ func sharesIdentifier(a, b *match.Record) bool {
 	}
 	return false
 }
+
+// CleanFirst returns the population with its reports reordered: those
+// without perturbations first, then the others, each group in the
+// population's order. It is the kindest arrival order for the registry
+// (most children's first patient record is an unperturbed report); the
+// records are shared with p.
+func CleanFirst(p *Population) *Population {
+	q := &Population{Twins: p.Twins, Noise: p.Noise, TwinOf: p.TwinOf}
+	for _, clean := range []bool{true, false} {
+		for i, r := range p.Records {
+			if (len(p.Applied[i]) == 0) == clean {
+				q.Records = append(q.Records, r)
+				q.Person = append(q.Person, p.Person[i])
+				q.Applied = append(q.Applied, p.Applied[i])
+			}
+		}
+	}
+	return q
+}
