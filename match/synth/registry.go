@@ -19,6 +19,9 @@ const RegistryMaxBlock = 1000
 type RegistryResult struct {
 	Records, Persons int
 	Patients         int // patients created
+	// PatientOf[i] is the patient report i joined, numbered from 0 in
+	// creation order.
+	PatientOf []int32
 	TruePairs        int // pairs of reports of the same child
 
 	// Outcome of each report, as the registry records it.
@@ -266,6 +269,7 @@ func EvaluateRegistry(m *match.Matcher, p *Population) RegistryResult {
 		}
 	}
 	res.Patients = len(pats)
+	res.PatientOf = patOf
 	res.Persons = len(byPerson)
 	for _, ps := range byPerson {
 		if len(ps) > 1 {
