@@ -22,7 +22,7 @@ type RegistryResult struct {
 	// PatientOf[i] is the patient report i joined, numbered from 0 in
 	// creation order.
 	PatientOf []int32
-	TruePairs        int // pairs of reports of the same child
+	TruePairs int // pairs of reports of the same child
 
 	// Outcome of each report, as the registry records it.
 	Identifier, Match, Possible, New int
