@@ -19,10 +19,10 @@ const RegistryMaxBlock = 1000
 type RegistryResult struct {
 	Records, Persons int
 	Patients         int // patients created
+	TruePairs        int // pairs of reports of the same child
 	// PatientOf[i] is the patient report i joined, numbered from 0 in
 	// creation order.
 	PatientOf []int32
-	TruePairs int // pairs of reports of the same child
 
 	// Outcome of each report, as the registry records it.
 	Identifier, Match, Possible, New int
