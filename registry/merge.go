@@ -101,7 +101,7 @@ func (s *Store) merge(ctx context.Context, tx pgx.Tx, survivor, merged int64, ac
 	if err := json.Unmarshal(recs[1], &b); err != nil {
 		return fmt.Errorf("registry: merge: %w", err)
 	}
-	js, err := json.Marshal(mergeRecords(&a, &b))
+	js, err := json.Marshal(match.Merge(&a, &b))
 	if err != nil {
 		return fmt.Errorf("registry: merge: %w", err)
 	}

@@ -71,9 +71,6 @@ func MatchRecord(p *iis.Patient) *match.Record {
 	return r
 }
 
-// mergeRecords is match.Merge, for Store.Merge (merge.go).
-func mergeRecords(have, add *match.Record) *match.Record { return match.Merge(have, add) }
-
 func appendNew(list []string, s string) []string {
 	if slices.Contains(list, s) {
 		return list
