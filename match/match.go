@@ -383,6 +383,12 @@ func (m *Matcher) compare(a, b *normalized) Result {
 		capReason = ReasonSexConflict
 	case sfx == Disagree:
 		capReason = ReasonSuffixConflict
+	case first == Typo && (a.multi == MultipleBirthYes || b.multi == MultipleBirthYes) && len(a.firstNick) > 0 && len(b.firstNick) > 0:
+		// A multiple birth whose first names are a letter or two apart
+		// and both given names in their own right (Ella and Bella): twins
+		// are named so. A mistyped name is rarely another real name. A
+		// person decides.
+		capReason = ReasonTwins
 	case first == Disagree || first == Phonetic:
 		// Same family, different child: siblings, and twins reported
 		// without multiple-birth data (often given similar-sounding

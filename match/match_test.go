@@ -98,6 +98,12 @@ func TestTwinsNeverMerged(t *testing.T) {
 			a.MultipleBirth, b.MultipleBirth = MultipleBirthYes, MultipleBirthYes
 		}, NonMatch},
 		{"no multiple-birth data, different first names", func(a, b *Record) { b.First, b.Middle = "Ingrid", "Rose" }, PossibleMatch},
+		// Seen in the synthetic population (seed 2): twins named a letter
+		// apart, one reported without multiple-birth data.
+		{"multiple birth on one side, names a letter apart (Ella, Bella)", func(a, b *Record) {
+			a.First, b.First, a.Middle, b.Middle = "Ella", "Bella", "", ""
+			a.MultipleBirth = MultipleBirthYes
+		}, PossibleMatch},
 		{"shared MRN does not override birth order", func(a, b *Record) {
 			a.BirthOrder, b.BirthOrder = 1, 2
 		}, NonMatch},
