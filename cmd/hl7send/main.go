@@ -6,6 +6,12 @@
 //	hl7send -mllp 127.0.0.1:2575 testdata/hl7/samples/nist
 //	hl7send -soap http://127.0.0.1:8080/soap -user demo -password demo -facility DEMO msg.hl7
 //	hl7send -mllp 127.0.0.1:2575 -synth 100000 -c 32
+//
+// With -bare it is instead the other end of a calibration: an MLLP server
+// that answers every message with the same ACK, without parsing or
+// queueing it, the ceiling an IIS on the same machine is compared with.
+//
+//	hl7send -bare 127.0.0.1:2576
 package main
 
 import (
@@ -18,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,6 +32,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/iisproject/iis/hl7"
@@ -48,6 +56,7 @@ type options struct {
 	repeat                       int
 	showReplies                  bool
 	resendRate, otherRate, badRt float64
+	bare                         string
 }
 
 func main() {
@@ -74,17 +83,29 @@ func main() {
 	flag.StringVar(&o.record, "record", "", "write one JSON line per message sent (facility, control id, kind, ACK code) to this file")
 	flag.Float64Var(&o.rate, "rate", 0, "messages per second in all (0: as fast as the server answers)")
 	flag.IntVar(&o.repeat, "repeat", 1, "send the files this many times")
+	flag.StringVar(&o.bare, "bare", "", "instead of sending: serve a bare MLLP server on this address, answering every message with a fixed ACK (the ceiling to compare an IIS with), until interrupted")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: hl7send (-mllp host:port | -soap URL) [flags] [file|dir ...]\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if o.bare != "" {
+		ln, err := net.Listen("tcp", o.bare)
+		if err == nil {
+			err = serveBare(ctx, ln, os.Stdout)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hl7send:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if (o.mllpAddr == "") == (o.soapURL == "") {
 		flag.Usage()
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	sum, err := run(ctx, o, flag.Args(), os.Stdout, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hl7send:", err)
@@ -92,6 +113,26 @@ func main() {
 	}
 	if sum.failed > 0 {
 		os.Exit(3)
+	}
+}
+
+// bareACK is what the bare server answers to everything.
+var bareACK = []byte("MSH|^~\\&|IIS|STATE|EHR|CLINIC|20260101||ACK^V04^ACK|1|P|2.5.1\rMSA|AA|1\r")
+
+// serveBare serves MLLP on ln, answering every message with bareACK,
+// until ctx ends.
+func serveBare(ctx context.Context, ln net.Listener, out io.Writer) error {
+	srv := &mllp.Server{Handler: mllp.HandlerFunc(func(context.Context, []byte) []byte { return bareACK })}
+	fmt.Fprintf(out, "bare MLLP server on %s (fixed ACK, no parsing, no queue)\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	case err := <-errc:
+		return fmt.Errorf("bare server: %w", err)
 	}
 }
 

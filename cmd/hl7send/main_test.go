@@ -75,3 +75,27 @@ func TestSendFilesAndSynth(t *testing.T) {
 		t.Errorf("summary %v %v", sum.acks, sum.errs)
 	}
 }
+
+// TestBareServer: -bare answers every message AA at once, whatever it is.
+func TestBareServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var banner bytes.Buffer
+	go func() { done <- serveBare(ctx, ln, &banner) }()
+	var out, errOut bytes.Buffer
+	sum, err := run(context.Background(), options{mllpAddr: ln.Addr().String(), synthN: 300, conc: 4, quiet: true, timeout: 5 * time.Second, badRt: 0.1, seed: 3}, nil, &out, &errOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.acks["AA"] != 300 || sum.failed != 0 {
+		t.Fatalf("acks %v, %d failed\n%s", sum.acks, sum.failed, errOut.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

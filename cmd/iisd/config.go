@@ -50,6 +50,8 @@ type Config struct {
 	QueueStream        string        `json:"queue_stream"`
 	QueueCoalesce      int           `json:"queue_coalesce"`
 
+	Pprof bool `json:"pprof"` // IIS_PPROF, -pprof: serve Go's profiler at /debug/pprof/ on the HTTP address
+
 	ProcessingIDs []string `json:"processing_ids"` // accepted MSH-11 values
 	WarningsAsAE  bool     `json:"warnings_as_ae"` // AE rather than AA for warnings-only messages
 	Application   string   `json:"application"`    // this IIS's MSH-3 when the sender left MSH-5 empty
@@ -175,6 +177,7 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.QueuePublishTimout, "queue-publish-timeout", c.QueuePublishTimout, "longest wait for the queue before answering AR (env IIS_QUEUE_PUBLISH_TIMEOUT)")
 	fs.DurationVar(&c.QueueDupWindow, "queue-duplicate-window", c.QueueDupWindow, "how long resends of one MSH-10 are recognised (env IIS_QUEUE_DUPLICATE_WINDOW)")
 	fs.StringVar(&c.QueueStream, "queue-stream", c.QueueStream, "ingest stream name (env IIS_QUEUE_STREAM)")
+	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's profiler at /debug/pprof/ on the HTTP address (env IIS_PPROF)")
 	fs.IntVar(&c.QueueCoalesce, "queue-coalesce", c.QueueCoalesce, "most messages received at once stored in one JetStream message; 1: one each (env IIS_QUEUE_COALESCE; default 64)")
 	fs.BoolVar(&c.WarningsAsAE, "warnings-as-ae", c.WarningsAsAE, "answer warnings-only messages AE instead of AA (env IIS_WARNINGS_AS_AE)")
 	fs.StringVar(&c.Application, "application", c.Application, "this IIS's application name in ACK MSH-3 (env IIS_APPLICATION)")

@@ -383,3 +383,18 @@ func TestModes(t *testing.T) {
 		}
 	}
 }
+
+// TestPprofOnlyWhenAsked: Go's profiler is served only with -pprof.
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		s := startTest(t, func(c *Config) { c.Pprof = on; c.Mode = "listener" })
+		resp, err := http.Get("http://" + s.httpLn.Addr().String() + "/debug/pprof/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[on]; resp.StatusCode != want {
+			t.Errorf("pprof %v: status %d, want %d", on, resp.StatusCode, want)
+		}
+	}
+}
