@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,6 +169,25 @@ func BenchmarkEndToEnd(b *testing.B) {
 	b.Run(fmt.Sprintf("c%d/ours", conns), func(b *testing.B) {
 		s := startTest(b, func(c *Config) { c.Mode = "listener" })
 		drive(b, s.mllpLn.Addr().String(), msgs, conns)
+		// How the group commit grouped them.
+		resp, err := http.Get("http://" + s.httpLn.Addr().String() + "/metrics")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var sum, count float64
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "iis_queue_envelope_messages_sum "); ok {
+				sum, _ = strconv.ParseFloat(v, 64)
+			} else if v, ok := strings.CutPrefix(sc.Text(), "iis_queue_envelope_messages_count "); ok {
+				count, _ = strconv.ParseFloat(v, 64)
+			}
+		}
+		if count > 0 {
+			b.ReportMetric(sum/count, "msgs/envelope")
+			b.ReportMetric(100*sum/float64(b.N), "%-in-envelopes")
+		}
 	})
 	b.Run(fmt.Sprintf("c%d/bare-mllp", conns), func(b *testing.B) {
 		ack := []byte("MSH|^~\\&|IIS|STATE|EHR|CLINIC|20260101||ACK^V04^ACK|1|P|2.5.1\rMSA|AA|1\r")
