@@ -9,7 +9,10 @@
 // normalised records (see Normalize) does not allocate.
 package match
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // Outcome is the decision for a pair of records.
 type Outcome int8
@@ -551,4 +554,50 @@ func (m *Matcher) lastWeight(l Level, name string) float64 {
 
 func clamp(v, lo, hi float64) float64 {
 	return min(max(v, lo), hi)
+}
+
+// Choose compares rec, a new report, with a registry's candidate patients
+// in the order given and picks the one it links to: among the candidates
+// it matches, one sharing an identifier with a named assigning authority
+// first, then the highest score, the earlier candidate on a tie. best is
+// -1 when none matches. each, if not nil, receives every candidate's
+// result (for the possible matches). The registry's write path decides
+// with it, and so does the synthetic evaluation of that path.
+func (m *Matcher) Choose(rec *Record, cands []*Record, each func(i int, r Result)) (best int, byIdentifier bool) {
+	best = -1
+	var bestScore float64
+	for i, c := range cands {
+		r := m.Compare(rec, c)
+		if each != nil {
+			each(i, r)
+		}
+		if r.Outcome != Match {
+			continue
+		}
+		shared := SharesIdentifier(rec, c)
+		switch {
+		case best < 0,
+			shared && !byIdentifier,
+			shared == byIdentifier && r.Score > bestScore:
+			best, bestScore, byIdentifier = i, r.Score, shared
+		}
+	}
+	return best, byIdentifier
+}
+
+// SharesIdentifier reports whether a and b carry the same identifier (type,
+// and value and assigning authority regardless of case) from a named
+// assigning authority.
+func SharesIdentifier(a, b *Record) bool {
+	for _, x := range a.Identifiers {
+		if x.Authority == "" {
+			continue
+		}
+		for _, y := range b.Identifiers {
+			if strings.EqualFold(x.Value, y.Value) && strings.EqualFold(x.Authority, y.Authority) && x.Type == y.Type {
+				return true
+			}
+		}
+	}
+	return false
 }

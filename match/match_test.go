@@ -336,3 +336,53 @@ func BenchmarkNormalize(b *testing.B) {
 		Normalize(r)
 	}
 }
+
+// TestChoose: among the candidates a report matches, one sharing an
+// identifier of a named authority wins over a higher score; otherwise the
+// highest score, the earlier on a tie; possible matches are reported but
+// never chosen.
+func TestChoose(t *testing.T) {
+	m := New(DefaultConfig())
+	mrn := Identifier{Value: "A-1", Authority: "CLINIC", Type: "MR"}
+	rec := base()
+	rec.Identifiers = []Identifier{mrn}
+	full := base() // higher score: address and phone agree too
+	thin := base() // the same MRN, less else
+	thin.Identifiers, thin.Phones, thin.Addresses = []Identifier{mrn}, nil, nil
+	thinNoID := base()
+	thinNoID.Phones, thinNoID.Addresses = nil, nil
+	other := base()
+	other.First, other.Middle = "Ingrid", "" // a sibling: at most a possible match
+	for _, r := range []*Record{rec, full, thin, thinNoID, other} {
+		Normalize(r)
+	}
+	if got := m.Compare(rec, full).Score; got <= m.Compare(rec, thin).Score {
+		t.Fatalf("test premise: full %.1f should outscore thin %.1f", got, m.Compare(rec, thin).Score)
+	}
+	tests := []struct {
+		name  string
+		cands []*Record
+		best  int
+		byID  bool
+		nPoss int
+	}{
+		{"identifier beats score", []*Record{full, thin}, 1, true, 0},
+		{"highest score when none shares an identifier", []*Record{thinNoID, full}, 1, false, 0},
+		{"tie keeps the earlier", []*Record{full, full}, 0, false, 0},
+		{"possible match never chosen", []*Record{other}, -1, false, 1},
+		{"none", nil, -1, false, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			poss := 0
+			best, byID := m.Choose(rec, tc.cands, func(_ int, r Result) {
+				if r.Outcome == PossibleMatch {
+					poss++
+				}
+			})
+			if best != tc.best || byID != tc.byID || poss != tc.nPoss {
+				t.Errorf("best %d byID %v possible %d, want %d %v %d", best, byID, poss, tc.best, tc.byID, tc.nPoss)
+			}
+		})
+	}
+}

@@ -353,28 +353,23 @@ func readCandidates(br pgx.BatchResults) ([]candidate, error) {
 // returned for review.
 func (s *Store) decide(rec *match.Record, cands []candidate) found {
 	slices.SortFunc(cands, func(a, b candidate) int { return cmp.Compare(a.id, b.id) })
-	var best *candidate
-	var possible []candidate
-	identifier := false
+	recs := make([]*match.Record, len(cands))
 	for i := range cands {
-		c := &cands[i]
-		if !c.rec.Normalized() {
-			match.Normalize(c.rec)
+		if !cands[i].rec.Normalized() {
+			match.Normalize(cands[i].rec)
 		}
-		r := s.m.Compare(rec, c.rec)
-		c.score, c.reason = r.Score, r.Reason
-		switch r.Outcome {
-		case match.Match:
-			sharesID := sharesIdentifier(rec, c.rec)
-			switch {
-			case best == nil,
-				sharesID && !identifier,
-				sharesID == identifier && c.score > best.score:
-				best, identifier = c, sharesID
-			}
-		case match.PossibleMatch:
-			possible = append(possible, *c)
+		recs[i] = cands[i].rec
+	}
+	var possible []candidate
+	b, identifier := s.m.Choose(rec, recs, func(i int, r match.Result) {
+		cands[i].score, cands[i].reason = r.Score, r.Reason
+		if r.Outcome == match.PossibleMatch {
+			possible = append(possible, cands[i])
 		}
+	})
+	var best *candidate
+	if b >= 0 {
+		best = &cands[b]
 	}
 	if best != nil {
 		o := OutcomeMatch
@@ -396,22 +391,6 @@ func (s *Store) decide(rec *match.Record, cands []candidate) found {
 		return found{outcome: OutcomePossible, possible: possible}
 	}
 	return found{outcome: OutcomeNew}
-}
-
-// sharesIdentifier reports whether a and b carry the same identifier from
-// the same named assigning authority.
-func sharesIdentifier(a, b *match.Record) bool {
-	for _, x := range a.Identifiers {
-		if x.Authority == "" {
-			continue
-		}
-		for _, y := range b.Identifiers {
-			if strings.EqualFold(x.Value, y.Value) && strings.EqualFold(x.Authority, y.Authority) && x.Type == y.Type {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func dateOrNil(t time.Time) *time.Time {

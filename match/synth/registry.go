@@ -188,22 +188,19 @@ func EvaluateRegistry(m *match.Matcher, p *Population) RegistryResult {
 		res.MaxCandidates = max(res.MaxCandidates, len(cands))
 
 		// decide, as registry.Store.decide.
-		best, bestScore, identifier := int32(-1), 0.0, false
-		var possible []regCandidate
+		crecs := make([]*match.Record, 0, len(cands))
 		for _, pid := range cands {
-			r := m.Compare(rec, pats[pid].rec)
-			switch r.Outcome {
-			case match.Match:
-				sharesID := sharesIdentifier(rec, pats[pid].rec)
-				switch {
-				case best < 0,
-					sharesID && !identifier,
-					sharesID == identifier && r.Score > bestScore:
-					best, bestScore, identifier = pid, r.Score, sharesID
-				}
-			case match.PossibleMatch:
-				possible = append(possible, regCandidate{pid, r.Score})
+			crecs = append(crecs, pats[pid].rec)
+		}
+		var possible []regCandidate
+		b, identifier := m.Choose(rec, crecs, func(k int, r match.Result) {
+			if r.Outcome == match.PossibleMatch {
+				possible = append(possible, regCandidate{cands[k], r.Score})
 			}
+		})
+		best := int32(-1)
+		if b >= 0 {
+			best = cands[b]
 		}
 
 		person := p.Person[i]
@@ -362,23 +359,6 @@ func miss(m *match.Matcher, p *Population, i int, outcome string, mine, cands []
 	slices.Sort(applied)
 	x.Applied = slices.Compact(applied)
 	return x
-}
-
-// sharesIdentifier is registry's: a identifier with a named assigning
-// authority that both records carry (value and authority compared without
-// regard to case).
-func sharesIdentifier(a, b *match.Record) bool {
-	for _, x := range a.Identifiers {
-		if x.Authority == "" {
-			continue
-		}
-		for _, y := range b.Identifiers {
-			if strings.EqualFold(x.Value, y.Value) && strings.EqualFold(x.Authority, y.Authority) && x.Type == y.Type {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // CleanFirst returns the population with its reports reordered: those
