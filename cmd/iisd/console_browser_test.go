@@ -120,13 +120,33 @@ func TestConsoleInBrowser(t *testing.T) {
 			var err error
 			for try := 0; try < 3; try++ {
 				var png []byte
-				if png, err = chromedp.FullScreenshot(100)(ctx, tg); err == nil {
+				sctx, cancel := context.WithTimeout(ctx, 10*time.Second) // it has hung once, whole
+				png, err = chromedp.FullScreenshot(100)(sctx, tg)
+				cancel()
+				if err == nil {
 					return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
 				}
 				time.Sleep(300 * time.Millisecond)
 			}
 			t.Logf("screenshot %s not taken: %v", name, err)
 			return nil
+		})
+	}
+	// waitURL waits until the page's address contains part: a form's
+	// result page, not the page the form was on (which may already show
+	// what the result is awaited by).
+	waitURL := func(part string) step {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			for {
+				if loc, err := chromedp.Location()(ctx, tg); err == nil && strings.Contains(loc, part) {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("waiting for an address with %q: %w", part, ctx.Err())
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
 		})
 	}
 	text := func(sel string) string {
@@ -165,6 +185,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	run("find the message",
 		chromedp.SendKeys("#f-control", "ONBOARD-0001"),
 		chromedp.Click("#search"),
+		waitURL("control_id=ONBOARD-0001"),
 		chromedp.WaitVisible(link),
 		shot("2-search"),
 	)
