@@ -142,7 +142,7 @@ func (c *coalescer) run() {
 			select {
 			case n := <-c.in:
 				s := envelopeSize(n.m)
-				if size+s > c.maxBytes || sameIdentity(batch, n.m) {
+				if size+s > c.maxBytes || slices.ContainsFunc(batch, func(p *pending) bool { return sameIdentity(p.m, n.m) }) {
 					// For the next envelope: one envelope never holds two
 					// messages of one (facility, MSH-10), so that the
 					// registry tells a redelivery from a correction.
@@ -159,16 +159,10 @@ func (c *coalescer) run() {
 	}
 }
 
-func sameIdentity(batch []*pending, m *Message) bool {
-	if m.ControlID == "" {
-		return false
-	}
-	for _, p := range batch {
-		if p.m.ControlID == m.ControlID && p.m.Facility == m.Facility {
-			return true
-		}
-	}
-	return false
+// sameIdentity reports whether a and b are two messages of one (facility,
+// MSH-10), which one envelope never holds together.
+func sameIdentity(a, b *Message) bool {
+	return a.ControlID != "" && a.ControlID == b.ControlID && a.Facility == b.Facility
 }
 
 // flush stores batch and releases its callers. It returns buf for reuse.
@@ -196,16 +190,9 @@ func (c *coalescer) flush(batch []*pending, msgs []*Message, buf []byte) []byte 
 	for _, p := range live {
 		msgs = append(msgs, p.m)
 	}
-	buf = appendEnvelope(buf[:0], msgs)
-	msg := &nats.Msg{
-		Subject: c.q.cfg.Subject + "." + envelopeKind,
-		Data:    buf,
-		Header:  nats.Header{HeaderEnvelope: {strconv.Itoa(len(msgs))}},
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	ack, err := c.q.request(ctx, msg)
-	cancel()
-	c.q.metrics.envelope(len(msgs))
+	var ack PubAck
+	var err error
+	ack, buf, err = c.q.publishEnvelope(context.Background(), msgs, buf)
 	for _, p := range live {
 		p.ack, p.err = ack, err
 		if err == nil {
@@ -214,6 +201,22 @@ func (c *coalescer) flush(batch []*pending, msgs []*Message, buf []byte) []byte 
 		p.done <- struct{}{}
 	}
 	return buf
+}
+
+// publishEnvelope stores msgs as one envelope within the publish timeout.
+// The envelope is encoded into buf, which it returns for reuse.
+func (q *Queue) publishEnvelope(ctx context.Context, msgs []*Message, buf []byte) (PubAck, []byte, error) {
+	buf = appendEnvelope(buf[:0], msgs)
+	msg := &nats.Msg{
+		Subject: q.cfg.Subject + "." + envelopeKind,
+		Data:    buf,
+		Header:  nats.Header{HeaderEnvelope: {strconv.Itoa(len(msgs))}},
+	}
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
+	defer cancel()
+	ack, err := q.request(ctx, msg)
+	q.metrics.envelope(len(msgs))
+	return ack, buf, err
 }
 
 // recentIDs remembers the de-duplication ids of recently stored messages,
@@ -297,15 +300,14 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []*Message) ([]PubAck, []er
 	maxMsgs, maxBytes := max(q.cfg.Coalesce, 1), q.envelopeBytes
 	var failed error
 	var buf []byte
+	var group []*Message
 	for len(todo) > 0 {
 		// The next envelope: as many as fit, never two of one identity.
 		n, size := 1, envelopeSize(msgs[todo[0]])
 		for n < len(todo) && n < maxMsgs {
 			m := msgs[todo[n]]
 			s := envelopeSize(m)
-			if size+s > maxBytes || m.ControlID != "" && slices.ContainsFunc(todo[:n], func(j int) bool {
-				return msgs[j].ControlID == m.ControlID && msgs[j].Facility == m.Facility
-			}) {
+			if size+s > maxBytes || slices.ContainsFunc(todo[:n], func(j int) bool { return sameIdentity(msgs[j], m) }) {
 				break
 			}
 			n, size = n+1, size+s
@@ -324,20 +326,13 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []*Message) ([]PubAck, []er
 			failed = errs[i]
 			continue
 		}
-		group := make([]*Message, n)
-		for k, i := range chunk {
-			group[k] = msgs[i]
+		group = group[:0]
+		for _, i := range chunk {
+			group = append(group, msgs[i])
 		}
-		buf = appendEnvelope(buf[:0], group)
-		msg := &nats.Msg{
-			Subject: q.cfg.Subject + "." + envelopeKind,
-			Data:    buf,
-			Header:  nats.Header{HeaderEnvelope: {strconv.Itoa(n)}},
-		}
-		pctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
-		ack, err := q.request(pctx, msg)
-		cancel()
-		q.metrics.envelope(n)
+		var ack PubAck
+		var err error
+		ack, buf, err = q.publishEnvelope(ctx, group, buf)
 		for _, i := range chunk {
 			acks[i], errs[i] = ack, err
 			if err == nil {
