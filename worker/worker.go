@@ -126,7 +126,9 @@ type Worker struct {
 	cons   jetstream.Consumer
 	m      *metrics
 	stats  counters
-	perMsg atomic.Value // float64: received messages per stream message, a moving average
+	// perMsg is the moving average of received messages per stream
+	// message; only the fetching goroutine uses it.
+	perMsg float64
 }
 
 // New creates (or updates) the durable consumer and returns a Worker.
@@ -138,7 +140,7 @@ func New(cfg Config) (*Worker, error) {
 		return nil, errors.New("worker: Queue and Store are required")
 	}
 	w := &Worker{cfg: cfg, qcfg: cfg.Queue.Config(), js: cfg.Queue.JetStream()}
-	w.perMsg.Store(1.0)
+	w.perMsg = 1
 	cons, err := w.js.CreateOrUpdateConsumer(ctx, w.qcfg.Stream, jetstream.ConsumerConfig{
 		Durable:     cfg.Durable,
 		Description: "registry worker: stores queued messages in PostgreSQL",
@@ -244,7 +246,7 @@ func (w *Worker) loop(ctx context.Context) error {
 // messages (see queue.Config.Coalesce): the fetch asks for about BatchSize
 // received messages' worth of stream messages.
 func (w *Worker) fetch(ctx context.Context) ([]*item, bool) {
-	n := max(1, int(float64(w.cfg.BatchSize)/w.perMsg.Load().(float64)))
+	n := max(1, int(float64(w.cfg.BatchSize)/w.perMsg))
 	batch, err := w.cons.Fetch(n, jetstream.FetchMaxWait(w.cfg.FetchWait))
 	if err != nil {
 		if ctx.Err() == nil {
@@ -266,6 +268,7 @@ func (w *Worker) fetch(ctx context.Context) ([]*item, bool) {
 		return nil, false
 	}
 	items := make([]*item, 0, len(msgs))
+	recs := 0 // received messages in msgs
 	for _, m := range msgs {
 		d := w.delivery(m)
 		qms, err := w.cfg.Queue.Unpack(m.Subject(), m.Headers(), m.Data())
@@ -273,11 +276,13 @@ func (w *Worker) fetch(ctx context.Context) ([]*item, bool) {
 			// Not even readable as queued messages: kept whole.
 			qms = []queue.Message{{Kind: kindOf(m.Subject(), w.qcfg.Subject), Body: m.Data()}}
 			d.pending.Store(1)
+			recs++
 			it := &item{d: d, qm: &qms[0], err: fmt.Errorf("%w: %v", registry.ErrPermanent, err)}
 			w.fail(context.WithoutCancel(ctx), it, it.err)
 			continue
 		}
 		d.pending.Store(int32(len(qms)))
+		recs += len(qms)
 		d.envelope = len(qms) > 1 || m.Headers().Get(queue.HeaderEnvelope) != ""
 		for i := range qms {
 			it := w.prepare(d, i, &qms[i])
@@ -288,20 +293,10 @@ func (w *Worker) fetch(ctx context.Context) ([]*item, bool) {
 			items = append(items, it)
 		}
 	}
-	var recs int
-	for _, m := range msgs {
-		if h := m.Headers().Get(queue.HeaderEnvelope); h != "" {
-			k, _ := strconv.Atoi(h)
-			recs += max(k, 1)
-		} else {
-			recs++
-		}
-	}
-	per := float64(recs) / float64(len(msgs))
-	w.perMsg.Store(0.8*w.perMsg.Load().(float64) + 0.2*per)
+	w.perMsg = 0.8*w.perMsg + 0.2*float64(recs)/float64(len(msgs))
 	if md, err := msgs[len(msgs)-1].Metadata(); err == nil {
 		// In received messages, estimated: the stream counts envelopes.
-		w.m.lag.Set(float64(md.NumPending) * w.perMsg.Load().(float64))
+		w.m.lag.Set(float64(md.NumPending) * w.perMsg)
 	}
 	return items, len(items) > 0
 }
