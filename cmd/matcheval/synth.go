@@ -12,13 +12,19 @@ import (
 	"github.com/iisproject/iis/match/synth"
 )
 
-func runSynth(mcfg match.Config, n int, seed int64, verbose bool, stdout, stderr io.Writer) int {
+// generate makes the synthetic population of n children for seed, and
+// says how long that took.
+func generate(n int, seed int64) (*synth.Population, time.Duration) {
 	cfg := synth.DefaultConfig(n)
 	cfg.Seed = uint64(seed)
 	start := time.Now()
 	p := synth.Generate(cfg)
-	gen := time.Since(start)
-	start = time.Now()
+	return p, time.Since(start)
+}
+
+func runSynth(mcfg match.Config, n int, seed int64, verbose bool, stdout, stderr io.Writer) int {
+	p, gen := generate(n, seed)
+	start := time.Now()
 	mcfg.Frequencies = match.BuildFrequencies(p.Records, 5)
 	r := synth.EvaluateWith(match.New(mcfg), p)
 	took := time.Since(start)
@@ -54,12 +60,8 @@ func runSynth(mcfg match.Config, n int, seed int64, verbose bool, stdout, stderr
 // figures and what was left unlinked, grouped by the generator's
 // perturbations.
 func runRegistry(mcfg match.Config, n int, seed int64, popFreq, cleanFirst, verbose bool, stdout io.Writer) int {
-	cfg := synth.DefaultConfig(n)
-	cfg.Seed = uint64(seed)
+	p, gen := generate(n, seed)
 	start := time.Now()
-	p := synth.Generate(cfg)
-	gen := time.Since(start)
-	start = time.Now()
 	freq := "the matcher's default table, as the registry runs"
 	if popFreq {
 		mcfg.Frequencies = match.BuildFrequencies(p.Records, 5)

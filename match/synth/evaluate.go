@@ -4,18 +4,40 @@ import (
 	"github.com/iisproject/iis/match"
 )
 
-// Result counts the pairwise decisions over a population.
+// Pairs counts pairs of reports: TruePairs of the same person, TP of them
+// found (linked) and FP pairs of two persons linked.
+type Pairs struct {
+	TruePairs, TP, FP int
+}
+
+// Precision is TP/(TP+FP).
+func (r Pairs) Precision() float64 {
+	if r.TP+r.FP == 0 {
+		return 1
+	}
+	return float64(r.TP) / float64(r.TP+r.FP)
+}
+
+// Recall is the share of true pairs found.
+func (r Pairs) Recall() float64 {
+	if r.TruePairs == 0 {
+		return 1
+	}
+	return float64(r.TP) / float64(r.TruePairs)
+}
+
+// Result counts the pairwise decisions over a population; Pairs counts
+// Match decisions on true and false pairs.
 type Result struct {
 	Records, Persons int
-	TruePairs        int // pairs of reports of the same person
-	Compared         int // candidate pairs compared (after blocking)
-	NotBlocked       int // true pairs that shared no blocking key
-	TP, FP           int // Match decisions on true / false pairs
-	ReviewTrue       int // PossibleMatch decisions on true pairs
-	ReviewFalse      int // PossibleMatch decisions on false pairs
-	TwinMerges       int // Match decisions on twin pairs (always also in FP)
-	MaxBlock         int // largest block used
-	SkippedBlocks    int // blocks over the size limit, not used
+	Pairs
+	Compared      int // candidate pairs compared (after blocking)
+	NotBlocked    int // true pairs that shared no blocking key
+	ReviewTrue    int // PossibleMatch decisions on true pairs
+	ReviewFalse   int // PossibleMatch decisions on false pairs
+	TwinMerges    int // Match decisions on twin pairs (always also in FP)
+	MaxBlock      int // largest block used
+	SkippedBlocks int // blocks over the size limit, not used
 	// Examples of wrong decisions (false links, true pairs sent to
 	// review), at most MaxExamples of each.
 	FalseLinks, Reviewed []match.Result
@@ -23,22 +45,6 @@ type Result struct {
 
 // MaxExamples bounds Result.FalseLinks and Result.Reviewed.
 const MaxExamples = 60
-
-// Precision is TP/(TP+FP) over automatic links.
-func (r Result) Precision() float64 {
-	if r.TP+r.FP == 0 {
-		return 1
-	}
-	return float64(r.TP) / float64(r.TP+r.FP)
-}
-
-// Recall is the share of true pairs linked automatically.
-func (r Result) Recall() float64 {
-	if r.TruePairs == 0 {
-		return 1
-	}
-	return float64(r.TP) / float64(r.TruePairs)
-}
 
 // MaxBlockSize is the largest block Evaluate compares within; larger
 // blocks (a very common name pair) are skipped, as a store would.

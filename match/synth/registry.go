@@ -19,7 +19,6 @@ const RegistryMaxBlock = 1000
 type RegistryResult struct {
 	Records, Persons int
 	Patients         int // patients created
-	TruePairs        int // pairs of reports of the same child
 	// PatientOf[i] is the patient report i joined, numbered from 0 in
 	// creation order.
 	PatientOf []int32
@@ -33,8 +32,8 @@ type RegistryResult struct {
 
 	// The final clustering, pairwise over reports: TP pairs of reports of
 	// one child in one patient, FP pairs of reports of two children in one
-	// patient.
-	TP, FP        int
+	// patient, of TruePairs pairs of reports of the same child.
+	Pairs
 	MixedPatients int // patients holding reports of two or more children (false merges)
 	TwinMerges    int // twin pairs with reports in one patient
 	SplitPersons  int // children whose reports are in two patients or more
@@ -82,22 +81,6 @@ type FalseLink struct {
 	Patient []int32 // the reports the patient held, indexes in Population.Records
 	Result  match.Result
 	Record  *match.Record // the patient's record the report was compared with
-}
-
-// Precision is TP/(TP+FP) over the final clustering.
-func (r RegistryResult) Precision() float64 {
-	if r.TP+r.FP == 0 {
-		return 1
-	}
-	return float64(r.TP) / float64(r.TP+r.FP)
-}
-
-// Recall is the share of true pairs whose reports ended in one patient.
-func (r RegistryResult) Recall() float64 {
-	if r.TruePairs == 0 {
-		return 1
-	}
-	return float64(r.TP) / float64(r.TruePairs)
 }
 
 // ReviewRecall is Recall once every review row is resolved correctly.

@@ -13,6 +13,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/iisproject/iis/match"
 )
@@ -276,17 +277,10 @@ func (g *gen) child(h *household) *child {
 	return c
 }
 
+// daysIn is the number of days of month m (1-12) of year y: day 0 of the
+// next month is the last of this one.
 func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
+	return time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // report writes one facility's report of child c; noisy reports get zero to
