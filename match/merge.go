@@ -19,9 +19,7 @@ func Merge(have, add *Record) *Record {
 	m.n = normalized{}
 	m.Identifiers = slices.Clone(have.Identifiers)
 	for _, id := range add.Identifiers {
-		if !slices.Contains(m.Identifiers, id) {
-			m.Identifiers = append(m.Identifiers, id)
-		}
+		m.Identifiers = appendNew(m.Identifiers, id)
 	}
 	m.Phones = slices.Clone(have.Phones)
 	for _, p := range add.Phones {
@@ -29,15 +27,11 @@ func Merge(have, add *Record) *Record {
 	}
 	m.Addresses = slices.Clone(have.Addresses)
 	for _, a := range add.Addresses {
-		if !slices.Contains(m.Addresses, a) {
-			m.Addresses = append(m.Addresses, a)
-		}
+		m.Addresses = appendNew(m.Addresses, a)
 	}
 	m.Guardians = slices.Clone(have.Guardians)
 	for _, g := range add.Guardians {
-		if !slices.Contains(m.Guardians, g) {
-			m.Guardians = append(m.Guardians, g)
-		}
+		m.Guardians = appendNew(m.Guardians, g)
 	}
 	m.OtherLastNames = slices.Clone(have.OtherLastNames)
 	for _, n := range append(slices.Clone(add.OtherLastNames), add.Last) {
@@ -72,10 +66,10 @@ func Merge(have, add *Record) *Record {
 	return &m
 }
 
-// appendNew appends s to list unless list already holds it.
-func appendNew(list []string, s string) []string {
-	if slices.Contains(list, s) {
+// appendNew appends v to list unless list already holds it.
+func appendNew[T comparable](list []T, v T) []T {
+	if slices.Contains(list, v) {
 		return list
 	}
-	return append(list, s)
+	return append(list, v)
 }
