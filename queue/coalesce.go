@@ -123,7 +123,7 @@ func (c *coalescer) run() {
 	defer c.wg.Done()
 	batch := make([]*pending, 0, c.max)
 	msgs := make([]*Message, 0, c.max)
-	var buf []byte
+	var enc envelopeEncoder
 	var carry *pending
 	for {
 		p := carry
@@ -155,7 +155,7 @@ func (c *coalescer) run() {
 				break fill
 			}
 		}
-		buf = c.flush(batch, msgs[:0], buf)
+		c.flush(batch, msgs[:0], &enc)
 	}
 }
 
@@ -165,8 +165,8 @@ func sameIdentity(a, b *Message) bool {
 	return a.ControlID != "" && a.ControlID == b.ControlID && a.Facility == b.Facility
 }
 
-// flush stores batch and releases its callers. It returns buf for reuse.
-func (c *coalescer) flush(batch []*pending, msgs []*Message, buf []byte) []byte {
+// flush stores batch and releases its callers.
+func (c *coalescer) flush(batch []*pending, msgs []*Message, enc *envelopeEncoder) {
 	timeout := c.q.cfg.PublishTimeout
 	now := time.Now()
 	live := batch[:0]
@@ -180,19 +180,17 @@ func (c *coalescer) flush(batch []*pending, msgs []*Message, buf []byte) []byte 
 	}
 	switch len(live) {
 	case 0:
-		return buf
+		return
 	case 1:
 		p := live[0]
 		p.ack, p.err = c.q.publishOne(context.Background(), p.m, p.id)
 		p.done <- struct{}{}
-		return buf
+		return
 	}
 	for _, p := range live {
 		msgs = append(msgs, p.m)
 	}
-	var ack PubAck
-	var err error
-	ack, buf, err = c.q.publishEnvelope(context.Background(), msgs, buf)
+	ack, err := c.q.publishEnvelope(context.Background(), msgs, enc)
 	for _, p := range live {
 		p.ack, p.err = ack, err
 		if err == nil {
@@ -200,23 +198,21 @@ func (c *coalescer) flush(batch []*pending, msgs []*Message, buf []byte) []byte 
 		}
 		p.done <- struct{}{}
 	}
-	return buf
 }
 
-// publishEnvelope stores msgs as one envelope within the publish timeout.
-// The envelope is encoded into buf, which it returns for reuse.
-func (q *Queue) publishEnvelope(ctx context.Context, msgs []*Message, buf []byte) (PubAck, []byte, error) {
-	buf = appendEnvelope(buf[:0], msgs)
+// publishEnvelope stores msgs as one envelope, encoded with enc, within the
+// publish timeout.
+func (q *Queue) publishEnvelope(ctx context.Context, msgs []*Message, enc *envelopeEncoder) (PubAck, error) {
 	msg := &nats.Msg{
 		Subject: q.cfg.Subject + "." + envelopeKind,
-		Data:    buf,
+		Data:    enc.encode(msgs),
 		Header:  nats.Header{HeaderEnvelope: {strconv.Itoa(len(msgs))}},
 	}
 	ctx, cancel := context.WithTimeout(ctx, q.cfg.PublishTimeout)
 	defer cancel()
 	ack, err := q.request(ctx, msg)
 	q.metrics.envelope(len(msgs))
-	return ack, buf, err
+	return ack, err
 }
 
 // recentIDs remembers the de-duplication ids of recently stored messages,
@@ -299,7 +295,7 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []*Message) ([]PubAck, []er
 	}
 	maxMsgs, maxBytes := max(q.cfg.Coalesce, 1), q.envelopeBytes
 	var failed error
-	var buf []byte
+	var enc envelopeEncoder
 	var group []*Message
 	for len(todo) > 0 {
 		// The next envelope: as many as fit, never two of one identity.
@@ -330,9 +326,7 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []*Message) ([]PubAck, []er
 		for _, i := range chunk {
 			group = append(group, msgs[i])
 		}
-		var ack PubAck
-		var err error
-		ack, buf, err = q.publishEnvelope(ctx, group, buf)
+		ack, err := q.publishEnvelope(ctx, group, &enc)
 		for _, i := range chunk {
 			acks[i], errs[i] = ack, err
 			if err == nil {

@@ -3,8 +3,10 @@ package queue
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -224,24 +226,34 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	msgs := []*Message{testMessage(1), testMessage(2), {Kind: "rejected", Received: time.Unix(0, 0).UTC(), Body: []byte{}}}
 	msgs[1].Resend = "operator"
 	msgs[1].AckBody = nil
-	got, err := readEnvelope(appendEnvelope(nil, msgs))
-	if err != nil {
-		t.Fatal(err)
+	var enc envelopeEncoder
+	v2 := slices.Clone(enc.encode(msgs))
+	if v2[0] != envelopeS2 {
+		t.Fatalf("the queue writes version %d envelopes", v2[0])
 	}
-	if len(got) != len(msgs) {
-		t.Fatalf("%d messages", len(got))
-	}
-	for i, w := range msgs {
-		g := got[i]
-		if g.Kind != w.Kind || g.Facility != w.Facility || g.ControlID != w.ControlID || !g.Received.Equal(w.Received) ||
-			g.Resend != w.Resend || !bytes.Equal(g.Body, w.Body) || !bytes.Equal(g.AckBody, w.AckBody) || g.Issues != w.Issues {
-			t.Fatalf("message %d: %+v, want %+v", i, g, *w)
+	// Envelopes of both versions are read: version 1 ones may still be in
+	// a stream written before the queue compressed them.
+	for name, env := range map[string][]byte{"version 1": appendEnvelope(nil, msgs), "version 2": v2} {
+		got, err := readEnvelope(env)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
-		if envelopeSize(w) < len(appendEnvelope(nil, []*Message{w}))-1 {
-			t.Fatalf("envelopeSize(%d) = %d below its encoding", i, envelopeSize(w))
+		if len(got) != len(msgs) {
+			t.Fatalf("%s: %d messages", name, len(got))
+		}
+		for i, w := range msgs {
+			g := got[i]
+			if g.Kind != w.Kind || g.Facility != w.Facility || g.ControlID != w.ControlID || !g.Received.Equal(w.Received) ||
+				g.Resend != w.Resend || !bytes.Equal(g.Body, w.Body) || !bytes.Equal(g.AckBody, w.AckBody) || g.Issues != w.Issues {
+				t.Fatalf("%s: message %d: %+v, want %+v", name, i, g, *w)
+			}
+			if envelopeSize(w) < len(appendEnvelope(nil, []*Message{w}))-1 {
+				t.Fatalf("envelopeSize(%d) = %d below its encoding", i, envelopeSize(w))
+			}
 		}
 	}
-	for _, bad := range [][]byte{nil, {}, {2}, {envelopeVersion}, {envelopeVersion, 5, 'a'}, appendEnvelope(nil, msgs)[:40]} {
+	huge := append([]byte{envelopeS2}, binary.AppendUvarint(nil, maxEnvelopeBytes+1)...)
+	for _, bad := range [][]byte{nil, {}, {3}, {envelopeS2}, {envelopeS2, 5, 'a'}, huge, v2[:len(v2)/2], {envelopeVersion}, {envelopeVersion, 5, 'a'}, appendEnvelope(nil, msgs)[:40]} {
 		if _, err := readEnvelope(bad); err == nil {
 			t.Errorf("readEnvelope(%q) accepted", bad)
 		}
@@ -250,6 +262,8 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 
 func FuzzReadEnvelope(f *testing.F) {
 	f.Add(appendEnvelope(nil, []*Message{testMessage(1), testMessage(2)}))
+	var enc envelopeEncoder
+	f.Add(slices.Clone(enc.encode([]*Message{testMessage(1), testMessage(2)})))
 	f.Add([]byte{envelopeVersion, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		msgs, err := readEnvelope(data)
@@ -260,13 +274,15 @@ func FuzzReadEnvelope(f *testing.F) {
 		for i := range msgs {
 			ptrs[i] = &msgs[i]
 		}
-		again, err := readEnvelope(appendEnvelope(nil, ptrs))
-		if err != nil || len(again) != len(msgs) {
-			t.Fatalf("re-encoding: %v, %d of %d", err, len(again), len(msgs))
-		}
-		for i := range msgs {
-			if !bytes.Equal(again[i].Body, msgs[i].Body) || again[i].ControlID != msgs[i].ControlID {
-				t.Fatalf("message %d changed", i)
+		for _, env := range [][]byte{appendEnvelope(nil, ptrs), enc.encode(ptrs)} {
+			again, err := readEnvelope(env)
+			if err != nil || len(again) != len(msgs) {
+				t.Fatalf("re-encoding: %v, %d of %d", err, len(again), len(msgs))
+			}
+			for i := range msgs {
+				if !bytes.Equal(again[i].Body, msgs[i].Body) || again[i].ControlID != msgs[i].ControlID {
+					t.Fatalf("message %d changed", i)
+				}
 			}
 		}
 	})
