@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/iisproject/iis/forecast"
+	"github.com/iisproject/iis/internal/cputime"
 )
 
 // The single-goroutine benchmarks report forecasts/s (wall clock, one
@@ -46,11 +47,11 @@ func BenchmarkForecastChild20Doses(b *testing.B) {
 		b.Fatalf("%d doses", len(ds))
 	}
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		e.Forecast(p, ds, asOf)
 	}
-	reportRate(b, processCPU()-cpu0)
+	reportRate(b, cputime.Process()-cpu0)
 }
 
 func BenchmarkForecastAdult10Doses(b *testing.B) {
@@ -58,11 +59,11 @@ func BenchmarkForecastAdult10Doses(b *testing.B) {
 	p, ds := adult10()
 	asOf := day("2025-11-10")
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		e.Forecast(p, ds, asOf)
 	}
-	reportRate(b, processCPU()-cpu0)
+	reportRate(b, cputime.Process()-cpu0)
 }
 
 func BenchmarkForecastParallelChild(b *testing.B) {

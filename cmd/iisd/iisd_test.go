@@ -15,11 +15,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/iisproject/iis/hl7"
+	"github.com/iisproject/iis/internal/cputime"
 	"github.com/iisproject/iis/mllp"
 	"github.com/iisproject/iis/registry/pgtest"
 	"github.com/iisproject/iis/soap"
@@ -219,7 +219,7 @@ func drive(b *testing.B, addr string, msgs []*synth.Message, conns int) {
 	var next, notQueued atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	start := time.Now()
 	for _, c := range clients {
 		wg.Add(1)
@@ -245,7 +245,7 @@ func drive(b *testing.B, addr string, msgs []*synth.Message, conns int) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Process() - cpu0
 	b.StopTimer()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
@@ -258,15 +258,6 @@ func drive(b *testing.B, addr string, msgs []*synth.Message, conns int) {
 	// CPU time per message (server and client together, this process):
 	// unlike msgs/s it does not depend on what else the machine runs.
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
-}
-
-// cpuTime is the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

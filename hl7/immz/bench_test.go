@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/iisproject/iis/hl7"
+	"github.com/iisproject/iis/internal/cputime"
 	"github.com/iisproject/iis/synth"
 )
 
@@ -45,12 +46,12 @@ func BenchmarkCheck(b *testing.B) {
 	v := New(Config{Now: testNow})
 	b.ReportAllocs()
 	i := 0
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		v.Check(msgs[i%len(msgs)])
 		i++
 	}
-	reportCPU(b, processCPU()-cpu)
+	reportCPU(b, cputime.Process()-cpu)
 }
 
 // reportCPU reports the process's CPU time per operation (garbage
@@ -73,12 +74,12 @@ func BenchmarkAck(b *testing.B) {
 	}
 	b.ReportAllocs()
 	i := 0
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		r := results[i%len(results)]
 		v.Ack(r)
 		Summary(r.Issues)
 		i++
 	}
-	reportCPU(b, processCPU()-cpu)
+	reportCPU(b, cputime.Process()-cpu)
 }
