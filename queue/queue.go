@@ -79,6 +79,12 @@ type Config struct {
 	// maximum payload). See coalescer.
 	Coalesce      int
 	CoalesceBytes int
+	// CoalesceWait is how long a flusher holding fewer than a few messages
+	// waits for more while traffic is steady (its previous envelope went
+	// out moments ago) from many senders; default 500µs, negative: never
+	// wait. At low load, or from one sender, a message is still published
+	// at once, alone.
+	CoalesceWait time.Duration
 	// Registerer receives the queue's metrics (nil: none).
 	Registerer prometheus.Registerer
 	// Logger receives connection events; no message content is logged.
@@ -115,6 +121,9 @@ func (c *Config) defaults() {
 	}
 	if c.CoalesceBytes <= 0 {
 		c.CoalesceBytes = 1 << 20
+	}
+	if c.CoalesceWait == 0 {
+		c.CoalesceWait = 500 * time.Microsecond
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -197,7 +206,7 @@ func Open(ctx context.Context, cfg Config) (*Queue, error) {
 	q.recent = newRecentIDs(cfg.DuplicateWindow, recentMax)
 	q.envelopeBytes = min(cfg.CoalesceBytes, int(nc.MaxPayload()/2))
 	if cfg.Coalesce > 1 {
-		q.co = newCoalescer(q, cfg.Coalesce, q.envelopeBytes)
+		q.co = newCoalescer(q, cfg.Coalesce, q.envelopeBytes, cfg.CoalesceWait)
 	}
 	return q, nil
 }

@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/iisproject/iis/internal/cputime"
+	"github.com/iisproject/iis/synth"
 )
 
 // externalURL is the machine's NATS with JetStream; tests use their own
@@ -228,6 +232,43 @@ func BenchmarkPublish(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkPublishEnvelope stores envelopes of k synthetic VXUs, one
+// publish at a time, and reports the process CPU (client, embedded server
+// and store) per publish and per message: the fixed cost of a publish
+// against what each message adds, which is why the coalescer waits for
+// company under load.
+func BenchmarkPublishEnvelope(b *testing.B) {
+	all := synth.New(synth.Config{Seed: 9}).Take(2000)
+	ack := []byte("MSH|^~\\&|IIS|STATE|EHR|CLINIC|20260101||ACK^V04^ACK|1|P|2.5.1\rMSA|AA|1\r")
+	for _, k := range []int{1, 4, 16, 64} {
+		b.Run(fmt.Sprint(k), func(b *testing.B) {
+			q, err := Open(context.Background(), Config{DataDir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer q.Close()
+			var enc envelopeEncoder
+			msgs := make([]*Message, k)
+			i := 0
+			cpu := cputime.Process()
+			for b.Loop() {
+				for j := range msgs {
+					s := all[i%len(all)]
+					i++
+					msgs[j] = &Message{Kind: "vxu", Facility: s.Facility, ControlID: strconv.Itoa(i), Body: s.Body, AckBody: ack}
+				}
+				if _, err := q.publishEnvelope(context.Background(), msgs, &enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if cpu := cputime.Process() - cpu; cpu > 0 {
+				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/publish")
+				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*k), "cpu-µs/msg")
+			}
+		})
+	}
 }
 
 // TestParsePubAck: the stream's answers to a publish, as nats-server

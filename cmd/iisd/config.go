@@ -49,6 +49,7 @@ type Config struct {
 	QueueDupWindow     time.Duration `json:"queue_duplicate_window"`
 	QueueStream        string        `json:"queue_stream"`
 	QueueCoalesce      int           `json:"queue_coalesce"`
+	QueueCoalesceWait  time.Duration `json:"queue_coalesce_wait"`
 
 	Pprof bool `json:"pprof"` // IIS_PPROF, -pprof: serve Go's profiler at /debug/pprof/ on the HTTP address
 
@@ -179,6 +180,7 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.QueueStream, "queue-stream", c.QueueStream, "ingest stream name (env IIS_QUEUE_STREAM)")
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's profiler at /debug/pprof/ on the HTTP address (env IIS_PPROF)")
 	fs.IntVar(&c.QueueCoalesce, "queue-coalesce", c.QueueCoalesce, "most messages received at once stored in one JetStream message; 1: one each (env IIS_QUEUE_COALESCE; default 64)")
+	fs.DurationVar(&c.QueueCoalesceWait, "queue-coalesce-wait", c.QueueCoalesceWait, "under steady traffic, how long a nearly empty envelope waits for more messages; negative: never (env IIS_QUEUE_COALESCE_WAIT; default 500µs)")
 	fs.BoolVar(&c.WarningsAsAE, "warnings-as-ae", c.WarningsAsAE, "answer warnings-only messages AE instead of AA (env IIS_WARNINGS_AS_AE)")
 	fs.StringVar(&c.Application, "application", c.Application, "this IIS's application name in ACK MSH-3 (env IIS_APPLICATION)")
 	fs.StringVar(&c.Facility, "facility", c.Facility, "this IIS's facility in ACK MSH-4 (env IIS_FACILITY)")

@@ -152,7 +152,7 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 	q, err := queue.Open(ctx, queue.Config{
 		URL: cfg.NATSURL, DataDir: filepath.Join(dataDir, "jetstream"), SyncAlways: cfg.QueueSyncAlways,
 		Stream: cfg.QueueStream, Replicas: cfg.QueueReplicas, DuplicateWindow: cfg.QueueDupWindow,
-		PublishTimeout: cfg.QueuePublishTimout, Coalesce: cfg.QueueCoalesce, Registerer: reg, Logger: log,
+		PublishTimeout: cfg.QueuePublishTimout, Coalesce: cfg.QueueCoalesce, CoalesceWait: cfg.QueueCoalesceWait, Registerer: reg, Logger: log,
 	})
 	if err != nil {
 		return nil, err
