@@ -151,7 +151,7 @@ func (c *coalescer) run() {
 	defer c.wg.Done()
 	batch := make([]*pending, 0, c.max)
 	msgs := make([]*Message, 0, c.max)
-	var enc envelopeEncoder
+	enc := envelopeEncoder{compress: true}
 	var carry *pending
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -348,7 +348,7 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []*Message) ([]PubAck, []er
 	}
 	maxMsgs, maxBytes := max(q.cfg.Coalesce, 1), q.envelopeBytes
 	var failed error
-	var enc envelopeEncoder
+	enc := envelopeEncoder{compress: true}
 	var group []*Message
 	for len(todo) > 0 {
 		// The next envelope: as many as fit, never two of one identity.

@@ -238,18 +238,27 @@ func BenchmarkPublish(b *testing.B) {
 // publish at a time, and reports the process CPU (client, embedded server
 // and store) per publish and per message: the fixed cost of a publish
 // against what each message adds, which is why the coalescer waits for
-// company under load.
+// company under load; and what S2 compression changes (the queue
+// compresses; without it, version 1).
 func BenchmarkPublishEnvelope(b *testing.B) {
 	all := synth.New(synth.Config{Seed: 9}).Take(2000)
 	ack := []byte("MSH|^~\\&|IIS|STATE|EHR|CLINIC|20260101||ACK^V04^ACK|1|P|2.5.1\rMSA|AA|1\r")
-	for _, k := range []int{1, 4, 16, 64} {
-		b.Run(fmt.Sprint(k), func(b *testing.B) {
+	for _, run := range []struct {
+		k        int
+		compress bool
+	}{{1, false}, {4, false}, {16, false}, {64, false}, {16, true}, {64, true}} {
+		k := run.k
+		name := fmt.Sprint(k)
+		if run.compress {
+			name += "/s2"
+		}
+		b.Run(name, func(b *testing.B) {
 			q, err := Open(context.Background(), Config{DataDir: b.TempDir()})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer q.Close()
-			var enc envelopeEncoder
+			enc := envelopeEncoder{compress: run.compress}
 			msgs := make([]*Message, k)
 			i := 0
 			cpu := cputime.Process()
