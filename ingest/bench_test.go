@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iisproject/iis/internal/cputime"
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/synth"
 )
@@ -16,22 +17,34 @@ import (
 // JetStream and wait for its acknowledgement. Run in parallel (-cpu sets
 // the publishers per core) it is the handler's throughput on this machine.
 func BenchmarkServeHL7(b *testing.B) {
-	// A new message each time: a resend would be answered from the
-	// queue's duplicate window, without being stored.
-	msgs := synth.New(synth.Config{Seed: 3}).Take(b.N)
-	f := newFixture(b, queue.Config{})
-	ctx := WithSource(context.Background(), Source{Transport: "mllp"})
-	b.ReportAllocs()
-	b.SetParallelism(16)
-	b.ResetTimer()
-	var next atomic.Int64
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if reply := f.h.ServeHL7(ctx, msgs[next.Add(1)-1].Body); len(reply) == 0 {
-				b.Error("no reply")
-			}
+	for _, wait := range []time.Duration{-1, 0} {
+		name := "wait=default"
+		if wait < 0 {
+			name = "wait=none"
 		}
-	})
+		b.Run(name, func(b *testing.B) {
+			// A new message each time: a resend would be answered from
+			// the queue's duplicate window, without being stored.
+			msgs := synth.New(synth.Config{Seed: 3}).Take(b.N)
+			f := newFixture(b, queue.Config{CoalesceWait: wait})
+			ctx := WithSource(context.Background(), Source{Transport: "mllp"})
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.ResetTimer()
+			cpu := cputime.Process()
+			var next atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if reply := f.h.ServeHL7(ctx, msgs[next.Add(1)-1].Body); len(reply) == 0 {
+						b.Error("no reply")
+					}
+				}
+			})
+			if cpu := cputime.Process() - cpu; cpu > 0 {
+				b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "cpu-µs/msg")
+			}
+		})
+	}
 }
 
 // BenchmarkServeBatch is the handler's work for batch files of 100

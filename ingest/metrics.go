@@ -25,10 +25,33 @@ type Metrics struct {
 	publish    prometheus.Histogram
 	publishErr prometheus.Counter
 
-	mu sync.Mutex
+	mu sync.RWMutex
 	// facilities holds the facility labels in use, each a copy of its own:
 	// the decoded MSH-4 shares its memory with the rest of the message.
 	facilities map[string]string
+	// series and issues hold the children of the vectors already used,
+	// so that counting a message does not hash its labels again.
+	series map[seriesKey]*series
+	issues map[issueKey]prometheus.Counter
+}
+
+// maxSeries bounds the cache of resolved children; past it, messages are
+// still counted, through the vectors.
+const maxSeries = 4 * maxFacilityLabels
+
+// seriesKey names the series a message is counted in.
+type seriesKey struct{ transport, facility, typ, ack string }
+
+// series are the children of one seriesKey.
+type series struct {
+	messages, bytes prometheus.Counter
+	handle          prometheus.Observer
+}
+
+type issueKey struct {
+	code     int
+	severity immz.Severity
+	rule     string
 }
 
 // NewMetrics creates the metrics and registers them with reg.
@@ -55,17 +78,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "iis_queue_publish_failures_total", Help: "Publishes that failed or timed out (the sender was told to resend).",
 		}),
 		facilities: map[string]string{},
+		series:     map[seriesKey]*series{},
+		issues:     map[issueKey]prometheus.Counter{},
 	}
 	reg.MustRegister(m.messages, m.errs, m.bytes, m.handle, m.publish, m.publishErr)
 	return m
 }
 
+// facilityLabel is f's label; m.mu is held.
 func (m *Metrics) facilityLabel(f string) string {
 	if f == "" {
 		return "unknown"
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	if l, ok := m.facilities[f]; ok {
 		return l
 	}
@@ -75,6 +99,56 @@ func (m *Metrics) facilityLabel(f string) string {
 	l := strings.Clone(f)
 	m.facilities[l] = l
 	return l
+}
+
+// seriesOf returns the series of a message, resolving it the first time.
+func (m *Metrics) seriesOf(transport, facility, typ, ack string) *series {
+	k := seriesKey{transport, facility, typ, ack}
+	m.mu.RLock()
+	s := m.series[k]
+	m.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s = m.series[k]; s != nil {
+		return s
+	}
+	label := m.facilityLabel(facility)
+	s = &series{
+		messages: m.messages.WithLabelValues(transport, label, typ, ack),
+		bytes:    m.bytes.WithLabelValues(transport),
+		handle:   m.handle.WithLabelValues(typ),
+	}
+	if len(m.series) < maxSeries {
+		// The key keeps copies: the message's texts share its memory.
+		k = seriesKey{strings.Clone(transport), strings.Clone(facility), strings.Clone(typ), strings.Clone(ack)}
+		m.series[k] = s
+	}
+	return s
+}
+
+// issueCounter returns the counter of ERR rows like is.
+func (m *Metrics) issueCounter(is immz.Issue) prometheus.Counter {
+	k := issueKey{is.Code, is.Severity, is.Rule}
+	m.mu.RLock()
+	c := m.issues[k]
+	m.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c = m.issues[k]; c != nil {
+		return c
+	}
+	c = m.errs.WithLabelValues(strconv.Itoa(is.Code), is.Severity.String(), is.Rule)
+	if len(m.issues) < maxSeries {
+		k.rule = strings.Clone(k.rule)
+		m.issues[k] = c
+	}
+	return c
 }
 
 func (m *Metrics) observe(transport, facility string, r *immz.Result, ack string, extra []immz.Issue, n int, d time.Duration) {
@@ -88,12 +162,13 @@ func (m *Metrics) observe(transport, facility string, r *immz.Result, ack string
 	case "QBP":
 		typ = "QBP"
 	}
-	m.messages.WithLabelValues(transport, m.facilityLabel(facility), typ, ack).Inc()
-	m.bytes.WithLabelValues(transport).Add(float64(n))
-	m.handle.WithLabelValues(typ).Observe(d.Seconds())
+	s := m.seriesOf(transport, facility, typ, ack)
+	s.messages.Inc()
+	s.bytes.Add(float64(n))
+	s.handle.Observe(d.Seconds())
 	for _, list := range [][]immz.Issue{r.Issues, extra} {
 		for _, is := range list {
-			m.errs.WithLabelValues(strconv.Itoa(is.Code), is.Severity.String(), is.Rule).Inc()
+			m.issueCounter(is).Inc()
 		}
 	}
 }

@@ -298,6 +298,12 @@ func (s *server) startMLLP(reg *prometheus.Registry) error {
 	conns := prometheus.NewGauge(prometheus.GaugeOpts{Name: "iis_mllp_connections", Help: "Open MLLP connections."})
 	events := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iis_mllp_events_total", Help: "MLLP connection events by kind."}, []string{"kind"})
 	reg.MustRegister(conns, events)
+	// The counter of each kind, resolved once: EventMessage comes with
+	// every message.
+	var byKind [mllp.EventConnClosed + 1]prometheus.Counter
+	for k := mllp.EventConnAccepted; k <= mllp.EventConnClosed; k++ {
+		byKind[k] = events.WithLabelValues(k.String())
+	}
 	s.mllp = &mllp.Server{
 		Addr:           s.cfg.MLLPAddr,
 		Name:           "mllp",
@@ -309,7 +315,11 @@ func (s *server) startMLLP(reg *prometheus.Registry) error {
 		MaxConnections: s.cfg.MLLPMaxConnections,
 		ErrorLog:       s.log,
 		Observer: mllp.ObserverFunc(func(e mllp.Event) {
-			events.WithLabelValues(e.Kind.String()).Inc()
+			if e.Kind > 0 && int(e.Kind) < len(byKind) {
+				byKind[e.Kind].Inc()
+			} else {
+				events.WithLabelValues(e.Kind.String()).Inc()
+			}
 			switch e.Kind {
 			case mllp.EventConnAccepted:
 				conns.Inc()
