@@ -159,6 +159,11 @@ type Server struct {
 	ErrorLog *slog.Logger
 	// Observer, if not nil, receives the server's events.
 	Observer Observer
+	// ConnContext, if not nil, derives the context that a connection's
+	// messages are handled with from the one holding its Peer, once the
+	// connection is established (after the TLS handshake): what the
+	// handler would otherwise work out from the Peer for every message.
+	ConnContext func(ctx context.Context, p Peer) context.Context
 
 	// testFrameStarted, if set, is called when a connection sees a start
 	// block (tests use it to act in the middle of a frame).
@@ -482,6 +487,9 @@ func (c *conn) serve() {
 		c.peer.TLS = &cs
 	}
 	ctx = NewContextWithPeer(ctx, c.peer)
+	if s.ConnContext != nil {
+		ctx = s.ConnContext(ctx, c.peer)
+	}
 
 	rd := NewReader(c.rwc, s.MaxMessageSize)
 	rd.onStart = c.frameStarted

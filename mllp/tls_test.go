@@ -9,8 +9,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -225,5 +227,47 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	c.expectClosed(t)
 	if e := rec.waitFor(t, EventHandshakeFailed, 1); e.Err == nil {
 		t.Errorf("handshake failure without an error")
+	}
+}
+
+// TestServerConnContext: ConnContext runs once per connection, after the
+// TLS handshake (it sees the client certificate), and what it adds to the
+// context reaches the handler with every message of that connection.
+func TestServerConnContext(t *testing.T) {
+	ca := newTestCA(t, "Test IIS CA")
+	serverCert := ca.issue(t, "127.0.0.1", true)
+	facility := ca.issue(t, "facility-123", false)
+	type key struct{}
+	var calls atomic.Int32
+	srv := &Server{
+		Handler: HandlerFunc(func(ctx context.Context, msg []byte) []byte {
+			v, _ := ctx.Value(key{}).(string)
+			return []byte("MSA|AA|" + v)
+		}),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.pool},
+		ConnContext: func(ctx context.Context, p Peer) context.Context {
+			calls.Add(1)
+			cn := "none"
+			if c := p.Certificate(); c != nil {
+				cn = c.Subject.CommonName
+			}
+			return context.WithValue(ctx, key{}, cn)
+		},
+	}
+	addr, _ := serve(t, srv)
+	ctx := context.Background()
+	cl, err := Dial(ctx, addr, &ClientOptions{TLSConfig: &tls.Config{RootCAs: ca.pool, Certificates: []tls.Certificate{facility}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for i := range 3 {
+		reply, err := cl.Send(ctx, vxu(fmt.Sprint("CC", i)))
+		if err != nil || string(reply) != "MSA|AA|facility-123" {
+			t.Fatalf("message %d: %q, %v", i, reply, err)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("ConnContext called %d times for one connection", n)
 	}
 }

@@ -307,7 +307,8 @@ func (s *server) startMLLP(reg *prometheus.Registry) error {
 	s.mllp = &mllp.Server{
 		Addr:           s.cfg.MLLPAddr,
 		Name:           "mllp",
-		Handler:        mllpAdapter(s.handler),
+		Handler:        s.handler,
+		ConnContext:    mllpSource,
 		TLSConfig:      tlsCfg,
 		MaxMessageSize: s.cfg.MLLPMaxMessageSize,
 		ReadTimeout:    s.cfg.MLLPReadTimeout,
@@ -341,19 +342,15 @@ func (s *server) startMLLP(reg *prometheus.Registry) error {
 	return nil
 }
 
-// mllpAdapter tells the ingest handler who is sending: the verified client
-// certificate's common name over mutual TLS, otherwise nobody in
-// particular (MSH-4 then names the facility).
-func mllpAdapter(h *ingest.Handler) mllp.Handler {
-	return mllp.HandlerFunc(func(ctx context.Context, msg []byte) []byte {
-		src := ingest.Source{Transport: "mllp"}
-		if p, ok := mllp.PeerFromContext(ctx); ok {
-			if c := p.Certificate(); c != nil {
-				src.Facility, src.Authenticated = c.Subject.CommonName, true
-			}
-		}
-		return h.ServeHL7(ingest.WithSource(ctx, src), msg)
-	})
+// mllpSource tells the ingest handler who is sending on an MLLP
+// connection: the verified client certificate's common name over mutual
+// TLS, otherwise nobody in particular (MSH-4 then names the facility).
+func mllpSource(ctx context.Context, p mllp.Peer) context.Context {
+	src := ingest.Source{Transport: "mllp"}
+	if c := p.Certificate(); c != nil {
+		src.Facility, src.Authenticated = c.Subject.CommonName, true
+	}
+	return ingest.WithSource(ctx, src)
 }
 
 func soapAdapter(h *ingest.Handler) soap.Handler {
