@@ -244,11 +244,15 @@ func (c *coalescer) flush(batch []*pending, msgs []*Message, enc *envelopeEncode
 		msgs = append(msgs, p.m)
 	}
 	ack, err := c.q.publishEnvelope(context.Background(), msgs, enc)
+	if err == nil {
+		ids := make([]string, len(live))
+		for i, p := range live {
+			ids[i] = p.id
+		}
+		c.q.recent.add(ack.Sequence, ids...)
+	}
 	for _, p := range live {
 		p.ack, p.err = ack, err
-		if err == nil {
-			c.q.recent.add(p.id, ack.Sequence)
-		}
 		p.done <- struct{}{}
 	}
 }
@@ -277,16 +281,17 @@ func (q *Queue) publishEnvelope(ctx context.Context, msgs []*Message, enc *envel
 // It is per process: across listeners the registry's idempotent writes are
 // what keeps a resend from counting twice.
 type recentIDs struct {
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	seed     maphash.Seed
 	cur, old map[uint64]uint64 // id hash -> stream sequence
 	since    time.Time         // when cur started
 	window   time.Duration
 	max      int
+	now      func() time.Time
 }
 
 func newRecentIDs(window time.Duration, max int) *recentIDs {
-	return &recentIDs{seed: maphash.MakeSeed(), cur: map[uint64]uint64{}, since: time.Now(), window: window, max: max}
+	return &recentIDs{seed: maphash.MakeSeed(), cur: map[uint64]uint64{}, since: time.Now(), window: window, max: max, now: time.Now}
 }
 
 func (r *recentIDs) rotate(now time.Time) {
@@ -299,15 +304,34 @@ func (r *recentIDs) rotate(now time.Time) {
 	}
 }
 
+// due reports whether the generations are to rotate at now.
+func (r *recentIDs) due(now time.Time) bool {
+	return now.Sub(r.since) > r.window/2 || len(r.cur) >= r.max
+}
+
 // lookup returns the stream sequence id was stored under, if it was seen.
+// Lookups share the lock; only a rotation takes it alone.
 func (r *recentIDs) lookup(id string) (uint64, bool) {
 	if r == nil || id == "" {
 		return 0, false
 	}
 	h := maphash.String(r.seed, id)
+	now := r.now()
+	r.mu.RLock()
+	if !r.due(now) {
+		s, ok := r.find(h)
+		r.mu.RUnlock()
+		return s, ok
+	}
+	r.mu.RUnlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rotate(time.Now())
+	r.rotate(now)
+	return r.find(h)
+}
+
+// find looks h up; r.mu is held.
+func (r *recentIDs) find(h uint64) (uint64, bool) {
 	if s, ok := r.cur[h]; ok {
 		return s, true
 	}
@@ -315,14 +339,26 @@ func (r *recentIDs) lookup(id string) (uint64, bool) {
 	return s, ok
 }
 
-func (r *recentIDs) add(id string, seq uint64) {
-	if r == nil || id == "" {
+// add remembers that ids were stored under the stream sequence seq (the
+// messages of one envelope share it).
+func (r *recentIDs) add(seq uint64, ids ...string) {
+	if r == nil {
 		return
 	}
-	h := maphash.String(r.seed, id)
+	hs := make([]uint64, 0, len(ids))
+	for _, id := range ids {
+		if id != "" {
+			hs = append(hs, maphash.String(r.seed, id))
+		}
+	}
+	if len(hs) == 0 {
+		return
+	}
 	r.mu.Lock()
-	r.rotate(time.Now())
-	r.cur[h] = seq
+	r.rotate(r.now())
+	for _, h := range hs {
+		r.cur[h] = seq
+	}
 	r.mu.Unlock()
 }
 
@@ -380,11 +416,13 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []*Message) ([]PubAck, []er
 			group = append(group, msgs[i])
 		}
 		ack, err := q.publishEnvelope(ctx, group, &enc)
+		stored := make([]string, 0, len(chunk))
 		for _, i := range chunk {
 			acks[i], errs[i] = ack, err
-			if err == nil {
-				q.recent.add(ids[i], ack.Sequence)
-			}
+			stored = append(stored, ids[i])
+		}
+		if err == nil {
+			q.recent.add(ack.Sequence, stored...)
 		}
 		failed = err
 	}

@@ -399,3 +399,50 @@ func TestCoalesceWaitGathers(t *testing.T) {
 		}
 	}
 }
+
+// TestRecentIDs: a stored id is remembered for at least half the window
+// and at most the whole window, and each generation holds at most max ids.
+func TestRecentIDs(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	now := t0
+	r := newRecentIDs(time.Minute, 10)
+	r.now = func() time.Time { return now }
+	r.since = t0
+	at := func(d time.Duration) { now = t0.Add(d) }
+	r.add(7, "a", "b")
+	r.add(8, "", "c")
+	for _, tt := range []struct {
+		at   time.Duration
+		id   string
+		seq  uint64
+		seen bool
+	}{
+		{0, "a", 7, true},
+		{0, "c", 8, true},
+		{0, "", 0, false},
+		{0, "x", 0, false},
+		{29 * time.Second, "b", 7, true},
+		{31 * time.Second, "b", 7, true}, // rotated: the older generation
+		{59 * time.Second, "a", 7, true},
+		{62 * time.Second, "a", 0, false}, // two rotations: forgotten
+	} {
+		at(tt.at)
+		if seq, ok := r.lookup(tt.id); ok != tt.seen || seq != tt.seq {
+			t.Errorf("at %v lookup(%q) = %d, %v; want %d, %v", tt.at, tt.id, seq, ok, tt.seq, tt.seen)
+		}
+	}
+	// A full generation rotates at the next use: max 3 a generation.
+	r = newRecentIDs(time.Minute, 3)
+	r.now = func() time.Time { return now }
+	r.add(1, "p", "q", "r")
+	r.add(2, "s")
+	r.add(3, "u")
+	if _, ok := r.lookup("p"); !ok {
+		t.Error("p forgotten after one rotation")
+	}
+	r.add(4, "v", "w", "y")
+	r.add(5, "z")
+	if _, ok := r.lookup("p"); ok {
+		t.Error("p remembered past two full generations")
+	}
+}

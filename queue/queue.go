@@ -362,7 +362,7 @@ func (q *Queue) publishOne(ctx context.Context, m *Message, id string) (PubAck, 
 	}
 	ack, err := q.request(ctx, msg)
 	if err == nil {
-		q.recent.add(id, ack.Sequence)
+		q.recent.add(ack.Sequence, id)
 	}
 	return ack, err
 }
