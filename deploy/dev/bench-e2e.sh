@@ -6,8 +6,12 @@
 # ceiling of this machine. Rounds alternate between the two, each with new
 # synthetic traffic (a repeated seed would be all resends).
 #
+# A warm-up run against each server comes first and is not counted: a new
+# iisd still grows its heap, its duplicate-id memory and its stream files.
+# The last line gives the median of the rounds' ratios.
+#
 # Settings (environment): E2E_MESSAGES (60000 per run), E2E_CONNS (32),
-# E2E_ROUNDS (3), E2E_HALF_RATE (messages/s of the steady run; default: half
+# E2E_ROUNDS (3), E2E_WARMUP (messages of the warm-up runs, 20000; 0: none), E2E_HALF_RATE (messages/s of the steady run; default: half
 # the first iisd run's rate), DATABASE_URL (iisd's registry, read for
 # facility settings; default: a private cluster under a temporary data
 # directory, as make run), E2E_PORT (first of three loopback ports, default
@@ -18,6 +22,7 @@ GO=${GO:-go}
 N=${E2E_MESSAGES:-60000}
 C=${E2E_CONNS:-32}
 ROUNDS=${E2E_ROUNDS:-3}
+WARMUP=${E2E_WARMUP:-20000}
 PORT=${E2E_PORT:-24575}
 IISD_MLLP=127.0.0.1:$PORT
 BARE=127.0.0.1:$((PORT + 1))
@@ -52,11 +57,12 @@ for i in $(seq 1 300); do
   sleep 0.2
 done
 
-# send ADDR SEED [RATE]: prints "msgs/s p50 p99" of one hl7send run.
+# send ADDR SEED [RATE [MESSAGES]]: prints "msgs/s p50 p99" of one hl7send
+# run.
 send() {
   local rate=()
   [ -n "${3:-}" ] && rate=(-rate "$3")
-  ./bin/hl7send -mllp "$1" -q -synth "$N" -seed "$2" -c "$C" "${rate[@]}" >"$work/run.txt" 2>&1 || true
+  ./bin/hl7send -mllp "$1" -q -synth "${4:-$N}" -seed "$2" -c "$C" "${rate[@]}" >"$work/run.txt" 2>&1 || true
   local mps p50 p99
   mps=$(sed -n 's/.*: \([0-9]*\) msgs\/s.*/\1/p' "$work/run.txt")
   p50=$(sed -n 's/.*p50 \([^ ]*\).*/\1/p' "$work/run.txt")
@@ -73,12 +79,20 @@ echo "hl7send -synth $N -c $C against iisd (listener: validate + durable queue) 
 printf '%-6s %-32s %-32s %s\n' round "iisd msgs/s (ACK p50, p99)" "bare msgs/s (ACK p50, p99)" "iisd/bare"
 first=""
 seed=1000
+if [ "$WARMUP" -gt 0 ]; then
+  read -r wi _ <<<"$(send "$IISD_MLLP" 900 "" "$WARMUP")"
+  read -r wb _ <<<"$(send "$BARE" 901 "" "$WARMUP")"
+  printf '%-6s %-32s %-32s %s\n' warmup "$wi" "$wb" "(not counted)"
+fi
+ratios=()
 for r in $(seq 1 "$ROUNDS"); do
   seed=$((seed + 1)); read -r im ip50 ip99 <<<"$(send "$IISD_MLLP" "$seed")"
   seed=$((seed + 1)); read -r bm bp50 bp99 <<<"$(send "$BARE" "$seed")"
   [ -z "$first" ] && first=$im
   printf '%-6s %-32s %-32s %s%%\n' "$r" "$im ($ip50, $ip99)" "$bm ($bp50, $bp99)" "$((100 * im / bm))"
+  ratios+=("$((100 * im / bm))")
 done
+echo "iisd/bare: median $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}')% of $ROUNDS rounds, lowest $(printf '%s\n' "${ratios[@]}" | sort -n | head -1)%, highest $(printf '%s\n' "${ratios[@]}" | sort -n | tail -1)%"
 half=${E2E_HALF_RATE:-$((first / 2))}
 seed=$((seed + 1)); read -r hm hp50 hp99 <<<"$(send "$IISD_MLLP" "$seed" "$half")"
 echo "iisd at a steady $half msgs/s: $hm msgs/s, ACK p50 $hp50, p99 $hp99"
