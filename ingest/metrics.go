@@ -101,54 +101,45 @@ func (m *Metrics) facilityLabel(f string) string {
 	return l
 }
 
-// seriesOf returns the series of a message, resolving it the first time.
+// resolved returns cache[k], making it under mu the first time; made
+// also returns the key to keep it under (with copies of any text that
+// shares a message's memory). Past maxSeries entries nothing more is kept.
+func resolved[K comparable, V any](mu *sync.RWMutex, cache map[K]V, k K, made func() (K, V)) V {
+	mu.RLock()
+	v, ok := cache[k]
+	mu.RUnlock()
+	if ok {
+		return v
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if v, ok = cache[k]; ok {
+		return v
+	}
+	kept, v := made()
+	if len(cache) < maxSeries {
+		cache[kept] = v
+	}
+	return v
+}
+
+// seriesOf returns the series of a message.
 func (m *Metrics) seriesOf(transport, facility, typ, ack string) *series {
-	k := seriesKey{transport, facility, typ, ack}
-	m.mu.RLock()
-	s := m.series[k]
-	m.mu.RUnlock()
-	if s != nil {
-		return s
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s = m.series[k]; s != nil {
-		return s
-	}
-	label := m.facilityLabel(facility)
-	s = &series{
-		messages: m.messages.WithLabelValues(transport, label, typ, ack),
-		bytes:    m.bytes.WithLabelValues(transport),
-		handle:   m.handle.WithLabelValues(typ),
-	}
-	if len(m.series) < maxSeries {
-		// The key keeps copies: the message's texts share its memory.
-		k = seriesKey{strings.Clone(transport), strings.Clone(facility), strings.Clone(typ), strings.Clone(ack)}
-		m.series[k] = s
-	}
-	return s
+	return resolved(&m.mu, m.series, seriesKey{transport, facility, typ, ack}, func() (seriesKey, *series) {
+		label := m.facilityLabel(facility)
+		return seriesKey{strings.Clone(transport), strings.Clone(facility), strings.Clone(typ), strings.Clone(ack)}, &series{
+			messages: m.messages.WithLabelValues(transport, label, typ, ack),
+			bytes:    m.bytes.WithLabelValues(transport),
+			handle:   m.handle.WithLabelValues(typ),
+		}
+	})
 }
 
 // issueCounter returns the counter of ERR rows like is.
 func (m *Metrics) issueCounter(is immz.Issue) prometheus.Counter {
-	k := issueKey{is.Code, is.Severity, is.Rule}
-	m.mu.RLock()
-	c := m.issues[k]
-	m.mu.RUnlock()
-	if c != nil {
-		return c
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if c = m.issues[k]; c != nil {
-		return c
-	}
-	c = m.errs.WithLabelValues(strconv.Itoa(is.Code), is.Severity.String(), is.Rule)
-	if len(m.issues) < maxSeries {
-		k.rule = strings.Clone(k.rule)
-		m.issues[k] = c
-	}
-	return c
+	return resolved(&m.mu, m.issues, issueKey{is.Code, is.Severity, is.Rule}, func() (issueKey, prometheus.Counter) {
+		return issueKey{is.Code, is.Severity, strings.Clone(is.Rule)}, m.errs.WithLabelValues(strconv.Itoa(is.Code), is.Severity.String(), is.Rule)
+	})
 }
 
 func (m *Metrics) observe(transport, facility string, r *immz.Result, ack string, extra []immz.Issue, n int, d time.Duration) {

@@ -52,3 +52,15 @@ func TestMetricsSeries(t *testing.T) {
 		t.Errorf("%d handle histograms, want 1 (VXU)", n)
 	}
 }
+
+// TestMetricsNoAllocs: counting a message of a known kind allocates
+// nothing.
+func TestMetricsNoAllocs(t *testing.T) {
+	m := NewMetrics(prometheus.NewRegistry())
+	r := &immz.Result{Issues: []immz.Issue{{Code: immz.CodeTableValueNotFound, Severity: immz.Warning, Rule: "rule"}}}
+	r.Header.Type = "VXU"
+	m.observe("mllp", "CLINIC-A", r, "AA", nil, 100, time.Millisecond)
+	if n := testing.AllocsPerRun(100, func() { m.observe("mllp", "CLINIC-A", r, "AA", nil, 100, time.Millisecond) }); n != 0 {
+		t.Errorf("%v allocations per message", n)
+	}
+}
