@@ -21,13 +21,13 @@ import (
 // stream's acknowledgement. Under load the messages that arrive while a
 // publish is in flight share the next one, and the stream's per-publish
 // cost (one request, one store write, one acknowledgement: about 40µs of
-// CPU, against about 3µs for each message an envelope carries, in
-// BenchmarkPublishEnvelope) is paid once per envelope. At low load a message that arrives alone is published at
-// once, alone, as an ordinary message with its de-duplication id. In
-// between, a flusher waits up to CoalesceWait for company (see company):
-// without that, steady traffic from many connections alternates between
-// full envelopes and lone messages, and the lone ones are most of the
-// publishes.
+// CPU, against 3-6µs for each message an envelope carries, in
+// BenchmarkPublishEnvelope) is paid once per envelope. At low load a
+// message that arrives alone is published at once, alone, as an ordinary
+// message with its de-duplication id. In between, a flusher waits up to
+// CoalesceWait for company (see company): without that, steady traffic
+// from many connections alternates between full envelopes and lone
+// messages, and the lone ones are most of the publishes.
 type coalescer struct {
 	q        *Queue
 	in       chan *pending
@@ -61,12 +61,12 @@ const (
 	steadyGap  = 2 * time.Millisecond
 )
 
-// company is how many messages a flusher whose previous flush
-// ended at last, waits for (up to CoalesceWait): none at low load, where
-// its previous flush is more than steadyGap ago, nor when no other caller
-// is waiting, as with one connection sending message after message (their
-// sender cannot send the next before this one's ACK); otherwise half the
-// callers waiting, at most maxCompany.
+// company is how many messages a flusher whose previous flush ended at
+// last waits for (up to CoalesceWait): none at low load, when that flush
+// is more than steadyGap ago; otherwise as many as there are callers in
+// publish, at most maxCompany. A lone sender, one connection sending
+// message after message, is its own only caller, so its messages never
+// wait (it cannot send the next before this one's ACK).
 func (c *coalescer) company(last time.Time) int {
 	if c.wait <= 0 || time.Since(last) > steadyGap {
 		return 0
@@ -295,13 +295,15 @@ func newRecentIDs(window time.Duration, max int) *recentIDs {
 }
 
 func (r *recentIDs) rotate(now time.Time) {
-	age := now.Sub(r.since)
-	switch {
-	case age > r.window:
-		r.old, r.cur, r.since = nil, map[uint64]uint64{}, now
-	case age > r.window/2 || len(r.cur) >= r.max:
-		r.old, r.cur, r.since = r.cur, make(map[uint64]uint64, len(r.cur)), now
+	if !r.due(now) {
+		return
 	}
+	if now.Sub(r.since) > r.window {
+		r.old, r.cur = nil, map[uint64]uint64{}
+	} else {
+		r.old, r.cur = r.cur, make(map[uint64]uint64, len(r.cur))
+	}
+	r.since = now
 }
 
 // due reports whether the generations are to rotate at now.
