@@ -151,7 +151,7 @@ func (c *coalescer) run() {
 	defer c.wg.Done()
 	batch := make([]*pending, 0, c.max)
 	msgs := make([]*Message, 0, c.max)
-	enc := envelopeEncoder{compress: true}
+	var enc envelopeEncoder
 	var carry *pending
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -386,7 +386,7 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []*Message) ([]PubAck, []er
 	}
 	maxMsgs, maxBytes := max(q.cfg.Coalesce, 1), q.envelopeBytes
 	var failed error
-	enc := envelopeEncoder{compress: true}
+	var enc envelopeEncoder
 	var group []*Message
 	for len(todo) > 0 {
 		// The next envelope: as many as fit, never two of one identity.

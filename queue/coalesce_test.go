@@ -227,7 +227,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	msgs := []*Message{testMessage(1), testMessage(2), {Kind: "rejected", Received: time.Unix(0, 0).UTC(), Body: []byte{}}}
 	msgs[1].Resend = "operator"
 	msgs[1].AckBody = nil
-	plain, packed := envelopeEncoder{}, envelopeEncoder{compress: true}
+	plain, packed := envelopeEncoder{plain: true}, envelopeEncoder{}
 	v1, v2 := slices.Clone(plain.encode(msgs)), slices.Clone(packed.encode(msgs))
 	if v1[0] != envelopeVersion || v2[0] != envelopeS2 || len(v2) >= len(v1) {
 		t.Fatalf("envelopes of version %d (%d bytes) and %d (%d bytes)", v1[0], len(v1), v2[0], len(v2))
@@ -262,7 +262,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 
 func FuzzReadEnvelope(f *testing.F) {
 	f.Add(appendEnvelope(nil, []*Message{testMessage(1), testMessage(2)}))
-	enc := envelopeEncoder{compress: true}
+	var enc envelopeEncoder
 	f.Add(slices.Clone(enc.encode([]*Message{testMessage(1), testMessage(2)})))
 	f.Add([]byte{envelopeVersion, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -54,17 +54,17 @@ func appendEnvelope(buf []byte, msgs []*Message) []byte {
 	return appendRecords(append(buf, envelopeVersion), msgs)
 }
 
-// An envelopeEncoder writes envelopes, of version 2 when compress is set
-// (as the queue does) and 1 otherwise, reusing its buffers from one
-// envelope to the next.
+// An envelopeEncoder writes version 2 envelopes, what the queue stores
+// (version 1 when plain is set, for comparing the two), reusing its
+// buffers from one envelope to the next.
 type envelopeEncoder struct {
-	compress     bool
+	plain        bool
 	records, out []byte
 }
 
 // encode returns the envelope of msgs, valid until the next call.
 func (e *envelopeEncoder) encode(msgs []*Message) []byte {
-	if !e.compress {
+	if e.plain {
 		e.out = appendEnvelope(e.out[:0], msgs)
 		return e.out
 	}

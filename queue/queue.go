@@ -79,11 +79,11 @@ type Config struct {
 	// maximum payload). See coalescer.
 	Coalesce      int
 	CoalesceBytes int
-	// CoalesceWait is how long a flusher holding fewer than a few messages
-	// waits for more while traffic is steady (its previous envelope went
-	// out moments ago) from many senders; default 500µs, negative: never
-	// wait. At low load, or from one sender, a message is still published
-	// at once, alone.
+	// CoalesceWait is how long a flusher holding fewer messages than
+	// there are callers in Publish (at most 16) waits for more while
+	// traffic is steady (its previous envelope went out under 2ms ago);
+	// default 500µs, negative: never wait. At low load, or from one
+	// sender, a message is still published at once, alone.
 	CoalesceWait time.Duration
 	// Registerer receives the queue's metrics (nil: none).
 	Registerer prometheus.Registerer

@@ -258,7 +258,7 @@ func BenchmarkPublishEnvelope(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer q.Close()
-			enc := envelopeEncoder{compress: run.compress}
+			enc := envelopeEncoder{plain: !run.compress}
 			msgs := make([]*Message, k)
 			i := 0
 			cpu := cputime.Process()
