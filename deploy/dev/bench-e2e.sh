@@ -11,8 +11,9 @@
 # The last line gives the median of the rounds' ratios.
 #
 # Settings (environment): E2E_MESSAGES (60000 per run), E2E_CONNS (32),
-# E2E_ROUNDS (3), E2E_WARMUP (messages of the warm-up runs, 20000; 0: none), E2E_HALF_RATE (messages/s of the steady run; default: half
-# the first iisd run's rate), DATABASE_URL (iisd's registry, read for
+# E2E_ROUNDS (3), E2E_WARMUP (messages of the warm-up runs, 20000; 0:
+# none), E2E_HALF_RATE (messages/s of the steady run; default: half the
+# first iisd run's rate), DATABASE_URL (iisd's registry, read for
 # facility settings; default: a private cluster under a temporary data
 # directory, as make run), E2E_PORT (first of three loopback ports, default
 # 24575).
@@ -92,7 +93,9 @@ for r in $(seq 1 "$ROUNDS"); do
   printf '%-6s %-32s %-32s %s%%\n' "$r" "$im ($ip50, $ip99)" "$bm ($bp50, $bp99)" "$((100 * im / bm))"
   ratios+=("$((100 * im / bm))")
 done
-echo "iisd/bare: median $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}')% of $ROUNDS rounds, lowest $(printf '%s\n' "${ratios[@]}" | sort -n | head -1)%, highest $(printf '%s\n' "${ratios[@]}" | sort -n | tail -1)%"
+mapfile -t sorted < <(printf '%s\n' "${ratios[@]}" | sort -n)
+median=$((ROUNDS % 2 ? sorted[ROUNDS / 2] : (sorted[ROUNDS / 2 - 1] + sorted[ROUNDS / 2]) / 2))
+echo "iisd/bare: median $median% of $ROUNDS rounds, lowest ${sorted[0]}%, highest ${sorted[-1]}%"
 half=${E2E_HALF_RATE:-$((first / 2))}
 seed=$((seed + 1)); read -r hm hp50 hp99 <<<"$(send "$IISD_MLLP" "$seed" "$half")"
 echo "iisd at a steady $half msgs/s: $hm msgs/s, ACK p50 $hp50, p99 $hp99"
