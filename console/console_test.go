@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ type env struct {
 	store  *registry.Store
 	dir    *facility.Directory
 	resent []string
+	notice atomic.Value // the string Config.Notice returns
 }
 
 // newEnv serves a console over a registry holding a few messages: an
@@ -50,7 +52,8 @@ func newEnv(t *testing.T) *env {
 	e := &env{store: st, dir: dir}
 	c, err := console.New(console.Config{
 		Pool: st.Pool(), Facilities: dir, Reviews: st,
-		Users: []console.User{{Username: "vera", PasswordHash: hash, Role: console.Viewer}, {Username: "ed", PasswordHash: hash, Role: console.Engineer}},
+		Users:  []console.User{{Username: "vera", PasswordHash: hash, Role: console.Viewer}, {Username: "ed", PasswordHash: hash, Role: console.Engineer}},
+		Notice: func() string { s, _ := e.notice.Load().(string); return s },
 		Resend: func(ctx context.Context, facility, operator string, msg []byte) []byte {
 			e.resent = append(e.resent, facility+"/"+operator)
 			return []byte("MSH|^~\\&|IIS|IIS|X|Y|20260101||ACK^V04^ACK|1|P|2.5.1\rMSA|AA|X\r")
