@@ -34,10 +34,7 @@ func loadForecaster(dir string, reg prometheus.Registerer, log *slog.Logger, now
 	if err != nil {
 		return nil, fmt.Errorf("CDSi release (%s): %w", releaseSource(dir), err)
 	}
-	version := e.Version()
-	if version == "" {
-		version = "unknown"
-	}
+	version := shortVersion(e.Version())
 	registerReleaseMetrics(e, version, releaseSource(dir), reg, now)
 	log.Info("forecast release loaded", "release", version, "source", releaseSource(dir))
 	if ended := forecast.SeasonsEnded(e.Seasons(), now()); len(ended) > 0 {
@@ -81,16 +78,31 @@ func seasonList(ss []forecast.Season) string {
 	return strings.Join(parts, ", ")
 }
 
+// shortVersion turns VERSION.txt's first line ("CDC CDSi supporting
+// data, release 4.64-508 (…)") into the release number for the metric
+// label and the banner; a line without "release" is kept whole.
+func shortVersion(line string) string {
+	if _, after, ok := strings.Cut(line, "release "); ok {
+		if f := strings.Fields(after); len(f) > 0 {
+			return strings.TrimRight(f[0], ".,;")
+		}
+	}
+	if line == "" {
+		return "unknown"
+	}
+	return line
+}
+
 // releaseNotice is the console's banner: empty while the release's
 // seasons cover today.
 func releaseNotice(e *forecast.Engine, now func() time.Time) func() string {
-	seasons, version := e.Seasons(), e.Version()
+	seasons, version := e.Seasons(), shortVersion(e.Version())
 	return func() string {
 		ended := forecast.SeasonsEnded(seasons, now())
 		if len(ended) == 0 {
 			return ""
 		}
-		return fmt.Sprintf("Forecast: the CDC supporting data loaded (%s) end their season for %s; those vaccines are forecast without dates. Load a newer CDC release (-cdsi-dir).",
+		return fmt.Sprintf("Forecast: the CDC supporting data loaded (release %s) end their season for %s; those vaccines are forecast without dates. Load a newer CDC release (-cdsi-dir).",
 			version, seasonList(ended))
 	}
 }

@@ -51,6 +51,10 @@ func TestForecasterRelease(t *testing.T) {
 			if err != nil || n != 1 {
 				t.Errorf("iis_forecast_release_info: %d series, %v", n, err)
 			}
+			source := "embedded"
+			if tt.dir != "" {
+				source = "directory"
+			}
 			mfs, err := reg.Gather()
 			if err != nil {
 				t.Fatal(err)
@@ -64,6 +68,9 @@ func TestForecasterRelease(t *testing.T) {
 					}
 					got[key] = m.GetGauge().GetValue()
 				}
+			}
+			if got["iis_forecast_release_info/"+source+"/4.64-508"] != 1 {
+				t.Errorf("iis_forecast_release_info{version=4.64-508,source=%s} missing: %v", source, got)
 			}
 			if got["iis_forecast_season_covered"] != tt.covered {
 				t.Errorf("iis_forecast_season_covered = %v, want %v", got["iis_forecast_season_covered"], tt.covered)
@@ -85,6 +92,19 @@ func TestForecasterRelease(t *testing.T) {
 	if _, err := loadForecaster(t.TempDir(), prometheus.NewRegistry(), slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)), time.Now); err == nil ||
 		!strings.Contains(err.Error(), "ScheduleSupportingData") {
 		t.Errorf("empty directory: %v, want an error naming the missing file", err)
+	}
+}
+
+func TestShortVersion(t *testing.T) {
+	for in, want := range map[string]string{
+		"CDC CDSi supporting data, release 4.64-508 (CDC release notes dated November 10, 2025).": "4.64-508",
+		"release 4.65.": "4.65",
+		"local build 7": "local build 7",
+		"":              "unknown",
+	} {
+		if got := shortVersion(in); got != want {
+			t.Errorf("shortVersion(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
