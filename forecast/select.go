@@ -240,8 +240,6 @@ func (st *state) selectInGroup(group []*run) *run {
 			// valid stays a candidate (CDC case 2018-0017).
 			if r.s.product && r.allValid() {
 				sc++
-			} else {
-				sc--
 			}
 			if r.valid == mostValid {
 				sc++
