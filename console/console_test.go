@@ -52,12 +52,12 @@ func newEnv(t *testing.T) *env {
 	e := &env{store: st, dir: dir}
 	c, err := console.New(console.Config{
 		Pool: st.Pool(), Facilities: dir, Reviews: st,
-		Users:  []console.User{{Username: "vera", PasswordHash: hash, Role: console.Viewer}, {Username: "ed", PasswordHash: hash, Role: console.Engineer}},
-		Notice: func() string { s, _ := e.notice.Load().(string); return s },
+		Users: []console.User{{Username: "vera", PasswordHash: hash, Role: console.Viewer}, {Username: "ed", PasswordHash: hash, Role: console.Engineer}},
 		Resend: func(ctx context.Context, facility, operator string, msg []byte) []byte {
 			e.resent = append(e.resent, facility+"/"+operator)
 			return []byte("MSH|^~\\&|IIS|IIS|X|Y|20260101||ACK^V04^ACK|1|P|2.5.1\rMSA|AA|X\r")
 		},
+		Notice: func() string { s, _ := e.notice.Load().(string); return s },
 	})
 	if err != nil {
 		t.Fatal(err)
