@@ -88,6 +88,10 @@ type Config struct {
 	SessionTTL time.Duration
 	Logger     *slog.Logger
 	Now        func() time.Time
+	// Notice, when set, returns a warning for operators shown as a banner
+	// on every signed-in page ("" for none), e.g. that the forecaster's
+	// CDC release no longer covers the season.
+	Notice func() string
 }
 
 // Console serves the console under /console/.
@@ -206,6 +210,7 @@ type page struct {
 	CSRF    string
 	Flash   string
 	Error   string
+	Notice  string // Config.Notice's banner
 	CanEdit bool
 	Data    any
 }
@@ -217,6 +222,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, nam
 func (c *Console) renderStatus(w http.ResponseWriter, r *http.Request, s *session, name string, status int, p page) {
 	if s != nil {
 		p.User, p.Role, p.CSRF, p.CanEdit = s.user, s.role, s.csrf, s.role.mayChange()
+		if c.cfg.Notice != nil {
+			p.Notice = c.cfg.Notice()
+		}
 	}
 	if p.Flash == "" {
 		p.Flash = r.URL.Query().Get("flash")

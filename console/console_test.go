@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ type env struct {
 	store  *registry.Store
 	dir    *facility.Directory
 	resent []string
+	notice atomic.Value // the string Config.Notice returns
 }
 
 // newEnv serves a console over a registry holding a few messages: an
@@ -55,6 +57,7 @@ func newEnv(t *testing.T) *env {
 			e.resent = append(e.resent, facility+"/"+operator)
 			return []byte("MSH|^~\\&|IIS|IIS|X|Y|20260101||ACK^V04^ACK|1|P|2.5.1\rMSA|AA|X\r")
 		},
+		Notice: func() string { s, _ := e.notice.Load().(string); return s },
 	})
 	if err != nil {
 		t.Fatal(err)

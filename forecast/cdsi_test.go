@@ -53,7 +53,8 @@ func disputed(t *testing.T) map[string]string {
 
 type tally struct{ evalPass, evalFail, forePass, foreFail, casePass, caseFail int }
 
-// TestCDCCases runs every CDC test case (healthy v4.45, conditions v4.6)
+// TestCDCCases runs every CDC test case (healthy v4.45, conditions v4.6,
+// healthy v4.45 cases reported from outside the project's copy)
 // and compares series status, each dose's evaluation status and the
 // forecast dates. It logs a pass table per vaccine group and fails if the
 // number of passing cases drops below testdata/cdsi/floor.json.
@@ -68,7 +69,7 @@ func TestCDCCases(t *testing.T) {
 	if err := json.Unmarshal(b, &fl); err != nil {
 		t.Fatalf("floor: %v", err)
 	}
-	for _, file := range []string{"healthy-v4.45.json", "conditions-v4.6.json"} {
+	for _, file := range []string{"healthy-v4.45.json", "conditions-v4.6.json", "reported-v4.45.json"} {
 		t.Run(strings.TrimSuffix(file, ".json"), func(t *testing.T) {
 			f, labels, err := testcase.Load(filepath.Join(caseDir, file))
 			if err != nil {

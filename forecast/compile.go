@@ -260,6 +260,7 @@ func compile(sched *xSchedule, xants []xAntigen, version string) (*Engine, error
 		return nil, fmt.Errorf("forecast: %w", c.err)
 	}
 	e.durs = c.durs
+	e.seasons = seasonsOf(e.groups, e.antigens)
 	for ai, a := range e.antigens {
 		a.twin = -1
 		for bi, b := range e.antigens[:ai] {

@@ -32,6 +32,7 @@ type Engine struct {
 	obsByCode     map[string]string // SNOMED / CDCPHINVS / … code → CDSi observation code
 	nSeries       int
 	durs          []Duration // the supporting data's durations, indexed by span.text
+	seasons       []Season   // each vaccine group's seasonal span
 }
 
 var (

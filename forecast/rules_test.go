@@ -309,3 +309,42 @@ func TestCompleteRiskSeriesInGroup(t *testing.T) {
 		})
 	}
 }
+
+// TestSelectInProcessProduct: a product series (Heplisav-B) with a dose
+// that is not valid stays a candidate; it only loses the in-process
+// points of a product series whose doses are all valid (spec table 8-13).
+// Fewest doses left and finishing earliest still make it the patient
+// series, so dose 2 is forecast from its intervals (4 weeks recommended,
+// 8 weeks past due, from the dose given last).
+func TestSelectInProcessProduct(t *testing.T) {
+	e := engine(t)
+	tests := []struct {
+		name, dob, asOf                          string
+		doses                                    []forecast.Dose
+		wantSeries, wantEarly, wantRec, wantPast string
+	}{
+		// CDC case 2018-0015: one valid Heplisav-B dose.
+		{"all doses valid", "2007-11-10", "2025-11-10", doses(dose{"2025-11-10", "189"}),
+			"HepB Heplisav-B 2-dose series", "2025-12-08", "2025-12-08", "2026-01-04"},
+		// CDC case 2018-0017: dose 2 given 4 weeks - 5 days after dose 1.
+		{"dose 2 too soon", "2007-10-18", "2025-11-10", doses(dose{"2025-10-18", "189"}, dose{"2025-11-10", "189"}),
+			"HepB Heplisav-B 2-dose series", "2025-12-08", "2025-12-08", "2026-01-04"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.Forecast(forecast.Patient{DOB: day(tt.dob), Gender: forecast.Female}, tt.doses, day(tt.asOf))
+			g := r.Group("HepB")
+			if g == nil || g.Status != forecast.NotComplete || g.DoseNumber != 2 {
+				t.Fatalf("HepB = %+v, want dose 2 not complete", g)
+			}
+			if got := [3]string{g.Earliest.String(), g.Recommended.String(), g.PastDue.String()}; got != [3]string{tt.wantEarly, tt.wantRec, tt.wantPast} {
+				t.Errorf("earliest, recommended, past due = %v, want %s %s %s", got, tt.wantEarly, tt.wantRec, tt.wantPast)
+			}
+			for _, a := range r.Antigens {
+				if a.Antigen == "HepB" && a.Series != tt.wantSeries {
+					t.Errorf("series %q, want %q", a.Series, tt.wantSeries)
+				}
+			}
+		})
+	}
+}

@@ -128,14 +128,6 @@ func (st *state) startable(r *run, relaxMin bool) bool {
 	if s.maxStart.Set && start >= st.age(s.maxStart) {
 		return false
 	}
-	if s.product {
-		// A product series applies only when every dose so far fits it.
-		for k := range r.ad {
-			if r.st[k] == NotValid {
-				return false
-			}
-		}
-	}
 	if s.typ == seriesEvaluationOnly && !r.done() {
 		return false
 	}
@@ -243,7 +235,10 @@ func (st *state) selectInGroup(group []*run) *run {
 		}
 		for _, r := range pool {
 			sc := 0
-			if r.s.product {
+			// A product series scores only while all its doses are
+			// valid (spec table 8-13); one with a dose that is not
+			// valid stays a candidate (CDC case 2018-0017).
+			if r.s.product && r.allValid() {
 				sc++
 			}
 			if r.valid == mostValid {
@@ -515,6 +510,16 @@ func (st *state) completable(r *run) bool {
 	last := &r.s.doses[len(r.s.doses)-1]
 	if age := pickAge(last.ages, st.asOf); age != nil && age.max.Set {
 		return f < st.age(age.max)
+	}
+	return true
+}
+
+// allValid reports whether every dose the series evaluated is valid.
+func (r *run) allValid() bool {
+	for k := range r.ad {
+		if r.st[k] != Valid {
+			return false
+		}
 	}
 	return true
 }

@@ -51,6 +51,11 @@ type Config struct {
 	QueueCoalesce      int           `json:"queue_coalesce"`
 	QueueCoalesceWait  time.Duration `json:"queue_coalesce_wait"`
 
+	// CDSIDir is a directory of CDC CDSi supporting-data files
+	// (ScheduleSupportingData.xml, AntigenSupportingData- *.xml) the
+	// forecaster loads instead of the release embedded in the binary.
+	CDSIDir string `json:"cdsi_dir"` // IIS_CDSI_DIR, -cdsi-dir
+
 	Pprof bool `json:"pprof"` // IIS_PPROF, -pprof: serve Go's profiler at /debug/pprof/ on the HTTP address
 
 	ProcessingIDs []string `json:"processing_ids"` // accepted MSH-11 values
@@ -178,6 +183,7 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.QueuePublishTimout, "queue-publish-timeout", c.QueuePublishTimout, "longest wait for the queue before answering AR (env IIS_QUEUE_PUBLISH_TIMEOUT)")
 	fs.DurationVar(&c.QueueDupWindow, "queue-duplicate-window", c.QueueDupWindow, "how long resends of one MSH-10 are recognised (env IIS_QUEUE_DUPLICATE_WINDOW)")
 	fs.StringVar(&c.QueueStream, "queue-stream", c.QueueStream, "ingest stream name (env IIS_QUEUE_STREAM)")
+	fs.StringVar(&c.CDSIDir, "cdsi-dir", c.CDSIDir, "directory of CDC CDSi supporting-data XML files for the forecaster; empty: the release embedded in the binary (env IIS_CDSI_DIR)")
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's profiler at /debug/pprof/ on the HTTP address (env IIS_PPROF)")
 	fs.IntVar(&c.QueueCoalesce, "queue-coalesce", c.QueueCoalesce, "most messages received at once stored in one JetStream message; 1: one each (env IIS_QUEUE_COALESCE; default 64)")
 	fs.DurationVar(&c.QueueCoalesceWait, "queue-coalesce-wait", c.QueueCoalesceWait, "under steady traffic, how long a nearly empty envelope waits for more messages; negative: never (env IIS_QUEUE_COALESCE_WAIT; default 500µs)")

@@ -29,7 +29,6 @@ import (
 
 	"github.com/iisproject/iis/console"
 	"github.com/iisproject/iis/facility"
-	"github.com/iisproject/iis/forecast"
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/ingest"
 	"github.com/iisproject/iis/localpg"
@@ -194,7 +193,7 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		return s, nil
 	}
 
-	fc, err := forecast.Default()
+	fc, err := loadForecaster(cfg.CDSIDir, reg, log, time.Now)
 	if err != nil {
 		s.shutdown(5 * time.Second)
 		return nil, err
@@ -211,7 +210,7 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		h := s.handler
 		con, err := console.New(console.Config{
 			Pool: s.store.Pool(), Users: users, Facilities: profiles, Queue: q, Gatherer: reg, Reviews: s.store,
-			SecureCookies: cfg.HTTPTLSCert != "", Logger: log,
+			SecureCookies: cfg.HTTPTLSCert != "", Logger: log, Notice: releaseNotice(fc, time.Now),
 			Resend: func(ctx context.Context, facility, operator string, msg []byte) []byte {
 				return h.ServeHL7(ingest.WithSource(ctx, ingest.Source{Facility: facility, Transport: "console", Resend: operator}), msg)
 			},
