@@ -497,6 +497,12 @@ func (s *server) shutdown(grace time.Duration) error {
 			errs = append(errs, fmt.Errorf("HTTP shutdown: %w", err))
 		}
 	}
+	if s.handler != nil {
+		// Answered queries' records still on their way to the queue.
+		if err := s.handler.Wait(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("query records not all queued: %w", err))
+		}
+	}
 	if s.stopBg != nil {
 		s.stopBg()
 	}
