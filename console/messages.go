@@ -26,8 +26,8 @@ type Filter struct {
 	ErrCode   string // HL7 0357 code, e.g. 101
 	// Outcome is a query's answer: Z32, Z42, Z31, Z33 NF, Z33 TM, Z33 PD,
 	// Z33 AE, Z33 AR or ACK AR (queries only).
-	Outcome string
-	From, To  time.Time
+	Outcome  string
+	From, To time.Time
 	// Patient: family name (with an optional given name after a comma),
 	// birth date, identifier (PID-3 value).
 	Name       string
