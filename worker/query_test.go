@@ -59,9 +59,13 @@ func TestQueriesStored(t *testing.T) {
 
 	var kind, typ, ack, outcome string
 	var stored, answer []byte
-	if err := e.store.Pool().QueryRow(ctx, `SELECT kind, message_type, ack_code, query_outcome, raw, ack FROM source_reports
-		WHERE facility = 'CLINIC' AND control_id = 'Q-NF'`).Scan(&kind, &typ, &ack, &outcome, &stored, &answer); err != nil {
+	var msh7 *time.Time
+	if err := e.store.Pool().QueryRow(ctx, `SELECT kind, message_type, ack_code, query_outcome, raw, ack, message_time FROM source_reports
+		WHERE facility = 'CLINIC' AND control_id = 'Q-NF'`).Scan(&kind, &typ, &ack, &outcome, &stored, &answer, &msh7); err != nil {
 		t.Fatal(err)
+	}
+	if msh7 == nil || msh7.Format("20060102") != "20261125" {
+		t.Errorf("MSH-7 stored as %v", msh7)
 	}
 	if kind != "query" || typ != "QBP" || ack != "AA" || outcome != "Z33 NF" || string(stored) != raw || !strings.Contains(string(answer), "QAK|Q-NF|NF|") {
 		t.Errorf("stored query: %s %s %s %q %q", kind, typ, ack, outcome, answer)

@@ -495,6 +495,7 @@ func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 	}
 	if rm.Kind == registry.KindQuery {
 		rm.QueryOutcome = queryOutcome(rm.AckBody)
+		rm.Decoded = w.cfg.Validator.Decode(qm.Body) // for MSH-7
 	}
 	if rm.Kind == "vxu" {
 		body := qm.Body
