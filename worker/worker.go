@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net"
@@ -496,6 +497,11 @@ func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 	if rm.Kind == registry.KindQuery {
 		rm.QueryOutcome = queryOutcome(rm.AckBody)
 		rm.Decoded = w.cfg.Validator.Decode(qm.Body) // for MSH-7
+		// One shard for one query identity: the same query delivered
+		// twice is stored in queue order.
+		h := fnv.New64a()
+		h.Write([]byte(rm.Facility + "\x00" + rm.ControlID))
+		it.keys = []int64{int64(h.Sum64() >> 1)}
 	}
 	if rm.Kind == "vxu" {
 		body := qm.Body
