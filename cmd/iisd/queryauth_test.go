@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +132,34 @@ func TestQueryAllowUnauthenticated(t *testing.T) {
 	got := disclosedTo(t, s)
 	if len(got) != 1 || got[0] == "CLINIC1" || !strings.Contains(got[0], "unauthenticated") {
 		t.Errorf("disclosures to %q; want one naming an unauthenticated sender, not CLINIC1", got)
+	}
+}
+
+// TestQueryAllowUnauthenticatedConfig: the setting is off unless named, in
+// the file, the environment or a flag; the development configuration
+// leaves it off.
+func TestQueryAllowUnauthenticatedConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/iisd.json"
+	os.WriteFile(file, []byte(`{"query_facilities":["*"],"query_allow_unauthenticated":true}`), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{"default", nil, nil, false},
+		{"development configuration", []string{"-config", "../../deploy/iisd.dev.json"}, nil, false},
+		{"file", []string{"-config", file}, nil, true},
+		{"environment", nil, map[string]string{"IIS_QUERY_ALLOW_UNAUTHENTICATED": "true"}, true},
+		{"flag", []string{"-query-allow-unauthenticated"}, nil, true},
+	} {
+		cfg, _, err := loadConfig(tc.args, func(k string) string { return tc.env[k] })
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if cfg.QueryAllowUnauthenticated != tc.want {
+			t.Errorf("%s: query_allow_unauthenticated %v, want %v", tc.name, cfg.QueryAllowUnauthenticated, tc.want)
+		}
 	}
 }
