@@ -24,7 +24,10 @@ type Filter struct {
 	Type      string // MSH-9.1: VXU, QBP, ...
 	Ack       string // AA, AE, AR
 	ErrCode   string // HL7 0357 code, e.g. 101
-	From, To  time.Time
+	// Outcome is a query's answer: Z32, Z42, Z31, Z33 NF, Z33 TM, Z33 PD,
+	// Z33 AE, Z33 AR or ACK AR (queries only).
+	Outcome  string
+	From, To time.Time
 	// Patient: family name (with an optional given name after a comma),
 	// birth date, identifier (PID-3 value).
 	Name       string
@@ -42,6 +45,7 @@ func ParseFilter(q url.Values) (Filter, []string) {
 		Type: strings.ToUpper(strings.TrimSpace(q.Get("type"))), Ack: strings.ToUpper(strings.TrimSpace(q.Get("ack"))),
 		ErrCode: strings.TrimSpace(q.Get("err")), Name: strings.TrimSpace(q.Get("name")),
 		Identifier: strings.TrimSpace(q.Get("identifier")),
+		Outcome:    strings.ToUpper(strings.Join(strings.Fields(q.Get("outcome")), " ")),
 	}
 	var bad []string
 	date := func(key string, end bool) time.Time {
@@ -78,6 +82,10 @@ func ParseFilter(q url.Values) (Filter, []string) {
 		bad = append(bad, "ack: "+f.Ack+" is not AA, AE or AR")
 		f.Ack = ""
 	}
+	if f.Outcome != "" && !slices.Contains(QueryOutcomes, f.Outcome) {
+		bad = append(bad, "outcome: "+f.Outcome+" is not one of "+strings.Join(QueryOutcomes, ", "))
+		f.Outcome = ""
+	}
 	if v := q.Get("before"); v != "" {
 		ts, id, ok := strings.Cut(v, "_")
 		n, err1 := strconv.ParseInt(ts, 10, 64)
@@ -106,6 +114,7 @@ func (f Filter) Query() url.Values {
 	set("type", f.Type)
 	set("ack", f.Ack)
 	set("err", f.ErrCode)
+	set("outcome", f.Outcome)
 	set("name", f.Name)
 	set("identifier", f.Identifier)
 	if !f.BirthDate.IsZero() {
@@ -134,16 +143,22 @@ type MessageRow struct {
 	PatientID  *int64
 	Outcome    string
 	ReplacedAt *time.Time
+	// QueryOutcome is a query's answer (see Filter.Outcome); "" for
+	// other messages.
+	QueryOutcome string
 }
+
+// QueryOutcomes are the answers a stored query may have had.
+var QueryOutcomes = []string{"Z32", "Z42", "Z31", "Z33 NF", "Z33 TM", "Z33 PD", "Z33 AE", "Z33 AR", "ACK AR"}
 
 // messageCols are the source_reports columns of a MessageRow (alias r).
 const messageCols = `r.id, r.facility, r.control_id, r.message_type, r.kind, r.ack_code, r.transport, r.received_at,
-	r.issues, r.patient_id, r.match_outcome, r.replaced_at`
+	r.issues, r.patient_id, r.match_outcome, r.replaced_at, r.query_outcome`
 
 func scanMessageRow(r pgx.CollectableRow) (MessageRow, error) {
 	var m MessageRow
 	err := r.Scan(&m.ID, &m.Facility, &m.ControlID, &m.Type, &m.Kind, &m.Ack, &m.Transport, &m.Received,
-		&m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt)
+		&m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt, &m.QueryOutcome)
 	return m, err
 }
 
@@ -171,6 +186,10 @@ func Search(ctx context.Context, db interface {
 	}
 	if f.Ack != "" {
 		where = append(where, "r.ack_code = "+arg(f.Ack))
+	}
+	if f.Outcome != "" {
+		// The partial index on (query_outcome, received_at) serves it.
+		where = append(where, "r.kind = 'query' AND r.query_outcome = "+arg(f.Outcome))
 	}
 	if !f.From.IsZero() {
 		where = append(where, "r.received_at >= "+arg(f.From))
@@ -256,6 +275,7 @@ func Search(ctx context.Context, db interface {
 
 type messagesData struct {
 	Filter   Filter
+	Outcomes []string // the query answers to filter by
 	Problems []string
 	Rows     []MessageRow
 	NextURL  string
@@ -270,7 +290,7 @@ func (c *Console) messagesPage(w http.ResponseWriter, r *http.Request, s *sessio
 		c.fail(w, r, s, http.StatusInternalServerError, "The message store could not be searched.", err)
 		return
 	}
-	d := messagesData{Filter: f, Problems: bad, Rows: rows, Elapsed: time.Since(start).Round(time.Millisecond / 10)}
+	d := messagesData{Filter: f, Outcomes: QueryOutcomes, Problems: bad, Rows: rows, Elapsed: time.Since(start).Round(time.Millisecond / 10)}
 	if next != "" {
 		q := f.Query()
 		q.Set("before", next)
@@ -321,9 +341,9 @@ func LoadMessage(ctx context.Context, db interface {
 	d := &MessageDetail{}
 	m := &d.MessageRow
 	err := db.QueryRow(ctx, `SELECT id, facility, control_id, message_type, kind, ack_code, transport, received_at,
-		issues, patient_id, match_outcome, replaced_at, message_time, stream_seq, raw, ack
+		issues, patient_id, match_outcome, replaced_at, query_outcome, message_time, stream_seq, raw, ack
 		FROM source_reports WHERE id = $1`, id).Scan(&m.ID, &m.Facility, &m.ControlID, &m.Type, &m.Kind, &m.Ack, &m.Transport,
-		&m.Received, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt, &d.MessageTime, &d.StreamSeq, &d.Raw, &d.AckBody)
+		&m.Received, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt, &m.QueryOutcome, &d.MessageTime, &d.StreamSeq, &d.Raw, &d.AckBody)
 	if err != nil {
 		return nil, fmt.Errorf("console: message %d: %w", id, err)
 	}
@@ -387,11 +407,17 @@ func (c *Console) resendMessage(w http.ResponseWriter, r *http.Request, s *sessi
 		c.fail(w, r, s, http.StatusNotFound, "No such message, or resend is not enabled.", nil)
 		return
 	}
-	var facility string
+	var facility, kind string
 	var raw []byte
 	var patient *int64
-	if err := c.cfg.Pool.QueryRow(r.Context(), `SELECT facility, raw, patient_id FROM source_reports WHERE id = $1`, id).Scan(&facility, &raw, &patient); err != nil {
+	if err := c.cfg.Pool.QueryRow(r.Context(), `SELECT facility, kind, raw, patient_id FROM source_reports WHERE id = $1`, id).Scan(&facility, &kind, &raw, &patient); err != nil {
 		c.fail(w, r, s, http.StatusNotFound, "No such message.", err)
+		return
+	}
+	if kind == "query" {
+		// Running a query again would disclose a patient's record to the
+		// console rather than to the facility that asked.
+		c.fail(w, r, s, http.StatusBadRequest, "A query is not resent: its answer went to the facility that asked.", nil)
 		return
 	}
 	reply := c.cfg.Resend(r.Context(), facility, s.user, raw)

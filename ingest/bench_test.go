@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -72,4 +73,21 @@ func BenchmarkServeBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*per)/time.Since(start).Seconds(), "msgs/s")
+}
+
+// BenchmarkReplySummary is what keeping a query's answer costs the
+// listener before the answer is sent: reading MSA-1 and the ERR rows of
+// the CDC IG's Z42 example (the publish itself happens after).
+func BenchmarkReplySummary(b *testing.B) {
+	rsp, err := os.ReadFile(samples + "cdc-ig/rsp_z42_ig_complete_evaluation_and_forecast.hl7")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(rsp)))
+	for b.Loop() {
+		if ack, _ := replySummary(rsp); ack == "" {
+			b.Fatal("no MSA-1")
+		}
+	}
 }

@@ -14,8 +14,15 @@
 //   - the queue is down or slow past its deadline: the sender gets AR with
 //     ERR 207 "nothing was recorded, resend", never AA;
 //   - the message is rejected (AR, or AE that rejects it whole): it is
-//     still published as "rejected" for the operators' message store, but
-//     its answer does not wait on that.
+//     still published as "rejected" for the operators' message store; a
+//     failed publish does not change its answer;
+//   - the message is a QBP: it is answered (RSP from the query service; RSP
+//     Z33 AE for a malformed query; ACK AR for a rejected envelope or when
+//     queries are disabled) and then published as "query" with its answer
+//     for the message store, in the background: the answer does not wait
+//     on the queue (a query changes nothing), and a record that could not
+//     be queued is logged and counted (iis_query_store_failures_total).
+//     Handler.Wait waits for these publishes at shutdown.
 package ingest
 
 import (
@@ -23,6 +30,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/iisproject/iis/hl7"
@@ -97,6 +105,8 @@ type Handler struct {
 	m   *Metrics
 	log *slog.Logger
 	now func() time.Time
+
+	bg sync.WaitGroup // publishes of answered queries
 }
 
 // New returns a Handler.
@@ -153,7 +163,11 @@ type handling struct {
 
 func (h *Handler) serveMessage(ctx context.Context, raw []byte, src Source) []byte {
 	x := h.prepare(ctx, raw, src)
-	if x.m != nil {
+	switch {
+	case x.m == nil:
+	case x.m.Kind == KindQuery:
+		h.publishLater(ctx, x.m)
+	default:
 		x.publishDone(ctx, h, h.publish(ctx, x.m))
 	}
 	return h.finish(x)
@@ -183,15 +197,13 @@ func (h *Handler) prepare(ctx context.Context, raw []byte, src Source) *handling
 	}
 	v := x.v
 	switch {
-	case r.Kind == immz.KindQBP && h.qh == nil:
-		x.extra = append(x.extra, issueNoQueries)
-		x.reply = v.Ack(r, x.extra...)
-	case r.Kind == immz.KindQBP && !r.Rejected():
-		x.reply = h.qh.Answer(ctx, r, Source{Facility: facility, Transport: src.Transport, Authenticated: authenticated})
-	case r.Kind == immz.KindQBP && v.AckCode(r) != "AR":
-		// A query the profile rejects (no QPD-2, no patient) is answered
-		// with an RSP, Z33 and QAK AE, as the IG's example pair shows.
-		x.reply = v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError})
+	case r.Kind == immz.KindQBP || r.Header.Type == "QBP":
+		x.reply = h.answerQuery(ctx, x, Source{Facility: facility, Transport: src.Transport, Authenticated: authenticated})
+		x.m = &queue.Message{
+			Kind: KindQuery, Facility: facility, ControlID: r.Header.ControlID, Transport: src.Transport,
+			Type: r.Header.Type, Received: x.start, Body: raw, AckBody: x.reply, Resend: src.Resend,
+		}
+		x.m.Ack, x.m.Issues = replySummary(x.reply)
 	default:
 		kind := "vxu"
 		if r.Rejected() || r.Kind != immz.KindVXU {
@@ -209,8 +221,31 @@ func (h *Handler) prepare(ctx context.Context, raw []byte, src Source) *handling
 	return x
 }
 
+// answerQuery answers a QBP: with the query service's RSP, an RSP Z33 AE
+// for a query the profile rejects, or an ACK AR for a rejected envelope or
+// when queries are disabled.
+func (h *Handler) answerQuery(ctx context.Context, x *handling, src Source) []byte {
+	r, v := x.r, x.v
+	switch {
+	case h.qh == nil:
+		x.extra = append(x.extra, issueNoQueries)
+		return v.Ack(r, x.extra...)
+	case !r.Rejected():
+		return h.qh.Answer(ctx, r, src)
+	case v.AckCode(r) != "AR":
+		// A query the profile rejects (no QPD-2, no patient) is answered
+		// with an RSP, Z33 and QAK AE, as the IG's example pair shows.
+		return v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError})
+	}
+	return v.Ack(r)
+}
+
 // publishDone takes the outcome of x's publish.
 func (x *handling) publishDone(ctx context.Context, h *Handler, err error) {
+	if err != nil && x.m.Kind == KindQuery {
+		h.queryNotStored(ctx, x.m, err)
+		return
+	}
 	if err != nil && x.m.Kind == "vxu" {
 		// Never AA for what could be lost.
 		x.extra = append(x.extra, issueQueueDown)
@@ -222,7 +257,11 @@ func (x *handling) publishDone(ctx context.Context, h *Handler, err error) {
 
 // finish counts x and returns its reply.
 func (h *Handler) finish(x *handling) []byte {
-	h.m.observe(x.src.Transport, x.facility, x.r, x.v.AckCode(x.r, x.extra...), x.extra, x.size, h.now().Sub(x.start))
+	ack := x.v.AckCode(x.r, x.extra...)
+	if x.m != nil && x.m.Kind == KindQuery {
+		ack = x.m.Ack // the answer's MSA-1 (an authorisation refusal is AR)
+	}
+	h.m.observe(x.src.Transport, x.facility, x.r, ack, x.extra, x.size, h.now().Sub(x.start))
 	return x.reply
 }
 

@@ -24,6 +24,9 @@ type Metrics struct {
 	handle     *prometheus.HistogramVec
 	publish    prometheus.Histogram
 	publishErr prometheus.Counter
+	// queryStoreErr counts answered queries whose record could not be
+	// queued for the message store.
+	queryStoreErr prometheus.Counter
 
 	mu sync.RWMutex
 	// facilities holds the facility labels in use, each a copy of its own:
@@ -77,11 +80,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		publishErr: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "iis_queue_publish_failures_total", Help: "Publishes that failed or timed out (the sender was told to resend).",
 		}),
+		queryStoreErr: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "iis_query_store_failures_total", Help: "Queries answered whose record (QBP and RSP) could not be queued for the message store.",
+		}),
 		facilities: map[string]string{},
 		series:     map[seriesKey]*series{},
 		issues:     map[issueKey]prometheus.Counter{},
 	}
-	reg.MustRegister(m.messages, m.errs, m.bytes, m.handle, m.publish, m.publishErr)
+	reg.MustRegister(m.messages, m.errs, m.bytes, m.handle, m.publish, m.publishErr, m.queryStoreErr)
 	return m
 }
 
@@ -171,5 +177,11 @@ func (m *Metrics) observePublish(d time.Duration, err error) {
 	m.publish.Observe(d.Seconds())
 	if err != nil {
 		m.publishErr.Inc()
+	}
+}
+
+func (m *Metrics) observeQueryNotStored() {
+	if m != nil {
+		m.queryStoreErr.Inc()
 	}
 }

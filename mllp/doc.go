@@ -38,12 +38,16 @@
 // Limits, each closing the connection when exceeded:
 //
 //   - MaxMessageSize: a frame larger than this is never buffered whole.
-//     The server stops reading at the limit and closes the connection
-//     without a reply. It cannot answer properly: replying would need the
-//     rest of the frame to be read (and thrown away) to find where the next
-//     message starts, and an HL7 reject built from a truncated message is
-//     unreliable. The sender sees the connection close with no
-//     acknowledgement, which every MLLP sender treats as "not accepted".
+//     The server stops buffering at the limit. If the Handler is an
+//     [OversizeHandler], it is given the frame's first bytes (where the
+//     MSH segment is) and the limit, and its reply (an HL7 reject naming
+//     the limit) is sent; the server then reads and throws away the rest
+//     of the frame up to its end block, within MaxOversizeDiscard bytes
+//     and the read timeout, so that the sender reads the reply rather than
+//     a reset, and closes the connection: what follows the frame is not
+//     read. A sender can so tell a permanent rejection from a network
+//     fault. Without an OversizeHandler the connection is closed at once
+//     without a reply.
 //   - ReadTimeout: from a frame's start block to its end block (a slow
 //     sender within it is fine), and for the TLS handshake.
 //   - IdleTimeout: between messages (garbage bytes do not reset it).

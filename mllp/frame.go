@@ -22,6 +22,10 @@ const DefaultMaxMessageSize = 1 << 20
 // readBufferSize is the size of a Reader's fixed read buffer.
 const readBufferSize = 16 << 10
 
+// maxHead is the most of an oversized frame's beginning a Reader keeps
+// ([Reader.Head]): room for any MSH segment.
+const maxHead = 8 << 10
+
 // retainLimit is the largest message buffer a Reader keeps between
 // messages; a larger one, grown for an unusually large message, is dropped
 // so that idle connections do not pin memory.
@@ -32,6 +36,10 @@ var (
 	// reader's limit. The reader stops reading at the limit and is unusable
 	// afterwards: the rest of the frame is never buffered.
 	ErrMessageTooLarge = errors.New("mllp: message too large")
+
+	// ErrFrameNotEnded is returned by [Reader.SkipFrame] when an oversized
+	// frame's end block did not come within the bytes it may discard.
+	ErrFrameNotEnded = errors.New("mllp: oversized frame not ended within the discard limit")
 
 	// ErrIncompleteFrame is returned when the stream ends inside a frame
 	// (after a start block, before its end block). It wraps
@@ -69,6 +77,9 @@ type Reader struct {
 	discarded int64
 	skipCR    bool  // an end block was the last byte seen; drop a leading CR
 	err       error // sticky error
+
+	head     []byte // the beginning of a frame that was too large
+	tooLarge bool   // the last frame was too large and its end block not yet read
 
 	// onStart, if set, is called when a start block is found; if it
 	// returns an error, ReadMessage fails with it. The server uses it to
@@ -174,7 +185,7 @@ func (r *Reader) readMessage() ([]byte, error) {
 		}
 		if end >= 0 {
 			if len(r.msg)+end > r.max {
-				return nil, ErrMessageTooLarge
+				return nil, r.overflow(data, end)
 			}
 			var msg []byte
 			if len(r.msg) == 0 {
@@ -195,7 +206,7 @@ func (r *Reader) readMessage() ([]byte, error) {
 			return msg, nil
 		}
 		if len(r.msg)+len(data) > r.max {
-			return nil, ErrMessageTooLarge
+			return nil, r.overflow(data, -1)
 		}
 		r.grow(len(data))
 		r.msg = append(r.msg, data...)
@@ -207,6 +218,72 @@ func (r *Reader) readMessage() ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// overflow records the beginning of a frame found too large, with data
+// the unconsumed read buffer and end the index of its end block in data
+// (-1 if not there yet), and returns ErrMessageTooLarge. The frame's bytes
+// in the buffer are consumed; the rest is left to SkipFrame.
+func (r *Reader) overflow(data []byte, end int) error {
+	head := r.msg
+	if len(head) == 0 {
+		head = data
+	}
+	r.head = append(r.head[:0], head[:min(len(head), maxHead, r.max)]...)
+	if len(r.msg) > 0 && len(r.head) < min(maxHead, r.max) {
+		r.head = append(r.head, data[:min(len(data), min(maxHead, r.max)-len(r.head))]...)
+	}
+	r.msg = nil
+	if end >= 0 {
+		r.rpos += end + 1
+		r.skipCR = true
+		r.tooLarge = false
+	} else {
+		r.rpos = r.wpos
+		r.tooLarge = true
+	}
+	return ErrMessageTooLarge
+}
+
+// Head returns the first bytes (at most 8 KiB, and at most the limit) of
+// the frame for which ReadMessage last returned ErrMessageTooLarge, so that
+// a reply can refer to the message (its MSH segment); nil if none was.
+func (r *Reader) Head() []byte { return r.head }
+
+// SkipFrame reads and throws away the rest of a frame for which
+// ReadMessage returned ErrMessageTooLarge, up to and including its end
+// block (and the carriage return after it, if already read), reading at
+// most limit bytes; it returns how many it read. It fails with
+// ErrFrameNotEnded if the end block does not come within limit bytes,
+// ErrIncompleteFrame if the stream ends first, or the underlying reader's
+// error. After a frame that was not too large it does nothing. The Reader
+// stays failed with ErrMessageTooLarge either way: what follows the frame
+// is not read.
+func (r *Reader) SkipFrame(limit int64) (int64, error) {
+	var n int64
+	for r.tooLarge {
+		data := r.buf[r.rpos:r.wpos]
+		if i := bytes.IndexByte(data, EndBlock); i >= 0 {
+			r.rpos += i + 1
+			if r.rpos < r.wpos && r.buf[r.rpos] == CarriageReturn {
+				r.rpos++
+			}
+			r.tooLarge = false
+			return n + int64(i) + 1, nil
+		}
+		n += int64(len(data))
+		r.rpos, r.wpos = 0, 0
+		if n >= limit {
+			return n, ErrFrameNotEnded
+		}
+		if err := r.fill(); err != nil {
+			if errors.Is(err, io.EOF) {
+				return n, ErrIncompleteFrame
+			}
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // grow makes room for n more bytes in the message buffer, which never

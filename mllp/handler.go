@@ -25,6 +25,21 @@ type Handler interface {
 	ServeHL7(ctx context.Context, msg []byte) []byte
 }
 
+// An OversizeHandler is a Handler that also answers a message too large
+// to receive (over the server's MaxMessageSize), as a Handler may
+// implement it to be told, in the manner of net/http's optional
+// interfaces. Such a message is never read whole: ServeOversize gets head,
+// the frame's first bytes (at most 8 KiB, typically holding the MSH
+// segment; only valid during the call), and limit, the server's
+// MaxMessageSize in bytes, and returns the reply to send (nil: none). The
+// server then throws the rest of the frame away up to its end block
+// (within Server.MaxOversizeDiscard bytes and the read timeout), so that
+// the sender can read the reply, and closes the connection.
+type OversizeHandler interface {
+	Handler
+	ServeOversize(ctx context.Context, head []byte, limit int) []byte
+}
+
 // HandlerFunc adapts an ordinary function to the Handler interface.
 type HandlerFunc func(ctx context.Context, msg []byte) []byte
 

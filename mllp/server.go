@@ -135,9 +135,16 @@ type Server struct {
 	TLSConfig *tls.Config
 
 	// MaxMessageSize is the largest message content accepted, in bytes;
-	// zero means DefaultMaxMessageSize. A larger frame closes the
-	// connection without a reply (see the package documentation).
+	// zero means DefaultMaxMessageSize. A larger frame is answered by the
+	// Handler's ServeOversize if it is an OversizeHandler, and closes the
+	// connection (see the package documentation).
 	MaxMessageSize int
+	// MaxOversizeDiscard bounds how many bytes of a frame over
+	// MaxMessageSize the server reads and throws away, after answering it,
+	// looking for its end block so that the sender reads the reply before
+	// the connection closes. Zero means 32 times MaxMessageSize, at least
+	// 128 MiB; negative, none. (The read timeout bounds the time.)
+	MaxOversizeDiscard int64
 	// ReadTimeout bounds the time from a frame's start block to its end
 	// block, and the TLS handshake (IdleTimeout bounds the handshake if
 	// ReadTimeout is disabled). Zero means DefaultReadTimeout, negative no
@@ -505,6 +512,10 @@ func (c *conn) serve() {
 			s.observe(Event{Kind: EventDiscarded, Peer: c.peer, Bytes: int(d - discarded)})
 			discarded = d
 		}
+		if errors.Is(err, ErrMessageTooLarge) {
+			closeErr = c.oversize(ctx, rd)
+			return
+		}
 		if err != nil {
 			closeErr = c.readError(err)
 			return
@@ -540,6 +551,74 @@ func (c *conn) serve() {
 			s.observe(Event{Kind: EventMessage, Peer: c.peer, Bytes: len(msg), ReplyBytes: len(reply), Duration: time.Since(began)})
 		}
 	}
+}
+
+func (s *Server) maxMessageSize() int {
+	if s.MaxMessageSize <= 0 {
+		return DefaultMaxMessageSize
+	}
+	return s.MaxMessageSize
+}
+
+func (s *Server) maxOversizeDiscard() int64 {
+	switch {
+	case s.MaxOversizeDiscard < 0:
+		return 0
+	case s.MaxOversizeDiscard > 0:
+		return s.MaxOversizeDiscard
+	}
+	return max(32*int64(s.maxMessageSize()), 128<<20)
+}
+
+// oversize handles a frame over the limit: the handler's reply, if it
+// offers one, is written, the rest of the frame thrown away (bounded), and
+// the connection closed gracefully. It returns ErrMessageTooLarge, the
+// reason the connection closes.
+func (c *conn) oversize(ctx context.Context, rd *Reader) error {
+	s := c.srv
+	log := s.logger().With("listener", c.peer.Listener, "remote", c.peer.RemoteAddr.String(), "limit", s.maxMessageSize())
+	oh, ok := s.Handler.(OversizeHandler)
+	if !ok {
+		log.Info("mllp: message over the size limit; closing connection")
+		return ErrMessageTooLarge
+	}
+	reply := oh.ServeOversize(ctx, rd.Head(), s.maxMessageSize())
+	if reply == nil {
+		log.Info("mllp: message over the size limit; closing connection")
+		return ErrMessageTooLarge
+	}
+	if !validMessage(reply) {
+		log.Error("mllp: handler's oversize reply contains a framing byte; closing connection")
+		return ErrMessageTooLarge
+	}
+	c.raw.SetWriteDeadline(deadline(s.writeTimeout()))
+	if _, err := c.rwc.Write(appendFrame(nil, reply)); err != nil {
+		log.Info("mllp: writing the reply to an oversized message failed", "err", err)
+		return ErrMessageTooLarge
+	}
+	if s.readTimeout() <= 0 {
+		// The frame's read deadline is off: bound the discarding anyway.
+		c.raw.SetReadDeadline(deadline(DefaultReadTimeout))
+	}
+	skipped, err := rd.SkipFrame(s.maxOversizeDiscard())
+	log.Info("mllp: message over the size limit answered; closing connection",
+		"discarded_after_limit", skipped, "frame_ended", err == nil)
+	if err == nil {
+		c.lingeringClose()
+	}
+	return ErrMessageTooLarge
+}
+
+// lingeringClose half-closes the connection and waits briefly for the
+// peer to close its side, so that the reply is not lost to a reset caused
+// by bytes the peer sent after it (a stray carriage return).
+func (c *conn) lingeringClose() {
+	cw, ok := c.rwc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	c.raw.SetReadDeadline(time.Now().Add(time.Second))
+	io.CopyN(io.Discard, c.rwc, 64<<10)
 }
 
 // readError classifies and logs a read error; it returns the error to

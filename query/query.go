@@ -2,7 +2,8 @@
 // history and forecast) with RSP^K11, from the registry and the CDSi
 // forecaster, under the privacy rules of an IIS:
 //
-//   - only facilities allowed to query may query (AR otherwise);
+//   - only facilities allowed to query, and authenticated by the transport,
+//     may query (AR otherwise);
 //   - exactly one confident match → Z32 or Z42; several candidates, no
 //     more than RCP-2 allows → Z31; more → Z33 TM; none → Z33 NF;
 //   - a patient who opted out or whose record is protected (PD1-12 Y) is
@@ -67,19 +68,56 @@ type Authorizer interface {
 	MayQuery(src ingest.Source) bool
 }
 
-// AllowList authorises the facilities it lists, when the transport
+// AllowList authorises the facilities it lists when the transport
 // authenticated them (a SOAP login, a verified client certificate); "*"
-// allows any sender, authenticated or not (for development).
+// authorises every authenticated facility. A sender the transport did not
+// authenticate (plain MLLP, whose MSH-4 is only a claim) is never
+// authorised.
 type AllowList []string
 
 // MayQuery implements Authorizer.
 func (a AllowList) MayQuery(src ingest.Source) bool {
+	if !src.Authenticated || src.Facility == "" {
+		return false
+	}
 	for _, f := range a {
-		if f == "*" || (f == src.Facility && src.Facility != "" && src.Authenticated) {
+		if f == "*" || f == src.Facility {
 			return true
 		}
 	}
 	return false
+}
+
+// AllowUnauthenticated authorises the facilities it lists ("*": any) by the
+// facility a sender names, whether or not the transport authenticated it:
+// anyone who can reach a listener can then read any record by claiming a
+// listed MSH-4. It exists for closed test set-ups only; iisd enables it
+// solely with query_allow_unauthenticated and warns at every start. The
+// disclosures of an unauthenticated sender name it as such (see
+// AuditedFacility), never as the facility it claims.
+type AllowUnauthenticated []string
+
+// MayQuery implements Authorizer.
+func (a AllowUnauthenticated) MayQuery(src ingest.Source) bool {
+	if src.Facility == "" {
+		return false
+	}
+	for _, f := range a {
+		if f == "*" || f == src.Facility {
+			return true
+		}
+	}
+	return false
+}
+
+// AuditedFacility is who a disclosure to src is recorded as sent to: the
+// facility the transport authenticated, or for a sender it did not, a
+// description that cannot be mistaken for a facility's name.
+func AuditedFacility(src ingest.Source) string {
+	if src.Authenticated && src.Facility != "" {
+		return src.Facility
+	}
+	return "unauthenticated " + src.Transport + " sender claiming " + strconv.Quote(src.Facility)
 }
 
 // Config configures a Service.
@@ -179,7 +217,7 @@ func (s *Service) Answer(ctx context.Context, r *immz.Result, src ingest.Source)
 		resp.Candidates = append(resp.Candidates, c.Patient)
 	}
 	for _, c := range list {
-		if err := s.reg.RecordDisclosure(ctx, Disclosure{Facility: src.Facility, PatientID: c.PatientID, At: s.now(), Profile: "Z31",
+		if err := s.reg.RecordDisclosure(ctx, Disclosure{Facility: AuditedFacility(src), PatientID: c.PatientID, At: s.now(), Profile: "Z31",
 			QueryTag: q.Tag, ControlID: r.Header.ControlID, What: "demographics (candidate list)"}); err != nil {
 			s.log.ErrorContext(ctx, "query: audit failed; nothing disclosed", "err", err)
 			return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError, Issues: []immz.Issue{issueInternal}})
@@ -210,7 +248,7 @@ func (s *Service) history(ctx context.Context, r *immz.Result, src ingest.Source
 		profile, what = "Z42", what+", evaluation and forecast"
 		s.evaluate(h, doses, now)
 	}
-	if err := s.reg.RecordDisclosure(ctx, Disclosure{Facility: src.Facility, PatientID: c.PatientID, At: now, Profile: profile,
+	if err := s.reg.RecordDisclosure(ctx, Disclosure{Facility: AuditedFacility(src), PatientID: c.PatientID, At: now, Profile: profile,
 		QueryTag: q.Tag, ControlID: r.Header.ControlID, What: what}); err != nil {
 		s.log.ErrorContext(ctx, "query: audit failed; nothing disclosed", "err", err)
 		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError, Issues: []immz.Issue{issueInternal}})

@@ -210,3 +210,60 @@ func TestUnauthenticatedFacility(t *testing.T) {
 		t.Errorf("unauthenticated query answered %s %s", m.Get("MSA-1").String(), m.Get("QAK-2").String())
 	}
 }
+
+// TestAuthorization: "*" admits every authenticated sender and nobody
+// else; only AllowUnauthenticated lets a sender the transport did not
+// authenticate query, and its disclosures never credit the MSH-4 it
+// claims.
+func TestAuthorization(t *testing.T) {
+	cases := []struct {
+		name     string
+		auth     Authorizer
+		src      ingest.Source
+		answered bool
+		audited  string // the disclosure's facility when answered
+	}{
+		{"* and a SOAP login", AllowList{"*"}, ingest.Source{Facility: "NISTEHRFAC", Transport: "soap", Authenticated: true}, true, "NISTEHRFAC"},
+		{"* and plain MLLP", AllowList{"*"}, ingest.Source{Facility: "NISTEHRFAC", Transport: "mllp"}, false, ""},
+		{"listed and plain MLLP", AllowList{"NISTEHRFAC"}, ingest.Source{Facility: "NISTEHRFAC", Transport: "mllp"}, false, ""},
+		{"listed and a certificate", AllowList{"NISTEHRFAC"}, ingest.Source{Facility: "NISTEHRFAC", Transport: "mllp", Authenticated: true}, true, "NISTEHRFAC"},
+		{"not listed", AllowList{"OTHER"}, ingest.Source{Facility: "NISTEHRFAC", Transport: "soap", Authenticated: true}, false, ""},
+		{"no facility", AllowList{"*"}, ingest.Source{Transport: "soap", Authenticated: true}, false, ""},
+		{"unauthenticated allowed, *", AllowUnauthenticated{"*"}, ingest.Source{Facility: "NISTEHRFAC", Transport: "mllp"}, true,
+			`unauthenticated mllp sender claiming "NISTEHRFAC"`},
+		{"unauthenticated allowed, listed", AllowUnauthenticated{"NISTEHRFAC"}, ingest.Source{Facility: "NISTEHRFAC", Transport: "mllp"}, true,
+			`unauthenticated mllp sender claiming "NISTEHRFAC"`},
+		{"unauthenticated allowed, not listed", AllowUnauthenticated{"OTHER"}, ingest.Source{Facility: "NISTEHRFAC", Transport: "mllp"}, false, ""},
+		{"unauthenticated allowed, authenticated sender", AllowUnauthenticated{"*"}, ingest.Source{Facility: "NISTEHRFAC", Transport: "soap", Authenticated: true}, true, "NISTEHRFAC"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := &memRegistry{}
+			v := immz.New(immz.Config{Now: func() time.Time { return now }})
+			s := New(Config{Validator: v, Registry: reg, Authorizer: tc.auth, Now: func() time.Time { return now }})
+			p, doses := child(t, v)
+			reg.cands = []Candidate{{PatientID: 7, Patient: p, Confident: true}}
+			reg.history = map[int64][]iis.Vaccination{7: doses}
+			m, err := hl7.Parse(s.Answer(context.Background(), v.Decode(sample(t, "qbp-z44-nist-qr-1.1.hl7")), tc.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.answered {
+				if !m.Get("MSA-1").Equal("AR") || !m.Get("QAK-2").Equal("AR") || m.Count("PID") != 0 || len(reg.audit) != 0 {
+					t.Fatalf("refused query answered: %q", m.Bytes())
+				}
+				if !m.Get("ERR-2").Equal("MSH^1^4") || !m.Get("ERR-3.1").Equal("207") || !m.Get("ERR-4").Equal("E") ||
+					!m.Get("ERR-8").Equal(issueUnauthorized.Message) {
+					t.Errorf("ERR of a refused query: %q", m.Get("ERR").String())
+				}
+				return
+			}
+			if !m.Get("QAK-2").Equal("OK") || m.Count("PID") != 1 {
+				t.Fatalf("authorised query not answered: %q", m.Bytes())
+			}
+			if len(reg.audit) != 1 || reg.audit[0].Facility != tc.audited {
+				t.Errorf("audit rows %+v; want one for %q", reg.audit, tc.audited)
+			}
+		})
+	}
+}

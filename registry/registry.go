@@ -109,7 +109,7 @@ func (s *Store) Close() {
 
 // Message is one queued message to store.
 type Message struct {
-	Kind      string // vxu or rejected (the queue subject's kind)
+	Kind      string // vxu, rejected or query (the queue subject's kind)
 	Facility  string
 	ControlID string
 	Type      string
@@ -123,6 +123,9 @@ type Message struct {
 	AckBody []byte
 	// Decoded is the immz decoding of Raw; required for Kind "vxu".
 	Decoded *immz.Result
+	// QueryOutcome is, for Kind "query", the answer's profile and status
+	// ("Z42", "Z33 NF", …); see StoreQueries.
+	QueryOutcome string
 }
 
 // MatchOutcome says how a message's patient was found.

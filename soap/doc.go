@@ -63,9 +63,12 @@
 //
 // # Limits
 //
-// At most Config.MaxMessageSize+1 bytes of a body are read; a body declared
+// At most Config.MaxMessageSize+1 bytes of a body are kept; a body declared
 // larger than the limit is refused after reading only enough of it to learn
-// its revision. Config.RequestTimeout bounds each request through the
+// its revision. The MessageTooLargeFault is sent at once, and the rest of
+// the body is then read and thrown away (at most 32 times the limit, at
+// least 128 MiB, within 30 s) before the connection closes, so that the
+// sender reads the fault rather than a connection reset. Config.RequestTimeout bounds each request through the
 // context given to the Authenticator and the Handler. The package is an
 // http.Handler: serve it with http.Server.ServeTLS (or behind a TLS
 // terminator) for HTTPS, as the CDC guide requires.

@@ -29,7 +29,8 @@ type Config struct {
 	Auth Authenticator
 	// MaxMessageSize is the largest request body accepted, in bytes, envelope
 	// included (default DefaultMaxMessageSize). Larger requests get a
-	// MessageTooLargeFault; at most MaxMessageSize+1 bytes are ever read.
+	// MessageTooLargeFault; at most MaxMessageSize+1 bytes are ever kept
+	// (the rest is read and thrown away, bounded: see the package doc).
 	// The fault's Size (2014) is the declared Content-Length or, for a
 	// chunked body, the MaxMessageSize+1 bytes read.
 	MaxMessageSize int64
@@ -133,6 +134,11 @@ func (s *Server) putBuf(b *bytes.Buffer) {
 	}
 }
 
+// oversizeDiscardTime bounds the time spent reading and throwing away
+// the rest of a body too large to accept (32 times the limit, at least
+// 128 MiB, are read at most).
+const oversizeDiscardTime = 30 * time.Second
+
 // sniffLimit bounds how much of a body declared too large is read to learn
 // its SOAP version and revision.
 const sniffLimit = 64 << 10
@@ -150,10 +156,10 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	max := s.cfg.MaxMessageSize
-	limit := max + 1
-	if r.ContentLength > max {
-		limit = min(max, sniffLimit)
+	maxSize := s.cfg.MaxMessageSize
+	limit := maxSize + 1
+	if r.ContentLength > maxSize {
+		limit = min(maxSize, sniffLimit)
 	}
 	in := s.getBuf()
 	defer s.putBuf(in)
@@ -161,8 +167,8 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 		s.writeFault(w, hint, &Fault{Code: CodeSender, Reason: "reading request body failed"}, 0)
 		return
 	}
-	if r.ContentLength > max || int64(in.Len()) > max {
-		v, rev := sniffRequest(in.Bytes()[:min(int64(in.Len()), max)])
+	if r.ContentLength > maxSize || int64(in.Len()) > maxSize {
+		v, rev := sniffRequest(in.Bytes()[:min(int64(in.Len()), maxSize)])
 		if v == 0 {
 			v = hint
 		}
@@ -170,18 +176,31 @@ func (s *Server) servePost(w http.ResponseWriter, r *http.Request) {
 			rev = s.cfg.WSDLRevision
 		}
 		size := uint64(in.Len())
+		text := fmt.Sprintf("request of more than %d bytes exceeds the maximum of %d bytes", maxSize, maxSize)
 		if r.ContentLength > 0 {
 			size = uint64(r.ContentLength)
+			text = fmt.Sprintf("request of %d bytes exceeds the maximum of %d bytes", size, maxSize)
 		}
+		// The fault is sent while the body still arrives, and the rest of
+		// the body read and thrown away (bounded) before the connection
+		// closes: closing on unread bytes resets the connection, and the
+		// sender could lose the fault and take a permanent rejection for a
+		// network failure.
+		rc := http.NewResponseController(w)
+		duplex := rc.EnableFullDuplex() == nil
 		w.Header().Set("Connection", "close")
 		s.writeFault(w, v, &Fault{Code: CodeSender, Kind: KindMessageTooLarge, Revision: rev,
-			Reason:       fmt.Sprintf("message too large: over %d bytes", max),
+			Reason:       fmt.Sprintf("message too large: over %d bytes", maxSize),
 			Size:         size,
-			MaxSize:      uint64(max),
+			MaxSize:      uint64(maxSize),
 			DetailCode:   detailCodeTooLarge,
 			DetailReason: "MessageTooLarge",
-			DetailText:   fmt.Sprintf("request of %d bytes exceeds the maximum of %d bytes", size, max),
+			DetailText:   text,
 		}, 0)
+		if duplex && rc.Flush() == nil {
+			rc.SetReadDeadline(time.Now().Add(oversizeDiscardTime))
+			io.CopyN(io.Discard, r.Body, max(32*maxSize, 128<<20))
+		}
 		return
 	}
 

@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net"
@@ -35,6 +36,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/iisproject/iis/hl7"
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/registry"
@@ -425,16 +427,55 @@ func (w *Worker) applyTx(ctx context.Context, items []*item) error {
 	for i, it := range items {
 		msgs[i] = it.rm
 	}
-	return pgx.BeginFunc(ctx, w.cfg.Store.Pool(), func(tx pgx.Tx) error {
-		res, err := w.cfg.Store.ApplyBulk(ctx, tx, msgs)
-		if err != nil {
-			return err
+	// Queries (QBP and their answers) are kept by their own storing path;
+	// the rest go through ApplyBulk. Both in the one transaction.
+	var queries, others []*registry.Message
+	var qi, oi []*item
+	for i, m := range msgs {
+		if m.Kind == registry.KindQuery {
+			queries, qi = append(queries, m), append(qi, items[i])
+		} else {
+			others, oi = append(others, m), append(oi, items[i])
 		}
-		for i, it := range items {
-			it.res = res[i]
+	}
+	return pgx.BeginFunc(ctx, w.cfg.Store.Pool(), func(tx pgx.Tx) error {
+		if len(others) > 0 {
+			res, err := w.cfg.Store.ApplyBulk(ctx, tx, others)
+			if err != nil {
+				return err
+			}
+			for i, it := range oi {
+				it.res = res[i]
+			}
+		}
+		if len(queries) > 0 {
+			res, err := w.cfg.Store.StoreQueries(ctx, tx, queries)
+			if err != nil {
+				return err
+			}
+			for i, it := range qi {
+				it.res = res[i]
+			}
 		}
 		return nil
 	})
+}
+
+// queryOutcome is what a query's answer said, for the message store:
+// its profile, with the status of a Z33 ("Z32", "Z33 NF"), or "ACK" and
+// MSA-1 for a query answered with an ACK; "" if the answer is unreadable.
+func queryOutcome(answer []byte) string {
+	m, err := hl7.Parse(answer)
+	if err != nil {
+		return ""
+	}
+	switch {
+	case m.Get("MSH-9.1").Equal("ACK"):
+		return "ACK " + m.Get("MSA-1").String()
+	case m.Get("MSH-21.1").Equal("Z33"):
+		return "Z33 " + m.Get("QAK-2").String()
+	}
+	return m.Get("MSH-21.1").String()
 }
 
 // prepare decodes the body of qm, message idx of delivery d.
@@ -452,6 +493,15 @@ func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 	}
 	if rm.Received.IsZero() {
 		rm.Received = time.Now()
+	}
+	if rm.Kind == registry.KindQuery {
+		rm.QueryOutcome = queryOutcome(rm.AckBody)
+		rm.Decoded = w.cfg.Validator.Decode(qm.Body) // for MSH-7
+		// One shard for one query identity: the same query delivered
+		// twice is stored in queue order.
+		h := fnv.New64a()
+		h.Write([]byte(rm.Facility + "\x00" + rm.ControlID))
+		it.keys = []int64{int64(h.Sum64() >> 1)}
 	}
 	if rm.Kind == "vxu" {
 		body := qm.Body

@@ -25,8 +25,15 @@ type Config struct {
 	DatabaseURL       string `json:"database_url"`
 	WorkerBatch       int    `json:"worker_batch"`
 	WorkerConcurrency int    `json:"worker_concurrency"`
-	// QueryFacilities may query (QBP); "*" allows any authenticated sender.
+	// QueryFacilities may query (QBP) once the transport authenticated
+	// them (SOAP login, client certificate); "*" allows any authenticated
+	// sender.
 	QueryFacilities []string `json:"query_facilities"`
+	// QueryAllowUnauthenticated lets senders nobody authenticated (plain
+	// MLLP) query by the MSH-4 they claim, if QueryFacilities lists it or
+	// holds "*": anyone who reaches the listener can read any record. For
+	// closed test set-ups only; iisd warns at every start with it.
+	QueryAllowUnauthenticated bool `json:"query_allow_unauthenticated"`
 
 	MLLPAddr           string        `json:"mllp_addr"` // IIS_MLLP_ADDR, -mllp-addr ("" disables)
 	MLLPTLSCert        string        `json:"mllp_tls_cert"`
@@ -161,10 +168,11 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "registry PostgreSQL URL; empty starts a private cluster under the data directory (env DATABASE_URL or IIS_DATABASE_URL)")
 	fs.IntVar(&c.WorkerBatch, "worker-batch", c.WorkerBatch, "messages the registry worker commits together (env IIS_WORKER_BATCH)")
 	fs.IntVar(&c.WorkerConcurrency, "worker-concurrency", c.WorkerConcurrency, "parallel transactions per batch (env IIS_WORKER_CONCURRENCY)")
-	fs.Func("query-facilities", "facilities allowed to query, comma-separated; * for any (env IIS_QUERY_FACILITIES)", func(s string) error {
+	fs.Func("query-facilities", "facilities allowed to query once authenticated (SOAP login, client certificate), comma-separated; * for any authenticated one (env IIS_QUERY_FACILITIES)", func(s string) error {
 		c.QueryFacilities = splitList(s)
 		return nil
 	})
+	fs.BoolVar(&c.QueryAllowUnauthenticated, "query-allow-unauthenticated", c.QueryAllowUnauthenticated, "UNSAFE: let senders nobody authenticated (plain MLLP) query by the MSH-4 they claim; for closed test set-ups only (env IIS_QUERY_ALLOW_UNAUTHENTICATED)")
 	fs.StringVar(&c.MLLPAddr, "mllp-addr", c.MLLPAddr, "MLLP listen address; empty disables (env IIS_MLLP_ADDR)")
 	fs.StringVar(&c.MLLPTLSCert, "mllp-tls-cert", c.MLLPTLSCert, "PEM certificate for MLLP over TLS (env IIS_MLLP_TLS_CERT)")
 	fs.StringVar(&c.MLLPTLSKey, "mllp-tls-key", c.MLLPTLSKey, "PEM key for MLLP over TLS (env IIS_MLLP_TLS_KEY)")

@@ -245,6 +245,42 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("patient page: events %q, access %q", events, access)
 	}
 
+	// A clinic's query and the registry's answer, side by side: the IG
+	// example child is reported, then asked for over SOAP (Z44).
+	if got := send(readSample(t, "cdc-ig/vxu_z22_ig_ex1_basic_historical_plus_2_admin_vfc_vis.hl7")); got != "AA" {
+		t.Fatalf("IG example VXU answered %s", got)
+	}
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+		var n int
+		s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM patient_identifiers WHERE value = '432155'`).Scan(&n)
+		if n > 0 {
+			break
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatal("the IG example child was never stored")
+		}
+	}
+	sc := &soap.Client{URL: base + "/soap", Username: "clinic", Password: "s3cret", FacilityID: "CLINIC1"}
+	if reply, err := sc.SubmitSingleMessage(ctx, queryMsg("QBP-BROWSER-1")); err != nil || !strings.Contains(string(reply), "|Z42^") {
+		t.Fatalf("query over SOAP: %q %v", reply, err)
+	}
+	queryLink := `//table[@id="messages"]//a[text()="QBP-BROWSER-1"]`
+	var listed string
+	for start := time.Now(); ; time.Sleep(300 * time.Millisecond) {
+		run("queries", chromedp.Navigate(base+"/console/messages?type=QBP"), chromedp.WaitVisible("#messages"))
+		if listed = text("#messages"); strings.Contains(listed, "QBP-BROWSER-1") || time.Since(start) > time.Minute {
+			break
+		}
+	}
+	if !strings.Contains(listed, "QBP-BROWSER-1") || !strings.Contains(listed, "Z42") || strings.Contains(listed, "ONBOARD-0001") {
+		t.Fatalf("messages of type QBP: %q", listed)
+	}
+	run("open the query", shot("7-queries"), chromedp.Click(queryLink), chromedp.WaitVisible("#exchange.side-by-side"), shot("8-query-and-answer"))
+	if qbp, rsp, outcome := text("#hl7"), text("#ack"), text("#query-outcome"); !strings.Contains(qbp, "QPD") ||
+		!strings.Contains(rsp, "QAK") || !strings.Contains(rsp, "RXA") || outcome != "Z42" {
+		t.Errorf("query page: QBP %.200q, RSP %.200q, outcome %q", qbp, rsp, outcome)
+	}
+
 	// The live view's counters move as messages arrive.
 	poll := func(expr string) step {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {

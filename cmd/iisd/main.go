@@ -200,7 +200,7 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 	}
 	s.queryReg = query.FromStore(s.store)
 	queries := query.New(query.Config{Validator: validator, Registry: s.queryReg, Forecaster: fc,
-		Authorizer: query.AllowList(cfg.QueryFacilities), Logger: log})
+		Authorizer: queryAuthorizer(cfg, log), Logger: log})
 	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Queries: queries, Profiles: profiles, Metrics: ingest.NewMetrics(reg), Logger: log})
 	if len(cfg.ConsoleUsers) > 0 {
 		users := make([]console.User, 0, len(cfg.ConsoleUsers))
@@ -236,6 +236,18 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		}
 	}
 	return s, nil
+}
+
+// queryAuthorizer returns who may query: the configured facilities once
+// the transport authenticated them, or, with query_allow_unauthenticated,
+// whoever claims one of them, which is said loudly.
+func queryAuthorizer(cfg Config, log *slog.Logger) query.Authorizer {
+	if !cfg.QueryAllowUnauthenticated {
+		return query.AllowList(cfg.QueryFacilities)
+	}
+	log.Warn("UNAUTHENTICATED QUERIES ENABLED (query_allow_unauthenticated): any sender that reaches a listener can read the record of any patient by claiming a listed MSH-4; never use this with real data",
+		"query_facilities", strings.Join(cfg.QueryFacilities, ","))
+	return query.AllowUnauthenticated(cfg.QueryFacilities)
 }
 
 // openRegistry connects to the registry's PostgreSQL (applying its
@@ -460,6 +472,9 @@ func (s *server) banner() string {
 	} else {
 		fmt.Fprintf(&b, "  %-13s PostgreSQL from the configured database URL\n", "registry")
 	}
+	if s.cfg.QueryAllowUnauthenticated && s.cfg.Mode != "worker" {
+		fmt.Fprintf(&b, "  %-13s WARNING: unauthenticated senders may query (query_allow_unauthenticated)\n", "queries")
+	}
 	if s.worker != nil {
 		fmt.Fprintf(&b, "  %-13s registry worker running (mode %s)\n", "worker", s.cfg.Mode)
 	}
@@ -479,6 +494,12 @@ func (s *server) shutdown(grace time.Duration) error {
 	if s.http != nil {
 		if err := s.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("HTTP shutdown: %w", err))
+		}
+	}
+	if s.handler != nil {
+		// Answered queries' records still on their way to the queue.
+		if err := s.handler.Wait(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("query records not all queued: %w", err))
 		}
 	}
 	if s.stopBg != nil {

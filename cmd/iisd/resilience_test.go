@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,29 +63,15 @@ func TestResilience(t *testing.T) {
 	go io.Copy(io.Discard, stdout)
 
 	var wg sync.WaitGroup
-	// A 100 MB message: the server stops reading at its limit and closes
-	// the connection; it never buffers the whole thing.
+	// A 100 MB message: the server stops buffering at its limit, answers
+	// AR naming the limit (MSA-2 from the frame's MSH), throws the rest of
+	// the frame away and closes the connection; it never buffers the
+	// whole thing.
 	wg.Add(1)
 	var hugeErr error
 	go func() {
 		defer wg.Done()
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			hugeErr = err
-			return
-		}
-		defer c.Close()
-		chunk := make([]byte, 1<<20)
-		for i := range chunk {
-			chunk[i] = 'A'
-		}
-		c.Write([]byte{0x0b})
-		for range 100 {
-			if _, err := c.Write(chunk); err != nil {
-				return // closed by the server: what we want
-			}
-		}
-		hugeErr = errNotClosed
+		hugeErr = sendHuge(addr, 100, 1<<20)
 	}()
 	// Slowloris: a frame trickling in one byte every 100 ms.
 	wg.Add(1)
@@ -171,4 +158,49 @@ func TestHoldConnections(t *testing.T) {
 	io.Copy(io.Discard, os.Stdin)
 }
 
-var errNotClosed = errors.New("the server read a 100 MB message to its end instead of closing the connection at its limit")
+// sendHuge sends a frame of mb MiB, an MSH segment then filler, to an
+// iisd whose limit is limit bytes, and checks the answer: AR for the
+// frame's MSH-10 with an ERR naming the limit, then the connection closed.
+func sendHuge(addr string, mb, limit int) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Minute))
+	werr := make(chan error, 1)
+	go func() {
+		chunk := bytes.Repeat([]byte("OBX|1|ST|X||YYYYYYYYYYYYYYYYYYYYYYYYYY\r"), (1<<20)/40)
+		head := "\x0bMSH|^~\\&|EHR|HUGECLINIC|IIS|STATE|20261125||VXU^V04^VXU_V04|HUGE-1|P|2.5.1|||ER|AL\r"
+		if _, err := c.Write([]byte(head)); err != nil {
+			werr <- err
+			return
+		}
+		for range mb {
+			if _, err := c.Write(chunk); err != nil {
+				werr <- err
+				return
+			}
+		}
+		_, err := c.Write([]byte{0x1c, 0x0d})
+		werr <- err
+	}()
+	rd := mllp.NewReader(c, 0)
+	reply, err := rd.ReadMessage()
+	if err != nil {
+		return fmt.Errorf("no answer: %w", err)
+	}
+	m, err := hl7.Parse(reply)
+	want := strconv.Itoa(limit) + " bytes"
+	if err != nil || !m.Get("MSA-1").Equal("AR") || !m.Get("MSA-2").Equal("HUGE-1") || !m.Get("ERR-3.1").Equal("207") ||
+		!strings.Contains(m.Get("ERR-8").String(), want) {
+		return fmt.Errorf("answer %q, want AR for HUGE-1 with an ERR naming %s", reply, want)
+	}
+	if err := <-werr; err != nil {
+		return fmt.Errorf("the server did not read the frame to its end: %w", err)
+	}
+	if extra, err := rd.ReadMessage(); err == nil || !errors.Is(err, io.EOF) {
+		return fmt.Errorf("after the answer: %q, %v; want the connection closed", extra, err)
+	}
+	return nil
+}
