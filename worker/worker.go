@@ -33,7 +33,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/queue"
@@ -439,9 +438,14 @@ func (w *Worker) applyTx(ctx context.Context, items []*item) error {
 
 // prepare decodes the body of qm, message idx of delivery d.
 func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
+	// The texts that go to text columns are made storable (a rejected
+	// message's header may hold control characters or bytes that are not
+	// UTF-8; the listener cleans them, this guards what was queued before
+	// or by another writer). Raw keeps the bytes as received.
 	rm := &registry.Message{
-		Kind: qm.Kind, Facility: qm.Facility, ControlID: qm.ControlID, Type: qm.Type, Ack: qm.Ack,
-		Transport: qm.Transport, Raw: qm.Body, Issues: qm.Issues, AckBody: qm.AckBody,
+		Kind: immz.SafeText(qm.Kind), Facility: immz.SafeText(qm.Facility), ControlID: immz.SafeText(qm.ControlID),
+		Type: immz.SafeText(qm.Type), Ack: immz.SafeText(qm.Ack), Transport: immz.SafeText(qm.Transport),
+		Raw: qm.Body, Issues: immz.SafeText(qm.Issues), AckBody: qm.AckBody,
 		StreamSeq: d.seq, Received: qm.Received,
 	}
 	it := &item{d: d, idx: idx, qm: qm, rm: rm}
@@ -454,13 +458,9 @@ func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 		rm.Received = time.Now()
 	}
 	if rm.Kind == "vxu" {
+		// Decode reads the character set MSH-18 declares (8859/1 is
+		// converted to UTF-8); Raw keeps the bytes as received.
 		body := qm.Body
-		if !utf8.Valid(body) {
-			// Not UTF-8: senders that do not say otherwise in MSH-18 use
-			// ISO 8859-1 when they step outside ASCII. The decoded copy is
-			// converted; Raw keeps the bytes as received.
-			body = latin1ToUTF8(body)
-		}
 		v := w.cfg.Validator
 		if w.cfg.Profiles != nil {
 			if fv := w.cfg.Profiles.Validator(rm.Facility); fv != nil {
@@ -491,15 +491,6 @@ func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 		}
 	}
 	return it
-}
-
-// latin1ToUTF8 converts ISO 8859-1 bytes to UTF-8.
-func latin1ToUTF8(b []byte) []byte {
-	out := make([]byte, 0, len(b)+len(b)/8)
-	for _, c := range b {
-		out = utf8.AppendRune(out, rune(c))
-	}
-	return out
 }
 
 func firstIssue(r *immz.Result) string {

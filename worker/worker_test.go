@@ -3,6 +3,7 @@ package worker_test
 import (
 	"bytes"
 	"context"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -312,14 +313,26 @@ func TestDeadLetters(t *testing.T) {
 	if _, err := e.q.Publish(ctx, garbage); err != nil {
 		t.Fatal(err)
 	}
-	// A VXU whose patient name holds a NUL byte: PostgreSQL refuses it on
-	// every delivery, so it is dead-lettered after MaxDeliver.
+	// A VXU whose patient name holds a NUL byte: the validator rejects it
+	// (PostgreSQL could not store the name), so it is stored as rejected,
+	// never dead-lettered.
 	raw := samples(t)["vxu_z22_onc2015_iz_ad1_admin_child_ndc_vfc_vis_2_historical.hl7"]
-	poison := bytes.Replace(raw, []byte("Richardson^Russell"), []byte("Richard\x00son^Russell"), 1)
-	pm := e.publish(t, poison)
-	// A Latin-1 name (not UTF-8) is converted, not dead-lettered.
+	nul := bytes.Replace(raw, []byte("Richardson^Russell"), []byte("Richard\x00son^Russell"), 1)
+	nm := e.publish(t, nul)
+	if nm.Kind != "rejected" {
+		t.Fatalf("a NUL in PID-5 was queued as %s", nm.Kind)
+	}
+	// A database that refuses a message on every delivery: a facility
+	// (as a writer other than the listener might queue it) too long for
+	// the reports' unique index. Dead-lettered after MaxDeliver.
+	pm := &queue.Message{Kind: "vxu", Facility: longFacility(), ControlID: "POISON-1", Transport: "mllp", Type: "VXU", Ack: "AA",
+		Received: time.Now(), Body: raw}
+	if _, err := e.q.Publish(ctx, pm); err != nil {
+		t.Fatal(err)
+	}
+	// A Latin-1 name under MSH-18 8859/1 is converted, not dead-lettered.
 	latin := bytes.Replace(samples(t)["vxu_z22_onc2015_iz_ad4_child_delete_RXA21_D.hl7"], []byte("Benton^Katherine"), []byte("Ben\xe7ton^Katherine"), 1)
-	latin = bytes.Replace(latin, []byte("|71892|"), []byte("|71892L|"), 1)
+	latin = bytes.Replace(latin, []byte("|71892|P|2.5.1|||ER|AL|||||"), []byte("|71892L|P|2.5.1|||ER|AL||8859/1|||"), 1)
 	e.publish(t, latin)
 	// A good message behind them still goes through.
 	good := e.publish(t, samples(t)["vxu_z22_onc2015_iz_ad6_child_update_RXA21_U.hl7"])
@@ -334,6 +347,9 @@ func TestDeadLetters(t *testing.T) {
 	reasons := deadReasons(t, e)
 	if r := reasons["junk-1"]; !strings.Contains(r, "unparseable") || !strings.Contains(r, "after 1 deliveries") {
 		t.Errorf("garbage dead letter reason = %q", r)
+	}
+	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id = $1 AND kind = 'rejected'`, nm.ControlID); got != 1 {
+		t.Errorf("the message with a NUL stored %d times as rejected, want 1", got)
 	}
 	if r := reasons[pm.ControlID]; r == "" || !strings.Contains(r, "after 3 deliveries") {
 		t.Errorf("poison dead letter reason = %q (all: %v)", r, reasons)
@@ -471,8 +487,7 @@ func TestEnvelopes(t *testing.T) {
 		raws = append(raws, raw)
 	}
 	base := samples(t)["vxu_z22_onc2015_iz_ad1_admin_child_ndc_vfc_vis_2_historical.hl7"]
-	poison := bytes.Replace(base, []byte("Richardson^Russell"), []byte("Richard\x00son^Russell"), 1)
-	poison = bytes.Replace(poison, []byte("|12462|"), []byte("|POISON-1|"), 1)
+	poison := bytes.Replace(base, []byte("|12462|"), []byte("|POISON-1|"), 1)
 	msgs := make([]*queue.Message, 0, len(raws)+2)
 	for _, raw := range append(raws, poison) {
 		r := validator.Decode(raw)
@@ -483,6 +498,10 @@ func TestEnvelopes(t *testing.T) {
 		msgs = append(msgs, &queue.Message{Kind: kind, Facility: r.Header.SendingFacility.Name, ControlID: r.Header.ControlID,
 			Transport: "mllp", Type: "VXU", Ack: validator.AckCode(r), Received: time.Now(), Body: raw})
 	}
+	// The database refuses the poison: its facility (as a writer other
+	// than the listener might queue it) is too long for the reports'
+	// unique index, whose entries must fit in a third of a page.
+	msgs[len(raws)].Facility = longFacility()
 	msgs = append(msgs, &queue.Message{Kind: "vxu", Facility: "CLINIC", ControlID: "junk-1", Received: time.Now(), Body: []byte("this is not HL7")})
 	if msgs[len(raws)].ControlID != "POISON-1" {
 		t.Fatalf("poison control id = %q", msgs[len(raws)].ControlID)
@@ -539,4 +558,15 @@ func TestEnvelopes(t *testing.T) {
 	if s := w.Stats(); s.Dead != 2 || s.Stored+s.StoredOnly != int64(len(good)) {
 		t.Errorf("stats = %+v, want 2 dead and %d stored", s, len(good))
 	}
+}
+
+// longFacility is a facility name too long for the source reports' unique
+// index (random letters: it does not compress below the limit).
+func longFacility() string {
+	rng := rand.New(rand.NewPCG(1, 2))
+	long := make([]byte, 9000)
+	for i := range long {
+		long[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[rng.IntN(62)]
+	}
+	return string(long)
 }

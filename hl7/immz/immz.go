@@ -256,7 +256,8 @@ func (v *Validator) DecodeMessage(m *hl7.Message) *Result { return v.decode(&Res
 
 // decode decodes and validates r.msg into r.
 func (v *Validator) decode(r *Result, check bool) *Result {
-	m := r.msg
+	m := transcodeLatin1(r.msg)
+	r.msg = m
 	d, _ := v.decoders.Get().(*decoder)
 	if d == nil {
 		d = &decoder{v: v}
@@ -272,7 +273,11 @@ func (v *Validator) decode(r *Result, check bool) *Result {
 		d.copy = string(d.base)
 	}
 	defer d.release()
+	dirtyMSH := d.textIssues()
 	d.header()
+	if dirtyMSH {
+		cleanHeader(&d.res.Header)
+	}
 	if d.res.Rejected() {
 		return d.res
 	}
