@@ -59,8 +59,22 @@ func corpusVXU(tb testing.TB) map[string][]byte {
 }
 
 // mutations are the hostile texts written into fields of corpus messages:
-// control bytes, invalid UTF-8, escapes that spell them, Latin-1.
-var mutations = []string{"A\x00B", "\x00", "X\x01Y", "Z\x1bZ", "\xff\xfe", "Caf\xe9", "\\X00\\", "\\X0D0A\\x", "\\XC3\\", "\t"}
+// control bytes, invalid UTF-8, escapes that spell them, Latin-1, and a
+// value too long for an index entry (random letters, which do not
+// compress).
+var mutations = []string{"A\x00B", "\x00", "X\x01Y", "Z\x1bZ", "\xff\xfe", "Caf\xe9", "\\X00\\", "\\X0D0A\\x", "\\XC3\\", "\t", randomLetters(4000)}
+
+func randomLetters(n int) string {
+	b := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[x%52]
+	}
+	return string(b)
+}
 
 // mutatedFields are the fields the mutations go into.
 var mutatedFields = []string{"MSH-4", "MSH-10", "MSH-3", "MSH-9", "MSH-18", "PID-3", "PID-5", "PID-5.2", "PID-6", "PID-11",

@@ -439,11 +439,12 @@ func (w *Worker) applyTx(ctx context.Context, items []*item) error {
 // prepare decodes the body of qm, message idx of delivery d.
 func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 	// The texts that go to text columns are made storable (a rejected
-	// message's header may hold control characters or bytes that are not
-	// UTF-8; the listener cleans them, this guards what was queued before
-	// or by another writer). Raw keeps the bytes as received.
+	// message's header may hold control characters, bytes that are not
+	// UTF-8, or an overlong facility or MSH-10; the listener cleans the
+	// first two, this also guards what was queued before or by another
+	// writer). Raw keeps the bytes as received.
 	rm := &registry.Message{
-		Kind: immz.SafeText(qm.Kind), Facility: immz.SafeText(qm.Facility), ControlID: immz.SafeText(qm.ControlID),
+		Kind: immz.SafeText(qm.Kind), Facility: immz.StorableID(qm.Facility), ControlID: immz.StorableID(qm.ControlID),
 		Type: immz.SafeText(qm.Type), Ack: immz.SafeText(qm.Ack), Transport: immz.SafeText(qm.Transport),
 		Raw: qm.Body, Issues: immz.SafeText(qm.Issues), AckBody: qm.AckBody,
 		StreamSeq: d.seq, Received: qm.Received,
@@ -474,10 +475,10 @@ func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 		}
 		rm.Decoded = res
 		if rm.Facility == "" {
-			rm.Facility = res.Header.SendingFacility.Name
+			rm.Facility = immz.StorableID(res.Header.SendingFacility.Name)
 		}
 		if rm.ControlID == "" {
-			rm.ControlID = res.Header.ControlID
+			rm.ControlID = immz.StorableID(res.Header.ControlID)
 		}
 		it.keys = registry.LockKeys(rm)
 	}

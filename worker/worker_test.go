@@ -3,7 +3,6 @@ package worker_test
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -322,10 +321,10 @@ func TestDeadLetters(t *testing.T) {
 	if nm.Kind != "rejected" {
 		t.Fatalf("a NUL in PID-5 was queued as %s", nm.Kind)
 	}
-	// A database that refuses a message on every delivery: a facility
-	// (as a writer other than the listener might queue it) too long for
-	// the reports' unique index. Dead-lettered after MaxDeliver.
-	pm := &queue.Message{Kind: "vxu", Facility: longFacility(), ControlID: "POISON-1", Transport: "mllp", Type: "VXU", Ack: "AA",
+	// A message the database refuses on every delivery (see refuse):
+	// dead-lettered after MaxDeliver.
+	e.refuse(t, "POISON-1")
+	pm := &queue.Message{Kind: "vxu", Facility: "CLINIC", ControlID: "POISON-1", Transport: "mllp", Type: "VXU", Ack: "AA",
 		Received: time.Now(), Body: raw}
 	if _, err := e.q.Publish(ctx, pm); err != nil {
 		t.Fatal(err)
@@ -498,10 +497,7 @@ func TestEnvelopes(t *testing.T) {
 		msgs = append(msgs, &queue.Message{Kind: kind, Facility: r.Header.SendingFacility.Name, ControlID: r.Header.ControlID,
 			Transport: "mllp", Type: "VXU", Ack: validator.AckCode(r), Received: time.Now(), Body: raw})
 	}
-	// The database refuses the poison: its facility (as a writer other
-	// than the listener might queue it) is too long for the reports'
-	// unique index, whose entries must fit in a third of a page.
-	msgs[len(raws)].Facility = longFacility()
+	e.refuse(t, "POISON-1")
 	msgs = append(msgs, &queue.Message{Kind: "vxu", Facility: "CLINIC", ControlID: "junk-1", Received: time.Now(), Body: []byte("this is not HL7")})
 	if msgs[len(raws)].ControlID != "POISON-1" {
 		t.Fatalf("poison control id = %q", msgs[len(raws)].ControlID)
@@ -560,13 +556,18 @@ func TestEnvelopes(t *testing.T) {
 	}
 }
 
-// longFacility is a facility name too long for the source reports' unique
-// index (random letters: it does not compress below the limit).
-func longFacility() string {
-	rng := rand.New(rand.NewPCG(1, 2))
-	long := make([]byte, 9000)
-	for i := range long {
-		long[i] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[rng.IntN(62)]
+// refuse makes the database refuse, on every attempt, to store a report
+// with this MSH-10, as it would a value it cannot keep: the validator
+// rejects every such value the test could send, so a trigger stands in.
+func (e *env) refuse(t *testing.T, controlID string) {
+	t.Helper()
+	_, err := e.store.Pool().Exec(context.Background(), `CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.control_id = '`+controlID+`' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_poison BEFORE INSERT ON source_reports FOR EACH ROW EXECUTE FUNCTION refuse_poison();`)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return string(long)
 }

@@ -3,6 +3,7 @@ package immz
 import (
 	"bytes"
 	"encoding/binary"
+	"hash/crc32"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -28,6 +29,8 @@ import (
 //     be stored as text at all, and the others are never data. An escape
 //     \Xhh\ that spells one is treated the same, except the line breaks and
 //     tab of formatted text (CR, LF, HT) outside MSH.
+//   - A repetition longer than maxValue in a segment whose values the
+//     registry indexes (see indexed) rejects the message (102, 4).
 //
 // A problem in MSH is an envelope error (AR): the header's identity (MSH-4,
 // MSH-10) is what the message is stored and found under. Elsewhere the
@@ -111,7 +114,8 @@ func (d *decoder) textIssues() (inMSH bool) {
 	n := 0
 	for i, s := range d.m.Segments() {
 		b := s.Bytes()
-		if !suspect(b) && !hasHexEscape(b, esc) {
+		long := len(b) > maxValue && indexed(s)
+		if !long && !suspect(b) && !hasHexEscape(b, esc) {
 			continue
 		}
 		if cs == charsetOther && suspect(b) && n == 0 {
@@ -128,16 +132,22 @@ func (d *decoder) textIssues() (inMSH bool) {
 		var fb fieldBuf
 		for j, f := range split(s, &fb) {
 			what := d.badText(f, i == 0 && j == 1, i == 0, cs)
+			l := loc(s.ID(), seq, j+1)
+			if what == "" && long {
+				if r := longRep(f); r > 0 {
+					what = "repetition " + strconv.Itoa(r) + " is longer than " + strconv.Itoa(maxValue) + " characters"
+					l.Repetition = r
+				}
+			}
 			if what == "" {
 				continue
 			}
-			field := j + 1
 			scope := ScopeMessage
 			if i == 0 {
 				scope, inMSH = ScopeEnvelope, true
 			}
-			pos := s.ID() + "-" + strconv.Itoa(field)
-			d.add(Issue{Location: loc(s.ID(), seq, field), Code: CodeDataType, Severity: Error, AppCode: AppInvalidValue, Scope: scope,
+			pos := s.ID() + "-" + strconv.Itoa(j+1)
+			d.add(Issue{Location: l, Code: CodeDataType, Severity: Error, AppCode: AppInvalidValue, Scope: scope,
 				Message: pos + " " + what + consequence(Error, scope), Rule: "text"})
 			if n++; n == maxTextIssues {
 				return inMSH
@@ -149,6 +159,36 @@ func (d *decoder) textIssues() (inMSH bool) {
 			"MSH-18 character set "+quote(name)+" is not supported; the message is plain ASCII and was read as such", "MSH-18 character set")
 	}
 	return inMSH
+}
+
+// maxValue is the longest repetition of a field accepted in the segments
+// the registry indexes (see indexed): four times the longest the HL7 2.5.1
+// data types they hold allow (XPN, XAD, CX: 250), and short enough that the
+// registry's index entries built of one repetition's components stay
+// within PostgreSQL's limit (2704 bytes).
+const maxValue = 1000
+
+// indexed reports whether values of s go to indexed registry columns
+// (identity, identifiers, names, addresses, phones, guardians, doses).
+func indexed(s hl7.Segment) bool {
+	switch s.ID() {
+	case "MSH", "PID", "PD1", "NK1", "ORC", "RXA", "RXR":
+		return true
+	}
+	return false
+}
+
+// longRep returns the first repetition of f longer than maxValue, or 0.
+func longRep(f hl7.Value) int {
+	if len(f.Bytes()) <= maxValue {
+		return 0
+	}
+	for r := 1; r <= f.NumReps(); r++ {
+		if len(f.Rep(r).Bytes()) > maxValue {
+			return r
+		}
+	}
+	return 0
 }
 
 // badText says what is wrong with the text of field f, or "". encoding
@@ -226,4 +266,24 @@ func cleanHeader(h *Header) {
 	for _, s := range []*string{&h.Type, &h.Event, &h.Structure, &h.ControlID, &h.ProcessingID, &h.Version, &h.AcceptAck, &h.AppAck, &h.Profile} {
 		*s = SafeText(*s)
 	}
+}
+
+// maxID is the longest identity text (facility, MSH-10) kept for a message:
+// MSH-10's own limit.
+const maxID = 199
+
+// StorableID is SafeText(s), and when that is longer than 199 bytes its
+// first 180 bytes followed by "…#" and a checksum of the whole: the
+// identity (facility, MSH-10) under which a rejected message with an
+// overlong one is stored, still telling different messages apart.
+func StorableID(s string) string {
+	s = SafeText(s)
+	if len(s) <= maxID {
+		return s
+	}
+	cut := 180
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…#" + strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(s))), 16)
 }

@@ -1,7 +1,9 @@
 package immz
 
 import (
+	"hash/crc32"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -42,6 +44,10 @@ func TestTextRules(t *testing.T) {
 		{"UTF-8 under ASCII", edits{{"MSH-18", "ASCII"}, {"PID-5.1", "Snöw"}}, "AA", "", 0, 0, 0},
 		{"UTF-8 under UNICODE UTF-8", edits{{"MSH-18", "UNICODE UTF-8"}, {"PID-5.1", "Snöw"}}, "AA", "", 0, 0, 0},
 		{"8859/1 transcoded", edits{{"MSH-18", "8859/1"}, {"PID-5.1", "Sn\xf6w"}}, "AA", "", 0, 0, 0},
+		{"PID-5 repetition too long", edits{{"PID-5", "Snow^Madelynn^^^^^L~" + strings.Repeat("x", 1001) + "^Y^^^^^A"}}, "AE", "PID^1^5^2", 102, Error, 4},
+		{"PID-11 long but not one repetition", edits{{"PID-11", strings.Repeat("1 Main St^^Town^MA^02451^USA^L~", 40) + "1 Main St"}}, "AA", "", 0, 0, 0},
+		{"MSH-4 too long", edits{{"MSH-4", strings.Repeat("F", 1001)}}, "AR", "MSH^1^4^1", 102, Error, 4},
+		{"long OBX-5 text is kept", edits{{"OBX-5", strings.Repeat("note ", 400)}}, "AA", "", 0, 0, 0},
 		{"unsupported MSH-18, ASCII body", edits{{"MSH-18", "ISO IR87"}}, "AA", "MSH^1^18", 103, Warning, 5},
 		{"unsupported MSH-18, other bytes", edits{{"MSH-18", "8859/2"}, {"PID-5.1", "Sn\xf6w"}}, "AR", "MSH^1^18", 103, Error, 5},
 	}
@@ -146,4 +152,23 @@ func stringsOf(x any) []string {
 	}
 	walk(reflect.ValueOf(x))
 	return out
+}
+
+func TestStorableID(t *testing.T) {
+	long := strings.Repeat("é", 150) // 300 bytes
+	tests := []struct{ in, want string }{
+		{"NIST-IZ-1", "NIST-IZ-1"},
+		{"A\x00B", `A\x00B`},
+		{"Caf\xe9", `Caf\xE9`},
+		{"Café", "Café"},
+		{long, strings.Repeat("é", 90) + "…#" + strconv.FormatUint(uint64(crc32.ChecksumIEEE([]byte(long))), 16)},
+	}
+	for _, tt := range tests {
+		if got := StorableID(tt.in); got != tt.want || !utf8.ValidString(got) || len(got) > 199 {
+			t.Errorf("StorableID(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if StorableID(long+"a") == StorableID(long+"b") {
+		t.Error("two overlong identities are not told apart")
+	}
 }
