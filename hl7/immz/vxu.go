@@ -95,10 +95,39 @@ func (d *decoder) vxu() {
 	// spares one per segment.
 	esc, segs := d.delims.Escape, d.m.Segments()
 	bodyPlain := esc == 0 || len(segs) < 2 || bytes.IndexByte(d.base[offset(d.base, unsafe.SliceData(segs[1].Bytes())):], esc) < 0
+	// shaped is the shape issue (see shape) of a dose group's segment: it
+	// rejects the group that segment is in, known once the segment is read.
+	var shaped *Issue
+	rejectShaped := func() {
+		if shaped != nil {
+			shaped.Scope = ScopeGroup
+			shaped.Message += consequence(Error, ScopeGroup)
+			d.add(*shaped)
+			if cur != nil {
+				cur.rejected = true
+			}
+			shaped = nil
+		}
+	}
 	for _, s := range segs {
+		rejectShaped()
 		id := s.ID()
 		seq := d.nextSeq(id)
 		d.plainSeg = bodyPlain || bytes.IndexByte(s.Bytes(), esc) < 0
+		if is, ok := d.shape(s, id, seq); ok {
+			switch {
+			case id == "MSH":
+				is.Scope = ScopeEnvelope
+			case id == "ORC", id == "TQ1", id == "TQ2", id == "RXA", id == "RXR", inGroup && (id == "OBX" || id == "NTE"):
+				shaped = &is
+			default:
+				is.Scope = ScopeMessage
+			}
+			if shaped == nil {
+				is.Message += consequence(Error, is.Scope)
+				d.add(is)
+			}
+		}
 		switch id {
 		case "MSH", "SFT", "PV1", "PV2", "IN1", "IN2", "IN3", "TQ1", "TQ2", "NTE":
 			// Accepted and not needed for the registry.
@@ -163,6 +192,7 @@ func (d *decoder) vxu() {
 			}
 		}
 	}
+	rejectShaped()
 
 	if !havePID {
 		d.add(Issue{Location: loc("PID", 1, 0), Code: CodeSegmentSequence, Severity: Error, Scope: ScopeMessage,
