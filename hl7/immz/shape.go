@@ -1,28 +1,59 @@
 package immz
 
 import (
-	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 
 	"github.com/iisproject/iis/hl7"
 )
 
-// segmentFields is the number of fields HL7 2.5.1 defines for each segment
-// of a VXU^V04 (MSH with the two the IG adds, MSH-22 and MSH-23, and the
-// two later versions add after them).
-var segmentFields = map[string]int{
-	"MSH": 25, "SFT": 6, "PID": 39, "PD1": 21, "NK1": 39, "PV1": 52, "PV2": 49, "GT1": 57,
-	"IN1": 53, "IN2": 72, "IN3": 28, "ORC": 31, "TQ1": 14, "TQ2": 10, "RXA": 26, "RXR": 6,
-	"OBX": 25, "NTE": 4,
+// segmentFields is the number of fields HL7 2.5.1 defines for a segment
+// of VXU^V04 (MSH with the two the IG adds, MSH-22 and MSH-23, and the two
+// later versions add after them), or 0 for another segment.
+func segmentFields(id string) int {
+	switch id {
+	case "MSH":
+		return 25
+	case "SFT", "RXR":
+		return 6
+	case "PID":
+		return 39
+	case "PD1":
+		return 21
+	case "NK1":
+		return 39
+	case "PV1":
+		return 52
+	case "PV2":
+		return 49
+	case "GT1":
+		return 57
+	case "IN1":
+		return 53
+	case "IN2":
+		return 72
+	case "IN3":
+		return 28
+	case "ORC":
+		return 31
+	case "TQ1":
+		return 14
+	case "TQ2":
+		return 10
+	case "RXA":
+		return 26
+	case "OBX":
+		return 25
+	case "NTE":
+		return 4
+	}
+	return 0
 }
 
-// vxuID reports whether id is the ID of a segment of VXU^V04.
+// vxuID reports whether b is the ID of a segment of VXU^V04.
 func vxuID(b []byte) bool {
-	if len(b) != 3 || b[0] < 'A' || b[0] > 'Z' {
-		return false
-	}
-	_, ok := segmentFields[string(b)]
-	return ok
+	return len(b) == 3 && b[0] >= 'A' && b[0] <= 'Z' && segmentFields(string(b)) > 0
 }
 
 // A segment's shape: a missing segment terminator glues the next segment
@@ -48,45 +79,80 @@ func vxuID(b []byte) bool {
 // any other rejects the message.
 
 // shape returns the issue of segment s (sequence seq) if it is glued to
-// another or has data past its last field, with no scope set.
+// another or has data past its last field, with no scope set. The field
+// separators are found eight bytes at a time, as hl7 splits fields.
 func (d *decoder) shape(s hl7.Segment, id string, seq int) (Issue, bool) {
 	raw := s.Bytes()
-	fs := d.delims.Field
 	if len(raw) < 4 {
 		return Issue{}, false
 	}
-	max, known := segmentFields[id]
-	// k counts the separators: the k-th starts field k (MSH: k+1, since
-	// MSH-1 is the separator itself).
-	field, start := 0, 4
+	sh := shaper{raw: raw, fs: d.delims.Field, id: id, seq: seq, max: segmentFields(id), prev: 3, field: 1}
 	if id == "MSH" {
-		field = 1
+		sh.field = 2 // the separator at 3 is MSH-1
 	}
-	for {
-		i := len(raw)
-		if j := bytes.IndexByte(raw[start:], fs); j >= 0 {
-			i = start + j
+	i := 4
+	pat := uint64(sh.fs) * lowBytes
+	for ; i+8 <= len(raw); i += 8 {
+		for m := zeroBytes(binary.LittleEndian.Uint64(raw[i:]) ^ pat); m != 0; m &= m - 1 {
+			if sh.next(i + bits.TrailingZeros64(m)>>3) {
+				return sh.issue, true
+			}
 		}
-		field++
-		f := raw[start:i]
-		if i < len(raw) && len(f) >= 3 && vxuID(f[len(f)-3:]) && (len(f) == 3 || setIDNext(raw[i+1:], fs)) && !(id == "MSH" && field == 2) {
-			glued := string(f[len(f)-3:])
-			return Issue{Location: loc(id, seq, field), Code: CodeSegmentSequence, Severity: Error, AppCode: AppInvalidValue,
-				Message: id + "-" + strconv.Itoa(field) + " holds the start of another segment, \"" + glued + string(fs) +
-					"\": a segment terminator is missing before it, so that " + glued + " and the rest of its line were not read",
-				Rule: "segment glued"}, true
-		}
-		if known && field > max && len(f) > 0 {
-			return Issue{Location: loc(id, seq, field), Code: CodeDataType, Severity: Error, AppCode: AppInvalidValue,
-				Message: id + "-" + strconv.Itoa(field) + " is past the last field of " + id + " (" + id + "-" + strconv.Itoa(max) +
-					"): a segment terminator may be missing, and this data was not read",
-				Rule: "data past last field"}, true
-		}
-		if i == len(raw) {
-			return Issue{}, false
-		}
-		start = i + 1
 	}
+	for ; i < len(raw); i++ {
+		if raw[i] == sh.fs && sh.next(i) {
+			return sh.issue, true
+		}
+	}
+	if sh.next(len(raw)) {
+		return sh.issue, true
+	}
+	return Issue{}, false
+}
+
+// shaper walks the fields of one segment for shape.
+type shaper struct {
+	raw   []byte
+	fs    byte
+	id    string
+	seq   int
+	max   int // fields defined; 0: not known
+	prev  int // the separator before the current field
+	field int // the current field's number
+	issue Issue
+}
+
+// next checks the field that ends at p (a separator, or the segment's end)
+// and moves to the one after it; it reports whether the field has a shape
+// issue (sh.issue). Most fields are told apart by two comparisons.
+func (sh *shaper) next(p int) bool {
+	f, field := sh.raw[sh.prev+1:p], sh.field
+	sh.prev, sh.field = p, field+1
+	if len(f) >= 3 && upper(f[len(f)-3]) || sh.max > 0 && field > sh.max && len(f) > 0 {
+		return sh.check(f, p, field)
+	}
+	return false
+}
+
+// check is next for a field that may have an issue.
+func (sh *shaper) check(f []byte, p, field int) bool {
+	id := sh.id
+	if p < len(sh.raw) && len(f) >= 3 && vxuID(f[len(f)-3:]) && (len(f) == 3 || setIDNext(sh.raw[p+1:], sh.fs)) && !(id == "MSH" && field == 2) {
+		glued := string(f[len(f)-3:])
+		sh.issue = Issue{Location: loc(id, sh.seq, field), Code: CodeSegmentSequence, Severity: Error, AppCode: AppInvalidValue,
+			Message: id + "-" + strconv.Itoa(field) + " holds the start of another segment, \"" + glued + string(sh.fs) +
+				"\": a segment terminator is missing before it, so that " + glued + " and the rest of its line were not read",
+			Rule: "segment glued"}
+		return true
+	}
+	if sh.max > 0 && field > sh.max && len(f) > 0 {
+		sh.issue = Issue{Location: loc(id, sh.seq, field), Code: CodeDataType, Severity: Error, AppCode: AppInvalidValue,
+			Message: id + "-" + strconv.Itoa(field) + " is past the last field of " + id + " (" + id + "-" + strconv.Itoa(sh.max) +
+				"): a segment terminator may be missing, and this data was not read",
+			Rule: "data past last field"}
+		return true
+	}
+	return false
 }
 
 func upper(c byte) bool { return c >= 'A' && c <= 'Z' }

@@ -97,16 +97,19 @@ func (d *decoder) vxu() {
 	bodyPlain := esc == 0 || len(segs) < 2 || bytes.IndexByte(d.base[offset(d.base, unsafe.SliceData(segs[1].Bytes())):], esc) < 0
 	// shaped is the shape issue (see shape) of a dose group's segment: it
 	// rejects the group that segment is in, known once the segment is read.
-	var shaped *Issue
+	var (
+		shaped  Issue
+		pending bool // shaped is to be added
+	)
 	rejectShaped := func() {
-		if shaped != nil {
+		if pending {
 			shaped.Scope = ScopeGroup
 			shaped.Message += consequence(Error, ScopeGroup)
-			d.add(*shaped)
+			d.add(shaped)
 			if cur != nil {
 				cur.rejected = true
 			}
-			shaped = nil
+			pending = false
 		}
 	}
 	for _, s := range segs {
@@ -119,11 +122,11 @@ func (d *decoder) vxu() {
 			case id == "MSH":
 				is.Scope = ScopeEnvelope
 			case id == "ORC", id == "TQ1", id == "TQ2", id == "RXA", id == "RXR", inGroup && (id == "OBX" || id == "NTE"):
-				shaped = &is
+				shaped, pending = is, true
 			default:
 				is.Scope = ScopeMessage
 			}
-			if shaped == nil {
+			if !pending {
 				is.Message += consequence(Error, is.Scope)
 				d.add(is)
 			}
