@@ -48,7 +48,11 @@ const (
 
 // declaredCharset reads MSH-18's first repetition.
 func declaredCharset(m *hl7.Message) (charset, string) {
-	name := strings.TrimSpace(m.MSH().Field(18).Rep(1).String())
+	f := m.MSH().Field(18)
+	if f.IsEmpty() {
+		return charsetUTF8, ""
+	}
+	name := strings.TrimSpace(f.Rep(1).String())
 	switch strings.ToUpper(name) {
 	case "", "ASCII", "UNICODE UTF-8", "UTF-8", "UTF8":
 		return charsetUTF8, name
@@ -111,11 +115,12 @@ func transcodeLatin1(m *hl7.Message) *hl7.Message {
 func (d *decoder) textIssues() (inMSH bool) {
 	cs, name := declaredCharset(d.m)
 	esc := d.delims.Escape
+	anyHex := hasHexEscape(d.base, esc)
 	n := 0
 	for i, s := range d.m.Segments() {
 		b := s.Bytes()
 		long := len(b) > maxValue && indexed(s)
-		if !long && !suspect(b) && !hasHexEscape(b, esc) {
+		if !long && !suspect(b) && !(anyHex && hasHexEscape(b, esc)) {
 			continue
 		}
 		if cs == charsetOther && suspect(b) && n == 0 {
