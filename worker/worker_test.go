@@ -321,6 +321,12 @@ func TestDeadLetters(t *testing.T) {
 	if nm.Kind != "rejected" {
 		t.Fatalf("a NUL in PID-5 was queued as %s", nm.Kind)
 	}
+	// A NUL in MSH-10: AR, and stored as rejected under MSH-10 with the
+	// NUL written \x00; its raw bytes as received.
+	nulID := bytes.Replace(raw, []byte("|12462|"), []byte("|124\x0062|"), 1)
+	if m := e.publish(t, nulID); m.Kind != "rejected" || m.Ack != "AR" {
+		t.Fatalf("a NUL in MSH-10 was queued as %s, %s", m.Kind, m.Ack)
+	}
 	// A message the database refuses on every delivery (see refuse):
 	// dead-lettered after MaxDeliver.
 	e.refuse(t, "POISON-1")
@@ -346,6 +352,9 @@ func TestDeadLetters(t *testing.T) {
 	reasons := deadReasons(t, e)
 	if r := reasons["junk-1"]; !strings.Contains(r, "unparseable") || !strings.Contains(r, "after 1 deliveries") {
 		t.Errorf("garbage dead letter reason = %q", r)
+	}
+	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id = '124\x0062' AND kind = 'rejected' AND position('\x00'::bytea in raw) > 0`); got != 1 {
+		t.Errorf("the message with a NUL in MSH-10 stored %d times as rejected, want 1", got)
 	}
 	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id = $1 AND kind = 'rejected'`, nm.ControlID); got != 1 {
 		t.Errorf("the message with a NUL stored %d times as rejected, want 1", got)
