@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/iisproject/iis"
 	"github.com/iisproject/iis/hl7"
@@ -90,6 +91,8 @@ func hasHexEscape(b []byte, esc byte) bool {
 	return esc != 0 && bytes.Contains(b, []byte{esc, 'X'})
 }
 
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
 // transcodeLatin1 returns m re-read from its bytes converted from ISO
 // 8859-1 to UTF-8, when MSH-18 declares 8859/1 and there is anything to
 // convert. The delimiters and segment terminators are ASCII, so the
@@ -100,6 +103,9 @@ func transcodeLatin1(m *hl7.Message) *hl7.Message {
 	}
 	b := m.Bytes()
 	out := make([]byte, 0, len(b)+len(b)/8)
+	if bytes.HasPrefix(b, utf8BOM) { // tolerated by the parser, kept as is
+		out, b = append(out, utf8BOM...), b[len(utf8BOM):]
+	}
 	for _, c := range b {
 		out = utf8.AppendRune(out, rune(c))
 	}
@@ -246,7 +252,7 @@ func hexByte(c byte) string {
 // UTF-8 written as \xHH, so that text from a rejected message (its header)
 // can be stored in a text column and shown; s itself when it is clean.
 func SafeText(s string) string {
-	if !suspect([]byte(s)) || utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 }) {
+	if s == "" || !suspect(unsafe.Slice(unsafe.StringData(s), len(s))) || utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 }) {
 		return s
 	}
 	var b strings.Builder

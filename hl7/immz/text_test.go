@@ -106,12 +106,14 @@ func TestTextRules(t *testing.T) {
 func TestLatin1Decoded(t *testing.T) {
 	v := New(Config{Now: testNow})
 	msg := edit(t, edit(t, readSample(t, baseSample), "MSH-18", "8859/1"), "PID-5.2", "Ren\xe9e")
-	r := v.Decode([]byte(msg))
-	if r.VXU == nil {
-		t.Fatalf("rejected: %+v", r.Issues)
-	}
-	if got := r.VXU.Patient.Names[0].Given; got != "Renée" {
-		t.Errorf("given name %q, want Renée", got)
+	for _, raw := range []string{msg, "\xEF\xBB\xBF" + msg} { // with a byte order mark too
+		r := v.Decode([]byte(raw))
+		if r.VXU == nil {
+			t.Fatalf("rejected: %+v", r.Issues)
+		}
+		if got := r.VXU.Patient.Names[0].Given; got != "Renée" {
+			t.Errorf("given name %q, want Renée", got)
+		}
 	}
 }
 
