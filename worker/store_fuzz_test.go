@@ -186,6 +186,20 @@ func FuzzAcceptedIsStored(f *testing.F) {
 		if q.m.Kind == "vxu" && (code == "AA" || code == "AE") && !res[0].Duplicate && res[0].StoredOnly {
 			t.Fatalf("answered %s, stored as message only", code)
 		}
+		// Stored faithfully: the patient's names as decoded (Latin-1
+		// converted), byte for byte.
+		if r := res[0]; q.m.Kind == "vxu" && !r.Duplicate && !r.StoredOnly {
+			for _, nm := range it.rm.Decoded.VXU.Patient.Names {
+				var found bool
+				if err := store.Pool().QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM patient_names
+					WHERE patient_id = $1 AND family = $2 AND given = $3 AND middle = $4)`, r.PatientID, nm.Family, nm.Given, nm.Middle).Scan(&found); err != nil {
+					t.Fatal(err)
+				}
+				if !found {
+					t.Fatalf("answered %s, name %q^%q^%q not stored as decoded", code, nm.Family, nm.Given, nm.Middle)
+				}
+			}
+		}
 		var n int
 		if err := store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM source_reports WHERE stream_seq = $1`, int64(d.seq)).Scan(&n); err != nil {
 			t.Fatal(err)
