@@ -144,6 +144,10 @@ func FuzzAcceptedIsStored(f *testing.F) {
 			}
 		}
 		f.Add(setField(setField(raw, "MSH-18", "8859/1"), "PID-5.2", "Ren\xe9e"))
+		// A guardian whose name, relationship and phone are each just
+		// within the limit: the three share one index entry.
+		digits := strings.Map(func(r rune) rune { return '0' + r%10 }, randomLetters(790))
+		f.Add(setField(setField(setField(raw, "NK1-2", randomLetters(795)), "NK1-3", randomLetters(795)), "NK1-5", "^PRN^PH^^^"+digits[:390]+"^"+digits[390:780]))
 	}
 	store, err := registry.Open(context.Background(), registry.Config{URL: pgtest.NewDatabase(f)})
 	if err != nil {

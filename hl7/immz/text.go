@@ -173,11 +173,12 @@ func (d *decoder) textIssues() (inMSH bool) {
 }
 
 // maxValue is the longest repetition of a field accepted in the segments
-// the registry indexes (see indexed): four times the longest the HL7 2.5.1
-// data types they hold allow (XPN, XAD, CX: 250), and short enough that the
-// registry's index entries built of one repetition's components stay
-// within PostgreSQL's limit (2704 bytes).
-const maxValue = 1000
+// the registry indexes (see indexed): more than three times the longest
+// the HL7 2.5.1 data types they hold allow (XPN, XAD, CX: 250), and short
+// enough that an index entry built of up to three fields' repetitions (a
+// guardian: NK1-2, NK1-3, NK1-5) stays within PostgreSQL's limit of 2704
+// bytes.
+const maxValue = 800
 
 // indexed reports whether values of s go to indexed registry columns
 // (identity, identifiers, names, addresses, phones, guardians, doses).
