@@ -33,6 +33,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/queue"
@@ -469,6 +470,12 @@ func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 			}
 		}
 		res := v.Decode(body)
+		if res.Rejected() && !utf8.Valid(body) {
+			// Accepted (kind vxu) by a listener that read bytes outside
+			// UTF-8 as ISO 8859-1 without MSH-18 saying so, before such
+			// messages were rejected: read it as that listener did.
+			res = v.Decode(latin1ToUTF8(body))
+		}
 		if res.Message() == nil {
 			it.err = fmt.Errorf("%w: unparseable message: %s", registry.ErrPermanent, firstIssue(res))
 			return it
@@ -492,6 +499,15 @@ func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 		}
 	}
 	return it
+}
+
+// latin1ToUTF8 converts ISO 8859-1 bytes to UTF-8.
+func latin1ToUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/8)
+	for _, c := range b {
+		out = utf8.AppendRune(out, rune(c))
+	}
+	return out
 }
 
 func firstIssue(r *immz.Result) string {

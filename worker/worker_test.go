@@ -339,12 +339,24 @@ func TestDeadLetters(t *testing.T) {
 	latin := bytes.Replace(samples(t)["vxu_z22_onc2015_iz_ad4_child_delete_RXA21_D.hl7"], []byte("Benton^Katherine"), []byte("Ben\xe7ton^Katherine"), 1)
 	latin = bytes.Replace(latin, []byte("|71892|P|2.5.1|||ER|AL|||||"), []byte("|71892L|P|2.5.1|||ER|AL||8859/1|||"), 1)
 	e.publish(t, latin)
+	// One queued as accepted by a listener that read such bytes as ISO
+	// 8859-1 without MSH-18 (no listener accepts it now): stored as that
+	// listener read it, not lost.
+	old := bytes.Replace(samples(t)["vxu_z22_onc2015_iz_ad4_child_delete_RXA21_D.hl7"], []byte("Benton^Katherine"), []byte("Ben\xe7tan^Katherine"), 1)
+	old = bytes.Replace(old, []byte("|71892|"), []byte("|71892O|"), 1)
+	if _, err := e.q.Publish(ctx, &queue.Message{Kind: "vxu", Facility: "wcEHR", ControlID: "71892O", Transport: "mllp", Type: "VXU", Ack: "AA",
+		Received: time.Now(), Body: old}); err != nil {
+		t.Fatal(err)
+	}
 	// A good message behind them still goes through.
 	good := e.publish(t, samples(t)["vxu_z22_onc2015_iz_ad6_child_update_RXA21_U.hl7"])
 
 	e.drain(t, "registry")
 	if got := e.count(t, `SELECT count(*) FROM patients WHERE family_name = 'Bençton'`); got != 1 {
 		t.Errorf("Latin-1 name stored %d times, want 1", got)
+	}
+	if got := e.count(t, `SELECT count(*) FROM patient_names WHERE family = 'Bençtan'`); got != 1 {
+		t.Errorf("Latin-1 name queued before MSH-18 was required stored %d times, want 1", got)
 	}
 	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id = $1`, good.ControlID); got != 1 {
 		t.Errorf("good message stored %d times, want 1", got)
