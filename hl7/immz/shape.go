@@ -47,13 +47,37 @@ func segmentFields(id string) int {
 		return 25
 	case "NTE":
 		return 4
+	case "RCP": // of a QBP, with QPD
+		return 7
 	}
 	return 0
 }
 
-// vxuID reports whether b is the ID of a segment of VXU^V04.
+// vxuID reports whether b is the ID of a segment of VXU^V04 or QBP^Q11.
 func vxuID(b []byte) bool {
-	return len(b) == 3 && b[0] >= 'A' && b[0] <= 'Z' && segmentFields(string(b)) > 0
+	return len(b) == 3 && b[0] >= 'A' && b[0] <= 'Z' && (segmentFields(string(b)) > 0 || string(b) == "QPD")
+}
+
+// shapeAll adds the shape issue of every segment of a message that has no
+// dose groups (a QBP): in MSH it rejects the envelope, elsewhere the
+// message (the query).
+func (d *decoder) shapeAll() {
+	for i, s := range d.m.Segments() {
+		id, seq := s.ID(), 1
+		for _, t := range d.m.Segments()[:i] {
+			if t.Is(id) {
+				seq++
+			}
+		}
+		if is, ok := d.shape(s, id, seq); ok {
+			is.Scope = ScopeMessage
+			if i == 0 {
+				is.Scope = ScopeEnvelope
+			}
+			is.Message += consequence(Error, is.Scope)
+			d.add(is)
+		}
+	}
 }
 
 // A segment's shape: a missing segment terminator glues the next segment

@@ -100,3 +100,35 @@ func TestShapeRules(t *testing.T) {
 		})
 	}
 }
+
+// TestShapeQuery: in a QBP, an RCP glued to the QPD (its quantity limit
+// would otherwise be lost) or data past RCP-7 rejects the query.
+func TestShapeQuery(t *testing.T) {
+	v := New(Config{Now: testNow})
+	base := readSample(t, "qbp-z44-nist-qr-1.1.hl7")
+	if r := v.Decode([]byte(base)); r.Rejected() {
+		t.Fatalf("base query rejected: %+v", r.Issues)
+	}
+	tests := []struct{ name, msg, loc, rule string }{
+		{"RCP glued to QPD", strings.Replace(base, "^^^P\rRCP|", "^^^PRCP|", 1), "QPD^1^8", "segment glued"},
+		{"data past RCP-7", strings.Replace(base, "HL70126", "HL70126||||||x", 1), "RCP^1^8", "data past last field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := v.Decode([]byte(tt.msg))
+			if c := v.Check([]byte(tt.msg)); !sameVerdict(r, c) {
+				t.Errorf("Check differs from Decode:\n decode %+v\n check  %+v", r.Issues, c.Issues)
+			}
+			if !r.Rejected() || v.AckCode(r) != "AE" {
+				t.Errorf("query not rejected (%s): %+v", v.AckCode(r), r.Issues)
+			}
+			var found bool
+			for _, is := range r.Issues {
+				found = found || is.Rule == tt.rule && is.Location.String() == tt.loc && is.Severity == Error
+			}
+			if !found {
+				t.Errorf("no %q at %s: %+v", tt.rule, tt.loc, r.Issues)
+			}
+		})
+	}
+}
