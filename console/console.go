@@ -18,6 +18,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/iisproject/iis/hl7/immz"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -192,9 +193,14 @@ func (c *Console) routes() {
 }
 
 // audit writes one audit_log row.
+//
+// The detail may quote a message's identity (facility, MSH-10), which in a
+// rejected or dead-lettered message can hold control characters or bytes
+// that are not UTF-8: they are written as \xHH so that the row is always
+// stored.
 func (c *Console) audit(ctx context.Context, actor, action string, patientID, reportID *int64, detail string) error {
 	_, err := c.cfg.Pool.Exec(ctx, `INSERT INTO audit_log (actor, action, patient_id, report_id, detail) VALUES ($1, $2, $3, $4, $5)`,
-		"console:"+actor, action, patientID, reportID, detail)
+		immz.SafeText("console:"+actor), action, patientID, reportID, immz.SafeText(detail))
 	if err != nil {
 		return fmt.Errorf("console: audit: %w", err)
 	}

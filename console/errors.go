@@ -139,7 +139,12 @@ func (c *Console) redrive(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, http.StatusNotFound, "No such dead letter (already resent?).", err)
 		return
 	}
+	// The attempt is audited whether or not it succeeds.
 	if _, err := c.cfg.Queue.Redrive(r.Context(), seq, s.user); err != nil {
+		detail := fmt.Sprintf("dead letter %d (%s %s) could not be queued again: %v", seq, dl.Facility, dl.ControlID, err)
+		if aErr := c.audit(r.Context(), s.user, "redrive-failed", nil, nil, detail); aErr != nil {
+			c.log.Error("console: failed redrive not audited", "seq", seq, "err", aErr)
+		}
 		c.fail(w, r, s, http.StatusServiceUnavailable, "The dead letter could not be queued again; nothing changed. Try again later.", err)
 		return
 	}

@@ -480,9 +480,15 @@ func queryOutcome(answer []byte) string {
 
 // prepare decodes the body of qm, message idx of delivery d.
 func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
+	// The texts that go to text columns are made storable (a rejected
+	// message's header may hold control characters, bytes that are not
+	// UTF-8, or an overlong facility or MSH-10; the listener cleans the
+	// first two, this also guards what was queued before or by another
+	// writer). Raw keeps the bytes as received.
 	rm := &registry.Message{
-		Kind: qm.Kind, Facility: qm.Facility, ControlID: qm.ControlID, Type: qm.Type, Ack: qm.Ack,
-		Transport: qm.Transport, Raw: qm.Body, Issues: qm.Issues, AckBody: qm.AckBody,
+		Kind: immz.SafeText(qm.Kind), Facility: immz.StorableID(qm.Facility), ControlID: immz.StorableID(qm.ControlID),
+		Type: immz.SafeText(qm.Type), Ack: immz.SafeText(qm.Ack), Transport: immz.SafeText(qm.Transport),
+		Raw: qm.Body, Issues: immz.SafeText(qm.Issues), AckBody: qm.AckBody,
 		StreamSeq: d.seq, Received: qm.Received,
 	}
 	it := &item{d: d, idx: idx, qm: qm, rm: rm}
@@ -504,13 +510,9 @@ func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 		it.keys = []int64{int64(h.Sum64() >> 1)}
 	}
 	if rm.Kind == "vxu" {
+		// Decode reads the character set MSH-18 declares (8859/1 is
+		// converted to UTF-8); Raw keeps the bytes as received.
 		body := qm.Body
-		if !utf8.Valid(body) {
-			// Not UTF-8: senders that do not say otherwise in MSH-18 use
-			// ISO 8859-1 when they step outside ASCII. The decoded copy is
-			// converted; Raw keeps the bytes as received.
-			body = latin1ToUTF8(body)
-		}
 		v := w.cfg.Validator
 		if w.cfg.Profiles != nil {
 			if fv := w.cfg.Profiles.Validator(rm.Facility); fv != nil {
@@ -518,16 +520,22 @@ func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 			}
 		}
 		res := v.Decode(body)
+		if res.Rejected() && !utf8.Valid(body) {
+			// Accepted (kind vxu) by a listener that read bytes outside
+			// UTF-8 as ISO 8859-1 without MSH-18 saying so, before such
+			// messages were rejected: read it as that listener did.
+			res = v.Decode(latin1ToUTF8(body))
+		}
 		if res.Message() == nil {
 			it.err = fmt.Errorf("%w: unparseable message: %s", registry.ErrPermanent, firstIssue(res))
 			return it
 		}
 		rm.Decoded = res
 		if rm.Facility == "" {
-			rm.Facility = res.Header.SendingFacility.Name
+			rm.Facility = immz.StorableID(res.Header.SendingFacility.Name)
 		}
 		if rm.ControlID == "" {
-			rm.ControlID = res.Header.ControlID
+			rm.ControlID = immz.StorableID(res.Header.ControlID)
 		}
 		it.keys = registry.LockKeys(rm)
 	}

@@ -312,15 +312,42 @@ func TestDeadLetters(t *testing.T) {
 	if _, err := e.q.Publish(ctx, garbage); err != nil {
 		t.Fatal(err)
 	}
-	// A VXU whose patient name holds a NUL byte: PostgreSQL refuses it on
-	// every delivery, so it is dead-lettered after MaxDeliver.
+	// A VXU whose patient name holds a NUL byte: the validator rejects it
+	// (PostgreSQL could not store the name), so it is stored as rejected,
+	// never dead-lettered.
 	raw := samples(t)["vxu_z22_onc2015_iz_ad1_admin_child_ndc_vfc_vis_2_historical.hl7"]
-	poison := bytes.Replace(raw, []byte("Richardson^Russell"), []byte("Richard\x00son^Russell"), 1)
-	pm := e.publish(t, poison)
-	// A Latin-1 name (not UTF-8) is converted, not dead-lettered.
+	nul := bytes.Replace(raw, []byte("Richardson^Russell"), []byte("Richard\x00son^Russell"), 1)
+	nm := e.publish(t, nul)
+	if nm.Kind != "rejected" {
+		t.Fatalf("a NUL in PID-5 was queued as %s", nm.Kind)
+	}
+	// A NUL in MSH-10: AR, and stored as rejected under MSH-10 with the
+	// NUL written \x00; its raw bytes as received.
+	nulID := bytes.Replace(raw, []byte("|12462|"), []byte("|124\x0062|"), 1)
+	if m := e.publish(t, nulID); m.Kind != "rejected" || m.Ack != "AR" {
+		t.Fatalf("a NUL in MSH-10 was queued as %s, %s", m.Kind, m.Ack)
+	}
+	// A message the database refuses on every delivery (see refuse):
+	// dead-lettered after MaxDeliver.
+	e.refuse(t, "POISON-1")
+	pm := &queue.Message{Kind: "vxu", Facility: "CLINIC", ControlID: "POISON-1", Transport: "mllp", Type: "VXU", Ack: "AA",
+		Received: time.Now(), Body: raw}
+	if _, err := e.q.Publish(ctx, pm); err != nil {
+		t.Fatal(err)
+	}
+	// A Latin-1 name under MSH-18 8859/1 is converted, not dead-lettered.
 	latin := bytes.Replace(samples(t)["vxu_z22_onc2015_iz_ad4_child_delete_RXA21_D.hl7"], []byte("Benton^Katherine"), []byte("Ben\xe7ton^Katherine"), 1)
-	latin = bytes.Replace(latin, []byte("|71892|"), []byte("|71892L|"), 1)
+	latin = bytes.Replace(latin, []byte("|71892|P|2.5.1|||ER|AL|||||"), []byte("|71892L|P|2.5.1|||ER|AL||8859/1|||"), 1)
 	e.publish(t, latin)
+	// One queued as accepted by a listener that read such bytes as ISO
+	// 8859-1 without MSH-18 (no listener accepts it now): stored as that
+	// listener read it, not lost.
+	old := bytes.Replace(samples(t)["vxu_z22_onc2015_iz_ad4_child_delete_RXA21_D.hl7"], []byte("Benton^Katherine"), []byte("Ben\xe7tan^Katherine"), 1)
+	old = bytes.Replace(old, []byte("|71892|"), []byte("|71892O|"), 1)
+	if _, err := e.q.Publish(ctx, &queue.Message{Kind: "vxu", Facility: "wcEHR", ControlID: "71892O", Transport: "mllp", Type: "VXU", Ack: "AA",
+		Received: time.Now(), Body: old}); err != nil {
+		t.Fatal(err)
+	}
 	// A good message behind them still goes through.
 	good := e.publish(t, samples(t)["vxu_z22_onc2015_iz_ad6_child_update_RXA21_U.hl7"])
 
@@ -328,12 +355,21 @@ func TestDeadLetters(t *testing.T) {
 	if got := e.count(t, `SELECT count(*) FROM patients WHERE family_name = 'Bençton'`); got != 1 {
 		t.Errorf("Latin-1 name stored %d times, want 1", got)
 	}
+	if got := e.count(t, `SELECT count(*) FROM patient_names WHERE family = 'Bençtan'`); got != 1 {
+		t.Errorf("Latin-1 name queued before MSH-18 was required stored %d times, want 1", got)
+	}
 	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id = $1`, good.ControlID); got != 1 {
 		t.Errorf("good message stored %d times, want 1", got)
 	}
 	reasons := deadReasons(t, e)
 	if r := reasons["junk-1"]; !strings.Contains(r, "unparseable") || !strings.Contains(r, "after 1 deliveries") {
 		t.Errorf("garbage dead letter reason = %q", r)
+	}
+	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id = '124\x0062' AND kind = 'rejected' AND position('\x00'::bytea in raw) > 0`); got != 1 {
+		t.Errorf("the message with a NUL in MSH-10 stored %d times as rejected, want 1", got)
+	}
+	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id = $1 AND kind = 'rejected'`, nm.ControlID); got != 1 {
+		t.Errorf("the message with a NUL stored %d times as rejected, want 1", got)
 	}
 	if r := reasons[pm.ControlID]; r == "" || !strings.Contains(r, "after 3 deliveries") {
 		t.Errorf("poison dead letter reason = %q (all: %v)", r, reasons)
@@ -471,8 +507,7 @@ func TestEnvelopes(t *testing.T) {
 		raws = append(raws, raw)
 	}
 	base := samples(t)["vxu_z22_onc2015_iz_ad1_admin_child_ndc_vfc_vis_2_historical.hl7"]
-	poison := bytes.Replace(base, []byte("Richardson^Russell"), []byte("Richard\x00son^Russell"), 1)
-	poison = bytes.Replace(poison, []byte("|12462|"), []byte("|POISON-1|"), 1)
+	poison := bytes.Replace(base, []byte("|12462|"), []byte("|POISON-1|"), 1)
 	msgs := make([]*queue.Message, 0, len(raws)+2)
 	for _, raw := range append(raws, poison) {
 		r := validator.Decode(raw)
@@ -483,6 +518,7 @@ func TestEnvelopes(t *testing.T) {
 		msgs = append(msgs, &queue.Message{Kind: kind, Facility: r.Header.SendingFacility.Name, ControlID: r.Header.ControlID,
 			Transport: "mllp", Type: "VXU", Ack: validator.AckCode(r), Received: time.Now(), Body: raw})
 	}
+	e.refuse(t, "POISON-1")
 	msgs = append(msgs, &queue.Message{Kind: "vxu", Facility: "CLINIC", ControlID: "junk-1", Received: time.Now(), Body: []byte("this is not HL7")})
 	if msgs[len(raws)].ControlID != "POISON-1" {
 		t.Fatalf("poison control id = %q", msgs[len(raws)].ControlID)
@@ -538,5 +574,21 @@ func TestEnvelopes(t *testing.T) {
 	}
 	if s := w.Stats(); s.Dead != 2 || s.Stored+s.StoredOnly != int64(len(good)) {
 		t.Errorf("stats = %+v, want 2 dead and %d stored", s, len(good))
+	}
+}
+
+// refuse makes the database refuse, on every attempt, to store a report
+// with this MSH-10, as it would a value it cannot keep: the validator
+// rejects every such value the test could send, so a trigger stands in.
+func (e *env) refuse(t *testing.T, controlID string) {
+	t.Helper()
+	_, err := e.store.Pool().Exec(context.Background(), `CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.control_id = '`+controlID+`' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_poison BEFORE INSERT ON source_reports FOR EACH ROW EXECUTE FUNCTION refuse_poison();`)
+	if err != nil {
+		t.Fatal(err)
 	}
 }

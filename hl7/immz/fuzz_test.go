@@ -15,6 +15,10 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte("MSH|^~\\&|A|B|C|D|20200101||VXU^V04^VXU_V04|1|P|2.5.1\rPID|1||1^^^A^MR||X^Y||20200101\rRXA|0|1|20200101||08^HB^CVX"))
 	f.Add([]byte("garbage"))
+	// The text and shape rules: a NUL, Latin-1 declared and not, an escape
+	// spelling a control, a glued RXA, data past RXR-6.
+	f.Add([]byte("MSH|^~\\&|A|B|C|D|20200101||VXU^V04^VXU_V04|1\x00|P|2.5.1|||||8859/1\rPID|1||1^^^A^MR||X\xe9^Y||20200101\rRXA|0|1|20200101||08^HB^CVX"))
+	f.Add([]byte("MSH|^~\\&|A|B|C|D|20200101||VXU^V04^VXU_V04|1|P|2.5.1\rPID|1||1^^^A^MR||X\\X00\\^Y||20200101\rORC|RE\rRXA|0|1|20200101||08^HB^CVX\rOBX|1|CE|64994-7^x^LN|1|V02^x^HL70064||||||F|RXA|0|1|20200101||20^DTaP^CVX\rRXR|C28161|LD|||||x"))
 	v := New(Config{Now: testNow})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := v.Decode(data)

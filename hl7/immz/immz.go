@@ -7,13 +7,16 @@
 //
 // Outcome rules (see README "ACK rules"):
 //   - AR: the envelope is unusable (MSH-9 type/event, MSH-10, MSH-11
-//     processing id, MSH-12 version, MSH-4 sender); nothing is processed.
+//     processing id, MSH-12 version, MSH-4 sender, an MSH field that is not
+//     storable text or has a segment glued to it); nothing is processed.
 //   - AE: at least one error (severity E): the message was rejected as a
-//     whole (no usable patient: PID, PID-3, PID-5, PID-7) or in part (a dose
-//     group with no/unknown vaccine or bad date, an NK1 without relationship);
-//     what was not rejected is kept.
-//   - AA: accepted; warnings (severity W, values ignored) may follow as ERR
-//     rows. With Config.WarningsAsAE a warnings-only message gets AE instead,
+//     whole (no usable patient: PID, PID-3, PID-5, PID-7; a value that is
+//     not storable text, see text.go; a patient segment glued to another,
+//     see shape.go) or in part (a dose group with no/unknown vaccine or bad
+//     date or a glued segment, an NK1 without relationship); what was not
+//     rejected is kept.
+//   - AA: accepted; warnings (severity W, values ignored: Decode does not
+//     keep them) may follow as ERR rows. With Config.WarningsAsAE a warnings-only message gets AE instead,
 //     as NIST's 2015 test plan and AIRA's ACK guidance examples do.
 package immz
 
@@ -256,7 +259,8 @@ func (v *Validator) DecodeMessage(m *hl7.Message) *Result { return v.decode(&Res
 
 // decode decodes and validates r.msg into r.
 func (v *Validator) decode(r *Result, check bool) *Result {
-	m := r.msg
+	m := transcodeLatin1(r.msg)
+	r.msg = m
 	d, _ := v.decoders.Get().(*decoder)
 	if d == nil {
 		d = &decoder{v: v}
@@ -272,7 +276,11 @@ func (v *Validator) decode(r *Result, check bool) *Result {
 		d.copy = string(d.base)
 	}
 	defer d.release()
+	dirtyMSH := d.textIssues()
 	d.header()
+	if dirtyMSH {
+		cleanHeader(&d.res.Header)
+	}
 	if d.res.Rejected() {
 		return d.res
 	}

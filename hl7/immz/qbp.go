@@ -37,6 +37,7 @@ type Query struct {
 // qbp decodes and validates a QBP^Q11: MSH QPD RCP.
 func (d *decoder) qbp() {
 	d.startDates()
+	d.shapeAll()
 	qpd, ok := d.m.Segment("QPD", 1)
 	if !ok {
 		d.add(Issue{Location: loc("QPD", 1, 0), Code: CodeSegmentSequence, Severity: Error, AppCode: AppRequiredData, Scope: ScopeMessage,

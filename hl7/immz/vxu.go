@@ -95,10 +95,42 @@ func (d *decoder) vxu() {
 	// spares one per segment.
 	esc, segs := d.delims.Escape, d.m.Segments()
 	bodyPlain := esc == 0 || len(segs) < 2 || bytes.IndexByte(d.base[offset(d.base, unsafe.SliceData(segs[1].Bytes())):], esc) < 0
+	// shaped is the shape issue (see shape) of a dose group's segment: it
+	// rejects the group that segment is in, known once the segment is read.
+	var (
+		shaped  Issue
+		pending bool // shaped is to be added
+	)
+	rejectShaped := func() {
+		if pending {
+			shaped.Scope = ScopeGroup
+			shaped.Message += consequence(Error, ScopeGroup)
+			d.add(shaped)
+			if cur != nil {
+				cur.rejected = true
+			}
+			pending = false
+		}
+	}
 	for _, s := range segs {
+		rejectShaped()
 		id := s.ID()
 		seq := d.nextSeq(id)
 		d.plainSeg = bodyPlain || bytes.IndexByte(s.Bytes(), esc) < 0
+		if is, ok := d.shape(s, id, seq); ok {
+			switch {
+			case id == "MSH":
+				is.Scope = ScopeEnvelope
+			case id == "ORC", id == "TQ1", id == "TQ2", id == "RXA", id == "RXR", inGroup && (id == "OBX" || id == "NTE"):
+				shaped, pending = is, true
+			default:
+				is.Scope = ScopeMessage
+			}
+			if !pending {
+				is.Message += consequence(Error, is.Scope)
+				d.add(is)
+			}
+		}
 		switch id {
 		case "MSH", "SFT", "PV1", "PV2", "IN1", "IN2", "IN3", "TQ1", "TQ2", "NTE":
 			// Accepted and not needed for the registry.
@@ -149,7 +181,7 @@ func (d *decoder) vxu() {
 			o := d.obx(s, &fb, seq)
 			switch {
 			case !inGroup:
-				if !d.check {
+				if !d.check && o.ID.Code != "" { // without OBX-3 it is ignored, as the ACK says
 					p.Observations = append(p.Observations, o)
 				}
 			case cur != nil && cur.hasRXA:
@@ -163,6 +195,7 @@ func (d *decoder) vxu() {
 			}
 		}
 	}
+	rejectShaped()
 
 	if !havePID {
 		d.add(Issue{Location: loc("PID", 1, 0), Code: CodeSegmentSequence, Severity: Error, Scope: ScopeMessage,
@@ -253,13 +286,13 @@ func (d *decoder) pid(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
 			continue
 		}
 		ids++
-		if !d.check {
-			p.Identifiers = append(p.Identifiers, id)
-		}
 		if id.Type == "" {
 			d.warn(loc("PID", seq, 3, r, 5), CodeRequiredFieldMiss, AppRequiredData, "PID-3 identifier type code (CX-5) is missing", "PID-3.5 required")
-		} else {
-			d.checkCode(d.v.tab.identifierType, id.Type, loc("PID", seq, 3, r, 5), "PID-3 identifier type", "PID-3.5 table")
+		} else if !d.checkCode(d.v.tab.identifierType, id.Type, loc("PID", seq, 3, r, 5), "PID-3 identifier type", "PID-3.5 table") {
+			id.Type = "" // the ACK says it was ignored
+		}
+		if !d.check {
+			p.Identifiers = append(p.Identifiers, id)
 		}
 	}
 	if ids == 0 {
@@ -416,7 +449,9 @@ func (d *decoder) nk1(s hl7.Segment, fb *fieldBuf, seq int) (iis.Guardian, bool)
 		reject(3, "NK1-3 relationship to the patient is missing - segment rejected", "NK1-3 required")
 		return g, false
 	}
-	d.checkCode(d.v.tab.relationship, g.Relationship.Code, loc("NK1", seq, 3, 1, 1), "NK1-3 relationship", "NK1-3 table")
+	if !d.checkCode(d.v.tab.relationship, g.Relationship.Code, loc("NK1", seq, 3, 1, 1), "NK1-3 relationship", "NK1-3 table") {
+		g.Relationship = iis.Code{} // the ACK says it was ignored
+	}
 	if d.check {
 		return g, true
 	}
@@ -504,14 +539,18 @@ func (d *decoder) rxa(s hl7.Segment, fb *fieldBuf, seq int, g *group, v *iis.Vac
 	if !d.checkCode(d.v.tab.mvx, v.Manufacturer.Code, loc("RXA", seq, 17, 1, 1), "RXA-17 manufacturer (MVX)", "RXA-17 table") {
 		v.Manufacturer = iis.Code{}
 	}
-	f18 := f.at(18)
+	// Refusal reasons not in NIP002 are ignored, as the ACK says; the
+	// RE rule below counts the reasons sent.
+	f18, refusals := f.at(18), 0
 	for r := 1; r <= f18.NumReps(); r++ {
 		c := d.readCode(f18.Rep(r))
 		if c.IsZero() {
 			continue
 		}
-		d.checkCode(d.v.tab.refusalReason, c.Code, loc("RXA", seq, 18, r, 1), "RXA-18 substance/treatment refusal reason", "RXA-18 table")
-		v.RefusalReasons = append(v.RefusalReasons, c)
+		refusals++
+		if d.checkCode(d.v.tab.refusalReason, c.Code, loc("RXA", seq, 18, r, 1), "RXA-18 substance/treatment refusal reason", "RXA-18 table") {
+			v.RefusalReasons = append(v.RefusalReasons, c)
+		}
 	}
 
 	v.CompletionStatus = d.text(f.at(20))
@@ -522,7 +561,7 @@ func (d *decoder) rxa(s hl7.Segment, fb *fieldBuf, seq int, g *group, v *iis.Vac
 		d.warn(loc("RXA", seq, 20), CodeTableValueNotFound, AppTableValueNotFound, "RXA-20 completion status "+quote(v.CompletionStatus)+" is not CP, RE, NA or PA; recorded as CP", "RXA-20 table")
 		v.CompletionStatus = "CP"
 	}
-	if v.CompletionStatus == "RE" && len(v.RefusalReasons) == 0 {
+	if v.CompletionStatus == "RE" && refusals == 0 {
 		d.warn(loc("RXA", seq, 18), CodeRequiredFieldMiss, AppRequiredData, "RXA-18 refusal reason is required when RXA-20 is RE", "RXA-18 required for RE")
 	}
 	v.InformationSource = d.readCode(f.at(9))
@@ -631,8 +670,9 @@ func (d *decoder) groupObservation(o iis.Observation, seq int, g *group, v *iis.
 			v.FundingEligibility = iis.Code{}
 		}
 	case obsFundingSource:
-		v.FundingSource = o.Coded
-		d.checkCode(d.v.tab.fundingSource, o.Coded.Code, loc("OBX", seq, 5, 1, 1), "Funding source (OBX-5 of 30963-3)", "30963-3 table")
+		if d.checkCode(d.v.tab.fundingSource, o.Coded.Code, loc("OBX", seq, 5, 1, 1), "Funding source (OBX-5 of 30963-3)", "30963-3 table") {
+			v.FundingSource = o.Coded
+		}
 	case obsVISDocument, obsVaccineType, obsVISPublished, obsVISPresented, obsImmunity, obsContraindication, obsReaction:
 		if !d.check { // kept, never checked
 			g.keep(o)
