@@ -156,6 +156,9 @@ func parseKeys(b []byte) ([]jose.JSONWebKey, error) {
 		if blk == nil {
 			break
 		}
+		if blk.Type == "EC PARAMETERS" {
+			continue // what openssl ecparam -genkey writes before the key
+		}
 		k, err := parsePEMKey(blk)
 		if err != nil {
 			return nil, err
@@ -178,8 +181,6 @@ func parsePEMKey(blk *pem.Block) (jose.JSONWebKey, error) {
 		key, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
 	case "PUBLIC KEY":
 		key, err = x509.ParsePKIXPublicKey(blk.Bytes)
-	case "EC PARAMETERS":
-		return jose.JSONWebKey{}, errors.New("EC PARAMETERS block: write the key alone (openssl ecparam -genkey -noout)")
 	default:
 		return jose.JSONWebKey{}, fmt.Errorf("PEM block %q: not a key", blk.Type)
 	}
