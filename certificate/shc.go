@@ -77,9 +77,9 @@ type (
 		Performer          []performer     `json:"performer,omitempty"`
 	}
 	codeableConcept struct {
-		Coding []coding `json:"coding"`
+		Coding []fhirCoding `json:"coding"`
 	}
-	coding struct {
+	fhirCoding struct {
 		System string `json:"system"`
 		Code   string `json:"code"`
 	}
@@ -146,7 +146,7 @@ func cardBundle(p *iis.Patient, doses []iis.Vaccination, detail bool) fhirBundle
 		im := fhirImmunization{
 			ResourceType:       "Immunization",
 			Status:             "completed",
-			VaccineCode:        codeableConcept{Coding: []coding{{System: cvxSystem, Code: d.CVX}}},
+			VaccineCode:        codeableConcept{Coding: []fhirCoding{{System: cvxSystem, Code: d.CVX}}},
 			Patient:            reference{Reference: "resource:0"},
 			OccurrenceDateTime: d.AdministeredAt.Format(time.DateOnly),
 			IsSubpotent:        d.CompletionStatus == "PA",
@@ -344,7 +344,7 @@ func (c *HealthCard) addResource(raw json.RawMessage) error {
 		Name         []humanName `json:"name"`
 		BirthDate    string      `json:"birthDate"`
 		VaccineCode  struct {
-			Coding []coding `json:"coding"`
+			Coding []fhirCoding `json:"coding"`
 		} `json:"vaccineCode"`
 		OccurrenceDateTime string      `json:"occurrenceDateTime"`
 		IsSubpotent        bool        `json:"isSubpotent"`

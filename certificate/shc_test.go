@@ -158,3 +158,23 @@ func TestCardFitsOneQRCode(t *testing.T) {
 		t.Errorf("short card doses %+v, want lot numbers and performers", card.Doses)
 	}
 }
+
+// TestQRVersion: the longest JWS the spec allows in one QR code fits
+// version 22 at level L, as the spec computes it, which needs the digits
+// in numeric mode (byte mode would need version 36).
+func TestQRVersion(t *testing.T) {
+	for _, tc := range []struct {
+		jwsLen, version int
+	}{{MaxSingleQRJWS, 22}, {MaxSingleQRJWS + 30, 23}, {10, 1}} {
+		code, err := qrEncode(EncodeQR(strings.Repeat("a", tc.jwsLen)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := (code.Size - 17) / 4; v != tc.version {
+			t.Errorf("a %d-character JWS makes a version %d QR code, want %d", tc.jwsLen, v, tc.version)
+		}
+	}
+	if _, err := qrEncode("https://example.org"); err == nil {
+		t.Error("qrEncode took a text that is not a health card")
+	}
+}
