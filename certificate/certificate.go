@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/iisproject/iis"
@@ -88,7 +89,8 @@ type Config struct {
 
 // Issuer makes certificates. It is safe for concurrent use.
 type Issuer struct {
-	cfg Config
+	cfg       Config
+	deflaters sync.Pool // *flate.Writer
 }
 
 // NewIssuer checks cfg and returns an Issuer.
@@ -135,7 +137,7 @@ func (is *Issuer) Issue(rec Record, by IssuedBy) (*Certificate, error) {
 	}
 	c := &Certificate{ID: id, IssuedAt: is.cfg.Now().Truncate(time.Second)}
 	shown := ShownDoses(rec.Doses)
-	if c.HealthCard, err = signCard(is.cfg.Keys, is.cfg.IssuerURL, c.IssuedAt, &rec.Patient, shown); err != nil {
+	if c.HealthCard, err = is.signCard(c.IssuedAt, &rec.Patient, shown); err != nil {
 		return nil, err
 	}
 	c.QR = EncodeQR(c.HealthCard)

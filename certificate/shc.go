@@ -168,11 +168,11 @@ func cardBundle(p *iis.Patient, doses []iis.Vaccination, detail bool) fhirBundle
 // compressed, signed ES256 with zip DEF and kid the key's thumbprint. When
 // the detailed card is too long for one QR code (MaxSingleQRJWS), it is
 // made again without lot numbers and performers.
-func signCard(keys *Keys, issuer string, nbf time.Time, p *iis.Patient, doses []iis.Vaccination) (string, error) {
+func (is *Issuer) signCard(nbf time.Time, p *iis.Patient, doses []iis.Vaccination) (string, error) {
 	var jws string
 	for _, detail := range []bool{true, false} {
 		pl := shcPayload{
-			Iss: issuer,
+			Iss: is.cfg.IssuerURL,
 			Nbf: nbf.Unix(),
 			VC: shcVC{
 				Type:              []string{TypeHealthCard, TypeImmunization},
@@ -180,7 +180,7 @@ func signCard(keys *Keys, issuer string, nbf time.Time, p *iis.Patient, doses []
 			},
 		}
 		var err error
-		if jws, err = signPayload(keys, pl); err != nil {
+		if jws, err = is.signPayload(pl); err != nil {
 			return "", err
 		}
 		if len(jws) <= MaxSingleQRJWS {
@@ -190,35 +190,50 @@ func signCard(keys *Keys, issuer string, nbf time.Time, p *iis.Patient, doses []
 	return jws, nil
 }
 
-func signPayload(keys *Keys, pl shcPayload) (string, error) {
+func (is *Issuer) signPayload(pl shcPayload) (string, error) {
 	var js bytes.Buffer
 	enc := json.NewEncoder(&js)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(pl); err != nil {
 		return "", fmt.Errorf("health card payload: %w", err)
 	}
-	raw := bytes.TrimSuffix(js.Bytes(), []byte("\n"))
-	var z bytes.Buffer
-	fw, err := flate.NewWriter(&z, flate.BestCompression)
+	z, err := is.deflate(bytes.TrimSuffix(js.Bytes(), []byte("\n")))
 	if err != nil {
-		return "", fmt.Errorf("health card deflate: %w", err)
+		return "", err
 	}
-	if _, err := fw.Write(raw); err != nil {
-		return "", fmt.Errorf("health card deflate: %w", err)
-	}
-	if err := fw.Close(); err != nil {
-		return "", fmt.Errorf("health card deflate: %w", err)
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: keys.signer},
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: is.cfg.Keys.signer},
 		(&jose.SignerOptions{}).WithHeader("zip", "DEF"))
 	if err != nil {
 		return "", fmt.Errorf("health card signer: %w", err)
 	}
-	obj, err := signer.Sign(z.Bytes())
+	obj, err := signer.Sign(z)
 	if err != nil {
 		return "", fmt.Errorf("health card signature: %w", err)
 	}
 	return obj.CompactSerialize()
+}
+
+// deflate compresses raw with DEFLATE (no zlib header) at the best
+// compression, reusing compressors: each holds about a megabyte.
+func (is *Issuer) deflate(raw []byte) ([]byte, error) {
+	var z bytes.Buffer
+	fw, _ := is.deflaters.Get().(*flate.Writer)
+	if fw == nil {
+		var err error
+		if fw, err = flate.NewWriter(&z, flate.BestCompression); err != nil {
+			return nil, fmt.Errorf("health card deflate: %w", err)
+		}
+	} else {
+		fw.Reset(&z)
+	}
+	if _, err := fw.Write(raw); err != nil {
+		return nil, fmt.Errorf("health card deflate: %w", err)
+	}
+	if err := fw.Close(); err != nil {
+		return nil, fmt.Errorf("health card deflate: %w", err)
+	}
+	is.deflaters.Put(fw)
+	return z.Bytes(), nil
 }
 
 // EncodeQR returns the text of a health card's QR code: "shc:/" then each
