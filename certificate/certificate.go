@@ -81,10 +81,9 @@ type Config struct {
 	// Registry is the registry's name, printed under the title, e.g.
 	// "Connecticut Immunization Information System".
 	Registry string
-	Codes    *codeset.Set       // vaccine names and groups; nil: codeset.Default()
-	Location *time.Location     // time zone of the issuance time; nil: time.Local
-	Now      func() time.Time   // nil: time.Now
-	rand     func([]byte) error // certificate ids; nil: crypto/rand
+	Codes    *codeset.Set     // vaccine names and groups; nil: codeset.Default()
+	Location *time.Location   // time zone of the issuance time; nil: time.Local
+	Now      func() time.Time // nil: time.Now
 }
 
 // Issuer makes certificates. It is safe for concurrent use.
@@ -113,9 +112,6 @@ func NewIssuer(cfg Config) (*Issuer, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.rand == nil {
-		cfg.rand = func(b []byte) error { _, err := rand.Read(b); return err }
 	}
 	return &Issuer{cfg: cfg}, nil
 }
@@ -166,7 +162,7 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 // bits) in three groups.
 func (is *Issuer) newID() (string, error) {
 	var b [12]byte
-	if err := is.cfg.rand(b[:]); err != nil {
+	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("certificate id: %w", err)
 	}
 	var s strings.Builder

@@ -422,3 +422,37 @@ func BenchmarkCertificatePDF(b *testing.B) {
 	b.ReportMetric(q(0.99), "p99-ms")
 	b.ReportMetric(float64(size), "pdf-bytes")
 }
+
+// TestIssueConcurrently: one Issuer serves many requests at once (run
+// with -race), each certificate with its own id and a valid card.
+func TestIssueConcurrently(t *testing.T) {
+	is, keys := testIssuer(t)
+	const n = 8
+	certs := make(chan *Certificate, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			c, err := is.Issue(child(), issuedBy)
+			if err != nil {
+				errs <- err
+				return
+			}
+			certs <- c
+		}()
+	}
+	ids := map[string]bool{}
+	for range n {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case c := <-certs:
+			if ids[c.ID] {
+				t.Errorf("certificate id %s issued twice", c.ID)
+			}
+			ids[c.ID] = true
+			if _, err := VerifyCard(c.HealthCard, keys.JWKS()); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
