@@ -67,7 +67,10 @@ type Certificate struct {
 	IssuedAt time.Time // also the health card's nbf
 	PDF      []byte
 	// HealthCard is the SMART Health Card (compact JWS) the QR code holds,
-	// and QR the QR code's text ("shc:/" and digits).
+	// and QR the QR code's text ("shc:/" and digits). A card too long for
+	// any QR code (a record of well over a hundred doses) has no QR: the
+	// certificate then says the card is available as a file (the JWS, to
+	// be offered as a .smart-health-card download).
 	HealthCard string
 	QR         string
 }
@@ -138,7 +141,11 @@ func (is *Issuer) Issue(rec Record, by IssuedBy) (*Certificate, error) {
 	}
 	c.QR = EncodeQR(c.HealthCard)
 	qr, err := qrPNG(c.QR)
-	if err != nil {
+	if errors.Is(err, errQRTooLong) {
+		// Over a hundred doses: the card is still valid as a file, the
+		// certificate says so instead of showing a QR code.
+		qr, c.QR = nil, ""
+	} else if err != nil {
 		return nil, err
 	}
 	doc := document{

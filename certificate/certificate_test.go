@@ -456,3 +456,52 @@ func TestIssueConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// TestCertificateTooLongForAQRCode: a record of 300 doses still gets its
+// certificate, every dose printed, with a note in place of the QR code,
+// and a health card (as a file) that verifies.
+func TestCertificateTooLongForAQRCode(t *testing.T) {
+	needPoppler(t)
+	is, keys := testIssuer(t)
+	rec := child()
+	rec.Doses = nil
+	start := day(1960, time.October, 1)
+	cvx := []string{"141", "150", "158", "161", "171", "185", "186", "197", "205", "115", "113", "09", "138", "43", "52", "83", "62", "165", "187", "121"}
+	for i := range 300 {
+		rec.Doses = append(rec.Doses, iis.Vaccination{CVX: cvx[i*7%len(cvx)], AdministeredAt: start.AddDate(0, 0, 37*i+i*i%11), CompletionStatus: "CP"})
+	}
+	c, err := is.Issue(rec, issuedBy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.QR != "" {
+		t.Errorf("a %d-character card got a QR code", len(c.HealthCard))
+	}
+	card, err := VerifyCard(c.HealthCard, keys.JWKS())
+	if err != nil || len(card.Doses) != 300 {
+		t.Fatalf("card: %v doses, %v", card, err)
+	}
+	out, err := exec.Command("pdftotext", "-layout", writePDF(t, c), "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	text := string(out)
+	// The note wraps in its box beside other text: read it in reading
+	// order (no -layout), compare words only.
+	raw, err := exec.Command("pdftotext", "-l", "1", writePDF(t, c), "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, raw)
+	}
+	words := strings.Join(strings.Fields(string(raw)), " ")
+	if !strings.Contains(words, "too long for a SMART Health Card QR code") || strings.Contains(words, "The QR code is") {
+		t.Errorf("no note in place of the QR code, or one about a QR code: %.600s", words)
+	}
+	for _, d := range rec.Doses {
+		if !strings.Contains(text, usDate(d.AdministeredAt)) {
+			t.Errorf("dose of %s not printed", usDate(d.AdministeredAt))
+		}
+	}
+	if !strings.Contains(text, "(continued)") {
+		t.Error("a group continued on the next page has no heading there")
+	}
+}

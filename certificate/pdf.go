@@ -61,7 +61,9 @@ func (d *document) render() ([]byte, error) {
 	p.SetProducer("iis certificate", true)
 	p.AliasNbPages("{nb}")
 	p.SetFooterFunc(d.footer)
-	p.RegisterImageOptionsReader("shc-qr", fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(d.qrPNG))
+	if d.qrPNG != nil {
+		p.RegisterImageOptionsReader("shc-qr", fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(d.qrPNG))
+	}
 	p.AddPage()
 
 	d.heading()
@@ -96,16 +98,26 @@ func (d *document) heading() {
 	p.SetFont("Helvetica", "", 8.5)
 	p.SetTextColor(80, 80, 80)
 	p.Ln(2)
-	p.MultiCell(textW, 4, "For school, childcare, camp and college entry. The QR code is a SMART Health Card: "+
-		"any SMART Health Card verifier app checks that the registry signed these doses.", "", "L", false)
+	note := "For school, childcare, camp and college entry."
+	if d.qrPNG != nil {
+		note += " The QR code is a SMART Health Card: any SMART Health Card verifier app checks that the registry signed these doses."
+	}
+	p.MultiCell(textW, 4, note, "", "L", false)
 	p.SetTextColor(0, 0, 0)
 	textBottom := p.GetY()
 
 	x := margin + d.w - qrSize
-	p.ImageOptions("shc-qr", x, top, qrSize, qrSize, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
-	p.SetFont("Helvetica", "", 7.5)
-	p.SetXY(x, top+qrSize)
-	p.CellFormat(qrSize, 4, "SMART Health Card", "", 0, "C", false, 0, "")
+	if d.qrPNG != nil {
+		p.ImageOptions("shc-qr", x, top, qrSize, qrSize, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+		p.SetFont("Helvetica", "", 7.5)
+		p.SetXY(x, top+qrSize)
+		p.CellFormat(qrSize, 4, "SMART Health Card", "", 0, "C", false, 0, "")
+	} else {
+		p.SetXY(x, top)
+		p.SetFont("Helvetica", "", 8.5)
+		p.MultiCell(qrSize, 4.2, "This record is too long for a SMART Health Card QR code. "+
+			"Its SMART Health Card is available as a file from the issuer.", "1", "L", false)
+	}
 	p.SetXY(margin, max(textBottom, top+qrSize+4)+4)
 	p.SetDrawColor(0, 0, 0)
 	p.SetLineWidth(0.5)

@@ -13,6 +13,9 @@ import (
 	"rsc.io/qr/coding"
 )
 
+// errQRTooLong: the card is longer than the largest QR code holds.
+var errQRTooLong = errors.New("health card QR: too long for one QR code")
+
 // qrModulePixels is the size of one QR module in the embedded image: whole
 // pixels, so that a viewer scaling the image never blurs module edges.
 const qrModulePixels = 4
@@ -65,7 +68,7 @@ func qrEncode(text string) (*coding.Code, error) {
 	v := coding.Version(coding.MinVersion)
 	for ; ; v++ {
 		if v > coding.MaxVersion {
-			return nil, errors.New("health card QR: too long for one QR code")
+			return nil, errQRTooLong
 		}
 		bits := 0
 		for _, s := range segs {
