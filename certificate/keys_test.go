@@ -258,3 +258,22 @@ func TestJWKSHandler(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseKeys: any key file content loads or fails with an error.
+func FuzzParseKeys(f *testing.F) {
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(p256)
+	jwk, _ := json.Marshal(jose.JSONWebKey{Key: p256})
+	f.Add(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))
+	f.Add(jwk)
+	f.Add([]byte(`{"keys":[{"kty":"EC","crv":"P-256"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ks, err := parseKeys(b)
+		if err != nil {
+			return
+		}
+		if _, err := newKeys(ks); err != nil {
+			return
+		}
+	})
+}
