@@ -93,6 +93,7 @@ type Config struct {
 type Issuer struct {
 	cfg       Config
 	deflaters sync.Pool // *flate.Writer
+	qrPlans   qrPlans
 }
 
 // NewIssuer checks cfg and returns an Issuer.
@@ -140,7 +141,7 @@ func (is *Issuer) Issue(rec Record, by IssuedBy) (*Certificate, error) {
 		return nil, err
 	}
 	c.QR = EncodeQR(c.HealthCard)
-	qr, err := qrPNG(c.QR)
+	qr, err := qrPNG(c.QR, &is.qrPlans)
 	if errors.Is(err, errQRTooLong) {
 		// Over a hundred doses: the card is still valid as a file, the
 		// certificate says so instead of showing a QR code.

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/png"
 	"strings"
+	"sync"
 
 	"github.com/makiuchi-d/gozxing/qrcode/encoder"
 	"rsc.io/qr/coding"
@@ -26,8 +27,8 @@ const qrQuietZone = 4
 
 // qrPNG draws a health card's QR code text as a 1-bit PNG with its quiet
 // zone.
-func qrPNG(text string) ([]byte, error) {
-	code, err := qrEncode(text)
+func qrPNG(text string, plans *qrPlans) ([]byte, error) {
+	code, err := qrEncode(text, plans)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func qrPNG(text string) ([]byte, error) {
 // asks: two segments, "shc:/" in byte mode and the digits in numeric mode,
 // at error correction L, in the smallest version that holds them, with the
 // mask of least penalty (ISO/IEC 18004 §7.8.3).
-func qrEncode(text string) (*coding.Code, error) {
+func qrEncode(text string, plans *qrPlans) (*coding.Code, error) {
 	digits, ok := strings.CutPrefix(text, QRPrefix)
 	if !ok {
 		return nil, fmt.Errorf("health card QR: text does not start with %s", QRPrefix)
@@ -81,9 +82,9 @@ func qrEncode(text string) (*coding.Code, error) {
 	var best *coding.Code
 	bestPenalty := 0
 	for m := range coding.Mask(8) {
-		p, err := coding.NewPlan(v, coding.L, m)
+		p, err := plans.get(v, m)
 		if err != nil {
-			return nil, fmt.Errorf("health card QR plan: %w", err)
+			return nil, err
 		}
 		c, err := p.Encode(segs...)
 		if err != nil {
@@ -106,4 +107,24 @@ func maskPenalty(c *coding.Code) int {
 	}
 	return encoder.MaskUtil_applyMaskPenaltyRule1(m) + encoder.MaskUtil_applyMaskPenaltyRule2(m) +
 		encoder.MaskUtil_applyMaskPenaltyRule3(m) + encoder.MaskUtil_applyMaskPenaltyRule4(m)
+}
+
+// qrPlans caches the layouts of QR codes at level L by version and mask:
+// making one costs more than encoding with it, and a plan is read-only
+// once made. The zero value is ready; it is safe for concurrent use.
+type qrPlans struct {
+	m sync.Map // version<<3 | mask → *coding.Plan
+}
+
+func (c *qrPlans) get(v coding.Version, m coding.Mask) (*coding.Plan, error) {
+	key := int(v)<<3 | int(m)
+	if p, ok := c.m.Load(key); ok {
+		return p.(*coding.Plan), nil
+	}
+	p, err := coding.NewPlan(v, coding.L, m)
+	if err != nil {
+		return nil, fmt.Errorf("health card QR plan: %w", err)
+	}
+	c.m.Store(key, p)
+	return p, nil
 }

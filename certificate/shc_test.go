@@ -166,7 +166,7 @@ func TestQRVersion(t *testing.T) {
 	for _, tc := range []struct {
 		jwsLen, version int
 	}{{MaxSingleQRJWS, 22}, {MaxSingleQRJWS + 30, 23}, {10, 1}} {
-		code, err := qrEncode(EncodeQR(strings.Repeat("a", tc.jwsLen)))
+		code, err := qrEncode(EncodeQR(strings.Repeat("a", tc.jwsLen)), &qrPlans{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +174,7 @@ func TestQRVersion(t *testing.T) {
 			t.Errorf("a %d-character JWS makes a version %d QR code, want %d", tc.jwsLen, v, tc.version)
 		}
 	}
-	if _, err := qrEncode("https://example.org"); err == nil {
+	if _, err := qrEncode("https://example.org", &qrPlans{}); err == nil {
 		t.Error("qrEncode took a text that is not a health card")
 	}
 }
