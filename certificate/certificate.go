@@ -143,7 +143,7 @@ func (is *Issuer) Issue(rec Record, by IssuedBy) (*Certificate, error) {
 	c.QR = EncodeQR(c.HealthCard)
 	qr, err := qrPNG(c.QR, &is.qrPlans)
 	if errors.Is(err, errQRTooLong) {
-		// Over a hundred doses: the card is still valid as a file, the
+		// Some 250 doses or more: the card is still valid as a file, the
 		// certificate says so instead of showing a QR code.
 		qr, c.QR = nil, ""
 	} else if err != nil {
