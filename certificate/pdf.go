@@ -53,6 +53,10 @@ func (d *document) render() ([]byte, error) {
 	pw, _ := p.GetPageSize()
 	d.w = pw - 2*margin
 	p.SetMargins(margin, margin, margin)
+	// Uncompressed page streams: 14 kB rather than 7 kB for two pages, but
+	// 2 ms less CPU and 4 MB less garbage a certificate (fpdf makes a new
+	// compressor for each stream).
+	p.SetCompression(false)
 	p.SetAutoPageBreak(true, -footerTop+4)
 	p.SetCreationDate(d.cert.IssuedAt)
 	p.SetModificationDate(d.cert.IssuedAt)

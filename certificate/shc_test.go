@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/makiuchi-d/gozxing/qrcode/encoder"
+	"rsc.io/qr/coding"
 )
 
 func TestEncodeQR(t *testing.T) {
@@ -176,5 +178,40 @@ func TestQRVersion(t *testing.T) {
 	}
 	if _, err := qrEncode("https://example.org", &qrPlans{}); err == nil {
 		t.Error("qrEncode took a text that is not a health card")
+	}
+}
+
+// TestMaskPenaltyMatchesZXing: the mask penalty equals ZXing's (gozxing's
+// MaskUtil rules) on real codes, every mask.
+func TestMaskPenaltyMatchesZXing(t *testing.T) {
+	for _, jwsLen := range []int{10, 300, 1013} {
+		text := EncodeQR(strings.Repeat("eyJ0eXAi.", jwsLen/9+1)[:jwsLen])
+		segs := []coding.Encoding{coding.String(QRPrefix), coding.Num(text[len(QRPrefix):])}
+		code, err := qrEncode(text, &qrPlans{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := coding.Version((code.Size - 17) / 4)
+		for m := range coding.Mask(8) {
+			p, err := coding.NewPlan(v, coding.L, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := p.Encode(segs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bm := encoder.NewByteMatrix(c.Size, c.Size)
+			for y := range c.Size {
+				for x := range c.Size {
+					bm.SetBool(x, y, c.Black(x, y))
+				}
+			}
+			want := encoder.MaskUtil_applyMaskPenaltyRule1(bm) + encoder.MaskUtil_applyMaskPenaltyRule2(bm) +
+				encoder.MaskUtil_applyMaskPenaltyRule3(bm) + encoder.MaskUtil_applyMaskPenaltyRule4(bm)
+			if got := maskPenalty(c, make([]byte, 2*c.Size*c.Size)); got != want {
+				t.Errorf("version %d mask %d: penalty %d, ZXing's %d", v, m, got, want)
+			}
+		}
 	}
 }
