@@ -54,10 +54,10 @@ type Config struct {
 	Pprof bool `json:"pprof"` // IIS_PPROF, -pprof: serve Go's profiler at /debug/pprof/ on the HTTP address
 
 	// SMART Health Cards on immunization certificates: the directory of
-	// the signing keys (empty: <data_dir>/shc-keys, where a development key
-	// is generated when there is none; see certificate/README.md) and the
-	// issuer URL whose /.well-known/jwks.json serves them (empty: the HTTP
-	// address).
+	// the signing keys, which must hold at least one private key (empty:
+	// <data_dir>/shc-keys, where a development key is generated when there
+	// is none; see certificate/README.md) and the issuer URL whose
+	// /.well-known/jwks.json serves them (empty: the HTTP address).
 	SHCKeyDir string `json:"shc_key_dir"` // IIS_SHC_KEY_DIR, -shc-key-dir
 	SHCIssuer string `json:"shc_issuer"`  // IIS_SHC_ISSUER, -shc-issuer
 
@@ -187,7 +187,7 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.QueueDupWindow, "queue-duplicate-window", c.QueueDupWindow, "how long resends of one MSH-10 are recognised (env IIS_QUEUE_DUPLICATE_WINDOW)")
 	fs.StringVar(&c.QueueStream, "queue-stream", c.QueueStream, "ingest stream name (env IIS_QUEUE_STREAM)")
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's profiler at /debug/pprof/ on the HTTP address (env IIS_PPROF)")
-	fs.StringVar(&c.SHCKeyDir, "shc-key-dir", c.SHCKeyDir, "SMART Health Card signing keys (PEM or JWK); empty: <data-dir>/shc-keys with a generated development key (env IIS_SHC_KEY_DIR)")
+	fs.StringVar(&c.SHCKeyDir, "shc-key-dir", c.SHCKeyDir, "SMART Health Card signing keys (PEM or JWK files), at least one private; empty: <data-dir>/shc-keys with a generated development key (env IIS_SHC_KEY_DIR)")
 	fs.StringVar(&c.SHCIssuer, "shc-issuer", c.SHCIssuer, "SMART Health Card issuer URL serving /.well-known/jwks.json; empty: the HTTP address (env IIS_SHC_ISSUER)")
 	fs.IntVar(&c.QueueCoalesce, "queue-coalesce", c.QueueCoalesce, "most messages received at once stored in one JetStream message; 1: one each (env IIS_QUEUE_COALESCE; default 64)")
 	fs.DurationVar(&c.QueueCoalesceWait, "queue-coalesce-wait", c.QueueCoalesceWait, "under steady traffic, how long a nearly empty envelope waits for more messages; negative: never (env IIS_QUEUE_COALESCE_WAIT; default 500µs)")

@@ -455,3 +455,18 @@ func TestJWKSServed(t *testing.T) {
 		t.Errorf("key files %q, want one under the data directory", files)
 	}
 }
+
+// TestSHCKeyDirMustHoldKeys: a configured key directory is the operator's:
+// without a key iisd refuses to start rather than make one of its own,
+// which replicas would not share. Only the default directory gets a
+// generated development key.
+func TestSHCKeyDirMustHoldKeys(t *testing.T) {
+	dir := t.TempDir()
+	s := &server{cfg: Config{DataDir: t.TempDir(), SHCKeyDir: dir}}
+	if err := s.openSHCKeys(); err == nil || !strings.Contains(err.Error(), "no key") {
+		t.Errorf("empty configured key directory: %v, want an error about no key", err)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 0 {
+		t.Errorf("iisd wrote %d files into the configured key directory", len(files))
+	}
+}

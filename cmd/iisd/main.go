@@ -365,14 +365,18 @@ func soapAdapter(h *ingest.Handler) soap.Handler {
 	})
 }
 
-// openSHCKeys loads the SMART Health Card keys (generating a development
-// key when the directory has none).
+// openSHCKeys loads the SMART Health Card keys of the configured
+// directory, which must hold them; without one configured, those of
+// <data-dir>/shc-keys, where a development key is generated if none is
+// there.
 func (s *server) openSHCKeys() error {
-	dir := s.cfg.SHCKeyDir
-	if dir == "" {
-		dir = filepath.Join(s.cfg.DataDir, "shc-keys")
+	var keys *certificate.Keys
+	var err error
+	if s.cfg.SHCKeyDir != "" {
+		keys, err = certificate.LoadKeys(s.cfg.SHCKeyDir)
+	} else {
+		keys, err = certificate.OpenKeys(filepath.Join(s.cfg.DataDir, "shc-keys"), s.log)
 	}
-	keys, err := certificate.OpenKeys(dir, s.log)
 	if err != nil {
 		return err
 	}
