@@ -136,8 +136,13 @@ func keyFiles(path string) ([]string, error) {
 	}
 	var files []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && slices.Contains(keyExts, strings.ToLower(filepath.Ext(e.Name()))) {
-			files = append(files, filepath.Join(path, e.Name()))
+		if !slices.Contains(keyExts, strings.ToLower(filepath.Ext(e.Name()))) {
+			continue
+		}
+		f := filepath.Join(path, e.Name())
+		// Follow symbolic links: a Kubernetes Secret's files are links.
+		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
+			files = append(files, f)
 		}
 	}
 	slices.Sort(files)

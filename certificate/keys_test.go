@@ -277,3 +277,35 @@ func FuzzParseKeys(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadKeysThroughSymlinks: a Kubernetes Secret volume holds its files
+// as symbolic links into a hidden timestamped directory.
+func TestLoadKeysThroughSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(t.TempDir(), "keys")
+	path, err := GenerateKeyFile(src, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "..2027_01_01_00_00_00.000000001")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(filepath.Join(data, "shc.pem"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Base(data), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("..data", "shc.pem"), filepath.Join(dir, "shc.pem")); err != nil {
+		t.Fatal(err)
+	}
+	k, err := LoadKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(k.JWKS().Keys); n != 1 {
+		t.Errorf("%d keys, want 1", n)
+	}
+}
