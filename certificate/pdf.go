@@ -14,12 +14,15 @@ import (
 
 // Page geometry, in millimetres, on US Letter (215.9 × 279.4).
 const (
-	margin    = 18.0
-	qrSize    = 56.0 // printed QR code: about 0.5 mm a module at version 22
-	lineH     = 5.2
-	dateColW  = 30.0
-	indent    = 6.0
-	footerTop = -20.0 // from the bottom edge
+	margin   = 18.0
+	qrSize   = 56.0 // printed QR code: about 0.5 mm a module at version 22
+	lineH    = 5.2
+	dateColW = 30.0
+	indent   = 6.0
+	// keepTogether is the most doses of a vaccine group never split
+	// across pages.
+	keepTogether = 8
+	footerTop    = -20.0 // from the bottom edge
 )
 
 // document is one certificate being laid out.
@@ -111,6 +114,7 @@ func (d *document) heading() {
 	textBottom := p.GetY()
 
 	x := margin + d.w - qrSize
+	qrBottom := top + qrSize + 4
 	if d.qrPNG != nil {
 		p.ImageOptions("shc-qr", x, top, qrSize, qrSize, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
 		p.SetFont("Helvetica", "", 7.5)
@@ -121,8 +125,9 @@ func (d *document) heading() {
 		p.SetFont("Helvetica", "", 8.5)
 		p.MultiCell(qrSize, 4.2, "This record is too long for a SMART Health Card QR code. "+
 			"Its SMART Health Card is available as a file from the issuer.", "1", "L", false)
+		qrBottom = p.GetY()
 	}
-	p.SetXY(margin, max(textBottom, top+qrSize+4)+4)
+	p.SetXY(margin, max(textBottom, qrBottom)+4)
 	p.SetDrawColor(0, 0, 0)
 	p.SetLineWidth(0.5)
 	p.Line(margin, p.GetY(), margin+d.w, p.GetY())
@@ -163,9 +168,10 @@ func (d *document) doses() {
 	_, ph := p.GetPageSize()
 	bottom := ph + footerTop - 4
 	for _, g := range d.groups {
-		// Keep a group on one page when it fits on one.
+		// Keep a short group on one page; a long one may continue on the
+		// next, under its name again.
 		height := lineH + 0.8 + float64(len(g.doses))*lineH
-		if y := p.GetY(); y+height > bottom && margin+height <= bottom || y+2*lineH > bottom {
+		if y := p.GetY(); y+height > bottom && len(g.doses) <= keepTogether || y+3*lineH > bottom {
 			p.AddPage()
 		}
 		d.groupLabel(g.label)
