@@ -65,6 +65,14 @@ type Config struct {
 
 	Pprof bool `json:"pprof"` // IIS_PPROF, -pprof: serve Go's profiler at /debug/pprof/ on the HTTP address
 
+	// SMART Health Cards on immunization certificates: the directory of
+	// the signing keys, which must hold at least one private key (empty:
+	// <data_dir>/shc-keys, where a development key is generated when there
+	// is none; see certificate/README.md) and the issuer URL whose
+	// /.well-known/jwks.json serves them (empty: the HTTP address).
+	SHCKeyDir string `json:"shc_key_dir"` // IIS_SHC_KEY_DIR, -shc-key-dir
+	SHCIssuer string `json:"shc_issuer"`  // IIS_SHC_ISSUER, -shc-issuer
+
 	ProcessingIDs []string `json:"processing_ids"` // accepted MSH-11 values
 	WarningsAsAE  bool     `json:"warnings_as_ae"` // AE rather than AA for warnings-only messages
 	Application   string   `json:"application"`    // this IIS's MSH-3 when the sender left MSH-5 empty
@@ -193,6 +201,8 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.QueueStream, "queue-stream", c.QueueStream, "ingest stream name (env IIS_QUEUE_STREAM)")
 	fs.StringVar(&c.CDSIDir, "cdsi-dir", c.CDSIDir, "directory of CDC CDSi supporting-data XML files for the forecaster; empty: the release embedded in the binary (env IIS_CDSI_DIR)")
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's profiler at /debug/pprof/ on the HTTP address (env IIS_PPROF)")
+	fs.StringVar(&c.SHCKeyDir, "shc-key-dir", c.SHCKeyDir, "SMART Health Card signing keys (PEM or JWK files), at least one private; empty: <data-dir>/shc-keys with a generated development key (env IIS_SHC_KEY_DIR)")
+	fs.StringVar(&c.SHCIssuer, "shc-issuer", c.SHCIssuer, "SMART Health Card issuer URL serving /.well-known/jwks.json; empty: the HTTP address (env IIS_SHC_ISSUER)")
 	fs.IntVar(&c.QueueCoalesce, "queue-coalesce", c.QueueCoalesce, "most messages received at once stored in one JetStream message; 1: one each (env IIS_QUEUE_COALESCE; default 64)")
 	fs.DurationVar(&c.QueueCoalesceWait, "queue-coalesce-wait", c.QueueCoalesceWait, "under steady traffic, how long a nearly empty envelope waits for more messages; negative: never (env IIS_QUEUE_COALESCE_WAIT; default 500µs)")
 	fs.BoolVar(&c.WarningsAsAE, "warnings-as-ae", c.WarningsAsAE, "answer warnings-only messages AE instead of AA (env IIS_WARNINGS_AS_AE)")

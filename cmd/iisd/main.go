@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/iisproject/iis/certificate"
 	"github.com/iisproject/iis/console"
 	"github.com/iisproject/iis/facility"
 	"github.com/iisproject/iis/hl7/immz"
@@ -115,6 +116,7 @@ type server struct {
 	stopBg   context.CancelFunc // background loops: console sampler, settings refresh
 	mllp     *mllp.Server
 	http     *http.Server
+	shcKeys  *certificate.Keys // signs certificates' SMART Health Cards; published at /.well-known/jwks.json
 	mllpLn   net.Listener
 	httpLn   net.Listener
 }
@@ -374,6 +376,38 @@ func soapAdapter(h *ingest.Handler) soap.Handler {
 	})
 }
 
+// openSHCKeys loads the SMART Health Card keys of the configured
+// directory, which must hold them; without one configured, those of
+// <data-dir>/shc-keys, where a development key is generated if none is
+// there.
+func (s *server) openSHCKeys() error {
+	var keys *certificate.Keys
+	var err error
+	if s.cfg.SHCKeyDir != "" {
+		keys, err = certificate.LoadKeys(s.cfg.SHCKeyDir)
+	} else {
+		keys, err = certificate.OpenKeys(filepath.Join(s.cfg.DataDir, "shc-keys"), s.log)
+	}
+	if err != nil {
+		return err
+	}
+	s.shcKeys = keys
+	return nil
+}
+
+// shcIssuer is the health cards' iss: the configured URL, else this
+// server's HTTP address.
+func (s *server) shcIssuer() string {
+	if s.cfg.SHCIssuer != "" {
+		return s.cfg.SHCIssuer
+	}
+	scheme := "http"
+	if s.cfg.HTTPTLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + s.httpLn.Addr().String()
+}
+
 // startHTTP serves /metrics and health, and with withSOAP the CDC SOAP
 // service.
 func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
@@ -393,6 +427,10 @@ func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
 		}
 		mux.Handle("/soap", ws)
 		mux.Handle("/IISService", ws)
+		if err := s.openSHCKeys(); err != nil {
+			return err
+		}
+		mux.Handle("/.well-known/jwks.json", s.shcKeys.Handler())
 	}
 	if s.console != nil {
 		mux.Handle("/console/", s.console)
@@ -461,6 +499,9 @@ func (s *server) banner() string {
 			fmt.Fprintf(&b, "  %-13s %s/console/\n", "console", base)
 		}
 		fmt.Fprintf(&b, "  %-13s %s/metrics  %s/healthz  %s/readyz\n", "metrics", base, base, base)
+		if s.shcKeys != nil {
+			fmt.Fprintf(&b, "  %-13s keys at %s/.well-known/jwks.json (issuer %s)\n", "health cards", base, s.shcIssuer())
+		}
 	}
 	if s.cfg.NATSURL == "" {
 		fmt.Fprintf(&b, "  %-13s embedded JetStream in %s\n", "queue", filepath.Join(s.cfg.DataDir, "jetstream"))
