@@ -229,3 +229,20 @@ func (c SMTP) message(m Mail) []byte {
 	}
 	return []byte(b.String())
 }
+
+// RunHousekeeping purges ended sessions and old links every interval until
+// ctx ends.
+func (s *Store) RunHousekeeping(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := s.PurgeSessions(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("accounts: housekeeping", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -32,6 +32,10 @@ func CheckPassword(username, password string) error {
 	return nil
 }
 
+// RandomToken returns 256 random bits, URL-safe: for session and CSRF
+// tokens.
+func RandomToken() string { return randomToken() }
+
 func randomToken() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b) // never fails (crypto/rand)

@@ -190,6 +190,19 @@ func (s *Store) CreateOrganization(ctx context.Context, o Organization) (int64, 
 	return id, nil
 }
 
+// AddOrganization adds an organization on behalf of a program
+// administrator, and audits it.
+func (s *Store) AddOrganization(ctx context.Context, by User, o Organization) (int64, error) {
+	if !by.Role.May(ManageOrganizations) {
+		return 0, fmt.Errorf("%w: %s may not add organizations", ErrInvalid, by.Role.Label())
+	}
+	id, err := s.CreateOrganization(ctx, o)
+	if err != nil {
+		return 0, err
+	}
+	return id, s.record(ctx, by.Actor(), "organization-add", fmt.Sprintf("%s %q facility %q", o.Kind, o.Name, o.FacilityID))
+}
+
 // Organizations lists the organizations of the given kinds (all if none),
 // by kind then name.
 func (s *Store) Organizations(ctx context.Context, kinds ...OrgKind) ([]Organization, error) {
