@@ -111,10 +111,10 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type need int
 
 const (
-	anyone      need = iota // signed in, any role
-	partial                 // a session whose second factor is still due
-	setup                   // signed in; the password change or enrolment is the page itself
-	permission              // signed in with a permission (see perm)
+	anyone     need = iota // signed in, any role
+	partial                // a session whose second factor is still due
+	setup                  // signed in; the password change or enrolment is the page itself
+	permission             // signed in with a permission (see perm)
 )
 
 func (p *Portal) routes() {
