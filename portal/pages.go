@@ -2,6 +2,7 @@ package portal
 
 import (
 	"errors"
+	"html/template"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -184,6 +185,7 @@ func (p *Portal) showTOTP(w http.ResponseWriter, r *http.Request, v *visitor, st
 	}
 	p.render(w, status, "totp", page{Title: "Set up your authenticator app", V: v, Error: msg, Data: map[string]any{
 		"Enrolment": e, "Required": v.user.Role.TOTPRequired(),
+		"QR": template.URL(e.QRPNG), // a data: URI the store made, not user input
 	}})
 }
 
