@@ -2,8 +2,8 @@ package portal
 
 import (
 	"errors"
-	"html/template"
 	"fmt"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
