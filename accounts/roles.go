@@ -8,6 +8,9 @@
 //
 // The access policy for patient records (Scope) lives here too, so that
 // every page that shows a patient asks the same question the same way.
+//
+// TOTP codes (RFC 6238) are made and checked with github.com/pquerna/otp,
+// a maintained library that also renders the enrolment QR code.
 package accounts
 
 import "fmt"
