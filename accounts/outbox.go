@@ -98,7 +98,10 @@ func (s *Store) Deliver(ctx context.Context, send SendFunc, batch int) (sent, fa
 		switch {
 		case serr == nil:
 			sent++
-			_, err = tx.Exec(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = $2, last_error = '' WHERE id = $1`, m.ID, now)
+			// A sent message's one-time link is not kept: the database
+			// then holds nothing that opens an account.
+			_, err = tx.Exec(ctx, `UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = $2, last_error = '',
+				body = regexp_replace(body, 'token=[A-Za-z0-9_-]+', 'token=(removed once sent)', 'g') WHERE id = $1`, m.ID, now)
 		case m.Attempts+1 >= MaxAttempts:
 			failed++
 			_, err = tx.Exec(ctx, `UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1`, m.ID, serr.Error())

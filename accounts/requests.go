@@ -167,6 +167,49 @@ func (s *Store) Approve(ctx context.Context, by User, requestID int64, baseURL s
 	return u, s.record(ctx, by.Actor(), "account-approve", fmt.Sprintf("request %d: user %s, %s at %s", r.ID, username, r.Role, r.OrgName))
 }
 
+// CreateAccount creates an account directly (any role, program roles
+// included: those are not requested through the public form) on behalf of
+// a program administrator, with the email address as username, and mails
+// its owner a one-time link to choose a password.
+func (s *Store) CreateAccount(ctx context.Context, by User, u NewUser, baseURL string) (User, error) {
+	if !by.Role.May(ManageUsers) {
+		return User{}, fmt.Errorf("%w: %s may not create accounts", ErrInvalid, by.Role.Label())
+	}
+	u.Email = strings.TrimSpace(u.Email)
+	if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email {
+		return User{}, fmt.Errorf("%w: give an email address such as name@clinic.org", ErrInvalid)
+	}
+	u.Username, u.PasswordHash, u.MustChangePassword = strings.ToLower(u.Email), "", false
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return User{}, fmt.Errorf("accounts: create account: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	id, err := s.createUser(ctx, tx, u)
+	if err != nil {
+		return User{}, err
+	}
+	created, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u JOIN organizations o ON o.id = u.org_id WHERE u.id = $1`, id))
+	if err != nil {
+		return User{}, err
+	}
+	tok, err := s.issueLink(ctx, tx, id, purposeSet, s.cfg.SetPasswordTTL)
+	if err != nil {
+		return User{}, err
+	}
+	body := fmt.Sprintf("Hello %s,\n\n%s created an immunization registry account for you as %s at %s.\n\n"+
+		"Your username: %s\n\nChoose your password with this link within %s (it works once):\n\n%s\n\n"+
+		"Then sign in at %s/signin.\n", created.FullName, by.FullName, created.Role.Label(), created.OrgName, created.Username,
+		s.cfg.SetPasswordTTL, linkURL(baseURL, tok), strings.TrimRight(baseURL, "/"))
+	if err := s.enqueue(ctx, tx, created.Email, "Your immunization registry account", body); err != nil {
+		return User{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return User{}, fmt.Errorf("accounts: create account: %w", err)
+	}
+	return created, s.record(ctx, by.Actor(), "account-create", fmt.Sprintf("user %s, %s at %s", created.Username, created.Role, created.OrgName))
+}
+
 // Deny refuses a request with a reason, which is sent to the requester.
 func (s *Store) Deny(ctx context.Context, by User, requestID int64, reason string) error {
 	if !by.Role.May(DecideRequests) {

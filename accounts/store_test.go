@@ -487,6 +487,9 @@ func TestDeliver(t *testing.T) {
 		if m.Status != "sent" || m.SentAt == nil {
 			t.Errorf("mail %d: %s", m.ID, m.Status)
 		}
+		if strings.Contains(m.Body, "token=") && !strings.Contains(m.Body, "token=(removed once sent)") {
+			t.Errorf("sent mail %d keeps its link: %s", m.ID, m.Body)
+		}
 		if m.To == "admin@dph.example" && (m.Attempts != 3 || m.LastError != "") {
 			t.Errorf("admin's mail: %d attempts, last error %q", m.Attempts, m.LastError)
 		}
@@ -505,5 +508,34 @@ func TestDeliver(t *testing.T) {
 	ms, _ = f.s.Outbox(ctx, 1)
 	if ms[0].Status != "failed" || ms[0].Attempts != MaxAttempts || ms[0].LastError != "550 no such user" {
 		t.Errorf("undeliverable mail: %+v", ms[0])
+	}
+}
+
+func TestCreateAccount(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	nu := NewUser{FullName: "Ivy Interface", Email: "Ivy@dph.example", OrgID: f.program, Role: IntegrationEngineer}
+	if _, err := f.s.CreateAccount(ctx, f.staff, nu, "http://iis.example"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("program staff created an account: %v", err)
+	}
+	u, err := f.s.CreateAccount(ctx, f.admin, nu, "http://iis.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Username != "ivy@dph.example" || u.Role != IntegrationEngineer || u.PasswordSet {
+		t.Errorf("created %+v", u)
+	}
+	if _, tok := f.lastMail(t, "Ivy@dph.example"); tok == "" {
+		t.Error("no set-password link sent")
+	}
+	if _, err := f.s.CreateAccount(ctx, f.admin, nu, "http://iis.example"); !errors.Is(err, ErrUsernameTaken) {
+		t.Errorf("created twice: %v", err)
+	}
+	nu.Email, nu.Role = "x@dph.example", SchoolNurse
+	if _, err := f.s.CreateAccount(ctx, f.admin, nu, "http://iis.example"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("school nurse at the program: %v", err)
+	}
+	if f.audits(t, "account-create") != 1 {
+		t.Error("not audited")
 	}
 }

@@ -20,6 +20,7 @@ var flashes = map[string]string{
 	"enabled":   "Account enabled again.",
 	"reset":     "A password-reset link has been sent to the user.",
 	"org-added": "Organization added.",
+	"created":   "Account created: the user has been sent a link to choose a password.",
 	"password":  "Your password has been changed.",
 	"totp":      "Your authenticator app is set up: from now on, sign-in asks for its code.",
 	"set":       "Your password is set. Sign in with your username and the new password.",
@@ -375,13 +376,46 @@ func (p *Portal) usersPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 	p.showUsers(w, r, v, http.StatusOK, flash(r), "")
 }
 
+// usersData is the users page: the users, and the add-a-user form's
+// choices.
+type usersData struct {
+	Users []accounts.User
+	Orgs  []accounts.Organization
+	Roles []accounts.Role
+}
+
 func (p *Portal) showUsers(w http.ResponseWriter, r *http.Request, v *visitor, status int, fl, msg string) {
 	users, err := p.acc.Users(r.Context())
 	if err != nil {
 		p.internal(w, r, v, err)
 		return
 	}
-	p.render(w, status, "users", page{Title: "Users", Nav: "users", V: v, Flash: fl, Error: msg, Data: users})
+	orgs, err := p.acc.Organizations(r.Context())
+	if err != nil {
+		p.internal(w, r, v, err)
+		return
+	}
+	p.render(w, status, "users", page{Title: "Users", Nav: "users", V: v, Flash: fl, Error: msg,
+		Data: usersData{Users: users, Orgs: orgs, Roles: accounts.Roles}})
+}
+
+func (p *Portal) addUser(w http.ResponseWriter, r *http.Request, v *visitor) {
+	orgID, _ := strconv.ParseInt(r.PostFormValue("org"), 10, 64)
+	role, coord, _ := strings.Cut(r.PostFormValue("role"), ":")
+	_, err := p.acc.CreateAccount(r.Context(), v.user, accounts.NewUser{FullName: r.PostFormValue("name"), Email: r.PostFormValue("email"),
+		Phone: r.PostFormValue("phone"), OrgID: orgID, Role: accounts.Role(role), Coordinator: accounts.Coordinator(coord)}, p.baseURL(r))
+	switch {
+	case errors.Is(err, accounts.ErrUsernameTaken):
+		p.showUsers(w, r, v, http.StatusConflict, "", "An account with that email address exists already.")
+	case errors.Is(err, accounts.ErrCoordinatorTaken):
+		p.showUsers(w, r, v, http.StatusConflict, "", "The clinic already has an enabled vaccine coordinator in that place.")
+	case errors.Is(err, accounts.ErrInvalid), errors.Is(err, accounts.ErrNotFound):
+		p.showUsers(w, r, v, http.StatusBadRequest, "", "Cannot add that user: "+reasonOf(err)+".")
+	case err != nil:
+		p.internal(w, r, v, err)
+	default:
+		http.Redirect(w, r, "/admin/users?done=created", http.StatusSeeOther)
+	}
 }
 
 func (p *Portal) userAction(w http.ResponseWriter, r *http.Request, v *visitor) {

@@ -140,6 +140,7 @@ func (p *Portal) routes() {
 	m.HandleFunc("GET /admin/requests", p.gate(permission, accounts.DecideRequests, p.requestsPage))
 	m.HandleFunc("POST /admin/requests/{id}", p.gate(permission, accounts.DecideRequests, p.decide))
 	m.HandleFunc("GET /admin/users", p.gate(permission, accounts.ResetPasswords, p.usersPage))
+	m.HandleFunc("POST /admin/users", p.gate(permission, accounts.ManageUsers, p.addUser))
 	m.HandleFunc("POST /admin/users/{id}", p.gate(permission, accounts.ResetPasswords, p.userAction))
 	m.HandleFunc("GET /admin/outbox", p.gate(permission, accounts.ReadOutbox, p.outboxPage))
 	m.HandleFunc("GET /admin/organizations", p.gate(permission, accounts.ManageOrganizations, p.orgsPage))

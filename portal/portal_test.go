@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -319,5 +320,62 @@ func TestSafeNext(t *testing.T) {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestFirstSignInPasswordChange: a user created with a temporary password
+// must choose a new one before any other page.
+func TestFirstSignInPasswordChange(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	hash, _ := soap.HashPassword("temporary-pw-123")
+	id, err := s.acc.CreateUser(ctx, accounts.NewUser{Username: "tess", FullName: "Tess Temp", Email: "tess@elm.example",
+		OrgID: s.users[accounts.ClinicUser].OrgID, Role: accounts.ClinicUser, PasswordHash: hash, MustChangePassword: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.users["tess"], _ = s.acc.User(ctx, id)
+	c := s.client(t, "tess")
+	for _, p := range []string{"/", "/account/totp"} {
+		if resp, _ := c.do("GET", p, nil, ""); resp.Header.Get("Location") != "/account/password" {
+			t.Errorf("%s before the change: %d to %q", p, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	form := url.Values{"csrf": {c.csrf}, "new_password": {"short"}, "confirm_password": {"short"}}
+	if resp, _ := c.do("POST", "/account/password", form, s.srv.URL); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("weak password: %d", resp.StatusCode)
+	}
+	form.Set("new_password", "a much better passphrase")
+	form.Set("confirm_password", "a much better passphrase")
+	if resp, _ := c.do("POST", "/account/password", form, s.srv.URL); resp.Header.Get("Location") != "/?done=password" {
+		t.Errorf("change: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := c.do("GET", "/", nil, ""); resp.StatusCode != 200 || !strings.Contains(body, "Tess Temp") {
+		t.Errorf("home after the change: %d", resp.StatusCode)
+	}
+	if _, err := s.acc.SignIn(ctx, "tess", "a much better passphrase", "test"); err != nil {
+		t.Errorf("sign-in with the new password: %v", err)
+	}
+}
+
+func TestAddUser(t *testing.T) {
+	s := newSite(t)
+	orgs, _ := s.acc.Organizations(context.Background(), accounts.Program)
+	form := url.Values{"name": {"Ivy Interface"}, "email": {"ivy@dph.example"}, "org": {strconv.FormatInt(orgs[0].ID, 10)}, "role": {"integration_engineer"}}
+	staff := s.client(t, accounts.ProgramStaff)
+	form.Set("csrf", staff.csrf)
+	if resp, _ := staff.do("POST", "/admin/users", form, s.srv.URL); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("program staff adding a user: %d", resp.StatusCode)
+	}
+	admin := s.client(t, accounts.ProgramAdmin)
+	form.Set("csrf", admin.csrf)
+	if resp, _ := admin.do("POST", "/admin/users", form, s.srv.URL); resp.Header.Get("Location") != "/admin/users?done=created" {
+		t.Errorf("adding a user: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := admin.do("GET", "/admin/users", nil, ""); resp.StatusCode != 200 || !strings.Contains(body, "Ivy Interface") || !strings.Contains(body, "awaiting password") {
+		t.Errorf("users page after adding: %d", resp.StatusCode)
+	}
+	if resp, body := admin.do("POST", "/admin/users", form, s.srv.URL); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "exists already") {
+		t.Errorf("adding twice: %d", resp.StatusCode)
 	}
 }
