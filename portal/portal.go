@@ -22,7 +22,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -50,7 +49,8 @@ type Config struct {
 	// SecureCookies marks cookies Secure (set when served over HTTPS).
 	SecureCookies bool
 	// ClientAddr returns the client's address for sign-in throttling and
-	// the audit log (default: the connection's remote IP).
+	// the audit log (default: the connection's remote IP; behind a reverse
+	// proxy, ClientAddr(its addresses)).
 	ClientAddr func(*http.Request) string
 	Logger     *slog.Logger
 }
@@ -78,7 +78,7 @@ func New(cfg Config) (*Portal, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.ClientAddr == nil {
-		cfg.ClientAddr = remoteIP
+		cfg.ClientAddr = ClientAddr(nil)
 	}
 	p := &Portal{cfg: cfg, acc: cfg.Accounts, log: cfg.Logger}
 	if err := p.parseTemplates(); err != nil {
@@ -86,14 +86,6 @@ func New(cfg Config) (*Portal, error) {
 	}
 	p.routes()
 	return p, nil
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // ServeHTTP implements http.Handler.

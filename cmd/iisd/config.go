@@ -73,6 +73,9 @@ type Config struct {
 	// (empty: the address the request that sends it came to).
 	PublicURL          string        `json:"public_url"`
 	SessionIdleTimeout time.Duration `json:"session_idle_timeout"` // people's pages: sign out after this long unused
+	// TrustedProxies are reverse proxies (addresses or CIDR prefixes) whose
+	// X-Forwarded-For names the client, for the sign-in throttle and audit.
+	TrustedProxies []string `json:"trusted_proxies"`
 	// SMTP delivers the outbox (set-password links, denials, resets);
 	// without a host the messages wait in the outbox, readable by program
 	// administrators.
@@ -231,6 +234,10 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Facility, "facility", c.Facility, "this IIS's facility in ACK MSH-4 (env IIS_FACILITY)")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "address of the people's pages in mailed links, e.g. https://iis.example.org (env IIS_PUBLIC_URL)")
 	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", c.SessionIdleTimeout, "people's pages: sign out after this long unused (env IIS_SESSION_IDLE_TIMEOUT)")
+	fs.Func("trusted-proxies", "reverse proxies (addresses, CIDR prefixes; comma-separated) whose X-Forwarded-For names the client (env IIS_TRUSTED_PROXIES)", func(s string) error {
+		c.TrustedProxies = splitList(s)
+		return nil
+	})
 	fs.StringVar(&c.SMTPHost, "smtp-host", c.SMTPHost, "mail server for the outbox; empty: messages wait in the outbox page (env IIS_SMTP_HOST)")
 	fs.IntVar(&c.SMTPPort, "smtp-port", c.SMTPPort, "mail server port, STARTTLS when offered (env IIS_SMTP_PORT)")
 	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "sender address of mail to users (env IIS_SMTP_FROM)")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/iisproject/iis/accounts"
@@ -28,8 +29,12 @@ func (s *server) startPortal(ctx, bg context.Context) error {
 	if err := acc.Bootstrap(ctx, b); err != nil {
 		return err
 	}
+	proxies, err := portal.ParsePrefixes(s.cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("trusted proxies: %w", err)
+	}
 	p, err := portal.New(portal.Config{Accounts: acc, PublicURL: s.cfg.PublicURL, MailSent: s.cfg.SMTPHost != "",
-		SecureCookies: s.cfg.HTTPTLSCert != "", Logger: s.log})
+		SecureCookies: s.cfg.HTTPTLSCert != "", ClientAddr: portal.ClientAddr(proxies), Logger: s.log})
 	if err != nil {
 		return err
 	}
