@@ -76,7 +76,11 @@ func (s *Store) hash(ctx context.Context, password string) (string, error) {
 // password was right. The caller then asks for the TOTP code if
 // NeedsTOTP, and finishes with StartSession.
 func (s *Store) SignIn(ctx context.Context, username, password, addr string) (User, error) {
-	if wait := s.throttle.Wait(username, addr); wait > 0 {
+	wait, err := s.throttleWait(ctx, "password", username, addr)
+	if err != nil {
+		return User{}, err
+	}
+	if wait > 0 {
 		_ = s.record(ctx, "public", "sign-in-throttled", fmt.Sprintf("username %q from %s", username, addr))
 		return User{}, &ThrottledError{Wait: wait}
 	}
@@ -95,13 +99,17 @@ func (s *Store) SignIn(ctx context.Context, username, password, addr string) (Us
 		return User{}, fmt.Errorf("accounts: sign-in: %w", err)
 	}
 	if !ok || !known {
-		s.throttle.Failure(username, addr)
+		if err := s.throttleFailure(ctx, "password", username, addr); err != nil {
+			return User{}, err
+		}
 		if err := s.record(ctx, "public", "sign-in-failed", fmt.Sprintf("username %q from %s", username, addr)); err != nil {
 			return User{}, err
 		}
 		return User{}, ErrBadCredentials
 	}
-	s.throttle.Success(username, addr)
+	if err := s.throttleSuccess(ctx, "password", username, addr); err != nil {
+		return User{}, err
+	}
 	if u.Disabled() {
 		_ = s.record(ctx, u.Actor(), "sign-in-disabled", "from "+addr)
 		return User{}, ErrDisabled
@@ -177,8 +185,9 @@ func (s *Store) EndSession(ctx context.Context, token string) error {
 	return nil
 }
 
-// PurgeSessions deletes sessions past their idle timeout or end, and
-// one-time links expired a day ago.
+// PurgeSessions deletes sessions past their idle timeout or end, one-time
+// links expired a day ago, and failed sign-ins the throttle no longer
+// counts.
 func (s *Store) PurgeSessions(ctx context.Context) error {
 	now := s.now()
 	if _, err := s.pool.Exec(ctx, `DELETE FROM user_sessions WHERE last_seen <= $1 OR expires_at <= $2`, now.Add(-s.cfg.IdleTimeout), now); err != nil {
@@ -187,7 +196,7 @@ func (s *Store) PurgeSessions(ctx context.Context) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM user_tokens WHERE expires_at <= $1`, now.Add(-24*time.Hour)); err != nil {
 		return fmt.Errorf("accounts: purge links: %w", err)
 	}
-	return nil
+	return s.purgeFailures(ctx)
 }
 
 // ChangePassword sets u's password (checked against the policy) and ends

@@ -50,7 +50,7 @@ type Store struct {
 	cfg      Config
 	pool     *pgxpool.Pool
 	audit    Auditor
-	throttle *Throttle
+	tcfg     ThrottleConfig
 	dummy    string        // a hash checked for unknown usernames, so they take as long
 	sem      chan struct{} // bounds concurrent password hashing
 	log      *slog.Logger
@@ -109,7 +109,7 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
-	return &Store{cfg: cfg, pool: cfg.Pool, audit: cfg.Audit, throttle: NewThrottle(cfg.Throttle, cfg.Now),
+	return &Store{cfg: cfg, pool: cfg.Pool, audit: cfg.Audit, tcfg: cfg.Throttle.withDefaults(),
 		dummy: dummy, sem: make(chan struct{}, runtime.GOMAXPROCS(0)), log: cfg.Logger, now: cfg.Now}, nil
 }
 

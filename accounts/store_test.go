@@ -358,8 +358,21 @@ func TestSignInThrottledPerAddress(t *testing.T) {
 	if _, err := f.s.SignIn(ctx, "admin", "program-admin-pw", "203.0.113.9"); !errors.As(err, &te) {
 		t.Errorf("the attacker's address is not delayed: %v", err)
 	}
+	// Another iisd over the same database counts the same failures.
+	if _, err := f.store(t).SignIn(ctx, "admin", "program-admin-pw", "203.0.113.9"); !errors.As(err, &te) {
+		t.Errorf("the attacker's address is not delayed by another iisd: %v", err)
+	}
 	if _, err := f.s.SignIn(ctx, "admin", "program-admin-pw", "198.51.100.7"); err != nil {
 		t.Errorf("the real user, from another address: %v", err)
+	}
+	// Once the windows have passed, housekeeping forgets the failures.
+	f.clock.add(time.Hour + time.Second)
+	if err := f.s.PurgeSessions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := f.pool.QueryRow(ctx, `SELECT count(*) FROM signin_failures`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d failures left after the windows, %v", n, err)
 	}
 	if f.audits(t, "sign-in-throttled") == 0 || f.audits(t, "sign-in-failed") != 3 {
 		t.Errorf("audit: throttled %d, failed %d", f.audits(t, "sign-in-throttled"), f.audits(t, "sign-in-failed"))

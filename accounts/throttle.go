@@ -14,8 +14,7 @@ type ThrottleConfig struct {
 	FreeFailures int
 	BaseDelay    time.Duration
 	MaxDelay     time.Duration
-	// Forget drops an address's count once it has not failed for this
-	// long (default 1h).
+	// Forget: an address's failures count for this long (default 1h).
 	Forget time.Duration
 	// UserLimit failures for one username within UserWindow, from all
 	// addresses together, lock the username until the window has passed
@@ -48,46 +47,55 @@ func (c ThrottleConfig) withDefaults() ThrottleConfig {
 	return c
 }
 
-// Throttle counts failed sign-ins per (username, client address), with an
-// exponentially growing delay per pair, and per username across addresses
-// with a much higher limit. It is held in memory by each iisd: behind a
-// load balancer each process throttles what it sees.
+// wait is the throttling rule: pair holds the failures of one (username,
+// address) within Forget, user the most recent failures of the username
+// within UserWindow (at least UserLimit of them if there are), both oldest
+// first.
+func (c ThrottleConfig) wait(pair, user []time.Time, now time.Time) time.Duration {
+	var w time.Duration
+	if n := len(pair); n > 0 {
+		w = pair[n-1].Add(c.delay(n)).Sub(now)
+	}
+	if len(user) >= c.UserLimit {
+		w = max(w, user[len(user)-c.UserLimit].Add(c.UserWindow).Sub(now))
+	}
+	return max(w, 0)
+}
+
+// delay is how long after its last failure a pair with n failures waits.
+func (c ThrottleConfig) delay(n int) time.Duration {
+	if n < c.FreeFailures {
+		return 0
+	}
+	d := c.BaseDelay
+	for i := c.FreeFailures; i < n && d < c.MaxDelay; i++ {
+		d *= 2
+	}
+	return min(d, c.MaxDelay)
+}
+
+// Throttle applies the rule to failures counted in memory, for one
+// process; the accounts Store keeps its failures in PostgreSQL instead, so
+// that every iisd behind a load balancer counts the same ones.
 type Throttle struct {
 	cfg   ThrottleConfig
 	now   func() time.Time
 	mu    sync.Mutex
-	pairs map[throttleKey]*failures
+	pairs map[throttleKey][]time.Time
 	users map[string][]time.Time
 }
 
 type throttleKey struct{ user, addr string }
-
-type failures struct {
-	n    int
-	last time.Time
-}
 
 // NewThrottle returns a Throttle; now is the clock (nil: time.Now).
 func NewThrottle(cfg ThrottleConfig, now func() time.Time) *Throttle {
 	if now == nil {
 		now = time.Now
 	}
-	return &Throttle{cfg: cfg.withDefaults(), now: now, pairs: map[throttleKey]*failures{}, users: map[string][]time.Time{}}
+	return &Throttle{cfg: cfg.withDefaults(), now: now, pairs: map[throttleKey][]time.Time{}, users: map[string][]time.Time{}}
 }
 
 func normUser(u string) string { return strings.ToLower(strings.TrimSpace(u)) }
-
-// delay is how long after its last failure a pair with n failures waits.
-func (t *Throttle) delay(n int) time.Duration {
-	if n < t.cfg.FreeFailures {
-		return 0
-	}
-	d := t.cfg.BaseDelay
-	for i := t.cfg.FreeFailures; i < n && d < t.cfg.MaxDelay; i++ {
-		d *= 2
-	}
-	return min(d, t.cfg.MaxDelay)
-}
 
 // Wait returns how long the client at addr must wait before trying
 // username's password again; zero means it may try now.
@@ -96,14 +104,7 @@ func (t *Throttle) Wait(username, addr string) time.Duration {
 	defer t.mu.Unlock()
 	now := t.now()
 	user := normUser(username)
-	var wait time.Duration
-	if f := t.pair(user, addr, now); f != nil {
-		wait = f.last.Add(t.delay(f.n)).Sub(now)
-	}
-	if fs := t.recent(user, now); len(fs) >= t.cfg.UserLimit {
-		wait = max(wait, fs[len(fs)-t.cfg.UserLimit].Add(t.cfg.UserWindow).Sub(now))
-	}
-	return max(wait, 0)
+	return t.cfg.wait(t.pair(user, addr, now), t.recent(user, now), now)
 }
 
 // Failure records a failed sign-in of username from addr.
@@ -112,16 +113,11 @@ func (t *Throttle) Failure(username, addr string) {
 	defer t.mu.Unlock()
 	now := t.now()
 	user := normUser(username)
-	f := t.pair(user, addr, now)
-	if f == nil {
-		if len(t.pairs) > 100_000 {
-			t.sweep(now)
-		}
-		f = &failures{}
-		t.pairs[throttleKey{user, addr}] = f
+	if len(t.pairs) > 100_000 {
+		t.sweep(now)
 	}
-	f.n++
-	f.last = now
+	k := throttleKey{user, addr}
+	t.pairs[k] = append(t.pair(user, addr, now), now)
 	t.users[user] = append(t.recent(user, now), now)
 }
 
@@ -133,30 +129,34 @@ func (t *Throttle) Success(username, addr string) {
 	delete(t.pairs, throttleKey{normUser(username), addr})
 }
 
-func (t *Throttle) pair(user, addr string, now time.Time) *failures {
+func (t *Throttle) pair(user, addr string, now time.Time) []time.Time {
 	k := throttleKey{user, addr}
-	f := t.pairs[k]
-	if f != nil && now.Sub(f.last) > t.cfg.Forget+t.delay(f.n) {
+	fs := since(t.pairs[k], now.Add(-t.cfg.Forget))
+	if len(fs) == 0 {
 		delete(t.pairs, k)
-		return nil
+	} else {
+		t.pairs[k] = fs
 	}
-	return f
+	return fs
 }
 
 func (t *Throttle) recent(user string, now time.Time) []time.Time {
-	fs := t.users[user]
-	cut := now.Add(-t.cfg.UserWindow)
-	i := 0
-	for i < len(fs) && !fs[i].After(cut) {
-		i++
-	}
-	fs = fs[i:]
+	fs := since(t.users[user], now.Add(-t.cfg.UserWindow))
 	if len(fs) == 0 {
 		delete(t.users, user)
 	} else {
 		t.users[user] = fs
 	}
 	return fs
+}
+
+// since drops the times not after cut from the sorted fs.
+func since(fs []time.Time, cut time.Time) []time.Time {
+	i := 0
+	for i < len(fs) && !fs[i].After(cut) {
+		i++
+	}
+	return fs[i:]
 }
 
 func (t *Throttle) sweep(now time.Time) {

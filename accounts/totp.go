@@ -81,8 +81,11 @@ func (s *Store) VerifyTOTP(ctx context.Context, u User, code, addr string) error
 }
 
 func (s *Store) checkTOTP(ctx context.Context, u User, code, addr string, enabled bool) error {
-	key := u.Username + "\x00totp"
-	if wait := s.throttle.Wait(key, addr); wait > 0 {
+	wait, err := s.throttleWait(ctx, "code", u.Username, addr)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
 		return &ThrottledError{Wait: wait}
 	}
 	tx, err := s.pool.Begin(ctx)
@@ -102,11 +105,15 @@ func (s *Store) checkTOTP(ctx context.Context, u User, code, addr string, enable
 	}
 	step, ok := matchCode(secret, strings.TrimSpace(strings.ReplaceAll(code, " ", "")), s.now(), last)
 	if !ok {
-		s.throttle.Failure(key, addr)
+		if err := s.throttleFailure(ctx, "code", u.Username, addr); err != nil {
+			return err
+		}
 		_ = s.record(ctx, u.Actor(), "sign-in-code-failed", "from "+addr)
 		return ErrBadCode
 	}
-	s.throttle.Success(key, addr)
+	if err := s.throttleSuccess(ctx, "code", u.Username, addr); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `UPDATE users SET totp_last_step = $2, totp_enabled = true WHERE id = $1`, u.ID, step); err != nil {
 		return fmt.Errorf("accounts: TOTP: %w", err)
 	}
