@@ -47,14 +47,14 @@ type Config struct {
 
 // Store is the accounts database.
 type Store struct {
-	cfg      Config
-	pool     *pgxpool.Pool
-	audit    Auditor
-	tcfg     ThrottleConfig
-	dummy    string        // a hash checked for unknown usernames, so they take as long
-	sem      chan struct{} // bounds concurrent password hashing
-	log      *slog.Logger
-	now      func() time.Time
+	cfg   Config
+	pool  *pgxpool.Pool
+	audit Auditor
+	tcfg  ThrottleConfig
+	dummy string        // a hash checked for unknown usernames, so they take as long
+	sem   chan struct{} // bounds concurrent password hashing
+	log   *slog.Logger
+	now   func() time.Time
 }
 
 // Errors the store returns; pages turn them into sentences.
