@@ -1,6 +1,10 @@
 package accounts
 
-import "context"
+import (
+	"context"
+
+	"github.com/iisproject/iis/registry"
+)
 
 // Relationship is what ties an organization to a patient, as the registry
 // knows it; later pages ask a [Relationships] for it before showing a
@@ -95,4 +99,31 @@ func PatientAccess(ctx context.Context, rels Relationships, u User, patientID in
 		rel.Searched, rel.SearchReason = true, searchReason
 	}
 	return Scope(u.Role, rel), nil
+}
+
+// PatientRelationships is the registry's store as far as the scope needs
+// it.
+type PatientRelationships interface {
+	PatientRelationship(ctx context.Context, patientID int64, facility string) (registry.PatientRelationship, error)
+}
+
+// RegistryRelationships answers Relationship from the registry: a clinic's
+// reports and queries under its facility id, and the patient's opt-out or
+// protection. A school has no facility id: only the opt-out applies.
+type RegistryRelationships struct {
+	Accounts *Store
+	Registry PatientRelationships
+}
+
+// Relationship implements Relationships.
+func (r RegistryRelationships) Relationship(ctx context.Context, patientID, orgID int64) (Relationship, error) {
+	org, err := r.Accounts.Organization(ctx, orgID)
+	if err != nil {
+		return Relationship{}, err
+	}
+	pr, err := r.Registry.PatientRelationship(ctx, patientID, org.FacilityID)
+	if err != nil {
+		return Relationship{}, err
+	}
+	return Relationship{Reported: pr.Reported, Queried: pr.Queried, OptedOut: pr.Protected}, nil
 }

@@ -552,3 +552,34 @@ func TestCreateAccount(t *testing.T) {
 		t.Error("not audited")
 	}
 }
+
+func TestRegistryRelationships(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	fake := fakeRegistry{"ELMPEDS": {Reported: true}, "": {}}
+	rels := RegistryRelationships{Accounts: f.s, Registry: fake}
+	nurse := User{Role: SchoolNurse, OrgID: f.school}
+	clinic := User{Role: ClinicUser, OrgID: f.clinic}
+	for _, tc := range []struct {
+		u      User
+		reason string
+		want   Access
+	}{
+		{clinic, "", FullRecord},
+		{nurse, "", NoAccess},
+		{nurse, "kindergarten entry", CertificateOnly},
+		{User{Role: ClinicUser, OrgID: f.clinic, DisabledAt: &f.clock.t}, "", NoAccess},
+	} {
+		got, err := PatientAccess(ctx, rels, tc.u, 1, tc.reason)
+		if err != nil || got != tc.want {
+			t.Errorf("%s %q: %s %v, want %s", tc.u.Role, tc.reason, got, err, tc.want)
+		}
+	}
+}
+
+// fakeRegistry answers by facility id.
+type fakeRegistry map[string]registry.PatientRelationship
+
+func (f fakeRegistry) PatientRelationship(_ context.Context, _ int64, facility string) (registry.PatientRelationship, error) {
+	return f[facility], nil
+}
