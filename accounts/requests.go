@@ -68,6 +68,18 @@ func (s *Store) SubmitRequest(ctx context.Context, r Request, addr string) (int6
 	if err := checkRequest(&r, org); err != nil {
 		return 0, err
 	}
+	// Requests from one address are throttled like failed sign-ins (3,
+	// then growing waits), and all of them together by the per-user limit.
+	wait, err := s.throttleWait(ctx, "request", "", addr)
+	if err != nil {
+		return 0, err
+	}
+	if wait > 0 {
+		return 0, &ThrottledError{Wait: wait}
+	}
+	if err := s.throttleFailure(ctx, "request", "", addr); err != nil {
+		return 0, err
+	}
 	var id int64
 	err = s.pool.QueryRow(ctx, `INSERT INTO account_requests (full_name, email, phone, org_id, role, coordinator, reason)
 		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7) RETURNING id`,

@@ -185,6 +185,14 @@ func (s *Store) EndSession(ctx context.Context, token string) error {
 	return nil
 }
 
+// SignOut ends u's session and audits it.
+func (s *Store) SignOut(ctx context.Context, token string, u User) error {
+	if err := s.EndSession(ctx, token); err != nil {
+		return err
+	}
+	return s.record(ctx, u.Actor(), "sign-out", "")
+}
+
 // PurgeSessions deletes sessions past their idle timeout or end, one-time
 // links expired a day ago, and failed sign-ins the throttle no longer
 // counts.
@@ -346,6 +354,16 @@ func (s *Store) ForgotPassword(ctx context.Context, who, addr, baseURL string) e
 		return s.record(ctx, "public", "password-forgot-unknown", "from "+addr)
 	}
 	u := found[0]
+	// One link per five minutes: the form cannot be used to flood a
+	// mailbox (the earlier link still works).
+	var recent bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM user_tokens WHERE user_id = $1 AND purpose = $2 AND created_at > $3)`,
+		u.ID, purposeReset, s.now().Add(-5*time.Minute)).Scan(&recent); err != nil {
+		return fmt.Errorf("accounts: forgot password: %w", err)
+	}
+	if recent {
+		return s.record(ctx, u.Actor(), "password-forgot-repeat", "from "+addr)
+	}
 	if err := s.sendReset(ctx, u, baseURL, "Someone (we hope you) asked to reset your password from the sign-in page."); err != nil {
 		return err
 	}

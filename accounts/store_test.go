@@ -405,6 +405,14 @@ func TestPasswordResetLinks(t *testing.T) {
 	if err := f.s.ForgotPassword(ctx, "SAM@dph.example", "192.0.2.5", "http://iis.example"); err != nil {
 		t.Fatal(err)
 	}
+	// Asking again at once sends nothing more.
+	n, _ := f.s.Outbox(ctx, 100)
+	if err := f.s.ForgotPassword(ctx, "sam", "192.0.2.5", "http://iis.example"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := f.s.Outbox(ctx, 100); len(again) != len(n) {
+		t.Error("a second reset mail within five minutes")
+	}
 	_, tok = f.lastMail(t, "sam@dph.example")
 	staffTok, _, err := f.s.StartSession(ctx, f.staff, true, "192.0.2.5")
 	if err != nil {
@@ -582,4 +590,26 @@ type fakeRegistry map[string]registry.PatientRelationship
 
 func (f fakeRegistry) PatientRelationship(_ context.Context, _ int64, facility string) (registry.PatientRelationship, error) {
 	return f[facility], nil
+}
+
+func TestRequestsThrottledPerAddress(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r := Request{FullName: "Spam", Email: "spam@example.org", OrgID: f.clinic, Role: ClinicUser, Reason: "x"}
+	for i := 0; i < 3; i++ {
+		if _, err := f.s.SubmitRequest(ctx, r, "203.0.113.9"); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	var te *ThrottledError
+	if _, err := f.s.SubmitRequest(ctx, r, "203.0.113.9"); !errors.As(err, &te) {
+		t.Errorf("fourth request at once: %v", err)
+	}
+	if _, err := f.s.SubmitRequest(ctx, r, "198.51.100.7"); err != nil {
+		t.Errorf("from another address: %v", err)
+	}
+	f.clock.add(te.Wait)
+	if _, err := f.s.SubmitRequest(ctx, r, "203.0.113.9"); err != nil {
+		t.Errorf("after the wait: %v", err)
+	}
 }

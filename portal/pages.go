@@ -131,7 +131,7 @@ func (p *Portal) code(w http.ResponseWriter, r *http.Request, v *visitor) {
 }
 
 func (p *Portal) signout(w http.ResponseWriter, r *http.Request, v *visitor) {
-	if err := p.acc.EndSession(r.Context(), v.token); err != nil {
+	if err := p.acc.SignOut(r.Context(), v.token, v.user); err != nil {
 		p.internal(w, r, v, err)
 		return
 	}
@@ -250,7 +250,12 @@ func (p *Portal) submitRequest(w http.ResponseWriter, r *http.Request) {
 			Error: "The form expired; please send it again."})
 		return
 	}
-	if _, err := p.acc.SubmitRequest(r.Context(), f.Values, p.addr(r)); errors.Is(err, accounts.ErrInvalid) {
+	var te *accounts.ThrottledError
+	if _, err := p.acc.SubmitRequest(r.Context(), f.Values, p.addr(r)); errors.As(err, &te) {
+		p.render(w, http.StatusTooManyRequests, "request", page{Title: "Request an account", CSRF: p.formToken(w), Data: f,
+			Error: fmt.Sprintf("Many requests have come from your address; please send this one in %s.", te.Wait.Round(time.Second))})
+		return
+	} else if errors.Is(err, accounts.ErrInvalid) {
 		p.render(w, http.StatusBadRequest, "request", page{Title: "Request an account", CSRF: p.formToken(w), Data: f,
 			Error: "Please correct the form: " + reasonOf(err) + "."})
 		return
