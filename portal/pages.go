@@ -324,7 +324,7 @@ func (p *Portal) forgot(w http.ResponseWriter, r *http.Request) {
 		p.render(w, http.StatusForbidden, "forgot", page{Title: "Forgot your password?", CSRF: p.formToken(w), Error: "The form expired; please try again."})
 		return
 	}
-	if err := p.acc.ForgotPassword(r.Context(), r.PostFormValue("who"), p.addr(r), p.baseURL(r)); err != nil {
+	if err := p.acc.ForgotPassword(r.Context(), r.PostFormValue("who"), p.addr(r), p.baseURL()); err != nil {
 		p.internal(w, r, nil, err)
 		return
 	}
@@ -354,7 +354,7 @@ func (p *Portal) decide(w http.ResponseWriter, r *http.Request, v *visitor) {
 	var done string
 	switch r.PostFormValue("decision") {
 	case "approve":
-		_, err = p.acc.Approve(r.Context(), v.user, id, p.baseURL(r))
+		_, err = p.acc.Approve(r.Context(), v.user, id, p.baseURL())
 		done = "approved"
 	case "deny":
 		err, done = p.acc.Deny(r.Context(), v.user, id, r.PostFormValue("reason")), "denied"
@@ -408,7 +408,7 @@ func (p *Portal) addUser(w http.ResponseWriter, r *http.Request, v *visitor) {
 	orgID, _ := strconv.ParseInt(r.PostFormValue("org"), 10, 64)
 	role, coord, _ := strings.Cut(r.PostFormValue("role"), ":")
 	_, err := p.acc.CreateAccount(r.Context(), v.user, accounts.NewUser{FullName: r.PostFormValue("name"), Email: r.PostFormValue("email"),
-		Phone: r.PostFormValue("phone"), OrgID: orgID, Role: accounts.Role(role), Coordinator: accounts.Coordinator(coord)}, p.baseURL(r))
+		Phone: r.PostFormValue("phone"), OrgID: orgID, Role: accounts.Role(role), Coordinator: accounts.Coordinator(coord)}, p.baseURL())
 	switch {
 	case errors.Is(err, accounts.ErrUsernameTaken):
 		p.showUsers(w, r, v, http.StatusConflict, "", "An account with that email address exists already.")
@@ -438,7 +438,7 @@ func (p *Portal) userAction(w http.ResponseWriter, r *http.Request, v *visitor) 
 		err = p.acc.Enable(r.Context(), v.user, id)
 		action = "enabled"
 	case "reset":
-		err = p.acc.ResetPassword(r.Context(), v.user, id, p.baseURL(r))
+		err = p.acc.ResetPassword(r.Context(), v.user, id, p.baseURL())
 	default:
 		err = fmt.Errorf("%w: unknown action", accounts.ErrInvalid)
 	}

@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/iisproject/iis/accounts"
@@ -40,8 +41,7 @@ var staticFS embed.FS
 type Config struct {
 	Accounts *accounts.Store
 	// PublicURL is the pages' address as users reach it, for links in
-	// mail ("https://iis.example.org"); empty: the address of the request
-	// that sends the mail.
+	// mail ("https://iis.example.org"); empty: what SetPublicURL sets.
 	PublicURL string
 	// MailSent says whether an SMTP server delivers the outbox; if not,
 	// the outbox page says so and is the only way to read the messages.
@@ -62,6 +62,8 @@ type Portal struct {
 	tmpl map[string]*template.Template
 	mux  *http.ServeMux
 	log  *slog.Logger
+	// public is the address in mailed links.
+	public atomic.Pointer[string]
 }
 
 const (
@@ -81,6 +83,10 @@ func New(cfg Config) (*Portal, error) {
 		cfg.ClientAddr = ClientAddr(nil)
 	}
 	p := &Portal{cfg: cfg, acc: cfg.Accounts, log: cfg.Logger}
+	if cfg.PublicURL != "" {
+		u := strings.TrimRight(cfg.PublicURL, "/")
+		p.public.Store(&u)
+	}
 	if err := p.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -242,16 +248,23 @@ func (p *Portal) formOK(r *http.Request) bool {
 	return err == nil && sameOrigin(r) && subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("csrf"))) == 1
 }
 
-// baseURL is where links in mail point.
-func (p *Portal) baseURL(r *http.Request) string {
-	if p.cfg.PublicURL != "" {
-		return strings.TrimRight(p.cfg.PublicURL, "/")
+// baseURL is where links in mail point. It never comes from the request:
+// a forged Host header on the public forgot-password form would otherwise
+// send a user a reset link to another site.
+func (p *Portal) baseURL() string {
+	if u := p.public.Load(); u != nil {
+		return *u
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+	return "http://localhost"
+}
+
+// SetPublicURL sets the address of these pages in mailed links, unless
+// Config.PublicURL did (iisd passes its HTTP listener's address).
+func (p *Portal) SetPublicURL(u string) {
+	if p.cfg.PublicURL == "" {
+		u = strings.TrimRight(u, "/")
+		p.public.Store(&u)
 	}
-	return scheme + "://" + r.Host
 }
 
 // safeNext keeps a post-sign-in redirect on this site's pages.

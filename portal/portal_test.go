@@ -111,6 +111,7 @@ func newSite(t *testing.T) *site {
 		t.Fatal(err)
 	}
 	s.srv = httptest.NewServer(p)
+	p.SetPublicURL(s.srv.URL)
 	t.Cleanup(s.srv.Close)
 	return s
 }
@@ -377,5 +378,39 @@ func TestAddUser(t *testing.T) {
 	}
 	if resp, body := admin.do("POST", "/admin/users", form, s.srv.URL); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "exists already") {
 		t.Errorf("adding twice: %d", resp.StatusCode)
+	}
+}
+
+// TestLinksIgnoreHost: a forged Host header on the public form does not
+// choose where the mailed link points.
+func TestLinksIgnoreHost(t *testing.T) {
+	s := newSite(t)
+	forged := func(method string, body io.Reader) *http.Request {
+		req, _ := http.NewRequest(method, s.srv.URL+"/forgot-password", body)
+		req.Host = "evil.example"
+		return req
+	}
+	resp, err := http.DefaultClient.Do(forged("GET", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := tokenRE.FindSubmatch(b)
+	if m == nil || len(resp.Cookies()) == 0 {
+		t.Fatalf("no form token: %s", b)
+	}
+	req := forged("POST", strings.NewReader(url.Values{"csrf": {string(m[1])}, "who": {"clinic_user"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://evil.example")
+	req.AddCookie(resp.Cookies()[0])
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ms, _ := s.acc.Outbox(context.Background(), 10)
+	if resp.StatusCode != 200 || len(ms) != 1 || strings.Contains(ms[0].Body, "evil.example") || !strings.Contains(ms[0].Body, s.srv.URL+"/set-password?token=") {
+		t.Errorf("status %d, outbox %+v", resp.StatusCode, ms)
 	}
 }

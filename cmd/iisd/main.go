@@ -425,6 +425,9 @@ func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
 		return fmt.Errorf("HTTP listen: %w", err)
 	}
 	s.httpLn = ln
+	if s.portal != nil {
+		s.portal.SetPublicURL(linkAddress(ln.Addr(), s.cfg.HTTPTLSCert != ""))
+	}
 	go func() {
 		var err error
 		if s.cfg.HTTPTLSCert != "" {
