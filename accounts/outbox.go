@@ -57,6 +57,24 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]Mail, error) {
 	return out, rows.Err()
 }
 
+// within says a link's lifetime for people: "3 days", "1 hour", "30
+// minutes".
+func within(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return plural(int64(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int64(d/time.Hour), "hour")
+	}
+	return plural(int64(d.Round(time.Minute)/time.Minute), "minute")
+}
+
 // SendFunc sends one message.
 type SendFunc func(ctx context.Context, m Mail) error
 

@@ -160,7 +160,7 @@ func (s *Store) Approve(ctx context.Context, by User, requestID int64, baseURL s
 	}
 	body := fmt.Sprintf("Hello %s,\n\nYour request for access to the immunization registry as %s at %s was approved.\n\n"+
 		"Your username: %s\n\nChoose your password with this link within %s (it works once):\n\n%s\n\n"+
-		"Then sign in at %s/signin.\n", r.FullName, r.Role.Label(), r.OrgName, username, s.cfg.SetPasswordTTL,
+		"Then sign in at %s/signin.\n", r.FullName, r.Role.Label(), r.OrgName, username, within(s.cfg.SetPasswordTTL),
 		linkURL(baseURL, tok), strings.TrimRight(baseURL, "/"))
 	if err := s.enqueue(ctx, tx, r.Email, "Your immunization registry account", body); err != nil {
 		return User{}, err
@@ -212,7 +212,7 @@ func (s *Store) CreateAccount(ctx context.Context, by User, u NewUser, baseURL s
 	body := fmt.Sprintf("Hello %s,\n\n%s created an immunization registry account for you as %s at %s.\n\n"+
 		"Your username: %s\n\nChoose your password with this link within %s (it works once):\n\n%s\n\n"+
 		"Then sign in at %s/signin.\n", created.FullName, by.FullName, created.Role.Label(), created.OrgName, created.Username,
-		s.cfg.SetPasswordTTL, linkURL(baseURL, tok), strings.TrimRight(baseURL, "/"))
+		within(s.cfg.SetPasswordTTL), linkURL(baseURL, tok), strings.TrimRight(baseURL, "/"))
 	if err := s.enqueue(ctx, tx, created.Email, "Your immunization registry account", body); err != nil {
 		return User{}, err
 	}

@@ -265,3 +265,12 @@ func TestThrottleOneAttacker(t *testing.T) {
 	}
 	t.Logf("one address: %d tries in 15 minutes", tries)
 }
+
+func TestWithin(t *testing.T) {
+	for d, want := range map[time.Duration]string{72 * time.Hour: "3 days", time.Hour: "1 hour", 25 * time.Hour: "25 hours",
+		30 * time.Minute: "30 minutes", time.Minute: "1 minute", 90 * time.Minute: "90 minutes"} {
+		if got := within(d); got != want {
+			t.Errorf("within(%s) = %q, want %q", d, got, want)
+		}
+	}
+}

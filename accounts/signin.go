@@ -382,7 +382,7 @@ func (s *Store) sendReset(ctx context.Context, u User, baseURL, why string) erro
 	}
 	body := fmt.Sprintf("Hello %s,\n\n%s\n\nTo choose a new password for your account %q, open this link within %s (it works once):\n\n%s\n\n"+
 		"If you did not expect this, ignore this message: your password has not changed.\n",
-		u.FullName, why, u.Username, s.cfg.ResetTTL, linkURL(baseURL, tok))
+		u.FullName, why, u.Username, within(s.cfg.ResetTTL), linkURL(baseURL, tok))
 	if err := s.enqueue(ctx, tx, u.Email, "Reset your immunization registry password", body); err != nil {
 		return err
 	}

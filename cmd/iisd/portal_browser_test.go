@@ -91,10 +91,14 @@ func TestPortalInBrowser(t *testing.T) {
 		t.Errorf("requests page: %q", row)
 	}
 	b.run("approve", chromedp.Click(`//table[@id="requests"]//button[text()="Approve"]`), b.waitURL("done=approved"), chromedp.WaitVisible("#no-requests"))
+	b.run("users", chromedp.Navigate(base+"/admin/users"), chromedp.WaitVisible("#users"), b.shot("3b-users"))
+	if users := b.text("#users"); !strings.Contains(users, "Nora Nurse") || !strings.Contains(users, "awaiting password") {
+		t.Errorf("users page: %q", users)
+	}
 	b.run("outbox", chromedp.Navigate(base+"/admin/outbox"), chromedp.WaitVisible("#outbox"), chromedp.WaitVisible("#no-smtp"), b.shot("4-outbox"))
 	mail := b.text("#outbox")
 	link := regexp.MustCompile(`http://[^\s]+/set-password\?token=[A-Za-z0-9_-]+`).FindString(mail)
-	if link == "" || !strings.Contains(mail, "nora@elm.example") {
+	if link == "" || !strings.Contains(mail, "nora@elm.example") || !strings.Contains(mail, "within 3 days") {
 		t.Fatalf("no set-password link in the outbox: %q", mail)
 	}
 	b.run("admin signs out", chromedp.Click("#signout"), b.waitURL("/signin"))
