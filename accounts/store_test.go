@@ -468,6 +468,23 @@ func TestTOTPEnrolment(t *testing.T) {
 	if err := f.s.VerifyTOTP(ctx, u, next, "x"); err != nil {
 		t.Errorf("next code: %v", err)
 	}
+	// The phone is lost: staff remove the authenticator; enrolment starts over.
+	if err := f.s.ResetTOTP(ctx, User{Role: ClinicUser}, u.ID); !errors.Is(err, ErrInvalid) {
+		t.Errorf("clinic user reset an authenticator: %v", err)
+	}
+	if err := f.s.ResetTOTP(ctx, f.staff, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.ResetTOTP(ctx, f.staff, u.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("reset twice: %v", err)
+	}
+	u, _ = f.s.User(ctx, u.ID)
+	if NeedsTOTP(u) {
+		t.Error("authenticator still in force")
+	}
+	if e2, err := f.s.BeginTOTP(ctx, u); err != nil || e2.Secret == e.Secret {
+		t.Errorf("new enrolment: %v, same secret %v", err, e2.Secret == e.Secret)
+	}
 }
 
 func TestDeliver(t *testing.T) {

@@ -153,3 +153,23 @@ func (s *Store) FinishSignIn(ctx context.Context, token string, u User, client s
 	}
 	return s.signedIn(ctx, u, client)
 }
+
+// ResetTOTP removes u's authenticator (a lost phone) and ends u's
+// sessions; by is the program staff member doing it. A program user then
+// enrols again at the next sign-in.
+func (s *Store) ResetTOTP(ctx context.Context, by User, userID int64) error {
+	if !by.Role.May(ResetPasswords) {
+		return fmt.Errorf("%w: %s may not reset authenticators", ErrInvalid, by.Role.Label())
+	}
+	var username string
+	err := s.pool.QueryRow(ctx, `WITH d AS (DELETE FROM user_sessions WHERE user_id = $1)
+		UPDATE users SET totp_secret = '', totp_enabled = false, totp_last_step = 0 WHERE id = $1 AND totp_enabled RETURNING username`,
+		userID).Scan(&username)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("accounts: reset TOTP: %w", err)
+	}
+	return s.record(ctx, by.Actor(), "totp-reset", "user "+username)
+}

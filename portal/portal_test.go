@@ -414,3 +414,39 @@ func TestLinksIgnoreHost(t *testing.T) {
 		t.Errorf("status %d, outbox %+v", resp.StatusCode, ms)
 	}
 }
+
+func TestVoluntaryPasswordChangeNeedsCurrent(t *testing.T) {
+	s := newSite(t)
+	c := s.client(t, accounts.ClinicUser)
+	form := url.Values{"csrf": {c.csrf}, "current_password": {"not it"}, "new_password": {"a new long passphrase"}, "confirm_password": {"a new long passphrase"}}
+	if resp, body := c.do("POST", "/account/password", form, s.srv.URL); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "current password is not right") {
+		t.Errorf("wrong current password: %d", resp.StatusCode)
+	}
+	form.Set("current_password", "a long test password")
+	if resp, _ := c.do("POST", "/account/password", form, s.srv.URL); resp.Header.Get("Location") != "/?done=password" {
+		t.Errorf("right current password: %d", resp.StatusCode)
+	}
+	if _, err := s.acc.SignIn(context.Background(), "clinic_user", "a new long passphrase", "test"); err != nil {
+		t.Errorf("new password: %v", err)
+	}
+}
+
+func TestRemoveAuthenticator(t *testing.T) {
+	s := newSite(t)
+	admin := s.users[accounts.ProgramAdmin]
+	staff := s.client(t, accounts.ProgramStaff)
+	form := url.Values{"csrf": {staff.csrf}, "action": {"reset-totp"}}
+	if resp, _ := staff.do("POST", "/admin/users/"+strconv.FormatInt(admin.ID, 10), form, s.srv.URL); resp.Header.Get("Location") != "/admin/users?done=totp-reset" {
+		t.Fatalf("remove: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	u, _ := s.acc.User(context.Background(), admin.ID)
+	if u.TOTPEnabled {
+		t.Error("authenticator still enrolled")
+	}
+	// A new session of the administrator must enrol first.
+	s.users[accounts.ProgramAdmin] = u
+	c := s.client(t, accounts.ProgramAdmin)
+	if resp, _ := c.do("GET", "/admin/users", nil, ""); resp.Header.Get("Location") != "/account/totp" {
+		t.Errorf("after removal: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
