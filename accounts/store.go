@@ -402,6 +402,36 @@ func (s *Store) Enable(ctx context.Context, by User, userID int64) error {
 	return s.record(ctx, by.Actor(), "account-enable", "user "+username)
 }
 
+// ChangeRole gives a user another role in the same organization (a clinic
+// user becoming its backup vaccine coordinator, a primary coordinator
+// handing over); by is a program administrator. The user's sessions end,
+// so that the new role applies at once.
+func (s *Store) ChangeRole(ctx context.Context, by User, userID int64, role Role, c Coordinator) error {
+	if !by.Role.May(ManageUsers) {
+		return fmt.Errorf("%w: %s may not change roles", ErrInvalid, by.Role.Label())
+	}
+	if by.ID == userID {
+		return fmt.Errorf("%w: you cannot change your own role", ErrInvalid)
+	}
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return err
+	}
+	nu := NewUser{Username: u.Username, FullName: u.FullName, Role: role, Coordinator: c}
+	if err := checkUser(&nu, Organization{Kind: u.OrgKind, Name: u.OrgName}); err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `WITH d AS (DELETE FROM user_sessions WHERE user_id = $1)
+		UPDATE users SET role = $2, coordinator = NULLIF($3, '') WHERE id = $1`, userID, role, c)
+	if uniqueViolation(err, "users_coordinator") {
+		return ErrCoordinatorTaken
+	}
+	if err != nil {
+		return fmt.Errorf("accounts: change role: %w", err)
+	}
+	return s.record(ctx, by.Actor(), "account-role", fmt.Sprintf("user %s: %s %s -> %s %s", u.Username, u.Role, u.Coordinator, role, c))
+}
+
 // record writes an audit event; a failure is returned (an action whose
 // audit row cannot be written is reported as failed to the caller).
 func (s *Store) record(ctx context.Context, actor, action, detail string) error {

@@ -276,6 +276,28 @@ func TestCoordinators(t *testing.T) {
 	if err := f.s.Enable(ctx, f.admin, first); !errors.Is(err, ErrCoordinatorTaken) {
 		t.Errorf("re-enabling a second primary: %v", err)
 	}
+	// The backup becomes primary once the place is free; roles must fit
+	// the organization.
+	bea, _ := f.s.UserByUsername(ctx, "bea")
+	if err := f.s.ChangeRole(ctx, f.admin, bea.ID, VaccineCoordinator, Primary); !errors.Is(err, ErrCoordinatorTaken) {
+		t.Errorf("second primary by role change: %v", err)
+	}
+	pia, _ := f.s.UserByUsername(ctx, "pia")
+	if err := f.s.ChangeRole(ctx, f.admin, pia.ID, ClinicUser, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.ChangeRole(ctx, f.admin, bea.ID, VaccineCoordinator, Primary); err != nil {
+		t.Errorf("backup to primary: %v", err)
+	}
+	if err := f.s.ChangeRole(ctx, f.admin, pia.ID, SchoolNurse, ""); !errors.Is(err, ErrInvalid) {
+		t.Errorf("school nurse at a clinic: %v", err)
+	}
+	if err := f.s.ChangeRole(ctx, f.staff, pia.ID, VaccineCoordinator, Backup); !errors.Is(err, ErrInvalid) {
+		t.Errorf("program staff changed a role: %v", err)
+	}
+	if got, _ := f.s.User(ctx, bea.ID); got.Role != VaccineCoordinator || got.Coordinator != Primary {
+		t.Errorf("bea is %s %s", got.Role, got.Coordinator)
+	}
 	if err := f.s.Disable(ctx, f.admin, f.admin.ID, "oops"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("disabled oneself: %v", err)
 	}

@@ -414,7 +414,21 @@ func (p *Portal) usersPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 type usersData struct {
 	Users []accounts.User
 	Orgs  []accounts.Organization
-	Roles []accounts.Role
+}
+
+// RoleChoices are every role, a vaccine coordinator's place included, as
+// form values ("vaccine_coordinator:backup") and labels.
+func (usersData) RoleChoices() []struct{ Key, Label string } {
+	var out []struct{ Key, Label string }
+	for _, r := range accounts.Roles {
+		if r == accounts.VaccineCoordinator {
+			out = append(out, struct{ Key, Label string }{string(r) + ":primary", r.Label() + " (primary)"},
+				struct{ Key, Label string }{string(r) + ":backup", r.Label() + " (backup)"})
+			continue
+		}
+		out = append(out, struct{ Key, Label string }{string(r), r.Label()})
+	}
+	return out
 }
 
 func (p *Portal) showUsers(w http.ResponseWriter, r *http.Request, v *visitor, status int, fl, msg string) {
@@ -429,7 +443,7 @@ func (p *Portal) showUsers(w http.ResponseWriter, r *http.Request, v *visitor, s
 		return
 	}
 	p.render(w, status, "users", page{Title: "Users", Nav: "users", V: v, Flash: fl, Error: msg,
-		Data: usersData{Users: users, Orgs: orgs, Roles: accounts.Roles}})
+		Data: usersData{Users: users, Orgs: orgs}})
 }
 
 func (p *Portal) addUser(w http.ResponseWriter, r *http.Request, v *visitor) {
@@ -467,6 +481,10 @@ func (p *Portal) userAction(w http.ResponseWriter, r *http.Request, v *visitor) 
 		action = "enabled"
 	case "reset":
 		err = p.acc.ResetPassword(r.Context(), v.user, id, p.baseURL())
+	case "role":
+		role, coord, _ := strings.Cut(r.PostFormValue("role"), ":")
+		err = p.acc.ChangeRole(r.Context(), v.user, id, accounts.Role(role), accounts.Coordinator(coord))
+		action = "role"
 	case "reset-totp":
 		err = p.acc.ResetTOTP(r.Context(), v.user, id)
 		action = "totp-reset"

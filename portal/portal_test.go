@@ -491,3 +491,22 @@ func TestHandle(t *testing.T) {
 		t.Errorf("page saw %q", seen)
 	}
 }
+
+func TestChangeRolePage(t *testing.T) {
+	s := newSite(t)
+	u := s.users[accounts.ClinicUser]
+	admin := s.client(t, accounts.ProgramAdmin)
+	path := "/admin/users/" + strconv.FormatInt(u.ID, 10)
+	form := url.Values{"csrf": {admin.csrf}, "action": {"role"}, "role": {"vaccine_coordinator:primary"}}
+	// The clinic's primary place is taken (newSite made one).
+	if resp, body := admin.do("POST", path, form, s.srv.URL); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "another enabled vaccine coordinator") {
+		t.Errorf("taken place: %d", resp.StatusCode)
+	}
+	form.Set("role", "vaccine_coordinator:backup")
+	if resp, _ := admin.do("POST", path, form, s.srv.URL); resp.Header.Get("Location") != "/admin/users?done=role" {
+		t.Errorf("backup: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if got, _ := s.acc.User(context.Background(), u.ID); got.Role != accounts.VaccineCoordinator || got.Coordinator != accounts.Backup {
+		t.Errorf("now %s %s", got.Role, got.Coordinator)
+	}
+}
