@@ -140,6 +140,23 @@ func (s *Store) Deliver(ctx context.Context, send SendFunc, batch int) (sent, fa
 	return sent, failed, nil
 }
 
+// Retry puts a failed message back in the queue, for a fresh set of
+// tries (after the mail server or the address was fixed).
+func (s *Store) Retry(ctx context.Context, by User, mailID int64) error {
+	if !by.Role.May(ReadOutbox) {
+		return fmt.Errorf("%w: %s may not resend mail", ErrInvalid, by.Role.Label())
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2 WHERE id = $1 AND status = 'failed'`,
+		mailID, s.now())
+	if err != nil {
+		return fmt.Errorf("accounts: retry mail: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return s.record(ctx, by.Actor(), "mail-retry", fmt.Sprintf("outbox %d", mailID))
+}
+
 // RunDelivery calls Deliver every interval until ctx ends.
 func (s *Store) RunDelivery(ctx context.Context, send SendFunc, interval time.Duration) {
 	t := time.NewTicker(interval)

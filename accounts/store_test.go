@@ -569,6 +569,18 @@ func TestDeliver(t *testing.T) {
 	if ms[0].Status != "failed" || ms[0].Attempts != MaxAttempts || ms[0].LastError != "550 no such user" {
 		t.Errorf("undeliverable mail: %+v", ms[0])
 	}
+	if err := f.s.Retry(ctx, f.staff, ms[0].ID); !errors.Is(err, ErrInvalid) {
+		t.Errorf("program staff retried: %v", err)
+	}
+	if err := f.s.Retry(ctx, f.admin, ms[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.Retry(ctx, f.admin, ms[0].ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("retrying a pending mail: %v", err)
+	}
+	if n, _, _ := f.s.Deliver(ctx, send, 10); n != 1 {
+		t.Errorf("retried mail not sent: %d", n)
+	}
 }
 
 func TestCreateAccount(t *testing.T) {

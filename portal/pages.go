@@ -511,7 +511,22 @@ func (p *Portal) outboxPage(w http.ResponseWriter, r *http.Request, v *visitor) 
 		p.internal(w, r, v, err)
 		return
 	}
-	p.render(w, http.StatusOK, "outbox", page{Title: "Outbox", Nav: "outbox", V: v, Data: mails})
+	p.render(w, http.StatusOK, "outbox", page{Title: "Outbox", Nav: "outbox", V: v, Flash: flash(r), Data: mails})
+}
+
+func (p *Portal) retryMail(w http.ResponseWriter, r *http.Request, v *visitor) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err == nil {
+		err = p.acc.Retry(r.Context(), v.user, id)
+	}
+	switch {
+	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, strconv.ErrSyntax):
+		p.fail(w, r, v, http.StatusConflict, "That message is not a failed one (perhaps already sent again).")
+	case err != nil:
+		p.internal(w, r, v, err)
+	default:
+		http.Redirect(w, r, "/admin/outbox?done=retry", http.StatusSeeOther)
+	}
 }
 
 func (p *Portal) orgsPage(w http.ResponseWriter, r *http.Request, v *visitor) {

@@ -141,6 +141,7 @@ func (p *Portal) routes() {
 	m.HandleFunc("POST /admin/users", p.gate(permission, accounts.ManageUsers, p.addUser))
 	m.HandleFunc("POST /admin/users/{id}", p.gate(permission, accounts.ResetPasswords, p.userAction))
 	m.HandleFunc("GET /admin/outbox", p.gate(permission, accounts.ReadOutbox, p.outboxPage))
+	m.HandleFunc("POST /admin/outbox/{id}", p.gate(permission, accounts.ReadOutbox, p.retryMail))
 	m.HandleFunc("GET /admin/organizations", p.gate(permission, accounts.ManageOrganizations, p.orgsPage))
 	m.HandleFunc("POST /admin/organizations", p.gate(permission, accounts.ManageOrganizations, p.addOrg))
 	p.mux = m
