@@ -158,23 +158,36 @@ func (s *Store) signedIn(ctx context.Context, u User, client string) error {
 	return s.record(ctx, u.Actor(), "sign-in", "role "+string(u.Role)+" from "+client)
 }
 
+// touchEvery: a session's last use is written at most this often (a page
+// view then costs one read, not a write and its commit); the idle timeout
+// is that much less exact.
+const touchEvery = time.Minute
+
 // Session returns the live session for token and its user, and marks it
 // used. A session unused for the idle timeout, past its absolute end, or
 // of a disabled user is ended and ErrNotFound returned.
 func (s *Store) Session(ctx context.Context, token string) (Session, User, error) {
 	var ss Session
 	now := s.now()
-	u, err := scanUser(s.pool.QueryRow(ctx, `UPDATE user_sessions AS x SET last_seen = $2
-		FROM users u JOIN organizations o ON o.id = u.org_id
-		WHERE x.token_hash = $1 AND u.id = x.user_id AND x.last_seen > $3 AND x.expires_at > $2 AND u.disabled_at IS NULL
-		RETURNING `+userColumns+`, x.user_id, x.csrf, x.totp_ok, x.client, x.created_at, x.last_seen, x.expires_at`,
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+`, x.user_id, x.csrf, x.totp_ok, x.client, x.created_at, x.last_seen, x.expires_at
+		FROM user_sessions x JOIN users u ON u.id = x.user_id JOIN organizations o ON o.id = u.org_id
+		WHERE x.token_hash = $1 AND x.last_seen > $3 AND x.expires_at > $2 AND u.disabled_at IS NULL`,
 		hashToken(token), now, now.Add(-s.cfg.IdleTimeout)),
 		&ss.UserID, &ss.CSRF, &ss.TOTPOK, &ss.Client, &ss.CreatedAt, &ss.LastSeen, &ss.ExpiresAt)
 	if errors.Is(err, ErrNotFound) {
 		_ = s.EndSession(ctx, token)
 		return ss, u, ErrNotFound
 	}
-	return ss, u, err
+	if err != nil {
+		return ss, u, err
+	}
+	if now.Sub(ss.LastSeen) >= touchEvery {
+		if _, err := s.pool.Exec(ctx, `UPDATE user_sessions SET last_seen = $2 WHERE token_hash = $1`, hashToken(token), now); err != nil {
+			return ss, u, fmt.Errorf("accounts: session: %w", err)
+		}
+		ss.LastSeen = now
+	}
+	return ss, u, nil
 }
 
 // EndSession signs a session out.

@@ -36,7 +36,7 @@ var testHash = func() string {
 	return h
 }()
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
@@ -84,7 +84,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // store is another Store over the same database (a second iisd).
-func (f *fixture) store(t *testing.T) *Store {
+func (f *fixture) store(t testing.TB) *Store {
 	s, err := New(Config{Pool: f.pool, Audit: f.reg, Now: f.clock.now,
 		Throttle: ThrottleConfig{FreeFailures: 3, BaseDelay: time.Second, MaxDelay: time.Minute}})
 	if err != nil {
