@@ -147,25 +147,6 @@ func (p *Portal) routes() {
 	p.mux = m
 }
 
-// PageFunc serves a page that another package adds to the people's pages:
-// it gets the signed-in user (second factor given, password and
-// authenticator set up as required) and the session's CSRF token for its
-// forms; POSTs reaching it have passed the token and origin checks.
-type PageFunc func(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string)
-
-// Handle adds a page at pattern (a ServeMux pattern such as
-// "GET /patients/{id}") for signed-in users whose role allow accepts; nil
-// allows every role. Call it before serving.
-func (p *Portal) Handle(pattern string, allow func(accounts.Role) bool, h PageFunc) {
-	p.mux.HandleFunc(pattern, p.gate(anyone, 0, func(w http.ResponseWriter, r *http.Request, v *visitor) {
-		if allow != nil && !allow(v.user.Role) {
-			p.fail(w, r, v, http.StatusForbidden, "Your role ("+v.user.Role.Label()+") may not open this page.")
-			return
-		}
-		h(w, r, v.user, v.sess.CSRF)
-	}))
-}
-
 // visitor is a signed-in user and the session.
 type visitor struct {
 	user  accounts.User

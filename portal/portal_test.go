@@ -451,47 +451,6 @@ func TestRemoveAuthenticator(t *testing.T) {
 	}
 }
 
-// TestHandle: a page added by another package gets the gate's checks.
-func TestHandle(t *testing.T) {
-	s := newSite(t)
-	p, err := New(Config{Accounts: s.acc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clinicOnly := func(r accounts.Role) bool { return r == accounts.ClinicUser || r == accounts.VaccineCoordinator }
-	seen := ""
-	page := func(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
-		seen = u.Username
-		w.Write([]byte("patients of org " + strconv.FormatInt(u.OrgID, 10)))
-	}
-	p.Handle("GET /patients", clinicOnly, page)
-	p.Handle("POST /patients", clinicOnly, page)
-	srv := httptest.NewServer(p)
-	defer srv.Close()
-	s.srv = srv
-	clinic, nurse, anon := s.client(t, accounts.ClinicUser), s.client(t, accounts.SchoolNurse), s.client(t, "")
-	tests := []struct {
-		c      *client
-		method string
-		form   url.Values
-		want   int
-	}{
-		{clinic, "GET", nil, 200},
-		{nurse, "GET", nil, 403},
-		{anon, "GET", nil, 303},
-		{clinic, "POST", url.Values{"x": {"1"}}, 403},
-		{clinic, "POST", url.Values{"csrf": {clinic.csrf}}, 200},
-	}
-	for i, tc := range tests {
-		if resp, _ := tc.c.do(tc.method, "/patients", tc.form, ""); resp.StatusCode != tc.want {
-			t.Errorf("%d: %s: %d, want %d", i, tc.method, resp.StatusCode, tc.want)
-		}
-	}
-	if seen != "clinic_user" {
-		t.Errorf("page saw %q", seen)
-	}
-}
-
 func TestChangeRolePage(t *testing.T) {
 	s := newSite(t)
 	u := s.users[accounts.ClinicUser]

@@ -102,13 +102,3 @@ CREATE TABLE outbox (
     sent_at         timestamptz
 );
 CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE status = 'pending';
-
--- Failed sign-ins and codes, for the throttle every iisd shares: kind is
--- 'password' or 'code'; rows older than the throttle's windows are purged.
-CREATE TABLE signin_failures (
-    kind     text NOT NULL,
-    username text NOT NULL,  -- lower-cased as typed (it may name nobody)
-    addr     text NOT NULL,
-    at       timestamptz NOT NULL
-);
-CREATE INDEX signin_failures_user ON signin_failures (kind, username, at);
