@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/iisproject/iis/accounts"
@@ -15,6 +14,9 @@ import (
 // builds the people's pages; with an SMTP host it delivers the outbox.
 // Background loops run until bg ends.
 func (s *server) startPortal(ctx, bg context.Context) error {
+	if s.cfg.PublicURL == "" && s.cfg.HTTPAddr != "" {
+		s.log.Warn("no -public-url: links mailed to users point to this process's HTTP address")
+	}
 	acc, err := accounts.New(accounts.Config{Pool: s.store.Pool(), Audit: s.store, IdleTimeout: s.cfg.SessionIdleTimeout,
 		Issuer: s.cfg.Application, Logger: s.log})
 	if err != nil {
@@ -40,32 +42,10 @@ func (s *server) startPortal(ctx, bg context.Context) error {
 		return err
 	}
 	s.accounts, s.portal = acc, p
-	if s.cfg.PublicURL == "" && s.cfg.HTTPAddr != "" {
-		s.log.Warn("no -public-url: links mailed to users point to this process's HTTP address")
-	}
 	if s.cfg.SMTPHost != "" {
 		mail := accounts.SMTP{Host: s.cfg.SMTPHost, Port: s.cfg.SMTPPort, From: s.cfg.SMTPFrom, Username: s.cfg.SMTPUser, Password: s.cfg.SMTPPassword}
 		go acc.RunDelivery(bg, mail.Send, 15*time.Second)
 	}
 	go acc.RunHousekeeping(bg, 10*time.Minute)
 	return nil
-}
-
-// linkAddress is the people's pages' address for mailed links when
-// -public-url is not set: the HTTP listener's, with "localhost" for an
-// unspecified host (0.0.0.0, ::), which only works on this machine: set
-// -public-url for anything else.
-func linkAddress(ln net.Addr, tls bool) string {
-	scheme := "http"
-	if tls {
-		scheme = "https"
-	}
-	host, port, err := net.SplitHostPort(ln.String())
-	if err != nil {
-		return scheme + "://" + ln.String()
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "localhost"
-	}
-	return scheme + "://" + net.JoinHostPort(host, port)
 }
