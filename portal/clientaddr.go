@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -62,14 +63,14 @@ func ParsePrefixes(list []string) ([]netip.Prefix, error) {
 		if !strings.Contains(s, "/") {
 			a, err := netip.ParseAddr(s)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("trusted proxies: %w", err)
 			}
 			out = append(out, netip.PrefixFrom(a, a.BitLen()))
 			continue
 		}
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("trusted proxies: %w", err)
 		}
 		out = append(out, p.Masked())
 	}

@@ -425,8 +425,9 @@ func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
 		return fmt.Errorf("HTTP listen: %w", err)
 	}
 	s.httpLn = ln
-	if s.portal != nil {
+	if s.portal != nil && s.cfg.PublicURL == "" {
 		s.portal.SetPublicURL(linkAddress(ln.Addr(), s.cfg.HTTPTLSCert != ""))
+		s.log.Warn("no -public-url: links mailed to users point to the HTTP listener's address", "address", linkAddress(ln.Addr(), s.cfg.HTTPTLSCert != ""))
 	}
 	go func() {
 		var err error

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/iisproject/iis/accounts"
@@ -14,9 +13,6 @@ import (
 // builds the people's pages; with an SMTP host it delivers the outbox.
 // Background loops run until bg ends.
 func (s *server) startPortal(ctx, bg context.Context) error {
-	if s.cfg.PublicURL == "" && s.cfg.HTTPAddr != "" {
-		s.log.Warn("no -public-url: links mailed to users point to this process's HTTP address")
-	}
 	acc, err := accounts.New(accounts.Config{Pool: s.store.Pool(), Audit: s.store, IdleTimeout: s.cfg.SessionIdleTimeout,
 		Issuer: s.cfg.Application, Logger: s.log})
 	if err != nil {
@@ -34,7 +30,7 @@ func (s *server) startPortal(ctx, bg context.Context) error {
 	}
 	proxies, err := portal.ParsePrefixes(s.cfg.TrustedProxies)
 	if err != nil {
-		return fmt.Errorf("trusted proxies: %w", err)
+		return err
 	}
 	p, err := portal.New(portal.Config{Accounts: acc, PublicURL: s.cfg.PublicURL, MailSent: s.cfg.SMTPHost != "",
 		SecureCookies: s.cfg.HTTPTLSCert != "", ClientAddr: portal.ClientAddr(proxies), Logger: s.log})
