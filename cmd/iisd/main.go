@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/iisproject/iis/accounts"
 	"github.com/iisproject/iis/certificate"
 	"github.com/iisproject/iis/console"
 	"github.com/iisproject/iis/facility"
@@ -34,6 +35,7 @@ import (
 	"github.com/iisproject/iis/ingest"
 	"github.com/iisproject/iis/localpg"
 	"github.com/iisproject/iis/mllp"
+	"github.com/iisproject/iis/portal"
 	"github.com/iisproject/iis/query"
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/registry"
@@ -113,6 +115,8 @@ type server struct {
 	handler  *ingest.Handler
 	profiles *facility.Directory
 	console  *console.Console
+	accounts *accounts.Store
+	portal   *portal.Portal     // the people's pages at /
 	stopBg   context.CancelFunc // background loops: console sampler, settings refresh
 	mllp     *mllp.Server
 	http     *http.Server
@@ -223,6 +227,11 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		}
 		s.console = con
 		go con.Run(bg)
+	}
+
+	if err := s.startPortal(ctx, bg); err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
 	}
 
 	if cfg.MLLPAddr != "" {
@@ -436,6 +445,9 @@ func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
 		mux.Handle("/console/", s.console)
 		mux.Handle("/console", s.console)
 	}
+	if s.portal != nil {
+		mux.Handle("/", s.portal)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	if s.cfg.Pprof {
 		// Go's profiler, for an engineer looking at where the CPU goes
@@ -462,6 +474,10 @@ func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
 		return fmt.Errorf("HTTP listen: %w", err)
 	}
 	s.httpLn = ln
+	if s.portal != nil && s.cfg.PublicURL == "" {
+		s.portal.SetPublicURL(linkAddress(ln.Addr(), s.cfg.HTTPTLSCert != ""))
+		s.log.Warn("no -public-url: links mailed to users point to the HTTP listener's address", "address", linkAddress(ln.Addr(), s.cfg.HTTPTLSCert != ""))
+	}
 	go func() {
 		var err error
 		if s.cfg.HTTPTLSCert != "" {
@@ -497,6 +513,9 @@ func (s *server) banner() string {
 		}
 		if s.console != nil {
 			fmt.Fprintf(&b, "  %-13s %s/console/\n", "console", base)
+		}
+		if s.portal != nil {
+			fmt.Fprintf(&b, "  %-13s %s/  (people's pages: sign-in, account requests)\n", "pages", base)
 		}
 		fmt.Fprintf(&b, "  %-13s %s/metrics  %s/healthz  %s/readyz\n", "metrics", base, base, base)
 		if s.shcKeys != nil {
