@@ -174,7 +174,11 @@ func forecastOf(m *hl7.Message) map[string]rspForecast {
 	inForecast, group := false, ""
 	for _, seg := range m.Segments() {
 		if seg.Is("RXA") {
-			inForecast = seg.Field(5).Comp(1).Equal("998") && seg.Field(20).Equal("NA") && len(out) == 0
+			// The forecast rides on the last 998 RXA.
+			inForecast = seg.Field(5).Comp(1).Equal("998") && seg.Field(20).Equal("NA")
+			if inForecast {
+				out = map[string]rspForecast{}
+			}
 		}
 		if !inForecast || !seg.Is("OBX") {
 			continue
