@@ -402,8 +402,15 @@ func writeNK1s(w *hl7.Writer, p *iis.Patient) {
 // administered RXA-20 NA; a record of immunity a 998 RXA with its OBX.
 func writeDose(w *hl7.Writer, v *iis.Vaccination) {
 	w.Segment("ORC")
-	w.Fields("RE", "")
+	w.Fields("RE")
+	w.Field(v.PlacerOrder.Value, v.PlacerOrder.Authority)
 	w.Field(v.FillerOrder.Value, v.FillerOrder.Authority)
+	if v.EnteredBy != (iis.Provider{}) || v.OrderedBy != (iis.Provider{}) {
+		w.Fields("", "", "", "", "", "")
+		w.Field(xcn(v.EnteredBy)...)
+		w.Field()
+		w.Field(xcn(v.OrderedBy)...)
+	}
 	w.Segment("RXA")
 	w.Fields("0", "1", dateOrEmpty(v.AdministeredAt), dateOrEmpty(orTime(v.AdministeredEnd, v.AdministeredAt)))
 	vaccine := v.Vaccine
@@ -420,8 +427,7 @@ func writeDose(w *hl7.Writer, v *iis.Vaccination) {
 	w.Fields("")
 	w.Field(codeComps(v.InformationSource)...)
 	by := v.AdministeredBy
-	w.Field(by.ID, by.Family, by.Given, "", "", "", "", "", by.Authority)
-	w.Fields("", "", "", "")
+	w.Field(xcn(by)...)
 	if f := v.Facility; f != (iis.Organization{}) {
 		w.FieldSub(nil, nil, nil, []string{f.Name, f.ID, f.IDType})
 	} else {
@@ -534,6 +540,12 @@ func writeDoseOBX(w *hl7.Writer, v *iis.Vaccination, set, sub int) {
 		w.Fields("", "", "", "", orDefault(o.Status, "F"), "", "", dateTimeOrEmpty(o.Date), "", "")
 		w.Field(codeComps(o.Method)...)
 	}
+}
+
+// xcn is a provider as an XCN: id, family and given name, assigning
+// authority (XCN-9).
+func xcn(p iis.Provider) []string {
+	return []string{p.ID, p.Family, p.Given, "", "", "", "", "", p.Authority}
 }
 
 func orTime(t, def time.Time) time.Time {
