@@ -535,6 +535,7 @@ type bulkWrites struct {
 	npFam, npGiven, npMid, npSuf, npSex      []string
 	npMult, npMMFam, npMMGiven, npProt       []string
 	npPub, npStatus                          []string
+	npRace, npEth, npDI                      []string
 	npOrder                                  []int32
 	npDOB, npDeath, npProtD, npPubD, npStatD []*time.Time
 	npJS                                     [][]byte
@@ -545,6 +546,7 @@ type patientUpdate struct {
 	id                                                int64
 	js                                                []byte
 	protection, publicity, status, mmFamily, multiple string
+	races, ethnicities, deathIndicator                string
 	protDate, pubDate, statusDate, death              *time.Time
 	order                                             int
 }
@@ -560,7 +562,7 @@ type detailRows struct {
 	phP                               []int64
 	phN, phE, phU, phQ                []string
 	gP                                []int64
-	gF, gG, gR, gPh, gPU, gPE         []string
+	gF, gG, gR, gPh, gPU, gPE, gD     []string
 	kP, kH                            []int64
 }
 
@@ -596,7 +598,7 @@ func (w *detailRows) add(pid int64, p *iis.Patient, keys []string) {
 			ph = g.Phones[0]
 		}
 		w.gP, w.gF, w.gG, w.gR, w.gPh = append(w.gP, pid), append(w.gF, g.Name.Family), append(w.gG, g.Name.Given), append(w.gR, g.Relationship.Code), append(w.gPh, ph.Number())
-		w.gPU, w.gPE = append(w.gPU, ph.Use), append(w.gPE, ph.Equipment)
+		w.gPU, w.gPE, w.gD = append(w.gPU, ph.Use), append(w.gPE, ph.Equipment), append(w.gD, encodeGuardian(&g))
 	}
 	start := len(w.kH)
 	w.kH = appendKeyHashes(w.kH, keys)
@@ -659,6 +661,7 @@ func (w *bulkWrites) newPatient(id int64, p *iis.Patient, js []byte) {
 	w.npMMFam, w.npMMGiven, w.npDeath = append(w.npMMFam, p.MotherMaidenName.Family), append(w.npMMGiven, p.MotherMaidenName.Given), append(w.npDeath, dateOrNil(p.DeathDate))
 	w.npProt, w.npProtD, w.npPub, w.npPubD = append(w.npProt, p.Protection), append(w.npProtD, dateOrNil(p.ProtectionDate)), append(w.npPub, p.PublicityCode.Code), append(w.npPubD, dateOrNil(p.PublicityDate))
 	w.npStatus, w.npStatD, w.npJS = append(w.npStatus, p.RegistryStatus), append(w.npStatD, dateOrNil(p.RegistryStatusDate)), append(w.npJS, js)
+	w.npRace, w.npEth, w.npDI = append(w.npRace, encodeCodes(p.Races)), append(w.npEth, encodeCodes(p.Ethnicities)), append(w.npDI, p.DeathIndicator)
 }
 
 // updatePatient folds the linked reports' values in message order: a
@@ -696,6 +699,15 @@ func (w *bulkWrites) updatePatient(id int64, js []byte, reports []*iis.Patient) 
 		if p.BirthOrder != 0 {
 			u.order = p.BirthOrder
 		}
+		if len(p.Races) > 0 {
+			u.races = encodeCodes(p.Races)
+		}
+		if len(p.Ethnicities) > 0 {
+			u.ethnicities = encodeCodes(p.Ethnicities)
+		}
+		if p.DeathIndicator != "" {
+			u.deathIndicator = p.DeathIndicator
+		}
 	}
 	w.upd = append(w.upd, u)
 }
@@ -706,23 +718,27 @@ func (w *bulkWrites) batch() *pgx.Batch {
 	if len(w.npID) > 0 {
 		b.Queue(`INSERT INTO patients (id, family_name, given_name, middle_name, suffix, birth_date, sex,
 			multiple_birth, birth_order, mother_maiden_family, mother_maiden_given, death_date,
-			protection, protection_date, publicity_code, publicity_date, registry_status, registry_status_date, match_record)
+			protection, protection_date, publicity_code, publicity_date, registry_status, registry_status_date, match_record,
+			races, ethnicities, death_indicator)
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[],
 				$8::text[], $9::int[], $10::text[], $11::text[], $12::date[],
-				$13::text[], $14::date[], $15::text[], $16::date[], $17::text[], $18::date[], $19::bytea[])`,
+				$13::text[], $14::date[], $15::text[], $16::date[], $17::text[], $18::date[], $19::bytea[],
+				$20::text[], $21::text[], $22::text[])`,
 			w.npID, w.npFam, w.npGiven, w.npMid, w.npSuf, w.npDOB, w.npSex, w.npMult, w.npOrder, w.npMMFam, w.npMMGiven, w.npDeath,
-			w.npProt, w.npProtD, w.npPub, w.npPubD, w.npStatus, w.npStatD, w.npJS)
+			w.npProt, w.npProtD, w.npPub, w.npPubD, w.npStatus, w.npStatD, w.npJS, w.npRace, w.npEth, w.npDI)
 	}
 	if len(w.upd) > 0 {
 		n := len(w.upd)
 		id, order := make([]int64, n), make([]int32, n)
 		js := make([][]byte, n)
 		prot, pub, st, mm, mult := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		race, eth, di := make([]string, n), make([]string, n), make([]string, n)
 		pd, pubd, std, death := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
 		for i, u := range w.upd {
 			id[i], js[i], order[i] = u.id, u.js, int32(u.order)
 			prot[i], pub[i], st[i], mm[i], mult[i] = u.protection, u.publicity, u.status, u.mmFamily, u.multiple
 			pd[i], pubd[i], std[i], death[i] = u.protDate, u.pubDate, u.statusDate, u.death
+			race[i], eth[i], di[i] = u.races, u.ethnicities, u.deathIndicator
 		}
 		b.Queue(`UPDATE patients p SET updated_at = now(), match_record = u.js,
 			protection = CASE WHEN u.prot = '' THEN p.protection ELSE u.prot END,
@@ -734,10 +750,14 @@ func (w *bulkWrites) batch() *pgx.Batch {
 			death_date = COALESCE(u.death, p.death_date),
 			mother_maiden_family = CASE WHEN p.mother_maiden_family = '' THEN u.mm ELSE p.mother_maiden_family END,
 			multiple_birth = CASE WHEN u.mult = '' THEN p.multiple_birth ELSE u.mult END,
-			birth_order = CASE WHEN u.ord = 0 THEN p.birth_order ELSE u.ord END
+			birth_order = CASE WHEN u.ord = 0 THEN p.birth_order ELSE u.ord END,
+			races = CASE WHEN u.race = '' THEN p.races ELSE u.race END,
+			ethnicities = CASE WHEN u.eth = '' THEN p.ethnicities ELSE u.eth END,
+			death_indicator = CASE WHEN u.di = '' THEN p.death_indicator ELSE u.di END
 			FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::date[], $5::text[], $6::date[], $7::text[], $8::date[],
-				$9::date[], $10::text[], $11::text[], $12::int[]) AS u(id, js, prot, pd, pub, pubd, st, std, death, mm, mult, ord)
-			WHERE p.id = u.id`, id, js, prot, pd, pub, pubd, st, std, death, mm, mult, order)
+				$9::date[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[], $15::text[])
+				AS u(id, js, prot, pd, pub, pubd, st, std, death, mm, mult, ord, race, eth, di)
+			WHERE p.id = u.id`, id, js, prot, pd, pub, pubd, st, std, death, mm, mult, order, race, eth, di)
 	}
 	w.fresh.queue(b, "")
 	w.linked.queue(b, " ON CONFLICT DO NOTHING")
@@ -821,13 +841,22 @@ func (d *detailRows) queue(b *pgx.Batch, conflict string) {
 			d.phP, d.phN, d.phE, d.phU, d.phQ)
 	}
 	if len(d.gP) > 0 {
-		// One row per guardian and phone number: the use and equipment
-		// of the latest report win.
-		b.Queue(`INSERT INTO patient_guardians (patient_id, family, given, relationship, phone, phone_use, phone_equipment)
-			SELECT DISTINCT ON (p, f, g, r, ph) p, f, g, r, ph, pu, pe
-			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS u(p, f, g, r, ph, pu, pe, o)
-			ORDER BY p, f, g, r, ph, o DESC`+conflict,
-			d.gP, d.gF, d.gG, d.gR, d.gPh, d.gPU, d.gPE)
+		// One row per guardian and phone number: the latest report's
+		// details win.
+		onConflict := conflict
+		if conflict != "" {
+			onConflict = ` ON CONFLICT (patient_id, family, given, relationship, phone) DO UPDATE SET
+				phone_use = EXCLUDED.phone_use, phone_equipment = EXCLUDED.phone_equipment, detail = EXCLUDED.detail
+				WHERE patient_guardians.detail IS DISTINCT FROM EXCLUDED.detail
+					OR patient_guardians.phone_use IS DISTINCT FROM EXCLUDED.phone_use
+					OR patient_guardians.phone_equipment IS DISTINCT FROM EXCLUDED.phone_equipment`
+		}
+		b.Queue(`INSERT INTO patient_guardians (patient_id, family, given, relationship, phone, phone_use, phone_equipment, detail)
+			SELECT DISTINCT ON (p, f, g, r, ph) p, f, g, r, ph, pu, pe, dt
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+				WITH ORDINALITY AS u(p, f, g, r, ph, pu, pe, dt, o)
+			ORDER BY p, f, g, r, ph, o DESC`+onConflict,
+			d.gP, d.gF, d.gG, d.gR, d.gPh, d.gPU, d.gPE, d.gD)
 	}
 	if len(d.kP) > 0 {
 		b.Queue(`INSERT INTO patient_blocking_keys (key, patient_id)

@@ -210,3 +210,97 @@ func decodeObservation(s string) (iis.Observation, error) {
 	}
 	return j.observation(), nil
 }
+
+// encodeCodes returns a column of codes (” for none).
+func encodeCodes(cs []iis.Code) string {
+	if len(cs) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(toJs(cs))
+	if err != nil {
+		panic(fmt.Sprintf("registry: encode codes: %v", err))
+	}
+	return string(b)
+}
+
+func decodeCodes(s string) ([]iis.Code, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var js []jcode
+	if err := json.Unmarshal([]byte(s), &js); err != nil {
+		return nil, fmt.Errorf("codes: %w", err)
+	}
+	return codesOf(js), nil
+}
+
+// jname is an iis.Name, jaddr an iis.Address, jphone an iis.Phone (same
+// fields).
+type jname struct {
+	Family string `json:"f,omitempty"`
+	Given  string `json:"g,omitempty"`
+	Middle string `json:"m,omitempty"`
+	Suffix string `json:"s,omitempty"`
+	Prefix string `json:"p,omitempty"`
+	Type   string `json:"t,omitempty"`
+}
+
+type jaddr struct {
+	Street  string `json:"st,omitempty"`
+	Other   string `json:"o,omitempty"`
+	City    string `json:"c,omitempty"`
+	State   string `json:"s,omitempty"`
+	Zip     string `json:"z,omitempty"`
+	Country string `json:"co,omitempty"`
+	Type    string `json:"t,omitempty"`
+	County  string `json:"cy,omitempty"`
+}
+
+type jphone struct {
+	Use             string `json:"u,omitempty"`
+	Equipment       string `json:"e,omitempty"`
+	Email           string `json:"em,omitempty"`
+	Area            string `json:"a,omitempty"`
+	Local           string `json:"l,omitempty"`
+	Extension       string `json:"x,omitempty"`
+	Country         string `json:"c,omitempty"`
+	UnformattedText string `json:"ut,omitempty"`
+}
+
+type jguardian struct {
+	Name         jname    `json:"n,omitzero"`
+	Relationship jcode    `json:"r,omitzero"`
+	Addresses    []jaddr  `json:"a,omitempty"`
+	Phones       []jphone `json:"p,omitempty"`
+}
+
+// encodeGuardian returns a patient_guardians detail.
+func encodeGuardian(g *iis.Guardian) string {
+	j := jguardian{Name: jname(g.Name), Relationship: toJ(g.Relationship)}
+	for _, a := range g.Addresses {
+		j.Addresses = append(j.Addresses, jaddr(a))
+	}
+	for _, p := range g.Phones {
+		j.Phones = append(j.Phones, jphone(p))
+	}
+	b, err := json.Marshal(&j)
+	if err != nil {
+		panic(fmt.Sprintf("registry: encode guardian: %v", err))
+	}
+	return string(b)
+}
+
+func decodeGuardian(s string) (iis.Guardian, error) {
+	var j jguardian
+	if err := json.Unmarshal([]byte(s), &j); err != nil {
+		return iis.Guardian{}, fmt.Errorf("guardian detail: %w", err)
+	}
+	g := iis.Guardian{Name: iis.Name(j.Name), Relationship: j.Relationship.code()}
+	for _, a := range j.Addresses {
+		g.Addresses = append(g.Addresses, iis.Address(a))
+	}
+	for _, p := range j.Phones {
+		g.Phones = append(g.Phones, iis.Phone(p))
+	}
+	return g, nil
+}

@@ -285,12 +285,12 @@ func (s *Store) History(ctx context.Context, id int64) (iis.Patient, []iis.Vacci
 // them.
 const patientColumns = `p.family_name, p.given_name, p.middle_name, p.suffix, p.birth_date, p.sex, p.multiple_birth, p.birth_order,
 		p.mother_maiden_family, p.mother_maiden_given, p.death_date, p.protection, p.protection_date, p.publicity_code, p.publicity_date,
-		p.registry_status, p.registry_status_date,
+		p.registry_status, p.registry_status_date, p.races, p.ethnicities, p.death_indicator,
 		ARRAY(SELECT ARRAY[value, authority, type] FROM patient_identifiers WHERE patient_id = p.id ORDER BY authority, type, value),
 		ARRAY(SELECT ARRAY[family, given, middle, suffix, type] FROM patient_names WHERE patient_id = p.id ORDER BY reported_at DESC, type, family, given),
 		ARRAY(SELECT ARRAY[street, other, city, state, zip, country, county, type] FROM patient_addresses WHERE patient_id = p.id ORDER BY reported_at DESC, street),
 		ARRAY(SELECT ARRAY[number, email, use, equipment] FROM patient_phones WHERE patient_id = p.id ORDER BY number),
-		ARRAY(SELECT ARRAY[family, given, relationship, phone, phone_use, phone_equipment] FROM patient_guardians WHERE patient_id = p.id ORDER BY family, given),
+		ARRAY(SELECT ARRAY[family, given, relationship, phone, phone_use, phone_equipment, detail] FROM patient_guardians WHERE patient_id = p.id ORDER BY family, given),
 		ARRAY(SELECT detail FROM patient_observations WHERE patient_id = p.id ORDER BY report_id, seq)`
 
 const patientQuery = `SELECT ` + patientColumns + ` FROM patients p WHERE p.id = $1`
@@ -310,11 +310,11 @@ func scanPatient(row pgx.Row, p *iis.Patient, first []any, last ...any) error {
 	var legal iis.Name
 	var dob, death, protDate, pubDate, statusDate pgtype.Date
 	var birthOrder pgtype.Int4
-	var publicity string
+	var publicity, races, ethnicities string
 	var ids, names, addrs, phones, guardians, observations pgtype.Array[string]
 	dest := append(first[:len(first):len(first)], &legal.Family, &legal.Given, &legal.Middle, &legal.Suffix, &dob, &p.Sex, &p.MultipleBirth,
 		&birthOrder, &p.MotherMaidenName.Family, &p.MotherMaidenName.Given, &death, &p.Protection, &protDate, &publicity, &pubDate,
-		&p.RegistryStatus, &statusDate, &ids, &names, &addrs, &phones, &guardians, &observations)
+		&p.RegistryStatus, &statusDate, &races, &ethnicities, &p.DeathIndicator, &ids, &names, &addrs, &phones, &guardians, &observations)
 	dest = append(dest, last...)
 	if err := row.Scan(dest...); err != nil {
 		return err
@@ -322,7 +322,7 @@ func scanPatient(row pgx.Row, p *iis.Patient, first []any, last ...any) error {
 	for _, t := range [...]struct {
 		a     *pgtype.Array[string]
 		width int32
-	}{{&ids, 3}, {&names, 5}, {&addrs, 8}, {&phones, 4}, {&guardians, 6}} {
+	}{{&ids, 3}, {&names, 5}, {&addrs, 8}, {&phones, 4}, {&guardians, 7}} {
 		if len(t.a.Elements) > 0 && (len(t.a.Dims) != 2 || t.a.Dims[1].Length != t.width) {
 			return fmt.Errorf("unexpected array dimensions %v", t.a.Dims)
 		}
@@ -353,12 +353,27 @@ func scanPatient(row pgx.Row, p *iis.Patient, first []any, last ...any) error {
 		ph.Email = x[1]
 		p.Phones = append(p.Phones, ph)
 	}
-	for x := range tableRows(&guardians, 6) {
+	for x := range tableRows(&guardians, 7) {
+		if x[6] != "" { // as reported
+			g, err := decodeGuardian(x[6])
+			if err != nil {
+				return err
+			}
+			p.Guardians = append(p.Guardians, g)
+			continue
+		}
 		g := iis.Guardian{Name: iis.Name{Family: x[0], Given: x[1]}, Relationship: iis.Code{Code: x[2]}}
 		if x[3] != "" {
 			g.Phones = []iis.Phone{phoneNumber(x[3], x[4], x[5])}
 		}
 		p.Guardians = append(p.Guardians, g)
+	}
+	var err error
+	if p.Races, err = decodeCodes(races); err != nil {
+		return err
+	}
+	if p.Ethnicities, err = decodeCodes(ethnicities); err != nil {
+		return err
 	}
 	for _, d := range observations.Elements {
 		o, err := decodeObservation(d)

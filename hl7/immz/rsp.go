@@ -361,9 +361,17 @@ func writePID(w *hl7.Writer, setID int, p *iis.Patient) {
 	}
 	w.Repeated(eth...)
 	w.Fields("", p.MultipleBirth)
+	order := ""
 	if p.BirthOrder > 0 {
-		w.Fields(strconv.Itoa(p.BirthOrder))
+		order = strconv.Itoa(p.BirthOrder)
 	}
+	// PID-25 birth order, PID-29 death date, PID-30 death indicator: up
+	// to the last one reported.
+	tail := []string{order, "", "", "", dateOrEmpty(p.DeathDate), p.DeathIndicator}
+	for len(tail) > 0 && tail[len(tail)-1] == "" {
+		tail = tail[:len(tail)-1]
+	}
+	w.Fields(tail...)
 }
 
 func writePD1(w *hl7.Writer, p *iis.Patient) {
