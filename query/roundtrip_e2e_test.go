@@ -202,8 +202,8 @@ func asVXU(m *hl7.Message) []byte {
 		case s.Is("MSH"):
 			f := strings.Split(string(s.Bytes()), "|")
 			f[8] = "VXU^V04^VXU_V04"
-			if len(f) > 21 {
-				f[21] = "Z22^CDCPHINVS"
+			if len(f) > 20 {
+				f[20] = "Z22^CDCPHINVS" // MSH-21
 			}
 			b.WriteString(strings.Join(f, "|"))
 		case s.Is("PID"), s.Is("PD1"), s.Is("NK1"), s.Is("ORC"), s.Is("RXA"), s.Is("RXR"), s.Is("OBX"):
