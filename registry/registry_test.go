@@ -43,6 +43,8 @@ var orphanQueries = []string{
 	`SELECT count(*) FROM source_reports x WHERE x.patient_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
 	`SELECT count(*) FROM source_vaccinations x WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
 	`SELECT count(*) FROM source_vaccinations x WHERE NOT EXISTS (SELECT 1 FROM source_reports r WHERE r.id = x.report_id)`,
+	`SELECT count(*) FROM patient_observations x WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
+	`SELECT count(*) FROM patient_observations x WHERE NOT EXISTS (SELECT 1 FROM source_reports r WHERE r.id = x.report_id)`,
 }
 
 func checkNoOrphanRows(t *testing.T, s *registry.Store) {
