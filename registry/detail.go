@@ -8,10 +8,13 @@ import (
 	"github.com/iisproject/iis"
 )
 
-// The detail columns (source_vaccinations.detail, patient_observations.detail)
-// keep what a report said beyond the columns consolidation reads, so that
-// an answer gives each fact as the sender gave it. They are JSON of the
-// types below: short keys, empty values left out.
+// The detail columns (source_vaccinations.detail, patient_observations.detail,
+// patient_guardians.detail, patients.races/ethnicities) keep what a report
+// said beyond the columns consolidation and matching read, so that an
+// answer gives each fact as the sender gave it. The rarely read ones are
+// JSON of the types below (short keys, empty values left out); a dose's,
+// read for every dose of every answer, has its own positional encoding
+// (dosecodec.go).
 
 // jcode is an iis.Code.
 type jcode struct {
@@ -68,12 +71,6 @@ type jorg struct {
 	Authority string `json:"a,omitempty"`
 }
 
-type jvis struct {
-	Doc       jcode     `json:"doc,omitzero"`
-	Type      jcode     `json:"type,omitzero"`
-	Published time.Time `json:"pub,omitzero"`
-	Presented time.Time `json:"pres,omitzero"`
-}
 
 // jobs is an iis.Observation.
 type jobs struct {
@@ -96,102 +93,6 @@ func toJObs(o iis.Observation) jobs {
 func (j jobs) observation() iis.Observation {
 	return iis.Observation{SetID: j.Set, ValueType: j.VT, ID: j.ID.code(), SubID: j.Sub, Coded: j.Coded.code(), Value: j.Value,
 		Units: j.Units.code(), Status: j.Status, Date: j.Date, Method: j.Method.code()}
-}
-
-// doseDetail is the part of an iis.Vaccination that source_vaccinations'
-// other columns do not hold.
-type doseDetail struct {
-	Vaccine       jcode     `json:"vx,omitzero"` // RXA-5 as sent
-	End           time.Time `json:"end,omitzero"`
-	Placer        string    `json:"po,omitempty"`
-	PlacerNS      string    `json:"pons,omitempty"`
-	EnteredBy     jprovider `json:"eb,omitzero"`
-	OrderedBy     jprovider `json:"ob,omitzero"`
-	Amount        string    `json:"amt,omitempty"`
-	Units         jcode     `json:"units,omitzero"`
-	Source        jcode     `json:"src,omitzero"`
-	By            jprovider `json:"by,omitzero"`
-	Facility      jorg      `json:"fac,omitzero"`
-	Lots          []string  `json:"lots,omitempty"` // every RXA-15 repetition
-	Expiration    time.Time `json:"exp,omitzero"`
-	Manufacturer  jcode     `json:"mvx,omitzero"`
-	Refusals      []jcode   `json:"ref,omitempty"`
-	SystemEntry   time.Time `json:"sys,omitzero"`
-	Route         jcode     `json:"route,omitzero"`
-	Site          jcode     `json:"site,omitzero"`
-	Eligibility   jcode     `json:"elig,omitzero"`
-	EligMethod    jcode     `json:"eligm,omitzero"`
-	FundingSource jcode     `json:"fund,omitzero"`
-	VIS           []jvis    `json:"vis,omitempty"`
-	Immunity      []jcode   `json:"imm,omitempty"`
-	Contra        []jcode   `json:"ci,omitempty"`
-	Reactions     []jcode   `json:"rx,omitempty"`
-	Observations  []jobs    `json:"obs,omitempty"`
-}
-
-// encodeDose returns v's detail column.
-func encodeDose(v *iis.Vaccination) string {
-	d := doseDetail{
-		Vaccine: toJ(v.Vaccine), End: v.AdministeredEnd, Placer: v.PlacerOrder.Value, PlacerNS: v.PlacerOrder.Authority,
-		EnteredBy: jprovider(v.EnteredBy), OrderedBy: jprovider(v.OrderedBy),
-		Amount: v.Amount, Units: toJ(v.Units), Source: toJ(v.InformationSource), By: jprovider(v.AdministeredBy),
-		Facility: jorg(v.Facility), Lots: v.Lots, Expiration: v.Expiration, Manufacturer: toJ(v.Manufacturer),
-		Refusals: toJs(v.RefusalReasons), SystemEntry: v.SystemEntry, Route: toJ(v.Route), Site: toJ(v.Site),
-		Eligibility: toJ(v.FundingEligibility), EligMethod: toJ(v.EligibilityMethod), FundingSource: toJ(v.FundingSource),
-		Immunity: toJs(v.Immunity), Contra: toJs(v.Contraindications), Reactions: toJs(v.Reactions),
-	}
-	for _, x := range v.VIS {
-		d.VIS = append(d.VIS, jvis{toJ(x.Document), toJ(x.VaccineType), x.Published, x.Presented})
-	}
-	for _, o := range v.Observations {
-		d.Observations = append(d.Observations, toJObs(o))
-	}
-	b, err := json.Marshal(&d)
-	if err != nil { // strings, codes and times only: cannot fail
-		panic(fmt.Sprintf("registry: encode dose detail: %v", err))
-	}
-	return string(b)
-}
-
-// decodeDose fills v from a detail column (” leaves v as it is).
-func decodeDose(s string, v *iis.Vaccination) error {
-	if s == "" {
-		return nil
-	}
-	var d doseDetail
-	if err := json.Unmarshal([]byte(s), &d); err != nil {
-		return fmt.Errorf("dose detail: %w", err)
-	}
-	if !(d.Vaccine == jcode{}) {
-		v.Vaccine = d.Vaccine.code()
-	}
-	v.AdministeredEnd, v.PlacerOrder = d.End, iis.Identifier{Value: d.Placer, Authority: d.PlacerNS}
-	v.EnteredBy, v.OrderedBy = iis.Provider(d.EnteredBy), iis.Provider(d.OrderedBy)
-	v.Amount, v.Units, v.AdministeredBy, v.Facility = d.Amount, d.Units.code(), iis.Provider(d.By), iis.Organization(d.Facility)
-	if !(d.Source == jcode{}) {
-		v.InformationSource = d.Source.code()
-	} else {
-		v.InformationSource = iis.Code{}
-	}
-	if len(d.Lots) > 0 {
-		v.Lots = d.Lots
-	}
-	v.Expiration = d.Expiration
-	if !(d.Manufacturer == jcode{}) {
-		v.Manufacturer = d.Manufacturer.code()
-	}
-	v.RefusalReasons, v.SystemEntry, v.Route, v.Site = codesOf(d.Refusals), d.SystemEntry, d.Route.code(), d.Site.code()
-	v.FundingEligibility, v.EligibilityMethod, v.FundingSource = d.Eligibility.code(), d.EligMethod.code(), d.FundingSource.code()
-	v.VIS = nil
-	for _, x := range d.VIS {
-		v.VIS = append(v.VIS, iis.VIS{Document: x.Doc.code(), VaccineType: x.Type.code(), Published: x.Published, Presented: x.Presented})
-	}
-	v.Immunity, v.Contraindications, v.Reactions = codesOf(d.Immunity), codesOf(d.Contra), codesOf(d.Reactions)
-	v.Observations = nil
-	for _, o := range d.Observations {
-		v.Observations = append(v.Observations, o.observation())
-	}
-	return nil
 }
 
 // encodeObservation returns a patient_observations detail.
