@@ -71,7 +71,6 @@ type jorg struct {
 	Authority string `json:"a,omitempty"`
 }
 
-
 // jobs is an iis.Observation.
 type jobs struct {
 	Set    int       `json:"set,omitempty"`

@@ -182,7 +182,7 @@ func encodeDose(v *iis.Vaccination) string {
 	return string(w.b)
 }
 
-// decodeDose fills v from a detail column ('' leaves v as it is): the
+// decodeDose fills v from a detail column (” leaves v as it is): the
 // values as reported replace those vaccinations derived from the columns.
 func decodeDose(s string, v *iis.Vaccination) error {
 	if s == "" {

@@ -11,7 +11,9 @@ import (
 // TestDoseDetailRoundTrip: every field the detail column holds comes back
 // as it went in, a separator inside a value as a space.
 func TestDoseDetailRoundTrip(t *testing.T) {
-	c := func(s string) iis.Code { return iis.Code{Code: s, Text: s + " text", System: "SYS", AltCode: "a" + s, AltText: "alt", AltSystem: "ASYS"} }
+	c := func(s string) iis.Code {
+		return iis.Code{Code: s, Text: s + " text", System: "SYS", AltCode: "a" + s, AltText: "alt", AltSystem: "ASYS"}
+	}
 	est := time.FixedZone("", -5*3600)
 	full := iis.Vaccination{
 		Vaccine: c("08"), AdministeredEnd: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC),
