@@ -56,21 +56,6 @@ func codesOf(js []jcode) []iis.Code {
 	return out
 }
 
-// jprovider is an iis.Provider, jorg an iis.Organization (same fields).
-type jprovider struct {
-	ID        string `json:"id,omitempty"`
-	Family    string `json:"f,omitempty"`
-	Given     string `json:"g,omitempty"`
-	Authority string `json:"a,omitempty"`
-}
-
-type jorg struct {
-	Name      string `json:"n,omitempty"`
-	ID        string `json:"id,omitempty"`
-	IDType    string `json:"t,omitempty"`
-	Authority string `json:"a,omitempty"`
-}
-
 // jobs is an iis.Observation.
 type jobs struct {
 	Set    int       `json:"set,omitempty"`
