@@ -1,11 +1,13 @@
 // Command cdsi runs the CDSi immunization forecaster.
 //
-//	cdsi [-data dir] forecast <history.json>
+//	cdsi [-data dir] forecast [-asof YYYY-MM-DD] <history.json | vxu.hl7>
 //	cdsi [-data dir] check [-v] <cases.json>...
 //
 // forecast prints the evaluation and forecast for one patient history given
 // as JSON: {"dob","gender","assessment_date","observations":[{"code","date"}],
-// "doses":[{"date","cvx","mvx"}]} (the shape of one CDC test case).
+// "doses":[{"date","cvx","mvx"}]} (the shape of one CDC test case), or as
+// an HL7 VXU (read with forecast.(*Engine).FromRecord, as the registry's
+// Z42 reads a patient's record; refusals are listed).
 // check runs every case of files in the CDC test-case JSON format, prints
 // each case's pass/fail with its differences, and ends with the line
 // "N passed, M failed".
