@@ -9,31 +9,49 @@ import (
 	"github.com/iisproject/iis"
 )
 
-// A dose's detail column is its fields in a fixed order, each ended by
-// detailSep (a unit separator, which HL7 text does not carry: one in a
-// value is stored as a space), after the format's version. Lists are
-// their length then their elements; times RFC 3339 with their offset, or
-// empty. Reading it is a scan of one string, several times quicker than
-// JSON, for every dose of every answer.
+// A dose's detail column is its fields in a fixed order, numbered from 0,
+// after the format's version: each field that is not empty is written as
+// its number, ':', its value and detailSep (a unit separator, which HL7
+// text does not carry: one in a value is stored as a space); empty ones
+// take no room. Lists are their length then their elements; times RFC
+// 3339 with their offset. Reading it is a scan of one string, several
+// times quicker than JSON, for every dose of every answer.
 const (
 	detailSep     = '\x1f'
-	detailVersion = "d1"
+	detailVersion = "d2"
+	// maxDetailList bounds a list's length as read (a damaged column does
+	// not allocate more).
+	maxDetailList = 1000
 )
 
-type detailWriter struct{ b []byte }
-
-func (w *detailWriter) str(s string) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == detailSep {
-			c = ' '
-		}
-		w.b = append(w.b, c)
-	}
-	w.b = append(w.b, detailSep)
+type detailWriter struct {
+	b   []byte
+	idx int
 }
 
-func (w *detailWriter) num(n int) { w.str(strconv.Itoa(n)) }
+func (w *detailWriter) str(s string) {
+	if s != "" {
+		w.b = strconv.AppendInt(w.b, int64(w.idx), 10)
+		w.b = append(w.b, ':')
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c == detailSep {
+				c = ' '
+			}
+			w.b = append(w.b, c)
+		}
+		w.b = append(w.b, detailSep)
+	}
+	w.idx++
+}
+
+func (w *detailWriter) num(n int) {
+	if n == 0 {
+		w.str("")
+		return
+	}
+	w.str(strconv.Itoa(n))
+}
 
 func (w *detailWriter) time(t time.Time) {
 	if t.IsZero() {
@@ -68,24 +86,47 @@ func (w *detailWriter) provider(p iis.Provider) {
 
 type detailReader struct {
 	s   string
+	idx int
 	err error
 }
 
-var errDetail = errors.New("dose detail: truncated")
+var errDetail = errors.New("dose detail: malformed")
 
+// str returns field r.idx: the next entry's value if it is that field's,
+// else "".
 func (r *detailReader) str() string {
-	i := strings.IndexByte(r.s, detailSep)
-	if i < 0 {
+	idx := r.idx
+	r.idx++
+	n, i := 0, 0
+	for ; i < len(r.s) && r.s[i] >= '0' && r.s[i] <= '9' && i < 9; i++ {
+		n = n*10 + int(r.s[i]-'0')
+	}
+	if i == 0 || n != idx {
+		if i == 0 && r.s != "" {
+			r.err = errDetail
+		}
+		return ""
+	}
+	if i >= len(r.s) || r.s[i] != ':' {
 		r.err = errDetail
 		return ""
 	}
-	v := r.s[:i]
-	r.s = r.s[i+1:]
+	j := strings.IndexByte(r.s[i:], detailSep)
+	if j < 0 {
+		r.err = errDetail
+		return ""
+	}
+	v := r.s[i+1 : i+j]
+	r.s = r.s[i+j+1:]
 	return v
 }
 
 func (r *detailReader) num() int {
-	n, err := strconv.Atoi(r.str())
+	s := r.str()
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
 	if err != nil && r.err == nil {
 		r.err = errDetail
 	}
@@ -110,7 +151,7 @@ func (r *detailReader) code() iis.Code {
 
 func (r *detailReader) codes() []iis.Code {
 	n := r.num()
-	if n <= 0 || n > len(r.s) {
+	if n <= 0 || n > maxDetailList {
 		return nil
 	}
 	cs := make([]iis.Code, n)
@@ -127,8 +168,9 @@ func (r *detailReader) provider() iis.Provider {
 // encodeDose returns v's detail column: what source_vaccinations' other
 // columns do not hold.
 func encodeDose(v *iis.Vaccination) string {
-	w := detailWriter{b: make([]byte, 0, 256)}
-	w.str(detailVersion)
+	w := detailWriter{b: make([]byte, 0, 128)}
+	w.b = append(w.b, detailVersion...)
+	w.b = append(w.b, detailSep)
 	w.code(v.Vaccine)
 	w.time(v.AdministeredEnd)
 	w.str(v.PlacerOrder.Value)
@@ -188,10 +230,11 @@ func decodeDose(s string, v *iis.Vaccination) error {
 	if s == "" {
 		return nil
 	}
-	r := detailReader{s: s}
-	if r.str() != detailVersion {
+	version, rest, _ := strings.Cut(s, string(detailSep))
+	if version != detailVersion {
 		return errors.New("dose detail: unknown format")
 	}
+	r := detailReader{s: rest}
 	if c := r.code(); !c.IsZero() || c.Text != "" {
 		v.Vaccine = c
 	}
@@ -201,7 +244,7 @@ func decodeDose(s string, v *iis.Vaccination) error {
 	v.Amount, v.Units, v.InformationSource = r.str(), r.code(), r.code()
 	v.AdministeredBy = r.provider()
 	v.Facility = iis.Organization{Name: r.str(), ID: r.str(), IDType: r.str(), Authority: r.str()}
-	if n := r.num(); n > 0 && n <= len(r.s) {
+	if n := r.num(); n > 0 && n <= maxDetailList {
 		v.Lots = make([]string, n)
 		for i := range v.Lots {
 			v.Lots[i] = r.str()
@@ -216,15 +259,18 @@ func decodeDose(s string, v *iis.Vaccination) error {
 	v.Route, v.Site = r.code(), r.code()
 	v.FundingEligibility, v.EligibilityMethod, v.FundingSource = r.code(), r.code(), r.code()
 	v.VIS = nil
-	if n := r.num(); n > 0 && n <= len(r.s) {
+	if n := r.num(); n > 0 && n <= maxDetailList {
 		v.VIS = make([]iis.VIS, n)
 		for i := range v.VIS {
 			v.VIS[i] = iis.VIS{Document: r.code(), VaccineType: r.code(), Published: r.time(), Presented: r.time()}
 		}
 	}
 	v.Immunity, v.Contraindications, v.Reactions = r.codes(), r.codes(), r.codes()
+	if r.err != nil {
+		return r.err
+	}
 	v.Observations = nil
-	if n := r.num(); n > 0 && n <= len(r.s) {
+	if n := r.num(); n > 0 && n <= maxDetailList {
 		v.Observations = make([]iis.Observation, n)
 		for i := range v.Observations {
 			o := &v.Observations[i]
@@ -232,6 +278,9 @@ func decodeDose(s string, v *iis.Vaccination) error {
 			o.Coded, o.Value, o.Units, o.Status = r.code(), r.str(), r.code(), r.str()
 			o.Date, o.Method = r.time(), r.code()
 		}
+	}
+	if r.err == nil && r.s != "" {
+		r.err = errDetail // fields left over
 	}
 	return r.err
 }

@@ -47,8 +47,8 @@ func TestDoseDetailRoundTrip(t *testing.T) {
 // FuzzDecodeDose: a damaged detail column is an error, never a panic.
 func FuzzDecodeDose(f *testing.F) {
 	f.Add(encodeDose(&iis.Vaccination{Lots: []string{"x"}, Immunity: []iis.Code{{Code: "1"}}}))
-	f.Add("d1\x1f")
-	f.Add("d1\x1f\x1f\x1f\x1f\x1f\x1f\x1f999999999\x1f")
+	f.Add("d2\x1f")
+	f.Add("d2\x1f0:a\x1f3:x\x1f30:999999999\x1f")
 	f.Fuzz(func(t *testing.T, s string) {
 		var v iis.Vaccination
 		_ = decodeDose(s, &v)
