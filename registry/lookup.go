@@ -36,8 +36,9 @@ type QueryCandidate struct {
 	Record *PatientRecord
 }
 
-// PatientRecord is what History returns: a patient's demographics and
-// consolidated vaccinations.
+// PatientRecord is what History returns: a patient's demographics (with
+// the patient-level observations reported) and consolidated record of
+// vaccinations (see Vaccinations).
 type PatientRecord struct {
 	Patient      iis.Patient
 	Vaccinations []iis.Vaccination
@@ -264,8 +265,8 @@ func (s *Store) Patients(ctx context.Context, ids []int64) (map[int64]iis.Patien
 	return out, nil
 }
 
-// History returns a patient's demographics and consolidated vaccinations
-// in one statement.
+// History returns a patient's demographics, patient-level observations
+// and consolidated vaccinations (see Vaccinations) in one statement.
 func (s *Store) History(ctx context.Context, id int64) (iis.Patient, []iis.Vaccination, error) {
 	var r PatientRecord
 	var b pgx.Batch
@@ -452,8 +453,10 @@ func date(d pgtype.Date) time.Time {
 	return d.Time
 }
 
-// Vaccinations returns a patient's consolidated vaccination events in date
-// order, each with the details of the report that won it.
+// Vaccinations returns a patient's consolidated vaccination events, each
+// with the details of the report that won it as reported, and the
+// standing refusals, doses not administered and 998 records (each once),
+// in date order.
 func (s *Store) Vaccinations(ctx context.Context, id int64) ([]iis.Vaccination, error) {
 	var doses pgtype.Array[string]
 	if err := s.pool.QueryRow(ctx, `SELECT `+doseColumn+` FROM patients p WHERE p.id = $1`, id).Scan(&doses); err != nil {
