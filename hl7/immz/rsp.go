@@ -406,8 +406,9 @@ func writeNK1s(w *hl7.Writer, p *iis.Patient) {
 }
 
 // writeDose writes a vaccination's ORC, RXA and RXR as the sender
-// reported them (writeDoseOBX its OBX). A refusal is an RXA of RXA-20 RE with its RXA-18 reasons; a dose not
-// administered RXA-20 NA; a record of immunity a 998 RXA with its OBX.
+// reported them (writeDoseOBX writes its OBX). A refusal is an RXA of
+// RXA-20 RE with its RXA-18 reasons; a dose not administered RXA-20 NA; a
+// record of immunity a 998 RXA with its OBX.
 func writeDose(w *hl7.Writer, v *iis.Vaccination) {
 	w.Segment("ORC")
 	w.Fields("RE")
@@ -501,9 +502,8 @@ func writeDoseOBX(w *hl7.Writer, v *iis.Vaccination, set, sub int) {
 		coded(obxFundingSource, v.FundingSource, iis.Code{})
 	}
 	for _, x := range v.VIS {
-		set0 := set
-		_, sb := next()
-		set = set0
+		sub++ // the OBX of one VIS share a sub-ID
+		sb := strconv.Itoa(sub)
 		one := func(id hl7.Fragment, value ...string) {
 			set++
 			writeOBX(w, set, id, sb, "", value...)
