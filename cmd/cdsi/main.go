@@ -1,11 +1,13 @@
 // Command cdsi runs the CDSi immunization forecaster.
 //
-//	cdsi [-data dir] forecast <history.json>
+//	cdsi [-data dir] forecast [-asof YYYY-MM-DD] <history.json | vxu.hl7>
 //	cdsi [-data dir] check [-v] <cases.json>...
 //
 // forecast prints the evaluation and forecast for one patient history given
 // as JSON: {"dob","gender","assessment_date","observations":[{"code","date"}],
-// "doses":[{"date","cvx","mvx"}]} (the shape of one CDC test case).
+// "doses":[{"date","cvx","mvx"}]} (the shape of one CDC test case), or as
+// an HL7 VXU (read with forecast.(*Engine).FromRecord, as the registry's
+// Z42 reads a patient's record; refusals are listed).
 // check runs every case of files in the CDC test-case JSON format, prints
 // each case's pass/fail with its differences, and ends with the line
 // "N passed, M failed".
@@ -88,16 +90,19 @@ func forecastCmd(e *forecast.Engine, path, asOfFlag string, out io.Writer) error
 		return err
 	}
 	var (
-		p     forecast.Patient
-		doses []forecast.Dose
-		asOf  time.Time
+		p        forecast.Patient
+		doses    []forecast.Dose
+		refusals []forecast.Refusal
+		asOf     time.Time
 	)
 	trimmed := strings.TrimSpace(string(b))
 	switch {
 	case strings.HasPrefix(trimmed, "MSH"):
-		if p, doses, err = fromVXU(e, b); err != nil {
+		rec, err := fromVXU(e, b)
+		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		p, doses, refusals = rec.Patient, rec.Doses, rec.Refusals
 	case strings.HasPrefix(trimmed, "{"):
 		var c testcase.Case
 		if err := json.Unmarshal(b, &c); err != nil {
@@ -142,6 +147,13 @@ func forecastCmd(e *forecast.Engine, path, asOfFlag string, out io.Writer) error
 				line += "  " + ev.Reason
 			}
 			fmt.Fprintln(out, line)
+		}
+	}
+	if len(refusals) > 0 {
+		// CDSi does not use refusals: a refused dose is still due.
+		fmt.Fprintln(out, "\nRefusals:")
+		for _, r := range refusals {
+			fmt.Fprintf(out, "  %s CVX %s  reason %s\n", day(r.Date), r.CVX, strings.Join(r.Reasons, ", "))
 		}
 	}
 	fmt.Fprintln(out, "\nReasons:")

@@ -59,3 +59,25 @@ func TestForecastJSONAndVXU(t *testing.T) {
 		t.Errorf("VXU forecast output:\n%s", out.String())
 	}
 }
+
+// TestForecastVXUEvidenceAndRefusals: a VXU's evidence of immunity (a 998
+// RXA with OBX 59784-9) makes varicella Immune, and its refusals are
+// listed.
+func TestForecastVXUEvidenceAndRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		file, asOf string
+		want       *regexp.Regexp
+	}{
+		{"gathered/nist-2014/vxu_nist_iz016_varicella_history_998_OBX_59784-9.hl7", "2015-01-01", regexp.MustCompile(`Varicella\s+Immune`)},
+		{"gathered/nist-onc-2015/vxu_z22_onc2015_iz_ad5_child_refusal_RXA18_RXA20_RE_plus_3_admin.hl7", "2015-07-01",
+			regexp.MustCompile(`Refusals:\n  2015-06-24 CVX 21  reason 00\n`)},
+	} {
+		var out bytes.Buffer
+		if err := run([]string{"forecast", "-asof", tc.asOf, filepath.Join("../../testdata/hl7/samples", tc.file)}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if !tc.want.MatchString(out.String()) {
+			t.Errorf("%s: no %s in\n%s", tc.file, tc.want, out.String())
+		}
+	}
+}
