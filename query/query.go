@@ -221,17 +221,12 @@ func (s *Service) history(ctx context.Context, r *immz.Result, src ingest.Source
 // evaluate runs the forecaster over the patient's doses and fills in each
 // dose's evaluation per vaccine group and the recommendations.
 func (s *Service) evaluate(h *immz.PatientHistory, doses []iis.Vaccination, on time.Time) {
-	fp := forecast.Patient{DOB: h.Patient.BirthDate, Gender: forecast.ParseGender(h.Patient.Sex)}
-	fd := make([]forecast.Dose, 0, len(doses))
-	index := make([]int, 0, len(doses)) // forecast dose index → h.Doses index
-	for i, d := range doses {
-		if d.CVX == "" || d.CompletionStatus == "RE" || d.CompletionStatus == "NA" || d.CVX == "998" {
-			continue
-		}
-		fd = append(fd, forecast.Dose{Date: d.AdministeredAt, CVX: d.CVX, MVX: d.Manufacturer.Code})
-		index = append(index, i)
-	}
-	res := s.fc.Forecast(fp, fd, on)
+	// The record's doses, observations (evidence of immunity,
+	// contraindications, indications) and refusals, as cmd/cdsi reads
+	// them from a VXU.
+	in := s.fc.FromRecord(&h.Patient, doses)
+	index := in.DoseOf // forecast dose index → h.Doses index
+	res := s.fc.Forecast(in.Patient, in.Doses, on)
 	// Every dose's evaluations share one allocation: count them first.
 	count := make([]int, len(h.Doses))
 	total := 0

@@ -325,6 +325,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		}
 		w.report(it.reportID, p.id, string(f.outcome), s.cfg.Actor, auditAction(f.outcome),
 			fmt.Sprintf("facility=%s control_id=%s doses=%d", it.m.Facility, it.m.ControlID, len(v.Vaccinations)))
+		w.observations(it.reportID, p.id, v.Patient.Observations)
 		reps := newReports(it.m, it.msgTime, ids)
 		res.Doses = len(reps)
 		for j := range reps {
@@ -511,8 +512,12 @@ type bulkWrites struct {
 	dHist             []bool
 	dAct, dComp, dRef []string
 	dEv               []*int64
-	dSt               []string
+	dSt, dDet         []string
 	doseIndex         map[int64]int
+	// patient-level observations
+	obP, obR []int64
+	obS      []int32
+	obD      []string
 	// reconsolidated existing doses
 	cID []int64
 	cEv []*int64
@@ -530,6 +535,7 @@ type bulkWrites struct {
 	npFam, npGiven, npMid, npSuf, npSex      []string
 	npMult, npMMFam, npMMGiven, npProt       []string
 	npPub, npStatus                          []string
+	npRace, npEth, npDI                      []string
 	npOrder                                  []int32
 	npDOB, npDeath, npProtD, npPubD, npStatD []*time.Time
 	npJS                                     [][]byte
@@ -540,6 +546,7 @@ type patientUpdate struct {
 	id                                                int64
 	js                                                []byte
 	protection, publicity, status, mmFamily, multiple string
+	races, ethnicities, deathIndicator                string
 	protDate, pubDate, statusDate, death              *time.Time
 	order                                             int
 }
@@ -555,7 +562,7 @@ type detailRows struct {
 	phP                               []int64
 	phN, phE, phU, phQ                []string
 	gP                                []int64
-	gF, gG, gR, gPh                   []string
+	gF, gG, gR, gPh, gPU, gPE, gD     []string
 	kP, kH                            []int64
 }
 
@@ -586,11 +593,12 @@ func (w *detailRows) add(pid int64, p *iis.Patient, keys []string) {
 		w.phP, w.phN, w.phE, w.phU, w.phQ = append(w.phP, pid), append(w.phN, ph.Number()), append(w.phE, ph.Email), append(w.phU, ph.Use), append(w.phQ, ph.Equipment)
 	}
 	for _, g := range p.Guardians {
-		phone := ""
+		var ph iis.Phone
 		if len(g.Phones) > 0 {
-			phone = g.Phones[0].Number()
+			ph = g.Phones[0]
 		}
-		w.gP, w.gF, w.gG, w.gR, w.gPh = append(w.gP, pid), append(w.gF, g.Name.Family), append(w.gG, g.Name.Given), append(w.gR, g.Relationship.Code), append(w.gPh, phone)
+		w.gP, w.gF, w.gG, w.gR, w.gPh = append(w.gP, pid), append(w.gF, g.Name.Family), append(w.gG, g.Name.Given), append(w.gR, g.Relationship.Code), append(w.gPh, ph.Number())
+		w.gPU, w.gPE, w.gD = append(w.gPU, ph.Use), append(w.gPE, ph.Equipment), append(w.gD, encodeGuardian(&g))
 	}
 	start := len(w.kH)
 	w.kH = appendKeyHashes(w.kH, keys)
@@ -622,7 +630,14 @@ func (w *bulkWrites) dose(report, pid int64, m *Message, mt *time.Time, v *iis.V
 	w.dPos, w.dFill, w.dCVX, w.dNDC = append(w.dPos, int32(v.Position)), append(w.dFill, r.FillerOrder), append(w.dCVX, v.CVX), append(w.dNDC, v.NDC)
 	w.dDate, w.dLot, w.dMVX, w.dHist = append(w.dDate, dateOrNil(v.AdministeredAt)), append(w.dLot, r.Lot), append(w.dMVX, r.MVX), append(w.dHist, v.Historical)
 	w.dAct, w.dComp, w.dRef = append(w.dAct, r.Action), append(w.dComp, r.Completion), append(w.dRef, strings.Join(rs, ","))
-	w.dEv, w.dSt = append(w.dEv, nil), append(w.dSt, "")
+	w.dEv, w.dSt, w.dDet = append(w.dEv, nil), append(w.dSt, ""), append(w.dDet, encodeDose(v))
+}
+
+// observations adds a report's patient-level observations.
+func (w *bulkWrites) observations(report, pid int64, obs []iis.Observation) {
+	for i, o := range obs {
+		w.obP, w.obR, w.obS, w.obD = append(w.obP, pid), append(w.obR, report), append(w.obS, int32(i+1)), append(w.obD, encodeObservation(o))
+	}
 }
 
 func (w *bulkWrites) setDose(id int64, ev *int64, st string) {
@@ -646,6 +661,7 @@ func (w *bulkWrites) newPatient(id int64, p *iis.Patient, js []byte) {
 	w.npMMFam, w.npMMGiven, w.npDeath = append(w.npMMFam, p.MotherMaidenName.Family), append(w.npMMGiven, p.MotherMaidenName.Given), append(w.npDeath, dateOrNil(p.DeathDate))
 	w.npProt, w.npProtD, w.npPub, w.npPubD = append(w.npProt, p.Protection), append(w.npProtD, dateOrNil(p.ProtectionDate)), append(w.npPub, p.PublicityCode.Code), append(w.npPubD, dateOrNil(p.PublicityDate))
 	w.npStatus, w.npStatD, w.npJS = append(w.npStatus, p.RegistryStatus), append(w.npStatD, dateOrNil(p.RegistryStatusDate)), append(w.npJS, js)
+	w.npRace, w.npEth, w.npDI = append(w.npRace, encodeCodes(p.Races)), append(w.npEth, encodeCodes(p.Ethnicities)), append(w.npDI, p.DeathIndicator)
 }
 
 // updatePatient folds the linked reports' values in message order: a
@@ -683,6 +699,15 @@ func (w *bulkWrites) updatePatient(id int64, js []byte, reports []*iis.Patient) 
 		if p.BirthOrder != 0 {
 			u.order = p.BirthOrder
 		}
+		if len(p.Races) > 0 {
+			u.races = encodeCodes(p.Races)
+		}
+		if len(p.Ethnicities) > 0 {
+			u.ethnicities = encodeCodes(p.Ethnicities)
+		}
+		if p.DeathIndicator != "" {
+			u.deathIndicator = p.DeathIndicator
+		}
 	}
 	w.upd = append(w.upd, u)
 }
@@ -693,23 +718,27 @@ func (w *bulkWrites) batch() *pgx.Batch {
 	if len(w.npID) > 0 {
 		b.Queue(`INSERT INTO patients (id, family_name, given_name, middle_name, suffix, birth_date, sex,
 			multiple_birth, birth_order, mother_maiden_family, mother_maiden_given, death_date,
-			protection, protection_date, publicity_code, publicity_date, registry_status, registry_status_date, match_record)
+			protection, protection_date, publicity_code, publicity_date, registry_status, registry_status_date, match_record,
+			races, ethnicities, death_indicator)
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[],
 				$8::text[], $9::int[], $10::text[], $11::text[], $12::date[],
-				$13::text[], $14::date[], $15::text[], $16::date[], $17::text[], $18::date[], $19::bytea[])`,
+				$13::text[], $14::date[], $15::text[], $16::date[], $17::text[], $18::date[], $19::bytea[],
+				$20::text[], $21::text[], $22::text[])`,
 			w.npID, w.npFam, w.npGiven, w.npMid, w.npSuf, w.npDOB, w.npSex, w.npMult, w.npOrder, w.npMMFam, w.npMMGiven, w.npDeath,
-			w.npProt, w.npProtD, w.npPub, w.npPubD, w.npStatus, w.npStatD, w.npJS)
+			w.npProt, w.npProtD, w.npPub, w.npPubD, w.npStatus, w.npStatD, w.npJS, w.npRace, w.npEth, w.npDI)
 	}
 	if len(w.upd) > 0 {
 		n := len(w.upd)
 		id, order := make([]int64, n), make([]int32, n)
 		js := make([][]byte, n)
 		prot, pub, st, mm, mult := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		race, eth, di := make([]string, n), make([]string, n), make([]string, n)
 		pd, pubd, std, death := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
 		for i, u := range w.upd {
 			id[i], js[i], order[i] = u.id, u.js, int32(u.order)
 			prot[i], pub[i], st[i], mm[i], mult[i] = u.protection, u.publicity, u.status, u.mmFamily, u.multiple
 			pd[i], pubd[i], std[i], death[i] = u.protDate, u.pubDate, u.statusDate, u.death
+			race[i], eth[i], di[i] = u.races, u.ethnicities, u.deathIndicator
 		}
 		b.Queue(`UPDATE patients p SET updated_at = now(), match_record = u.js,
 			protection = CASE WHEN u.prot = '' THEN p.protection ELSE u.prot END,
@@ -721,10 +750,14 @@ func (w *bulkWrites) batch() *pgx.Batch {
 			death_date = COALESCE(u.death, p.death_date),
 			mother_maiden_family = CASE WHEN p.mother_maiden_family = '' THEN u.mm ELSE p.mother_maiden_family END,
 			multiple_birth = CASE WHEN u.mult = '' THEN p.multiple_birth ELSE u.mult END,
-			birth_order = CASE WHEN u.ord = 0 THEN p.birth_order ELSE u.ord END
+			birth_order = CASE WHEN u.ord = 0 THEN p.birth_order ELSE u.ord END,
+			races = CASE WHEN u.race = '' THEN p.races ELSE u.race END,
+			ethnicities = CASE WHEN u.eth = '' THEN p.ethnicities ELSE u.eth END,
+			death_indicator = CASE WHEN u.di = '' THEN p.death_indicator ELSE u.di END
 			FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::date[], $5::text[], $6::date[], $7::text[], $8::date[],
-				$9::date[], $10::text[], $11::text[], $12::int[]) AS u(id, js, prot, pd, pub, pubd, st, std, death, mm, mult, ord)
-			WHERE p.id = u.id`, id, js, prot, pd, pub, pubd, st, std, death, mm, mult, order)
+				$9::date[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[], $15::text[])
+				AS u(id, js, prot, pd, pub, pubd, st, std, death, mm, mult, ord, race, eth, di)
+			WHERE p.id = u.id`, id, js, prot, pd, pub, pubd, st, std, death, mm, mult, order, race, eth, di)
 	}
 	w.fresh.queue(b, "")
 	w.linked.queue(b, " ON CONFLICT DO NOTHING")
@@ -747,15 +780,19 @@ func (w *bulkWrites) batch() *pgx.Batch {
 		// without a second probe of the unique index for a conflict.
 		b.Queue(`INSERT INTO source_vaccinations (id, report_id, patient_id, facility, control_id, message_time, received_at,
 			position, filler_order, cvx, ndc, administered_on, lot, mvx, historical, action, completion_status, refusal_reasons,
-			event_id, consolidation)
+			event_id, consolidation, detail)
 			SELECT u.id, u.rep, u.pat, u.fac, u.ctl, u.mt, u.recv, u.pos, u.filler, u.cvx, u.ndc, u.d, u.lot, u.mvx, u.hist, u.act, u.comp,
-				CASE WHEN u.ref = '' THEN '{}'::text[] ELSE string_to_array(u.ref, ',') END, u.ev, u.st
+				CASE WHEN u.ref = '' THEN '{}'::text[] ELSE string_to_array(u.ref, ',') END, u.ev, u.st, u.det
 			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
 				$8::int[], $9::text[], $10::text[], $11::text[], $12::date[], $13::text[], $14::text[], $15::bool[], $16::text[],
-				$17::text[], $18::text[], $19::bigint[], $20::text[])
-				AS u(id, rep, pat, fac, ctl, mt, recv, pos, filler, cvx, ndc, d, lot, mvx, hist, act, comp, ref, ev, st)`,
+				$17::text[], $18::text[], $19::bigint[], $20::text[], $21::text[])
+				AS u(id, rep, pat, fac, ctl, mt, recv, pos, filler, cvx, ndc, d, lot, mvx, hist, act, comp, ref, ev, st, det)`,
 			w.dID, w.dRep, w.dPat, w.dFac, w.dCtl, w.dMT, w.dRecv, w.dPos, w.dFill, w.dCVX, w.dNDC, w.dDate, w.dLot, w.dMVX,
-			w.dHist, w.dAct, w.dComp, w.dRef, w.dEv, w.dSt)
+			w.dHist, w.dAct, w.dComp, w.dRef, w.dEv, w.dSt, w.dDet)
+	}
+	if len(w.obP) > 0 {
+		b.Queue(`INSERT INTO patient_observations (patient_id, report_id, seq, detail)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[])`, w.obP, w.obR, w.obS, w.obD)
 	}
 	if len(w.cID) > 0 {
 		b.Queue(`UPDATE source_vaccinations sv SET event_id = u.e, consolidation = u.s
@@ -785,13 +822,18 @@ func (d *detailRows) queue(b *pgx.Batch, conflict string) {
 			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])`+conflict, d.idP, d.idV, d.idA, d.idT)
 	}
 	if len(d.nP) > 0 {
-		b.Queue(`INSERT INTO patient_names (patient_id, family, given, middle, suffix, type)
-			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`+conflict,
+		// reported_at orders the variants by report within the slice.
+		b.Queue(`INSERT INTO patient_names (patient_id, family, given, middle, suffix, type, reported_at)
+			SELECT p, f, g, m, s, t, now() + max(o) * interval '1 microsecond'
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(p, f, g, m, s, t, o)
+			GROUP BY p, f, g, m, s, t`+conflict,
 			d.nP, d.nF, d.nG, d.nM, d.nS, d.nT)
 	}
 	if len(d.aP) > 0 {
-		b.Queue(`INSERT INTO patient_addresses (patient_id, street, other, city, state, zip, country, county, type)
-			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`+conflict, d.aP, d.aS, d.aO, d.aC, d.aSt, d.aZ, d.aCo, d.aCy, d.aT)
+		b.Queue(`INSERT INTO patient_addresses (patient_id, street, other, city, state, zip, country, county, type, reported_at)
+			SELECT p, s, o2, c, st, z, co, cy, t, now() + max(o) * interval '1 microsecond'
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY AS u(p, s, o2, c, st, z, co, cy, t, o)
+			GROUP BY p, s, o2, c, st, z, co, cy, t`+conflict, d.aP, d.aS, d.aO, d.aC, d.aSt, d.aZ, d.aCo, d.aCy, d.aT)
 	}
 	if len(d.phP) > 0 {
 		b.Queue(`INSERT INTO patient_phones (patient_id, number, email, use, equipment)
@@ -799,9 +841,22 @@ func (d *detailRows) queue(b *pgx.Batch, conflict string) {
 			d.phP, d.phN, d.phE, d.phU, d.phQ)
 	}
 	if len(d.gP) > 0 {
-		b.Queue(`INSERT INTO patient_guardians (patient_id, family, given, relationship, phone)
-			SELECT DISTINCT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])`+conflict,
-			d.gP, d.gF, d.gG, d.gR, d.gPh)
+		// One row per guardian and phone number: the latest report's
+		// details win.
+		onConflict := conflict
+		if conflict != "" {
+			onConflict = ` ON CONFLICT (patient_id, family, given, relationship, phone) DO UPDATE SET
+				phone_use = EXCLUDED.phone_use, phone_equipment = EXCLUDED.phone_equipment, detail = EXCLUDED.detail
+				WHERE patient_guardians.detail IS DISTINCT FROM EXCLUDED.detail
+					OR patient_guardians.phone_use IS DISTINCT FROM EXCLUDED.phone_use
+					OR patient_guardians.phone_equipment IS DISTINCT FROM EXCLUDED.phone_equipment`
+		}
+		b.Queue(`INSERT INTO patient_guardians (patient_id, family, given, relationship, phone, phone_use, phone_equipment, detail)
+			SELECT DISTINCT ON (p, f, g, r, ph) p, f, g, r, ph, pu, pe, dt
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+				WITH ORDINALITY AS u(p, f, g, r, ph, pu, pe, dt, o)
+			ORDER BY p, f, g, r, ph, o DESC`+onConflict,
+			d.gP, d.gF, d.gG, d.gR, d.gPh, d.gPU, d.gPE, d.gD)
 	}
 	if len(d.kP) > 0 {
 		b.Queue(`INSERT INTO patient_blocking_keys (key, patient_id)

@@ -285,12 +285,13 @@ func (s *Store) History(ctx context.Context, id int64) (iis.Patient, []iis.Vacci
 // them.
 const patientColumns = `p.family_name, p.given_name, p.middle_name, p.suffix, p.birth_date, p.sex, p.multiple_birth, p.birth_order,
 		p.mother_maiden_family, p.mother_maiden_given, p.death_date, p.protection, p.protection_date, p.publicity_code, p.publicity_date,
-		p.registry_status, p.registry_status_date,
+		p.registry_status, p.registry_status_date, p.races, p.ethnicities, p.death_indicator,
 		ARRAY(SELECT ARRAY[value, authority, type] FROM patient_identifiers WHERE patient_id = p.id ORDER BY authority, type, value),
-		ARRAY(SELECT ARRAY[family, given, middle, suffix, type] FROM patient_names WHERE patient_id = p.id ORDER BY type, family, given),
-		ARRAY(SELECT ARRAY[street, other, city, state, zip, country, county, type] FROM patient_addresses WHERE patient_id = p.id ORDER BY street),
+		ARRAY(SELECT ARRAY[family, given, middle, suffix, type] FROM patient_names WHERE patient_id = p.id ORDER BY reported_at DESC, type, family, given),
+		ARRAY(SELECT ARRAY[street, other, city, state, zip, country, county, type] FROM patient_addresses WHERE patient_id = p.id ORDER BY reported_at DESC, street),
 		ARRAY(SELECT ARRAY[number, email, use, equipment] FROM patient_phones WHERE patient_id = p.id ORDER BY number),
-		ARRAY(SELECT ARRAY[family, given, relationship, phone] FROM patient_guardians WHERE patient_id = p.id ORDER BY family, given)`
+		ARRAY(SELECT ARRAY[family, given, relationship, phone, phone_use, phone_equipment, detail] FROM patient_guardians WHERE patient_id = p.id ORDER BY family, given),
+		ARRAY(SELECT detail FROM patient_observations WHERE patient_id = p.id ORDER BY report_id, seq)`
 
 const patientQuery = `SELECT ` + patientColumns + ` FROM patients p WHERE p.id = $1`
 
@@ -309,11 +310,11 @@ func scanPatient(row pgx.Row, p *iis.Patient, first []any, last ...any) error {
 	var legal iis.Name
 	var dob, death, protDate, pubDate, statusDate pgtype.Date
 	var birthOrder pgtype.Int4
-	var publicity string
-	var ids, names, addrs, phones, guardians pgtype.Array[string]
+	var publicity, races, ethnicities string
+	var ids, names, addrs, phones, guardians, observations pgtype.Array[string]
 	dest := append(first[:len(first):len(first)], &legal.Family, &legal.Given, &legal.Middle, &legal.Suffix, &dob, &p.Sex, &p.MultipleBirth,
 		&birthOrder, &p.MotherMaidenName.Family, &p.MotherMaidenName.Given, &death, &p.Protection, &protDate, &publicity, &pubDate,
-		&p.RegistryStatus, &statusDate, &ids, &names, &addrs, &phones, &guardians)
+		&p.RegistryStatus, &statusDate, &races, &ethnicities, &p.DeathIndicator, &ids, &names, &addrs, &phones, &guardians, &observations)
 	dest = append(dest, last...)
 	if err := row.Scan(dest...); err != nil {
 		return err
@@ -321,14 +322,16 @@ func scanPatient(row pgx.Row, p *iis.Patient, first []any, last ...any) error {
 	for _, t := range [...]struct {
 		a     *pgtype.Array[string]
 		width int32
-	}{{&ids, 3}, {&names, 5}, {&addrs, 8}, {&phones, 4}, {&guardians, 4}} {
+	}{{&ids, 3}, {&names, 5}, {&addrs, 8}, {&phones, 4}, {&guardians, 7}} {
 		if len(t.a.Elements) > 0 && (len(t.a.Dims) != 2 || t.a.Dims[1].Length != t.width) {
 			return fmt.Errorf("unexpected array dimensions %v", t.a.Dims)
 		}
 	}
 	legal.Type = "L"
 	p.BirthOrder = int(birthOrder.Int32)
-	p.MotherMaidenName.Type = "M"
+	if !p.MotherMaidenName.IsZero() {
+		p.MotherMaidenName.Type = "M"
+	}
 	p.BirthDate, p.DeathDate, p.ProtectionDate, p.PublicityDate, p.RegistryStatusDate = date(dob), date(death), date(protDate), date(pubDate), date(statusDate)
 	if publicity != "" {
 		p.PublicityCode = iis.Code{Code: publicity, System: "HL70215"}
@@ -336,33 +339,97 @@ func scanPatient(row pgx.Row, p *iis.Patient, first []any, last ...any) error {
 	for x := range tableRows(&ids, 3) {
 		p.Identifiers = append(p.Identifiers, iis.Identifier{Value: x[0], Authority: x[1], Type: x[2]})
 	}
-	p.Names = append(make([]iis.Name, 0, 1+len(names.Elements)/5), legal)
-	for x := range tableRows(&names, 5) {
-		n := iis.Name{Family: x[0], Given: x[1], Middle: x[2], Suffix: x[3], Type: x[4]}
-		if !(n.Family == legal.Family && n.Given == legal.Given && n.Middle == legal.Middle && n.Suffix == legal.Suffix) {
-			p.Names = append(p.Names, n)
-		}
-	}
+	p.Names = patientNames(legal, &names)
 	for x := range tableRows(&addrs, 8) {
-		p.Addresses = append(p.Addresses, iis.Address{Street: x[0], Other: x[1], City: x[2], State: x[3], Zip: x[4], Country: x[5], County: x[6], Type: x[7]})
+		a := iis.Address{Street: x[0], Other: x[1], City: x[2], State: x[3], Zip: x[4], Country: x[5], County: x[6], Type: x[7]}
+		// Latest first: a variant differing only in letter case from one
+		// already listed is the same address.
+		if !slices.ContainsFunc(p.Addresses, func(b iis.Address) bool { return sameAddress(a, b) }) {
+			p.Addresses = append(p.Addresses, a)
+		}
 	}
 	for x := range tableRows(&phones, 4) {
-		ph := iis.Phone{Email: x[1], Use: x[2], Equipment: x[3]}
-		if number := x[0]; len(number) == 10 {
-			ph.Area, ph.Local = number[:3], number[3:]
-		} else {
-			ph.Local = number
-		}
+		ph := phoneNumber(x[0], x[2], x[3])
+		ph.Email = x[1]
 		p.Phones = append(p.Phones, ph)
 	}
-	for x := range tableRows(&guardians, 4) {
+	for x := range tableRows(&guardians, 7) {
+		if x[6] != "" { // as reported
+			g, err := decodeGuardian(x[6])
+			if err != nil {
+				return err
+			}
+			p.Guardians = append(p.Guardians, g)
+			continue
+		}
 		g := iis.Guardian{Name: iis.Name{Family: x[0], Given: x[1]}, Relationship: iis.Code{Code: x[2]}}
 		if x[3] != "" {
-			g.Phones = []iis.Phone{{Local: x[3]}}
+			g.Phones = []iis.Phone{phoneNumber(x[3], x[4], x[5])}
 		}
 		p.Guardians = append(p.Guardians, g)
 	}
+	var err error
+	if p.Races, err = decodeCodes(races); err != nil {
+		return err
+	}
+	if p.Ethnicities, err = decodeCodes(ethnicities); err != nil {
+		return err
+	}
+	for _, d := range observations.Elements {
+		o, err := decodeObservation(d)
+		if err != nil {
+			return err
+		}
+		p.Observations = append(p.Observations, o)
+	}
 	return nil
+}
+
+// patientNames lists the legal name first, then the other names reported,
+// latest first (names holds patientColumns' names in that order): the
+// latest legal name reported, when one differs from the stored one only
+// in letter case, is the one given; a name differing from one already
+// listed only in letter case is left out.
+func patientNames(legal iis.Name, names *pgtype.Array[string]) []iis.Name {
+	out := make([]iis.Name, 0, 1+len(names.Elements)/5)
+	for x := range tableRows(names, 5) {
+		n := iis.Name{Family: x[0], Given: x[1], Middle: x[2], Suffix: x[3], Type: x[4]}
+		if n.Type == "L" && sameName(n, legal) {
+			legal = n
+			break
+		}
+	}
+	out = append(out, legal)
+	for x := range tableRows(names, 5) {
+		n := iis.Name{Family: x[0], Given: x[1], Middle: x[2], Suffix: x[3], Type: x[4]}
+		if !slices.ContainsFunc(out, func(m iis.Name) bool { return sameName(n, m) && (n.Type == m.Type || m == legal) }) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func sameName(a, b iis.Name) bool {
+	return strings.EqualFold(a.Family, b.Family) && strings.EqualFold(a.Given, b.Given) &&
+		strings.EqualFold(a.Middle, b.Middle) && strings.EqualFold(a.Suffix, b.Suffix)
+}
+
+func sameAddress(a, b iis.Address) bool {
+	return strings.EqualFold(a.Street, b.Street) && strings.EqualFold(a.Other, b.Other) && strings.EqualFold(a.City, b.City) &&
+		strings.EqualFold(a.State, b.State) && strings.EqualFold(a.Zip, b.Zip) && strings.EqualFold(a.Country, b.Country) &&
+		strings.EqualFold(a.County, b.County) && a.Type == b.Type
+}
+
+// phoneNumber is a stored phone number (digits: area code and local
+// number) as an XTN, with its use and equipment codes.
+func phoneNumber(number, use, equipment string) iis.Phone {
+	ph := iis.Phone{Use: use, Equipment: equipment}
+	if len(number) == 10 {
+		ph.Area, ph.Local = number[:3], number[3:]
+	} else {
+		ph.Local = number
+	}
+	return ph
 }
 
 // tableRows yields the rows of a two-dimensional text array of the given
@@ -399,15 +466,24 @@ func (s *Store) Vaccinations(ctx context.Context, id int64) ([]iis.Vaccination, 
 	return vs, nil
 }
 
-// doseColumn is a patient's (p's) consolidated vaccination events in date
-// order, each with the details of the report that won it, as a
-// two-dimensional text array read by vaccinations: CVX, the date as days
-// since 2000-01-01, lot, MVX, historical (true/false), filler order,
-// completion status, facility, NDC.
-const doseColumn = `ARRAY(SELECT ARRAY[e.cvx, (e.administered_on - DATE '2000-01-01')::text, e.lot, e.mvx, e.historical::text,
-			coalesce(v.filler_order, ''), coalesce(v.completion_status, 'CP'), coalesce(v.facility, ''), coalesce(v.ndc, '')]
-		FROM vaccination_events e LEFT JOIN source_vaccinations v ON v.id = e.id
-		WHERE e.patient_id = p.id ORDER BY e.administered_on, e.id)`
+// doseColumn is a patient's (p's) consolidated vaccination events, each
+// with the details of the report that won it, and the reports that are no
+// event (refusals, doses not administered, 998 records of immunity), in
+// date order, as a two-dimensional text array read by vaccinations: CVX,
+// the date as days since 2000-01-01, lot, MVX, historical (true/false),
+// filler order, completion status, facility, NDC, detail.
+const doseColumn = `ARRAY(SELECT ARRAY[x.cvx, (x.d - DATE '2000-01-01')::text, x.lot, x.mvx, x.historical::text,
+			x.filler, x.completion, x.facility, x.ndc, x.detail]
+		FROM (SELECT e.cvx, e.administered_on AS d, e.id, e.lot, e.mvx, e.historical,
+				coalesce(v.filler_order, '') AS filler, coalesce(v.completion_status, 'CP') AS completion,
+				coalesce(v.facility, '') AS facility, coalesce(v.ndc, '') AS ndc, coalesce(v.detail, '') AS detail
+			FROM vaccination_events e LEFT JOIN source_vaccinations v ON v.id = e.id
+			WHERE e.patient_id = p.id
+			UNION ALL
+			SELECT n.cvx, n.administered_on, n.id, n.lot, n.mvx, n.historical, n.filler_order, n.completion_status, n.facility, n.ndc, n.detail
+			FROM source_vaccinations n
+			WHERE n.patient_id = p.id AND n.consolidation = 'not_event' AND n.administered_on IS NOT NULL) x
+		ORDER BY x.d, x.id)`
 
 // scanHistory scans a row made of first, patientColumns and doseColumn:
 // the patient and doses into r, the first columns into first.
@@ -425,7 +501,7 @@ var epoch2000 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // vaccinations reads doseColumn.
 func (s *Store) vaccinations(doses *pgtype.Array[string]) ([]iis.Vaccination, error) {
-	const width = 9
+	const width = 10
 	if len(doses.Elements) == 0 {
 		return nil, nil
 	}
@@ -438,12 +514,14 @@ func (s *Store) vaccinations(doses *pgtype.Array[string]) ([]iis.Vaccination, er
 	}
 	vs := make([]iis.Vaccination, len(doses.Elements)/width)
 	i := 0
+	seen := map[string]bool{}
 	for e := range tableRows(doses, width) {
 		days, err := strconv.Atoi(e[1])
 		if err != nil {
 			return nil, fmt.Errorf("dose date %q: %w", e[1], err)
 		}
 		v := &vs[i]
+		*v = iis.Vaccination{} // a skipped repetition may have filled it
 		i++
 		v.Position = i
 		v.CVX, v.AdministeredAt, v.Historical, v.CompletionStatus, v.NDC = e[0], epoch2000.AddDate(0, 0, days), e[4] == "true", e[6], e[8]
@@ -469,8 +547,39 @@ func (s *Store) vaccinations(doses *pgtype.Array[string]) ([]iis.Vaccination, er
 			v.InformationSource = iis.Code{Code: "01", Text: "Historical information - source unspecified", System: "NIP001"}
 		}
 		v.Action = "A"
+		if err := decodeDose(e[9], v); err != nil {
+			return nil, err
+		}
+		if notEvent(v) {
+			// The same refusal or record of immunity reported again (by
+			// another clinic, or resent) is given once.
+			k := notEventKey(v)
+			if seen[k] {
+				i--
+				continue
+			}
+			seen[k] = true
+		}
 	}
-	return vs, nil
+	return vs[:i], nil
+}
+
+// notEvent reports whether v is a refusal, a dose not administered or a
+// 998 record (no vaccine administered) rather than a dose.
+func notEvent(v *iis.Vaccination) bool {
+	return v.CompletionStatus == "RE" || v.CompletionStatus == "NA" || v.CVX == codeset.CVXNoVaccineAdministered
+}
+
+func notEventKey(v *iis.Vaccination) string {
+	var b strings.Builder
+	b.WriteString(v.CVX + "|" + v.NDC + "|" + v.AdministeredAt.Format(time.DateOnly) + "|" + v.CompletionStatus)
+	for _, cs := range [...][]iis.Code{v.RefusalReasons, v.Immunity, v.Contraindications} {
+		b.WriteByte('|')
+		for _, c := range cs {
+			b.WriteString(c.Code + "," + c.AltCode + ";")
+		}
+	}
+	return b.String()
 }
 
 // Disclosure is one disclosure of a patient's data to a facility: the

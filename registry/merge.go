@@ -131,6 +131,7 @@ func (s *Store) merge(ctx context.Context, tx pgx.Tx, survivor, merged int64, ac
 	bt := &pgx.Batch{}
 	bt.Queue(`UPDATE source_reports SET patient_id = $1 WHERE patient_id = $2`, survivor, merged)
 	bt.Queue(`UPDATE source_vaccinations SET patient_id = $1 WHERE patient_id = $2`, survivor, merged)
+	bt.Queue(`UPDATE patient_observations SET patient_id = $1 WHERE patient_id = $2`, survivor, merged)
 	added := make([]*pgx.QueuedQuery, len(patientTables))
 	for i, t := range patientTables {
 		// Rows the survivor already has stay once: insert the others (and
@@ -213,6 +214,7 @@ func (s *Store) Unmerge(ctx context.Context, linkID int64, actor string) error {
 		bt := &pgx.Batch{}
 		bt.Queue(`UPDATE source_reports SET patient_id = $1 WHERE id = ANY($2) AND patient_id = $3`, merged, moved, survivor)
 		bt.Queue(`UPDATE source_vaccinations SET patient_id = $1 WHERE report_id = ANY($2) AND patient_id = $3`, merged, moved, survivor)
+		bt.Queue(`UPDATE patient_observations SET patient_id = $1 WHERE report_id = ANY($2) AND patient_id = $3`, merged, moved, survivor)
 		for _, t := range patientTables {
 			if rows := undo["added:"+t]; len(rows) > 0 {
 				bt.Queue(fmt.Sprintf(`DELETE FROM %[1]s x USING jsonb_populate_recordset(NULL::%[1]s, $1) a

@@ -474,14 +474,19 @@ func (s *Store) Reconsolidate(ctx context.Context, tx pgx.Tx, pid int64) (consol
 }
 
 // consolidation returns, for each report, its event id (nil if none) and
-// its status: winner, duplicate, not_event (refusal, not administered,
-// 998), delete, or superseded (by an update or a delete).
+// its status: winner, duplicate, not_event (a standing refusal, not
+// administered or 998 report), delete, or superseded (by an update or a
+// delete).
 func consolidation(reps []consolidate.Report, res consolidate.Result) ([]*int64, []string) {
 	type place struct {
 		event  int64
 		winner bool
 	}
 	where := make(map[int64]place, len(reps))
+	standing := make(map[int64]bool, len(res.NotEvents))
+	for _, id := range res.NotEvents {
+		standing[id] = true
+	}
 	for _, e := range res.Events {
 		for j, src := range e.Sources {
 			where[src] = place{e.Winner, j == 0}
@@ -500,7 +505,7 @@ func consolidation(reps []consolidate.Report, res consolidate.Result) ([]*int64,
 			continue
 		}
 		switch {
-		case r.Completion == "RE" || r.Completion == "NA" || r.CVX == codeset.CVXNoVaccineAdministered:
+		case standing[r.ID]:
 			status[i] = "not_event"
 		case r.Action == "D":
 			status[i] = "delete"

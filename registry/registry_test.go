@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,8 @@ var orphanQueries = []string{
 	`SELECT count(*) FROM source_reports x WHERE x.patient_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
 	`SELECT count(*) FROM source_vaccinations x WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
 	`SELECT count(*) FROM source_vaccinations x WHERE NOT EXISTS (SELECT 1 FROM source_reports r WHERE r.id = x.report_id)`,
+	`SELECT count(*) FROM patient_observations x WHERE NOT EXISTS (SELECT 1 FROM patients p WHERE p.id = x.patient_id)`,
+	`SELECT count(*) FROM patient_observations x WHERE NOT EXISTS (SELECT 1 FROM source_reports r WHERE r.id = x.report_id)`,
 }
 
 func checkNoOrphanRows(t *testing.T, s *registry.Store) {
@@ -474,5 +477,43 @@ func TestRebuildBlockingKeys(t *testing.T) {
 	r2 := apply(t, s, message(t, "CLINIC_A", "k2", vxu("CLINIC_A", "k2", alice, "08:20240401")))
 	if r2.PatientID != r.PatientID {
 		t.Errorf("after rebuild the report went to %d (%s), want %d", r2.PatientID, r2.Outcome, r.PatientID)
+	}
+}
+
+// TestNotEventsStanding: a refusal and a 998 record of immunity are part
+// of the patient's record (History) until their sender deletes them; a
+// refusal resent under the same filler order is one refusal.
+func TestNotEventsStanding(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	msg := func(ctl, msh7, body string) []byte {
+		return []byte("MSH|^~\\&|EHR|CLINIC_A|IIS|IIS|" + msh7 + "||VXU^V04^VXU_V04|" + ctl + "|P|2.5.1|||ER|AL|||||Z22^CDCPHINVS\r" +
+			"PID|1||NE1^^^CLINIC_A^MR||Larkspur^Wren^^^^^L||20220101|F\r" + body)
+	}
+	refusal := "ORC|RE||R1^CLINIC_A\rRXA|0|1|20240301||21^varicella^CVX|999||||||||||||00^Parental decision^NIP002||RE|A\r"
+	immunity := "ORC|RE||I1^CLINIC_A\rRXA|0|1|20240301||998^No vaccine administered^CVX|999||||||||||||||NA|A\r" +
+		"OBX|1|CE|59784-9^Disease with presumed immunity^LN|1|38907003^Varicella infection^SCT||||||F\r"
+	r := apply(t, s, message(t, "CLINIC_A", "n1", msg("n1", "20240301120000", refusal+immunity)))
+	apply(t, s, message(t, "CLINIC_A", "n2", msg("n2", "20240302120000", refusal)))
+	kinds := func() []string {
+		_, vs, err := s.History(ctx, r.PatientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, v := range vs {
+			out = append(out, v.CVX+"/"+v.CompletionStatus)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := kinds(); !slices.Equal(got, []string{"21/RE", "998/NA"}) {
+		t.Fatalf("record %v, want the refusal and the 998 record once each", got)
+	}
+	apply(t, s, message(t, "CLINIC_A", "n3", msg("n3", "20240303120000",
+		strings.Replace(refusal, "|RE|A\r", "|RE|D\r", 1)+
+			strings.Replace(strings.SplitN(immunity, "OBX", 2)[0], "|NA|A\r", "|NA|D\r", 1))))
+	if got := kinds(); len(got) != 0 {
+		t.Errorf("record after the deletes %v, want none", got)
 	}
 }

@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/iisproject/iis/registry"
@@ -20,6 +21,7 @@ func patientState(t *testing.T, s *registry.Store, id int64) string {
 		(SELECT string_agg(number, ',' ORDER BY number) FROM patient_phones WHERE patient_id = $1),
 		(SELECT string_agg(key::text, ',' ORDER BY key) FROM patient_blocking_keys WHERE patient_id = $1),
 		(SELECT string_agg(id::text, ',' ORDER BY id) FROM source_reports WHERE patient_id = $1),
+		(SELECT string_agg(detail, ',' ORDER BY report_id, seq) FROM patient_observations WHERE patient_id = $1),
 		(SELECT string_agg(cvx || '@' || administered_on || 'x' || source_count, ',' ORDER BY administered_on, cvx) FROM vaccination_events WHERE patient_id = $1))`,
 		id).Scan(&out)
 	if err != nil {
@@ -30,14 +32,17 @@ func patientState(t *testing.T, s *registry.Store, id int64) string {
 
 // TestUnmerge: a wrong merge is undone exactly — both patients as they
 // were, events rebuilt — except that a report received after the merge
-// stays with the survivor it was linked to.
+// stays with the survivor it was linked to. The merged patient's
+// patient-level observations move with its reports, and back.
 func TestUnmerge(t *testing.T) {
 	s := openStore(t)
 	ctx := context.Background()
 	namesake := person{mrn: "Z9", authority: "CLINIC_C", last: "Whitfield", first: "Alice", dob: "20220314", sex: "F",
 		street: "900 Oak Avenue", city: "Billings", zip: "59101", phone: "4065559999"}
 	r1 := apply(t, s, message(t, "CLINIC_A", "u1", vxu("CLINIC_A", "u1", alice, "20:20240301:L1")))
-	r2 := apply(t, s, message(t, "CLINIC_C", "u2", vxu("CLINIC_C", "u2", namesake, "20:20240301", "08:20240501")))
+	immune := strings.Replace(string(vxu("CLINIC_C", "u2", namesake, "20:20240301", "08:20240501")), "\rORC",
+		"\rOBX|1|CE|59784-9^Disease with presumed immunity^LN|1|38907003^Varicella infection^SCT||||||F\rORC", 1)
+	r2 := apply(t, s, message(t, "CLINIC_C", "u2", []byte(immune)))
 	if r2.Outcome != registry.OutcomePossible {
 		t.Fatalf("outcome %s, want possible", r2.Outcome)
 	}
@@ -47,6 +52,9 @@ func TestUnmerge(t *testing.T) {
 	}
 	if got := patientState(t, s, r1.PatientID); got == before1 {
 		t.Fatal("merge changed nothing")
+	}
+	if p, _, err := s.History(ctx, r1.PatientID); err != nil || len(p.Observations) != 1 || p.Observations[0].Coded.Code != "38907003" {
+		t.Errorf("survivor's observations after the merge: %+v (%v)", p.Observations, err)
 	}
 	var link int64
 	if err := s.Pool().QueryRow(ctx, `SELECT id FROM patient_links WHERE kind = 'merge' AND merged_id = $1`, r2.PatientID).Scan(&link); err != nil {

@@ -88,16 +88,19 @@ func forecastCmd(e *forecast.Engine, path, asOfFlag string, out io.Writer) error
 		return err
 	}
 	var (
-		p     forecast.Patient
-		doses []forecast.Dose
-		asOf  time.Time
+		p        forecast.Patient
+		doses    []forecast.Dose
+		refusals []forecast.Refusal
+		asOf     time.Time
 	)
 	trimmed := strings.TrimSpace(string(b))
 	switch {
 	case strings.HasPrefix(trimmed, "MSH"):
-		if p, doses, err = fromVXU(e, b); err != nil {
+		rec, err := fromVXU(e, b)
+		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		p, doses, refusals = rec.Patient, rec.Doses, rec.Refusals
 	case strings.HasPrefix(trimmed, "{"):
 		var c testcase.Case
 		if err := json.Unmarshal(b, &c); err != nil {
@@ -142,6 +145,13 @@ func forecastCmd(e *forecast.Engine, path, asOfFlag string, out io.Writer) error
 				line += "  " + ev.Reason
 			}
 			fmt.Fprintln(out, line)
+		}
+	}
+	if len(refusals) > 0 {
+		// CDSi does not use refusals: a refused dose is still due.
+		fmt.Fprintln(out, "\nRefusals:")
+		for _, r := range refusals {
+			fmt.Fprintf(out, "  %s CVX %s  reason %s\n", day(r.Date), r.CVX, strings.Join(r.Reasons, ", "))
 		}
 	}
 	fmt.Fprintln(out, "\nReasons:")

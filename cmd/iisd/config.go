@@ -58,6 +58,14 @@ type Config struct {
 
 	Pprof bool `json:"pprof"` // IIS_PPROF, -pprof: serve Go's profiler at /debug/pprof/ on the HTTP address
 
+	// SMART Health Cards on immunization certificates: the directory of
+	// the signing keys (empty: <data_dir>/shc-keys, where a development key
+	// is generated when there is none; see certificate/README.md) and the
+	// issuer URL whose /.well-known/jwks.json serves them (empty: the HTTP
+	// address).
+	SHCKeyDir string `json:"shc_key_dir"` // IIS_SHC_KEY_DIR, -shc-key-dir
+	SHCIssuer string `json:"shc_issuer"`  // IIS_SHC_ISSUER, -shc-issuer
+
 	ProcessingIDs []string `json:"processing_ids"` // accepted MSH-11 values
 	WarningsAsAE  bool     `json:"warnings_as_ae"` // AE rather than AA for warnings-only messages
 	Application   string   `json:"application"`    // this IIS's MSH-3 when the sender left MSH-5 empty
@@ -70,6 +78,46 @@ type Config struct {
 	// ConsoleUsers may sign in to the operations console at /console/
 	// (roles viewer, engineer, admin). None: the console is off.
 	ConsoleUsers []ConsoleUser `json:"console_users"`
+
+	// Accounts seeds the people's pages at / (file only): the state
+	// program, its first administrator, clinics and schools.
+	Accounts AccountsConfig `json:"accounts"`
+	// PublicURL is the people's pages' address in links sent by mail
+	// (empty: the address the request that sends it came to).
+	PublicURL          string        `json:"public_url"`
+	SessionIdleTimeout time.Duration `json:"session_idle_timeout"` // people's pages: sign out after this long unused
+	// SMTP delivers the outbox (set-password links, denials, resets);
+	// without a host the messages wait in the outbox, readable by program
+	// administrators.
+	SMTPHost     string `json:"smtp_host"`
+	SMTPPort     int    `json:"smtp_port"`
+	SMTPFrom     string `json:"smtp_from"`
+	SMTPUser     string `json:"smtp_user"`
+	SMTPPassword string `json:"smtp_password"` // better given as IIS_SMTP_PASSWORD
+}
+
+// AccountsConfig is what a fresh registry's people's pages start with;
+// entries that exist are left alone.
+type AccountsConfig struct {
+	Program       string              `json:"program"` // the state immunization program's name
+	Admin         *BootstrapAdmin     `json:"admin"`   // its first program administrator
+	Organizations []OrganizationEntry `json:"organizations"`
+}
+
+// BootstrapAdmin is the first program administrator.
+type BootstrapAdmin struct {
+	Username     string `json:"username"`
+	PasswordHash string `json:"password_hash"` // bcrypt or argon2id (iisd hash-password)
+	FullName     string `json:"full_name"`
+	Email        string `json:"email"`
+}
+
+// OrganizationEntry is a clinic or school known from the start.
+type OrganizationEntry struct {
+	Kind       string `json:"kind"` // clinic or school
+	Name       string `json:"name"`
+	Town       string `json:"town"`
+	FacilityID string `json:"facility_id"` // a clinic's MSH-4 / SOAP facility / certificate CN
 }
 
 // ConsoleUser is one console login.
@@ -105,6 +153,8 @@ func defaultConfig() Config {
 		Mode:               "all",
 		WorkerBatch:        200,
 		WorkerConcurrency:  4,
+		SessionIdleTimeout: 30 * time.Minute,
+		SMTPPort:           587,
 	}
 }
 
@@ -148,6 +198,9 @@ func loadConfig(args []string, getenv func(string) string) (Config, *flag.FlagSe
 	default:
 		return cfg, fs, fmt.Errorf("mode %q: use all, listener or worker", cfg.Mode)
 	}
+	if cfg.SMTPHost != "" && cfg.SMTPFrom == "" {
+		return cfg, fs, errors.New("smtp-host needs smtp-from, the sender address")
+	}
 	if cfg.MLLPTLSCert != "" && cfg.MLLPTLSKey == "" || cfg.HTTPTLSCert != "" && cfg.HTTPTLSKey == "" {
 		return cfg, fs, errors.New("a TLS certificate needs its key")
 	}
@@ -185,11 +238,20 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.QueueStream, "queue-stream", c.QueueStream, "ingest stream name (env IIS_QUEUE_STREAM)")
 	fs.StringVar(&c.CDSIDir, "cdsi-dir", c.CDSIDir, "directory of CDC CDSi supporting-data XML files for the forecaster; empty: the release embedded in the binary (env IIS_CDSI_DIR)")
 	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve Go's profiler at /debug/pprof/ on the HTTP address (env IIS_PPROF)")
+	fs.StringVar(&c.SHCKeyDir, "shc-key-dir", c.SHCKeyDir, "SMART Health Card signing keys (PEM or JWK); empty: <data-dir>/shc-keys with a generated development key (env IIS_SHC_KEY_DIR)")
+	fs.StringVar(&c.SHCIssuer, "shc-issuer", c.SHCIssuer, "SMART Health Card issuer URL serving /.well-known/jwks.json; empty: the HTTP address (env IIS_SHC_ISSUER)")
 	fs.IntVar(&c.QueueCoalesce, "queue-coalesce", c.QueueCoalesce, "most messages received at once stored in one JetStream message; 1: one each (env IIS_QUEUE_COALESCE; default 64)")
 	fs.DurationVar(&c.QueueCoalesceWait, "queue-coalesce-wait", c.QueueCoalesceWait, "under steady traffic, how long a nearly empty envelope waits for more messages; negative: never (env IIS_QUEUE_COALESCE_WAIT; default 500µs)")
 	fs.BoolVar(&c.WarningsAsAE, "warnings-as-ae", c.WarningsAsAE, "answer warnings-only messages AE instead of AA (env IIS_WARNINGS_AS_AE)")
 	fs.StringVar(&c.Application, "application", c.Application, "this IIS's application name in ACK MSH-3 (env IIS_APPLICATION)")
 	fs.StringVar(&c.Facility, "facility", c.Facility, "this IIS's facility in ACK MSH-4 (env IIS_FACILITY)")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "address of the people's pages in mailed links, e.g. https://iis.example.org (env IIS_PUBLIC_URL)")
+	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", c.SessionIdleTimeout, "people's pages: sign out after this long unused (env IIS_SESSION_IDLE_TIMEOUT)")
+	fs.StringVar(&c.SMTPHost, "smtp-host", c.SMTPHost, "mail server for the outbox; empty: messages wait in the outbox page (env IIS_SMTP_HOST)")
+	fs.IntVar(&c.SMTPPort, "smtp-port", c.SMTPPort, "mail server port, STARTTLS when offered (env IIS_SMTP_PORT)")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "sender address of mail to users (env IIS_SMTP_FROM)")
+	fs.StringVar(&c.SMTPUser, "smtp-user", c.SMTPUser, "mail server username (env IIS_SMTP_USER; the password: IIS_SMTP_PASSWORD)")
+	fs.StringVar(&c.SMTPPassword, "smtp-password", c.SMTPPassword, "mail server password; prefer the environment variable IIS_SMTP_PASSWORD")
 	fs.Func("processing-ids", "accepted MSH-11 values, comma-separated (env IIS_PROCESSING_IDS)", func(s string) error {
 		c.ProcessingIDs = splitList(s)
 		return nil

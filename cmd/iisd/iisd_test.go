@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -411,5 +413,45 @@ func TestPprofOnlyWhenAsked(t *testing.T) {
 		if want := map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[on]; resp.StatusCode != want {
 			t.Errorf("pprof %v: status %d, want %d", on, resp.StatusCode, want)
 		}
+	}
+}
+
+// TestJWKSServed: the listener publishes the SMART Health Card keys: a
+// development key generated under the data directory when none is
+// configured; a server given that directory (shc_key_dir) loads the same
+// key.
+func TestJWKSServed(t *testing.T) {
+	dataDir := t.TempDir()
+	var kids []string
+	for _, keyDir := range []string{"", filepath.Join(dataDir, "shc-keys")} {
+		s := startTest(t, func(c *Config) {
+			c.Mode = "listener"
+			if keyDir == "" {
+				c.DataDir = dataDir
+			}
+			c.SHCKeyDir = keyDir
+		})
+		resp, err := http.Get("http://" + s.httpLn.Addr().String() + "/.well-known/jwks.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var set struct {
+			Keys []struct{ Kid, Kty, Crv, D string } `json:"keys"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&set)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || len(set.Keys) != 1 {
+			t.Fatalf("JWKS: status %d, %+v, %v", resp.StatusCode, set, err)
+		}
+		if k := set.Keys[0]; k.Kty != "EC" || k.Crv != "P-256" || k.D != "" || k.Kid != s.shcKeys.SigningKeyID() {
+			t.Errorf("JWKS key %+v", k)
+		}
+		kids = append(kids, set.Keys[0].Kid)
+	}
+	if kids[0] != kids[1] {
+		t.Errorf("the server given the key directory signs with %q, not the generated key %q", kids[1], kids[0])
+	}
+	if files, _ := filepath.Glob(filepath.Join(dataDir, "shc-keys", "*.pem")); len(files) != 1 {
+		t.Errorf("key files %q, want one under the data directory", files)
 	}
 }

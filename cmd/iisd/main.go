@@ -27,12 +27,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/iisproject/iis/accounts"
+	"github.com/iisproject/iis/certificate"
 	"github.com/iisproject/iis/console"
 	"github.com/iisproject/iis/facility"
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/ingest"
 	"github.com/iisproject/iis/localpg"
 	"github.com/iisproject/iis/mllp"
+	"github.com/iisproject/iis/portal"
 	"github.com/iisproject/iis/query"
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/registry"
@@ -112,9 +115,12 @@ type server struct {
 	handler  *ingest.Handler
 	profiles *facility.Directory
 	console  *console.Console
+	accounts *accounts.Store
+	portal   *portal.Portal     // the people's pages at /
 	stopBg   context.CancelFunc // background loops: console sampler, settings refresh
 	mllp     *mllp.Server
 	http     *http.Server
+	shcKeys  *certificate.Keys // signs certificates' SMART Health Cards; published at /.well-known/jwks.json
 	mllpLn   net.Listener
 	httpLn   net.Listener
 }
@@ -221,6 +227,11 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		}
 		s.console = con
 		go con.Run(bg)
+	}
+
+	if err := s.startPortal(ctx, bg); err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
 	}
 
 	if cfg.MLLPAddr != "" {
@@ -362,6 +373,34 @@ func soapAdapter(h *ingest.Handler) soap.Handler {
 	})
 }
 
+// openSHCKeys loads the SMART Health Card keys (generating a development
+// key when the directory has none).
+func (s *server) openSHCKeys() error {
+	dir := s.cfg.SHCKeyDir
+	if dir == "" {
+		dir = filepath.Join(s.cfg.DataDir, "shc-keys")
+	}
+	keys, err := certificate.OpenKeys(dir, s.log)
+	if err != nil {
+		return err
+	}
+	s.shcKeys = keys
+	return nil
+}
+
+// shcIssuer is the health cards' iss: the configured URL, else this
+// server's HTTP address.
+func (s *server) shcIssuer() string {
+	if s.cfg.SHCIssuer != "" {
+		return s.cfg.SHCIssuer
+	}
+	scheme := "http"
+	if s.cfg.HTTPTLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + s.httpLn.Addr().String()
+}
+
 // startHTTP serves /metrics and health, and with withSOAP the CDC SOAP
 // service.
 func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
@@ -381,10 +420,17 @@ func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
 		}
 		mux.Handle("/soap", ws)
 		mux.Handle("/IISService", ws)
+		if err := s.openSHCKeys(); err != nil {
+			return err
+		}
+		mux.Handle("/.well-known/jwks.json", s.shcKeys.Handler())
 	}
 	if s.console != nil {
 		mux.Handle("/console/", s.console)
 		mux.Handle("/console", s.console)
+	}
+	if s.portal != nil {
+		mux.Handle("/", s.portal)
 	}
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	if s.cfg.Pprof {
@@ -448,7 +494,13 @@ func (s *server) banner() string {
 		if s.console != nil {
 			fmt.Fprintf(&b, "  %-13s %s/console/\n", "console", base)
 		}
+		if s.portal != nil {
+			fmt.Fprintf(&b, "  %-13s %s/  (people's pages: sign-in, account requests)\n", "pages", base)
+		}
 		fmt.Fprintf(&b, "  %-13s %s/metrics  %s/healthz  %s/readyz\n", "metrics", base, base, base)
+		if s.shcKeys != nil {
+			fmt.Fprintf(&b, "  %-13s keys at %s/.well-known/jwks.json (issuer %s)\n", "health cards", base, s.shcIssuer())
+		}
 	}
 	if s.cfg.NATSURL == "" {
 		fmt.Fprintf(&b, "  %-13s embedded JetStream in %s\n", "queue", filepath.Join(s.cfg.DataDir, "jetstream"))

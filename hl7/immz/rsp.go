@@ -180,10 +180,11 @@ func (v *Validator) writeHistory(w *hl7.Writer, h *PatientHistory, evaluated boo
 	for i := range h.Doses {
 		d := &h.Doses[i]
 		writeDose(w, &d.Vaccination)
+		set := 0
 		if !evaluated {
+			writeDoseOBX(w, &d.Vaccination, 0, 0)
 			continue
 		}
-		set := 0
 		for k, e := range d.Evaluations {
 			sub := strconv.Itoa(k + 1)
 			set++
@@ -209,6 +210,8 @@ func (v *Validator) writeHistory(w *hl7.Writer, h *PatientHistory, evaluated boo
 				writeOBX(w, set, obxReason, sub, obsDate, e.Reason)
 			}
 		}
+		// What the dose's report said, after its evaluation.
+		writeDoseOBX(w, &d.Vaccination, set, len(d.Evaluations))
 	}
 	if !evaluated || len(h.Recommendations) == 0 {
 		return
@@ -327,7 +330,11 @@ func writePID(w *hl7.Writer, setID int, p *iis.Patient) {
 		names = append(names, nameComps(n))
 	}
 	w.Repeated(names...)
-	w.Field(nameComps(p.MotherMaidenName)...)
+	if p.MotherMaidenName.IsZero() {
+		w.Field()
+	} else {
+		w.Field(nameComps(p.MotherMaidenName)...)
+	}
 	w.Fields(dateOrEmpty(p.BirthDate), p.Sex, "")
 	races := make([][]string, 0, len(p.Races))
 	for _, c := range p.Races {
@@ -354,9 +361,17 @@ func writePID(w *hl7.Writer, setID int, p *iis.Patient) {
 	}
 	w.Repeated(eth...)
 	w.Fields("", p.MultipleBirth)
+	order := ""
 	if p.BirthOrder > 0 {
-		w.Fields(strconv.Itoa(p.BirthOrder))
+		order = strconv.Itoa(p.BirthOrder)
 	}
+	// PID-25 birth order, PID-29 death date, PID-30 death indicator: up
+	// to the last one reported.
+	tail := []string{order, "", "", "", dateOrEmpty(p.DeathDate), p.DeathIndicator}
+	for len(tail) > 0 && tail[len(tail)-1] == "" {
+		tail = tail[:len(tail)-1]
+	}
+	w.Fields(tail...)
 }
 
 func writePD1(w *hl7.Writer, p *iis.Patient) {
@@ -390,15 +405,25 @@ func writeNK1s(w *hl7.Writer, p *iis.Patient) {
 	}
 }
 
+// writeDose writes a vaccination's ORC, RXA and RXR as the sender
+// reported them (writeDoseOBX its OBX). A refusal is an RXA of RXA-20 RE with its RXA-18 reasons; a dose not
+// administered RXA-20 NA; a record of immunity a 998 RXA with its OBX.
 func writeDose(w *hl7.Writer, v *iis.Vaccination) {
 	w.Segment("ORC")
-	w.Fields("RE", "")
+	w.Fields("RE")
+	w.Field(v.PlacerOrder.Value, v.PlacerOrder.Authority)
 	w.Field(v.FillerOrder.Value, v.FillerOrder.Authority)
+	if v.EnteredBy != (iis.Provider{}) || v.OrderedBy != (iis.Provider{}) {
+		w.Fields("", "", "", "", "", "")
+		w.Field(xcn(v.EnteredBy)...)
+		w.Field()
+		w.Field(xcn(v.OrderedBy)...)
+	}
 	w.Segment("RXA")
-	w.Fields("0", "1", dateOrEmpty(v.AdministeredAt), dateOrEmpty(v.AdministeredAt))
-	vaccine := iis.Code{Code: v.CVX, Text: v.Vaccine.Text, System: "CVX"}
-	if v.CVX == "" {
-		vaccine = v.Vaccine
+	w.Fields("0", "1", dateOrEmpty(v.AdministeredAt), dateOrEmpty(orTime(v.AdministeredEnd, v.AdministeredAt)))
+	vaccine := v.Vaccine
+	if v.CVX != "" && vaccine.Code != v.CVX && vaccine.AltCode != v.CVX {
+		vaccine = iis.Code{Code: v.CVX, Text: v.Vaccine.Text, System: "CVX"}
 	}
 	w.Field(codeComps(vaccine)...)
 	amount := v.Amount
@@ -409,7 +434,14 @@ func writeDose(w *hl7.Writer, v *iis.Vaccination) {
 	w.Field(codeComps(v.Units)...)
 	w.Fields("")
 	w.Field(codeComps(v.InformationSource)...)
-	for range 5 { // RXA-10 … RXA-14
+	by := v.AdministeredBy
+	w.Field(xcn(by)...)
+	if f := v.Facility; f != (iis.Organization{}) {
+		w.FieldSub(nil, nil, nil, []string{f.Name, f.ID, f.IDType})
+	} else {
+		w.Field()
+	}
+	for range 3 { // RXA-12 … RXA-14
 		w.Field()
 	}
 	w.Repeated(lots(v.Lots)...)
@@ -420,12 +452,133 @@ func writeDose(w *hl7.Writer, v *iis.Vaccination) {
 		refusals = append(refusals, codeComps(c))
 	}
 	w.Repeated(refusals...)
-	w.Fields("", v.CompletionStatus)
+	w.Fields("", v.CompletionStatus, "A")
 	if !v.Route.IsZero() || !v.Site.IsZero() {
 		w.Segment("RXR")
 		w.Field(codeComps(v.Route)...)
 		w.Field(codeComps(v.Site)...)
 	}
+}
+
+// The OBX a dose reported, written back.
+var (
+	obxEligibility      = obxID("CE", obsVFCEligibility, "Vaccine funding program eligibility category")
+	obxFundingSource    = obxID("CE", obsFundingSource, "Vaccine funding source")
+	obxVISDocument      = obxID("CE", obsVISDocument, "Vaccine Information Statement Document Type")
+	obxVISPublished     = obxID("TS", obsVISPublished, "Date vaccine information statement published")
+	obxVISPresented     = obxID("TS", obsVISPresented, "Date vaccine information statement presented")
+	obxImmunity         = obxID("CE", obsImmunity, "Disease with presumed immunity")
+	obxContraindication = obxID("CE", obsContraindication, "Vaccination contraindication and/or precaution")
+	obxReaction         = obxID("CE", obsReaction, "Vaccination adverse event")
+)
+
+// writeDoseOBX writes the observations reported with a dose: eligibility
+// (with its OBX-17 method), funding source, each VIS, immunity,
+// contraindications, reactions and any other OBX kept, each group of
+// related OBX under its own sub-ID; set IDs and sub-IDs continue from set
+// and sub.
+func writeDoseOBX(w *hl7.Writer, v *iis.Vaccination, set, sub int) {
+	next := func() (string, string) {
+		set++
+		sub++
+		return strconv.Itoa(set), strconv.Itoa(sub)
+	}
+	coded := func(id hl7.Fragment, c iis.Code, method iis.Code) {
+		s, sb := next()
+		w.Segment("OBX")
+		w.Fields(s)
+		w.Fragment(id)
+		w.Fields(sb)
+		w.Field(codeComps(c)...)
+		w.Fragment(obxFinal)
+		w.Fields("", "", "")
+		w.Field(codeComps(method)...)
+	}
+	if !v.FundingEligibility.IsZero() {
+		coded(obxEligibility, v.FundingEligibility, v.EligibilityMethod)
+	}
+	if !v.FundingSource.IsZero() {
+		coded(obxFundingSource, v.FundingSource, iis.Code{})
+	}
+	for _, x := range v.VIS {
+		set0 := set
+		_, sb := next()
+		set = set0
+		one := func(id hl7.Fragment, value ...string) {
+			set++
+			writeOBX(w, set, id, sb, "", value...)
+		}
+		if !x.Document.IsZero() {
+			one(obxVISDocument, codeComps(x.Document)...)
+		}
+		if !x.VaccineType.IsZero() {
+			one(obxVaccineType, codeComps(x.VaccineType)...)
+		}
+		if !x.Published.IsZero() {
+			one(obxVISPublished, dateOrEmpty(x.Published))
+		}
+		if !x.Presented.IsZero() {
+			one(obxVISPresented, dateOrEmpty(x.Presented))
+		}
+	}
+	for _, c := range v.Immunity {
+		coded(obxImmunity, c, iis.Code{})
+	}
+	for _, c := range v.Contraindications {
+		coded(obxContraindication, c, iis.Code{})
+	}
+	for _, c := range v.Reactions {
+		coded(obxReaction, c, iis.Code{})
+	}
+	for _, o := range v.Observations {
+		s, sb := next()
+		if o.SubID != "" {
+			sb = o.SubID
+		}
+		w.Segment("OBX")
+		w.Fields(s, o.ValueType)
+		w.Field(codeComps(o.ID)...)
+		w.Fields(sb)
+		if o.ValueType == "CE" || o.ValueType == "CWE" {
+			w.Field(codeComps(o.Coded)...)
+		} else {
+			w.Fields(o.Value)
+		}
+		w.Field(codeComps(o.Units)...)
+		w.Fields("", "", "", "", orDefault(o.Status, "F"), "", "", dateTimeOrEmpty(o.Date), "", "")
+		w.Field(codeComps(o.Method)...)
+	}
+}
+
+// xcn is a provider as an XCN: id, family and given name, assigning
+// authority (XCN-9).
+func xcn(p iis.Provider) []string {
+	return []string{p.ID, p.Family, p.Given, "", "", "", "", "", p.Authority}
+}
+
+func orTime(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// dateTimeOrEmpty is dateOrEmpty, with the time of day when there is one.
+func dateTimeOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if h, m, s := t.Clock(); h != 0 || m != 0 || s != 0 {
+		return t.Format("20060102150405")
+	}
+	return dateOrEmpty(t)
 }
 
 func lots(l []string) [][]string {

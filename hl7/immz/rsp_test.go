@@ -134,8 +134,18 @@ func TestResponseZ32Z31Z33(t *testing.T) {
 	r := query(t, v, "cdc-ig/pair_ig_z34_z32/1_qbp_z34_request_history.hl7")
 
 	z32, _ := hl7.Parse(v.Response(r, &QueryResponse{Status: StatusOK, Match: history(t)}))
-	if !z32.Get("MSH-21.1").Equal("Z32") || z32.Count("OBX") != 0 || z32.Count("RXA") != 3 || !z32.Get("QAK-2").Equal("OK") {
+	if !z32.Get("MSH-21.1").Equal("Z32") || z32.Count("RXA") != 3 || !z32.Get("QAK-2").Equal("OK") {
 		t.Errorf("Z32: %s", segmentIDs(z32))
+	}
+	// A Z32 has the OBX the doses were reported with (eligibility, VIS),
+	// no evaluation.
+	for _, seg := range z32.Segments() {
+		if seg.Is("OBX") && seg.Field(3).Comp(1).Equal("59781-5") {
+			t.Errorf("Z32 evaluates: %s", seg.Bytes())
+		}
+	}
+	if !strings.Contains(segmentIDs(z32), "RXR OBX") || !z32.Get("OBX-3.1").Equal("64994-7") {
+		t.Errorf("Z32 without the reported OBX: %s", z32.Bytes())
 	}
 
 	h := history(t)

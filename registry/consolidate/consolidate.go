@@ -86,8 +86,12 @@ type Actions struct {
 
 // Result is the outcome of Consolidate.
 type Result struct {
-	Events  []Event
-	Actions Actions
+	Events []Event
+	// NotEvents are the IDs of the refusals, not-administered and 998
+	// reports that stand (not updated or deleted by a later report of
+	// their source).
+	NotEvents []int64
+	Actions   Actions
 }
 
 // Windows are the de-duplication windows in days per CDC vaccine group: two
@@ -148,6 +152,7 @@ func (c *Consolidator) Consolidate(reports []Report) Result {
 	for _, r := range current {
 		if r.Completion == "RE" || r.Completion == "NA" || r.CVX == codeset.CVXNoVaccineAdministered || r.Date.IsZero() {
 			res.Actions.NotEvents++
+			res.NotEvents = append(res.NotEvents, r.ID)
 			continue
 		}
 		cd := candidate{r: r}
