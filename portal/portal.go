@@ -107,6 +107,14 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mux.ServeHTTP(w, r)
 }
 
+// Handle serves pattern with page behind the portal's gate: signed in,
+// second factor given, permission perm; a POST must carry the session's
+// CSRF token (form field "csrf") from the same origin. page gets the user
+// and that token for its forms. Packages of pages (entry) mount this way.
+func (p *Portal) Handle(pattern string, perm accounts.Permission, page func(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string)) {
+	p.mux.HandleFunc(pattern, p.gate(permission, perm, func(w http.ResponseWriter, r *http.Request, v *visitor) { page(w, r, v.user, v.sess.CSRF) }))
+}
+
 // need is what a page requires of its user.
 type need int
 
