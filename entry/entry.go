@@ -289,4 +289,5 @@ var funcs = template.FuncMap{
 	},
 	"query":    url.QueryEscape,
 	"problems": problems,
+	"choices":  choices,
 }

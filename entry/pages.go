@@ -360,6 +360,20 @@ func sortOptions(os []option) {
 	}
 }
 
+// choices are opts, and current when it is not one of them (a stored
+// dose's inactive code stays what it was unless the user changes it).
+func choices(opts []option, current string) []option {
+	if current == "" {
+		return opts
+	}
+	for _, o := range opts {
+		if o.Code == current {
+			return opts
+		}
+	}
+	return append([]option{{current, current}}, opts...)
+}
+
 func relationshipOptions() []option {
 	out := make([]option, len(relationships))
 	for i, r := range relationships {

@@ -144,7 +144,8 @@ func TestPages(t *testing.T) {
 	reg := &fakeRegistry{doses: map[int64]registry.SourceDose{
 		11: {ID: 11, PatientID: 7, Facility: "CLINIC-A", Transport: "mllp", Consolidation: "winner",
 			Vaccination: iis.Vaccination{CVX: "08", Vaccine: iis.Code{Code: "08", Text: "Hep B", System: "CVX"}, AdministeredAt: mustDate("2026-06-03"),
-				Lots: []string{"L1"}, FillerOrder: iis.Identifier{Value: "EHR-55", Authority: "CLINIC-A"}, Amount: "0.5"}},
+				Lots: []string{"L1"}, FillerOrder: iis.Identifier{Value: "EHR-55", Authority: "CLINIC-A"}, Amount: "0.5",
+				VIS: []iis.VIS{{Document: iis.Code{Code: "253088698300003511070517", System: "cdcgs1vis"}}}}},
 		12: {ID: 12, PatientID: 7, Facility: "CLINIC-B", Consolidation: "winner",
 			Vaccination: iis.Vaccination{CVX: "08", AdministeredAt: mustDate("2026-06-04"), FillerOrder: iis.Identifier{Value: "X", Authority: "CLINIC-B"}}},
 	}}
@@ -201,7 +202,10 @@ func TestPages(t *testing.T) {
 	}
 
 	code, _, body = fetch(t, c, "GET", srv.URL+"/patients/7/doses/11/edit", nil)
-	if code != 200 || !strings.Contains(body, `value="L1"`) || !strings.Contains(body, `id="f-delete"`) {
+	// The stored VIS edition is no longer current, so not among the
+	// choices: it stays selected rather than being dropped by the correction.
+	if code != 200 || !strings.Contains(body, `value="L1"`) || !strings.Contains(body, `id="f-delete"`) ||
+		!strings.Contains(body, `<option value="253088698300003511070517" selected>`) {
 		t.Fatalf("edit page: %d\n%s", code, body)
 	}
 	ef := formValues("kind", "administered", "cvx", "08", "date", "2026-06-03", "lot", "L2", "amount", "0.5", "units", "mL")

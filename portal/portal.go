@@ -101,7 +101,7 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer") // set-password links carry their token in the address
+	h.Set("Referrer-Policy", "same-origin") // set-password links carry their token in the address: never sent to other sites; "no-referrer" would make browsers send "Origin: null" with every form, which sameOrigin refuses
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
 	p.mux.ServeHTTP(w, r)
