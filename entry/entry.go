@@ -64,6 +64,12 @@ type Registry interface {
 	ReportedBy(ctx context.Context, patientID int64, facility string) (bool, error)
 }
 
+// Disclosures keeps the accounting of disclosures (the registry's
+// RecordDisclosures): each dose page shown is one.
+type Disclosures interface {
+	RecordDisclosures(ctx context.Context, ds []registry.Disclosure) error
+}
+
 // Organizations gives a user's organization (its facility id).
 type Organizations interface {
 	Organization(ctx context.Context, id int64) (accounts.Organization, error)
@@ -74,6 +80,10 @@ type Config struct {
 	Ingest        Ingest
 	Registry      Registry
 	Organizations Organizations
+	// Disclosures, when set, records every dose page shown (the patient's
+	// name, birth date and sex and the clinic's doses) as a disclosure to
+	// the clinic's facility.
+	Disclosures Disclosures
 	// Relationships, when set, decides which patients a clinic may enter
 	// doses for (accounts.PatientAccess, full record); without it, the
 	// patients the clinic has reported.
@@ -270,7 +280,7 @@ func (p *Pages) internal(w http.ResponseWriter, r *http.Request, u accounts.User
 
 func (p *Pages) parseTemplates() error {
 	p.tmpl = map[string]*template.Template{}
-	for _, name := range []string{"patient", "dose", "status", "message"} {
+	for _, name := range []string{"patient", "dose", "status", "message", "saved"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("entry: template %s: %w", name, err)

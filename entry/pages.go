@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,21 +76,56 @@ func (p *Pages) registerPatient(w http.ResponseWriter, r *http.Request, u accoun
 		again(verdict.Errors, verdict.Warnings)
 		return
 	}
-	p.afterEntry(w, r, c, h.ControlID, "patient")
+	p.afterEntry(w, r, c, h.ControlID, "patient", verdict.Warnings)
 }
 
 // afterEntry waits for the worker to store an accepted entry, then shows
-// the patient's record, or says that the entry is being processed.
-func (p *Pages) afterEntry(w http.ResponseWriter, r *http.Request, c *clinic, control, saved string) {
+// the patient's record, or says that the entry is being processed. An
+// entry accepted with warnings (a value the registry ignored) shows them
+// first, with the way on.
+func (p *Pages) afterEntry(w http.ResponseWriter, r *http.Request, c *clinic, control, saved string, warnings Problems) {
 	rep, err := p.awaitStored(r.Context(), c.facility, control)
 	if err != nil {
 		p.log.Warn("entry: waiting for the worker", "err", err)
 	}
+	next := "/entries/" + url.PathEscape(control)
 	if rep.Stored && rep.PatientID != 0 {
-		http.Redirect(w, r, p.recordURL(rep.PatientID)+"?saved="+saved, http.StatusSeeOther)
+		next = p.recordURL(rep.PatientID) + "?saved=" + saved
+	}
+	if len(warnings) == 0 {
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, "/entries/"+url.PathEscape(control), http.StatusSeeOther)
+	var notes []string
+	for field, ms := range warnings {
+		for _, m := range ms {
+			if l := labels[field]; l != "" {
+				m = l + ": " + m
+			}
+			notes = append(notes, m)
+		}
+	}
+	slices.Sort(notes)
+	p.render(w, http.StatusOK, "saved", page{Title: "Saved with notes", User: &c.user, CSRF: c.csrf, Flash: savedFlash(saved),
+		Data: savedData{Next: next, Notes: notes}})
+}
+
+// savedData is the page of an entry accepted with warnings.
+type savedData struct {
+	Next  string
+	Notes []string
+}
+
+// labels name the form's fields in the notes of an accepted entry.
+var labels = map[string]string{
+	fFamily: "Last name", fGiven: "First name", fMiddle: "Middle name", fBirthDate: "Birth date", fSex: "Sex",
+	fBirthOrder: "Birth order", fMotherFamily: "Mother's maiden name", fMotherGiven: "Mother's first name",
+	fStreet: "Street", fCity: "City", fState: "State", fZip: "ZIP code", fPhone: "Phone",
+	fGuardianFamily: "Guardian", fGuardianGiven: "Guardian", fGuardianRel: "Guardian's relationship", fMRN: "Medical record number",
+	fSource: "Source", fCVX: "Vaccine", fDate: "Date given", fLot: "Lot number", fMVX: "Manufacturer", fExpiration: "Lot expiration",
+	fSite: "Site", fRoute: "Route", fAmount: "Dose amount", fUnits: "Units", fVISDoc: "VIS", fVISDate: "VIS presented on",
+	fEligibility: "Funding eligibility", fFundingSource: "Funding source", fClinicianID: "Administered by",
+	fClinicianFamily: "Administered by", fClinicianGiven: "Administered by",
 }
 
 // entryStatus follows an entry the worker had not stored yet.
@@ -141,6 +177,10 @@ func (p *Pages) showDose(w http.ResponseWriter, r *http.Request, c *clinic, stat
 		return
 	}
 	d.Doses, d.Clinic, d.Opts, d.Name = doses, c.name, p.options, d.Patient.LegalName()
+	if err := p.disclose(r, c, d.PatientID); err != nil {
+		p.internal(w, r, c.user, c.csrf, err)
+		return
+	}
 	if d.Errors == nil {
 		d.Errors = Problems{}
 	}
@@ -154,6 +194,16 @@ func (p *Pages) showDose(w http.ResponseWriter, r *http.Request, c *clinic, stat
 		d.Action = "/patients/" + strconv.FormatInt(d.PatientID, 10) + "/doses/" + strconv.FormatInt(d.Edit.ID, 10) + "/edit"
 	}
 	p.render(w, status, "dose", page{Title: title, User: &c.user, CSRF: c.csrf, Flash: flash, Error: errMsg, Data: d})
+}
+
+// disclose records that c's user was shown the patient's summary and the
+// clinic's doses.
+func (p *Pages) disclose(r *http.Request, c *clinic, patientID int64) error {
+	if p.cfg.Disclosures == nil {
+		return nil
+	}
+	return p.cfg.Disclosures.RecordDisclosures(r.Context(), []registry.Disclosure{{At: p.cfg.Now(), Facility: c.facility,
+		PatientID: patientID, What: "data entry page: name, birth date, sex and the clinic's doses, to " + c.user.Actor()}})
 }
 
 func (p *Pages) recordDose(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
@@ -194,7 +244,11 @@ func (p *Pages) submitDose(w http.ResponseWriter, r *http.Request, c *clinic, d 
 		p.showDose(w, r, c, http.StatusUnprocessableEntity, notDone+": see the messages beside the fields.", "", d)
 		return
 	}
-	p.afterEntry(w, r, c, h.ControlID, saved)
+	warnings := verdict.Warnings
+	if v.Action == "D" {
+		warnings = nil // what the registry thought of the values of a dose now deleted does not matter
+	}
+	p.afterEntry(w, r, c, h.ControlID, saved, warnings)
 }
 
 // clinicDose loads the dose in the path and says whether the clinic may

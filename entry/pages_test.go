@@ -209,6 +209,14 @@ func TestPages(t *testing.T) {
 		t.Fatalf("edit page: %d\n%s", code, body)
 	}
 	ef := formValues("kind", "administered", "cvx", "08", "date", "2026-06-03", "lot", "L2", "amount", "0.5", "units", "mL")
+	// Without a funding eligibility the registry takes the dose with a
+	// warning: the page says so before going on.
+	code, _, body = fetch(t, c, "POST", srv.URL+"/patients/7/doses/11/edit", ef)
+	if code != 200 || !strings.Contains(body, "Dose corrected.") || !strings.Contains(body, "VFC eligibility observation") ||
+		!strings.Contains(body, `href="/patients/7/doses/new?saved=corrected"`) {
+		t.Fatalf("correction: %d\n%s", code, body)
+	}
+	ef.Set("eligibility", "V01")
 	if code, loc, _ := fetch(t, c, "POST", srv.URL+"/patients/7/doses/11/edit", ef); code != http.StatusSeeOther || loc != "/patients/7/doses/new?saved=corrected" {
 		t.Fatalf("correction: %d %s", code, loc)
 	}

@@ -15,7 +15,7 @@ func (s *server) mountEntry(acc *accounts.Store, p *portal.Portal) error {
 	if ids := s.cfg.ProcessingIDs; len(ids) > 0 && !slices.Contains(ids, "P") {
 		pid = ids[0]
 	}
-	e, err := entry.New(entry.Config{Ingest: s.handler, Registry: s.store, Organizations: acc, ProcessingID: pid, Logger: s.log})
+	e, err := entry.New(entry.Config{Ingest: s.handler, Registry: s.store, Organizations: acc, Disclosures: s.store, ProcessingID: pid, Logger: s.log})
 	if err != nil {
 		return err
 	}

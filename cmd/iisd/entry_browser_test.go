@@ -106,11 +106,13 @@ func TestDataEntryInBrowser(t *testing.T) {
 	}
 	// Sign in (no second factor for clinic roles) and land on the form.
 	run("sign in",
-		chromedp.Navigate(base+"/patients/new"),
+		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible("#username"),
 		chromedp.SendKeys("#username", "nora@elmpeds.example"),
 		chromedp.SendKeys("#password", "entry-2026!"),
 		chromedp.Click("#signin"),
+		chromedp.WaitVisible(`header nav a[href="/patients/new"]`),
+		chromedp.Click(`header nav a[href="/patients/new"]`),
 		chromedp.WaitVisible("#patient-form"),
 	)
 
@@ -230,6 +232,20 @@ func TestDataEntryInBrowser(t *testing.T) {
 	}
 	if v, err := chromedp.Run(bctx, chromedp.Value("#f-lot")); err != nil || v != "JRN-LOT3" {
 		t.Errorf("the form lost what was typed: lot %q, %v", v, err)
+	}
+	// Each dose page shown is in the patient's accounting of disclosures.
+	ds, err := s.store.Disclosures(ctx, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := 0
+	for _, d := range ds {
+		if d.Facility == facility && strings.Contains(d.What, "data entry page") && strings.Contains(d.What, "user:nora@elmpeds.example") {
+			shown++
+		}
+	}
+	if shown < 5 {
+		t.Errorf("%d data entry pages in the accounting of disclosures, want at least 5: %+v", shown, ds)
 	}
 	t.Logf("screenshots in %s", dir)
 }
