@@ -173,3 +173,22 @@ func sorted(s []string) []string {
 	}
 	return out
 }
+
+// FuzzReadAck: any reply, however broken, is read into a verdict or an
+// error, never a panic; a reply that is not AA always carries a message.
+func FuzzReadAck(f *testing.F) {
+	val := testValidator()
+	h := Header{Facility: "CLINIC-A", ControlID: "WEB1", Time: testNow}
+	p := fullPatientForm().Patient(h.Facility, h.ControlID, Problems{})
+	v := fullDoseForm().Vaccination(codeset.Default(), h.Facility, Problems{})
+	f.Add(val.Ack(val.Decode(BuildVXU(h, &p, &v))))
+	v.AdministeredAt = testNow.AddDate(1, 0, 0)
+	f.Add(val.Ack(val.Decode(BuildVXU(h, &p, &v))))
+	f.Add([]byte("MSH|^~\\&|||||||ACK|1|P|2.5.1\rMSA|AR|1\rERR||RXA^x^y^^z|||E||||\r"))
+	f.Fuzz(func(t *testing.T, ack []byte) {
+		vd, err := ReadAck(ack, &v)
+		if err == nil && !vd.Accepted() && len(vd.Errors) == 0 {
+			t.Fatalf("verdict %s without a message", vd.Code)
+		}
+	})
+}
