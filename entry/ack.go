@@ -38,6 +38,10 @@ func ReadAck(ack []byte, v *iis.Vaccination) (Verdict, error) {
 		field, _ := strconv.Atoi(loc.Comp(3).String())
 		comp, _ := strconv.Atoi(loc.Comp(5).String())
 		name := FieldOf(loc.Comp(1).String(), seq, field, comp, obx)
+		if name == "" && loc.Comp(1).String() == "RXA" && field == 0 && s.Field(5).Comp(1).String() == appRequiredObservation {
+			// The one observation an administered dose must have.
+			name = fEligibility
+		}
 		msg := personal(s.Field(8).String())
 		if msg == "" {
 			msg = "The registry could not take this entry (error " + s.Field(3).Comp(1).String() + ")."
@@ -53,6 +57,11 @@ func ReadAck(ack []byte, v *iis.Vaccination) (Verdict, error) {
 	}
 	return out, nil
 }
+
+// appRequiredObservation is CDC table 0533's "required observation
+// missing" (ERR-5), raised at the RXA of an administered dose reported
+// without its funding eligibility (OBX 64994-7).
+const appRequiredObservation = "6"
 
 // hl7Position is the "RXA-3 " or "PID-5.1 " an ERR-8 sentence starts
 // with: the people reading it beside the field need no segment names.

@@ -92,6 +92,8 @@ func TestReadAck(t *testing.T) {
 		{"no birth date", func(p *PatientForm) { p.BirthDate = "" }, nil, "AE", []string{fBirthDate}, nil, "required"},
 		{"no name", func(p *PatientForm) { p.Family, p.Given, p.Middle = "", "", "" }, nil, "AE", []string{fFamily}, nil, "required"},
 		{"guardian without relationship", func(p *PatientForm) { p.GuardianRelationship = "" }, nil, "AE", []string{fGuardianRel}, nil, ""},
+		{"no funding eligibility", nil, func(d *DoseForm) { d.Eligibility = "" }, "AA", nil, []string{fEligibility}, ""},
+		{"historical dose", nil, func(d *DoseForm) { d.Historical, d.Source = true, "02" }, "AA", nil, nil, ""},
 		{"all well", nil, func(*DoseForm) {}, "AA", nil, nil, ""},
 	}
 	for _, tc := range tests {

@@ -184,9 +184,15 @@ func (p *Pages) send(ctx context.Context, c *clinic, raw []byte, v *iis.Vaccinat
 	return ReadAck(ack, v)
 }
 
-// header is a new entry's envelope.
-func (p *Pages) header(c *clinic) Header {
-	return Header{Facility: c.facility, ControlID: NewControlID(), Time: p.cfg.Now(), ProcessingID: p.cfg.ProcessingID}
+// header is an entry's envelope: its MSH-10 is the one the form was
+// given when shown (field "entry"), so that the form sent twice is one
+// entry; a form without one gets a fresh id.
+func (p *Pages) header(c *clinic, r *http.Request) Header {
+	control := r.PostFormValue("entry")
+	if !validControlID(control) {
+		control = NewControlID()
+	}
+	return Header{Facility: c.facility, ControlID: control, Time: p.cfg.Now(), ProcessingID: p.cfg.ProcessingID}
 }
 
 // awaitStored waits up to cfg.Wait for the worker to store the entry.

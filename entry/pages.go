@@ -18,6 +18,7 @@ import (
 
 // patientData is the new patient page's.
 type patientData struct {
+	Entry         string // the MSH-10 this showing of the form will send
 	Form          PatientForm
 	Errors        Problems
 	Warnings      Problems
@@ -26,18 +27,20 @@ type patientData struct {
 
 // doseData is the dose pages'.
 type doseData struct {
-	PatientID int64
-	Patient   iis.Patient
-	Name      iis.Name // the patient's legal name
-	Clinic    string
-	Action    string // the form's address
-	Edit      *registry.SourceDose
-	Form      DoseForm
-	Errors    Problems
-	Warnings  Problems
-	Doses     []registry.SourceDose
-	Note      string // why the dose is read-only
-	Opts      *options
+	Entry       string // the MSH-10 the dose form will send
+	DeleteEntry string // the delete button's
+	PatientID   int64
+	Patient     iis.Patient
+	Name        iis.Name // the patient's legal name
+	Clinic      string
+	Action      string // the form's address
+	Edit        *registry.SourceDose
+	Form        DoseForm
+	Errors      Problems
+	Warnings    Problems
+	Doses       []registry.SourceDose
+	Note        string // why the dose is read-only
+	Opts        *options
 }
 
 func (p *Pages) patientForm(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
@@ -45,7 +48,7 @@ func (p *Pages) patientForm(w http.ResponseWriter, r *http.Request, u accounts.U
 		return
 	}
 	p.render(w, http.StatusOK, "patient", page{Title: "Register a patient", User: &u, CSRF: csrf,
-		Data: patientData{Errors: Problems{}, Warnings: Problems{}, Relationships: relationshipOptions()}})
+		Data: patientData{Entry: NewControlID(), Errors: Problems{}, Warnings: Problems{}, Relationships: relationshipOptions()}})
 }
 
 func (p *Pages) registerPatient(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
@@ -58,9 +61,9 @@ func (p *Pages) registerPatient(w http.ResponseWriter, r *http.Request, u accoun
 	again := func(errs, warns Problems) {
 		p.render(w, http.StatusUnprocessableEntity, "patient", page{Title: "Register a patient", User: &u, CSRF: csrf,
 			Error: "The patient was not registered: see the messages beside the fields.",
-			Data:  patientData{Form: form, Errors: errs, Warnings: warns, Relationships: relationshipOptions()}})
+			Data:  patientData{Entry: NewControlID(), Form: form, Errors: errs, Warnings: warns, Relationships: relationshipOptions()}})
 	}
-	h := p.header(c)
+	h := p.header(c, r)
 	probs := Problems{}
 	pt := form.Patient(c.facility, h.ControlID, probs)
 	if len(probs) > 0 {
@@ -177,6 +180,7 @@ func (p *Pages) showDose(w http.ResponseWriter, r *http.Request, c *clinic, stat
 		return
 	}
 	d.Doses, d.Clinic, d.Opts, d.Name = doses, c.name, p.options, d.Patient.LegalName()
+	d.Entry, d.DeleteEntry = NewControlID(), NewControlID()
 	if err := p.disclose(r, c, d.PatientID); err != nil {
 		p.internal(w, r, c.user, c.csrf, err)
 		return
@@ -218,13 +222,14 @@ func (p *Pages) recordDose(w http.ResponseWriter, r *http.Request, u accounts.Us
 	_ = r.ParseForm()
 	form := ReadDoseForm(r.PostForm)
 	v := form.Vaccination(p.cfg.Codes, c.facility, Problems{})
-	v.FillerOrder = iis.Identifier{Value: NewFillerOrder(), Authority: c.facility}
-	p.submitDose(w, r, c, doseData{PatientID: id, Patient: pt, Form: form}, &v, "dose", "The dose was not recorded")
+	h := p.header(c, r)
+	v.FillerOrder = iis.Identifier{Value: FillerOrderFor(h.ControlID), Authority: c.facility}
+	p.submitDose(w, r, c, h, doseData{PatientID: id, Patient: pt, Form: form}, &v, "dose", "The dose was not recorded")
 }
 
 // submitDose validates the form's own values, sends dose v of d's patient
 // and shows the outcome.
-func (p *Pages) submitDose(w http.ResponseWriter, r *http.Request, c *clinic, d doseData, v *iis.Vaccination, saved, notDone string) {
+func (p *Pages) submitDose(w http.ResponseWriter, r *http.Request, c *clinic, h Header, d doseData, v *iis.Vaccination, saved, notDone string) {
 	probs := Problems{}
 	d.Form.Vaccination(p.cfg.Codes, c.facility, probs)
 	if len(probs) > 0 {
@@ -233,7 +238,6 @@ func (p *Pages) submitDose(w http.ResponseWriter, r *http.Request, c *clinic, d 
 		return
 	}
 	v.EnteredBy = iis.Provider{ID: c.user.Username}
-	h := p.header(c)
 	verdict, err := p.send(r.Context(), c, BuildVXU(h, &d.Patient, v), v)
 	if err != nil {
 		p.internal(w, r, c.user, c.csrf, err)
@@ -324,7 +328,7 @@ func (p *Pages) correctDose(w http.ResponseWriter, r *http.Request, u accounts.U
 	}
 	v := form.Vaccination(p.cfg.Codes, c.facility, Problems{})
 	v.FillerOrder, v.Action = d.Vaccination.FillerOrder, "U"
-	p.submitDose(w, r, c, data, &v, "corrected", "The dose was not corrected")
+	p.submitDose(w, r, c, p.header(c, r), data, &v, "corrected", "The dose was not corrected")
 }
 
 func (p *Pages) deleteDose(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
@@ -347,7 +351,7 @@ func (p *Pages) deleteDose(w http.ResponseWriter, r *http.Request, u accounts.Us
 	}
 	v := d.Vaccination
 	v.Action, v.Position = "D", 0
-	p.submitDose(w, r, c, data, &v, "deleted", "The dose was not deleted")
+	p.submitDose(w, r, c, p.header(c, r), data, &v, "deleted", "The dose was not deleted")
 }
 
 // option is a choice in a select.

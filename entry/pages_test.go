@@ -192,13 +192,25 @@ func TestPages(t *testing.T) {
 	if code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="err-date"`) || !strings.Contains(body, `value="AB12"`) {
 		t.Fatalf("future dose: %d\n%s", code, body)
 	}
-	df.Set("date", "2026-12-07")
-	if code, loc, _ := fetch(t, c, "POST", srv.URL+"/patients/7/doses/new", df); code != http.StatusSeeOther || loc != "/patients/7/doses/new?saved=dose" {
-		t.Fatalf("dose: %d %s", code, loc)
+	// The form shown again carries a new entry id (the refused one is
+	// stored as refused); sending it twice (a double click) sends one
+	// entry twice: same MSH-10, same ORC-3, which the registry keeps once.
+	entry := hidden(t, body, "entry")
+	if !validControlID(entry) || entry == df.Get("entry") {
+		t.Fatalf("entry id of the form shown again: %q", entry)
 	}
-	dose := in.sent[len(in.sent)-1].r.VXU.Vaccinations[0]
-	if !strings.HasPrefix(dose.FillerOrder.Value, "WEBDOSE-") || dose.Action != "A" || dose.Lots[0] != "AB12" {
-		t.Errorf("dose sent %+v", dose)
+	df.Set("entry", entry)
+	df.Set("date", "2026-12-07")
+	for range 2 {
+		if code, loc, _ := fetch(t, c, "POST", srv.URL+"/patients/7/doses/new", df); code != http.StatusSeeOther || loc != "/patients/7/doses/new?saved=dose" {
+			t.Fatalf("dose: %d %s", code, loc)
+		}
+	}
+	first, second := in.sent[len(in.sent)-2].r, in.sent[len(in.sent)-1].r
+	dose := second.VXU.Vaccinations[0]
+	if dose.FillerOrder.Value != FillerOrderFor(entry) || dose.Action != "A" || dose.Lots[0] != "AB12" || second.Header.ControlID != entry ||
+		first.Header.ControlID != entry || first.VXU.Vaccinations[0].FillerOrder != dose.FillerOrder {
+		t.Errorf("dose sent %+v (MSH-10 %s, then %s)", dose, first.Header.ControlID, second.Header.ControlID)
 	}
 
 	code, _, body = fetch(t, c, "GET", srv.URL+"/patients/7/doses/11/edit", nil)
@@ -251,4 +263,15 @@ func TestPages(t *testing.T) {
 	if len(in.sent) != n {
 		t.Errorf("refused entries were sent: %d messages", len(in.sent)-n)
 	}
+}
+
+// hidden returns the value of the hidden input name in an HTML page.
+func hidden(t *testing.T, body, name string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(body, `name="`+name+`" value="`)
+	if !ok {
+		t.Fatalf("no hidden %s in\n%s", name, body)
+	}
+	v, _, _ := strings.Cut(rest, `"`)
+	return v
 }

@@ -36,12 +36,25 @@ func NewControlID() string {
 	return "WEB" + strings.ToUpper(hex.EncodeToString(b[:]))
 }
 
-// NewFillerOrder returns a fresh ORC-3 value for a dose entered on the
-// web; corrections and deletions of the dose send it again.
-func NewFillerOrder() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "WEBDOSE-" + strings.ToUpper(hex.EncodeToString(b[:]))
+// FillerOrderFor is the ORC-3 value of the dose first entered as entry
+// control (an MSH-10 from NewControlID); corrections and deletions of the
+// dose send it again. A form sent twice (a double click, a reload) is the
+// same message with the same dose, which the registry keeps once.
+func FillerOrderFor(control string) string {
+	return "WEBDOSE-" + strings.TrimPrefix(control, "WEB")
+}
+
+// validControlID reports whether s is an MSH-10 NewControlID made.
+func validControlID(s string) bool {
+	if len(s) != 19 || !strings.HasPrefix(s, "WEB") {
+		return false
+	}
+	for _, c := range s[3:] {
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // noVaccine is the RXA of a patient reported without a dose (CDC IG

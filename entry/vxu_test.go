@@ -172,7 +172,7 @@ func TestDoseOfStoredPatient(t *testing.T) {
 	}
 	h := Header{Facility: "CLINIC-A", ControlID: NewControlID(), Time: testNow}
 	v := fullDoseForm().Vaccination(codeset.Default(), h.Facility, Problems{})
-	v.FillerOrder = iis.Identifier{Value: NewFillerOrder(), Authority: h.Facility}
+	v.FillerOrder = iis.Identifier{Value: FillerOrderFor(h.ControlID), Authority: h.Facility}
 	got := decode(t, h, &p, &v)
 	if !reflect.DeepEqual(got.Patient, p) {
 		t.Errorf("patient\n got %+v\nwant %+v", got.Patient, p)
@@ -202,9 +202,14 @@ func TestControlIDsUnique(t *testing.T) {
 	seen := map[string]bool{}
 	for range 1000 {
 		id := NewControlID()
-		if seen[id] || len(id) > 20 || !strings.HasPrefix(id, "WEB") {
+		if seen[id] || len(id) > 20 || !validControlID(id) || !strings.HasPrefix(FillerOrderFor(id), "WEBDOSE-") {
 			t.Fatalf("control id %q (seen %v)", id, seen[id])
 		}
 		seen[id] = true
+	}
+	for _, bad := range []string{"", "WEB", "WEB0123456789abcdef", "EHR0123456789ABCDEF", "WEB0123456789ABCDEF0", "WEB0123456789ABCDE|"} {
+		if validControlID(bad) {
+			t.Errorf("%q taken for an entry's control id", bad)
+		}
 	}
 }
