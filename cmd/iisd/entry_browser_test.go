@@ -233,6 +233,25 @@ func TestDataEntryInBrowser(t *testing.T) {
 	if v, err := chromedp.Run(bctx, chromedp.Value("#f-lot")); err != nil || v != "JRN-LOT3" {
 		t.Errorf("the form lost what was typed: lot %q, %v", v, err)
 	}
+	// Another clinic's report of the patient: its dose is read-only here.
+	other := strings.Join([]string{
+		"MSH|^~\\&|OakEHR|OAKCLINIC|IIS|IIS|" + now.Format("20060102150405") + "||VXU^V04^VXU_V04|OAK-1|P|2.5.1|||ER|AL|||||Z22^CDCPHINVS",
+		"PID|1||ELM-4471^^^" + facility + "^MR||Quinlan^Maeve^Rose^^^^L|Okafor^Adaeze^^^^^M|" + birth.Format("20060102") + "|F|||12 Elm St^^Hartford^CT^06105^USA^L",
+		"ORC|RE||OAK-9^OAKCLINIC",
+		"RXA|0|1|" + birth.AddDate(0, 0, 1).Format("20060102") + "||08^Hep B^CVX|999|||01^Historical^NIP001||||||||||||A",
+	}, "\r") + "\r"
+	if reply, err := mc.Send(ctx, []byte(other)); err != nil || !strings.Contains(string(reply), "MSA|AA|") {
+		t.Fatalf("the other clinic's VXU: %q, %v", reply, err)
+	}
+	var otherDose int64
+	waitFor(t, "the other clinic's report stored", func() bool {
+		return pool.QueryRow(ctx, `SELECT id FROM source_vaccinations WHERE control_id = 'OAK-1' AND patient_id = $1`, pid).Scan(&otherDose) == nil
+	})
+	run("another clinic's dose", chromedp.Navigate(fmt.Sprintf("%s/patients/%d/doses/%d/edit", base, pid, otherDose)), chromedp.WaitVisible("#read-only"))
+	if note := text("#read-only"); !strings.Contains(note, "another provider") {
+		t.Errorf("another clinic's dose: %q", note)
+	}
+
 	// Each dose page shown is in the patient's accounting of disclosures.
 	ds, err := s.store.Disclosures(ctx, pid)
 	if err != nil {
@@ -244,8 +263,8 @@ func TestDataEntryInBrowser(t *testing.T) {
 			shown++
 		}
 	}
-	if shown < 5 {
-		t.Errorf("%d data entry pages in the accounting of disclosures, want at least 5: %+v", shown, ds)
+	if shown < 6 {
+		t.Errorf("%d data entry pages in the accounting of disclosures, want at least 6: %+v", shown, ds)
 	}
 	t.Logf("screenshots in %s", dir)
 }
