@@ -179,6 +179,8 @@ func (p *Pages) showDose(w http.ResponseWriter, r *http.Request, c *clinic, stat
 		p.internal(w, r, c.user, c.csrf, err)
 		return
 	}
+	// A registration's "no vaccine administered" (998) is no dose to list.
+	doses = slices.DeleteFunc(doses, func(x registry.SourceDose) bool { return x.Vaccination.CVX == noVaccine })
 	d.Doses, d.Clinic, d.Opts, d.Name = doses, c.name, p.options, d.Patient.LegalName()
 	d.Entry, d.DeleteEntry = NewControlID(), NewControlID()
 	if err := p.disclose(r, c, d.PatientID); err != nil {

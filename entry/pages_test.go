@@ -146,6 +146,8 @@ func TestPages(t *testing.T) {
 			Vaccination: iis.Vaccination{CVX: "08", Vaccine: iis.Code{Code: "08", Text: "Hep B", System: "CVX"}, AdministeredAt: mustDate("2026-06-03"),
 				Lots: []string{"L1"}, FillerOrder: iis.Identifier{Value: "EHR-55", Authority: "CLINIC-A"}, Amount: "0.5",
 				VIS: []iis.VIS{{Document: iis.Code{Code: "253088698300003511070517", System: "cdcgs1vis"}}}}},
+		13: {ID: 13, PatientID: 7, Facility: "CLINIC-A", Consolidation: "not_event",
+			Vaccination: iis.Vaccination{CVX: "998", Vaccine: iis.Code{Code: "998", Text: "No vaccine administered"}, CompletionStatus: "NA"}},
 		12: {ID: 12, PatientID: 7, Facility: "CLINIC-B", Consolidation: "winner",
 			Vaccination: iis.Vaccination{CVX: "08", AdministeredAt: mustDate("2026-06-04"), FillerOrder: iis.Identifier{Value: "X", Authority: "CLINIC-B"}}},
 	}}
@@ -183,7 +185,7 @@ func TestPages(t *testing.T) {
 
 	code, _, body = fetch(t, c, "GET", srv.URL+"/patients/7/doses/new?saved=patient", nil)
 	if code != 200 || !strings.Contains(body, "Patient registered.") || !strings.Contains(body, `href="/patients/7/doses/11/edit"`) ||
-		strings.Contains(body, "/doses/12/edit") || !strings.Contains(body, "Maeve") {
+		strings.Contains(body, "/doses/12/edit") || !strings.Contains(body, "Maeve") || strings.Contains(body, "No vaccine administered") {
 		t.Fatalf("dose page: %d\n%s", code, body)
 	}
 	df := formValues("kind", "administered", "cvx", "20", "date", "2027-12-08", "lot", "AB12", "mvx", "SKB", "amount", "0.5", "units", "mL",
