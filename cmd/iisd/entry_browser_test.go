@@ -116,6 +116,7 @@ func TestDataEntryInBrowser(t *testing.T) {
 		chromedp.WaitVisible("#patient-form"),
 	)
 
+	started := time.Now()
 	// Register the patient; the page waits for the worker, then shows the
 	// patient's dose page (or a "being processed" page that refreshes).
 	run("register", append(fill("family", "Quinlan", "given", "Maeve", "middle", "Rose", "birth_date", iso(birth), "sex", "F",
@@ -126,6 +127,7 @@ func TestDataEntryInBrowser(t *testing.T) {
 	if f := text("#flash"); !strings.Contains(f, "registered") && !strings.Contains(f, "stored") {
 		t.Errorf("after registering: %q", f)
 	}
+	registered := time.Since(started)
 	var pid int64
 	fmt.Sscan(text("#patient-id"), &pid)
 	if name := text("#patient-name"); pid == 0 || !strings.Contains(name, "Maeve") {
@@ -133,6 +135,7 @@ func TestDataEntryInBrowser(t *testing.T) {
 	}
 
 	// Record the dose given yesterday.
+	started = time.Now()
 	run("record", append(fill("cvx", "20", "date", iso(given), "lot", "JRN-LOT1", "mvx", "SKB", "expiration", iso(now.AddDate(1, 0, 0)),
 		"site", "LT", "route", "C28161", "amount", "0.5", "vis_document", "253088698300003511210806", "vis_date", iso(given),
 		"eligibility", "V02", "funding_source", "VXC1", "clinician_family", "Lindqvist", "clinician_given", "Petra", "clinician_id", "1234567893"),
@@ -140,6 +143,7 @@ func TestDataEntryInBrowser(t *testing.T) {
 	if f, doses := text("#flash"), text("#clinic-doses"); !strings.Contains(f, "Dose saved") || !strings.Contains(doses, "JRN-LOT1") {
 		t.Fatalf("after recording: flash %q, doses %q", f, doses)
 	}
+	t.Logf("form filled and sent to the patient's page, stored: registration %v, dose %v", registered.Round(time.Millisecond), time.Since(started).Round(time.Millisecond))
 
 	// The clinic's EHR reports the same dose (its own ORC-3) over MLLP.
 	vxu := strings.Join([]string{
