@@ -168,7 +168,8 @@ func TestPages(t *testing.T) {
 	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/entries/WEB") {
 		t.Fatalf("registration not yet stored: %d %s", code, loc)
 	}
-	if code, _, body := fetch(t, c, "GET", srv.URL+loc, nil); code != 200 || !strings.Contains(body, `id="processing"`) {
+	if code, _, body := fetch(t, c, "GET", srv.URL+loc, nil); code != 200 || !strings.Contains(body, `id="processing"`) ||
+		!strings.Contains(body, `<meta http-equiv="refresh" content="3">`) || !strings.Contains(body, `href="`+loc+`"`) {
 		t.Fatalf("status page: %d\n%s", code, body)
 	}
 	last := in.sent[len(in.sent)-1]
