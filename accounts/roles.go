@@ -104,6 +104,7 @@ const (
 	ManageUsers                           // disable and re-enable users
 	ReadOutbox                            // read the messages sent to users
 	ManageOrganizations                   // add clinics and schools
+	EnterData                             // register patients, record and correct the clinic's doses
 )
 
 // May reports whether role r has permission p.
@@ -113,6 +114,8 @@ func (r Role) May(p Permission) bool {
 		return r.Program()
 	case ManageUsers, ReadOutbox, ManageOrganizations:
 		return r == ProgramAdmin
+	case EnterData:
+		return r == ClinicUser || r == VaccineCoordinator
 	}
 	return false
 }

@@ -105,6 +105,14 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mux.ServeHTTP(w, r)
 }
 
+// Handle serves pattern with page behind the portal's gate: signed in,
+// second factor given, permission perm; a POST must carry the session's
+// CSRF token (form field "csrf") from the same origin. page gets the user
+// and that token for its forms. Packages of pages (entry) mount this way.
+func (p *Portal) Handle(pattern string, perm accounts.Permission, page func(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string)) {
+	p.mux.HandleFunc(pattern, p.gate(permission, perm, func(w http.ResponseWriter, r *http.Request, v *visitor) { page(w, r, v.user, v.sess.CSRF) }))
+}
+
 // need is what a page requires of its user.
 type need int
 
@@ -300,7 +308,7 @@ func (pg page) User() *accounts.User {
 // May reports whether the signed-in user has the named permission.
 func (pg page) May(name string) bool {
 	perm, ok := map[string]accounts.Permission{"requests": accounts.DecideRequests, "users": accounts.ResetPasswords,
-		"outbox": accounts.ReadOutbox, "orgs": accounts.ManageOrganizations, "manage": accounts.ManageUsers}[name]
+		"outbox": accounts.ReadOutbox, "orgs": accounts.ManageOrganizations, "manage": accounts.ManageUsers, "enter": accounts.EnterData}[name]
 	return ok && pg.User() != nil && pg.V.may(perm) && nextStep(pg.V) == ""
 }
 
