@@ -87,6 +87,14 @@ type AuditLog interface {
 	WriteAudit(ctx context.Context, actor, action string, patientID, reportID *int64, detail string) error
 }
 
+// FacilitySettings are the per-facility settings; *facility.Directory is
+// one.
+type FacilitySettings interface {
+	List() []facility.Settings
+	Get(facility string) facility.Settings
+	Put(ctx context.Context, s facility.Settings) error
+}
+
 // Config configures a Console.
 type Config struct {
 	// Messages, Patients and Audit are the registry (required).
@@ -99,7 +107,7 @@ type Config struct {
 	// resend.
 	Resend func(ctx context.Context, facility, operator string, msg []byte) []byte
 	// Facilities are the per-facility settings; nil hides the page.
-	Facilities *facility.Directory
+	Facilities FacilitySettings
 	// Reviews decides possible matches (the registry store); nil: the
 	// review queue is read-only.
 	Reviews Reviewer
