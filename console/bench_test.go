@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/iisproject/iis/console"
 	"github.com/iisproject/iis/facility"
 	"github.com/iisproject/iis/hl7/immz"
@@ -49,7 +47,11 @@ func BenchmarkMessageBrowser(b *testing.B) {
 	}
 	if have == 0 {
 		start := time.Now()
-		if err := seedMessages(ctx, st.Pool(), n); err != nil {
+		raw, err := os.ReadFile("../testdata/hl7/samples/cdc-ig/vxu_z22_ig_ex1_basic_historical_plus_2_admin_vfc_vis.hl7")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := registry.SeedMessages(ctx, st.Pool(), n, raw); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("seeded %d messages in %s", n, time.Since(start).Round(time.Second))
@@ -62,7 +64,7 @@ func BenchmarkMessageBrowser(b *testing.B) {
 		b.Fatal(err)
 	}
 	hash, _ := soap.HashPassword("pw")
-	c, err := console.New(console.Config{Pool: st.Pool(), Facilities: dir, Users: []console.User{{Username: "bench", PasswordHash: hash, Role: console.Viewer}}})
+	c, err := console.New(console.Config{Messages: st, Patients: st, Audit: st, Facilities: dir, Users: []console.User{{Username: "bench", PasswordHash: hash, Role: console.Viewer}}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -144,48 +146,4 @@ func BenchmarkMessageBrowser(b *testing.B) {
 
 func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
-}
-
-// seedMessages fills a message store with n synthetic messages in SQL.
-func seedMessages(ctx context.Context, pool *pgxpool.Pool, n int) error {
-	raw, err := os.ReadFile("../testdata/hl7/samples/cdc-ig/vxu_z22_ig_ex1_basic_historical_plus_2_admin_vfc_vis.hl7")
-	if err != nil {
-		return err
-	}
-	patients := max(n/5, 1)
-	stmts := []string{
-		`SET synchronous_commit = off`,
-		fmt.Sprintf(`INSERT INTO patients (family_name, given_name, birth_date, sex)
-			SELECT 'Fam' || (g %% 20011), 'Given' || (g %% 997), date '2005-01-01' + (g * 37 %% 7300), CASE WHEN g %% 2 = 0 THEN 'F' ELSE 'M' END
-			FROM generate_series(1, %d) g`, patients),
-		`INSERT INTO patient_identifiers (patient_id, value, authority, type) SELECT id, 'MRN' || id, 'CLINIC' || lpad((id % 50)::text, 3, '0'), 'MR' FROM patients`,
-		fmt.Sprintf(`INSERT INTO source_reports (facility, control_id, message_type, kind, ack_code, transport, received_at, raw,
-				issues, ack, patient_id, match_outcome)
-			SELECT 'CLINIC' || lpad((g * 13 %% 50)::text, 3, '0'), 'MSG-' || g, 'VXU',
-				CASE WHEN g %% 50 = 0 THEN 'rejected' ELSE 'vxu' END,
-				CASE WHEN g %% 50 = 0 THEN 'AR' WHEN g %% 25 IN (1, 2) THEN 'AE' ELSE 'AA' END, 'mllp',
-				now() - g * interval '2.5 seconds', convert_to(replace($1, '45646ug', 'MSG-' || g), 'UTF8'),
-				CASE WHEN g %% 50 = 0 THEN ARRAY['E:202:0:MSH-11'] WHEN g %% 25 IN (1, 2) THEN ARRAY['E:101:6:RXA-17', 'W:103:3:RXA-9'] ELSE '{}' END,
-				convert_to('MSH|^~\&|IIS|IIS|EHR|X|20260101||ACK^V04^ACK|A' || g || '|P|2.5.1' || chr(13) || 'MSA|AA|MSG-' || g || chr(13), 'UTF8'),
-				CASE WHEN g %% 50 = 0 THEN NULL ELSE 1 + g %% %d END, CASE WHEN g %% 50 = 0 THEN '' ELSE 'match' END
-			FROM generate_series(1, %d) g`, patients, n),
-		`INSERT INTO source_vaccinations (report_id, patient_id, facility, control_id, position, received_at, cvx, administered_on, consolidation)
-			SELECT id, patient_id, facility, control_id, 1, received_at, '08', received_at::date, 'winner' FROM source_reports WHERE patient_id IS NOT NULL`,
-		`ANALYZE`,
-	}
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	for i, s := range stmts {
-		var args []any
-		if strings.Contains(s, "$1") {
-			args = []any{string(raw)}
-		}
-		if _, err := conn.Exec(ctx, s, args...); err != nil {
-			return fmt.Errorf("seed step %d: %w", i, err)
-		}
-	}
-	return nil
 }

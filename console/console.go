@@ -18,7 +18,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"github.com/iisproject/iis/hl7/immz"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -26,11 +25,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iisproject/iis/facility"
 	"github.com/iisproject/iis/queue"
+	"github.com/iisproject/iis/registry"
 	"github.com/iisproject/iis/soap"
 )
 
@@ -66,16 +65,49 @@ type User struct {
 	Role         Role
 }
 
+// MessageStore is the registry's message store as the console reads it;
+// *registry.Store is one.
+type MessageStore interface {
+	SearchMessages(ctx context.Context, f registry.MessageFilter, limit int) ([]registry.MessageSummary, bool, error)
+	MessageDetail(ctx context.Context, id int64) (*registry.MessageDetail, error)
+	MessageBody(ctx context.Context, id int64) (registry.MessageBody, error)
+	ErrorCounts(ctx context.Context, since time.Time, facility string) ([]registry.ErrorCount, error)
+}
+
+// PatientStore gives the registry's patients, their merges and the open
+// possible matches; *registry.Store is one.
+type PatientStore interface {
+	PatientOverview(ctx context.Context, id int64) (*registry.PatientOverview, error)
+	MergeLink(ctx context.Context, id int64) (registry.PatientLink, error)
+	OpenReviews(ctx context.Context, limit int) ([]registry.Review, error)
+}
+
+// AuditLog records who did what; *registry.Store is one.
+type AuditLog interface {
+	WriteAudit(ctx context.Context, actor, action string, patientID, reportID *int64, detail string) error
+}
+
+// FacilitySettings are the per-facility settings; *facility.Directory is
+// one.
+type FacilitySettings interface {
+	List() []facility.Settings
+	Get(facility string) facility.Settings
+	Put(ctx context.Context, s facility.Settings) error
+}
+
 // Config configures a Console.
 type Config struct {
-	Pool  *pgxpool.Pool // the registry
-	Users []User
+	// Messages, Patients and Audit are the registry (required).
+	Messages MessageStore
+	Patients PatientStore
+	Audit    AuditLog
+	Users    []User
 	// Resend handles a stored message again as the listeners would, for
 	// facility, on behalf of operator, and returns the reply. nil disables
 	// resend.
 	Resend func(ctx context.Context, facility, operator string, msg []byte) []byte
 	// Facilities are the per-facility settings; nil hides the page.
-	Facilities *facility.Directory
+	Facilities FacilitySettings
 	// Reviews decides possible matches (the registry store); nil: the
 	// review queue is read-only.
 	Reviews Reviewer
@@ -111,8 +143,8 @@ type Console struct {
 
 // New returns a Console. Start its live sampler with Run.
 func New(cfg Config) (*Console, error) {
-	if cfg.Pool == nil {
-		return nil, errors.New("console: no registry database")
+	if cfg.Messages == nil || cfg.Patients == nil || cfg.Audit == nil {
+		return nil, errors.New("console: no registry (messages, patients and audit log are required)")
 	}
 	if len(cfg.Users) == 0 {
 		return nil, errors.New("console: no users configured")
@@ -192,17 +224,11 @@ func (c *Console) routes() {
 	c.mux = m
 }
 
-// audit writes one audit_log row.
-//
-// The detail may quote a message's identity (facility, MSH-10), which in a
-// rejected or dead-lettered message can hold control characters or bytes
-// that are not UTF-8: they are written as \xHH so that the row is always
-// stored.
+// audit writes one audit_log row as console user actor (the store keeps
+// the row storable whatever bytes a quoted message identity holds).
 func (c *Console) audit(ctx context.Context, actor, action string, patientID, reportID *int64, detail string) error {
-	_, err := c.cfg.Pool.Exec(ctx, `INSERT INTO audit_log (actor, action, patient_id, report_id, detail) VALUES ($1, $2, $3, $4, $5)`,
-		immz.SafeText("console:"+actor), action, patientID, reportID, immz.SafeText(detail))
-	if err != nil {
-		return fmt.Errorf("console: audit: %w", err)
+	if err := c.cfg.Audit.WriteAudit(ctx, "console:"+actor, action, patientID, reportID, detail); err != nil {
+		return fmt.Errorf("console: %w", err)
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e := &env{store: st, dir: dir}
 	c, err := console.New(console.Config{
-		Pool: st.Pool(), Facilities: dir, Reviews: st,
+		Messages: st, Patients: st, Audit: st, Facilities: dir, Reviews: st,
 		Users: []console.User{{Username: "vera", PasswordHash: hash, Role: console.Viewer}, {Username: "ed", PasswordHash: hash, Role: console.Engineer}},
 		Resend: func(ctx context.Context, facility, operator string, msg []byte) []byte {
 			e.resent = append(e.resent, facility+"/"+operator)
@@ -297,7 +297,7 @@ func TestSearch(t *testing.T) {
 		if len(bad) > 0 {
 			t.Fatalf("%s: %v", c.name, bad)
 		}
-		rows, _, err := console.Search(ctx, e.store.Pool(), f)
+		rows, _, err := console.Search(ctx, e.store, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -316,7 +316,7 @@ func TestSearch(t *testing.T) {
 
 func TestErrorGroups(t *testing.T) {
 	e := newEnv(t)
-	groups, err := console.ErrorGroups(context.Background(), e.store.Pool(), time.Now().Add(-24*time.Hour), "")
+	groups, err := console.ErrorGroups(context.Background(), e.store, time.Now().Add(-24*time.Hour), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func TestErrorGroups(t *testing.T) {
 		WHERE control_id = 'T-1'`); err != nil {
 		t.Fatal(err)
 	}
-	groups, err = console.ErrorGroups(context.Background(), e.store.Pool(), time.Now().Add(-24*time.Hour), "CLINIC A")
+	groups, err = console.ErrorGroups(context.Background(), e.store, time.Now().Add(-24*time.Hour), "CLINIC A")
 	if err != nil {
 		t.Fatal(err)
 	}

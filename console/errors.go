@@ -9,63 +9,40 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/iisproject/iis/codeset"
 	"github.com/iisproject/iis/queue"
+	"github.com/iisproject/iis/registry"
 )
 
 // ErrorGroup counts the messages of one facility that got one error at one
-// position since a date: "RXA-17 missing on 312 messages since Monday".
+// position since a date: "RXA-17 missing on 312 messages since Monday",
+// with the codes' names.
 type ErrorGroup struct {
-	Facility string
-	Code     string // HL7 0357
-	CodeText string
-	AppCode  string // CDC 0533
-	AppText  string
-	Position string // RXA-17
-	Messages int
-	First    time.Time
-	Last     time.Time
-	LastID   int64
+	registry.ErrorCount
+	CodeText string // HL7 0357
+	AppText  string // CDC 0533
 }
 
 // ErrorGroups groups the error rows (severity E) of messages answered AE
 // or AR since since, by facility, code and position, most frequent first.
-func ErrorGroups(ctx context.Context, db interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, since time.Time, facility string) ([]ErrorGroup, error) {
-	sql := `SELECT e.facility, e.code, split_part(p, ':', 1), split_part(p, ':', 2),
-			count(*), min(e.received_at), max(e.received_at), max(e.report_id)
-		FROM message_errors e CROSS JOIN LATERAL unnest(e.positions) AS p
-		WHERE e.received_at >= $1 AND e.severity = 'E' AND e.ack_code <> 'AA'`
-	args := []any{since}
-	if facility != "" {
-		sql += ` AND e.facility = $2`
-		args = append(args, facility)
-	}
-	sql += ` GROUP BY 1, 2, 3, 4 ORDER BY 5 DESC, 1, 2, 4 LIMIT 500`
-	rows, err := db.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+func ErrorGroups(ctx context.Context, db MessageStore, since time.Time, facility string) ([]ErrorGroup, error) {
+	counts, err := db.ErrorCounts(ctx, since, facility)
 	if err != nil {
-		return nil, fmt.Errorf("console: error groups: %w", err)
+		return nil, fmt.Errorf("console: %w", err)
 	}
 	codes := codeset.Default()
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ErrorGroup, error) {
-		var g ErrorGroup
-		if err := r.Scan(&g.Facility, &g.Code, &g.AppCode, &g.Position, &g.Messages, &g.First, &g.Last, &g.LastID); err != nil {
-			return g, fmt.Errorf("console: error groups: %w", err)
-		}
+	groups := make([]ErrorGroup, len(counts))
+	for i, n := range counts {
+		g := ErrorGroup{ErrorCount: n}
 		if x, ok := codes.ErrorCondition().Lookup(g.Code); ok {
 			g.CodeText = x.Display
-		}
-		if g.AppCode == "0" {
-			g.AppCode = ""
 		}
 		if x, ok := codes.ApplicationError().Lookup(g.AppCode); ok {
 			g.AppText = x.Display
 		}
-		return g, nil
-	})
+		groups[i] = g
+	}
+	return groups, nil
 }
 
 type errorsData struct {
@@ -100,7 +77,7 @@ func (c *Console) errorsPage(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	d := errorsData{Since: since, SinceValue: since.Format("2006-01-02"), Facility: strings.TrimSpace(r.URL.Query().Get("facility"))}
 	var err error
-	if d.Groups, err = ErrorGroups(r.Context(), c.cfg.Pool, since, d.Facility); err != nil {
+	if d.Groups, err = ErrorGroups(r.Context(), c.cfg.Messages, since, d.Facility); err != nil {
 		c.fail(w, r, s, http.StatusInternalServerError, "The errors could not be counted.", err)
 		return
 	}

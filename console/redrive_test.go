@@ -36,7 +36,7 @@ func TestRedriveAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := console.New(console.Config{Pool: st.Pool(), Queue: q,
+	c, err := console.New(console.Config{Messages: st, Patients: st, Audit: st, Queue: q,
 		Users: []console.User{{Username: "ed", PasswordHash: hash, Role: console.Engineer}}})
 	if err != nil {
 		t.Fatal(err)

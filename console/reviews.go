@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -19,61 +18,8 @@ type Reviewer interface {
 	Unmerge(ctx context.Context, linkID int64, actor string) error
 }
 
-// ReviewRow is an open possible match: the record the matcher created and
-// the existing one it resembles, side by side.
-type ReviewRow struct {
-	ID        int64
-	Created   time.Time
-	Score     float64
-	Reason    string
-	New, Cand ReviewPatient
-}
-
-// ReviewPatient is what a reviewer compares.
-type ReviewPatient struct {
-	ID          int64
-	Family      string
-	Given       string
-	Middle      string
-	BirthDate   *time.Time
-	Sex         string
-	MotherMaid  string
-	BirthOrder  int
-	Identifiers string
-	Address     string
-	Phone       string
-}
-
-// OpenReviews returns up to limit open possible matches, oldest first.
-func OpenReviews(ctx context.Context, db interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, limit int) ([]ReviewRow, error) {
-	person := func(p string) string {
-		return p + `.id, ` + p + `.family_name, ` + p + `.given_name, ` + p + `.middle_name, ` + p + `.birth_date, ` + p + `.sex,
-			` + p + `.mother_maiden_family, ` + p + `.birth_order,
-			coalesce((SELECT string_agg(i.value || ' (' || i.authority || ')', '; ' ORDER BY i.value) FROM patient_identifiers i WHERE i.patient_id = ` + p + `.id), ''),
-			coalesce((SELECT a.street || ', ' || a.city || ' ' || a.state || ' ' || a.zip FROM patient_addresses a WHERE a.patient_id = ` + p + `.id LIMIT 1), ''),
-			coalesce((SELECT ph.number FROM patient_phones ph WHERE ph.patient_id = ` + p + `.id AND ph.number <> '' LIMIT 1), '')`
-	}
-	rows, err := db.Query(ctx, `SELECT r.id, r.created_at, r.score, r.reason, `+person("n")+`, `+person("c")+`
-		FROM match_reviews r JOIN patients n ON n.id = r.patient_id JOIN patients c ON c.id = r.candidate_id
-		WHERE r.status = 'open' ORDER BY r.created_at, r.id LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("console: open reviews: %w", err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReviewRow, error) {
-		var x ReviewRow
-		scan := func(p *ReviewPatient) []any {
-			return []any{&p.ID, &p.Family, &p.Given, &p.Middle, &p.BirthDate, &p.Sex, &p.MotherMaid, &p.BirthOrder, &p.Identifiers, &p.Address, &p.Phone}
-		}
-		dst := append([]any{&x.ID, &x.Created, &x.Score, &x.Reason}, scan(&x.New)...)
-		err := r.Scan(append(dst, scan(&x.Cand)...)...)
-		return x, err
-	})
-}
-
 func (c *Console) reviewsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	rows, err := OpenReviews(r.Context(), c.cfg.Pool, 100)
+	rows, err := c.cfg.Patients.OpenReviews(r.Context(), 100)
 	if err != nil {
 		c.fail(w, r, s, http.StatusInternalServerError, "The review queue could not be read.", err)
 		return
@@ -114,11 +60,12 @@ func (c *Console) unmerge(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, http.StatusNotFound, "No such merge.", nil)
 		return
 	}
-	var survivor, merged int64
-	if err := c.cfg.Pool.QueryRow(r.Context(), `SELECT survivor_id, merged_id FROM patient_links WHERE id = $1`, id).Scan(&survivor, &merged); err != nil {
+	link, err := c.cfg.Patients.MergeLink(r.Context(), id)
+	if err != nil {
 		c.fail(w, r, s, http.StatusNotFound, "No such merge.", err)
 		return
 	}
+	survivor, merged := link.Survivor, link.Merged
 	if err := c.cfg.Reviews.Unmerge(r.Context(), id, "console:"+s.user); err != nil {
 		c.fail(w, r, s, http.StatusConflict, "The merge was not undone: "+err.Error(), err)
 		return

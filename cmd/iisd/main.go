@@ -215,7 +215,7 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		}
 		h := s.handler
 		con, err := console.New(console.Config{
-			Pool: s.store.Pool(), Users: users, Facilities: profiles, Queue: q, Gatherer: reg, Reviews: s.store,
+			Messages: s.store, Patients: s.store, Audit: s.store, Users: users, Facilities: profiles, Queue: q, Gatherer: reg, Reviews: s.store,
 			SecureCookies: cfg.HTTPTLSCert != "", Logger: log, Notice: releaseNotice(fc, time.Now),
 			Resend: func(ctx context.Context, facility, operator string, msg []byte) []byte {
 				return h.ServeHL7(ingest.WithSource(ctx, ingest.Source{Facility: facility, Transport: "console", Resend: operator}), msg)
