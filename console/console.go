@@ -84,7 +84,7 @@ type PatientStore interface {
 
 // AuditLog records who did what; *registry.Store is one.
 type AuditLog interface {
-	WriteAudit(ctx context.Context, actor, action string, patientID, reportID *int64, detail string) error
+	RecordAudit(ctx context.Context, e registry.AuditEntry) error
 }
 
 // FacilitySettings are the per-facility settings; *facility.Directory is
@@ -227,7 +227,7 @@ func (c *Console) routes() {
 // audit writes one audit_log row as console user actor (the store keeps
 // the row storable whatever bytes a quoted message identity holds).
 func (c *Console) audit(ctx context.Context, actor, action string, patientID, reportID *int64, detail string) error {
-	if err := c.cfg.Audit.WriteAudit(ctx, "console:"+actor, action, patientID, reportID, detail); err != nil {
+	if err := c.cfg.Audit.RecordAudit(ctx, registry.AuditEntry{Actor: "console:" + actor, Action: action, PatientID: patientID, ReportID: reportID, Detail: detail}); err != nil {
 		return fmt.Errorf("console: %w", err)
 	}
 	return nil

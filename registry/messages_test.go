@@ -170,10 +170,10 @@ func TestMessageDetail(t *testing.T) {
 	}
 	id := rows[0].ID
 	pid := res.PatientID
-	if err := s.WriteAudit(ctx, "console:ana", "console-view", &pid, &id, ""); err != nil {
+	if err := s.RecordAudit(ctx, registry.AuditEntry{Actor: "console:ana", Action: "console-view", PatientID: &pid, ReportID: &id}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WriteAudit(ctx, "console:bad\x00name", "resend", &pid, &id, "CLINIC \xe9 BAD\x1bID"); err != nil {
+	if err := s.RecordAudit(ctx, registry.AuditEntry{Actor: "console:bad\x00name", Action: "resend", PatientID: &pid, ReportID: &id, Detail: "CLINIC \xe9 BAD\x1bID"}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := s.MessageDetail(ctx, id)
@@ -223,7 +223,7 @@ func TestPatientOverview(t *testing.T) {
 	bob := person{mrn: "B7", authority: "CLINIC_B", last: "Okafor", first: "Chidi", dob: "20210101", sex: "M"}
 	r1 := apply(t, s, message(t, "CLINIC_A", "p1", vxu("CLINIC_A", "p1", alice, "20:20240301:L1", "08:20240501")))
 	r2 := apply(t, s, message(t, "CLINIC_B", "p2", vxu("CLINIC_B", "p2", bob, "20:20240301")))
-	if err := s.WriteAudit(ctx, "console:ana", "console-view", &r1.PatientID, nil, "patient page"); err != nil {
+	if err := s.RecordAudit(ctx, registry.AuditEntry{Actor: "console:ana", Action: "console-view", PatientID: &r1.PatientID, Detail: "patient page"}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := s.PatientOverview(ctx, r1.PatientID)
