@@ -27,8 +27,9 @@ type QueryCandidate struct {
 	// Confident is the matcher's Match outcome (linked automatically had it
 	// been a report); otherwise a possible match.
 	Confident bool
-	// Protected: PD1-12 said Y (protect), or the registry status is
-	// permanently inactive / opted out; such a patient is never disclosed.
+	// Protected: PD1-12 said Y (protect), the registry status is
+	// permanently inactive / opted out, or an opt-out signed by the parent
+	// was recorded (RecordOptOut); such a patient is never disclosed.
 	Protected bool
 	// Record is the patient's demographics and doses when they were read
 	// with the candidates (for the patients holding one of the query's
@@ -88,7 +89,7 @@ func (s *Store) FindForQuery(ctx context.Context, q *immz.Query) ([]QueryCandida
 // estimates a custom one and keeps the prepared plan, where a join on
 // unnest of array parameters (estimated at ten rows) was planned again on
 // every execution.
-const identifierQuery = `SELECT p.id, p.match_record, p.protection = 'Y' OR p.registry_status = 'P', ` + patientColumns + `, ` + doseColumn + `
+const identifierQuery = `SELECT p.id, p.match_record, ` + notDisclosed + `, ` + patientColumns + `, ` + doseColumn + `
 	FROM patient_identifiers i JOIN patients p ON p.id = i.patient_id
 	WHERE i.value = $1 AND i.authority = $2 AND ($3 = '' OR i.type = $3) AND p.merged_into IS NULL`
 
@@ -219,7 +220,7 @@ func (s *Store) markProtected(ctx context.Context, out []QueryCandidate) ([]Quer
 	for i, c := range out {
 		ids[i] = c.PatientID
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id FROM patients WHERE id = ANY($1) AND (protection = 'Y' OR registry_status = 'P')`, ids)
+	rows, err := s.pool.Query(ctx, `SELECT p.id FROM patients p WHERE p.id = ANY($1) AND `+notDisclosed, ids)
 	if err != nil {
 		return nil, fmt.Errorf("registry: protection: %w", err)
 	}
