@@ -189,6 +189,24 @@ func (p *Portal) gate(n need, perm accounts.Permission, h func(http.ResponseWrit
 	}
 }
 
+// Visitor is the signed-in user of a page another package mounts with
+// Handle.
+type Visitor struct {
+	User accounts.User
+	CSRF string // the session's form token: forms post it as "csrf"
+}
+
+// Handle mounts another package's page (the Immunization Home, data
+// entry) at pattern behind the portal's own gate: signed in, second
+// factor given, required steps done, and for a POST the session's CSRF
+// token from the same origin; it is served with the portal's headers.
+// Role checks are the page's.
+func (p *Portal) Handle(pattern string, h func(http.ResponseWriter, *http.Request, Visitor)) {
+	p.mux.HandleFunc(pattern, p.gate(anyone, 0, func(w http.ResponseWriter, r *http.Request, v *visitor) {
+		h(w, r, Visitor{User: v.user, CSRF: v.sess.CSRF})
+	}))
+}
+
 // nextStep is the page a signed-in user must go through before any other:
 // the TOTP code, a required password change, a required enrolment.
 func nextStep(v *visitor) string {
@@ -288,6 +306,20 @@ func (pg page) User() *accounts.User {
 		return nil
 	}
 	return &pg.V.user
+}
+
+// PatientPages is the address of the patient pages the signed-in user
+// may use: the Immunization Home's search, a school nurse's certificates,
+// or none.
+func (pg page) PatientPages() string {
+	u := pg.User()
+	switch {
+	case u == nil || nextStep(pg.V) != "" || u.Role == accounts.IntegrationEngineer:
+		return ""
+	case u.Role == accounts.SchoolNurse:
+		return "/certificates"
+	}
+	return "/patients"
 }
 
 // May reports whether the signed-in user has the named permission.
