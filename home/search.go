@@ -76,7 +76,7 @@ func (h *Home) searchPage(w http.ResponseWriter, r *http.Request, v portal.Visit
 	f := formOf(r.URL.Query().Get)
 	view := searchView{Form: f, Program: v.User.Role.Program()}
 	if f.empty() {
-		h.render(w, http.StatusOK, "search", page{Title: "Find a patient", V: v, Data: view})
+		h.render(w, http.StatusOK, "search", page{Title: "Find a patient", V: v, Flash: flashes[r.URL.Query().Get("done")], Data: view})
 		return
 	}
 	q, msg := f.query()

@@ -101,7 +101,11 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer") // set-password links carry their token in the address
+	// Set-password links carry their token in the address: no referrer
+	// leaves the site. Within it the origin is kept, so that a form's POST
+	// carries its Origin (under no-referrer Chromium sends "Origin: null",
+	// which sameOrigin refuses).
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
 	p.mux.ServeHTTP(w, r)
