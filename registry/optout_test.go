@@ -91,3 +91,31 @@ func TestOptOutRefusesIncompleteForms(t *testing.T) {
 		t.Errorf("reversal without opt-out: %v", err)
 	}
 }
+
+// A merge keeps an opt-out: the survivor of a merge with an opted-out
+// patient is not disclosed either, and carries the opt-out's history.
+func TestMergeKeepsOptOut(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	a := apply(t, s, message(t, "CLINIC_A", "o1", vxu("CLINIC_A", "o1", dora, "20:20230315:L1"))).PatientID
+	other := dora
+	other.mrn, other.first, other.dob = "E200", "Edith", "20220101"
+	b := apply(t, s, message(t, "CLINIC_A", "o2", vxu("CLINIC_A", "o2", other, "20:20220315:L1"))).PatientID
+	if a == b {
+		t.Fatal("one patient")
+	}
+	if err := s.RecordOptOut(ctx, registry.OptOut{PatientID: b, SignedOn: time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC), FormRef: "F-9", RecordedBy: "user:pat", OrgID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Merge(ctx, a, b, "user:staff"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.OptedOut(ctx, a)
+	if err != nil || !out {
+		t.Fatalf("survivor opted out: %v %v", out, err)
+	}
+	h, err := s.OptOutHistory(ctx, a)
+	if err != nil || len(h) != 1 || h[0].FormRef != "F-9" {
+		t.Fatalf("survivor's history %+v %v", h, err)
+	}
+}
