@@ -9,7 +9,6 @@ import (
 	"github.com/iisproject/iis"
 	"github.com/iisproject/iis/accounts"
 	"github.com/iisproject/iis/certificate"
-	"github.com/iisproject/iis/portal"
 	"github.com/iisproject/iis/registry"
 )
 
@@ -25,7 +24,7 @@ type certSearchView struct {
 }
 
 // certSearchPage is a school nurse's lookup form.
-func (h *Home) certSearchPage(w http.ResponseWriter, r *http.Request, v portal.Visitor) {
+func (h *Home) certSearchPage(w http.ResponseWriter, r *http.Request, v visitor) {
 	h.render(w, http.StatusOK, "certsearch", page{Title: "Immunization certificates", V: v, Data: certSearchView{Reason: defaultNurseReason}})
 }
 
@@ -33,7 +32,7 @@ func (h *Home) certSearchPage(w http.ResponseWriter, r *http.Request, v portal.V
 // found (not opted out) is opened to the nurse's school for the
 // certificate, with the reason recorded and audited; the lookup itself is
 // audited too.
-func (h *Home) certSearch(w http.ResponseWriter, r *http.Request, v portal.Visitor) {
+func (h *Home) certSearch(w http.ResponseWriter, r *http.Request, v visitor) {
 	f := formOf(r.PostFormValue)
 	view := certSearchView{Form: f, Reason: strings.TrimSpace(r.PostFormValue("reason"))}
 	dob, err := time.Parse(time.DateOnly, f.DOB)
@@ -63,6 +62,10 @@ func (h *Home) certSearch(w http.ResponseWriter, r *http.Request, v portal.Visit
 		}
 		view.Hits = append(view.Hits, hitOf(x))
 	}
+	if err := h.disclose(r.Context(), v, "certificate lookup result: name, birth date, sex, guardian", hitIDs(view.Hits)...); err != nil {
+		h.internal(w, r, v, err)
+		return
+	}
 	if err := h.reg.RecordAudit(r.Context(), registry.AuditEntry{Actor: v.User.Actor(), Action: "certificate-lookup",
 		Detail: fmt.Sprintf("%d children found", len(view.Hits))}); err != nil {
 		h.internal(w, r, v, err)
@@ -83,7 +86,7 @@ type certView struct {
 
 // certSummary shows what the certificate shows: name, birth date, doses,
 // evidence of immunity.
-func (h *Home) certSummary(w http.ResponseWriter, r *http.Request, v portal.Visitor) {
+func (h *Home) certSummary(w http.ResponseWriter, r *http.Request, v visitor) {
 	id, ok := h.needAccess(w, r, v, accounts.CertificateOnly)
 	if !ok {
 		return
@@ -101,7 +104,7 @@ func (h *Home) certSummary(w http.ResponseWriter, r *http.Request, v portal.Visi
 	for _, d := range certificate.ShownDoses(vs) {
 		view.Doses = append(view.Doses, doseOf(&d, h.cfg.Forecaster, nil))
 	}
-	if err := h.disclose(r.Context(), v, id, "immunization certificate summary: name, birth date, doses"); err != nil {
+	if err := h.disclose(r.Context(), v, "immunization certificate summary: name, birth date, doses", id); err != nil {
 		h.internal(w, r, v, err)
 		return
 	}
@@ -110,7 +113,7 @@ func (h *Home) certSummary(w http.ResponseWriter, r *http.Request, v portal.Visi
 
 // certPDF issues the official certificate as a PDF; each print is written
 // to the accounting of disclosures and the audit log before it is sent.
-func (h *Home) certPDF(w http.ResponseWriter, r *http.Request, v portal.Visitor) {
+func (h *Home) certPDF(w http.ResponseWriter, r *http.Request, v visitor) {
 	id, ok := h.needAccess(w, r, v, accounts.CertificateOnly)
 	if !ok {
 		return
@@ -144,7 +147,7 @@ func (h *Home) certPDF(w http.ResponseWriter, r *http.Request, v portal.Visitor)
 		h.internal(w, r, v, err)
 		return
 	}
-	if err := h.disclose(r.Context(), v, id, "immunization certificate "+cert.ID+" (PDF)"); err != nil {
+	if err := h.disclose(r.Context(), v, "immunization certificate "+cert.ID+" (PDF)", id); err != nil {
 		h.internal(w, r, v, err)
 		return
 	}

@@ -81,21 +81,32 @@ func New(cfg Config) (*Home, error) {
 	return h, nil
 }
 
+// visitor is the signed-in user of a page and the session's CSRF token.
+type visitor struct {
+	User accounts.User
+	CSRF string
+}
+
 // Mount adds the patient pages to p.
 func (h *Home) Mount(p *portal.Portal) {
-	p.Handle("GET /static/home/home.css", func(w http.ResponseWriter, r *http.Request, _ portal.Visitor) {
+	handle := func(pattern string, page func(http.ResponseWriter, *http.Request, visitor)) {
+		p.HandleSignedIn(pattern, func(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
+			page(w, r, visitor{User: u, CSRF: csrf})
+		})
+	}
+	handle("GET /static/home/home.css", func(w http.ResponseWriter, r *http.Request, _ visitor) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		_, _ = w.Write(css)
 	})
-	p.Handle("GET /patients", h.only(clinical, h.searchPage))
-	p.Handle("GET /patients/{id}", h.only(clinical, h.recordPage))
-	p.Handle("POST /patients/{id}/reason", h.only(clinical, h.giveReason))
-	p.Handle("GET /patients/{id}/opt-out", h.only(clinical, h.optOutPage))
-	p.Handle("POST /patients/{id}/opt-out", h.only(clinical, h.recordOptOut))
-	p.Handle("GET /certificates", h.only(nurses, h.certSearchPage))
-	p.Handle("POST /certificates", h.only(nurses, h.certSearch))
-	p.Handle("GET /certificates/{id}", h.only(certifiers, h.certSummary))
-	p.Handle("GET /certificates/{id}/pdf", h.only(certifiers, h.certPDF))
+	handle("GET /patients", h.only(clinical, h.searchPage))
+	handle("GET /patients/{id}", h.only(clinical, h.recordPage))
+	handle("POST /patients/{id}/reason", h.only(clinical, h.giveReason))
+	handle("GET /patients/{id}/opt-out", h.only(clinical, h.optOutPage))
+	handle("POST /patients/{id}/opt-out", h.only(clinical, h.recordOptOut))
+	handle("GET /certificates", h.only(nurses, h.certSearchPage))
+	handle("POST /certificates", h.only(nurses, h.certSearch))
+	handle("GET /certificates/{id}", h.only(certifiers, h.certSummary))
+	handle("GET /certificates/{id}/pdf", h.only(certifiers, h.certPDF))
 }
 
 // The roles each group of pages admits.
@@ -106,8 +117,8 @@ var (
 )
 
 // only refuses users whose role is not one of roles.
-func (h *Home) only(roles []accounts.Role, page func(http.ResponseWriter, *http.Request, portal.Visitor)) func(http.ResponseWriter, *http.Request, portal.Visitor) {
-	return func(w http.ResponseWriter, r *http.Request, v portal.Visitor) {
+func (h *Home) only(roles []accounts.Role, page func(http.ResponseWriter, *http.Request, visitor)) func(http.ResponseWriter, *http.Request, visitor) {
+	return func(w http.ResponseWriter, r *http.Request, v visitor) {
 		for _, role := range roles {
 			if v.User.Role == role && !v.User.Disabled() {
 				page(w, r, v)
@@ -147,7 +158,7 @@ func toRelationship(r registry.Relation) accounts.Relationship {
 var errNoPatient = errors.New("no such patient")
 
 // access is what v's user may see of the patient the path names.
-func (h *Home) access(r *http.Request, v portal.Visitor) (int64, accounts.Access, error) {
+func (h *Home) access(r *http.Request, v visitor) (int64, accounts.Access, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, accounts.NoAccess, errNoPatient
@@ -161,7 +172,7 @@ func (h *Home) access(r *http.Request, v portal.Visitor) (int64, accounts.Access
 
 // needAccess answers the request itself unless v's user has at least
 // want on the patient; it returns the patient id and whether to go on.
-func (h *Home) needAccess(w http.ResponseWriter, r *http.Request, v portal.Visitor, want accounts.Access) (int64, bool) {
+func (h *Home) needAccess(w http.ResponseWriter, r *http.Request, v visitor, want accounts.Access) (int64, bool) {
 	id, a, err := h.access(r, v)
 	switch {
 	case errors.Is(err, errNoPatient):
@@ -181,9 +192,13 @@ func (h *Home) needAccess(w http.ResponseWriter, r *http.Request, v portal.Visit
 	return id, true
 }
 
-// disclose writes a view of a patient's data by v's user to the
-// accounting of disclosures; the page is sent only once it is written.
-func (h *Home) disclose(ctx context.Context, v portal.Visitor, patientID int64, what string) error {
+// disclose writes a view of patients' data by v's user to the accounting
+// of disclosures (one row per patient); the page is sent only once it is
+// written.
+func (h *Home) disclose(ctx context.Context, v visitor, what string, patientIDs ...int64) error {
+	if len(patientIDs) == 0 {
+		return nil
+	}
 	org, err := h.acc.Organization(ctx, v.User.OrgID)
 	if err != nil {
 		return err
@@ -192,15 +207,20 @@ func (h *Home) disclose(ctx context.Context, v portal.Visitor, patientID int64, 
 	if to == "" {
 		to = org.Name
 	}
-	return h.reg.RecordDisclosures(ctx, []registry.Disclosure{{At: h.cfg.Now(), Facility: to, PatientID: patientID,
-		What: fmt.Sprintf("%s (people's pages, user %s, %s)", what, v.User.Username, v.User.Role.Label())}})
+	at := h.cfg.Now()
+	what = fmt.Sprintf("%s (people's pages, user %s, %s)", what, v.User.Username, v.User.Role.Label())
+	ds := make([]registry.Disclosure, len(patientIDs))
+	for i, id := range patientIDs {
+		ds[i] = registry.Disclosure{At: at, Facility: to, PatientID: id, What: what}
+	}
+	return h.reg.RecordDisclosures(ctx, ds)
 }
 
 // page is what every template gets.
 type page struct {
 	Title string
 	Nav   string // patients, certificates
-	V     portal.Visitor
+	V     visitor
 	Flash string
 	Error string
 	Data  any
@@ -231,11 +251,11 @@ func (h *Home) render(w http.ResponseWriter, status int, name string, pg page) {
 	_, _ = w.Write([]byte(b.String()))
 }
 
-func (h *Home) fail(w http.ResponseWriter, v portal.Visitor, status int, msg string) {
+func (h *Home) fail(w http.ResponseWriter, v visitor, status int, msg string) {
 	h.render(w, status, "error", page{Title: http.StatusText(status), V: v, Error: msg})
 }
 
-func (h *Home) internal(w http.ResponseWriter, r *http.Request, v portal.Visitor, err error) {
+func (h *Home) internal(w http.ResponseWriter, r *http.Request, v visitor, err error) {
 	h.log.Error("home", "path", r.URL.Path, "err", err)
 	h.fail(w, v, http.StatusInternalServerError, "Something went wrong on our side; please try again in a moment.")
 }

@@ -259,6 +259,9 @@ func TestAccess(t *testing.T) {
 	if !strings.Contains(body, fmt.Sprintf(`action="/patients/%d/reason"`, f.ada)) || strings.Contains(body, fmt.Sprintf(`id="open-%d"`, f.ada)) {
 		t.Fatalf("bob's exact search does not offer to open Ada with a reason:\n%s", body)
 	}
+	if n := f.count(`SELECT count(*) FROM audit_log WHERE action = 'disclose' AND patient_id = $1 AND actor = 'facility:CLINIC_B' AND detail LIKE 'search result%'`, f.ada); n != 1 {
+		t.Errorf("%d disclosures of the search result to clinic B, want 1", n)
+	}
 	form := url.Values{"family": {"Lovelace"}, "given": {"Ada"}, "dob": {"2023-01-10"}}
 	if got, _ := f.do("bob", "POST", fmt.Sprintf("/patients/%d/reason", f.ada), form); got != 400 {
 		t.Errorf("reason without a reason: %d, want 400", got)
@@ -320,8 +323,8 @@ func TestNurseSeesOnlyCertificates(t *testing.T) {
 	if n := f.count(`SELECT count(*) FROM audit_log WHERE actor = 'user:nina' AND action = 'certificate-lookup'`); n != 2 {
 		t.Errorf("%d lookup audit rows, want 2", n)
 	}
-	if n := f.count(`SELECT count(*) FROM audit_log WHERE action = 'disclose' AND patient_id = $1 AND actor = 'facility:Lincoln Elementary'`, f.ada); n != 2 {
-		t.Errorf("%d disclosures to the school, want 2 (summary, PDF)", n)
+	if n := f.count(`SELECT count(*) FROM audit_log WHERE action = 'disclose' AND patient_id = $1 AND actor = 'facility:Lincoln Elementary'`, f.ada); n != 3 {
+		t.Errorf("%d disclosures to the school, want 3 (lookup result, summary, PDF)", n)
 	}
 }
 
@@ -343,6 +346,11 @@ func TestRecordPage(t *testing.T) {
 	}
 	if n := f.count(`SELECT count(*) FROM audit_log WHERE action = 'disclose' AND patient_id = $1 AND actor = 'facility:CLINIC_A'`, f.ada); n != 1 {
 		t.Errorf("%d disclosures, want 1", n)
+	}
+	// Each of the clinic's own reports links to data entry's correction
+	// page; the other clinic's report does not.
+	if n := strings.Count(body, ">correct or delete</a>"); n != 4 {
+		t.Errorf("%d correction links, want 4 (the clinic's own four doses)", n)
 	}
 }
 

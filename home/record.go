@@ -12,7 +12,6 @@ import (
 	"github.com/iisproject/iis/accounts"
 	"github.com/iisproject/iis/certificate"
 	"github.com/iisproject/iis/forecast"
-	"github.com/iisproject/iis/portal"
 	"github.com/iisproject/iis/registry"
 )
 
@@ -69,6 +68,8 @@ type doseView struct {
 }
 
 type sourceView struct {
+	ID       int64 // the report's row, for data entry's correction page
+	Own      bool  // reported by the user's clinic: it may correct it
 	Facility string
 	Received string
 	How      string
@@ -80,19 +81,24 @@ type refusalView struct {
 }
 
 // recordPage serves the Immunization Home of the patient the path names.
-func (h *Home) recordPage(w http.ResponseWriter, r *http.Request, v portal.Visitor) {
+func (h *Home) recordPage(w http.ResponseWriter, r *http.Request, v visitor) {
 	id, ok := h.needAccess(w, r, v, accounts.FullRecord)
 	if !ok {
 		return
 	}
-	view, err := h.record(r.Context(), id)
+	org, err := h.acc.Organization(r.Context(), v.User.OrgID)
+	if err != nil {
+		h.internal(w, r, v, err)
+		return
+	}
+	view, err := h.record(r.Context(), id, org.FacilityID)
 	if err != nil {
 		h.internal(w, r, v, err)
 		return
 	}
 	view.Program = v.User.Role.Program()
 	view.CanPrint = h.cfg.Certificates != nil
-	if err := h.disclose(r.Context(), v, id, "Immunization Home: demographics, doses, evaluation and forecast"); err != nil {
+	if err := h.disclose(r.Context(), v, "Immunization Home: demographics, doses, evaluation and forecast", id); err != nil {
 		h.internal(w, r, v, err)
 		return
 	}
@@ -100,7 +106,9 @@ func (h *Home) recordPage(w http.ResponseWriter, r *http.Request, v portal.Visit
 }
 
 // record reads a patient's record and evaluates it.
-func (h *Home) record(ctx context.Context, id int64) (*recordView, error) {
+// facility is the user's clinic's (empty for others): its own reports are
+// linked to data entry's correction page.
+func (h *Home) record(ctx context.Context, id int64, facility string) (*recordView, error) {
 	p, vs, err := h.reg.History(ctx, id)
 	if err != nil {
 		return nil, err
@@ -124,6 +132,11 @@ func (h *Home) record(ctx context.Context, id int64) (*recordView, error) {
 	fc := h.cfg.Forecaster
 	in := fc.FromRecord(&p, vs)
 	res := fc.Forecast(in.Patient, in.Doses, today)
+	for i := range sources {
+		if facility == "" || sources[i].Facility != facility {
+			sources[i].SourceID = 0
+		}
+	}
 	view.Groups, view.Other = groups(&res, &in, vs, sources, fc, today)
 	view.Refusals = refusals(in.Refusals, fc)
 	view.Immunities = certificate.ImmunitiesFrom(&p, vs)
@@ -274,7 +287,7 @@ func doseOf(v *iis.Vaccination, fc *forecast.Engine, sources []registry.DoseSour
 			if s.Consolidation == "duplicate" {
 				role = "duplicate"
 			}
-			d.Sources = append(d.Sources, sourceView{Facility: s.Facility, Received: s.ReceivedAt.Local().Format("2006-01-02 15:04"),
+			d.Sources = append(d.Sources, sourceView{ID: s.SourceID, Own: s.SourceID != 0, Facility: s.Facility, Received: s.ReceivedAt.Local().Format("2006-01-02 15:04"),
 				How: transportLabel(s.Transport, s.Historical), Role: role})
 		}
 	}
@@ -290,7 +303,7 @@ func transportLabel(t string, historical bool) string {
 		s = "VXU over SOAP"
 	case "console":
 		s = "VXU resent from the operations console"
-	case "entry", "portal", "data-entry":
+	case "web", "entry":
 		s = "data entry"
 	case "":
 		s = "VXU"

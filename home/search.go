@@ -12,7 +12,6 @@ import (
 
 	"github.com/iisproject/iis"
 	"github.com/iisproject/iis/accounts"
-	"github.com/iisproject/iis/portal"
 	"github.com/iisproject/iis/registry"
 )
 
@@ -72,7 +71,7 @@ type searchView struct {
 // those related to the user's clinic; others found by exact name and
 // birth date, to be opened with a reason; opted-out patients only for
 // program staff.
-func (h *Home) searchPage(w http.ResponseWriter, r *http.Request, v portal.Visitor) {
+func (h *Home) searchPage(w http.ResponseWriter, r *http.Request, v visitor) {
 	f := formOf(r.URL.Query().Get)
 	view := searchView{Form: f, Program: v.User.Role.Program()}
 	if f.empty() {
@@ -100,6 +99,10 @@ func (h *Home) searchPage(w http.ResponseWriter, r *http.Request, v portal.Visit
 		h.internal(w, r, v, err)
 		return
 	}
+	if err := h.disclose(r.Context(), v, "search result: name, birth date, sex, guardian, town, masked identifiers", hitIDs(view.Hits)...); err != nil {
+		h.internal(w, r, v, err)
+		return
+	}
 	if err := h.auditSearch(r, v, len(view.Hits)); err != nil {
 		h.internal(w, r, v, err)
 		return
@@ -108,7 +111,7 @@ func (h *Home) searchPage(w http.ResponseWriter, r *http.Request, v portal.Visit
 }
 
 // auditSearch writes the search (not its terms) to the audit log.
-func (h *Home) auditSearch(r *http.Request, v portal.Visitor, listed int) error {
+func (h *Home) auditSearch(r *http.Request, v visitor, listed int) error {
 	return h.reg.RecordAudit(r.Context(), registry.AuditEntry{Actor: v.User.Actor(), Action: "patient-search",
 		Detail: fmt.Sprintf("%d patients listed", listed)})
 }
@@ -119,7 +122,7 @@ var flashes = map[string]string{
 }
 
 // visibleHits applies the scope rules to a search's hits.
-func (h *Home) visibleHits(r *http.Request, v portal.Visitor, hits []registry.PatientHit) ([]hitView, error) {
+func (h *Home) visibleHits(r *http.Request, v visitor, hits []registry.PatientHit) ([]hitView, error) {
 	if len(hits) == 0 {
 		return nil, nil
 	}
@@ -225,7 +228,7 @@ func maskIdentifier(id iis.Identifier) string {
 // birth date outside the clinic's relationships, then opens it. The name
 // and birth date are checked again: a reason opens only a record its
 // exact name and birth date lead to.
-func (h *Home) giveReason(w http.ResponseWriter, r *http.Request, v portal.Visitor) {
+func (h *Home) giveReason(w http.ResponseWriter, r *http.Request, v visitor) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		h.fail(w, v, http.StatusNotFound, "No such patient.")
@@ -262,4 +265,12 @@ func (h *Home) giveReason(w http.ResponseWriter, r *http.Request, v portal.Visit
 		return
 	}
 	http.Redirect(w, r, fmt.Sprintf("/patients/%d", id), http.StatusSeeOther)
+}
+
+func hitIDs(hs []hitView) []int64 {
+	ids := make([]int64, len(hs))
+	for i, x := range hs {
+		ids[i] = x.ID
+	}
+	return ids
 }

@@ -101,14 +101,18 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
-	// Set-password links carry their token in the address: no referrer
-	// leaves the site. Within it the origin is kept, so that a form's POST
-	// carries its Origin (under no-referrer Chromium sends "Origin: null",
-	// which sameOrigin refuses).
-	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Referrer-Policy", "same-origin") // set-password links carry their token in the address: never sent to other sites; "no-referrer" would make browsers send "Origin: null" with every form, which sameOrigin refuses
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
 	p.mux.ServeHTTP(w, r)
+}
+
+// Handle serves pattern with page behind the portal's gate: signed in,
+// second factor given, permission perm; a POST must carry the session's
+// CSRF token (form field "csrf") from the same origin. page gets the user
+// and that token for its forms. Packages of pages (entry) mount this way.
+func (p *Portal) Handle(pattern string, perm accounts.Permission, page func(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string)) {
+	p.mux.HandleFunc(pattern, p.gate(permission, perm, func(w http.ResponseWriter, r *http.Request, v *visitor) { page(w, r, v.user, v.sess.CSRF) }))
 }
 
 // need is what a page requires of its user.
@@ -193,22 +197,11 @@ func (p *Portal) gate(n need, perm accounts.Permission, h func(http.ResponseWrit
 	}
 }
 
-// Visitor is the signed-in user of a page another package mounts with
-// Handle.
-type Visitor struct {
-	User accounts.User
-	CSRF string // the session's form token: forms post it as "csrf"
-}
-
-// Handle mounts another package's page (the Immunization Home, data
-// entry) at pattern behind the portal's own gate: signed in, second
-// factor given, required steps done, and for a POST the session's CSRF
-// token from the same origin; it is served with the portal's headers.
-// Role checks are the page's.
-func (p *Portal) Handle(pattern string, h func(http.ResponseWriter, *http.Request, Visitor)) {
-	p.mux.HandleFunc(pattern, p.gate(anyone, 0, func(w http.ResponseWriter, r *http.Request, v *visitor) {
-		h(w, r, Visitor{User: v.user, CSRF: v.sess.CSRF})
-	}))
+// HandleSignedIn is Handle for pages open to every signed-in user (the
+// second factor given, required steps done), whose roles the page checks
+// itself (the Immunization Home: what a user sees depends on the patient).
+func (p *Portal) HandleSignedIn(pattern string, page func(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string)) {
+	p.mux.HandleFunc(pattern, p.gate(anyone, 0, func(w http.ResponseWriter, r *http.Request, v *visitor) { page(w, r, v.user, v.sess.CSRF) }))
 }
 
 // nextStep is the page a signed-in user must go through before any other:

@@ -227,6 +227,7 @@ func (s *Store) patientHits(ctx context.Context, ids []int64) ([]PatientHit, err
 // DoseSource is one report of a consolidated dose: which facility sent
 // it, when, how, and what consolidation made of it.
 type DoseSource struct {
+	SourceID      int64 // the report's row (source_vaccinations.id): what data entry corrects
 	EventID       int64
 	CVX           string // the event's
 	Date          time.Time
@@ -241,7 +242,7 @@ type DoseSource struct {
 // DoseSources returns the reports of a patient's consolidated doses, by
 // event and then in the order received.
 func (s *Store) DoseSources(ctx context.Context, patientID int64) ([]DoseSource, error) {
-	rows, err := s.pool.Query(ctx, `SELECT e.id, e.cvx, e.administered_on, v.facility, v.received_at, r.transport, v.control_id,
+	rows, err := s.pool.Query(ctx, `SELECT v.id, e.id, e.cvx, e.administered_on, v.facility, v.received_at, r.transport, v.control_id,
 			v.historical, v.consolidation
 		FROM source_vaccinations v JOIN vaccination_events e ON e.id = v.event_id AND e.patient_id = v.patient_id
 		JOIN source_reports r ON r.id = v.report_id
@@ -252,7 +253,7 @@ func (s *Store) DoseSources(ctx context.Context, patientID int64) ([]DoseSource,
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (DoseSource, error) {
 		var d DoseSource
-		err := row.Scan(&d.EventID, &d.CVX, &d.Date, &d.Facility, &d.ReceivedAt, &d.Transport, &d.ControlID, &d.Historical, &d.Consolidation)
+		err := row.Scan(&d.SourceID, &d.EventID, &d.CVX, &d.Date, &d.Facility, &d.ReceivedAt, &d.Transport, &d.ControlID, &d.Historical, &d.Consolidation)
 		return d, err
 	})
 	if err != nil {
