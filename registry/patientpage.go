@@ -262,20 +262,6 @@ func (s *Store) DoseSources(ctx context.Context, patientID int64) ([]DoseSource,
 	return out, nil
 }
 
-// PatientExists reports whether the registry holds patient id, and the
-// survivor it was merged into (0 when not merged).
-func (s *Store) PatientExists(ctx context.Context, id int64) (exists bool, mergedInto int64, err error) {
-	var m pgtype.Int8
-	err = s.pool.QueryRow(ctx, `SELECT merged_into FROM patients WHERE id = $1`, id).Scan(&m)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, 0, nil
-	}
-	if err != nil {
-		return false, 0, fmt.Errorf("registry: patient %d: %w", id, err)
-	}
-	return true, m.Int64, nil
-}
-
 // searchAgrees reports whether a candidate agrees with a search on each
 // field searched for (family name, given name, birth date): exactly, or
 // as the matcher tolerates (typo, phonetic, nickname, alias, swapped day
