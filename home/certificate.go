@@ -24,7 +24,7 @@ type certSearchView struct {
 }
 
 // certSearchPage is a school nurse's lookup form.
-func (h *Home) certSearchPage(w http.ResponseWriter, r *http.Request, v visitor) {
+func (h *Home) certSearchPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 	h.render(w, http.StatusOK, "certsearch", page{Title: "Immunization certificates", V: v, Data: certSearchView{Reason: defaultNurseReason}})
 }
 
@@ -32,7 +32,7 @@ func (h *Home) certSearchPage(w http.ResponseWriter, r *http.Request, v visitor)
 // found (not opted out) is opened to the nurse's school for the
 // certificate, with the reason recorded and audited; the lookup itself is
 // audited too.
-func (h *Home) certSearch(w http.ResponseWriter, r *http.Request, v visitor) {
+func (h *Home) certSearch(w http.ResponseWriter, r *http.Request, v *visitor) {
 	f := formOf(r.PostFormValue)
 	view := certSearchView{Form: f, Reason: strings.TrimSpace(r.PostFormValue("reason"))}
 	dob, err := time.Parse(time.DateOnly, f.DOB)
@@ -86,7 +86,7 @@ type certView struct {
 
 // certSummary shows what the certificate shows: name, birth date, doses,
 // evidence of immunity.
-func (h *Home) certSummary(w http.ResponseWriter, r *http.Request, v visitor) {
+func (h *Home) certSummary(w http.ResponseWriter, r *http.Request, v *visitor) {
 	id, ok := h.needAccess(w, r, v, accounts.CertificateOnly)
 	if !ok {
 		return
@@ -113,7 +113,7 @@ func (h *Home) certSummary(w http.ResponseWriter, r *http.Request, v visitor) {
 
 // certPDF issues the official certificate as a PDF; each print is written
 // to the accounting of disclosures and the audit log before it is sent.
-func (h *Home) certPDF(w http.ResponseWriter, r *http.Request, v visitor) {
+func (h *Home) certPDF(w http.ResponseWriter, r *http.Request, v *visitor) {
 	id, ok := h.needAccess(w, r, v, accounts.CertificateOnly)
 	if !ok {
 		return
@@ -132,7 +132,7 @@ func (h *Home) certPDF(w http.ResponseWriter, r *http.Request, v visitor) {
 		h.internal(w, r, v, err)
 		return
 	}
-	org, err := h.acc.Organization(r.Context(), v.User.OrgID)
+	org, err := h.org(r.Context(), v)
 	if err != nil {
 		h.internal(w, r, v, err)
 		return
@@ -147,13 +147,14 @@ func (h *Home) certPDF(w http.ResponseWriter, r *http.Request, v visitor) {
 		h.internal(w, r, v, err)
 		return
 	}
-	if err := h.disclose(r.Context(), v, "immunization certificate "+cert.ID+" (PDF)", id); err != nil {
+	ds, err := h.disclosures(r.Context(), v, "immunization certificate "+cert.ID+" (PDF)", id)
+	if err != nil {
 		h.internal(w, r, v, err)
 		return
 	}
 	pid := id
-	if err := h.reg.RecordAudit(r.Context(), registry.AuditEntry{Actor: v.User.Actor(), Action: "certificate-print", PatientID: &pid,
-		Detail: "certificate " + cert.ID}); err != nil {
+	if err := h.reg.RecordDisclosuresAudited(r.Context(), ds, registry.AuditEntry{Actor: v.User.Actor(), Action: "certificate-print",
+		PatientID: &pid, Detail: "certificate " + cert.ID}); err != nil {
 		h.internal(w, r, v, err)
 		return
 	}

@@ -58,7 +58,6 @@ type Home struct {
 	cfg  Config
 	reg  *registry.Store
 	acc  *accounts.Store
-	rels Relationships
 	tmpl map[string]*template.Template
 	log  *slog.Logger
 }
@@ -74,7 +73,7 @@ func New(cfg Config) (*Home, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Home{cfg: cfg, reg: cfg.Registry, acc: cfg.Accounts, rels: Relationships{Registry: cfg.Registry, Accounts: cfg.Accounts}, log: cfg.Logger}
+	h := &Home{cfg: cfg, reg: cfg.Registry, acc: cfg.Accounts, log: cfg.Logger}
 	if err := h.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -85,16 +84,29 @@ func New(cfg Config) (*Home, error) {
 type visitor struct {
 	User accounts.User
 	CSRF string
+	org  *accounts.Organization // the user's organization, read once per request (org)
+}
+
+// org returns v's organization.
+func (h *Home) org(ctx context.Context, v *visitor) (accounts.Organization, error) {
+	if v.org == nil {
+		o, err := h.acc.Organization(ctx, v.User.OrgID)
+		if err != nil {
+			return o, err
+		}
+		v.org = &o
+	}
+	return *v.org, nil
 }
 
 // Mount adds the patient pages to p.
 func (h *Home) Mount(p *portal.Portal) {
-	handle := func(pattern string, page func(http.ResponseWriter, *http.Request, visitor)) {
+	handle := func(pattern string, page func(http.ResponseWriter, *http.Request, *visitor)) {
 		p.HandleSignedIn(pattern, func(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
-			page(w, r, visitor{User: u, CSRF: csrf})
+			page(w, r, &visitor{User: u, CSRF: csrf})
 		})
 	}
-	handle("GET /static/home/home.css", func(w http.ResponseWriter, r *http.Request, _ visitor) {
+	handle("GET /static/home/home.css", func(w http.ResponseWriter, r *http.Request, _ *visitor) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		_, _ = w.Write(css)
 	})
@@ -117,8 +129,8 @@ var (
 )
 
 // only refuses users whose role is not one of roles.
-func (h *Home) only(roles []accounts.Role, page func(http.ResponseWriter, *http.Request, visitor)) func(http.ResponseWriter, *http.Request, visitor) {
-	return func(w http.ResponseWriter, r *http.Request, v visitor) {
+func (h *Home) only(roles []accounts.Role, page func(http.ResponseWriter, *http.Request, *visitor)) func(http.ResponseWriter, *http.Request, *visitor) {
+	return func(w http.ResponseWriter, r *http.Request, v *visitor) {
 		for _, role := range roles {
 			if v.User.Role == role && !v.User.Disabled() {
 				page(w, r, v)
@@ -136,6 +148,8 @@ type Relationships struct {
 	Registry *registry.Store
 	Accounts *accounts.Store
 }
+
+var _ accounts.Relationships = Relationships{}
 
 // Relationship implements accounts.Relationships.
 func (rs Relationships) Relationship(ctx context.Context, patientID, orgID int64) (accounts.Relationship, error) {
@@ -157,22 +171,33 @@ func toRelationship(r registry.Relation) accounts.Relationship {
 // errNoPatient answers a path naming no patient.
 var errNoPatient = errors.New("no such patient")
 
-// access is what v's user may see of the patient the path names.
-func (h *Home) access(r *http.Request, v visitor) (int64, accounts.Access, error) {
+// access is what v's user may see of the patient the path names
+// (accounts.Scope of the organization's relation to the patient).
+func (h *Home) access(r *http.Request, v *visitor) (int64, accounts.Access, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, accounts.NoAccess, errNoPatient
 	}
-	a, err := accounts.PatientAccess(r.Context(), h.rels, v.User, id, "")
+	if v.User.Disabled() {
+		return id, accounts.NoAccess, nil
+	}
+	org, err := h.org(r.Context(), v)
+	if err != nil {
+		return id, accounts.NoAccess, err
+	}
+	rel, err := h.reg.Relation(r.Context(), id, org.ID, org.FacilityID)
 	if errors.Is(err, registry.ErrNoPatient) {
 		return id, accounts.NoAccess, errNoPatient
 	}
-	return id, a, err
+	if err != nil {
+		return id, accounts.NoAccess, err
+	}
+	return id, accounts.Scope(v.User.Role, toRelationship(rel)), nil
 }
 
 // needAccess answers the request itself unless v's user has at least
 // want on the patient; it returns the patient id and whether to go on.
-func (h *Home) needAccess(w http.ResponseWriter, r *http.Request, v visitor, want accounts.Access) (int64, bool) {
+func (h *Home) needAccess(w http.ResponseWriter, r *http.Request, v *visitor, want accounts.Access) (int64, bool) {
 	id, a, err := h.access(r, v)
 	switch {
 	case errors.Is(err, errNoPatient):
@@ -195,13 +220,24 @@ func (h *Home) needAccess(w http.ResponseWriter, r *http.Request, v visitor, wan
 // disclose writes a view of patients' data by v's user to the accounting
 // of disclosures (one row per patient); the page is sent only once it is
 // written.
-func (h *Home) disclose(ctx context.Context, v visitor, what string, patientIDs ...int64) error {
+func (h *Home) disclose(ctx context.Context, v *visitor, what string, patientIDs ...int64) error {
 	if len(patientIDs) == 0 {
 		return nil
 	}
-	org, err := h.acc.Organization(ctx, v.User.OrgID)
+	ds, err := h.disclosures(ctx, v, what, patientIDs...)
 	if err != nil {
 		return err
+	}
+	return h.reg.RecordDisclosures(ctx, ds)
+}
+
+// disclosures are the rows of the accounting of disclosures for a view of
+// patients' data by v's user: to the user's clinic (its facility id) or
+// organization, saying what and who.
+func (h *Home) disclosures(ctx context.Context, v *visitor, what string, patientIDs ...int64) ([]registry.Disclosure, error) {
+	org, err := h.org(ctx, v)
+	if err != nil {
+		return nil, err
 	}
 	to := org.FacilityID
 	if to == "" {
@@ -213,14 +249,14 @@ func (h *Home) disclose(ctx context.Context, v visitor, what string, patientIDs 
 	for i, id := range patientIDs {
 		ds[i] = registry.Disclosure{At: at, Facility: to, PatientID: id, What: what}
 	}
-	return h.reg.RecordDisclosures(ctx, ds)
+	return ds, nil
 }
 
 // page is what every template gets.
 type page struct {
 	Title string
 	Nav   string // patients, certificates
-	V     visitor
+	V     *visitor
 	Flash string
 	Error string
 	Data  any
@@ -251,11 +287,11 @@ func (h *Home) render(w http.ResponseWriter, status int, name string, pg page) {
 	_, _ = w.Write([]byte(b.String()))
 }
 
-func (h *Home) fail(w http.ResponseWriter, v visitor, status int, msg string) {
+func (h *Home) fail(w http.ResponseWriter, v *visitor, status int, msg string) {
 	h.render(w, status, "error", page{Title: http.StatusText(status), V: v, Error: msg})
 }
 
-func (h *Home) internal(w http.ResponseWriter, r *http.Request, v visitor, err error) {
+func (h *Home) internal(w http.ResponseWriter, r *http.Request, v *visitor, err error) {
 	h.log.Error("home", "path", r.URL.Path, "err", err)
 	h.fail(w, v, http.StatusInternalServerError, "Something went wrong on our side; please try again in a moment.")
 }

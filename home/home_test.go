@@ -32,6 +32,7 @@ type fixture struct {
 	reg   *registry.Store
 	acc   *accounts.Store
 	users map[string]session
+	orgs  map[string]int64
 	// ada was reported by clinic A; ben by clinic B; cal by clinic A and
 	// opted out.
 	ada, ben, cal int64
@@ -96,6 +97,7 @@ func newFixture(t *testing.T) *fixture {
 		"school":  {Kind: accounts.School, Name: "Lincoln Elementary"},
 	}
 	ids := map[string]int64{}
+	f.orgs = ids
 	for k, o := range orgs {
 		if ids[k], err = acc.CreateOrganization(ctx, o); err != nil {
 			t.Fatal(err)
@@ -253,6 +255,14 @@ func TestAccess(t *testing.T) {
 		if got, body := f.do(tc.user, "GET", tc.path, nil); got != tc.want {
 			t.Errorf("%s GET %s: %d, want %d\n%.300s", tc.user, tc.path, got, tc.want, body)
 		}
+	}
+	// The accounts.Relationships the registry's records give.
+	rels := home.Relationships{Registry: f.reg, Accounts: f.acc}
+	if rel, err := rels.Relationship(context.Background(), f.ada, f.orgs["clinicA"]); err != nil || !rel.Reported || rel.Searched || rel.OptedOut {
+		t.Errorf("Ada to clinic A: %+v %v", rel, err)
+	}
+	if a, err := accounts.PatientAccess(context.Background(), rels, f.users["bob"].user, f.ada, ""); err != nil || a != accounts.NoAccess {
+		t.Errorf("bob's access to Ada: %v %v", a, err)
 	}
 	// Bob finds Ada by exact name and birth date and gives a reason.
 	_, body := f.do("bob", "GET", "/patients?family=Lovelace&given=Ada&dob=2023-01-10", nil)

@@ -22,7 +22,7 @@ type optOutView struct {
 
 // optOutPage shows the form that records a parent's opt-out (or, for an
 // opted-out patient, its reversal) and the history.
-func (h *Home) optOutPage(w http.ResponseWriter, r *http.Request, v visitor) {
+func (h *Home) optOutPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 	id, ok := h.needAccess(w, r, v, accounts.FullRecord)
 	if !ok {
 		return
@@ -30,7 +30,7 @@ func (h *Home) optOutPage(w http.ResponseWriter, r *http.Request, v visitor) {
 	h.showOptOut(w, r, v, id, http.StatusOK, "", optOutView{})
 }
 
-func (h *Home) showOptOut(w http.ResponseWriter, r *http.Request, v visitor, id int64, status int, msg string, view optOutView) {
+func (h *Home) showOptOut(w http.ResponseWriter, r *http.Request, v *visitor, id int64, status int, msg string, view optOutView) {
 	hits, err := h.reg.PatientHits(r.Context(), []int64{id})
 	if err != nil {
 		h.internal(w, r, v, err)
@@ -52,7 +52,7 @@ func (h *Home) showOptOut(w http.ResponseWriter, r *http.Request, v visitor, id 
 // recordOptOut records the opt-out or its reversal. A clinic user who
 // records an opt-out no longer sees the patient: the page then goes back
 // to the search.
-func (h *Home) recordOptOut(w http.ResponseWriter, r *http.Request, v visitor) {
+func (h *Home) recordOptOut(w http.ResponseWriter, r *http.Request, v *visitor) {
 	id, ok := h.needAccess(w, r, v, accounts.FullRecord)
 	if !ok {
 		return

@@ -81,12 +81,12 @@ type refusalView struct {
 }
 
 // recordPage serves the Immunization Home of the patient the path names.
-func (h *Home) recordPage(w http.ResponseWriter, r *http.Request, v visitor) {
+func (h *Home) recordPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 	id, ok := h.needAccess(w, r, v, accounts.FullRecord)
 	if !ok {
 		return
 	}
-	org, err := h.acc.Organization(r.Context(), v.User.OrgID)
+	org, err := h.org(r.Context(), v)
 	if err != nil {
 		h.internal(w, r, v, err)
 		return

@@ -71,7 +71,7 @@ type searchView struct {
 // those related to the user's clinic; others found by exact name and
 // birth date, to be opened with a reason; opted-out patients only for
 // program staff.
-func (h *Home) searchPage(w http.ResponseWriter, r *http.Request, v visitor) {
+func (h *Home) searchPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 	f := formOf(r.URL.Query().Get)
 	view := searchView{Form: f, Program: v.User.Role.Program()}
 	if f.empty() {
@@ -111,7 +111,7 @@ func (h *Home) searchPage(w http.ResponseWriter, r *http.Request, v visitor) {
 }
 
 // auditSearch writes the search (not its terms) to the audit log.
-func (h *Home) auditSearch(r *http.Request, v visitor, listed int) error {
+func (h *Home) auditSearch(r *http.Request, v *visitor, listed int) error {
 	return h.reg.RecordAudit(r.Context(), registry.AuditEntry{Actor: v.User.Actor(), Action: "patient-search",
 		Detail: fmt.Sprintf("%d patients listed", listed)})
 }
@@ -122,11 +122,11 @@ var flashes = map[string]string{
 }
 
 // visibleHits applies the scope rules to a search's hits.
-func (h *Home) visibleHits(r *http.Request, v visitor, hits []registry.PatientHit) ([]hitView, error) {
+func (h *Home) visibleHits(r *http.Request, v *visitor, hits []registry.PatientHit) ([]hitView, error) {
 	if len(hits) == 0 {
 		return nil, nil
 	}
-	org, err := h.acc.Organization(r.Context(), v.User.OrgID)
+	org, err := h.org(r.Context(), v)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func maskIdentifier(id iis.Identifier) string {
 // birth date outside the clinic's relationships, then opens it. The name
 // and birth date are checked again: a reason opens only a record its
 // exact name and birth date lead to.
-func (h *Home) giveReason(w http.ResponseWriter, r *http.Request, v visitor) {
+func (h *Home) giveReason(w http.ResponseWriter, r *http.Request, v *visitor) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		h.fail(w, v, http.StatusNotFound, "No such patient.")
@@ -251,7 +251,12 @@ func (h *Home) giveReason(w http.ResponseWriter, r *http.Request, v visitor) {
 		h.internal(w, r, v, err)
 		return
 	}
-	rel, err := h.rels.Relationship(r.Context(), id, v.User.OrgID)
+	org, err := h.org(r.Context(), v)
+	if err != nil {
+		h.internal(w, r, v, err)
+		return
+	}
+	rel, err := h.reg.Relation(r.Context(), id, org.ID, org.FacilityID)
 	if err != nil && !errors.Is(err, registry.ErrNoPatient) {
 		h.internal(w, r, v, err)
 		return

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/iisproject/iis"
@@ -596,6 +597,12 @@ type Disclosure struct {
 // transaction: callers batch concurrent disclosures so that they share one
 // commit (and one fsync).
 func (s *Store) RecordDisclosures(ctx context.Context, ds []Disclosure) error {
+	return recordDisclosures(ctx, s.pool, ds)
+}
+
+func recordDisclosures(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, ds []Disclosure) error {
 	at := make([]time.Time, len(ds))
 	actor := make([]string, len(ds))
 	pid := make([]int64, len(ds))
@@ -603,7 +610,7 @@ func (s *Store) RecordDisclosures(ctx context.Context, ds []Disclosure) error {
 	for i, d := range ds {
 		at[i], actor[i], pid[i], what[i] = d.At, "facility:"+d.Facility, d.PatientID, d.What
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO audit_log (at, actor, action, patient_id, detail)
+	_, err := db.Exec(ctx, `INSERT INTO audit_log (at, actor, action, patient_id, detail)
 		SELECT a, b, 'disclose', c, d FROM unnest($1::timestamptz[], $2::text[], $3::bigint[], $4::text[]) AS t(a, b, c, d)`,
 		at, actor, pid, what)
 	if err != nil {

@@ -275,3 +275,21 @@ func searchAgrees(r *match.Result) bool {
 	}
 	return r.Fields[match.FieldLast].Level != match.Missing
 }
+
+// RecordDisclosuresAudited writes disclosures and an audit entry in one
+// transaction (a certificate print: what was disclosed, and the print).
+func (s *Store) RecordDisclosuresAudited(ctx context.Context, ds []Disclosure, e AuditEntry) error {
+	if e.Actor == "" || e.Action == "" {
+		return fmt.Errorf("registry: audit entry needs an actor and an action")
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := recordDisclosures(ctx, tx, ds); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_log (actor, action, patient_id, detail) VALUES ($1, $2, $3, $4)`,
+			e.Actor, e.Action, e.PatientID, e.Detail); err != nil {
+			return fmt.Errorf("registry: audit: %w", err)
+		}
+		return nil
+	})
+}
