@@ -36,6 +36,7 @@ type recordView struct {
 	OptedOut    bool
 	OptOuts     []registry.OptOut
 	Program     bool
+	CanEnter    bool
 	CanPrint    bool
 	AsOf        string
 }
@@ -96,7 +97,7 @@ func (h *Home) recordPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 		h.internal(w, r, v, err)
 		return
 	}
-	view.Program = v.User.Role.Program()
+	view.Program, view.CanEnter = v.User.Role.Program(), entersData(v.User.Role)
 	view.CanPrint = h.cfg.Certificates != nil
 	if err := h.disclose(r.Context(), v, "Immunization Home: demographics, doses, evaluation and forecast", id); err != nil {
 		h.internal(w, r, v, err)
@@ -160,10 +161,20 @@ func demographics(id int64, p *iis.Patient, today time.Time) *recordView {
 	}
 	v.Mother = strings.TrimSpace(p.MotherMaidenName.Given + " " + p.MotherMaidenName.Family)
 	for _, x := range p.Identifiers {
-		v.Identifiers = append(v.Identifiers, maskIdentifier(x))
+		label := strings.TrimSpace(x.Type + " " + x.Authority)
+		if label != "" {
+			label = " (" + label + ")"
+		}
+		v.Identifiers = append(v.Identifiers, x.Value+label)
 	}
 	for _, a := range p.Addresses {
-		v.Addresses = append(v.Addresses, strings.Join(strings.Fields(strings.Join([]string{a.Street, a.Other + ",", a.City, a.State, a.Zip}, " ")), " "))
+		var parts []string
+		for _, s := range []string{a.Street, a.Other, a.City, strings.TrimSpace(a.State + " " + a.Zip)} {
+			if s = strings.TrimSpace(s); s != "" {
+				parts = append(parts, s)
+			}
+		}
+		v.Addresses = append(v.Addresses, strings.Join(parts, ", "))
 	}
 	for _, g := range p.Guardians {
 		s := strings.TrimSpace(g.Name.Given + " " + g.Name.Family)

@@ -61,6 +61,7 @@ type hitView struct {
 }
 
 type searchView struct {
+	CanEnter bool // data entry (a clinic's users)
 	Form     searchForm
 	Searched bool
 	Hits     []hitView
@@ -73,7 +74,7 @@ type searchView struct {
 // program staff.
 func (h *Home) searchPage(w http.ResponseWriter, r *http.Request, v *visitor) {
 	f := formOf(r.URL.Query().Get)
-	view := searchView{Form: f, Program: v.User.Role.Program()}
+	view := searchView{Form: f, Program: v.User.Role.Program(), CanEnter: entersData(v.User.Role)}
 	if f.empty() {
 		h.render(w, http.StatusOK, "search", page{Title: "Find a patient", V: v, Flash: flashes[r.URL.Query().Get("done")], Data: view})
 		return
@@ -279,3 +280,6 @@ func hitIDs(hs []hitView) []int64 {
 	}
 	return ids
 }
+
+// entersData reports whether role may use data entry (a clinic's users).
+func entersData(r accounts.Role) bool { return r == accounts.ClinicUser || r == accounts.VaccineCoordinator }
