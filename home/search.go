@@ -282,4 +282,6 @@ func hitIDs(hs []hitView) []int64 {
 }
 
 // entersData reports whether role may use data entry (a clinic's users).
-func entersData(r accounts.Role) bool { return r == accounts.ClinicUser || r == accounts.VaccineCoordinator }
+func entersData(r accounts.Role) bool {
+	return r == accounts.ClinicUser || r == accounts.VaccineCoordinator
+}
