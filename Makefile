@@ -38,12 +38,13 @@ test:
 # end-to-end, worker and query benchmarks set up servers and databases, so
 # they run a fixed number of operations each.
 bench:
-	$(GO) test $(GOFLAGS) -run '^$$' -bench . -skip 'EndToEnd|Worker|QueryZ44|MessageBrowser' -benchmem -benchtime $(BENCHTIME) $(PKGS) | $(GO) run ./cmd/benchtable
+	$(GO) test $(GOFLAGS) -run '^$$' -bench . -skip 'EndToEnd|Worker|QueryZ44|MessageBrowser|ImmunizationHome' -benchmem -benchtime $(BENCHTIME) $(PKGS) | $(GO) run ./cmd/benchtable
 	$(GO) test $(GOFLAGS) -run '^$$' -bench EndToEnd -benchtime 20000x ./cmd/iisd | $(GO) run ./cmd/benchtable
 	deploy/dev/bench-e2e.sh
 	$(GO) test $(GOFLAGS) -run '^$$' -bench Worker -benchtime 3000x ./worker
 	$(GO) test $(GOFLAGS) -run '^$$' -bench QueryZ44 -benchtime 10000x -timeout 30m ./query
 	$(GO) test $(GOFLAGS) -run '^$$' -bench MessageBrowser -benchtime 20x -timeout 30m ./console
+	$(GO) test $(GOFLAGS) -run '^$$' -bench ImmunizationHome -benchtime 1000x -timeout 30m ./home
 
 # Fuzz every target for FUZZTIME each.
 FUZZTIME ?= 30s

@@ -101,19 +101,21 @@ func PatientAccess(ctx context.Context, rels Relationships, u User, patientID in
 	return Scope(u.Role, rel), nil
 }
 
-// PatientRelationships is the registry's store as far as the scope needs
-// it.
-type PatientRelationships interface {
-	PatientRelationship(ctx context.Context, patientID int64, facility string) (registry.PatientRelationship, error)
+// RelationReader is the registry's store as far as the scope needs it.
+type RelationReader interface {
+	Relation(ctx context.Context, patientID, orgID int64, facility string) (registry.Relation, error)
 }
 
 // RegistryRelationships answers Relationship from the registry: a clinic's
-// reports and queries under its facility id, and the patient's opt-out or
-// protection. A school has no facility id: only the opt-out applies.
+// reports and queries under its facility id, records opened with a
+// recorded reason, and the patient's opt-out or protection. A school has
+// no facility id: only a recorded reason relates it to a patient.
 type RegistryRelationships struct {
 	Accounts *Store
-	Registry PatientRelationships
+	Registry RelationReader
 }
+
+var _ Relationships = RegistryRelationships{}
 
 // Relationship implements Relationships.
 func (r RegistryRelationships) Relationship(ctx context.Context, patientID, orgID int64) (Relationship, error) {
@@ -121,9 +123,14 @@ func (r RegistryRelationships) Relationship(ctx context.Context, patientID, orgI
 	if err != nil {
 		return Relationship{}, err
 	}
-	pr, err := r.Registry.PatientRelationship(ctx, patientID, org.FacilityID)
+	rel, err := r.Registry.Relation(ctx, patientID, orgID, org.FacilityID)
 	if err != nil {
 		return Relationship{}, err
 	}
-	return Relationship{Reported: pr.Reported, Queried: pr.Queried, OptedOut: pr.Protected}, nil
+	return RelationshipOf(rel), nil
+}
+
+// RelationshipOf is the scope's view of the registry's relation.
+func RelationshipOf(r registry.Relation) Relationship {
+	return Relationship{Reported: r.Reported, Queried: r.Queried, Searched: r.SearchReason != "", SearchReason: r.SearchReason, OptedOut: r.OptedOut}
 }

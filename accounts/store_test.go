@@ -637,9 +637,9 @@ func TestRegistryRelationships(t *testing.T) {
 }
 
 // fakeRegistry answers by facility id.
-type fakeRegistry map[string]registry.PatientRelationship
+type fakeRegistry map[string]registry.Relation
 
-func (f fakeRegistry) PatientRelationship(_ context.Context, _ int64, facility string) (registry.PatientRelationship, error) {
+func (f fakeRegistry) Relation(_ context.Context, _ int64, _ int64, facility string) (registry.Relation, error) {
 	return f[facility], nil
 }
 

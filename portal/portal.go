@@ -197,6 +197,13 @@ func (p *Portal) gate(n need, perm accounts.Permission, h func(http.ResponseWrit
 	}
 }
 
+// HandleSignedIn is Handle for pages open to every signed-in user (the
+// second factor given, required steps done), whose roles the page checks
+// itself (the Immunization Home: what a user sees depends on the patient).
+func (p *Portal) HandleSignedIn(pattern string, page func(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string)) {
+	p.mux.HandleFunc(pattern, p.gate(anyone, 0, func(w http.ResponseWriter, r *http.Request, v *visitor) { page(w, r, v.user, v.sess.CSRF) }))
+}
+
 // nextStep is the page a signed-in user must go through before any other:
 // the TOTP code, a required password change, a required enrolment.
 func nextStep(v *visitor) string {
@@ -303,6 +310,20 @@ func (pg page) User() *accounts.User {
 		return nil
 	}
 	return &pg.V.user
+}
+
+// PatientPages is the address of the patient pages the signed-in user
+// may use: the Immunization Home's search, a school nurse's certificates,
+// or none.
+func (pg page) PatientPages() string {
+	u := pg.User()
+	switch {
+	case u == nil || nextStep(pg.V) != "" || u.Role == accounts.IntegrationEngineer:
+		return ""
+	case u.Role == accounts.SchoolNurse:
+		return "/certificates"
+	}
+	return "/patients"
 }
 
 // May reports whether the signed-in user has the named permission.

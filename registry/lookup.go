@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/iisproject/iis"
@@ -27,8 +28,9 @@ type QueryCandidate struct {
 	// Confident is the matcher's Match outcome (linked automatically had it
 	// been a report); otherwise a possible match.
 	Confident bool
-	// Protected: PD1-12 said Y (protect), or the registry status is
-	// permanently inactive / opted out; such a patient is never disclosed.
+	// Protected: PD1-12 said Y (protect), the registry status is
+	// permanently inactive / opted out, or an opt-out signed by the parent
+	// was recorded (RecordOptOut); such a patient is never disclosed.
 	Protected bool
 	// Record is the patient's demographics and doses when they were read
 	// with the candidates (for the patients holding one of the query's
@@ -89,7 +91,7 @@ func (s *Store) FindForQuery(ctx context.Context, q *immz.Query) ([]QueryCandida
 // estimates a custom one and keeps the prepared plan, where a join on
 // unnest of array parameters (estimated at ten rows) was planned again on
 // every execution.
-const identifierQuery = `SELECT p.id, p.match_record, p.protection = 'Y' OR p.registry_status = 'P', ` + patientColumns + `, ` + doseColumn + `
+const identifierQuery = `SELECT p.id, p.match_record, ` + notDisclosed + `, ` + patientColumns + `, ` + doseColumn + `
 	FROM patient_identifiers i JOIN patients p ON p.id = i.patient_id
 	WHERE i.value = $1 AND i.authority = $2 AND ($3 = '' OR i.type = $3) AND p.merged_into IS NULL`
 
@@ -220,7 +222,7 @@ func (s *Store) markProtected(ctx context.Context, out []QueryCandidate) ([]Quer
 	for i, c := range out {
 		ids[i] = c.PatientID
 	}
-	rows, err := s.pool.Query(ctx, `SELECT id FROM patients WHERE id = ANY($1) AND (protection = 'Y' OR registry_status = 'P')`, ids)
+	rows, err := s.pool.Query(ctx, `SELECT p.id FROM patients p WHERE p.id = ANY($1) AND `+notDisclosed, ids)
 	if err != nil {
 		return nil, fmt.Errorf("registry: protection: %w", err)
 	}
@@ -598,6 +600,12 @@ type Disclosure struct {
 // transaction: callers batch concurrent disclosures so that they share one
 // commit (and one fsync).
 func (s *Store) RecordDisclosures(ctx context.Context, ds []Disclosure) error {
+	return recordDisclosures(ctx, s.pool, ds)
+}
+
+func recordDisclosures(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, ds []Disclosure) error {
 	at := make([]time.Time, len(ds))
 	actor := make([]string, len(ds))
 	pid := make([]int64, len(ds))
@@ -605,7 +613,7 @@ func (s *Store) RecordDisclosures(ctx context.Context, ds []Disclosure) error {
 	for i, d := range ds {
 		at[i], actor[i], pid[i], what[i] = d.At, "facility:"+d.Facility, d.PatientID, d.What
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO audit_log (at, actor, action, patient_id, detail)
+	_, err := db.Exec(ctx, `INSERT INTO audit_log (at, actor, action, patient_id, detail)
 		SELECT a, b, 'disclose', c, d FROM unnest($1::timestamptz[], $2::text[], $3::bigint[], $4::text[]) AS t(a, b, c, d)`,
 		at, actor, pid, what)
 	if err != nil {

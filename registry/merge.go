@@ -153,6 +153,11 @@ func (s *Store) merge(ctx context.Context, tx pgx.Tx, survivor, merged int64, ac
 	bt.Queue(`DELETE FROM vaccination_events WHERE patient_id = $1`, merged)
 	bt.Queue(`UPDATE patients SET merged_into = $1, updated_at = now() WHERE id = $2`, survivor, merged)
 	bt.Queue(`UPDATE patients SET match_record = $2, updated_at = now() WHERE id = $1`, survivor, js)
+	// An opt-out stays: the survivor of a merge with an opted-out patient
+	// is opted out too, with the opt-out's history (an unmerge leaves both
+	// opted out; program staff reverse it where the form says so).
+	bt.Queue(`UPDATE patients SET opted_out = true WHERE id = $1 AND NOT opted_out AND EXISTS (SELECT 1 FROM patients WHERE id = $2 AND opted_out)`, survivor, merged)
+	bt.Queue(`UPDATE patient_opt_outs SET patient_id = $1 WHERE patient_id = $2`, survivor, merged)
 	bt.Queue(`INSERT INTO audit_log (actor, action, patient_id, detail) VALUES ($1, 'merge', $2, $3)`, actor, survivor, fmt.Sprintf("merged=%d", merged))
 	if err := tx.SendBatch(ctx, bt).Close(); err != nil {
 		return fmt.Errorf("registry: merge %d into %d: %w", merged, survivor, err)

@@ -15,7 +15,10 @@ func (s *server) mountEntry(acc *accounts.Store, p *portal.Portal) error {
 	if ids := s.cfg.ProcessingIDs; len(ids) > 0 && !slices.Contains(ids, "P") {
 		pid = ids[0]
 	}
-	e, err := entry.New(entry.Config{Ingest: s.handler, Registry: s.store, Organizations: acc, Disclosures: s.store, ProcessingID: pid, Logger: s.log})
+	e, err := entry.New(entry.Config{Ingest: s.handler, Registry: s.store, Organizations: acc, Disclosures: s.store, ProcessingID: pid, Logger: s.log,
+		// Who may enter data for a patient follows the Immunization Home's scope.
+		Relationships: accounts.RegistryRelationships{Accounts: acc, Registry: s.store},
+	})
 	if err != nil {
 		return err
 	}

@@ -229,7 +229,7 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		go con.Run(bg)
 	}
 
-	if err := s.startPortal(ctx, bg); err != nil {
+	if err := s.startPortal(ctx, bg, fc); err != nil {
 		s.shutdown(5 * time.Second)
 		return nil, err
 	}
