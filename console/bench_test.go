@@ -20,7 +20,6 @@ import (
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/registry"
 	"github.com/iisproject/iis/registry/pgtest"
-	"github.com/iisproject/iis/soap"
 )
 
 // BenchmarkMessageBrowser measures console page loads (server time to the
@@ -61,8 +60,7 @@ func BenchmarkMessageBrowser(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hash, _ := soap.HashPassword("pw")
-	c, err := console.New(console.Config{Pool: st.Pool(), Facilities: dir, Users: []console.User{{Username: "bench", PasswordHash: hash, Role: console.Viewer}}})
+	c, err := console.New(console.Config{Pool: st.Pool(), Facilities: dir, Auth: testUsers})
 	if err != nil {
 		b.Fatal(err)
 	}
