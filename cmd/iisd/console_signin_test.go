@@ -185,8 +185,11 @@ func TestConsoleRolesFromAccounts(t *testing.T) {
 	if code != http.StatusForbidden || at != "/console/messages" || !strings.Contains(body, "Your role (Clinic user) has no access to the operations console") {
 		t.Errorf("clinic user: %d at %s: %.500s", code, at, body)
 	}
-	if code, at, _ := clinic.do(http.MethodGet, "/", nil); code != 200 || at != "/" {
-		t.Errorf("clinic user's own pages: %d at %s", code, at)
+	if code, at, body := clinic.do(http.MethodGet, "/", nil); code != 200 || at != "/" || strings.Contains(body, `id="console-link"`) {
+		t.Errorf("clinic user's home: %d at %s, console link shown: %v", code, at, strings.Contains(body, `id="console-link"`))
+	}
+	if _, _, body := staff.do(http.MethodGet, "/", nil); !strings.Contains(body, `id="console-link"`) {
+		t.Error("no console link on program staff's home page")
 	}
 
 	eng := newHTTPBrowser(t, s, "198.51.100.3")
