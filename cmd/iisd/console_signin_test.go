@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -62,7 +63,10 @@ func (b *httpBrowser) do(method, path string, form url.Values) (int, string, str
 	return resp.StatusCode, resp.Request.URL.RequestURI(), string(body)
 }
 
-var formCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+var (
+	formCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	formNext = regexp.MustCompile(`name="next" value="([^"]*)"`)
+)
 
 func csrfOf(t *testing.T, body string) string {
 	t.Helper()
@@ -91,7 +95,11 @@ func (b *httpBrowser) signIn(page, user, password, secret string) (int, string, 
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	return b.do(http.MethodPost, "/signin/code", url.Values{"csrf": {csrfOf(b.t, body)}, "code": {otp}, "next": {page}})
+	next := formNext.FindStringSubmatch(body) // as the browser sends it
+	if next == nil {
+		b.t.Fatalf("no next on the code page: %.300s", body)
+	}
+	return b.do(http.MethodPost, "/signin/code", url.Values{"csrf": {csrfOf(b.t, body)}, "code": {otp}, "next": {html.UnescapeString(next[1])}})
 }
 
 // addUser creates an account of role in the organization named org (of
@@ -171,13 +179,30 @@ func TestConsoleRolesFromAccounts(t *testing.T) {
 	}
 
 	staff := newHTTPBrowser(t, s, "198.51.100.1")
-	code, at, body := staff.signIn("/console/facilities", "sam", "staff-password-1", secret)
-	if code != 200 || at != "/console/facilities" || !strings.Contains(body, `<span id="whoami">sam (viewer)</span>`) {
+	page := "/console/messages?facility=CLINIC1&type=VXU" // the query survives the code step
+	code, at, body := staff.signIn(page, "sam", "staff-password-1", secret)
+	if code != 200 || at != page || !strings.Contains(body, `<span id="whoami">sam (viewer)</span>`) {
 		t.Fatalf("program staff: %d at %s: %.500s", code, at, body)
 	}
 	if code, _, _ := staff.do(http.MethodPost, "/console/facilities", url.Values{"csrf": {csrfOf(t, body)}, "facility": {"NEWCLINIC"},
 		"processing_id": {"P", "T"}}); code != http.StatusForbidden {
 		t.Errorf("program staff changed a facility's settings: %d, want 403", code)
+	}
+
+	// A console page opened between the password and the code goes to the
+	// code step, then to the page.
+	secret2 := addUser(t, s, "Department of Public Health", "sue", "staff-password-2", accounts.ProgramStaff)
+	half := newHTTPBrowser(t, s, "198.51.100.4")
+	if _, at, _ := half.signIn("/console/errors", "sue", "staff-password-2", ""); !strings.HasPrefix(at, "/signin/code") {
+		t.Fatalf("password only: at %s, want the code step", at)
+	}
+	code, at, body = half.do(http.MethodGet, "/console/errors", nil)
+	if want := "/signin/code?next=" + url.QueryEscape("/console/errors"); code != 200 || at != want {
+		t.Fatalf("console page before the code: %d at %s, want %s", code, at, want)
+	}
+	otp, _ := totp.GenerateCode(secret2, time.Now())
+	if code, at, _ := half.do(http.MethodPost, "/signin/code", url.Values{"csrf": {csrfOf(t, body)}, "code": {otp}, "next": {"/console/errors"}}); code != 200 || at != "/console/errors" {
+		t.Errorf("after the code: %d at %s", code, at)
 	}
 
 	clinic := newHTTPBrowser(t, s, "198.51.100.2")
