@@ -13,8 +13,6 @@
 // a maintained library that also renders the enrolment QR code.
 package accounts
 
-import "fmt"
-
 // Role is what a user does in the registry.
 type Role string
 
@@ -118,20 +116,6 @@ func (r Role) May(p Permission) bool {
 		return r == ClinicUser || r == VaccineCoordinator
 	}
 	return false
-}
-
-// RoleForConsole maps an operations-console role (from the configuration
-// file's console_users) onto the accounts roles: viewer and engineer are
-// integration engineers, admin is a program administrator. The console
-// keeps its own sign-in; this says what such a person is in the registry.
-func RoleForConsole(consoleRole string) (Role, error) {
-	switch consoleRole {
-	case "viewer", "engineer":
-		return IntegrationEngineer, nil
-	case "admin":
-		return ProgramAdmin, nil
-	}
-	return "", fmt.Errorf("accounts: console role %q is not viewer, engineer or admin", consoleRole)
 }
 
 // OrgKind is the kind of an organization.

@@ -18,7 +18,6 @@ import (
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/registry"
 	"github.com/iisproject/iis/registry/pgtest"
-	"github.com/iisproject/iis/soap"
 )
 
 // BenchmarkMessageBrowser measures console page loads (server time to the
@@ -63,8 +62,7 @@ func BenchmarkMessageBrowser(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	hash, _ := soap.HashPassword("pw")
-	c, err := console.New(console.Config{Messages: st, Patients: st, Audit: st, Facilities: dir, Users: []console.User{{Username: "bench", PasswordHash: hash, Role: console.Viewer}}})
+	c, err := console.New(console.Config{Messages: st, Patients: st, Audit: st, Facilities: dir, Auth: testUsers})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,10 +7,11 @@
 // of throughput, ACK codes, latency and queue lag.
 //
 // Pages are rendered on the server (html/template); the live view's charts
-// poll a JSON endpoint. Access needs a login; roles decide who may resend
-// and change settings. Session cookies are HttpOnly, SameSite=Strict and
-// Secure behind TLS; every form carries a CSRF token bound to the session.
-// Opening a message (it holds patient data) and every change are audited.
+// poll a JSON endpoint. People sign in on the registry's people's pages
+// (package accounts, through Config.Auth); their accounts role decides
+// whether they may open the console, resend and change settings. Every
+// form carries the accounts session's CSRF token. Opening a message (it
+// holds patient data) and every change are audited.
 package console
 
 import (
@@ -30,7 +31,6 @@ import (
 	"github.com/iisproject/iis/facility"
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/registry"
-	"github.com/iisproject/iis/soap"
 )
 
 //go:embed templates/*.html
@@ -56,14 +56,6 @@ func (r Role) valid() bool { return r == Viewer || r == Engineer || r == Admin }
 
 // mayChange reports whether r may resend messages and change settings.
 func (r Role) mayChange() bool { return r == Engineer || r == Admin }
-
-// User is a console login.
-type User struct {
-	Username string
-	// PasswordHash is a bcrypt or argon2id hash (iisd hash-password).
-	PasswordHash string
-	Role         Role
-}
 
 // MessageStore is the registry's message store as the console reads it;
 // *registry.Store is one.
@@ -101,7 +93,8 @@ type Config struct {
 	Messages MessageStore
 	Patients PatientStore
 	Audit    AuditLog
-	Users    []User
+	// Auth tells who is signed in, and with which console role.
+	Auth Auth
 	// Resend handles a stored message again as the listeners would, for
 	// facility, on behalf of operator, and returns the reply. nil disables
 	// resend.
@@ -115,12 +108,8 @@ type Config struct {
 	Queue *queue.Queue
 	// Gatherer is the Prometheus registry the live view samples.
 	Gatherer prometheus.Gatherer
-	// SecureCookies marks cookies Secure (set when served over HTTPS).
-	SecureCookies bool
-	// SessionTTL is how long a session lasts without use (default 8h).
-	SessionTTL time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// Notice, when set, returns a warning for operators shown as a banner
 	// on every signed-in page ("" for none), e.g. that the forecaster's
 	// CDC release no longer covers the season.
@@ -129,16 +118,12 @@ type Config struct {
 
 // Console serves the console under /console/.
 type Console struct {
-	cfg      Config
-	auth     *soap.Accounts
-	roles    map[string]Role
-	sess     *sessions
-	throttle *throttle
-	tmpl     map[string]*template.Template
-	live     *Live
-	mux      *http.ServeMux
-	log      *slog.Logger
-	now      func() time.Time
+	cfg  Config
+	tmpl map[string]*template.Template
+	live *Live
+	mux  *http.ServeMux
+	log  *slog.Logger
+	now  func() time.Time
 }
 
 // New returns a Console. Start its live sampler with Run.
@@ -146,8 +131,8 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Messages == nil || cfg.Patients == nil || cfg.Audit == nil {
 		return nil, errors.New("console: no registry (messages, patients and audit log are required)")
 	}
-	if len(cfg.Users) == 0 {
-		return nil, errors.New("console: no users configured")
+	if cfg.Auth == nil {
+		return nil, errors.New("console: no sign-in (Auth)")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -155,25 +140,7 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.SessionTTL == 0 {
-		cfg.SessionTTL = 8 * time.Hour
-	}
-	c := &Console{cfg: cfg, roles: map[string]Role{}, log: cfg.Logger, now: cfg.Now}
-	accounts := make([]soap.Account, 0, len(cfg.Users))
-	for _, u := range cfg.Users {
-		if !u.Role.valid() {
-			return nil, fmt.Errorf("console: user %q: role %q is not viewer, engineer or admin", u.Username, u.Role)
-		}
-		c.roles[u.Username] = u.Role
-		accounts = append(accounts, soap.Account{Username: u.Username, PasswordHash: u.PasswordHash, Facilities: []string{"console"}})
-	}
-	auth, err := soap.NewAccounts(accounts)
-	if err != nil {
-		return nil, fmt.Errorf("console: users: %w", err)
-	}
-	c.auth = auth
-	c.sess = newSessions(cfg.SessionTTL, cfg.Now)
-	c.throttle = &throttle{failures: map[string][]time.Time{}, now: cfg.Now}
+	c := &Console{cfg: cfg, log: cfg.Logger, now: cfg.Now}
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -200,8 +167,7 @@ func (c *Console) routes() {
 	static, _ := fs.Sub(staticFS, "static")
 	m.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
 	m.HandleFunc("GET /console/login", c.loginPage)
-	m.HandleFunc("POST /console/login", c.login)
-	m.HandleFunc("POST /console/logout", c.authed(Viewer, c.logout))
+	m.HandleFunc("POST /console/login", c.loginPage)
 	m.HandleFunc("GET /console/{$}", c.authed(Viewer, func(w http.ResponseWriter, r *http.Request, s *session) {
 		http.Redirect(w, r, "/console/live", http.StatusSeeOther)
 	}))

@@ -12,8 +12,8 @@ func TestNoticeBanner(t *testing.T) {
 	const text = "Forecast: the CDC supporting data loaded (4.64) end their season for Influenza 2026-06-30 <now>"
 	e.notice.Store(text)
 	c := e.client(t)
-	if _, body := get(t, c, e.srv.URL+"/console/login"); strings.Contains(body, `id="notice"`) {
-		t.Error("banner on the sign-in page")
+	if _, body := get(t, noFollow(c), e.srv.URL+"/console/live"); strings.Contains(body, `id="notice"`) {
+		t.Error("banner for an anonymous visitor")
 	}
 	e.login(t, c, "vera")
 	for _, path := range []string{"/console/live", "/console/messages", "/console/errors", "/console/reviews", "/console/facilities"} {

@@ -13,7 +13,6 @@ import (
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/registry"
 	"github.com/iisproject/iis/registry/pgtest"
-	"github.com/iisproject/iis/soap"
 )
 
 // TestRedriveAudited: queueing a dead letter again is audited even when
@@ -32,12 +31,7 @@ func TestRedriveAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(q.Close)
-	hash, err := soap.HashPassword("pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := console.New(console.Config{Messages: st, Patients: st, Audit: st, Queue: q,
-		Users: []console.User{{Username: "ed", PasswordHash: hash, Role: console.Engineer}}})
+	c, err := console.New(console.Config{Messages: st, Patients: st, Audit: st, Queue: q, Auth: testUsers})
 	if err != nil {
 		t.Fatal(err)
 	}

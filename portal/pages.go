@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -50,10 +51,15 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request, v *visitor) {
 	}})
 }
 
-// signinPage shows the sign-in form (or sends a signed-in user home).
+// signinPage shows the sign-in form (or sends a signed-in user on to
+// next, through the step still due if any).
 func (p *Portal) signinPage(w http.ResponseWriter, r *http.Request) {
 	if v := p.visitor(r); v != nil {
-		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		next := safeNext(r.URL.Query().Get("next"))
+		if step := nextStep(v); step != "" {
+			next = step + "?next=" + url.QueryEscape(next)
+		}
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
 	p.render(w, http.StatusOK, "signin", page{Title: "Sign in", CSRF: p.formToken(w), Flash: flash(r), Data: safeNext(r.URL.Query().Get("next"))})
@@ -94,7 +100,7 @@ func (p *Portal) signin(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, p.cookie(formCookie, "", -1))
 	http.SetCookie(w, p.cookie(sessionCookie, tok, 0))
 	if accounts.NeedsTOTP(u) {
-		next = "/signin/code?next=" + next
+		next = "/signin/code?next=" + url.QueryEscape(next)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

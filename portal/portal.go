@@ -218,6 +218,18 @@ func nextStep(v *visitor) string {
 	return ""
 }
 
+// SignedIn returns r's signed-in user and session once the sign-in is
+// complete (second factor given, no password change or authenticator
+// enrolment due), for the operations console, which signs people in
+// here: the session cookie's path is "/".
+func (p *Portal) SignedIn(r *http.Request) (accounts.User, accounts.Session, bool) {
+	v := p.visitor(r)
+	if v == nil || nextStep(v) != "" {
+		return accounts.User{}, accounts.Session{}, false
+	}
+	return v.user, v.sess, true
+}
+
 func (p *Portal) visitor(r *http.Request) *visitor {
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil || ck.Value == "" {
@@ -283,9 +295,10 @@ func (p *Portal) SetPublicURL(u string) {
 	}
 }
 
-// safeNext keeps a post-sign-in redirect on this site's pages.
+// safeNext keeps a post-sign-in redirect on this site's pages (the
+// operations console's included).
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/console") ||
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/console/login") ||
 		strings.ContainsAny(next, "\\\r\n") || strings.HasPrefix(next, "/signin") {
 		return "/"
 	}

@@ -316,7 +316,7 @@ func TestForgotPasswordSaysNothing(t *testing.T) {
 func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"/admin/users": "/admin/users", "": "/", "//evil.example/": "/", "https://evil.example/": "/",
-		"/console/live": "/", "/\\evil": "/", "/signin/code": "/", "/?done=x": "/?done=x",
+		"/console/live": "/console/live", "/console/login?next=/x": "/", "/\\evil": "/", "/signin/code": "/", "/?done=x": "/?done=x",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)

@@ -82,8 +82,10 @@ type Config struct {
 	// bcrypt or argon2id password hashes (make one with `iisd hash-password`).
 	SOAPAccounts []SOAPAccount `json:"soap_accounts"`
 
-	// ConsoleUsers may sign in to the operations console at /console/
-	// (roles viewer, engineer, admin). None: the console is off.
+	// ConsoleUsers (deprecated) are imported at start as accounts of the
+	// state program, password hashes kept, unless the username exists:
+	// viewer and engineer as integration engineers, admin as a program
+	// administrator. They sign in on the people's pages like everyone.
 	ConsoleUsers []ConsoleUser `json:"console_users"`
 
 	// Accounts seeds the people's pages at / (file only): the state
@@ -130,7 +132,7 @@ type OrganizationEntry struct {
 	FacilityID string `json:"facility_id"` // a clinic's MSH-4 / SOAP facility / certificate CN
 }
 
-// ConsoleUser is one console login.
+// ConsoleUser is one console login (deprecated; see Config.ConsoleUsers).
 type ConsoleUser struct {
 	Username     string `json:"username"`
 	PasswordHash string `json:"password_hash"` // bcrypt or argon2id (iisd hash-password)

@@ -38,7 +38,7 @@ func chromium(t *testing.T) string {
 }
 
 // TestConsoleInBrowser is the integration engineer's path through the
-// console in headless Chromium: sign in, find a rejected message by MSH-10,
+// console in headless Chromium: sign in on the people's sign-in page, find a rejected message by MSH-10,
 // open it and read its ERR rows, fix the facility's settings, resend the
 // message and see it accepted and stored, and watch the live counters move.
 // Screenshots of each step are saved as test artifacts (go test -artifacts).
@@ -166,10 +166,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}
 
-	// Sign in: the console sends an anonymous visitor to the login page.
+	// Sign in: the console sends an anonymous visitor to the people's
+	// sign-in page, where ana (a console_users engineer, imported as an
+	// integration engineer: no second factor) signs in and lands back in
+	// the console.
 	run("sign in",
 		chromedp.Navigate(base+"/console/messages"),
 		chromedp.WaitVisible("#username"),
+		waitURL("/signin?next="+url.QueryEscape("/console/messages")),
 		chromedp.SendKeys("#username", "ana"),
 		chromedp.SendKeys("#password", "onboard-2026"),
 		chromedp.Click("#signin"),
@@ -178,6 +182,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	)
 	if who := text("#whoami"); who != "ana (engineer)" {
 		t.Errorf("signed in as %q", who)
+	}
+	if loc, _ := chromedp.Run(bctx, chromedp.Location()); loc != base+"/console/messages" {
+		t.Errorf("after sign-in at %s, want the console page asked for", loc)
 	}
 
 	// Find the rejected message by its MSH-10 and open it.

@@ -208,31 +208,25 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 	queries := query.New(query.Config{Validator: validator, Registry: s.queryReg, Forecaster: fc,
 		Authorizer: queryAuthorizer(cfg, log), Logger: log})
 	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Queries: queries, Profiles: profiles, Metrics: ingest.NewMetrics(reg), Logger: log})
-	if len(cfg.ConsoleUsers) > 0 {
-		users := make([]console.User, 0, len(cfg.ConsoleUsers))
-		for _, u := range cfg.ConsoleUsers {
-			users = append(users, console.User{Username: u.Username, PasswordHash: u.PasswordHash, Role: console.Role(u.Role)})
-		}
-		h := s.handler
-		con, err := console.New(console.Config{
-			Messages: s.store, Patients: s.store, Audit: s.store, Users: users, Facilities: profiles, Queue: q, Gatherer: reg, Reviews: s.store,
-			SecureCookies: cfg.HTTPTLSCert != "", Logger: log, Notice: releaseNotice(fc, time.Now),
-			Resend: func(ctx context.Context, facility, operator string, msg []byte) []byte {
-				return h.ServeHL7(ingest.WithSource(ctx, ingest.Source{Facility: facility, Transport: "console", Resend: operator}), msg)
-			},
-		})
-		if err != nil {
-			s.shutdown(5 * time.Second)
-			return nil, err
-		}
-		s.console = con
-		go con.Run(bg)
-	}
-
 	if err := s.startPortal(ctx, bg, fc); err != nil {
 		s.shutdown(5 * time.Second)
 		return nil, err
 	}
+	// The console signs people in through the people's pages.
+	h := s.handler
+	con, err := console.New(console.Config{
+		Messages: s.store, Patients: s.store, Audit: s.store, Auth: consoleAuth{s.portal}, Facilities: profiles, Queue: q, Gatherer: reg, Reviews: s.store,
+		Logger: log, Notice: releaseNotice(fc, time.Now),
+		Resend: func(ctx context.Context, facility, operator string, msg []byte) []byte {
+			return h.ServeHL7(ingest.WithSource(ctx, ingest.Source{Facility: facility, Transport: "console", Resend: operator}), msg)
+		},
+	})
+	if err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
+	}
+	s.console = con
+	go con.Run(bg)
 
 	if cfg.MLLPAddr != "" {
 		if err := s.startMLLP(reg); err != nil {
