@@ -18,7 +18,6 @@ import (
 	"crypto/subtle"
 	"embed"
 	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -347,24 +346,11 @@ func (pg page) May(name string) bool {
 }
 
 func (p *Portal) render(w http.ResponseWriter, status int, name string, pg page) {
-	t := p.tmpl[name]
-	if t == nil {
-		http.Error(w, "no such page", http.StatusInternalServerError)
-		return
-	}
 	if pg.V != nil && pg.CSRF == "" {
 		pg.CSRF = pg.V.sess.CSRF
 	}
 	pg.MailSent = p.cfg.MailSent
-	var b strings.Builder
-	if err := t.ExecuteTemplate(&b, "layout", pg); err != nil {
-		p.log.Error("portal: render", "page", name, "err", err)
-		http.Error(w, "page failed to render", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(b.String()))
+	execute(w, p.log, p.tmpl[name], status, name, pg)
 }
 
 func (p *Portal) fail(w http.ResponseWriter, r *http.Request, v *visitor, status int, msg string) {
@@ -395,23 +381,11 @@ var funcs = template.FuncMap{
 }
 
 func (p *Portal) parseTemplates() error {
-	p.tmpl = map[string]*template.Template{}
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		return fmt.Errorf("portal: templates: %w", err)
+	pages, err := fs.Sub(templateFS, "templates")
+	if err == nil {
+		p.tmpl, err = parsePages(pages, nil)
 	}
-	for _, f := range names {
-		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
-		if name == "layout" {
-			continue
-		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", f)
-		if err != nil {
-			return fmt.Errorf("portal: template %s: %w", name, err)
-		}
-		p.tmpl[name] = t
-	}
-	return nil
+	return err
 }
 
 // ctxAddr is the client's address for r.
