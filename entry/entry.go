@@ -32,7 +32,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -131,9 +130,11 @@ func New(cfg Config) (*Pages, error) {
 		cfg.Now = time.Now
 	}
 	p := &Pages{cfg: cfg, log: cfg.Logger, options: buildOptions(cfg.Codes)}
-	if err := p.parseTemplates(); err != nil {
-		return nil, err
+	tmpl, err := portal.ParsePages(templateFS, funcs, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("entry: %w", err)
 	}
+	p.tmpl = tmpl
 	return p, nil
 }
 
@@ -280,17 +281,6 @@ func (p *Pages) fail(w http.ResponseWriter, u accounts.User, csrf string, status
 func (p *Pages) internal(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string, err error) {
 	p.log.Error("entry", "path", r.URL.Path, "err", err)
 	p.fail(w, u, csrf, http.StatusInternalServerError, "Something went wrong on our side; please try again in a moment.")
-}
-
-func (p *Pages) parseTemplates() error {
-	pages, err := fs.Sub(templateFS, "templates")
-	if err == nil {
-		p.tmpl, err = portal.ParsePages(pages, funcs, p.log)
-	}
-	if err != nil {
-		return fmt.Errorf("entry: %w", err)
-	}
-	return nil
 }
 
 var funcs = template.FuncMap{

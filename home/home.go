@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -70,9 +69,11 @@ func New(cfg Config) (*Home, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Home{cfg: cfg, reg: cfg.Registry, acc: cfg.Accounts, log: cfg.Logger}
-	if err := h.parseTemplates(); err != nil {
-		return nil, err
+	tmpl, err := portal.ParsePages(templateFS, funcs, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("home: %w", err)
 	}
+	h.tmpl = tmpl
 	return h, nil
 }
 
@@ -254,15 +255,4 @@ var funcs = template.FuncMap{
 		}
 		return t.Local().Format("2006-01-02 15:04")
 	},
-}
-
-func (h *Home) parseTemplates() error {
-	pages, err := fs.Sub(templateFS, "templates")
-	if err == nil {
-		h.tmpl, err = portal.ParsePages(pages, funcs, h.log)
-	}
-	if err != nil {
-		return fmt.Errorf("home: %w", err)
-	}
-	return nil
 }

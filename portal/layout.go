@@ -37,8 +37,8 @@ type Page struct {
 	Data  any
 }
 
-// ParsePages parses each *.html in fsys (at its root) as a page named
-// for its file, with the portal's layout and template funcs and funcs
+// ParsePages parses each templates/*.html in fsys (a package's embedded
+// templates) as a page named for its file (but a layout.html), with the portal's layout and template funcs and funcs
 // (which take precedence). Render logs to log (nil: discarded).
 func ParsePages(fsys fs.FS, funcs template.FuncMap, log *slog.Logger) (*Pages, error) {
 	if log == nil {
@@ -51,17 +51,18 @@ func ParsePages(fsys fs.FS, funcs template.FuncMap, log *slog.Logger) (*Pages, e
 	return &Pages{tmpl: tmpl, log: log}, nil
 }
 
-// parsePages parses fsys's pages (all but a layout.html) with the layout.
+// parsePages parses fsys's templates/*.html (all but a layout.html) with
+// the layout.
 func parsePages(fsys fs.FS, extra template.FuncMap) (map[string]*template.Template, error) {
 	fm := maps.Clone(funcs)
 	maps.Copy(fm, extra)
-	names, err := fs.Glob(fsys, "*.html")
+	names, err := fs.Glob(fsys, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("portal: templates: %w", err)
 	}
 	tmpl := map[string]*template.Template{}
 	for _, f := range names {
-		name := strings.TrimSuffix(f, ".html")
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
 		if name == "layout" {
 			continue
 		}

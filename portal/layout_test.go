@@ -16,8 +16,8 @@ import (
 // CSRF token, the notices, its own funcs and its "head" block.
 func TestParsePagesRender(t *testing.T) {
 	fsys := fstest.MapFS{
-		"thing.html": {Data: []byte(`{{define "head"}}<meta name="x-test" content="1">{{end}}{{define "content"}}<p id="data">{{shout .Data}}</p><input name="csrf" value="{{.CSRF}}">{{end}}`)},
-		"plain.html": {Data: []byte(`{{define "content"}}<p>plain</p>{{end}}`)},
+		"templates/thing.html": {Data: []byte(`{{define "head"}}<meta name="x-test" content="1">{{end}}{{define "content"}}<p id="data">{{shout .Data}}</p><input name="csrf" value="{{.CSRF}}">{{end}}`)},
+		"templates/plain.html": {Data: []byte(`{{define "content"}}<p>plain</p>{{end}}`)},
 	}
 	ps, err := ParsePages(fsys, template.FuncMap{"shout": strings.ToUpper}, nil)
 	if err != nil {

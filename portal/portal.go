@@ -86,9 +86,11 @@ func New(cfg Config) (*Portal, error) {
 		u := strings.TrimRight(cfg.PublicURL, "/")
 		p.public.Store(&u)
 	}
-	if err := p.parseTemplates(); err != nil {
+	tmpl, err := parsePages(templateFS, nil)
+	if err != nil {
 		return nil, err
 	}
+	p.tmpl = tmpl
 	p.routes()
 	return p, nil
 }
@@ -378,14 +380,6 @@ var funcs = template.FuncMap{
 		return ""
 	},
 	"minutes": func(d time.Duration) int { return int(d.Minutes()) },
-}
-
-func (p *Portal) parseTemplates() error {
-	pages, err := fs.Sub(templateFS, "templates")
-	if err == nil {
-		p.tmpl, err = parsePages(pages, nil)
-	}
-	return err
 }
 
 // ctxAddr is the client's address for r.
