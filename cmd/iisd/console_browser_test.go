@@ -10,8 +10,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/iisproject/iis/hl7"
-	"github.com/iisproject/iis/mllp"
 	"github.com/iisproject/iis/soap"
 	"github.com/iisproject/iis/synth"
 )
@@ -32,22 +30,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		c.ConsoleUsers = []ConsoleUser{{Username: "ana", PasswordHash: hash, Role: "engineer"}}
 	})
 	ctx := context.Background()
-	mc, err := mllp.Dial(ctx, s.mllpLn.Addr().String(), &mllp.ClientOptions{Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mc.Close()
 	send := func(msg []byte) string {
 		t.Helper()
-		reply, err := mc.Send(ctx, msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := hl7.Parse(reply)
-		if err != nil {
-			t.Fatalf("reply %q: %v", reply, err)
-		}
-		return m.Get("MSA-1").String()
+		return sendMLLP(t, s, msg).Get("MSA-1").String()
 	}
 	// A clinic being onboarded sends its first message flagged T (testing).
 	gen := synth.New(synth.Config{Seed: 11, MalformedRate: -1, ResendRate: -1, OtherRate: -1})

@@ -18,7 +18,6 @@ import (
 
 	"github.com/iisproject/iis/accounts"
 	"github.com/iisproject/iis/hl7"
-	"github.com/iisproject/iis/mllp"
 	"github.com/iisproject/iis/soap"
 )
 
@@ -103,22 +102,9 @@ func TestImmunizationHomeInBrowser(t *testing.T) {
 	}
 
 	// Riverside reports Ada over MLLP; Hilltop reports another child.
-	mc, err := mllp.Dial(ctx, s.mllpLn.Addr().String(), &mllp.ClientOptions{Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mc.Close()
 	send := func(msg []byte) *hl7.Message {
 		t.Helper()
-		reply, err := mc.Send(ctx, msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := hl7.Parse(reply)
-		if err != nil {
-			t.Fatalf("reply %q: %v", reply, err)
-		}
-		return m
+		return sendMLLP(t, s, msg)
 	}
 	dob := time.Now().AddDate(0, -7, 0)
 	d := func(days int) string { return dob.AddDate(0, 0, days).Format("20060102") }
