@@ -38,8 +38,15 @@ type Page struct {
 }
 
 // ParsePages parses each templates/*.html in fsys (a package's embedded
-// templates) as a page named for its file (but a layout.html), with the portal's layout and template funcs and funcs
-// (which take precedence). Render logs to log (nil: discarded).
+// templates; a layout.html there is skipped) as a page named for its
+// file, with the portal's layout, the portal's template funcs and funcs
+// (which take precedence over them). Render logs to log (nil: discarded).
+//
+//	//go:embed templates/*.html
+//	var templateFS embed.FS
+//	pages, err := portal.ParsePages(templateFS, funcs, logger)
+//	…
+//	pages.Render(w, http.StatusOK, "search", u, csrf, portal.Page{Title: "Find a patient", Data: view})
 func ParsePages(fsys fs.FS, funcs template.FuncMap, log *slog.Logger) (*Pages, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

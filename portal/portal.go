@@ -12,6 +12,9 @@
 // carries a CSRF token and must come from the same origin; pages are sent
 // with a strict Content-Security-Policy, X-Frame-Options DENY and
 // Cache-Control no-store.
+//
+// Packages of pages mounted here (Handle, HandleSignedIn) render them with
+// the same layout and navigation through ParsePages and Pages.Render.
 package portal
 
 import (
