@@ -1,6 +1,7 @@
 package entry
 
 import (
+	"cmp"
 	"errors"
 	"html/template"
 	"net/http"
@@ -440,12 +441,12 @@ func relationshipOptions() []option {
 func problems(errs, warns Problems, field string) template.HTML {
 	var b strings.Builder
 	if ms := errs[field]; len(ms) > 0 {
-		b.WriteString(`<span class="error" role="alert" id="err-` + template.HTMLEscapeString(orDefault(field, "entry")) + `">`)
+		b.WriteString(`<span class="error" role="alert" id="err-` + template.HTMLEscapeString(cmp.Or(field, "entry")) + `">`)
 		b.WriteString(template.HTMLEscapeString(strings.Join(ms, " ")))
 		b.WriteString(`</span>`)
 	}
 	if ms := warns[field]; len(ms) > 0 {
-		b.WriteString(`<span class="note" id="warn-` + template.HTMLEscapeString(orDefault(field, "entry")) + `">`)
+		b.WriteString(`<span class="note" id="warn-` + template.HTMLEscapeString(cmp.Or(field, "entry")) + `">`)
 		b.WriteString(template.HTMLEscapeString(strings.Join(ms, " ")))
 		b.WriteString(`</span>`)
 	}

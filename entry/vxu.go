@@ -1,6 +1,7 @@
 package entry
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"strconv"
@@ -149,7 +150,7 @@ func writeDose(w *hl7.Writer, h Header, v *iis.Vaccination) {
 	if action == "" {
 		action = "A"
 	}
-	w.Fields("", orDefault(v.CompletionStatus, "CP"), action)
+	w.Fields("", cmp.Or(v.CompletionStatus, "CP"), action)
 	if !v.Route.IsZero() || !v.Site.IsZero() {
 		w.Segment("RXR")
 		w.Field(codeComps(v.Route)...)
@@ -227,13 +228,6 @@ func codes(cs []iis.Code) [][]string {
 		out = append(out, codeComps(c))
 	}
 	return out
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func dateOrEmpty(t time.Time) string {

@@ -1,6 +1,7 @@
 package immz
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"time"
@@ -456,7 +457,7 @@ func writeDoseOBX(w *hl7.Writer, v *iis.Vaccination, set, sub int) {
 			w.Fields(o.Value)
 		}
 		w.Field(codeComps(o.Units)...)
-		w.Fields("", "", "", "", orDefault(o.Status, "F"), "", "", dateTimeOrEmpty(o.Date), "", "")
+		w.Fields("", "", "", "", cmp.Or(o.Status, "F"), "", "", dateTimeOrEmpty(o.Date), "", "")
 		w.Field(codeComps(o.Method)...)
 	}
 }
@@ -472,13 +473,6 @@ func orTime(t, def time.Time) time.Time {
 		return def
 	}
 	return t
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // dateTimeOrEmpty is dateOrEmpty, with the time of day when there is one.
