@@ -36,13 +36,13 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/iisproject/iis"
 	"github.com/iisproject/iis/accounts"
 	"github.com/iisproject/iis/codeset"
 	"github.com/iisproject/iis/ingest"
+	"github.com/iisproject/iis/portal"
 	"github.com/iisproject/iis/registry"
 )
 
@@ -104,7 +104,7 @@ type Config struct {
 // Pages serves the data entry pages.
 type Pages struct {
 	cfg     Config
-	tmpl    map[string]*template.Template
+	tmpl    *portal.Pages
 	options *options
 	log     *slog.Logger
 }
@@ -130,9 +130,11 @@ func New(cfg Config) (*Pages, error) {
 		cfg.Now = time.Now
 	}
 	p := &Pages{cfg: cfg, log: cfg.Logger, options: buildOptions(cfg.Codes)}
-	if err := p.parseTemplates(); err != nil {
-		return nil, err
+	tmpl, err := portal.ParsePages(templateFS, funcs, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("entry: %w", err)
 	}
+	p.tmpl = tmpl
 	return p, nil
 }
 
@@ -262,17 +264,14 @@ type page struct {
 	Data  any
 }
 
+// render sends a page with the portal's layout; the registration form's
+// link is the current one on that form.
 func (p *Pages) render(w http.ResponseWriter, status int, name string, pg page) {
-	t := p.tmpl[name]
-	var b strings.Builder
-	if err := t.ExecuteTemplate(&b, "layout", pg); err != nil {
-		p.log.Error("entry: render", "page", name, "err", err)
-		http.Error(w, "page failed to render", http.StatusInternalServerError)
-		return
+	nav := ""
+	if pg.Title == "Register a patient" {
+		nav = "enter"
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(b.String()))
+	p.tmpl.Render(w, status, name, *pg.User, pg.CSRF, portal.Page{Title: pg.Title, Nav: nav, Flash: pg.Flash, Error: pg.Error, Data: pg.Data})
 }
 
 func (p *Pages) fail(w http.ResponseWriter, u accounts.User, csrf string, status int, msg string) {
@@ -282,18 +281,6 @@ func (p *Pages) fail(w http.ResponseWriter, u accounts.User, csrf string, status
 func (p *Pages) internal(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string, err error) {
 	p.log.Error("entry", "path", r.URL.Path, "err", err)
 	p.fail(w, u, csrf, http.StatusInternalServerError, "Something went wrong on our side; please try again in a moment.")
-}
-
-func (p *Pages) parseTemplates() error {
-	p.tmpl = map[string]*template.Template{}
-	for _, name := range []string{"patient", "dose", "status", "message", "saved"} {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
-		if err != nil {
-			return fmt.Errorf("entry: template %s: %w", name, err)
-		}
-		p.tmpl[name] = t
-	}
-	return nil
 }
 
 var funcs = template.FuncMap{

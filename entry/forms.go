@@ -1,6 +1,7 @@
 package entry
 
 import (
+	"cmp"
 	"net/url"
 	"strconv"
 	"strings"
@@ -204,15 +205,15 @@ func (f DoseForm) Vaccination(codes *codeset.Set, facility string, p Problems) i
 		}
 	}
 	if f.Historical {
-		src := orDefault(f.Source, "01")
+		src := cmp.Or(f.Source, "01")
 		v.InformationSource = iis.Code{Code: src, Text: display(codes.InformationSource(), src), System: "NIP001"}
 		v.Amount = "999"
 		return v
 	}
 	v.InformationSource = iis.Code{Code: "00", Text: "New immunization record", System: "NIP001"}
-	v.Amount = orDefault(f.Amount, "999")
+	v.Amount = cmp.Or(f.Amount, "999")
 	if f.Amount != "" {
-		v.Units = iis.Code{Code: orDefault(f.Units, "mL"), Text: "milliliter", System: "UCUM"}
+		v.Units = iis.Code{Code: cmp.Or(f.Units, "mL"), Text: "milliliter", System: "UCUM"}
 	}
 	if f.Lot != "" {
 		v.Lots = []string{f.Lot}

@@ -1,6 +1,7 @@
 package entry
 
 import (
+	"cmp"
 	"errors"
 	"html/template"
 	"net/http"
@@ -154,16 +155,37 @@ func (p *Pages) entryStatus(w http.ResponseWriter, r *http.Request, u accounts.U
 }
 
 func (p *Pages) doseForm(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
-	c, ok := p.clinicOf(w, r, u, csrf)
+	c, d, ok := p.patientPage(w, r, u, csrf)
 	if !ok {
 		return
+	}
+	d.Form = DoseForm{Date: p.cfg.Now().Format(time.DateOnly), Units: "mL"}
+	p.showDose(w, r, c, http.StatusOK, "", savedFlash(r.URL.Query().Get("saved")), d)
+}
+
+// patientPage checks the user's clinic and the patient in the path, and
+// returns them (the patient in the dose page's data).
+func (p *Pages) patientPage(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) (*clinic, doseData, bool) {
+	c, ok := p.clinicOf(w, r, u, csrf)
+	if !ok {
+		return nil, doseData{}, false
 	}
 	id, pt, ok := p.patientOf(w, r, c)
 	if !ok {
-		return
+		return nil, doseData{}, false
 	}
-	d := doseData{PatientID: id, Patient: pt, Form: DoseForm{Date: p.cfg.Now().Format(time.DateOnly), Units: "mL"}}
-	p.showDose(w, r, c, http.StatusOK, "", savedFlash(r.URL.Query().Get("saved")), d)
+	return c, doseData{PatientID: id, Patient: pt}, true
+}
+
+// editPage is patientPage with the clinic's dose in the path (Edit) and
+// why it may not be corrected (Note, "" if it may).
+func (p *Pages) editPage(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) (*clinic, doseData, bool) {
+	c, d, ok := p.patientPage(w, r, u, csrf)
+	if !ok {
+		return nil, d, false
+	}
+	d.Edit, d.Note, ok = p.clinicDose(w, r, c, d.PatientID)
+	return c, d, ok
 }
 
 func savedFlash(saved string) string {
@@ -213,20 +235,16 @@ func (p *Pages) disclose(r *http.Request, c *clinic, patientID int64) error {
 }
 
 func (p *Pages) recordDose(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
-	c, ok := p.clinicOf(w, r, u, csrf)
-	if !ok {
-		return
-	}
-	id, pt, ok := p.patientOf(w, r, c)
+	c, d, ok := p.patientPage(w, r, u, csrf)
 	if !ok {
 		return
 	}
 	_ = r.ParseForm()
-	form := ReadDoseForm(r.PostForm)
-	v := form.Vaccination(p.cfg.Codes, c.facility, Problems{})
+	d.Form = ReadDoseForm(r.PostForm)
+	v := d.Form.Vaccination(p.cfg.Codes, c.facility, Problems{})
 	h := p.header(c, r)
 	v.FillerOrder = iis.Identifier{Value: FillerOrderFor(h.ControlID), Authority: c.facility}
-	p.submitDose(w, r, c, h, doseData{PatientID: id, Patient: pt, Form: form}, &v, "dose", "The dose was not recorded")
+	p.submitDose(w, r, c, h, d, &v, "dose", "The dose was not recorded")
 }
 
 // submitDose validates the form's own values, sends dose v of d's patient
@@ -293,67 +311,43 @@ func editable(d *registry.SourceDose, facility string) string {
 }
 
 func (p *Pages) editForm(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
-	c, ok := p.clinicOf(w, r, u, csrf)
+	c, d, ok := p.editPage(w, r, u, csrf)
 	if !ok {
 		return
 	}
-	id, pt, ok := p.patientOf(w, r, c)
-	if !ok {
-		return
-	}
-	d, why, ok := p.clinicDose(w, r, c, id)
-	if !ok {
-		return
-	}
-	p.showDose(w, r, c, http.StatusOK, "", "", doseData{PatientID: id, Patient: pt, Edit: d, Note: why, Form: DoseFormOf(&d.Vaccination)})
+	d.Form = DoseFormOf(&d.Edit.Vaccination)
+	p.showDose(w, r, c, http.StatusOK, "", "", d)
 }
 
 func (p *Pages) correctDose(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
-	c, ok := p.clinicOf(w, r, u, csrf)
-	if !ok {
-		return
-	}
-	id, pt, ok := p.patientOf(w, r, c)
-	if !ok {
-		return
-	}
-	d, why, ok := p.clinicDose(w, r, c, id)
+	c, d, ok := p.editPage(w, r, u, csrf)
 	if !ok {
 		return
 	}
 	_ = r.ParseForm()
-	form := ReadDoseForm(r.PostForm)
-	data := doseData{PatientID: id, Patient: pt, Edit: d, Note: why, Form: form}
-	if why != "" {
-		p.showDose(w, r, c, http.StatusForbidden, why, "", data)
+	d.Form = ReadDoseForm(r.PostForm)
+	if d.Note != "" {
+		p.showDose(w, r, c, http.StatusForbidden, d.Note, "", d)
 		return
 	}
-	v := form.Vaccination(p.cfg.Codes, c.facility, Problems{})
-	v.FillerOrder, v.Action = d.Vaccination.FillerOrder, "U"
-	p.submitDose(w, r, c, p.header(c, r), data, &v, "corrected", "The dose was not corrected")
+	v := d.Form.Vaccination(p.cfg.Codes, c.facility, Problems{})
+	v.FillerOrder, v.Action = d.Edit.Vaccination.FillerOrder, "U"
+	p.submitDose(w, r, c, p.header(c, r), d, &v, "corrected", "The dose was not corrected")
 }
 
 func (p *Pages) deleteDose(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
-	c, ok := p.clinicOf(w, r, u, csrf)
+	c, d, ok := p.editPage(w, r, u, csrf)
 	if !ok {
 		return
 	}
-	id, pt, ok := p.patientOf(w, r, c)
-	if !ok {
+	d.Form = DoseFormOf(&d.Edit.Vaccination)
+	if d.Note != "" {
+		p.showDose(w, r, c, http.StatusForbidden, d.Note, "", d)
 		return
 	}
-	d, why, ok := p.clinicDose(w, r, c, id)
-	if !ok {
-		return
-	}
-	data := doseData{PatientID: id, Patient: pt, Edit: d, Note: why, Form: DoseFormOf(&d.Vaccination)}
-	if why != "" {
-		p.showDose(w, r, c, http.StatusForbidden, why, "", data)
-		return
-	}
-	v := d.Vaccination
+	v := d.Edit.Vaccination
 	v.Action, v.Position = "D", 0
-	p.submitDose(w, r, c, p.header(c, r), data, &v, "deleted", "The dose was not deleted")
+	p.submitDose(w, r, c, p.header(c, r), d, &v, "deleted", "The dose was not deleted")
 }
 
 // option is a choice in a select.
@@ -447,12 +441,12 @@ func relationshipOptions() []option {
 func problems(errs, warns Problems, field string) template.HTML {
 	var b strings.Builder
 	if ms := errs[field]; len(ms) > 0 {
-		b.WriteString(`<span class="error" role="alert" id="err-` + template.HTMLEscapeString(orDefault(field, "entry")) + `">`)
+		b.WriteString(`<span class="error" role="alert" id="err-` + template.HTMLEscapeString(cmp.Or(field, "entry")) + `">`)
 		b.WriteString(template.HTMLEscapeString(strings.Join(ms, " ")))
 		b.WriteString(`</span>`)
 	}
 	if ms := warns[field]; len(ms) > 0 {
-		b.WriteString(`<span class="note" id="warn-` + template.HTMLEscapeString(orDefault(field, "entry")) + `">`)
+		b.WriteString(`<span class="note" id="warn-` + template.HTMLEscapeString(cmp.Or(field, "entry")) + `">`)
 		b.WriteString(template.HTMLEscapeString(strings.Join(ms, " ")))
 		b.WriteString(`</span>`)
 	}

@@ -1,6 +1,7 @@
 package entry
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/iisproject/iis"
 	"github.com/iisproject/iis/hl7"
+	"github.com/iisproject/iis/hl7/immz"
 )
 
 // Header is the envelope of an entry's VXU.
@@ -68,8 +70,8 @@ const noVaccine = "998"
 func BuildVXU(h Header, p *iis.Patient, v *iis.Vaccination) []byte {
 	w := hl7.NewWriterSize(hl7.DefaultDelimiters, 2048)
 	writeMSH(w, h)
-	writePID(w, p)
-	writeNK1s(w, p)
+	immz.WritePID(w, 1, reported(p))
+	immz.WriteNK1s(w, p)
 	if v == nil {
 		at := dateOnly(h.Time)
 		v = &iis.Vaccination{AdministeredAt: at, CVX: noVaccine, Vaccine: iis.Code{Code: noVaccine, Text: "No vaccine administered", System: "CVX"},
@@ -91,68 +93,16 @@ func writeMSH(w *hl7.Writer, h Header) {
 	w.Field("Z22", "CDCPHINVS")
 }
 
-func writePID(w *hl7.Writer, p *iis.Patient) {
-	w.Segment("PID")
-	w.Fields("1", "")
-	ids := make([][]string, 0, len(p.Identifiers))
-	for _, id := range p.Identifiers {
-		ids = append(ids, []string{id.Value, "", "", id.Authority, id.Type})
+// reported is the patient as an entry reports it: the mother's maiden
+// name typed M, and no death date or indicator (a clinic's entry does not
+// speak to them; nor to PD1, which BuildVXU does not write).
+func reported(p *iis.Patient) *iis.Patient {
+	q := *p
+	if !q.MotherMaidenName.IsZero() {
+		q.MotherMaidenName.Type = "M"
 	}
-	w.Repeated(ids...)
-	w.Fields("")
-	names := make([][]string, 0, len(p.Names))
-	for _, n := range p.Names {
-		names = append(names, nameComps(n))
-	}
-	w.Repeated(names...)
-	if p.MotherMaidenName.IsZero() {
-		w.Field()
-	} else {
-		m := p.MotherMaidenName
-		m.Type = "M"
-		w.Field(nameComps(m)...)
-	}
-	w.Fields(dateOrEmpty(p.BirthDate), p.Sex, "")
-	w.Repeated(codes(p.Races)...)
-	addrs := make([][]string, 0, len(p.Addresses))
-	for _, a := range p.Addresses {
-		addrs = append(addrs, addressComps(a))
-	}
-	w.Repeated(addrs...)
-	w.Fields("")
-	phones := make([][]string, 0, len(p.Phones))
-	for _, ph := range p.Phones {
-		phones = append(phones, phoneComps(ph))
-	}
-	w.Repeated(phones...)
-	for range 8 { // PID-14 … PID-21
-		w.Field()
-	}
-	w.Repeated(codes(p.Ethnicities)...)
-	order := ""
-	if p.BirthOrder > 0 {
-		order = strconv.Itoa(p.BirthOrder)
-	}
-	w.Fields("", p.MultipleBirth, order)
-}
-
-func writeNK1s(w *hl7.Writer, p *iis.Patient) {
-	for i, g := range p.Guardians {
-		w.Segment("NK1")
-		w.Fields(strconv.Itoa(i + 1))
-		w.Field(nameComps(g.Name)...)
-		w.Field(codeComps(g.Relationship)...)
-		addrs := make([][]string, 0, len(g.Addresses))
-		for _, a := range g.Addresses {
-			addrs = append(addrs, addressComps(a))
-		}
-		w.Repeated(addrs...)
-		phones := make([][]string, 0, len(g.Phones))
-		for _, ph := range g.Phones {
-			phones = append(phones, phoneComps(ph))
-		}
-		w.Repeated(phones...)
-	}
+	q.DeathDate, q.DeathIndicator = time.Time{}, ""
+	return &q
 }
 
 // writeDose writes the ORC, RXA, RXR and OBX of v.
@@ -200,7 +150,7 @@ func writeDose(w *hl7.Writer, h Header, v *iis.Vaccination) {
 	if action == "" {
 		action = "A"
 	}
-	w.Fields("", orDefault(v.CompletionStatus, "CP"), action)
+	w.Fields("", cmp.Or(v.CompletionStatus, "CP"), action)
 	if !v.Route.IsZero() || !v.Site.IsZero() {
 		w.Segment("RXR")
 		w.Field(codeComps(v.Route)...)
@@ -278,25 +228,6 @@ func codes(cs []iis.Code) [][]string {
 		out = append(out, codeComps(c))
 	}
 	return out
-}
-
-func nameComps(n iis.Name) []string {
-	return []string{n.Family, n.Given, n.Middle, n.Suffix, n.Prefix, "", n.Type}
-}
-
-func addressComps(a iis.Address) []string {
-	return []string{a.Street, a.Other, a.City, a.State, a.Zip, a.Country, a.Type, "", a.County}
-}
-
-func phoneComps(p iis.Phone) []string {
-	return []string{p.UnformattedText, p.Use, p.Equipment, p.Email, p.Country, p.Area, p.Local, p.Extension}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func dateOrEmpty(t time.Time) string {

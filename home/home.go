@@ -21,11 +21,9 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/iisproject/iis/accounts"
@@ -37,9 +35,6 @@ import (
 
 //go:embed templates/*.html
 var templateFS embed.FS
-
-//go:embed static/home.css
-var css []byte
 
 // Config configures a Home.
 type Config struct {
@@ -58,7 +53,7 @@ type Home struct {
 	cfg  Config
 	reg  *registry.Store
 	acc  *accounts.Store
-	tmpl map[string]*template.Template
+	tmpl *portal.Pages
 	log  *slog.Logger
 }
 
@@ -74,9 +69,11 @@ func New(cfg Config) (*Home, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Home{cfg: cfg, reg: cfg.Registry, acc: cfg.Accounts, log: cfg.Logger}
-	if err := h.parseTemplates(); err != nil {
-		return nil, err
+	tmpl, err := portal.ParsePages(templateFS, funcs, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("home: %w", err)
 	}
+	h.tmpl = tmpl
 	return h, nil
 }
 
@@ -106,10 +103,6 @@ func (h *Home) Mount(p *portal.Portal) {
 			page(w, r, &visitor{User: u, CSRF: csrf})
 		})
 	}
-	handle("GET /static/home/home.css", func(w http.ResponseWriter, r *http.Request, _ *visitor) {
-		w.Header().Set("Content-Type", "text/css; charset=utf-8")
-		_, _ = w.Write(css)
-	})
 	handle("GET /patients", h.only(clinical, h.searchPage))
 	handle("GET /patients/{id}", h.only(clinical, h.recordPage))
 	handle("POST /patients/{id}/reason", h.only(clinical, h.giveReason))
@@ -225,39 +218,19 @@ func (h *Home) disclosures(ctx context.Context, v *visitor, what string, patient
 	return ds, nil
 }
 
-// page is what every template gets.
+// page is what a page shows to the visitor.
 type page struct {
 	Title string
-	Nav   string // patients, certificates
 	V     *visitor
 	Flash string
 	Error string
 	Data  any
 }
 
-// PatientPages is the nav link of the user's patient pages.
-func (pg page) PatientPages() string {
-	if pg.V.User.Role == accounts.SchoolNurse {
-		return "/certificates"
-	}
-	return "/patients"
-}
-
+// render sends a page with the portal's layout; the patient pages' link
+// is the current one.
 func (h *Home) render(w http.ResponseWriter, status int, name string, pg page) {
-	t := h.tmpl[name]
-	if t == nil {
-		http.Error(w, "no such page", http.StatusInternalServerError)
-		return
-	}
-	var b strings.Builder
-	if err := t.ExecuteTemplate(&b, "layout", pg); err != nil {
-		h.log.Error("home: render", "page", name, "err", err)
-		http.Error(w, "page failed to render", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(b.String()))
+	h.tmpl.Render(w, status, name, pg.V.User, pg.V.CSRF, portal.Page{Title: pg.Title, Nav: "patients", Flash: pg.Flash, Error: pg.Error, Data: pg.Data})
 }
 
 func (h *Home) fail(w http.ResponseWriter, v *visitor, status int, msg string) {
@@ -282,24 +255,4 @@ var funcs = template.FuncMap{
 		}
 		return t.Local().Format("2006-01-02 15:04")
 	},
-}
-
-func (h *Home) parseTemplates() error {
-	h.tmpl = map[string]*template.Template{}
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		return fmt.Errorf("home: templates: %w", err)
-	}
-	for _, f := range names {
-		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
-		if name == "layout" {
-			continue
-		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", f)
-		if err != nil {
-			return fmt.Errorf("home: template %s: %w", name, err)
-		}
-		h.tmpl[name] = t
-	}
-	return nil
 }

@@ -12,13 +12,15 @@
 // carries a CSRF token and must come from the same origin; pages are sent
 // with a strict Content-Security-Policy, X-Frame-Options DENY and
 // Cache-Control no-store.
+//
+// Packages of pages mounted here (Handle, HandleSignedIn) render them with
+// the same layout and navigation through ParsePages and Pages.Render.
 package portal
 
 import (
 	"crypto/subtle"
 	"embed"
 	"errors"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -87,9 +89,11 @@ func New(cfg Config) (*Portal, error) {
 		u := strings.TrimRight(cfg.PublicURL, "/")
 		p.public.Store(&u)
 	}
-	if err := p.parseTemplates(); err != nil {
+	tmpl, err := parsePages(templateFS, nil)
+	if err != nil {
 		return nil, err
 	}
+	p.tmpl = tmpl
 	p.routes()
 	return p, nil
 }
@@ -347,24 +351,11 @@ func (pg page) May(name string) bool {
 }
 
 func (p *Portal) render(w http.ResponseWriter, status int, name string, pg page) {
-	t := p.tmpl[name]
-	if t == nil {
-		http.Error(w, "no such page", http.StatusInternalServerError)
-		return
-	}
 	if pg.V != nil && pg.CSRF == "" {
 		pg.CSRF = pg.V.sess.CSRF
 	}
 	pg.MailSent = p.cfg.MailSent
-	var b strings.Builder
-	if err := t.ExecuteTemplate(&b, "layout", pg); err != nil {
-		p.log.Error("portal: render", "page", name, "err", err)
-		http.Error(w, "page failed to render", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(b.String()))
+	execute(w, p.log, p.tmpl[name], status, name, pg)
 }
 
 func (p *Portal) fail(w http.ResponseWriter, r *http.Request, v *visitor, status int, msg string) {
@@ -392,26 +383,6 @@ var funcs = template.FuncMap{
 		return ""
 	},
 	"minutes": func(d time.Duration) int { return int(d.Minutes()) },
-}
-
-func (p *Portal) parseTemplates() error {
-	p.tmpl = map[string]*template.Template{}
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		return fmt.Errorf("portal: templates: %w", err)
-	}
-	for _, f := range names {
-		name := strings.TrimSuffix(strings.TrimPrefix(f, "templates/"), ".html")
-		if name == "layout" {
-			continue
-		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", f)
-		if err != nil {
-			return fmt.Errorf("portal: template %s: %w", name, err)
-		}
-		p.tmpl[name] = t
-	}
-	return nil
 }
 
 // ctxAddr is the client's address for r.

@@ -4,38 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/iisproject/iis/hl7"
-	"github.com/iisproject/iis/mllp"
 	"github.com/iisproject/iis/soap"
 	"github.com/iisproject/iis/synth"
 )
-
-// chromium finds the browser the console tests drive (Debian's chromium
-// package; `make test` installs it).
-func chromium(t *testing.T) string {
-	for _, p := range []string{os.Getenv("IIS_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	t.Skip("no Chromium: install Debian's chromium package (make test does) or set IIS_CHROMIUM")
-	return ""
-}
 
 // TestConsoleInBrowser is the integration engineer's path through the
 // console in headless Chromium: sign in on the people's sign-in page, find a rejected message by MSH-10,
@@ -53,22 +30,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		c.ConsoleUsers = []ConsoleUser{{Username: "ana", PasswordHash: hash, Role: "engineer"}}
 	})
 	ctx := context.Background()
-	mc, err := mllp.Dial(ctx, s.mllpLn.Addr().String(), &mllp.ClientOptions{Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mc.Close()
 	send := func(msg []byte) string {
 		t.Helper()
-		reply, err := mc.Send(ctx, msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := hl7.Parse(reply)
-		if err != nil {
-			t.Fatalf("reply %q: %v", reply, err)
-		}
-		return m.Get("MSA-1").String()
+		return sendMLLP(t, s, msg).Get("MSA-1").String()
 	}
 	// A clinic being onboarded sends its first message flagged T (testing).
 	gen := synth.New(synth.Config{Seed: 11, MalformedRate: -1, ResendRate: -1, OtherRate: -1})
@@ -100,71 +64,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	base := "http://" + s.httpLn.Addr().String()
-	dir := t.ArtifactDir()
-	alloc, cancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1400, 1000))...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 3*time.Minute) // a loaded CI machine is slow to start Chromium
-	defer cancel()
-	type step = chromedp.Action[chromedp.Void]
-	shot := func(name string) step {
-		// A screenshot is an artifact, not an assertion: Chromium now and
-		// then reports a page of zero width for a moment ("Cannot take
-		// screenshot with 0 width"); it is tried again, then only logged.
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			var err error
-			for try := 0; try < 3; try++ {
-				var png []byte
-				sctx, cancel := context.WithTimeout(ctx, 10*time.Second) // it has hung once, whole
-				png, err = chromedp.FullScreenshot(100)(sctx, tg)
-				cancel()
-				if err == nil {
-					return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
-				}
-				time.Sleep(300 * time.Millisecond)
-			}
-			t.Logf("screenshot %s not taken: %v", name, err)
-			return nil
-		})
-	}
-	// waitURL waits until the page's address contains part: a form's
-	// result page, not the page the form was on (which may already show
-	// what the result is awaited by).
-	waitURL := func(part string) step {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			for {
-				if loc, err := chromedp.Location()(ctx, tg); err == nil && strings.Contains(loc, part) {
-					return nil
-				}
-				select {
-				case <-ctx.Done():
-					return fmt.Errorf("waiting for an address with %q: %w", part, ctx.Err())
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
-		})
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(v)
-	}
-	run := func(what string, steps ...step) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			loc, _ := chromedp.Run(bctx, chromedp.Location())
-			body, _ := chromedp.Run(bctx, chromedp.Text("body"))
-			t.Fatalf("%s: %v (at %s: %.500s)", what, err, loc, body)
-		}
-	}
+	b := newBrowser(t, exe, browserConfig{Width: 1400, Height: 1000, Timeout: 3 * time.Minute})
+	bctx, dir, run, text, shot, waitURL := b.ctx, b.dir, b.run, b.text, b.shot, b.waitURL
 
 	// Sign in: the console sends an anonymous visitor to the people's
 	// sign-in page, where ana (a console_users engineer, imported as an

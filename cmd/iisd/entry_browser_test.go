@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,48 +48,8 @@ func TestDataEntryInBrowser(t *testing.T) {
 	iso := func(t time.Time) string { return t.Format(time.DateOnly) }
 
 	base := "http://" + s.httpLn.Addr().String()
-	dir := t.ArtifactDir()
-	alloc, cancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1200, 1000))...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 4*time.Minute)
-	defer cancel()
-	type step = chromedp.Action[chromedp.Void]
-	shot := func(name string) step {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			png, err := chromedp.FullScreenshot(100)(sctx, tg)
-			if err != nil {
-				t.Logf("screenshot %s not taken: %v", name, err)
-				return nil
-			}
-			return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
-		})
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(v)
-	}
-	run := func(what string, steps ...step) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, time.Minute)
-		defer cancel()
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			loc, _ := chromedp.Run(bctx, chromedp.Location())
-			body, _ := chromedp.Run(bctx, chromedp.Text("body"))
-			t.Fatalf("%s: %v (at %s: %.800s)", what, err, loc, body)
-		}
-	}
+	b := newBrowser(t, exe, browserConfig{Width: 1200, Height: 1000})
+	bctx, dir, run, text, shot := b.ctx, b.dir, b.run, b.text, b.shot
 	fill := func(kv ...string) []step {
 		var out []step
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -100,10 +58,6 @@ func TestDataEntryInBrowser(t *testing.T) {
 		return out
 	}
 
-	// The browser starts with the first action on bctx (and ends with it).
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatal(err)
-	}
 	// Sign in (no second factor for clinic roles) and land on the form.
 	run("sign in",
 		chromedp.Navigate(base+"/"),

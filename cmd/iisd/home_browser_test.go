@@ -18,7 +18,6 @@ import (
 
 	"github.com/iisproject/iis/accounts"
 	"github.com/iisproject/iis/hl7"
-	"github.com/iisproject/iis/mllp"
 	"github.com/iisproject/iis/soap"
 )
 
@@ -103,22 +102,9 @@ func TestImmunizationHomeInBrowser(t *testing.T) {
 	}
 
 	// Riverside reports Ada over MLLP; Hilltop reports another child.
-	mc, err := mllp.Dial(ctx, s.mllpLn.Addr().String(), &mllp.ClientOptions{Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mc.Close()
 	send := func(msg []byte) *hl7.Message {
 		t.Helper()
-		reply, err := mc.Send(ctx, msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := hl7.Parse(reply)
-		if err != nil {
-			t.Fatalf("reply %q: %v", reply, err)
-		}
-		return m
+		return sendMLLP(t, s, msg)
 	}
 	dob := time.Now().AddDate(0, -7, 0)
 	d := func(days int) string { return dob.AddDate(0, 0, days).Format("20060102") }
@@ -141,52 +127,11 @@ func TestImmunizationHomeInBrowser(t *testing.T) {
 	dobField := dob.Format("01022006") // what a date input takes as keys (en-US: month, day, year)
 
 	base := "http://" + s.httpLn.Addr().String()
-	dir := t.ArtifactDir()
-	alloc, cancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "en-US"), chromedp.WindowSize(1400, 1000))...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 5*time.Minute)
-	defer cancel()
-	type step = chromedp.Action[chromedp.Void]
-	shot := func(name string) step {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			png, err := chromedp.FullScreenshot(100)(sctx, tg)
-			if err != nil {
-				t.Logf("screenshot %s not taken: %v", name, err)
-				return nil
-			}
-			return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
-		})
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(v)
-	}
-	began := time.Now()
-	run := func(what string, steps ...step) {
-		t.Helper()
-		defer func() { t.Logf("%6.1fs %s", time.Since(began).Seconds(), what) }()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			loc, _ := chromedp.Run(bctx, chromedp.Location())
-			body, _ := chromedp.Run(bctx, chromedp.Text("body"))
-			t.Fatalf("%s: %v (at %s: %.600s)", what, err, loc, body)
-		}
-	}
+	b := newBrowser(t, exe, browserConfig{Width: 1400, Height: 1000, Lang: "en-US", Timeout: 5 * time.Minute})
+	bctx, run, text, shot := b.ctx, b.run, b.text, b.shot
 	signIn := func(user string) {
 		t.Helper()
-		run("sign in "+user, chromedp.Navigate(base+"/signin"), chromedp.WaitVisible("#username"),
-			chromedp.SendKeys("#username", user), chromedp.SendKeys("#password", password), chromedp.Click("#signin"))
+		b.signIn(base, user, password)
 		if secret := secrets[user]; secret != "" {
 			// The enrolment used the current step: the next one is new.
 			code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -49,7 +47,7 @@ func TestPortalInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + s.httpLn.Addr().String()
-	b := newBrowser(t, exe)
+	b := newBrowser(t, exe, browserConfig{Shots: "portal-"})
 
 	// 1. Nora asks for an account at her clinic.
 	b.run("request an account",
@@ -203,122 +201,4 @@ func wrongPasswordsWith(t *testing.T, base, user, password string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// browser drives one headless Chromium.
-type browser struct {
-	t   *testing.T
-	ctx context.Context
-	dir string
-}
-
-func newBrowser(t *testing.T, exe string) *browser {
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1200, 900))...)
-	t.Cleanup(cancel)
-	bctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(cancel)
-	bctx, cancel = context.WithTimeout(bctx, 4*time.Minute) // a loaded CI machine is slow to start Chromium
-	t.Cleanup(cancel)
-	// Start the browser on the long-lived context: the steps' shorter
-	// contexts must not own it (ending the first would close the tab).
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	return &browser{t: t, ctx: bctx, dir: t.ArtifactDir()}
-}
-
-type step = chromedp.Action[chromedp.Void]
-
-func (b *browser) run(what string, steps ...step) {
-	b.t.Helper()
-	for i, st := range steps {
-		// Each step gets a minute: a wait that will never end fails with
-		// its step's number rather than at the test's end.
-		ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
-		err := chromedp.Do(ctx, st)
-		cancel()
-		if err != nil {
-			loc, _ := chromedp.Run(b.ctx, chromedp.Location())
-			body, _ := chromedp.Run(b.ctx, chromedp.Text("body"))
-			b.t.Fatalf("%s, step %d: %v (at %s: %.500s)", what, i+1, err, loc, body)
-		}
-	}
-}
-
-func (b *browser) text(sel string) string {
-	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Text(sel))
-	if err != nil {
-		b.t.Fatalf("text of %s: %v", sel, err)
-	}
-	return strings.TrimSpace(v)
-}
-
-func (b *browser) attr(sel, name string) string {
-	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.AttributeValue(sel, name))
-	if err != nil {
-		b.t.Fatalf("attribute %s of %s: %v", name, sel, err)
-	}
-	return v.Value
-}
-
-func (b *browser) signIn(base, user, password string) {
-	b.t.Helper()
-	b.run("sign in as "+user,
-		chromedp.Navigate(base+"/signin"),
-		chromedp.WaitVisible("#username"),
-		chromedp.SendKeys("#username", user),
-		chromedp.SendKeys("#password", password),
-		chromedp.Click("#signin"),
-		b.waitURLNot("/signin?"),
-	)
-}
-
-// waitURL waits until the page's address contains part.
-func (b *browser) waitURL(part string) step {
-	return b.waitLoc(func(loc string) bool { return strings.Contains(loc, part) }, part)
-}
-
-// waitURLNot waits until the page's address no longer contains part.
-func (b *browser) waitURLNot(part string) step {
-	return b.waitLoc(func(loc string) bool { return !strings.Contains(loc, part) && !strings.HasSuffix(loc, "/signin") }, "not "+part)
-}
-
-func (b *browser) waitLoc(ok func(string) bool, what string) step {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		for {
-			if loc, err := chromedp.Location()(ctx, tg); err == nil && ok(loc) {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("waiting for an address %s: %w", what, ctx.Err())
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	})
-}
-
-// shot saves a screenshot as a test artifact (never fails the test).
-func (b *browser) shot(name string) step {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		var err error
-		for try := 0; try < 3; try++ {
-			var png []byte
-			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			png, err = chromedp.FullScreenshot(100)(sctx, tg)
-			cancel()
-			if err == nil {
-				return os.WriteFile(filepath.Join(b.dir, "portal-"+name+".png"), png, 0o644)
-			}
-			time.Sleep(300 * time.Millisecond)
-		}
-		b.t.Logf("screenshot %s not taken: %v", name, err)
-		return nil
-	})
 }

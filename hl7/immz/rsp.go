@@ -1,6 +1,7 @@
 package immz
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"time"
@@ -146,8 +147,8 @@ func (v *Validator) Response(r *Result, resp *QueryResponse) []byte {
 		v.writeHistory(w, resp.Match, profile == "Z42")
 	case "Z31":
 		for i := range resp.Candidates {
-			writePID(w, i+1, &resp.Candidates[i])
-			writeNK1s(w, &resp.Candidates[i])
+			WritePID(w, i+1, &resp.Candidates[i])
+			WriteNK1s(w, &resp.Candidates[i])
 		}
 	}
 	return w.Bytes()
@@ -169,9 +170,9 @@ func responseSize(resp *QueryResponse) int {
 }
 
 func (v *Validator) writeHistory(w *hl7.Writer, h *PatientHistory, evaluated bool) {
-	writePID(w, 1, &h.Patient)
-	writePD1(w, &h.Patient)
-	writeNK1s(w, &h.Patient)
+	WritePID(w, 1, &h.Patient)
+	WritePD1(w, &h.Patient)
+	WriteNK1s(w, &h.Patient)
 	on := h.AssessedOn
 	if on.IsZero() {
 		on = v.now()
@@ -316,95 +317,6 @@ func writeOBXFragment(w *hl7.Writer, set int, id hl7.Fragment, sub, date string,
 	w.Fields(date)
 }
 
-func writePID(w *hl7.Writer, setID int, p *iis.Patient) {
-	w.Segment("PID")
-	w.Fields(strconv.Itoa(setID), "")
-	reps := make([][]string, 0, len(p.Identifiers))
-	for _, id := range p.Identifiers {
-		reps = append(reps, []string{id.Value, "", "", id.Authority, id.Type})
-	}
-	w.Repeated(reps...)
-	w.Fields("")
-	names := make([][]string, 0, len(p.Names))
-	for _, n := range p.Names {
-		names = append(names, nameComps(n))
-	}
-	w.Repeated(names...)
-	if p.MotherMaidenName.IsZero() {
-		w.Field()
-	} else {
-		w.Field(nameComps(p.MotherMaidenName)...)
-	}
-	w.Fields(dateOrEmpty(p.BirthDate), p.Sex, "")
-	races := make([][]string, 0, len(p.Races))
-	for _, c := range p.Races {
-		races = append(races, codeComps(c))
-	}
-	w.Repeated(races...)
-	addrs := make([][]string, 0, len(p.Addresses))
-	for _, a := range p.Addresses {
-		addrs = append(addrs, addressComps(a))
-	}
-	w.Repeated(addrs...)
-	w.Fields("")
-	phones := make([][]string, 0, len(p.Phones))
-	for _, ph := range p.Phones {
-		phones = append(phones, phoneComps(ph))
-	}
-	w.Repeated(phones...)
-	for range 8 { // PID-14 … PID-21
-		w.Field()
-	}
-	eth := make([][]string, 0, len(p.Ethnicities))
-	for _, c := range p.Ethnicities {
-		eth = append(eth, codeComps(c))
-	}
-	w.Repeated(eth...)
-	w.Fields("", p.MultipleBirth)
-	order := ""
-	if p.BirthOrder > 0 {
-		order = strconv.Itoa(p.BirthOrder)
-	}
-	// PID-25 birth order, PID-29 death date, PID-30 death indicator: up
-	// to the last one reported.
-	tail := []string{order, "", "", "", dateOrEmpty(p.DeathDate), p.DeathIndicator}
-	for len(tail) > 0 && tail[len(tail)-1] == "" {
-		tail = tail[:len(tail)-1]
-	}
-	w.Fields(tail...)
-}
-
-func writePD1(w *hl7.Writer, p *iis.Patient) {
-	if p.PublicityCode.IsZero() && p.Protection == "" && p.RegistryStatus == "" {
-		return
-	}
-	w.Segment("PD1")
-	for range 10 {
-		w.Field()
-	}
-	w.Field(codeComps(p.PublicityCode)...)
-	w.Fields(p.Protection, dateOrEmpty(p.ProtectionDate), "", "", p.RegistryStatus, dateOrEmpty(p.RegistryStatusDate), dateOrEmpty(p.PublicityDate))
-}
-
-func writeNK1s(w *hl7.Writer, p *iis.Patient) {
-	for i, g := range p.Guardians {
-		w.Segment("NK1")
-		w.Fields(strconv.Itoa(i + 1))
-		w.Field(nameComps(g.Name)...)
-		w.Field(codeComps(g.Relationship)...)
-		addrs := make([][]string, 0, len(g.Addresses))
-		for _, a := range g.Addresses {
-			addrs = append(addrs, addressComps(a))
-		}
-		w.Repeated(addrs...)
-		phones := make([][]string, 0, len(g.Phones))
-		for _, ph := range g.Phones {
-			phones = append(phones, phoneComps(ph))
-		}
-		w.Repeated(phones...)
-	}
-}
-
 // writeDose writes a vaccination's ORC, RXA and RXR as the sender
 // reported them (writeDoseOBX writes its OBX). A refusal is an RXA of
 // RXA-20 RE with its RXA-18 reasons; a dose not administered RXA-20 NA; a
@@ -545,7 +457,7 @@ func writeDoseOBX(w *hl7.Writer, v *iis.Vaccination, set, sub int) {
 			w.Fields(o.Value)
 		}
 		w.Field(codeComps(o.Units)...)
-		w.Fields("", "", "", "", orDefault(o.Status, "F"), "", "", dateTimeOrEmpty(o.Date), "", "")
+		w.Fields("", "", "", "", cmp.Or(o.Status, "F"), "", "", dateTimeOrEmpty(o.Date), "", "")
 		w.Field(codeComps(o.Method)...)
 	}
 }
@@ -561,13 +473,6 @@ func orTime(t, def time.Time) time.Time {
 		return def
 	}
 	return t
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // dateTimeOrEmpty is dateOrEmpty, with the time of day when there is one.
@@ -587,18 +492,6 @@ func lots(l []string) [][]string {
 		out[i] = []string{s}
 	}
 	return out
-}
-
-func nameComps(n iis.Name) []string {
-	return []string{n.Family, n.Given, n.Middle, n.Suffix, n.Prefix, "", n.Type}
-}
-
-func addressComps(a iis.Address) []string {
-	return []string{a.Street, a.Other, a.City, a.State, a.Zip, a.Country, a.Type, "", a.County}
-}
-
-func phoneComps(p iis.Phone) []string {
-	return []string{p.UnformattedText, p.Use, p.Equipment, p.Email, p.Country, p.Area, p.Local, p.Extension}
 }
 
 // dateOrEmpty formats t as an HL7 DT (YYYYMMDD), or "" for the zero time.
