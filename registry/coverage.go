@@ -44,8 +44,8 @@ type CohortChild struct {
 }
 
 // cohortQuery reads one batch of a cohort: patients not merged away and
-// alive, born in [$1, $2], after id $3, attributed to $4 (any if ''), in
-// town $5 and county $6 (any if ''), in partition $8 of $7 (all if $7 <=
+// alive, born in [$1, $2], after id $3, attributed to $4 (any if ”), in
+// town $5 and county $6 (any if ”), in partition $8 of $7 (all if $7 <=
 // 1), $9 at most, by id.
 const cohortQuery = `SELECT p.id, p.birth_date, p.sex, coalesce(a.facility, ''), coalesce(ad.city, ''), coalesce(ad.county, ''),
 		ARRAY(SELECT detail FROM patient_observations WHERE patient_id = p.id ORDER BY report_id, seq),
