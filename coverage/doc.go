@@ -34,4 +34,42 @@
 // Every child not up to date carries its Gaps: for each measure missed,
 // each dose that was not valid with the evaluation's reason, then what is
 // missing.
+//
+// # Cohorts and attribution
+//
+// The AFIX cohort is the children 24 through 35 months old on the
+// assessment date; a birth cohort is any range of birth dates; the
+// adolescent cohort is 13 through 17 years. Merged-away and deceased
+// patients are left out. A child belongs to the clinic that most recently
+// reported a vaccination (or refusal) of the child, unless that clinic
+// marked the child "moved or gone elsewhere" (MOGE,
+// registry.Store.MarkMovedOrGoneElsewhere, with who and when): the child
+// then belongs to the next most recent reporter that did not mark it, or
+// to no clinic (still counted by town, county and statewide). Town and
+// county are the latest reported address's.
+//
+// # Computation and scale
+//
+// registry.Store.Cohort streams the cohort in batches of 2,000 children
+// (keyset by patient id, the next batch read while the current one is
+// evaluated); Run evaluates each batch in GOMAXPROCS workers with
+// forecast.(*Engine).FromRecord and the CDSi engine, as a query's
+// forecast is, and merges per-worker tallies, so memory holds one batch
+// and the children not up to date. Each child's evaluation is independent
+// of every other's: past one machine, registry.CohortFilter's Partitions
+// and Partition split the cohort by patient id modulo n, each machine (or
+// process, against a read replica) computes its part, and the Tally values
+// add up (Tally.Add is a sum; the lists concatenate). Nothing is shared
+// between parts but the read-only registry.
+//
+// # Pages
+//
+// Pages serves /coverage (the form, each measure's count and rate with a
+// link to its children, a bar chart by clinic and a trend by the month
+// the children turned two, as server-side SVG; by county and town for
+// program staff; CSV) and /coverage/children (the drill-down with each
+// child's reasons; CSV). Clinic users and vaccine coordinators get their
+// own clinic's report only; program staff any clinic, town, county or the
+// state. Every run is written to the audit log (coverage-report, with the
+// parameters and the number of children, no patient data).
 package coverage

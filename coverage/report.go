@@ -36,6 +36,10 @@ type Params struct {
 	Facility, Town, County string
 	// Workers evaluating records (GOMAXPROCS when 0).
 	Workers int
+	// Partitions and Partition, when Partitions > 1, compute the part of
+	// the cohort whose patient ids are Partition modulo Partitions: the
+	// parts' tallies add up to the whole (see Tally.Add).
+	Partitions, Partition int64
 }
 
 // Born is the range of birth dates of the cohort on p.AsOf.
@@ -99,6 +103,9 @@ func (t *Tally) add(a *Assessment) {
 	}
 }
 
+// Add adds o's counts to t (the parts of a partitioned run).
+func (t *Tally) Add(o *Tally) { t.merge(o) }
+
 func (t *Tally) merge(o *Tally) {
 	t.Children += o.Children
 	for m := range o.UpToDate {
@@ -155,7 +162,8 @@ func Run(ctx context.Context, src Source, a *Assessor, p Params) (*Report, error
 	for i := range ws {
 		ws[i] = newPartial()
 	}
-	f := registry.CohortFilter{BornFrom: from, BornTo: to, Facility: p.Facility, Town: p.Town, County: p.County}
+	f := registry.CohortFilter{BornFrom: from, BornTo: to, Facility: p.Facility, Town: p.Town, County: p.County,
+		Partitions: p.Partitions, Partition: p.Partition}
 	err = src.Cohort(ctx, f, func(kids []registry.CohortChild) error {
 		var wg sync.WaitGroup
 		for w := range ws {

@@ -174,6 +174,14 @@ func TestCohortAttributionAndReport(t *testing.T) {
 	if r := run(coverage.Params{Town: "hartford", Timing: coverage.AtAssessment}); r.Total.Children != 2 {
 		t.Fatalf("Hartford: %+v", r.Total)
 	}
+	// Two partitions add up to the whole.
+	var sum coverage.Tally
+	for part := range int64(2) {
+		sum.Add(&run(coverage.Params{Partitions: 2, Partition: part}).Total)
+	}
+	if all := run(coverage.Params{}).Total; sum != all {
+		t.Fatalf("partitions sum to %+v, the whole is %+v", sum, all)
+	}
 	// Bad parameters.
 	if _, err := coverage.Run(ctx, s, a, coverage.Params{Cohort: coverage.BirthCohort, AsOf: asOf}); err == nil {
 		t.Fatal("a birth cohort without dates ran")
