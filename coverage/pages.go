@@ -29,6 +29,9 @@ type Registry interface {
 	Source
 	Patients(ctx context.Context, ids []int64) (map[int64]iis.Patient, error)
 	RecordAudit(ctx context.Context, e registry.AuditEntry) error
+	Relation(ctx context.Context, patientID, orgID int64, facility string) (registry.Relation, error)
+	MarkMovedOrGoneElsewhere(ctx context.Context, patientID int64, facility, actor string) error
+	UnmarkMovedOrGoneElsewhere(ctx context.Context, patientID int64, facility, actor string) error
 }
 
 // Organizations finds clinics (accounts.Store).
@@ -94,6 +97,53 @@ type PageFunc = func(w http.ResponseWriter, r *http.Request, u accounts.User, cs
 func (p *Pages) Register(handle func(pattern string, perm accounts.Permission, page PageFunc)) {
 	handle("GET /coverage", accounts.ViewCoverage, p.report)
 	handle("GET /coverage/children", accounts.ViewCoverage, p.children)
+	handle("POST /coverage/moge", accounts.ViewCoverage, p.moge)
+}
+
+// moge marks (or, with undo, unmarks) a child "moved or gone elsewhere"
+// for the user's clinic, which must have reported the child; then back to
+// the drill-down, whose report is computed again.
+func (p *Pages) moge(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
+	if u.Role.Program() {
+		p.fail(w, u, csrf, http.StatusForbidden, "A clinic marks its own children moved or gone elsewhere.")
+		return
+	}
+	id, err := strconv.ParseInt(r.PostFormValue("patient"), 10, 64)
+	if err != nil || id <= 0 {
+		p.fail(w, u, csrf, http.StatusBadRequest, "No child given.")
+		return
+	}
+	org, err := p.cfg.Organizations.Organization(r.Context(), u.OrgID)
+	if err != nil || org.FacilityID == "" {
+		p.fail(w, u, csrf, http.StatusForbidden, "Your organization has no facility id in the registry, so no child is attributed to it.")
+		return
+	}
+	rel, err := p.cfg.Registry.Relation(r.Context(), id, org.ID, org.FacilityID)
+	if err != nil {
+		p.internal(w, r, u, csrf, err)
+		return
+	}
+	if !rel.Reported {
+		p.fail(w, u, csrf, http.StatusForbidden, "Your clinic has not reported this child.")
+		return
+	}
+	if r.PostFormValue("undo") != "" {
+		err = p.cfg.Registry.UnmarkMovedOrGoneElsewhere(r.Context(), id, org.FacilityID, u.Actor())
+	} else {
+		err = p.cfg.Registry.MarkMovedOrGoneElsewhere(r.Context(), id, org.FacilityID, u.Actor())
+	}
+	if err != nil {
+		p.internal(w, r, u, csrf, err)
+		return
+	}
+	p.mu.Lock()
+	clear(p.cache) // the attribution changed
+	p.mu.Unlock()
+	back := r.PostFormValue("back")
+	if !strings.HasPrefix(back, "/coverage") || strings.HasPrefix(back, "//") {
+		back = "/coverage"
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
 // request is a report's parameters as the pages take them.
@@ -448,6 +498,8 @@ type childrenPage struct {
 	More    int
 	Back    string
 	CSV     string
+	Here    string // this page, to come back to after a mark
+	Clinic  bool   // the user is a clinic's: may mark children MOGE
 }
 
 // shown is how many children the drill-down page lists (the CSV has all).
@@ -493,7 +545,8 @@ func (p *Pages) children(w http.ResponseWriter, r *http.Request, u accounts.User
 	q.Set("measure", req.Measure.String())
 	q.Set("format", "csv")
 	p.render(w, http.StatusOK, "children", childrenPage{page: page{Title: "Not up to date: " + req.Measure.String(), User: &u, CSRF: csrf},
-		Req: req, Report: rep, Measure: req.Measure, Rows: rows, More: len(kids) - len(list), Back: back, CSV: "/coverage/children?" + q.Encode()})
+		Req: req, Report: rep, Measure: req.Measure, Rows: rows, More: len(kids) - len(list), Back: back, CSV: "/coverage/children?" + q.Encode(),
+		Here: r.URL.RequestURI(), Clinic: !req.Program})
 }
 
 // childRows adds names and the reasons that concern m (for the series,

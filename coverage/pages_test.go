@@ -2,9 +2,11 @@ package coverage_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -44,7 +46,7 @@ func TestPages(t *testing.T) {
 	}
 	routes := map[string]coverage.PageFunc{}
 	pages.Register(func(pattern string, perm accounts.Permission, page coverage.PageFunc) {
-		routes[strings.TrimPrefix(pattern, "GET ")] = page
+		routes[strings.TrimPrefix(pattern, "GET ")] = page // POST routes keep their method
 	})
 	coord := accounts.User{Username: "coord", FullName: "Vic Coordinator", OrgID: 1, Role: accounts.VaccineCoordinator}
 	staff := accounts.User{Username: "staff", FullName: "Pat Program", OrgID: 3, Role: accounts.ProgramStaff}
@@ -88,9 +90,33 @@ func TestPages(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "total,,3,") || !strings.Contains(body, "clinic,Clinic B,1,") {
 		t.Fatalf("statewide CSV: %d\n%s", code, body)
 	}
+	// The coordinator marks Bea moved or gone elsewhere: she leaves the
+	// clinic's report; Cara, another clinic's, cannot be marked.
+	post := func(u accounts.User, form url.Values) (int, string) {
+		t.Helper()
+		r := httptest.NewRequest(http.MethodPost, "/coverage/moge", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		routes["POST /coverage/moge"](w, r, u, "tok")
+		return w.Code, w.Header().Get("Location")
+	}
+	if code, loc := post(coord, url.Values{"patient": {fmt.Sprint(ids[1])}, "back": {"/coverage/children?run=1&asof=2025-06-30"}}); code != 303 || loc != "/coverage/children?run=1&asof=2025-06-30" {
+		t.Fatalf("mark: %d %s", code, loc)
+	}
+	if code, body = get(coord, "/coverage?run=1&asof=2025-06-30"); !strings.Contains(body, "1 children at CLINA") {
+		t.Fatalf("after the mark: %d\n%s", code, body)
+	}
+	if code, _ := post(coord, url.Values{"patient": {fmt.Sprint(ids[2])}}); code != 403 {
+		t.Fatalf("marking another clinic's child: %d", code)
+	}
+	if code, _ := post(coord, url.Values{"patient": {fmt.Sprint(ids[1])}, "undo": {"1"}}); code != 303 {
+		t.Fatalf("unmark: %d", code)
+	}
+	if code, body = get(coord, "/coverage?run=1&asof=2025-06-30"); !strings.Contains(body, "2 children at CLINA") {
+		t.Fatalf("after the unmark: %d\n%s", code, body)
+	}
 	var audits int
 	if err := s.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'coverage-report'`).Scan(&audits); err != nil || audits < 3 {
 		t.Fatalf("%d coverage-report audit rows, %v", audits, err)
 	}
-	_ = ids
 }
