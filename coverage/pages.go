@@ -530,7 +530,7 @@ func (p *Pages) children(w http.ResponseWriter, r *http.Request, u accounts.User
 	if !csvOut && len(list) > shown {
 		list = list[:shown]
 	}
-	rows, err := p.childRows(r.Context(), list, req.Measure)
+	rows, err := p.childRows(r.Context(), list, req.Measure, req.Program)
 	if err != nil {
 		p.internal(w, r, u, csrf, err)
 		return
@@ -550,11 +550,14 @@ func (p *Pages) children(w http.ResponseWriter, r *http.Request, u accounts.User
 }
 
 // childRows adds names and the reasons that concern m (for the series,
-// every gap).
-func (p *Pages) childRows(ctx context.Context, kids []Child, m Measure) ([]childRow, error) {
-	ids := make([]int64, len(kids))
-	for i, c := range kids {
-		ids[i] = c.PatientID
+// every gap). An opted-out or protected child is named to program staff
+// only (as the Immunization Home's scope says); a clinic sees the reasons.
+func (p *Pages) childRows(ctx context.Context, kids []Child, m Measure, program bool) ([]childRow, error) {
+	ids := make([]int64, 0, len(kids))
+	for _, c := range kids {
+		if !c.NotDisclosed || program {
+			ids = append(ids, c.PatientID)
+		}
 	}
 	people, err := p.cfg.Registry.Patients(ctx, ids)
 	if err != nil {
@@ -564,7 +567,9 @@ func (p *Pages) childRows(ctx context.Context, kids []Child, m Measure) ([]child
 	for i, c := range kids {
 		cr := childRow{Child: c}
 		pp := people[c.PatientID]
-		if len(pp.Names) > 0 {
+		if c.NotDisclosed && !program {
+			cr.Name = "Record not disclosed (opted out or protected)"
+		} else if len(pp.Names) > 0 {
 			cr.Name = pp.Names[0].Family + ", " + pp.Names[0].Given
 		}
 		for _, g := range c.Gaps {

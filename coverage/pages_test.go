@@ -115,6 +115,23 @@ func TestPages(t *testing.T) {
 	if code, body = get(coord, "/coverage?run=1&asof=2025-06-30"); !strings.Contains(body, "2 children at CLINA") {
 		t.Fatalf("after the unmark: %d\n%s", code, body)
 	}
+	// Bea's record protected (PD1-12 Y): the clinic sees why she is not up
+	// to date but not who she is; program staff see her.
+	if _, err := s.Pool().Exec(context.Background(), `UPDATE patients SET protection = 'Y' WHERE id = $1`, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	pages2, _ := coverage.NewPages(coverage.PagesConfig{Registry: s, Assessor: a, Organizations: orgs{{ID: 1, Kind: accounts.Clinic, Name: "Clinic A", FacilityID: "CLINA"}, {ID: 3, Kind: accounts.Program, Name: "Program"}},
+		Now: func() time.Time { return asOf }})
+	pages2.Register(func(pattern string, perm accounts.Permission, page coverage.PageFunc) {
+		routes[strings.TrimPrefix(pattern, "GET ")] = page
+	})
+	if _, body = get(coord, "/coverage/children?run=1&asof=2025-06-30&measure=HepB"); strings.Contains(body, "Baker") || !strings.Contains(body, "Record not disclosed") ||
+		!strings.Contains(body, "dose 4 of HepB 4-dose series is due") {
+		t.Fatalf("a protected child in the clinic's drill-down:\n%s", body)
+	}
+	if _, body = get(staff, "/coverage/children?run=1&asof=2025-06-30&measure=HepB"); !strings.Contains(body, "Baker, Bea") {
+		t.Fatalf("a protected child in the program's drill-down:\n%s", body)
+	}
 	var audits int
 	if err := s.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'coverage-report'`).Scan(&audits); err != nil || audits < 3 {
 		t.Fatalf("%d coverage-report audit rows, %v", audits, err)

@@ -121,6 +121,7 @@ type Child struct {
 	PatientID              int64
 	BirthDate              time.Time
 	Facility, Town, County string
+	NotDisclosed           bool // opted out or protected: named to program staff only
 	Assessment
 }
 
@@ -229,7 +230,7 @@ func (w *partial) assess(a *Assessor, p *Params, c *registry.CohortChild) {
 	tally(w.month, turned.Format("2006-01")).add(&as)
 	if len(as.Gaps) > 0 || as.Flags != 0 {
 		w.kids = append(w.kids, Child{PatientID: c.ID, BirthDate: c.Patient.BirthDate, Facility: c.Facility,
-			Town: c.Town, County: c.County, Assessment: as})
+			Town: c.Town, County: c.County, NotDisclosed: c.NotDisclosed, Assessment: as})
 	}
 }
 

@@ -41,13 +41,15 @@ type CohortChild struct {
 	Facility string
 	// Town and County are the latest reported address's.
 	Town, County string
+	// NotDisclosed: opted out or protected; only program staff see who.
+	NotDisclosed bool
 }
 
 // cohortQuery reads one batch of a cohort: patients not merged away and
 // alive, born in [$1, $2], after id $3, attributed to $4 (any if ”), in
 // town $5 and county $6 (any if ”), in partition $8 of $7 (all if $7 <=
 // 1), $9 at most, by id.
-const cohortQuery = `SELECT p.id, p.birth_date, p.sex, coalesce(a.facility, ''), coalesce(ad.city, ''), coalesce(ad.county, ''),
+const cohortQuery = `SELECT p.id, p.birth_date, p.sex, coalesce(a.facility, ''), coalesce(ad.city, ''), coalesce(ad.county, ''), ` + notDisclosed + `,
 		ARRAY(SELECT detail FROM patient_observations WHERE patient_id = p.id ORDER BY report_id, seq),
 		` + doseColumn + `
 	FROM patients p
@@ -128,7 +130,7 @@ func (s *Store) cohortBatch(ctx context.Context, f CohortFilter, after int64, ou
 		var c CohortChild
 		var dob pgtype.Date
 		var obs, doses pgtype.Array[string]
-		if err := rows.Scan(&c.ID, &dob, &c.Patient.Sex, &c.Facility, &c.Town, &c.County, &obs, &doses); err != nil {
+		if err := rows.Scan(&c.ID, &dob, &c.Patient.Sex, &c.Facility, &c.Town, &c.County, &c.NotDisclosed, &obs, &doses); err != nil {
 			return out, fmt.Errorf("registry: cohort: %w", err)
 		}
 		c.Patient.BirthDate = date(dob)
