@@ -163,21 +163,7 @@ func Run(ctx context.Context, src Source, a *Assessor, p Params) (*Report, error
 	for i := range ws {
 		ws[i] = newPartial()
 	}
-	f := registry.CohortFilter{BornFrom: from, BornTo: to, Facility: p.Facility, Town: p.Town, County: p.County,
-		Partitions: p.Partitions, Partition: p.Partition}
-	err = src.Cohort(ctx, f, func(kids []registry.CohortChild) error {
-		var wg sync.WaitGroup
-		for w := range ws {
-			wg.Go(func() {
-				for i := w; i < len(kids); i += len(ws) {
-					ws[w].assess(a, &p, &kids[i])
-				}
-			})
-		}
-		wg.Wait()
-		return ctx.Err()
-	})
-	if err != nil {
+	if err := p.read(ctx, src, a, from, to, ws); err != nil {
 		return nil, fmt.Errorf("coverage: %w", err)
 	}
 	r := &Report{Params: p, BornFrom: from, BornTo: to}
@@ -190,6 +176,37 @@ func Run(ctx context.Context, src Source, a *Assessor, p Params) (*Report, error
 	slices.SortFunc(r.NotUpToDate, func(x, y Child) int { return int(x.PatientID - y.PatientID) })
 	r.Took = time.Since(t0)
 	return r, nil
+}
+
+// read streams the cohort as len(ws) partitions read at once (by patient
+// id modulo, within p's own partition when it has one), each evaluated by
+// its worker while its next batch is read: PostgreSQL reads on as many
+// cores as the evaluation uses.
+func (p *Params) read(ctx context.Context, src Source, a *Assessor, from, to time.Time, ws []*partial) error {
+	n, base, k := int64(len(ws)), int64(0), int64(1)
+	if p.Partitions > 1 {
+		base, k = p.Partition, p.Partitions
+	}
+	errs := make([]error, len(ws))
+	var wg sync.WaitGroup
+	for i, w := range ws {
+		f := registry.CohortFilter{BornFrom: from, BornTo: to, Facility: p.Facility, Town: p.Town, County: p.County,
+			// id ≡ base (mod k) and, within it, the i-th of n: id ≡ base + i·k (mod n·k).
+			Partitions: n * k, Partition: base + int64(i)*k}
+		if n*k == 1 {
+			f.Partitions, f.Partition = 0, 0
+		}
+		wg.Go(func() {
+			errs[i] = src.Cohort(ctx, f, func(kids []registry.CohortChild) error {
+				for j := range kids {
+					w.assess(a, p, &kids[j])
+				}
+				return ctx.Err()
+			})
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // partial is one worker's tallies.
