@@ -34,7 +34,10 @@ type Params struct {
 	Timing           Timing    // childhood cohorts only
 	// Facility, Town and County narrow the report (any when "").
 	Facility, Town, County string
-	// Workers evaluating records (GOMAXPROCS when 0).
+	// Workers evaluating records, each reading its own partition of the
+	// cohort (GOMAXPROCS, at most 8, when 0: each partition's statement
+	// walks the cohort's range of patients, so more readers than cores
+	// only add reads; past that, partition across machines).
 	Workers int
 	// Partitions and Partition, when Partitions > 1, compute the part of
 	// the cohort whose patient ids are Partition modulo Partitions: the
@@ -156,7 +159,7 @@ func Run(ctx context.Context, src Source, a *Assessor, p Params) (*Report, error
 		return nil, err
 	}
 	if p.Workers <= 0 {
-		p.Workers = runtime.GOMAXPROCS(0)
+		p.Workers = min(runtime.GOMAXPROCS(0), 8)
 	}
 	t0 := time.Now()
 	ws := make([]*partial, p.Workers)
