@@ -103,6 +103,7 @@ const (
 	ReadOutbox                            // read the messages sent to users
 	ManageOrganizations                   // add clinics and schools
 	EnterData                             // register patients, record and correct the clinic's doses
+	ViewCoverage                          // run coverage reports (a clinic's own; program staff any)
 )
 
 // May reports whether role r has permission p.
@@ -114,6 +115,8 @@ func (r Role) May(p Permission) bool {
 		return r == ProgramAdmin
 	case EnterData:
 		return r == ClinicUser || r == VaccineCoordinator
+	case ViewCoverage:
+		return r.Program() || r == ClinicUser || r == VaccineCoordinator
 	}
 	return false
 }

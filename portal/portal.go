@@ -346,7 +346,8 @@ func (pg page) PatientPages() string {
 // May reports whether the signed-in user has the named permission.
 func (pg page) May(name string) bool {
 	perm, ok := map[string]accounts.Permission{"requests": accounts.DecideRequests, "users": accounts.ResetPasswords,
-		"outbox": accounts.ReadOutbox, "orgs": accounts.ManageOrganizations, "manage": accounts.ManageUsers, "enter": accounts.EnterData}[name]
+		"outbox": accounts.ReadOutbox, "orgs": accounts.ManageOrganizations, "manage": accounts.ManageUsers, "enter": accounts.EnterData,
+		"coverage": accounts.ViewCoverage}[name]
 	return ok && pg.User() != nil && pg.V.may(perm) && nextStep(pg.V) == ""
 }
 

@@ -1,0 +1,122 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/iisproject/iis/codeset"
+)
+
+// SeedChild is a synthetic patient with doses, for coverage benchmarks.
+type SeedChild struct {
+	Family, Given, Sex string
+	BirthDate          time.Time
+	Town, County       string
+	Facility           string // the clinic that reported the doses
+	Doses              []SeedDose
+}
+
+// SeedDose is one dose of a SeedChild.
+type SeedDose struct {
+	CVX string
+	On  time.Time
+}
+
+// SeedChildren loads children with COPY as if their clinic had reported
+// all their doses in one VXU each: a patient, its address, one source
+// report, a source vaccination and a consolidated event per dose. It
+// builds a large registry for the coverage benchmarks quickly (no
+// identifiers or blocking keys: the children are not found by matching),
+// then analyzes the tables. It returns the number of children loaded.
+func SeedChildren(ctx context.Context, pool *pgxpool.Pool, kids []SeedChild) (int, error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("registry: seed children: %w", err)
+	}
+	defer conn.Release()
+	ids, err := reserveIDs(ctx, conn, "patients_id_seq", len(kids))
+	if err != nil {
+		return 0, err
+	}
+	reports, err := reserveIDs(ctx, conn, "source_reports_id_seq", len(kids))
+	if err != nil {
+		return 0, err
+	}
+	nd := 0
+	for _, k := range kids {
+		nd += len(k.Doses)
+	}
+	doses, err := reserveIDs(ctx, conn, "source_vaccinations_id_seq", nd)
+	if err != nil {
+		return 0, err
+	}
+	const chunk = 20000
+	codes := codeset.Default()
+	for lo := 0; lo < len(kids); lo += chunk {
+		hi := min(lo+chunk, len(kids))
+		var pats, addrs, reps, svs, evs [][]any
+		now := time.Now()
+		for i := lo; i < hi; i++ {
+			k, id, rep := &kids[i], ids+int64(i), reports+int64(i)
+			pats = append(pats, []any{id, now, now, k.Family, k.Given, k.BirthDate, k.Sex})
+			addrs = append(addrs, []any{id, "1 Main St", k.Town, "CT", k.County, "P", now})
+			ctl := fmt.Sprintf("seed-%d", id)
+			reps = append(reps, []any{rep, k.Facility, ctl, "VXU", "vxu", "AA", "seed", now, id, "new", []byte{}})
+			for j, d := range k.Doses {
+				var groups []string
+				if v, ok := codes.Vaccine(d.CVX); ok {
+					for _, g := range v.Groups {
+						groups = append(groups, g.Name)
+					}
+				}
+				sv := doses
+				doses++
+				svs = append(svs, []any{sv, rep, id, k.Facility, ctl, j + 1, now, d.CVX, d.On, sv, "winner"})
+				evs = append(evs, []any{sv, id, groups, d.CVX, d.On, false, 1})
+			}
+		}
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			for _, c := range []struct {
+				table string
+				cols  []string
+				rows  [][]any
+			}{
+				{"patients", []string{"id", "created_at", "updated_at", "family_name", "given_name", "birth_date", "sex"}, pats},
+				{"patient_addresses", []string{"patient_id", "street", "city", "state", "county", "type", "reported_at"}, addrs},
+				{"source_reports", []string{"id", "facility", "control_id", "message_type", "kind", "ack_code", "transport", "received_at", "patient_id", "match_outcome", "raw"}, reps},
+				{"source_vaccinations", []string{"id", "report_id", "patient_id", "facility", "control_id", "position", "received_at", "cvx", "administered_on", "event_id", "consolidation"}, svs},
+				{"vaccination_events", []string{"id", "patient_id", "vaccine_groups", "cvx", "administered_on", "historical", "source_count"}, evs},
+			} {
+				if _, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, pgx.CopyFromRows(c.rows)); err != nil {
+					return fmt.Errorf("%s: %w", c.table, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return lo, fmt.Errorf("registry: seed children: %w", err)
+		}
+	}
+	if _, err := conn.Exec(ctx, `VACUUM (ANALYZE) patients, patient_addresses, source_reports, source_vaccinations, vaccination_events`); err != nil {
+		return len(kids), fmt.Errorf("registry: seed children: vacuum: %w", err)
+	}
+	return len(kids), nil
+}
+
+// reserveIDs takes n values of a sequence and returns the first.
+func reserveIDs(ctx context.Context, conn *pgxpool.Conn, seq string, n int) (int64, error) {
+	var first int64
+	if err := conn.QueryRow(ctx, `SELECT nextval($1)`, seq).Scan(&first); err != nil {
+		return 0, fmt.Errorf("registry: seed children: %w", err)
+	}
+	if n > 1 {
+		if _, err := conn.Exec(ctx, `SELECT setval($1, $2)`, seq, first+int64(n)-1); err != nil {
+			return 0, fmt.Errorf("registry: seed children: %w", err)
+		}
+	}
+	return first, nil
+}
