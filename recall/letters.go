@@ -79,6 +79,9 @@ func Letters(fams []Family, by time.Time, lang Language, from Sender, printed ti
 	}
 	p := fpdf.New("P", "mm", "Letter", "")
 	p.SetMargins(22, 20, 22)
+	// Uncompressed page streams: fpdf makes a new compressor for each
+	// page, most of a letter's CPU time.
+	p.SetCompression(false)
 	p.SetAutoPageBreak(true, 18)
 	p.SetCreationDate(printed)
 	p.SetModificationDate(printed)
@@ -191,6 +194,7 @@ const (
 func Labels(fams []Family, printed time.Time) ([]byte, error) {
 	p := fpdf.New("P", "mm", "Letter", "")
 	p.SetMargins(0, 0, 0)
+	p.SetCompression(false)
 	p.SetAutoPageBreak(false, 0)
 	p.SetCreationDate(printed)
 	p.SetModificationDate(printed)
