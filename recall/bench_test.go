@@ -107,4 +107,3 @@ func seedClinic(b *testing.B, reg *registry.Store, fac string) int {
 	}
 	return n
 }
-

@@ -93,6 +93,11 @@ type groupChoice struct {
 	Checked bool
 }
 
+// mayRecall: program staff, clinic users and vaccine coordinators.
+func mayRecall(u accounts.User) bool {
+	return !u.Disabled() && (u.Role.Program() || u.Role == accounts.ClinicUser || u.Role == accounts.VaccineCoordinator)
+}
+
 // errRefused is a run over a clinic the user may not see.
 var errRefused = errors.New("refused")
 
@@ -172,9 +177,6 @@ func formDate(form url.Values, key, what string) (time.Time, error) {
 // run runs reminder/recall for the request's clinic and parameters, and
 // audits it (what: list, csv, letters, labels).
 func (pg *Pages) run(ctx context.Context, u accounts.User, org accounts.Organization, p Params, what string) (*Result, error) {
-	if org.FacilityID == "" {
-		return nil, fmt.Errorf("%s has no facility id: it reports no patients to the registry", org.Name)
-	}
 	start := time.Now()
 	res, err := pg.rc.Run(ctx, Clinic{OrgID: org.ID, Facility: org.FacilityID, Name: org.Name}, p)
 	if err != nil {
@@ -199,7 +201,7 @@ func (pg *Pages) page(w http.ResponseWriter, r *http.Request, u accounts.User, c
 	if form.Get("done") == "contact" {
 		v.Flash = "Contact recorded."
 	}
-	if !u.Role.Program() && u.Role != accounts.ClinicUser && u.Role != accounts.VaccineCoordinator {
+	if !mayRecall(u) {
 		pg.render(w, http.StatusForbidden, &view{User: u, Error: "Your role (" + u.Role.Label() + ") may not run reminder/recall."})
 		return
 	}
@@ -249,12 +251,18 @@ func (pg *Pages) page(w http.ResponseWriter, r *http.Request, u accounts.User, c
 // request reads the clinic and the parameters of a run, or the status and
 // message that refuse it.
 func (pg *Pages) request(ctx context.Context, u accounts.User, form url.Values) (accounts.Organization, Params, int, error) {
+	if !mayRecall(u) {
+		return accounts.Organization{}, Params{}, http.StatusForbidden, errors.New("your role (" + u.Role.Label() + ") may not run reminder/recall")
+	}
 	org, err := pg.clinicFor(ctx, u, form)
 	if errors.Is(err, errRefused) {
 		return org, Params{}, http.StatusForbidden, errors.New("you may run reminder/recall for your own clinic only")
 	}
 	if err != nil {
 		return org, Params{}, http.StatusBadRequest, err
+	}
+	if org.FacilityID == "" {
+		return org, Params{}, http.StatusBadRequest, fmt.Errorf("%s has no facility id: it reports no patients to the registry", org.Name)
 	}
 	p, err := pg.params(form)
 	if err != nil {
@@ -280,9 +288,6 @@ func (pg *Pages) download(what string) func(http.ResponseWriter, *http.Request, 
 		ctx := r.Context()
 		form := r.URL.Query()
 		org, p, status, err := pg.request(ctx, u, form)
-		if err == nil && !u.Role.Program() && u.Role != accounts.ClinicUser && u.Role != accounts.VaccineCoordinator {
-			status, err = http.StatusForbidden, errors.New("your role may not run reminder/recall")
-		}
 		lang, lerr := ParseLanguage(form.Get("lang"))
 		if err == nil && lerr != nil {
 			status, err = http.StatusBadRequest, lerr
