@@ -33,15 +33,20 @@ type RecallCandidate struct {
 	LastMethod  string
 }
 
-// recallBatch is how many candidates are read per round trip.
-const recallBatch = 500
+// recallBatch is how many candidates are read per statement;
+// recallInFlight is how many statements run at once (the next batches are
+// read while the caller works on the current one).
+var recallBatch = 500 // a variable for the tests
+
+const recallInFlight = 2
 
 // RecallCandidates calls each, in patient id order, for every child the
 // clinic of q has a relationship with: a report (a VXU, or a record entered
 // on the people's pages) from its facility was filed on the child (a
-// merged child counts as the survivor). The children come in batches of
-// recallBatch, so a clinic of any size is read in bounded memory; each
-// returning an error stops the reading.
+// merged child counts as the survivor). The children are read in batches
+// of recallBatch, at most recallInFlight+1 batches held at once, so a
+// clinic of any size is read in bounded memory; each is called from one
+// goroutine at a time, and its returning an error stops the reading.
 func (s *Store) RecallCandidates(ctx context.Context, q RecallQuery, each func(*RecallCandidate) error) error {
 	if strings.TrimSpace(q.Facility) == "" {
 		return errors.New("registry: recall: the clinic has no facility id")
@@ -50,11 +55,51 @@ func (s *Store) RecallCandidates(ctx context.Context, q RecallQuery, each func(*
 	if err != nil {
 		return err
 	}
-	for start := 0; start < len(ids); start += recallBatch {
-		end := min(start+recallBatch, len(ids))
-		if err := s.recallBatch(ctx, q.OrgID, ids[start:end], each); err != nil {
-			return err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type fetched struct {
+		cs  []*RecallCandidate
+		err error
+	}
+	n := (len(ids) + recallBatch - 1) / recallBatch
+	results := make([]chan fetched, n)
+	for i := range results {
+		results[i] = make(chan fetched, 1)
+	}
+	slots := make(chan struct{}, recallInFlight)
+	go func() {
+		for i := range n {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				var cs []*RecallCandidate
+				err := s.recallBatch(ctx, q.OrgID, ids[i*recallBatch:min((i+1)*recallBatch, len(ids))], func(c *RecallCandidate) error {
+					cs = append(cs, c)
+					return nil
+				})
+				results[i] <- fetched{cs, err}
+			}()
 		}
+	}()
+	for i := range n {
+		var f fetched
+		select {
+		case f = <-results[i]:
+		case <-ctx.Done():
+			return fmt.Errorf("registry: recall candidates: %w", ctx.Err())
+		}
+		if f.err != nil {
+			return f.err
+		}
+		for _, c := range f.cs {
+			if err := each(c); err != nil {
+				return err
+			}
+		}
+		<-slots
 	}
 	return nil
 }
@@ -106,7 +151,7 @@ func (s *Store) recallBatch(ctx context.Context, orgID int64, ids []int64, each 
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c RecallCandidate
+		c := new(RecallCandidate)
 		var last pgtype.Date
 		if err := s.scanHistory(rows, &c.Record, &c.ID, &c.OptedOut, &c.Contacts, &last, &c.LastMethod); err != nil {
 			return fmt.Errorf("registry: recall candidates: %w", err)
@@ -114,7 +159,7 @@ func (s *Store) recallBatch(ctx context.Context, orgID int64, ids []int64, each 
 		if last.Valid {
 			c.LastContact = last.Time
 		}
-		if err := each(&c); err != nil {
+		if err := each(c); err != nil {
 			return err
 		}
 	}

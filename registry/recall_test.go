@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -40,6 +41,28 @@ func TestRecallCandidates(t *testing.T) {
 	if g := ann0.Record.Patient.LegalName().Given; g != "Ann" {
 		t.Errorf("Ann's name: %q", g)
 	}
+	// In batches of one child (several statements in flight), the same
+	// children in id order; an error from each stops the reading.
+	restore := registry.SetRecallBatch(1)
+	var order []int64
+	if err := s.RecallCandidates(ctx, registry.RecallQuery{OrgID: 7, Facility: "CLINIC_A"}, func(c *registry.RecallCandidate) error {
+		order = append(order, c.ID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != 2 || order[0] >= order[1] {
+		t.Errorf("batches of one: %v, want both children in id order", order)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := s.RecallCandidates(ctx, registry.RecallQuery{OrgID: 7, Facility: "CLINIC_A"}, func(*registry.RecallCandidate) error {
+		calls++
+		return stop
+	}); !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("stopping: %v after %d calls, want stop after 1", err, calls)
+	}
+	restore()
 	young := read(registry.RecallQuery{OrgID: 7, Facility: "CLINIC_A", BornFrom: time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)})
 	if len(young) != 1 || young[a.PatientID].ID == 0 {
 		t.Fatalf("children born from 2022: %+v, want Ann only", young)
