@@ -3,14 +3,20 @@ package recall_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/iisproject/iis/accounts"
 	"github.com/iisproject/iis/forecast"
 	"github.com/iisproject/iis/hl7/immz"
+	"github.com/iisproject/iis/portal"
 	"github.com/iisproject/iis/recall"
 	"github.com/iisproject/iis/registry"
 	"github.com/iisproject/iis/registry/pgtest"
@@ -25,7 +31,8 @@ const clinicChildren = 5000
 // reported by the clinic) due by the synthetic traffic's day for the
 // childhood vaccine groups: reading the candidates, forecasting each
 // (parallel workers), grouping families; then the letters PDF for every
-// family. IIS_BENCH_DATABASE_URL names a registry seeded beforehand
+// family; the list page over HTTP (the run, the accounting of
+// disclosures of every child listed, the HTML). IIS_BENCH_DATABASE_URL names a registry seeded beforehand
 // (iisworker -database-url URL -seed 1000000) to which the clinic is added.
 func BenchmarkRecall(b *testing.B) {
 	ctx := context.Background()
@@ -63,6 +70,14 @@ func BenchmarkRecall(b *testing.B) {
 	if res == nil || res.Considered != n {
 		b.Fatalf("considered %v of %d children", res, n)
 	}
+	b.Run("page", func(b *testing.B) {
+		get := pageClient(b, reg, fc, fac)
+		for b.Loop() {
+			if status, body := get("/recall?by=2026-11-25"); status != 200 || !strings.Contains(body, "families</h2>") {
+				b.Fatalf("page: %d %.300s", status, body)
+			}
+		}
+	})
 	b.Run("letters", func(b *testing.B) {
 		var pdf []byte
 		for b.Loop() {
@@ -72,6 +87,52 @@ func BenchmarkRecall(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(pdf))/1e6, "MB")
 	})
+}
+
+// pageClient signs a new vaccine coordinator of a new clinic with
+// facility fac in to the reminder/recall pages and returns a GET.
+func pageClient(b *testing.B, reg *registry.Store, fc *forecast.Engine, fac string) func(path string) (int, string) {
+	ctx := context.Background()
+	acc, err := accounts.New(accounts.Config{Pool: reg.Pool(), Audit: reg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := portal.New(portal.Config{Accounts: acc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pages, err := recall.New(recall.Config{Registry: reg, Accounts: acc, Forecaster: fc})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pages.Mount(p)
+	srv := httptest.NewServer(p)
+	b.Cleanup(srv.Close)
+	org, err := acc.CreateOrganization(ctx, accounts.Organization{Kind: accounts.Clinic, Name: "Bench Clinic " + fac, FacilityID: fac})
+	if err != nil {
+		b.Fatal(err)
+	}
+	uid, err := acc.CreateUser(ctx, accounts.NewUser{Username: "bench-" + strings.ToLower(fac), FullName: "Bench User", Email: "bench@example.org",
+		OrgID: org, Role: accounts.ClinicUser})
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, _ := acc.User(ctx, uid)
+	tok, _, err := acc.StartSession(ctx, u, true, "127.0.0.1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func(path string) (int, string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.AddCookie(&http.Cookie{Name: "iis_session", Value: tok})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
 }
 
 // seedClinic stores synthetic VXUs from facility fac until it has

@@ -69,6 +69,10 @@ func (pg *Pages) Mount(p *portal.Portal) {
 	p.HandleSignedIn("POST /recall/contact", pg.contact)
 }
 
+// familiesPerPage is how many families a page of the list shows (the
+// downloads have them all).
+const familiesPerPage = 200
+
 // view is what the template gets.
 type view struct {
 	User      accounts.User
@@ -82,6 +86,11 @@ type view struct {
 	Error     string
 	Flash     string
 	Result    *Result
+	Shown     []Family // the families of this page of the list
+	Page      int      // from 1
+	Pages     int
+	PrevQuery string
+	NextQuery string
 	Excluded  []string
 	Methods   []string
 	Today     string
@@ -176,20 +185,50 @@ func formDate(form url.Values, key, what string) (time.Time, error) {
 
 // run runs reminder/recall for the request's clinic and parameters, and
 // audits it (what: list, csv, letters, labels).
-func (pg *Pages) run(ctx context.Context, u accounts.User, org accounts.Organization, p Params, what string) (*Result, error) {
+func (pg *Pages) run(ctx context.Context, u accounts.User, org accounts.Organization, p Params, what string, page int) (*Result, []Family, error) {
 	start := time.Now()
 	res, err := pg.rc.Run(ctx, Clinic{OrgID: org.ID, Facility: org.FacilityID, Name: org.Name}, p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	shown := res.Families
+	if page >= 0 {
+		shown = shown[min(page*familiesPerPage, len(shown)):min((page+1)*familiesPerPage, len(shown))]
 	}
 	detail := fmt.Sprintf("reminder/recall %s for clinic %d (%s): due by %s, groups %s, born %s to %s, overdue only %v: %d children considered, %d due in %d families, %d left out",
 		what, org.ID, org.FacilityID, isoDate(p.By), strings.Join(res.Params.Groups, ","), isoDate(p.BornFrom), isoDate(p.BornTo), p.OverdueOnly,
 		res.Considered, len(res.Children), len(res.Families), res.Considered-len(res.Children))
-	if err := pg.cfg.Registry.RecordAudit(ctx, registry.AuditEntry{Actor: u.Actor(), Action: "recall-run", Detail: detail}); err != nil {
-		return nil, err
+	ds, err := pg.disclosures(ctx, u, what, shown)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := pg.cfg.Registry.RecordDisclosuresAudited(ctx, ds, registry.AuditEntry{Actor: u.Actor(), Action: "recall-run", Detail: detail}); err != nil {
+		return nil, nil, err
 	}
 	pg.cfg.Logger.Info("recall: run", "clinic", org.ID, "output", what, "children", len(res.Children), "elapsed", time.Since(start))
-	return res, nil
+	return res, shown, nil
+}
+
+// disclosures are the accounting of disclosures of a run: each child of
+// the families shown or downloaded, to the user's organization (its facility id, or its name).
+func (pg *Pages) disclosures(ctx context.Context, u accounts.User, what string, fams []Family) ([]registry.Disclosure, error) {
+	org, err := pg.cfg.Accounts.Organization(ctx, u.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	to := org.FacilityID
+	if to == "" {
+		to = org.Name
+	}
+	at := pg.cfg.Now()
+	w := fmt.Sprintf("Reminder/recall %s: name, birth date, guardian, address, phone, vaccines due (people's pages, user %s, %s)", what, u.Username, u.Role.Label())
+	var ds []registry.Disclosure
+	for i := range fams {
+		for _, c := range fams[i].Children {
+			ds = append(ds, registry.Disclosure{At: at, Facility: to, PatientID: c.ID, What: w})
+		}
+	}
+	return ds, nil
 }
 
 // page shows the form and, once the form is sent, the list.
@@ -234,13 +273,32 @@ func (pg *Pages) page(w http.ResponseWriter, r *http.Request, u accounts.User, c
 		pg.render(w, status, v)
 		return
 	}
-	res, err := pg.run(ctx, u, org, p, "list")
+	page := 0
+	if s := form.Get("page"); s != "" {
+		if page, err = strconv.Atoi(s); err != nil || page < 1 {
+			v.Error = "the page number must be a whole number from 1"
+			pg.render(w, http.StatusBadRequest, v)
+			return
+		}
+		page--
+	}
+	res, shown, err := pg.run(ctx, u, org, p, "list", page)
 	if err != nil {
 		v.Error = "The list could not be made: " + err.Error()
 		pg.render(w, http.StatusInternalServerError, v)
 		return
 	}
-	v.Result, v.Query = res, runQuery(form).Encode()
+	q := runQuery(form)
+	v.Result, v.Shown, v.Query = res, shown, q.Encode()
+	v.Page, v.Pages = page+1, max(1, (len(res.Families)+familiesPerPage-1)/familiesPerPage)
+	if v.Page > 1 {
+		q.Set("page", strconv.Itoa(v.Page-1))
+		v.PrevQuery = q.Encode()
+	}
+	if v.Page < v.Pages {
+		q.Set("page", strconv.Itoa(v.Page+1))
+		v.NextQuery = q.Encode()
+	}
 	for reason, n := range res.Excluded {
 		v.Excluded = append(v.Excluded, fmt.Sprintf("%d %s", n, reason))
 	}
@@ -296,7 +354,7 @@ func (pg *Pages) download(what string) func(http.ResponseWriter, *http.Request, 
 			http.Error(w, err.Error(), status)
 			return
 		}
-		res, err := pg.run(ctx, u, org, p, what)
+		res, _, err := pg.run(ctx, u, org, p, what, -1)
 		if err != nil {
 			pg.internal(w, r, err)
 			return

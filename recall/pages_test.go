@@ -198,6 +198,8 @@ func TestPages(t *testing.T) {
 		{"ann", "/recall?by=2025-03-01&age_min=0&age_max=6", 200, "0 children due", "Ada Lovelace"},
 		{"ann", "/recall?by=2025-03-01&age_min=12&age_max=23", 200, "Ada Lovelace", ""},
 		{"ann", "/recall?by=2025-03-01&born_from=2025-01-01&born_to=2024-01-01", 400, "after the latest", ""},
+		{"ann", "/recall?by=2025-03-01&page=0", 400, "page number", ""},
+		{"ann", "/recall?by=2025-03-01&page=1", 200, "Ada Lovelace", "Page 1 of"},
 		{"ann", "/recall/letters.pdf?by=2025-03-01&lang=fr", 400, "English (en) or Spanish (es)", ""},
 		{"ann", "/recall/letters.pdf?by=2025-03-01&lang=es", 200, "%PDF-", ""},
 		{"ann", "/recall/labels.pdf?by=2025-03-01", 200, "%PDF-", ""},
@@ -230,7 +232,13 @@ func TestPages(t *testing.T) {
 	}
 	var runs int
 	f.reg.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'recall-run'`).Scan(&runs)
-	if runs != 10 {
-		t.Errorf("%d runs audited, want 10 (every run that produced a list or a file)", runs)
+	if runs != 11 {
+		t.Errorf("%d runs audited, want 11 (every run that produced a list or a file)", runs)
+	}
+	var disclosed, toProgram int
+	f.reg.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'disclose' AND patient_id = $1 AND actor = 'facility:CLINIC_A' AND detail LIKE 'Reminder/recall%'`, ada).Scan(&disclosed)
+	f.reg.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'disclose' AND actor = 'facility:State Program' AND detail LIKE 'Reminder/recall list%'`).Scan(&toProgram)
+	if disclosed != 9 || toProgram != 1 {
+		t.Errorf("Ada disclosed to her clinic %d times (want 9: the runs listing her), Ben to the program %d (want 1)", disclosed, toProgram)
 	}
 }
