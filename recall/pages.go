@@ -83,6 +83,7 @@ type view struct {
 	Groups    []groupChoice
 	Form      url.Values
 	Query     string // the run's parameters, for the download links
+	Back      string // the run's parameters and page, for the contact form
 	Error     string
 	Flash     string
 	Result    *Result
@@ -289,6 +290,8 @@ func (pg *Pages) page(w http.ResponseWriter, r *http.Request, u accounts.User, c
 		return
 	}
 	q := runQuery(form)
+	v.Back = q.Encode() // back to this page after a contact
+	q.Del("page")
 	v.Result, v.Shown, v.Query = res, shown, q.Encode()
 	v.Page, v.Pages = page+1, max(1, (len(res.Families)+familiesPerPage-1)/familiesPerPage)
 	if v.Page > 1 {
@@ -332,7 +335,7 @@ func (pg *Pages) request(ctx context.Context, u accounts.User, form url.Values) 
 // runQuery keeps a form's run parameters (for links and redirects).
 func runQuery(form url.Values) url.Values {
 	q := url.Values{}
-	for _, k := range []string{"clinic", "by", "born_from", "born_to", "age_min", "age_max", "group", "overdue_only", "lang"} {
+	for _, k := range []string{"clinic", "by", "born_from", "born_to", "age_min", "age_max", "group", "overdue_only", "lang", "page"} {
 		if vs, ok := form[k]; ok {
 			q[k] = vs
 		}
