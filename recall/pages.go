@@ -32,6 +32,9 @@ type Config struct {
 	Excluder   Excluder // nil: NoExclusions
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// FamiliesPerPage is how many families a page of the list shows (the
+	// downloads have them all); 0: 200.
+	FamiliesPerPage int
 }
 
 // Pages serves reminder/recall on the people's pages: clinic users and
@@ -53,6 +56,9 @@ func New(cfg Config) (*Pages, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.FamiliesPerPage <= 0 {
+		cfg.FamiliesPerPage = 200
+	}
 	t, err := template.New("recall.html").Funcs(template.FuncMap{"date": isoDate, "due": DueList}).ParseFS(templateFS, "templates/recall.html")
 	if err != nil {
 		return nil, fmt.Errorf("recall: template: %w", err)
@@ -69,10 +75,6 @@ func (pg *Pages) Mount(p *portal.Portal) {
 	p.HandleSignedIn("POST /recall/contact", pg.contact)
 }
 
-// familiesPerPage is how many families a page of the list shows (the
-// downloads have them all).
-const familiesPerPage = 200
-
 // view is what the template gets.
 type view struct {
 	User      accounts.User
@@ -82,16 +84,16 @@ type view struct {
 	Clinic    accounts.Organization
 	Groups    []groupChoice
 	Form      url.Values
-	Query     string // the run's parameters, for the download links
-	Back      string // the run's parameters and page, for the contact form
+	Query     template.URL // the run's parameters (url.Values.Encode), for the download links
+	Back      string       // the run's parameters and page, for the contact form
 	Error     string
 	Flash     string
 	Result    *Result
 	Shown     []Family // the families of this page of the list
 	Page      int      // from 1
 	Pages     int
-	PrevQuery string
-	NextQuery string
+	PrevQuery template.URL
+	NextQuery template.URL
 	Excluded  []string
 	Methods   []string
 	Today     string
@@ -194,7 +196,7 @@ func (pg *Pages) run(ctx context.Context, u accounts.User, org accounts.Organiza
 	}
 	shown := res.Families
 	if page >= 0 {
-		shown = shown[min(page*familiesPerPage, len(shown)):min((page+1)*familiesPerPage, len(shown))]
+		shown = shown[min(page*pg.cfg.FamiliesPerPage, len(shown)):min((page+1)*pg.cfg.FamiliesPerPage, len(shown))]
 	}
 	detail := fmt.Sprintf("reminder/recall %s for clinic %d (%s): due by %s, groups %s, born %s to %s, overdue only %v: %d children considered, %d due in %d families, %d left out",
 		what, org.ID, org.FacilityID, isoDate(p.By), strings.Join(res.Params.Groups, ","), isoDate(p.BornFrom), isoDate(p.BornTo), p.OverdueOnly,
@@ -292,15 +294,15 @@ func (pg *Pages) page(w http.ResponseWriter, r *http.Request, u accounts.User, c
 	q := runQuery(form)
 	v.Back = q.Encode() // back to this page after a contact
 	q.Del("page")
-	v.Result, v.Shown, v.Query = res, shown, q.Encode()
-	v.Page, v.Pages = page+1, max(1, (len(res.Families)+familiesPerPage-1)/familiesPerPage)
+	v.Result, v.Shown, v.Query = res, shown, template.URL(q.Encode())
+	v.Page, v.Pages = page+1, max(1, (len(res.Families)+pg.cfg.FamiliesPerPage-1)/pg.cfg.FamiliesPerPage)
 	if v.Page > 1 {
 		q.Set("page", strconv.Itoa(v.Page-1))
-		v.PrevQuery = q.Encode()
+		v.PrevQuery = template.URL(q.Encode())
 	}
 	if v.Page < v.Pages {
 		q.Set("page", strconv.Itoa(v.Page+1))
-		v.NextQuery = q.Encode()
+		v.NextQuery = template.URL(q.Encode())
 	}
 	for reason, n := range res.Excluded {
 		v.Excluded = append(v.Excluded, fmt.Sprintf("%d %s", n, reason))

@@ -46,7 +46,7 @@ type fixture struct {
 	orgs   map[string]int64
 }
 
-func newFixture(t *testing.T, ex recall.Excluder) *fixture {
+func newFixture(t *testing.T, ex recall.Excluder, perPage int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	reg, err := registry.Open(ctx, registry.Config{URL: pgtest.NewDatabase(t)})
@@ -66,7 +66,7 @@ func newFixture(t *testing.T, ex recall.Excluder) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := recall.New(recall.Config{Registry: reg, Accounts: acc, Forecaster: fc, Excluder: ex, Now: func() time.Time { return today }})
+	pages, err := recall.New(recall.Config{Registry: reg, Accounts: acc, Forecaster: fc, Excluder: ex, Now: func() time.Time { return today }, FamiliesPerPage: perPage})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func (f *fixture) do(user, method, path string, form url.Values) (int, string) {
 // bad parameter gets.
 func TestPages(t *testing.T) {
 	moved := gone{}
-	f := newFixture(t, moved)
+	f := newFixture(t, moved, 0)
 	ada := f.report("CLINIC_A", "m1", "Ada", "Lovelace", "20240110", "20:20240310")
 	eve := f.report("CLINIC_A", "m2", "Eve", "Moved", "20240110", "20:20240310")
 	moved[eve] = true
@@ -240,5 +240,30 @@ func TestPages(t *testing.T) {
 	f.reg.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE action = 'disclose' AND actor = 'facility:State Program' AND detail LIKE 'Reminder/recall list%'`).Scan(&toProgram)
 	if disclosed != 9 || toProgram != 1 {
 		t.Errorf("Ada disclosed to her clinic %d times (want 9: the runs listing her), Ben to the program %d (want 1)", disclosed, toProgram)
+	}
+}
+
+// The list shows a page of families at a time; a contact brings the user
+// back to the same page; the downloads have every family.
+func TestListPages(t *testing.T) {
+	f := newFixture(t, nil, 1)
+	f.report("CLINIC_A", "m1", "Ada", "Lovelace", "20240110", "20:20240310")
+	dan := f.report("CLINIC_A", "m2", "Dan", "Moss", "20240110", "20:20240310")
+	status, body := f.do("ann", "GET", "/recall?by=2025-03-01", nil)
+	if status != 200 || !strings.Contains(body, "Ada Lovelace") || strings.Contains(body, "Dan Moss") || !strings.Contains(body, "Page 1 of 2") ||
+		!strings.Contains(body, `href="/recall?by=2025-03-01&amp;page=2"`) {
+		t.Fatalf("page 1: %d\n%s", status, body)
+	}
+	status, body = f.do("ann", "GET", "/recall?by=2025-03-01&page=2", nil)
+	if status != 200 || strings.Contains(body, "Ada Lovelace") || !strings.Contains(body, "Dan Moss") || !strings.Contains(body, "Page 2 of 2") ||
+		!strings.Contains(body, `name="back" value="by=2025-03-01&amp;page=2"`) {
+		t.Fatalf("page 2: %d\n%s", status, body)
+	}
+	status, body = f.do("ann", "POST", "/recall/contact", url.Values{"patient": {fmt.Sprint(dan)}, "method": {"text"}, "on": {"2025-03-01"}, "back": {"by=2025-03-01&page=2"}})
+	if status != http.StatusSeeOther {
+		t.Fatalf("contact: %d %s", status, body)
+	}
+	if _, csv := f.do("ann", "GET", "/recall/list.csv?by=2025-03-01&page=2", nil); !strings.Contains(csv, "Lovelace") || !strings.Contains(csv, "Moss") {
+		t.Errorf("the CSV lacks a family:\n%s", csv)
 	}
 }

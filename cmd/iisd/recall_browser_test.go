@@ -193,7 +193,16 @@ func TestRecallInBrowser(t *testing.T) {
 		t.Errorf("after two contacts: %q", c)
 	}
 
-	// The downloads, with the run's parameters.
+	// The downloads, by the page's links (the run's parameters).
+	href := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector("`+sel+`").getAttribute("href")`))
+		if err != nil || !strings.Contains(v, "by=") {
+			t.Fatalf("link %s: %q %v", sel, v, err)
+		}
+		return v
+	}
+	letters, csvLink, labels := href("#letters"), href("#csv"), href("#labels")
 	by := time.Now().Format(time.DateOnly)
 	pdfText := func(pdf []byte) string {
 		t.Helper()
@@ -215,7 +224,7 @@ func TestRecallInBrowser(t *testing.T) {
 		"en": {"Riverside Pediatrics", "Maria Quennell", "1 Main St", "Dear parent or guardian of Ada Quennell, Bo Quennell,", "Ada Quennell (born", "Bo Quennell (born", "Polio"},
 		"es": {"Estimado padre, madre o tutor de Ada Quennell, Bo Quennell:", "Ada Quennell (nacido(a) el", "atrasada", "Por favor, llame a Riverside Pediatrics"},
 	} {
-		code, pdf := fetch("/recall/letters.pdf?by=" + by + "&lang=" + lang)
+		code, pdf := fetch(strings.Replace(letters, "lang=en", "lang="+lang, 1))
 		if code != 200 || !strings.HasPrefix(string(pdf), "%PDF-") {
 			t.Fatalf("letters %s: %d %.60q", lang, code, pdf)
 		}
@@ -229,10 +238,10 @@ func TestRecallInBrowser(t *testing.T) {
 			t.Errorf("letters (%s) write to a family that asked for no reminder/recall", lang)
 		}
 	}
-	if code, csv := fetch("/recall/list.csv?by=" + by); code != 200 || !strings.Contains(string(csv), "Quennell,Ada") || strings.Count(string(csv), "\n") != 3 {
+	if code, csv := fetch(csvLink); code != 200 || !strings.Contains(string(csv), "Quennell,Ada") || strings.Count(string(csv), "\n") != 3 {
 		t.Errorf("CSV: %d %s", code, csv)
 	}
-	if code, pdf := fetch("/recall/labels.pdf?by=" + by); code != 200 || !strings.Contains(pdfText(pdf), "Maria Quennell 1 Main St Hartford, CT 06101") {
+	if code, pdf := fetch(labels); code != 200 || !strings.Contains(pdfText(pdf), "Maria Quennell 1 Main St Hartford, CT 06101") {
 		t.Errorf("labels: %d", code)
 	}
 	if code, _ := fetch(fmt.Sprintf("/recall?by=%s&clinic=%d", by, hilltop)); code != http.StatusForbidden {
