@@ -149,6 +149,10 @@ func TestCohortAttributionAndReport(t *testing.T) {
 	if r := run(coverage.Params{Facility: "CLINA"}); r.Total.Children != 2 {
 		t.Fatalf("CLINA after MOGE: %+v", r.Total)
 	}
+	// Reminder/recall reads the same mark.
+	if m, err := s.MarkedMovedOrGoneElsewhere(ctx, "CLINA", ids); err != nil || len(m) != 1 || !m[ids[2]] {
+		t.Fatalf("CLINA's marks among %v: %v %v", ids, m, err)
+	}
 	if r := run(coverage.Params{Facility: "CLINB"}); r.Total.Children != 1 || r.Total.UpToDate[coverage.Series4313314] != 1 {
 		t.Fatalf("CLINB after CLINA's MOGE: %+v", r.Total)
 	}

@@ -220,3 +220,21 @@ func (s *Store) MovedOrGoneElsewhereMarks(ctx context.Context, patientID int64) 
 	}
 	return out, rows.Err()
 }
+
+// MarkedMovedOrGoneElsewhere says which of patientIDs facility marked
+// moved or gone elsewhere (reminder/recall leaves them out).
+func (s *Store) MarkedMovedOrGoneElsewhere(ctx context.Context, facility string, patientIDs []int64) (map[int64]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT patient_id FROM coverage_moge WHERE facility = $1 AND patient_id = ANY($2)`, facility, patientIDs)
+	if err != nil {
+		return nil, fmt.Errorf("registry: moved or gone elsewhere: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("registry: moved or gone elsewhere: %w", err)
+	}
+	out := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}

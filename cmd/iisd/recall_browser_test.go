@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/iisproject/iis/accounts"
+	"github.com/iisproject/iis/hl7"
+	"github.com/iisproject/iis/mllp"
+	"github.com/iisproject/iis/soap"
+)
+
+// recallVXU is a VXU from facility fac for a synthetic child living with
+// Maria <family> at 1 Main St, with a home phone, the PD1-11 publicity
+// code pub (empty: none) and doses "cvx:date".
+func recallVXU(fac, ctl, mrn, given, family, dob, pub string, doses ...string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "MSH|^~\\&|EHR|%s|IIS|IIS|%s||VXU^V04^VXU_V04|%s|P|2.5.1|||ER|AL|||||Z22^CDCPHINVS\r", fac, time.Now().Format("20060102150405"), ctl)
+	fmt.Fprintf(&b, "PID|1||%s^^^%s^MR||%s^%s^^^^^L|Smith^^^^^^M|%s|F|||1 Main St^^Hartford^CT^06101^USA^P||^PRN^PH^^^860^5550142\r", mrn, fac, family, given, dob)
+	if pub != "" {
+		fmt.Fprintf(&b, "PD1|||||||||||%s^^HL70215\r", pub)
+	}
+	fmt.Fprintf(&b, "NK1|1|%s^Maria^^^^^L|MTH^Mother^HL70063\r", family)
+	for i, d := range doses {
+		cvx, date, _ := strings.Cut(d, ":")
+		fmt.Fprintf(&b, "ORC|RE||%s-%d^%s\r", ctl, i+1, fac)
+		fmt.Fprintf(&b, "RXA|0|1|%s||%s^vaccine^CVX|0.5|mL^mL^UCUM||00^New Record^NIP001||||||L%d||MSD^Merck^MVX|||CP|A\r", date, cvx, i)
+	}
+	return []byte(b.String())
+}
+
+// TestRecallInBrowser: after VXUs for a few children, a vaccine
+// coordinator runs reminder/recall for her clinic in headless Chromium,
+// sees the list with the family's phone (two siblings in one family; the
+// child whose PD1-11 says no reminder/recall left out, another clinic's
+// child absent), records two contacts (the list then says "reminded
+// twice, no visit"), downloads the letters (English and Spanish, text
+// checked with pdftotext), the CSV and the labels, and is refused another
+// clinic's run.
+func TestRecallInBrowser(t *testing.T) {
+	exe := chromium(t)
+	s := startTest(t, nil)
+	ctx := context.Background()
+	acc := s.accounts
+	const password = "correct-horse-battery-9"
+	hash, err := soap.HashPassword(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	riverside, err := acc.CreateOrganization(ctx, accounts.Organization{Kind: accounts.Clinic, Name: "Riverside Pediatrics", Town: "Hartford", FacilityID: "RIVERSIDE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hilltop, err := acc.CreateOrganization(ctx, accounts.Organization{Kind: accounts.Clinic, Name: "Hilltop Family Practice", Town: "Bristol", FacilityID: "HILLTOP"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acc.CreateUser(ctx, accounts.NewUser{Username: "vic", FullName: "Vic Coordinator", OrgID: riverside, Role: accounts.VaccineCoordinator, Coordinator: accounts.Primary,
+		Email: "vic@example.org", PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+
+	mc, err := mllp.Dial(ctx, s.mllpLn.Addr().String(), &mllp.ClientOptions{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Close()
+	ymd := func(t time.Time) string { return t.Format("20060102") }
+	ada, bo := time.Now().AddDate(0, -7, 0), time.Now().AddDate(-3, 0, 0)
+	for _, m := range [][]byte{
+		recallVXU("RIVERSIDE", "RC-1", "RC1", "Ada", "Quennell", ymd(ada), "", "08:"+ymd(ada), "20:"+ymd(ada.AddDate(0, 0, 62))),
+		recallVXU("RIVERSIDE", "RC-2", "RC2", "Bo", "Quennell", ymd(bo), "02", "20:"+ymd(bo.AddDate(0, 0, 62))),
+		recallVXU("RIVERSIDE", "RC-3", "RC3", "Cy", "Ortiz", ymd(bo), "01", "20:"+ymd(bo.AddDate(0, 0, 62))),
+		recallVXU("HILLTOP", "HT-1", "HT1", "Ben", "Okafor", ymd(bo), "", "20:"+ymd(bo.AddDate(0, 0, 62))),
+	} {
+		reply, err := mc.Send(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack, err := hl7.Parse(reply)
+		if err != nil || !ack.Get("MSA-1").Equal("AA") {
+			t.Fatalf("VXU not accepted: %q", reply)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var n int
+		s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM source_reports WHERE patient_id IS NOT NULL`).Scan(&n)
+		if n == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 VXUs reached the registry", n)
+		}
+	}
+
+	base := "http://" + s.httpLn.Addr().String()
+	alloc, cancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("lang", "en-US"), chromedp.WindowSize(1400, 1000))...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	bctx, cancel = context.WithTimeout(bctx, 3*time.Minute)
+	defer cancel()
+	type step = chromedp.Action[chromedp.Void]
+	run := func(what string, steps ...step) {
+		t.Helper()
+		if err := chromedp.Do(bctx, steps...); err != nil {
+			body, _ := chromedp.Run(bctx, chromedp.Text("body"))
+			t.Fatalf("%s: %v (%.600s)", what, err, body)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.Join(strings.Fields(v), " ")
+	}
+	fetch := func(path string) (int, []byte) {
+		t.Helper()
+		ck, err := chromedp.Call(bctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("GET", base+path, nil)
+		for _, c := range ck.Cookies {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+
+	run("sign in", chromedp.Navigate(base+"/signin"), chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", "vic"), chromedp.SendKeys("#password", password), chromedp.Click("#signin"), chromedp.WaitVisible("#whoami"))
+	run("run reminder/recall", chromedp.Click("#nav-recall"), chromedp.WaitVisible("#run"), chromedp.Click("#run"), chromedp.WaitVisible("#recall-list"))
+	list := text("#recall-list")
+	for _, want := range []string{"Maria Quennell", "8605550142", "Ada Quennell", "Bo Quennell", "overdue"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("the list lacks %q: %s", want, list)
+		}
+	}
+	for _, not := range []string{"Cy Ortiz", "Ben Okafor"} {
+		if strings.Contains(list, not) {
+			t.Errorf("the list has %q: %s", not, list)
+		}
+	}
+	if h := text("#results h2"); h != "2 children due in 1 families" {
+		t.Errorf("heading %q", h)
+	}
+	if sum := text("#summary"); !strings.Contains(sum, "1 no reminder/recall (PD1-11)") {
+		t.Errorf("summary %q", sum)
+	}
+
+	// Two contacts with the family: the list says so.
+	contactsText := func(want string) string {
+		t.Helper()
+		var c string
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			// The page may be between the POST and the redirected list.
+			v, err := chromedp.Run(bctx, chromedp.Text("#recall-list td.contacts"))
+			if c = strings.Join(strings.Fields(v), " "); err == nil && strings.Contains(c, want) {
+				break
+			}
+		}
+		return c
+	}
+	run("record a phone call", chromedp.SetValue("select[name=method]", "phone"), chromedp.Click("button.contact"), chromedp.WaitVisible("#flash"))
+	if c := contactsText("reminded once"); !strings.Contains(c, "reminded once, no visit") || !strings.Contains(c, "phone") {
+		t.Errorf("after one contact: %q", c)
+	}
+	run("record a letter", chromedp.SetValue("select[name=method]", "letter"), chromedp.Click("button.contact"))
+	if c := contactsText("reminded twice"); !strings.Contains(c, "reminded twice, no visit") || !strings.Contains(c, "letter") {
+		t.Errorf("after two contacts: %q", c)
+	}
+
+	// The downloads, by the page's links (the run's parameters).
+	href := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector("`+sel+`").getAttribute("href")`))
+		if err != nil || !strings.Contains(v, "by=") {
+			t.Fatalf("link %s: %q %v", sel, v, err)
+		}
+		return v
+	}
+	letters, csvLink, labels := href("#letters"), href("#csv"), href("#labels")
+	by := time.Now().Format(time.DateOnly)
+	pdfText := func(pdf []byte) string {
+		t.Helper()
+		bin, err := exec.LookPath("pdftotext")
+		if err != nil {
+			t.Skip("pdftotext not installed")
+		}
+		f := filepath.Join(t.TempDir(), "letters.pdf")
+		if err := os.WriteFile(f, pdf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(bin, "-layout", f, "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(strings.Fields(string(out)), " ")
+	}
+	for lang, want := range map[string][]string{
+		"en": {"Riverside Pediatrics", "Maria Quennell", "1 Main St", "Dear parent or guardian of Ada Quennell, Bo Quennell,", "Ada Quennell (born", "Bo Quennell (born", "Polio"},
+		"es": {"Estimado padre, madre o tutor de Ada Quennell, Bo Quennell:", "Ada Quennell (nacido(a) el", "atrasada", "Por favor, llame a Riverside Pediatrics"},
+	} {
+		code, pdf := fetch(strings.Replace(letters, "lang=en", "lang="+lang, 1))
+		if code != 200 || !strings.HasPrefix(string(pdf), "%PDF-") {
+			t.Fatalf("letters %s: %d %.60q", lang, code, pdf)
+		}
+		got := pdfText(pdf)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("letters (%s) lack %q: %s", lang, w, got)
+			}
+		}
+		if strings.Contains(got, "Cy Ortiz") {
+			t.Errorf("letters (%s) write to a family that asked for no reminder/recall", lang)
+		}
+	}
+	if code, csv := fetch(csvLink); code != 200 || !strings.Contains(string(csv), "Quennell,Ada") || strings.Count(string(csv), "\n") != 3 {
+		t.Errorf("CSV: %d %s", code, csv)
+	}
+	if code, pdf := fetch(labels); code != 200 || !strings.Contains(pdfText(pdf), "Maria Quennell 1 Main St Hartford, CT 06101") {
+		t.Errorf("labels: %d", code)
+	}
+	if code, _ := fetch(fmt.Sprintf("/recall?by=%s&clinic=%d", by, hilltop)); code != http.StatusForbidden {
+		t.Errorf("another clinic's run: %d, want 403", code)
+	}
+	if code, body := fetch("/recall?by=2024-13-01"); code != http.StatusBadRequest || !strings.Contains(string(body), "is not a date") {
+		t.Errorf("a bad date: %d", code)
+	}
+	var runs, contacts int
+	s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE actor = 'user:vic' AND action = 'recall-run'`).Scan(&runs)
+	s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM recall_contacts`).Scan(&contacts)
+	if runs != 7 || contacts != 4 {
+		t.Errorf("%d runs audited (want 7: three lists, two letters, CSV, labels), %d contact rows (want 2 contacts × 2 children)", runs, contacts)
+	}
+}
