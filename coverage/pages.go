@@ -18,6 +18,7 @@ import (
 
 	"github.com/iisproject/iis"
 	"github.com/iisproject/iis/accounts"
+	"github.com/iisproject/iis/portal"
 	"github.com/iisproject/iis/registry"
 )
 
@@ -57,7 +58,7 @@ type PagesConfig struct {
 type Pages struct {
 	cfg  PagesConfig
 	log  *slog.Logger
-	tmpl map[string]*template.Template
+	tmpl *portal.Pages
 
 	mu    sync.Mutex
 	cache map[string]cached // recent reports by parameters, for the drill-down
@@ -79,15 +80,11 @@ func NewPages(cfg PagesConfig) (*Pages, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	p := &Pages{cfg: cfg, log: cfg.Logger, tmpl: map[string]*template.Template{}, cache: map[string]cached{}}
-	for _, name := range []string{"report", "children", "message"} {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
-		if err != nil {
-			return nil, fmt.Errorf("coverage: template %s: %w", name, err)
-		}
-		p.tmpl[name] = t
+	tmpl, err := portal.ParsePages(templateFS, funcs, cfg.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("coverage: %w", err)
 	}
-	return p, nil
+	return &Pages{cfg: cfg, log: cfg.Logger, tmpl: tmpl, cache: map[string]cached{}}, nil
 }
 
 // PageFunc is a page behind the portal's gate.
@@ -336,7 +333,6 @@ type row struct {
 }
 
 type reportPage struct {
-	page
 	Req      *request
 	Report   *Report
 	Measures []Measure
@@ -359,9 +355,9 @@ func (p *Pages) report(w http.ResponseWriter, r *http.Request, u accounts.User, 
 		p.fail(w, u, csrf, status, msg)
 		return
 	}
-	pg := reportPage{page: page{Title: "Coverage", User: &u, CSRF: csrf}, Req: req, Measures: req.Measures()}
+	pg := reportPage{Req: req, Measures: req.Measures()}
 	if r.URL.Query().Get("run") == "" && r.URL.Query().Get("format") == "" {
-		p.render(w, http.StatusOK, "report", pg) // the form alone
+		p.render(w, http.StatusOK, "report", u, csrf, "Coverage", pg) // the form alone
 		return
 	}
 	rep, err := p.run(r.Context(), u, req)
@@ -393,7 +389,7 @@ func (p *Pages) report(w http.ResponseWriter, r *http.Request, u accounts.User, 
 	pg.SeriesMeasure, pg.SeriesName = series, series.String()
 	pg.Bars = barChart(pg.ByClinic, series)
 	pg.Trend = trendChart(rep, series)
-	p.render(w, http.StatusOK, "report", pg)
+	p.render(w, http.StatusOK, "report", u, csrf, "Coverage", pg)
 }
 
 func clinicNames(orgs []accounts.Organization) map[string]string {
@@ -490,7 +486,6 @@ type childRow struct {
 }
 
 type childrenPage struct {
-	page
 	Req     *request
 	Report  *Report
 	Measure Measure
@@ -544,7 +539,7 @@ func (p *Pages) children(w http.ResponseWriter, r *http.Request, u accounts.User
 	back := "/coverage?" + q.Encode()
 	q.Set("measure", req.Measure.String())
 	q.Set("format", "csv")
-	p.render(w, http.StatusOK, "children", childrenPage{page: page{Title: "Not up to date: " + req.Measure.String(), User: &u, CSRF: csrf},
+	p.render(w, http.StatusOK, "children", u, csrf, "Not up to date: "+req.Measure.String(), childrenPage{
 		Req: req, Report: rep, Measure: req.Measure, Rows: rows, More: len(kids) - len(list), Back: back, CSV: "/coverage/children?" + q.Encode(),
 		Here: r.URL.RequestURI(), Clinic: !req.Program})
 }
@@ -602,28 +597,13 @@ func childrenCSV(w http.ResponseWriter, rows []childRow) {
 	cw.Flush()
 }
 
-// page is what every template gets.
-type page struct {
-	Title string
-	User  *accounts.User
-	CSRF  string
-	Error string
-}
-
-func (p *Pages) render(w http.ResponseWriter, status int, name string, pg any) {
-	var b strings.Builder
-	if err := p.tmpl[name].ExecuteTemplate(&b, "layout", pg); err != nil {
-		p.log.Error("coverage: render", "page", name, "err", err)
-		http.Error(w, "page failed to render", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(b.String()))
+// render sends page name on the portal's layout, its data under .Data.
+func (p *Pages) render(w http.ResponseWriter, status int, name string, u accounts.User, csrf, title string, data any) {
+	p.tmpl.Render(w, status, name, u, csrf, portal.Page{Title: title, Nav: "coverage", Data: data})
 }
 
 func (p *Pages) fail(w http.ResponseWriter, u accounts.User, csrf string, status int, msg string) {
-	p.render(w, status, "message", page{Title: http.StatusText(status), User: &u, CSRF: csrf, Error: msg})
+	p.tmpl.Render(w, status, "message", u, csrf, portal.Page{Title: http.StatusText(status), Nav: "coverage", Error: msg})
 }
 
 func (p *Pages) internal(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string, err error) {

@@ -64,6 +64,11 @@ func TestPages(t *testing.T) {
 		!strings.Contains(body, `<svg id="bars"`) || !strings.Contains(body, `<svg id="trend"`) {
 		t.Fatalf("coordinator's report: %d\n%s", code, body)
 	}
+	// On the portal's layout, with its navigation marking Coverage current.
+	if !strings.Contains(body, `id="nav-coverage" aria-current="page"`) || !strings.Contains(body, `id="whoami">Vic Coordinator`) ||
+		strings.Count(body, "<html") != 1 {
+		t.Errorf("the report is not on the portal's layout with Coverage current:\n%.1500s", body)
+	}
 	code, body = get(coord, "/coverage/children?run=1&asof=2025-06-30&measure=HepB")
 	if code != 200 || !strings.Contains(body, "Baker, Bea") || !strings.Contains(body, "dose 4 of HepB 4-dose series is due") ||
 		strings.Contains(body, "Able, Ann") {

@@ -42,7 +42,7 @@ type Config struct {
 type Pages struct {
 	cfg  Config
 	rc   *Recaller
-	tmpl *template.Template
+	tmpl *portal.Pages
 }
 
 // New returns the pages.
@@ -59,9 +59,9 @@ func New(cfg Config) (*Pages, error) {
 	if cfg.FamiliesPerPage <= 0 {
 		cfg.FamiliesPerPage = 200
 	}
-	t, err := template.New("recall.html").Funcs(template.FuncMap{"date": isoDate, "due": DueList}).ParseFS(templateFS, "templates/recall.html")
+	t, err := portal.ParsePages(templateFS, template.FuncMap{"date": isoDate, "due": DueList}, cfg.Logger)
 	if err != nil {
-		return nil, fmt.Errorf("recall: template: %w", err)
+		return nil, fmt.Errorf("recall: %w", err)
 	}
 	return &Pages{cfg: cfg, tmpl: t, rc: &Recaller{Registry: cfg.Registry, Forecaster: cfg.Forecaster, Excluder: cfg.Excluder}}, nil
 }
@@ -75,10 +75,10 @@ func (pg *Pages) Mount(p *portal.Portal) {
 	p.HandleSignedIn("POST /recall/contact", pg.contact)
 }
 
-// view is what the template gets.
+// view is what the template gets (as .Data), with the notices the
+// layout shows (Error, Flash).
 type view struct {
-	User      accounts.User
-	CSRF      string
+	MayRun    bool // the user may run reminder/recall: the form is shown
 	Program   bool
 	Clinics   []accounts.Organization
 	Clinic    accounts.Organization
@@ -238,13 +238,13 @@ func (pg *Pages) disclosures(ctx context.Context, u accounts.User, what string, 
 func (pg *Pages) page(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
 	ctx := r.Context()
 	form := r.URL.Query()
-	v := &view{User: u, CSRF: csrf, Program: u.Role.Program(), Form: form, Methods: registry.RecallMethods,
+	v := &view{MayRun: true, Program: u.Role.Program(), Form: form, Methods: registry.RecallMethods,
 		Today: isoDate(pg.cfg.Now()), Languages: []Language{English, Spanish}}
 	if form.Get("done") == "contact" {
 		v.Flash = "Contact recorded."
 	}
 	if !mayRecall(u) {
-		pg.render(w, http.StatusForbidden, &view{User: u, Error: "Your role (" + u.Role.Label() + ") may not run reminder/recall."})
+		pg.render(w, http.StatusForbidden, u, csrf, &view{Error: "Your role (" + u.Role.Label() + ") may not run reminder/recall."})
 		return
 	}
 	if v.Program {
@@ -266,21 +266,21 @@ func (pg *Pages) page(w http.ResponseWriter, r *http.Request, u accounts.User, c
 		if !v.Program {
 			v.Clinic, _ = pg.clinicFor(ctx, u, url.Values{})
 		}
-		pg.render(w, http.StatusOK, v)
+		pg.render(w, http.StatusOK, u, csrf, v)
 		return
 	}
 	org, p, status, err := pg.request(ctx, u, form)
 	v.Clinic = org
 	if err != nil {
 		v.Error = err.Error()
-		pg.render(w, status, v)
+		pg.render(w, status, u, csrf, v)
 		return
 	}
 	page := 0
 	if s := form.Get("page"); s != "" {
 		if page, err = strconv.Atoi(s); err != nil || page < 1 {
 			v.Error = "the page number must be a whole number from 1"
-			pg.render(w, http.StatusBadRequest, v)
+			pg.render(w, http.StatusBadRequest, u, csrf, v)
 			return
 		}
 		page--
@@ -288,7 +288,7 @@ func (pg *Pages) page(w http.ResponseWriter, r *http.Request, u accounts.User, c
 	res, shown, err := pg.run(ctx, u, org, p, "list", page)
 	if err != nil {
 		v.Error = "The list could not be made: " + err.Error()
-		pg.render(w, http.StatusInternalServerError, v)
+		pg.render(w, http.StatusInternalServerError, u, csrf, v)
 		return
 	}
 	q := runQuery(form)
@@ -308,7 +308,7 @@ func (pg *Pages) page(w http.ResponseWriter, r *http.Request, u accounts.User, c
 		v.Excluded = append(v.Excluded, fmt.Sprintf("%d %s", n, reason))
 	}
 	slices.Sort(v.Excluded)
-	pg.render(w, http.StatusOK, v)
+	pg.render(w, http.StatusOK, u, csrf, v)
 }
 
 // request reads the clinic and the parameters of a run, or the status and
@@ -446,16 +446,9 @@ func (pg *Pages) contact(w http.ResponseWriter, r *http.Request, u accounts.User
 	http.Redirect(w, r, "/recall?"+q.Encode(), http.StatusSeeOther)
 }
 
-func (pg *Pages) render(w http.ResponseWriter, status int, v *view) {
-	var b bytes.Buffer
-	if err := pg.tmpl.Execute(&b, v); err != nil {
-		pg.cfg.Logger.Error("recall: render", "err", err)
-		http.Error(w, "page failed to render", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b.Bytes())
+// render sends the page on the portal's layout.
+func (pg *Pages) render(w http.ResponseWriter, status int, u accounts.User, csrf string, v *view) {
+	pg.tmpl.Render(w, status, "recall", u, csrf, portal.Page{Title: "Reminder/recall", Nav: "recall", Flash: v.Flash, Error: v.Error, Data: v})
 }
 
 func (pg *Pages) internal(w http.ResponseWriter, r *http.Request, err error) {

@@ -267,3 +267,32 @@ func TestListPages(t *testing.T) {
 		t.Errorf("the CSV lacks a family:\n%s", csv)
 	}
 }
+
+// The page is on the portal's layout: the user's own navigation, with
+// Reminder/recall current, and the sign-out form, a refused user's too.
+func TestLayout(t *testing.T) {
+	f := newFixture(t, nil, 0)
+	for _, tc := range []struct {
+		user      string
+		status    int
+		want, not []string
+	}{
+		{"ann", 200, []string{`id="nav-recall" aria-current="page"`, `id="nav-coverage"`, `id="whoami"`, `id="signout"`, `id="recallform"`}, nil},
+		{"nina", 403, []string{`id="whoami"`, `id="signout"`, `href="/certificates"`, "may not run reminder/recall"}, []string{`id="recallform"`, `href="/patients"`}},
+	} {
+		status, body := f.do(tc.user, "GET", "/recall", nil)
+		if status != tc.status || strings.Count(body, "<html") != 1 {
+			t.Errorf("%s: %d, want %d, one document:\n%.1500s", tc.user, status, tc.status, body)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: no %s:\n%.1500s", tc.user, w, body)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(body, n) {
+				t.Errorf("%s: has %s:\n%.1500s", tc.user, n, body)
+			}
+		}
+	}
+}
