@@ -73,7 +73,10 @@ func TestPages(t *testing.T) {
 		}
 		return w.Code, string(b)
 	}
-	get := func(u accounts.User, target string) (int, string) { t.Helper(); return do(u, http.MethodGet, target, nil) }
+	get := func(u accounts.User, target string) (int, string) {
+		t.Helper()
+		return do(u, http.MethodGet, target, nil)
+	}
 
 	// The coordinator's monthly list: Bea (8 months, no DTaP) and Cara (20
 	// months, no MMR), each with links to answer; not Ann (up to date).
