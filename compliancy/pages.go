@@ -135,7 +135,10 @@ func (p *Pages) clinic(ctx context.Context, u accounts.User, q url.Values, v *li
 		p.cfg.Logger.Error("compliancy: organization", "err", err)
 		return http.StatusInternalServerError, oops
 	}
-	if org.Kind != accounts.Clinic || org.FacilityID == "" {
+	if org.Kind != accounts.Clinic {
+		return http.StatusForbidden, "These lists are a clinic's; " + org.Name + " is not a clinic."
+	}
+	if org.FacilityID == "" {
 		return http.StatusForbidden, org.Name + " has no facility id in the registry yet, so no child is attributed to it; ask the immunization program to add it."
 	}
 	if want != "" && want != org.FacilityID {

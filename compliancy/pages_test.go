@@ -40,7 +40,7 @@ func TestPages(t *testing.T) {
 	s, e, ids := population(t)
 	pages, err := compliancy.New(compliancy.Config{Registry: s, Engine: e,
 		Organizations: orgs{{ID: 1, Kind: accounts.Clinic, Name: "Clinic A", FacilityID: "CLINA"}, {ID: 2, Kind: accounts.Clinic, Name: "Clinic B", FacilityID: "CLINB"},
-			{ID: 3, Kind: accounts.Program, Name: "Program"}},
+			{ID: 3, Kind: accounts.Program, Name: "Program"}, {ID: 4, Kind: accounts.School, Name: "Elm School"}},
 		Now: func() time.Time { return today.Add(10 * time.Hour) }})
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +54,7 @@ func TestPages(t *testing.T) {
 	})
 	coord := accounts.User{Username: "coord", OrgID: 1, Role: accounts.VaccineCoordinator}
 	staff := accounts.User{Username: "staff", OrgID: 3, Role: accounts.ProgramStaff}
+	school := accounts.User{Username: "school", OrgID: 4, Role: accounts.ClinicUser}
 	do := func(u accounts.User, method, target string, form url.Values) (int, string) {
 		t.Helper()
 		var body io.Reader
@@ -98,6 +99,7 @@ func TestPages(t *testing.T) {
 	}{
 		{coord, "/compliancy?run=1&month=2025-05&clinic=CLINB", 403, "your own clinic only"},
 		{coord, "/compliancy/goldenrod?run=1&clinic=CLINB", 403, "your own clinic only"},
+		{school, "/compliancy?run=1&month=2025-05", 403, "not a clinic"},
 		{coord, "/compliancy?run=1&month=May", 400, "a month like 2025-05"},
 		{coord, "/compliancy?run=1&month=2026-01", 400, "cannot be in the future"},
 		{coord, "/compliancy/goldenrod?run=1&year=20x5", 400, "a year like 2025"},
