@@ -37,7 +37,7 @@ func (o orgs) Organizations(_ context.Context, kinds ...accounts.OrgKind) ([]acc
 }
 
 func TestPages(t *testing.T) {
-	s, e, ids := population(t)
+	s, e, ids := fixturePopulation(t)
 	pages, err := compliancy.New(compliancy.Config{Registry: s, Engine: e,
 		Organizations: orgs{{ID: 1, Kind: accounts.Clinic, Name: "Clinic A", FacilityID: "CLINA"}, {ID: 2, Kind: accounts.Clinic, Name: "Clinic B", FacilityID: "CLINB"},
 			{ID: 3, Kind: accounts.Program, Name: "Program"}, {ID: 4, Kind: accounts.School, Name: "Elm School"}},

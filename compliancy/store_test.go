@@ -91,9 +91,9 @@ func store(t testing.TB, s *registry.Store, raws ...[]byte) []int64 {
 	return ids
 }
 
-// population stores the children of the tests: who turned 8 or 20 months
+// fixturePopulation stores the children of the tests: who turned 8 or 20 months
 // in May 2025, who turns 2 in 2025, at two clinics and three towns.
-func population(t *testing.T) (*registry.Store, *forecast.Engine, []int64) {
+func fixturePopulation(t *testing.T) (*registry.Store, *forecast.Engine, []int64) {
 	t.Helper()
 	s, err := registry.Open(context.Background(), registry.Config{URL: pgtest.NewDatabase(t)})
 	if err != nil {
@@ -119,7 +119,7 @@ func population(t *testing.T) (*registry.Store, *forecast.Engine, []int64) {
 
 func TestLists(t *testing.T) {
 	ctx := context.Background()
-	s, e, ids := population(t)
+	s, e, ids := fixturePopulation(t)
 	l := &compliancy.Lists{Source: s, Engine: e}
 
 	m, err := l.Monthly(ctx, "CLINA", time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC))
