@@ -1,0 +1,129 @@
+package reports
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Schedule is one scheduled report (a list of them is in iisd's JSON
+// config): a statewide AFIX coverage report monthly on the 1st at 02:00
+// is {"name": "afix-monthly", "kind": "coverage", "day": 1, "hour": 2}.
+type Schedule struct {
+	Name   string         `json:"name"`
+	Kind   string         `json:"kind"`   // "coverage"
+	Day    int            `json:"day"`    // day of the month (1-28); 0: every day
+	Hour   int            `json:"hour"`   // hour (UTC, 0-23)
+	Params CoverageParams `json:"params"` // asof "" is the slot's day
+}
+
+// Slot is the schedule's latest slot at or before now (UTC).
+func (s Schedule) Slot(now time.Time) time.Time {
+	now = now.UTC()
+	t := time.Date(now.Year(), now.Month(), now.Day(), s.Hour, 0, 0, 0, time.UTC)
+	if s.Day == 0 {
+		if t.After(now) {
+			t = t.AddDate(0, 0, -1)
+		}
+		return t
+	}
+	t = time.Date(now.Year(), now.Month(), s.Day, s.Hour, 0, 0, 0, time.UTC)
+	if t.After(now) {
+		t = t.AddDate(0, -1, 0)
+	}
+	return t
+}
+
+// Check validates a schedule.
+func (s Schedule) Check() error {
+	switch {
+	case s.Name == "":
+		return fmt.Errorf("reports: a schedule needs a name")
+	case s.Kind != KindCoverage:
+		return fmt.Errorf("reports: schedule %s: kind %q is not one of: coverage", s.Name, s.Kind)
+	case s.Day < 0 || s.Day > 28 || s.Hour < 0 || s.Hour > 23:
+		return fmt.Errorf("reports: schedule %s: day must be 0-28 and hour 0-23", s.Name)
+	}
+	p := s.Params
+	if p.AsOf == "" {
+		p.AsOf = "2025-01-01"
+	}
+	if _, err := p.Coverage(); err != nil {
+		return fmt.Errorf("reports: schedule %s: %w", s.Name, err)
+	}
+	return nil
+}
+
+// Scheduler starts each schedule's runs, once per slot across replicas.
+type Scheduler struct {
+	runner    *Runner
+	schedules []Schedule
+	now       func() time.Time
+	log       *slog.Logger
+}
+
+// NewScheduler returns a scheduler of schedules; now is the clock (nil:
+// time.Now).
+func NewScheduler(r *Runner, schedules []Schedule, now func() time.Time, log *slog.Logger) (*Scheduler, error) {
+	for _, s := range schedules {
+		if err := s.Check(); err != nil {
+			return nil, err
+		}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Scheduler{runner: r, schedules: schedules, now: now, log: log}, nil
+}
+
+// Tick claims and starts each schedule's latest slot that no replica has
+// claimed (so a slot missed while no replica ran is caught up when one
+// starts); it returns the ids of the runs this scheduler started.
+func (s *Scheduler) Tick(ctx context.Context) ([]int64, error) {
+	now := s.now()
+	var ids []int64
+	for _, sc := range s.schedules {
+		slot := sc.Slot(now)
+		p := sc.Params
+		if p.AsOf == "" {
+			p.AsOf = slot.Format(time.DateOnly)
+		}
+		raw, err := json.Marshal(p)
+		if err != nil {
+			return ids, err
+		}
+		actor := "schedule:" + sc.Name
+		id, ok, err := s.runner.store.ClaimScheduledRun(ctx, sc.Kind, sc.Name, slot, raw, actor)
+		if err != nil {
+			return ids, err
+		}
+		if !ok {
+			continue
+		}
+		s.log.Info("reports: scheduled run", "schedule", sc.Name, "slot", slot, "run", id)
+		s.runner.Go(id, p, actor)
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// Run ticks every interval until ctx ends.
+func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("reports: schedule", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
