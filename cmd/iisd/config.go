@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/iisproject/iis/reports"
 	"os"
 	"strings"
 	"time"
@@ -93,8 +94,14 @@ type Config struct {
 	Accounts AccountsConfig `json:"accounts"`
 	// PublicURL is the people's pages' address in links sent by mail
 	// (empty: the address the request that sends it came to).
-	PublicURL          string        `json:"public_url"`
-	SessionIdleTimeout time.Duration `json:"session_idle_timeout"` // people's pages: sign out after this long unused
+	PublicURL string `json:"public_url"`
+	// ReportSchedules are the population reports iisd runs on a schedule
+	// (once per slot across replicas; see package reports), e.g.
+	// [{"name": "afix-monthly", "kind": "coverage", "day": 1, "hour": 2,
+	// "params": {"cohort": "afix"}}]: the statewide AFIX coverage on the
+	// 1st of each month at 02:00 UTC. None by default.
+	ReportSchedules    []reports.Schedule `json:"report_schedules"`
+	SessionIdleTimeout time.Duration      `json:"session_idle_timeout"` // people's pages: sign out after this long unused
 	// TrustedProxies are reverse proxies (addresses or CIDR prefixes) whose
 	// X-Forwarded-For names the client, for the sign-in throttle and audit.
 	TrustedProxies []string `json:"trusted_proxies"`

@@ -64,7 +64,7 @@ func (s *server) startPortal(ctx, bg context.Context, fc *forecast.Engine) error
 	if err := s.mountEntry(acc, p); err != nil {
 		return err
 	}
-	if err := s.mountCoverage(acc, p, fc); err != nil {
+	if err := s.mountCoverage(bg, acc, p, fc); err != nil {
 		return err
 	}
 	if err := s.mountRecall(acc, p, fc); err != nil {
