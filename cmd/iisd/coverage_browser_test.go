@@ -20,7 +20,8 @@ import (
 // children 28 months old (one with HepB #3 given at 23 weeks), a vaccine
 // coordinator runs her clinic's AFIX report, sees the rate, opens the
 // HepB drill-down and reads that child's reason, and is refused another
-// clinic's report; program staff run the statewide report.
+// clinic's report, runs it in the background and sees its result; program
+// staff run the statewide report and see her run in the list.
 func TestCoverageInBrowser(t *testing.T) {
 	exe := chromium(t)
 	s := startTest(t, nil)
@@ -161,6 +162,16 @@ func TestCoverageInBrowser(t *testing.T) {
 		strings.Contains(list, "Avery") {
 		t.Errorf("drill-down: %q", list)
 	}
+	// She runs it in the background: the run's page refreshes itself
+	// until the result is there to download.
+	run("report runs", chromedp.Navigate(base+"/coverage"), chromedp.Click("#report-runs"), chromedp.WaitVisible("#start"),
+		chromedp.Click("#start"), chromedp.WaitVisible("#status"), chromedp.WaitVisible("#csv"))
+	if sum := text("#summary"); !strings.Contains(sum, "2 children") {
+		t.Errorf("run's summary: %q", sum)
+	}
+	if v := text("#data-version"); !strings.HasPrefix(v, "source report ") {
+		t.Errorf("data version: %q", v)
+	}
 	run("another clinic", chromedp.Navigate(base+"/coverage?run=1&clinic=HILLTOP"), chromedp.WaitVisible("#error"))
 	if msg := text("#error"); !strings.Contains(msg, "your own clinic only") {
 		t.Errorf("another clinic's report: %q", msg)
@@ -182,6 +193,10 @@ func TestCoverageInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(bars, "Hilltop Family Practice") || !strings.Contains(bars, "Riverside Pediatrics") {
 		t.Errorf("bar chart: %q", bars)
+	}
+	run("runs listed for program staff", chromedp.Navigate(base+"/reports"), chromedp.WaitVisible("#runs"))
+	if runs := text("#runs"); !strings.Contains(runs, "clinic RIVERSIDE") || !strings.Contains(runs, "user:vic") {
+		t.Errorf("runs: %q", runs)
 	}
 	var audited int
 	s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'coverage-report' AND actor IN ('user:vic', 'user:pia')`).Scan(&audited)
