@@ -43,6 +43,10 @@ type Params struct {
 	// the cohort whose patient ids are Partition modulo Partitions: the
 	// parts' tallies add up to the whole (see Tally.Add).
 	Partitions, Partition int64
+	// Progress, when set, is called after each batch of children with
+	// the patient id the batch reached (the cohort is read in patient id
+	// order), from the goroutines reading it.
+	Progress func(patientID int64)
 }
 
 // Born is the range of birth dates of the cohort on p.AsOf.
@@ -203,6 +207,9 @@ func (p *Params) read(ctx context.Context, src Source, a *Assessor, from, to tim
 			errs[i] = src.Cohort(ctx, f, func(kids []registry.CohortChild) error {
 				for j := range kids {
 					w.assess(a, p, &kids[j])
+				}
+				if p.Progress != nil {
+					p.Progress(kids[len(kids)-1].ID)
 				}
 				return ctx.Err()
 			})

@@ -163,3 +163,13 @@ func (s *Store) ReportRuns(ctx context.Context, allFacilities bool, facility str
 	}
 	return runs, nil
 }
+
+// MaxPatientID is the highest patient id: reports read patients in id
+// order, so the id a run has reached measures its progress.
+func (s *Store) MaxPatientID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM patients`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("registry: max patient id: %w", err)
+	}
+	return id, nil
+}

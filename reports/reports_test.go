@@ -136,3 +136,46 @@ func TestStartCoverageStoresResult(t *testing.T) {
 		t.Fatalf("audit %+v %v", trail, err)
 	}
 }
+
+// progressStore records the progress a run reports.
+type progressStore struct {
+	*registry.Store
+	mu  sync.Mutex
+	got []int
+}
+
+func (p *progressStore) ReportRunProgress(ctx context.Context, id int64, pct int) error {
+	p.mu.Lock()
+	p.got = append(p.got, pct)
+	p.mu.Unlock()
+	return p.Store.ReportRunProgress(ctx, id, pct)
+}
+
+func TestProgressFollowsPatientIDs(t *testing.T) {
+	ctx := context.Background()
+	s, a := open(t)
+	// 9,000 children 29 months old: several batches of 2,000 per reader.
+	if _, err := s.Pool().Exec(ctx, `INSERT INTO patients (family_name, given_name, birth_date)
+		SELECT 'Test', 'Child' || g, date '2023-01-15' FROM generate_series(1, 9000) g`); err != nil {
+		t.Fatal(err)
+	}
+	ps := &progressStore{Store: s}
+	r := reports.NewRunner(ctx, ps, a, nil)
+	id, err := r.StartCoverage(ctx, reports.CoverageParams{AsOf: "2025-06-30", Cohort: "afix"}, "user:ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Wait()
+	run, err := s.ReportRun(ctx, id)
+	if err != nil || run.Status != "done" || run.Progress != 100 {
+		t.Fatalf("run %+v: %v", run, err)
+	}
+	if len(ps.got) < 2 || ps.got[len(ps.got)-1] != 99 {
+		t.Fatalf("progress recorded %v, want several steps up to 99", ps.got)
+	}
+	for i := 1; i < len(ps.got); i++ {
+		if ps.got[i] <= ps.got[i-1] {
+			t.Fatalf("progress recorded %v, not increasing", ps.got)
+		}
+	}
+}

@@ -30,6 +30,7 @@ type Store interface {
 	ReportRun(ctx context.Context, id int64) (registry.ReportRun, error)
 	ReportRunCSV(ctx context.Context, id int64) ([]byte, error)
 	ReportRuns(ctx context.Context, allFacilities bool, facility string, limit int) ([]registry.ReportRun, error)
+	MaxPatientID(ctx context.Context) (int64, error)
 }
 
 // KindCoverage is the coverage (AFIX) report's kind.
@@ -143,8 +144,7 @@ func (r *Runner) Go(id int64, c CoverageParams, actor string) {
 }
 
 // execute computes the run and stores its result or its failure, and
-// audits the outcome. Progress is coarse: coverage.Run reports none, so
-// the run is 0% from its start until it is done.
+// audits the outcome.
 func (r *Runner) execute(ctx context.Context, id int64, c CoverageParams, actor string) {
 	outcome, err := r.compute(ctx, id, c)
 	if err != nil {
@@ -166,6 +166,9 @@ func (r *Runner) compute(ctx context.Context, id int64, c CoverageParams) (strin
 		return "", err
 	}
 	if err := r.store.StartReportRun(ctx, id); err != nil {
+		return "", err
+	}
+	if p.Progress, err = r.progress(ctx, id); err != nil {
 		return "", err
 	}
 	rep, err := coverage.Run(ctx, r.store, r.assessor, p)
@@ -220,4 +223,29 @@ func figuresCSV(rep *coverage.Report) []byte {
 	}
 	cw.Flush()
 	return b.Bytes()
+}
+
+// progress returns coverage's progress hook for run id: the cohort is
+// read in patient id order, so the share of the highest patient id
+// reached is the share done (capped at 99% until the result is stored).
+// Each new percent is recorded; a failure to record it is only logged.
+func (r *Runner) progress(ctx context.Context, id int64) (func(int64), error) {
+	top, err := r.store.MaxPatientID(ctx)
+	if err != nil || top == 0 {
+		return nil, err
+	}
+	var mu sync.Mutex
+	last := 0
+	return func(reached int64) {
+		pct := int(min(99, reached*100/top))
+		mu.Lock()
+		defer mu.Unlock()
+		if pct <= last {
+			return
+		}
+		last = pct
+		if err := r.store.ReportRunProgress(ctx, id, pct); err != nil {
+			r.log.Warn("reports: progress", "run", id, "err", err)
+		}
+	}, nil
 }
