@@ -173,3 +173,16 @@ func (s *Store) MaxPatientID(ctx context.Context) (int64, error) {
 	}
 	return id, nil
 }
+
+// FailStaleReportRuns records as failed the runs queued or running that
+// were requested before cutoff: their iisd stopped or crashed during the
+// run. It returns how many.
+func (s *Store) FailStaleReportRuns(ctx context.Context, cutoff time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE report_runs SET status = 'failed', finished_at = now(),
+		error = 'interrupted: iisd stopped during the run; start it again'
+		WHERE status IN ('queued', 'running') AND requested_at < $1`, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("registry: fail stale report runs: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -176,6 +177,26 @@ func TestProgressFollowsPatientIDs(t *testing.T) {
 	for i := 1; i < len(ps.got); i++ {
 		if ps.got[i] <= ps.got[i-1] {
 			t.Fatalf("progress recorded %v, not increasing", ps.got)
+		}
+	}
+}
+
+func TestInterruptedRunsRecordedFailed(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	old, _ := s.CreateReportRun(ctx, reports.KindCoverage, []byte(`{}`), "", "user:ann")
+	recent, _ := s.CreateReportRun(ctx, reports.KindCoverage, []byte(`{}`), "", "user:ann")
+	if _, err := s.Pool().Exec(ctx, `UPDATE report_runs SET requested_at = now() - interval '7 hours', status = 'running' WHERE id = $1`, old); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.FailStaleReportRuns(ctx, time.Now().Add(-reports.StaleAfter))
+	if err != nil || n != 1 {
+		t.Fatalf("%d stale runs failed: %v", n, err)
+	}
+	for id, want := range map[int64]string{old: "failed", recent: "queued"} {
+		run, err := s.ReportRun(ctx, id)
+		if err != nil || run.Status != want || (want == "failed" && !strings.HasPrefix(run.Error, "interrupted")) {
+			t.Fatalf("run %d: %+v %v, want %s", id, run, err, want)
 		}
 	}
 }

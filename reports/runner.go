@@ -31,6 +31,7 @@ type Store interface {
 	ReportRunCSV(ctx context.Context, id int64) ([]byte, error)
 	ReportRuns(ctx context.Context, allFacilities bool, facility string, limit int) ([]registry.ReportRun, error)
 	MaxPatientID(ctx context.Context) (int64, error)
+	FailStaleReportRuns(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
 // KindCoverage is the coverage (AFIX) report's kind.

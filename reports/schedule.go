@@ -112,13 +112,24 @@ func (s *Scheduler) Tick(ctx context.Context) ([]int64, error) {
 	return ids, nil
 }
 
-// Run ticks every interval until ctx ends.
+// StaleAfter is how long after it was requested a run still queued or
+// running is taken for interrupted (its iisd stopped or crashed): far
+// longer than any report takes.
+const StaleAfter = 6 * time.Hour
+
+// Run ticks every interval until ctx ends, and records the runs
+// interrupted by a stopped replica as failed.
 func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("reports: schedule", "err", err)
+		}
+		if n, err := s.runner.store.FailStaleReportRuns(ctx, s.now().Add(-StaleAfter)); err != nil && ctx.Err() == nil {
+			s.log.Error("reports: stale runs", "err", err)
+		} else if n > 0 {
+			s.log.Warn("reports: runs interrupted", "runs", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -26,6 +26,7 @@ func (s *server) mountCoverage(bg context.Context, acc *accounts.Store, p *porta
 // configured schedules.
 func (s *server) mountReports(bg context.Context, acc *accounts.Store, p *portal.Portal, a *coverage.Assessor) error {
 	runner := reports.NewRunner(bg, s.store, a, s.log)
+	s.reports = runner
 	rp, err := reports.NewPages(runner, acc, nil, s.log)
 	if err != nil {
 		return err
@@ -35,8 +36,6 @@ func (s *server) mountReports(bg context.Context, acc *accounts.Store, p *portal
 	if err != nil {
 		return err
 	}
-	if len(s.cfg.ReportSchedules) > 0 {
-		go sched.Run(bg, time.Minute)
-	}
+	go sched.Run(bg, time.Minute)
 	return nil
 }

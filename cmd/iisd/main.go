@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/iisproject/iis/reports"
 	"log/slog"
 	"net"
 	"net/http"
@@ -118,6 +119,7 @@ type server struct {
 	accounts *accounts.Store
 	portal   *portal.Portal     // the people's pages at /
 	stopBg   context.CancelFunc // background loops: console sampler, settings refresh
+	reports  *reports.Runner    // report runs under way, recorded failed when stopped
 	mllp     *mllp.Server
 	http     *http.Server
 	shcKeys  *certificate.Keys // signs certificates' SMART Health Cards; published at /.well-known/jwks.json
@@ -558,6 +560,17 @@ func (s *server) shutdown(grace time.Duration) error {
 	}
 	if s.stopBg != nil {
 		s.stopBg()
+	}
+	if s.reports != nil {
+		// Runs under way stop with the background context and record
+		// their failure before the registry closes.
+		done := make(chan struct{})
+		go func() { s.reports.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			errs = append(errs, errors.New("report runs did not stop in time"))
+		}
 	}
 	if s.stopW != nil {
 		s.stopW()
