@@ -61,7 +61,7 @@ func (s *Store) CreateReportRun(ctx context.Context, kind string, params json.Ra
 // (kind, schedule, slot) without waiting and inserts the slot's row,
 // which is unique. ok is false when the slot is another's (locked now or
 // already recorded).
-func (s *Store) ClaimScheduledRun(ctx context.Context, kind, schedule string, slot time.Time, params json.RawMessage, requestedBy string) (id int64, ok bool, err error) {
+func (s *Store) ClaimScheduledRun(ctx context.Context, kind, schedule string, slot time.Time, params json.RawMessage, facility, requestedBy string) (id int64, ok bool, err error) {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "report_runs|%s|%s|%s", kind, schedule, slot.UTC().Format(time.RFC3339))
 	key := int64(h.Sum64())
@@ -70,8 +70,8 @@ func (s *Store) ClaimScheduledRun(ctx context.Context, kind, schedule string, sl
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, key).Scan(&locked); err != nil || !locked {
 			return err
 		}
-		err := tx.QueryRow(ctx, `INSERT INTO report_runs (kind, params, requested_by, schedule, slot) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (schedule, slot) DO NOTHING RETURNING id`, kind, params, requestedBy, schedule, slot.UTC()).Scan(&id)
+		err := tx.QueryRow(ctx, `INSERT INTO report_runs (kind, params, facility, requested_by, schedule, slot) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (schedule, slot) DO NOTHING RETURNING id`, kind, params, facility, requestedBy, schedule, slot.UTC()).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}

@@ -100,6 +100,10 @@ func TestScheduledRunOncePerSlotAcrossReplicas(t *testing.T) {
 			t.Fatalf("run %+v", r)
 		}
 	}
+	trail, err := s.AuditTrail(ctx, "schedule:afix-monthly", 10)
+	if err != nil || len(trail) != 4 {
+		t.Fatalf("audit of the scheduled runs: %+v %v", trail, err)
+	}
 	if got := string(runs[0].Params); !bytes.Contains([]byte(got), []byte(`"2026-12-01"`)) {
 		t.Fatalf("December's run's params: %s", got)
 	}

@@ -22,7 +22,7 @@ type Store interface {
 	coverage.Source
 	RecordAudit(ctx context.Context, e registry.AuditEntry) error
 	CreateReportRun(ctx context.Context, kind string, params json.RawMessage, facility, requestedBy string) (int64, error)
-	ClaimScheduledRun(ctx context.Context, kind, schedule string, slot time.Time, params json.RawMessage, requestedBy string) (int64, bool, error)
+	ClaimScheduledRun(ctx context.Context, kind, schedule string, slot time.Time, params json.RawMessage, facility, requestedBy string) (int64, bool, error)
 	StartReportRun(ctx context.Context, id int64) error
 	ReportRunProgress(ctx context.Context, id int64, percent int) error
 	FinishReportRun(ctx context.Context, id int64, csv []byte, summary json.RawMessage) error

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/iisproject/iis/registry"
 )
 
 // Schedule is one scheduled report (a list of them is in iisd's JSON
@@ -98,12 +100,16 @@ func (s *Scheduler) Tick(ctx context.Context) ([]int64, error) {
 			return ids, err
 		}
 		actor := "schedule:" + sc.Name
-		id, ok, err := s.runner.store.ClaimScheduledRun(ctx, sc.Kind, sc.Name, slot, raw, actor)
+		id, ok, err := s.runner.store.ClaimScheduledRun(ctx, sc.Kind, sc.Name, slot, raw, p.Facility, actor)
 		if err != nil {
 			return ids, err
 		}
 		if !ok {
 			continue
+		}
+		if err := s.runner.store.RecordAudit(ctx, registry.AuditEntry{Actor: actor, Action: "report-run-start",
+			Detail: fmt.Sprintf("run %d: %s %s, slot %s", id, sc.Kind, raw, slot.Format(time.RFC3339))}); err != nil {
+			return ids, err
 		}
 		s.log.Info("reports: scheduled run", "schedule", sc.Name, "slot", slot, "run", id)
 		s.runner.Go(id, p, actor)
