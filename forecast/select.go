@@ -134,25 +134,77 @@ func (st *state) startable(r *run, relaxMin bool) bool {
 	return true
 }
 
+// selectInGroup selects the best series of a series group (spec chapter
+// 8): the default series when nothing valid was given, else the one
+// startable series, else the highest score among the candidates that
+// are complete, else in process, else not started.
 func (st *state) selectInGroup(group []*run) *run {
+	anyValid := anyValidDose(group)
+	if !anyValid {
+		if r := st.startableDefault(group); r != nil {
+			return r
+		}
+	}
+	var cBuf [24]*run
+	c := st.startableSeries(group, anyValid, cBuf[:0])
+	switch len(c) {
+	case 0:
+		return nil
+	case 1:
+		return c[0]
+	}
+	var vBuf [24]*run
+	c = preferValid(c, vBuf[:0])
+	var compBuf, inBuf [24]*run
+	complete, inproc := byProgress(c, compBuf[:0], inBuf[:0])
+	var scoreBuf [24]int
+	var pool []*run
+	var score []int
+	switch {
+	case len(complete) > 0:
+		pool = topPriority(complete)
+		score = scoreComplete(pool, scoreBuf[:0])
+	case len(inproc) > 0:
+		pool = topPriority(inproc)
+		score = st.scoreInProcess(pool, scoreBuf[:0])
+	default:
+		if r := defaultSeries(c); r != nil {
+			return r
+		}
+		var liveBuf [24]*run
+		pool = notStartedPool(c, liveBuf[:0])
+		score = st.scoreNotStarted(pool, scoreBuf[:0])
+	}
+	return pool[bestScore(pool, score)]
+}
+
+// anyValidDose reports whether any series of the group has a valid dose.
+func anyValidDose(group []*run) bool {
 	anyValid := false
 	for _, r := range group {
 		if r.valid > 0 {
 			anyValid = true
 		}
 	}
-	if !anyValid {
-		// No valid doses anywhere in the group: the default series, if the
-		// group has one the patient is old enough to start; otherwise the
-		// preferred series the patient can start.
-		for _, r := range group {
-			if r.s.isDefault && (!r.s.minStart.Set || st.asOf >= st.age(r.s.minStart)-4) {
-				return r
-			}
+	return anyValid
+}
+
+// startableDefault returns, for a group with no valid doses anywhere, the
+// default series if the group has one the patient is old enough to start
+// (otherwise nil: the preferred series the patient can start is chosen).
+func (st *state) startableDefault(group []*run) *run {
+	for _, r := range group {
+		if r.s.isDefault && (!r.s.minStart.Set || st.asOf >= st.age(r.s.minStart)-4) {
+			return r
 		}
 	}
-	var cBuf [24]*run
-	c := cBuf[:0]
+	return nil
+}
+
+// startableSeries appends to c the series of the group that can be
+// started; when none of them is under way but the group has valid
+// doses, those that can be started with the minimum start age relaxed.
+func (st *state) startableSeries(group []*run, anyValid bool, c []*run) []*run {
 	started := false
 	for _, r := range group {
 		if st.startable(r, false) {
@@ -168,24 +220,26 @@ func (st *state) selectInGroup(group []*run) *run {
 			}
 		}
 	}
-	switch len(c) {
-	case 0:
-		return nil
-	case 1:
-		return c[0]
-	}
-	var vBuf [24]*run
-	withValid := vBuf[:0]
+	return c
+}
+
+// preferValid returns the candidates of the highest priority among those
+// with valid doses (gathered in withValid), or c if none has any.
+func preferValid(c, withValid []*run) []*run {
 	for _, r := range c {
 		if r.valid > 0 {
 			withValid = append(withValid, r)
 		}
 	}
 	if len(withValid) > 0 {
-		c = topPriority(withValid)
+		return topPriority(withValid)
 	}
-	var compBuf, inBuf [24]*run
-	complete, inproc := compBuf[:0], inBuf[:0]
+	return c
+}
+
+// byProgress appends the complete candidates to complete and those in
+// process (with valid doses) to inproc.
+func byProgress(c, complete, inproc []*run) ([]*run, []*run) {
 	for _, r := range c {
 		if r.done() {
 			complete = append(complete, r)
@@ -193,129 +247,150 @@ func (st *state) selectInGroup(group []*run) *run {
 			inproc = append(inproc, r)
 		}
 	}
-	var scoreBuf [24]int
-	score := scoreBuf[:0]
-	var pool []*run
-	switch {
-	case len(complete) > 0:
-		pool = topPriority(complete)
-		mostValid := 0
-		for _, r := range pool {
-			if r.valid > mostValid {
-				mostValid = r.valid
-			}
-		}
-		for _, r := range pool {
-			sc := 0
-			if r.valid == mostValid {
-				sc++
-			}
-			if r.s.product {
-				sc++
-			}
-			score = append(score, sc)
-		}
-	case len(inproc) > 0:
-		pool = topPriority(inproc)
-		mostValid, fewestLeft, soonest := 0, 1<<30, Date(maxDate)
-		var finBuf [24]Date
-		fin := finBuf[:0]
-		for _, r := range pool {
-			if r.valid > mostValid {
-				mostValid = r.valid
-			}
-			if left := len(r.s.doses) - r.next; left < fewestLeft {
-				fewestLeft = left
-			}
-			f := st.finish(r)
-			fin = append(fin, f)
-			if f != NoDate {
-				soonest = minD(soonest, f)
-			}
-		}
-		for _, r := range pool {
-			sc := 0
-			// A product series scores only while all its doses are
-			// valid (spec table 8-13); one with a dose that is not
-			// valid stays a candidate (CDC case 2018-0017).
-			if r.s.product && r.allValid() {
-				sc++
-			}
-			if r.valid == mostValid {
-				sc++
-			}
+	return complete, inproc
+}
 
-			if len(r.s.doses)-r.next == fewestLeft {
-				sc++
-			}
-			if fin[len(score)] != NoDate && fin[len(score)] == soonest {
-				sc++ // can finish earliest
-			}
-			if r.status == AgedOut {
-				sc -= 2
-			}
-			score = append(score, sc)
-		}
-	default:
-		for _, r := range c {
-			if r.s.isDefault {
-				return r
-			}
-		}
-		// Nothing given yet. Only the series of the highest priority are
-		// scored (SELECTSCORE-2), among those the patient can still
-		// finish: an aged-out series does not outrank a lower-priority one
-		// that can be given (CDC cases 2016-UC-0128, -0198). Points
-		// (spec table 8-11): +1 for the one series that can start
-		// earliest (0 when tied, -1 otherwise), +1 if completable (-1 if
-		// not), -1 for a product series (+1 otherwise).
-		var liveBuf [24]*run
-		live := liveBuf[:0]
-		for _, r := range c {
-			if r.status != AgedOut {
-				live = append(live, r)
-			}
-		}
-		pool = c
-		if len(live) > 0 {
-			pool = topPriority(live)
-		}
-		soonest, nSoonest := Date(maxDate), 0
-		for _, r := range pool {
-			if r.status != NotComplete {
-				continue
-			}
-			switch {
-			case r.earliest < soonest:
-				soonest, nSoonest = r.earliest, 1
-			case r.earliest == soonest:
-				nSoonest++
-			}
-		}
-		for _, r := range pool {
-			sc := 0
-			switch {
-			case r.status == NotComplete && r.earliest == soonest && nSoonest == 1:
-				sc++
-			case r.status == NotComplete && r.earliest == soonest:
-			default:
-				sc--
-			}
-			if st.completable(r) {
-				sc++
-			} else {
-				sc--
-			}
-			if r.s.product {
-				sc--
-			} else {
-				sc++
-			}
-			score = append(score, sc)
+// scoreComplete appends to score the points of each complete series of
+// pool: +1 for the most valid doses, +1 for a product series.
+func scoreComplete(pool []*run, score []int) []int {
+	mostValid := 0
+	for _, r := range pool {
+		if r.valid > mostValid {
+			mostValid = r.valid
 		}
 	}
-	// Highest score; ties go to a series whose valid doses were all
-	// preferable vaccines, then to the lowest series preference.
+	for _, r := range pool {
+		sc := 0
+		if r.valid == mostValid {
+			sc++
+		}
+		if r.s.product {
+			sc++
+		}
+		score = append(score, sc)
+	}
+	return score
+}
+
+// scoreInProcess appends to score the points of each in-process series of
+// pool: +1 for a product series with all doses valid, +1 for the most
+// valid doses, +1 for the fewest doses left, +1 for finishing earliest,
+// -2 when aged out.
+func (st *state) scoreInProcess(pool []*run, score []int) []int {
+	mostValid, fewestLeft, soonest := 0, 1<<30, Date(maxDate)
+	var finBuf [24]Date
+	fin := finBuf[:0]
+	for _, r := range pool {
+		if r.valid > mostValid {
+			mostValid = r.valid
+		}
+		if left := len(r.s.doses) - r.next; left < fewestLeft {
+			fewestLeft = left
+		}
+		f := st.finish(r)
+		fin = append(fin, f)
+		if f != NoDate {
+			soonest = minD(soonest, f)
+		}
+	}
+	for i, r := range pool {
+		sc := 0
+		// A product series scores only while all its doses are
+		// valid (spec table 8-13); one with a dose that is not
+		// valid stays a candidate (CDC case 2018-0017).
+		if r.s.product && r.allValid() {
+			sc++
+		}
+		if r.valid == mostValid {
+			sc++
+		}
+
+		if len(r.s.doses)-r.next == fewestLeft {
+			sc++
+		}
+		if fin[i] != NoDate && fin[i] == soonest {
+			sc++ // can finish earliest
+		}
+		if r.status == AgedOut {
+			sc -= 2
+		}
+		score = append(score, sc)
+	}
+	return score
+}
+
+// defaultSeries returns the default series among the candidates, if any.
+func defaultSeries(c []*run) *run {
+	for _, r := range c {
+		if r.s.isDefault {
+			return r
+		}
+	}
+	return nil
+}
+
+// notStartedPool returns the series to score when nothing was given yet.
+// Only the series of the highest priority are scored (SELECTSCORE-2),
+// among those the patient can still finish (gathered in live): an
+// aged-out series does not outrank a lower-priority one that can be given
+// (CDC cases 2016-UC-0128, -0198).
+func notStartedPool(c, live []*run) []*run {
+	for _, r := range c {
+		if r.status != AgedOut {
+			live = append(live, r)
+		}
+	}
+	if len(live) > 0 {
+		return topPriority(live)
+	}
+	return c
+}
+
+// scoreNotStarted appends to score the points of each not-started series
+// of pool (spec table 8-11): +1 for the one series that can start
+// earliest (0 when tied, -1 otherwise), +1 if completable (-1 if not), -1
+// for a product series (+1 otherwise).
+func (st *state) scoreNotStarted(pool []*run, score []int) []int {
+	soonest, nSoonest := Date(maxDate), 0
+	for _, r := range pool {
+		if r.status != NotComplete {
+			continue
+		}
+		switch {
+		case r.earliest < soonest:
+			soonest, nSoonest = r.earliest, 1
+		case r.earliest == soonest:
+			nSoonest++
+		}
+	}
+	for _, r := range pool {
+		sc := 0
+		switch {
+		case r.status == NotComplete && r.earliest == soonest && nSoonest == 1:
+			sc++
+		case r.status == NotComplete && r.earliest == soonest:
+		default:
+			sc--
+		}
+		if st.completable(r) {
+			sc++
+		} else {
+			sc--
+		}
+		if r.s.product {
+			sc--
+		} else {
+			sc++
+		}
+		score = append(score, sc)
+	}
+	return score
+}
+
+// bestScore returns the index in pool of the highest score; ties go to a
+// series whose valid doses were all preferable vaccines, then to the
+// lowest series preference.
+func bestScore(pool []*run, score []int) int {
 	bi := 0
 	for i := 1; i < len(pool); i++ {
 		if score[i] != score[bi] {
@@ -335,7 +410,7 @@ func (st *state) selectInGroup(group []*run) *run {
 			bi = i
 		}
 	}
-	return pool[bi]
+	return bi
 }
 
 // better orders best series of different series groups: one under way

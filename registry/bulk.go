@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/iisproject/iis"
+	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/match"
 	"github.com/iisproject/iis/registry/consolidate"
 	"github.com/jackc/pgx/v5"
@@ -32,17 +33,56 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 	if len(msgs) == 0 {
 		return out, nil
 	}
-	type bitem struct {
-		m        *Message
-		msgTime  *time.Time
-		rec      *match.Record
-		keys     []string
-		reportID int64
-		cands    []int64
+	items, lockKeys, nPat, nDose := prepareBulk(msgs)
+	ids, err := lockAndReserve(ctx, tx, lockKeys, nPat, nDose)
+	if err != nil {
+		return nil, err
 	}
-	items := make([]bitem, len(msgs))
-	var lockKeys []int64
-	nPat, nDose := 0, 0
+	dbRecs, err := s.storeReportsAndCandidates(ctx, tx, items, out)
+	if err != nil {
+		return nil, err
+	}
+	var w bulkWrites
+	touched, order := s.decideBulk(items, dbRecs, ids, &w, out)
+	existing, err := lockLinkedPatients(ctx, tx, touched, order)
+	if err != nil {
+		return nil, err
+	}
+	s.consolidateBulk(order, existing, &w, out)
+	return out, sendBulkWrites(ctx, tx, &w)
+}
+
+// bulkItem is one message of a slice given to ApplyBulk.
+type bulkItem struct {
+	m        *Message
+	msgTime  *time.Time
+	rec      *match.Record
+	keys     []string
+	reportID int64
+	cands    []int64
+}
+
+// bulkPatient is a patient that a slice given to ApplyBulk creates or
+// links reports to.
+type bulkPatient struct {
+	id       int64
+	rec      *match.Record
+	keys     []string
+	isNew    bool
+	first    *iis.Patient
+	updates  []*iis.Patient
+	newReps  []consolidate.Report
+	newRepOf []int           // item index of each new report
+	added    []*match.Record // this slice's reports linked to an existing patient
+	lastItem int
+}
+
+// prepareBulk decodes what each message needs (its message time, its
+// normalized match record and blocking keys) and gathers the sorted,
+// distinct advisory lock keys and the number of patient and dose ids to
+// reserve.
+func prepareBulk(msgs []*Message) (items []bulkItem, lockKeys []int64, nPat, nDose int) {
+	items = make([]bulkItem, len(msgs))
 	for i, m := range msgs {
 		it := &items[i]
 		it.m = m
@@ -61,6 +101,12 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 	}
 	slices.Sort(lockKeys)
 	lockKeys = slices.Compact(lockKeys)
+	return items, lockKeys, nPat, nDose
+}
+
+// lockAndReserve is round trip 1: it takes the advisory locks in key order
+// and reserves nPat patient ids and nDose source vaccination ids.
+func lockAndReserve(ctx context.Context, tx pgx.Tx, lockKeys []int64, nPat, nDose int) (*idPool, error) {
 	ids := &idPool{}
 	if err := tx.QueryRow(ctx, `SELECT
 		(SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest($1::bigint[]) AS u(k) ORDER BY k) s),
@@ -69,42 +115,65 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		lockKeys, nPat, nDose).Scan(nil, &ids.patients, &ids.doses); err != nil {
 		return nil, fmt.Errorf("registry: lock and reserve ids: %w", err)
 	}
+	return ids, nil
+}
 
-	// Round trip 2: reports and candidates.
-	n := len(msgs)
-	var (
-		fac, ctl, typ, kind, ack, trans = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		issues                          = make([]string, n)
-		recv                            = make([]time.Time, n)
-		mtime                           = make([]*time.Time, n)
-		seq                             = make([]int64, n)
-		raw, ackBody                    = make([][]byte, n), make([][]byte, n)
-		first                           = make([]bool, n)
-		sums                            = make([]string, n)
-		seen                            = make(map[[2]string]bool, n)
-		qi                              []int32
-		qh                              []int64
-		qs                              []bool
-	)
+// bulkReportRows holds the source report columns of a slice and the
+// candidate query's arguments (qi, qh, qs).
+type bulkReportRows struct {
+	fac, ctl, typ, kind, ack, trans []string
+	issues                          []string
+	recv                            []time.Time
+	mtime                           []*time.Time
+	seq                             []int64
+	raw, ackBody                    [][]byte
+	first                           []bool // the first of its facility and MSH-10 in the slice
+	sums                            []string
+	qi                              []int32
+	qh                              []int64
+	qs                              []bool
+}
+
+// reportRows gathers the columns of the source reports and, per report,
+// the distinct hashes of its blocking keys.
+func reportRows(items []bulkItem) *bulkReportRows {
+	n := len(items)
+	r := &bulkReportRows{
+		fac: make([]string, n), ctl: make([]string, n), typ: make([]string, n),
+		kind: make([]string, n), ack: make([]string, n), trans: make([]string, n),
+		issues: make([]string, n),
+		recv:   make([]time.Time, n),
+		mtime:  make([]*time.Time, n),
+		seq:    make([]int64, n),
+		raw:    make([][]byte, n), ackBody: make([][]byte, n),
+		first: make([]bool, n),
+		sums:  make([]string, n),
+	}
+	seen := make(map[[2]string]bool, n)
 	for i := range items {
 		m := items[i].m
-		fac[i], ctl[i], typ[i], kind[i], ack[i], trans[i] = m.Facility, m.ControlID, m.Type, m.Kind, m.Ack, m.Transport
-		recv[i], mtime[i], seq[i], raw[i] = m.Received, items[i].msgTime, int64(m.StreamSeq), m.Raw
-		issues[i], ackBody[i] = m.Issues, m.AckBody
-		sums[i] = strconv.FormatUint(uint64(crc32.Checksum(m.Raw, castagnoli)), 16)
+		r.fac[i], r.ctl[i], r.typ[i], r.kind[i], r.ack[i], r.trans[i] = m.Facility, m.ControlID, m.Type, m.Kind, m.Ack, m.Transport
+		r.recv[i], r.mtime[i], r.seq[i], r.raw[i] = m.Received, items[i].msgTime, int64(m.StreamSeq), m.Raw
+		r.issues[i], r.ackBody[i] = m.Issues, m.AckBody
+		r.sums[i] = strconv.FormatUint(uint64(crc32.Checksum(m.Raw, castagnoli)), 16)
 		if k := [2]string{m.Facility, m.ControlID}; !seen[k] {
-			seen[k], first[i] = true, true
+			seen[k], r.first[i] = true, true
 		}
-		start := len(qh)
+		start := len(r.qh)
 		for _, k := range items[i].keys {
 			h := blockingKeyHash(k)
-			if slices.Contains(qh[start:], h) {
+			if slices.Contains(r.qh[start:], h) {
 				continue
 			}
-			qi, qh, qs = append(qi, int32(i)), append(qh, h), append(qs, !weakKey(k))
+			r.qi, r.qh, r.qs = append(r.qi, int32(i)), append(r.qh, h), append(r.qs, !weakKey(k))
 		}
 	}
-	b := &pgx.Batch{}
+	return r
+}
+
+// queueReports queues the statements of round trip 2: store the reports,
+// store new versions of corrected VXUs, read the candidates.
+func queueReports(b *pgx.Batch, r *bulkReportRows, maxBlock int) {
 	// A redelivery (same facility and MSH-10) changes nothing. A rejected
 	// report is replaced by a later one under the same identity: the
 	// sender's corrected resend, or an operator's resend after a fix.
@@ -123,7 +192,7 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 			replaced_at = now()
 		WHERE r.kind = 'rejected' AND (EXCLUDED.kind <> r.kind OR EXCLUDED.raw <> r.raw OR EXCLUDED.issues <> r.issues)
 		RETURNING id, facility, control_id`,
-		fac, ctl, typ, kind, ack, trans, recv, mtime, seq, raw, issues, ackBody, first)
+		r.fac, r.ctl, r.typ, r.kind, r.ack, r.trans, r.recv, r.mtime, r.seq, r.raw, r.issues, r.ackBody, r.first)
 	// A VXU whose facility and MSH-10 were stored before with other content
 	// (a corrected message sent again under the same MSH-10) was accepted
 	// and answered AA: it is kept as a new version of that report, its
@@ -140,12 +209,45 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 			AND r.stream_seq IS DISTINCT FROM u.sq AND r.raw <> u.rw)
 		ON CONFLICT (facility, control_id) DO NOTHING
 		RETURNING id, stream_seq, facility, control_id`,
-		fac, ctl, typ, kind, ack, trans, recv, mtime, seq, raw, issues, ackBody, sums)
-	b.Queue(bulkCandidateQuery, qi, qh, qs, s.cfg.MaxBlock)
+		r.fac, r.ctl, r.typ, r.kind, r.ack, r.trans, r.recv, r.mtime, r.seq, r.raw, r.issues, r.ackBody, r.sums)
+	b.Queue(bulkCandidateQuery, r.qi, r.qh, r.qs, maxBlock)
+}
+
+// storeReportsAndCandidates is round trip 2: it stores the source reports,
+// reads every report's candidates (returned by patient id, normalized),
+// and sets each item's report id, or marks its result a duplicate.
+func (s *Store) storeReportsAndCandidates(ctx context.Context, tx pgx.Tx, items []bulkItem, out []Result) (map[int64]*match.Record, error) {
+	r := reportRows(items)
+	b := &pgx.Batch{}
+	queueReports(b, r, s.cfg.MaxBlock)
 	br := tx.SendBatch(ctx, b)
-	rows, err := br.Query()
+	stored, err := readStoredReports(br)
 	if err != nil {
 		br.Close()
+		return nil, err
+	}
+	versions, err := readReportVersions(br)
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	dbRecs, err := readBulkCandidates(br, items)
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("registry: candidates: %w", err)
+	}
+	assignReports(items, r.first, stored, versions, out)
+	return dbRecs, nil
+}
+
+// readStoredReports reads the ids of the reports stored (or replaced), by
+// facility and MSH-10.
+func readStoredReports(br pgx.BatchResults) (map[[2]string]int64, error) {
+	rows, err := br.Query()
+	if err != nil {
 		return nil, fmt.Errorf("registry: store reports: %w", err)
 	}
 	stored := map[[2]string]int64{}
@@ -154,71 +256,78 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		var f, c string
 		if err := rows.Scan(&id, &f, &c); err != nil {
 			rows.Close()
-			br.Close()
 			return nil, fmt.Errorf("registry: store reports: %w", err)
 		}
 		stored[[2]string{f, c}] = id
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		br.Close()
 		return nil, fmt.Errorf("registry: store reports: %w", err)
 	}
-	rows, err = br.Query()
+	return stored, nil
+}
+
+// reportVersion is a stored new version of a report: its id and its
+// suffixed control id.
+type reportVersion struct {
+	id      int64
+	control string
+}
+
+// versionKey identifies a report version by stream sequence, facility and
+// MSH-10: one JetStream message can carry several reports (a queue
+// envelope), never two of one identity.
+type versionKey struct {
+	seq               int64
+	facility, control string
+}
+
+// readReportVersions reads the stored new versions of corrected VXUs.
+func readReportVersions(br pgx.BatchResults) (map[versionKey]reportVersion, error) {
+	rows, err := br.Query()
 	if err != nil {
-		br.Close()
 		return nil, fmt.Errorf("registry: store report versions: %w", err)
 	}
-	type version struct {
-		id      int64
-		control string
-	}
-	// By stream sequence, facility and MSH-10: one JetStream message can
-	// carry several reports (a queue envelope), never two of one identity.
-	type versionKey struct {
-		seq               int64
-		facility, control string
-	}
-	versions := map[versionKey]version{}
+	versions := map[versionKey]reportVersion{}
 	for rows.Next() {
 		var id, sq int64
 		var f, c string
 		if err := rows.Scan(&id, &sq, &f, &c); err != nil {
 			rows.Close()
-			br.Close()
 			return nil, fmt.Errorf("registry: store report versions: %w", err)
 		}
 		base := c
 		if j := strings.LastIndexByte(c, '#'); j >= 0 {
 			base = c[:j]
 		}
-		versions[versionKey{sq, f, base}] = version{id, c}
+		versions[versionKey{sq, f, base}] = reportVersion{id, c}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		br.Close()
 		return nil, fmt.Errorf("registry: store report versions: %w", err)
 	}
-	dbRecs := map[int64]*match.Record{}
-	rows, err = br.Query()
+	return versions, nil
+}
+
+// readBulkCandidates reads the candidate rows: it appends each candidate
+// to its item's and returns the normalized match records by patient id.
+func readBulkCandidates(br pgx.BatchResults, items []bulkItem) (map[int64]*match.Record, error) {
+	rows, err := br.Query()
 	if err != nil {
-		br.Close()
 		return nil, fmt.Errorf("registry: candidates: %w", err)
 	}
+	defer rows.Close()
+	dbRecs := map[int64]*match.Record{}
 	for rows.Next() {
 		var i int32
 		var id int64
 		var rb []byte
 		if err := rows.Scan(&i, &id, &rb); err != nil {
-			rows.Close()
-			br.Close()
 			return nil, fmt.Errorf("registry: candidates: %w", err)
 		}
 		if _, ok := dbRecs[id]; !ok {
 			r := &match.Record{}
 			if err := decodeMatchRecord(rb, r); err != nil {
-				rows.Close()
-				br.Close()
 				return nil, fmt.Errorf("registry: patient %d match record: %w", id, err)
 			}
 			match.Normalize(r)
@@ -227,13 +336,16 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		items[i].cands = append(items[i].cands, id)
 	}
 	rows.Close()
-	err = rows.Err()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("registry: candidates: %w", err)
 	}
+	return dbRecs, nil
+}
+
+// assignReports sets each item's report id: the report stored for the
+// first copy of its identity in the slice, or the new version stored for
+// it; any other item is a duplicate.
+func assignReports(items []bulkItem, first []bool, stored map[[2]string]int64, versions map[versionKey]reportVersion, out []Result) {
 	for i := range items {
 		k := [2]string{items[i].m.Facility, items[i].m.ControlID}
 		if id, ok := stored[k]; ok && first[i] {
@@ -245,24 +357,15 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 			out[i].Duplicate = true
 		}
 	}
+}
 
-	// Decide, in message order, against the database's candidates and the
-	// patients this slice has already touched.
-	type bpat struct {
-		id       int64
-		rec      *match.Record
-		keys     []string
-		isNew    bool
-		first    *iis.Patient
-		updates  []*iis.Patient
-		newReps  []consolidate.Report
-		newRepOf []int           // item index of each new report
-		added    []*match.Record // this slice's reports linked to an existing patient
-		lastItem int
-	}
-	touched := map[int64]*bpat{}
-	var order []*bpat
-	var w bulkWrites
+// decideBulk decides, in message order, each stored VXU's patient against
+// the database's candidates and the patients this slice has already
+// touched, and gathers its report's rows in w. It returns the touched
+// patients by id and in order of first touch.
+func (s *Store) decideBulk(items []bulkItem, dbRecs map[int64]*match.Record, ids *idPool, w *bulkWrites, out []Result) (map[int64]*bulkPatient, []*bulkPatient) {
+	touched := map[int64]*bulkPatient{}
+	var order []*bulkPatient
 	for i := range items {
 		it := &items[i]
 		v := it.m.vxu()
@@ -273,74 +376,99 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 			out[i].StoredOnly = true
 			continue
 		}
-		var cands []candidate
-		seen := map[int64]bool{}
-		for _, id := range it.cands {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			rec := dbRecs[id]
-			if p, ok := touched[id]; ok {
-				rec = p.rec
-			}
-			cands = append(cands, candidate{id: id, rec: rec})
-		}
-		for _, p := range order {
-			if !seen[p.id] && passesFilter(it.keys, p.keys) {
-				seen[p.id] = true
-				cands = append(cands, candidate{id: p.id, rec: p.rec})
-			}
-		}
-		f := s.decide(it.rec, cands)
+		f := s.decide(it.rec, bulkCandidates(it, dbRecs, touched, order))
 		res := &out[i]
 		res.Outcome = f.outcome
-		var p *bpat
+		var p *bulkPatient
 		if f.id == 0 {
-			p = &bpat{id: ids.patient(), rec: it.rec, keys: slices.Clone(it.keys), isNew: true, first: &v.Patient}
+			p = &bulkPatient{id: ids.patient(), rec: it.rec, keys: slices.Clone(it.keys), isNew: true, first: &v.Patient}
 			touched[p.id] = p
 			order = append(order, p)
 		} else {
 			p = touched[f.id]
 			if p == nil {
-				p = &bpat{id: f.id, rec: f.rec}
+				p = &bulkPatient{id: f.id, rec: f.rec}
 				touched[p.id] = p
 				order = append(order, p)
 			}
-			p.rec = match.Merge(p.rec, it.rec)
-			match.Normalize(p.rec)
-			p.added = append(p.added, it.rec)
-			for _, k := range it.keys {
-				if !slices.Contains(p.keys, k) {
-					p.keys = append(p.keys, k)
-				}
-			}
-			p.updates = append(p.updates, &v.Patient)
+			p.link(it, &v.Patient)
 		}
 		p.lastItem = i
 		res.PatientID = p.id
-		w.details(p.id, p.isNew, &v.Patient, it.keys)
-		for _, c := range f.possible {
-			w.review(p.id, c.id, it.reportID, c.score, string(c.reason))
+		res.Doses = s.queueItemWrites(w, i, it, v, p, f, ids)
+	}
+	return touched, order
+}
+
+// bulkCandidates returns an item's candidates: its database candidates
+// (with the match record of this slice's version of those it touched),
+// then the patients this slice touched whose keys pass the candidate
+// query's rule.
+func bulkCandidates(it *bulkItem, dbRecs map[int64]*match.Record, touched map[int64]*bulkPatient, order []*bulkPatient) []candidate {
+	var cands []candidate
+	seen := map[int64]bool{}
+	for _, id := range it.cands {
+		if seen[id] {
+			continue
 		}
-		w.report(it.reportID, p.id, string(f.outcome), s.cfg.Actor, auditAction(f.outcome),
-			fmt.Sprintf("facility=%s control_id=%s doses=%d", it.m.Facility, it.m.ControlID, len(v.Vaccinations)))
-		w.observations(it.reportID, p.id, v.Patient.Observations)
-		reps := newReports(it.m, it.msgTime, ids)
-		res.Doses = len(reps)
-		for j := range reps {
-			p.newReps = append(p.newReps, reps[j])
-			p.newRepOf = append(p.newRepOf, i)
-			w.dose(it.reportID, p.id, it.m, it.msgTime, &v.Vaccinations[j], &reps[j])
+		seen[id] = true
+		rec := dbRecs[id]
+		if p, ok := touched[id]; ok {
+			rec = p.rec
+		}
+		cands = append(cands, candidate{id: id, rec: rec})
+	}
+	for _, p := range order {
+		if !seen[p.id] && passesFilter(it.keys, p.keys) {
+			seen[p.id] = true
+			cands = append(cands, candidate{id: p.id, rec: p.rec})
 		}
 	}
+	return cands
+}
 
-	// Round trip 3: lock the linked patients (in id order), then read
-	// their current match records and other reports. The lock makes a
-	// concurrent transaction that links a report to the same patient wait
-	// for this one's commit, and the reads after it see that transaction's
-	// committed rows, so neither consolidation nor the match record loses
-	// the other's reports.
+// link folds a report linked to p into its match record, keys and
+// updates.
+func (p *bulkPatient) link(it *bulkItem, pat *iis.Patient) {
+	p.rec = match.Merge(p.rec, it.rec)
+	match.Normalize(p.rec)
+	p.added = append(p.added, it.rec)
+	for _, k := range it.keys {
+		if !slices.Contains(p.keys, k) {
+			p.keys = append(p.keys, k)
+		}
+	}
+	p.updates = append(p.updates, pat)
+}
+
+// queueItemWrites gathers in w the rows of item i linked to p (details,
+// reviews, report link and audit, observations, doses), adds its doses to
+// p's new reports, and returns the number of doses.
+func (s *Store) queueItemWrites(w *bulkWrites, i int, it *bulkItem, v *immz.VXU, p *bulkPatient, f found, ids *idPool) int {
+	w.details(p.id, p.isNew, &v.Patient, it.keys)
+	for _, c := range f.possible {
+		w.review(p.id, c.id, it.reportID, c.score, string(c.reason))
+	}
+	w.report(it.reportID, p.id, string(f.outcome), s.cfg.Actor, auditAction(f.outcome),
+		fmt.Sprintf("facility=%s control_id=%s doses=%d", it.m.Facility, it.m.ControlID, len(v.Vaccinations)))
+	w.observations(it.reportID, p.id, v.Patient.Observations)
+	reps := newReports(it.m, it.msgTime, ids)
+	for j := range reps {
+		p.newReps = append(p.newReps, reps[j])
+		p.newRepOf = append(p.newRepOf, i)
+		w.dose(it.reportID, p.id, it.m, it.msgTime, &v.Vaccinations[j], &reps[j])
+	}
+	return len(reps)
+}
+
+// lockLinkedPatients is round trip 3: it locks the linked patients (in id
+// order), then reads their current match records and other reports. The
+// lock makes a concurrent transaction that links a report to the same
+// patient wait for this one's commit, and the reads after it see that
+// transaction's committed rows, so neither consolidation nor the match
+// record loses the other's reports. It returns the existing reports by
+// patient id.
+func lockLinkedPatients(ctx context.Context, tx pgx.Tx, touched map[int64]*bulkPatient, order []*bulkPatient) (map[int64][]consolidate.Report, error) {
 	var linked []int64
 	for _, p := range order {
 		if !p.isNew {
@@ -348,62 +476,74 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 		}
 	}
 	existing := map[int64][]consolidate.Report{}
-	if len(linked) > 0 {
-		slices.Sort(linked)
-		b := &pgx.Batch{}
-		b.Queue(`SELECT id, match_record FROM patients WHERE id = ANY($1) ORDER BY id FOR UPDATE`, linked)
-		b.Queue(`SELECT patient_id, id, facility, control_id, position, message_time, received_at, filler_order,
+	if len(linked) == 0 {
+		return existing, nil
+	}
+	slices.Sort(linked)
+	b := &pgx.Batch{}
+	b.Queue(`SELECT id, match_record FROM patients WHERE id = ANY($1) ORDER BY id FOR UPDATE`, linked)
+	b.Queue(`SELECT patient_id, id, facility, control_id, position, message_time, received_at, filler_order,
 			cvx, ndc, administered_on, lot, mvx, historical, action, completion_status
 			FROM source_vaccinations WHERE patient_id = ANY($1)`, linked)
-		br := tx.SendBatch(ctx, b)
-		rows, err := br.Query()
-		if err != nil {
-			br.Close()
-			return nil, fmt.Errorf("registry: lock patients: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var rb []byte
-			if err := rows.Scan(&id, &rb); err != nil {
-				rows.Close()
-				br.Close()
-				return nil, fmt.Errorf("registry: lock patients: %w", err)
-			}
-			fresh := &match.Record{}
-			if err := decodeMatchRecord(rb, fresh); err != nil {
-				rows.Close()
-				br.Close()
-				return nil, fmt.Errorf("registry: patient %d match record: %w", id, err)
-			}
-			p := touched[id]
-			for _, r := range p.added {
-				fresh = match.Merge(fresh, r)
-			}
-			p.rec = fresh
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			br.Close()
-			return nil, fmt.Errorf("registry: lock patients: %w", err)
-		}
-		rows, err = br.Query()
-		if err != nil {
-			br.Close()
-			return nil, fmt.Errorf("registry: consolidate: %w", err)
-		}
-		reps, err := scanReportsWithPatient(rows)
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, fmt.Errorf("registry: consolidate: %w", err)
-		}
-		for _, r := range reps {
-			existing[r.patient] = append(existing[r.patient], r.Report)
-		}
+	br := tx.SendBatch(ctx, b)
+	if err := readLockedPatients(br, touched); err != nil {
+		br.Close()
+		return nil, err
 	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, fmt.Errorf("registry: consolidate: %w", err)
+	}
+	reps, err := scanReportsWithPatient(rows)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: consolidate: %w", err)
+	}
+	for _, r := range reps {
+		existing[r.patient] = append(existing[r.patient], r.Report)
+	}
+	return existing, nil
+}
 
-	// Round trip 4: every write.
+// readLockedPatients reads the locked patients' current match records and
+// sets each one's record to it merged with this slice's linked reports.
+func readLockedPatients(br pgx.BatchResults, touched map[int64]*bulkPatient) error {
+	rows, err := br.Query()
+	if err != nil {
+		return fmt.Errorf("registry: lock patients: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var rb []byte
+		if err := rows.Scan(&id, &rb); err != nil {
+			return fmt.Errorf("registry: lock patients: %w", err)
+		}
+		fresh := &match.Record{}
+		if err := decodeMatchRecord(rb, fresh); err != nil {
+			return fmt.Errorf("registry: patient %d match record: %w", id, err)
+		}
+		p := touched[id]
+		for _, r := range p.added {
+			fresh = match.Merge(fresh, r)
+		}
+		p.rec = fresh
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("registry: lock patients: %w", err)
+	}
+	return nil
+}
+
+// consolidateBulk consolidates each touched patient's existing and new
+// reports and gathers in w the dose statuses, events, and new or updated
+// patient rows; the consolidation's actions go to the result of the
+// patient's last item.
+func (s *Store) consolidateBulk(order []*bulkPatient, existing map[int64][]consolidate.Report, w *bulkWrites, out []Result) {
 	for _, p := range order {
 		all := append(slices.Clone(existing[p.id]), p.newReps...)
 		cr := s.cons.Consolidate(slices.Clone(all))
@@ -430,13 +570,17 @@ func (s *Store) ApplyBulk(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Re
 			w.updatePatient(p.id, js, p.updates)
 		}
 	}
-	b = w.batch()
+}
+
+// sendBulkWrites is round trip 4: every write, if any.
+func sendBulkWrites(ctx context.Context, tx pgx.Tx, w *bulkWrites) error {
+	b := w.batch()
 	if b.Len() > 0 {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return nil, fmt.Errorf("registry: write: %w", err)
+			return fmt.Errorf("registry: write: %w", err)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // bulkCandidateQuery is candidateQuery for many reports at once: $1 the

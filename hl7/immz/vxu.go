@@ -42,6 +42,10 @@ type group struct {
 
 // vxu decodes and validates a VXU^V04:
 // MSH [SFT] PID [PD1] [{NK1}] [PV1 [PV2]] [{IN1…}] {ORC [{TQ1}] RXA [RXR] [{OBX [{NTE}]}]}
+//
+// Its steps: set up the patient and the groups (on the stack for Check),
+// read each segment (its shape, then its content), report the required
+// segments that are missing, and keep the accepted doses.
 func (d *decoder) vxu() {
 	d.startDates()
 	var (
@@ -91,10 +95,8 @@ func (d *decoder) vxu() {
 		groups = append(groups, g)
 		cur = &groups[len(groups)-1]
 	}
-	// Most messages have no escape after MSH-2: one search of the body
-	// spares one per segment.
 	esc, segs := d.delims.Escape, d.m.Segments()
-	bodyPlain := esc == 0 || len(segs) < 2 || bytes.IndexByte(d.base[offset(d.base, unsafe.SliceData(segs[1].Bytes())):], esc) < 0
+	bodyPlain := d.bodyPlain(segs)
 	// shaped is the shape issue (see shape) of a dose group's segment: it
 	// rejects the group that segment is in, known once the segment is read.
 	var (
@@ -103,12 +105,7 @@ func (d *decoder) vxu() {
 	)
 	rejectShaped := func() {
 		if pending {
-			shaped.Scope = ScopeGroup
-			shaped.Message += consequence(Error, ScopeGroup)
-			d.add(shaped)
-			if cur != nil {
-				cur.rejected = true
-			}
+			d.rejectGroup(shaped, cur)
 			pending = false
 		}
 	}
@@ -117,92 +114,176 @@ func (d *decoder) vxu() {
 		id := s.ID()
 		seq := d.nextSeq(id)
 		d.plainSeg = bodyPlain || bytes.IndexByte(s.Bytes(), esc) < 0
-		if is, ok := d.shape(s, id, seq); ok {
-			switch {
-			case id == "MSH":
-				is.Scope = ScopeEnvelope
-			case id == "ORC", id == "TQ1", id == "TQ2", id == "RXA", id == "RXR", inGroup && (id == "OBX" || id == "NTE"):
-				shaped, pending = is, true
-			default:
-				is.Scope = ScopeMessage
-			}
-			if !pending {
-				is.Message += consequence(Error, is.Scope)
-				d.add(is)
-			}
+		if is, ok := d.segmentShape(s, id, seq, inGroup); ok {
+			shaped, pending = is, true
 		}
 		switch id {
 		case "MSH", "SFT", "PV1", "PV2", "IN1", "IN2", "IN3", "TQ1", "TQ2", "NTE":
 			// Accepted and not needed for the registry.
 		case "PID":
-			if havePID {
-				d.warn(loc("PID", seq, 0), CodeSegmentSequence, AppDataIgnored, "Only one PID segment is allowed - this one was ignored", "PID repeated")
-				continue
-			}
+			d.firstPID(s, &fb, seq, p, havePID)
 			havePID = true
-			d.pid(s, &fb, seq, p)
 		case "PD1":
 			d.pd1(s, &fb, seq, p)
 		case "NK1":
-			if g, ok := d.nk1(s, &fb, seq); ok && !d.check {
-				p.Guardians = append(p.Guardians, g)
-			}
+			d.guardian(s, &fb, seq, p)
 		case "ORC":
 			newGroup(seq)
 			inGroup = true
-			f := split(s, &fb)
-			vac.FillerOrder = d.readEI(f.at(3))
-			if !d.check {
-				vac.PlacerOrder = d.readEI(f.at(2))
-				vac.EnteredBy = d.readXCN(f.at(10))
-				vac.OrderedBy = d.readXCN(f.at(12))
-			}
-			if vac.FillerOrder.Value == "" {
-				d.warn(loc("ORC", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "ORC-3 filler order number (the sender's unique id of this immunization) is missing; updates and deletes of this dose cannot be matched", "ORC-3 required")
-			}
+			d.orc(s, &fb, seq, vac)
 		case "RXA":
 			if cur == nil || cur.hasRXA {
 				newGroup(0)
 				d.warn(loc("RXA", seq, 0), CodeSegmentSequence, AppRequiredData, "RXA is not preceded by its ORC segment", "ORC required")
 			}
 			inGroup = true
-			cur.hasRXA = true
-			cur.rxaSeq = seq
-			vac.Position = seq
-			d.rxa(s, &fb, seq, cur, vac, p)
-			cur.administered = !vac.Historical && vac.CompletionStatus == "CP" && vac.CVX != codeset.CVXNoVaccineAdministered
+			d.groupRXA(s, &fb, seq, cur, vac, p)
 		case "RXR":
-			if cur == nil || !cur.hasRXA {
-				d.warn(loc("RXR", seq, 0), CodeSegmentSequence, AppDataIgnored, "RXR is not inside an ORC/RXA group - ignored", "RXR placement")
-				continue
-			}
-			d.rxr(s, &fb, seq, vac)
+			d.groupRXR(s, &fb, seq, cur, vac)
 		case "OBX":
-			o := d.obx(s, &fb, seq)
-			switch {
-			case !inGroup:
-				if !d.check && o.ID.Code != "" { // without OBX-3 it is ignored, as the ACK says
-					p.Observations = append(p.Observations, o)
-				}
-			case cur != nil && cur.hasRXA:
-				d.groupObservation(o, seq, cur, vac)
-			default:
-				d.warn(loc("OBX", seq, 0), CodeSegmentSequence, AppDataIgnored, "OBX between ORC and RXA - ignored", "OBX placement")
-			}
+			d.placeOBX(s, &fb, seq, inGroup, cur, vac, p)
 		default:
-			if !strings.HasPrefix(id, "Z") {
-				d.warn(loc(id, seq, 0), CodeSegmentSequence, AppDataIgnored, id+" segment is not part of VXU^V04 - ignored", "segment not in VXU")
-			}
+			d.notInVXU(id, seq)
 		}
 	}
 	rejectShaped()
+	d.requireSegments(groups, havePID)
+	if d.res.Rejected() {
+		return
+	}
+	k := d.keepDoses(groups, vacs, out)
+	if d.check {
+		return // the verdict only: see Validator.Check
+	}
+	out.Vaccinations = vacs[:k:k]
+	d.res.VXU = out
+}
 
+// bodyPlain reports whether the message has no escape character after
+// MSH-2. Most messages have none: one search of the body spares one per
+// segment.
+func (d *decoder) bodyPlain(segs []hl7.Segment) bool {
+	esc := d.delims.Escape
+	return esc == 0 || len(segs) < 2 || bytes.IndexByte(d.base[offset(d.base, unsafe.SliceData(segs[1].Bytes())):], esc) < 0
+}
+
+// segmentShape checks a segment's shape (see shape). The issue of a dose
+// group's segment is returned, to reject that group once the segment is
+// read; any other is added at once, scoped to the envelope (MSH) or the
+// message.
+func (d *decoder) segmentShape(s hl7.Segment, id string, seq int, inGroup bool) (Issue, bool) {
+	is, ok := d.shape(s, id, seq)
+	if !ok {
+		return Issue{}, false
+	}
+	switch {
+	case id == "MSH":
+		is.Scope = ScopeEnvelope
+	case id == "ORC", id == "TQ1", id == "TQ2", id == "RXA", id == "RXR", inGroup && (id == "OBX" || id == "NTE"):
+		return is, true
+	default:
+		is.Scope = ScopeMessage
+	}
+	is.Message += consequence(Error, is.Scope)
+	d.add(is)
+	return Issue{}, false
+}
+
+// rejectGroup adds a dose group's shape issue, scoped to the group, and
+// rejects the group (cur, if any).
+func (d *decoder) rejectGroup(shaped Issue, cur *group) {
+	shaped.Scope = ScopeGroup
+	shaped.Message += consequence(Error, ScopeGroup)
+	d.add(shaped)
+	if cur != nil {
+		cur.rejected = true
+	}
+}
+
+// firstPID reads the message's first PID into p; a later one (havePID)
+// is warned about and ignored.
+func (d *decoder) firstPID(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient, havePID bool) {
+	if havePID {
+		d.warn(loc("PID", seq, 0), CodeSegmentSequence, AppDataIgnored, "Only one PID segment is allowed - this one was ignored", "PID repeated")
+		return
+	}
+	d.pid(s, fb, seq, p)
+}
+
+// guardian reads an NK1 into p's guardians (for Check, only validates it).
+func (d *decoder) guardian(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
+	if g, ok := d.nk1(s, fb, seq); ok && !d.check {
+		p.Guardians = append(p.Guardians, g)
+	}
+}
+
+// notInVXU warns about a segment that is not part of a VXU^V04 (a Z
+// segment is ignored silently).
+func (d *decoder) notInVXU(id string, seq int) {
+	if !strings.HasPrefix(id, "Z") {
+		d.warn(loc(id, seq, 0), CodeSegmentSequence, AppDataIgnored, id+" segment is not part of VXU^V04 - ignored", "segment not in VXU")
+	}
+}
+
+// orc reads the ORC that starts a group into its dose vac.
+func (d *decoder) orc(s hl7.Segment, fb *fieldBuf, seq int, vac *iis.Vaccination) {
+	f := split(s, fb)
+	vac.FillerOrder = d.readEI(f.at(3))
+	if !d.check {
+		vac.PlacerOrder = d.readEI(f.at(2))
+		vac.EnteredBy = d.readXCN(f.at(10))
+		vac.OrderedBy = d.readXCN(f.at(12))
+	}
+	if vac.FillerOrder.Value == "" {
+		d.warn(loc("ORC", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "ORC-3 filler order number (the sender's unique id of this immunization) is missing; updates and deletes of this dose cannot be matched", "ORC-3 required")
+	}
+}
+
+// groupRXA reads the RXA of group g into its dose vac (and p), and notes
+// whether it reports a dose given now.
+func (d *decoder) groupRXA(s hl7.Segment, fb *fieldBuf, seq int, g *group, vac *iis.Vaccination, p *iis.Patient) {
+	g.hasRXA = true
+	g.rxaSeq = seq
+	vac.Position = seq
+	d.rxa(s, fb, seq, g, vac, p)
+	g.administered = !vac.Historical && vac.CompletionStatus == "CP" && vac.CVX != codeset.CVXNoVaccineAdministered
+}
+
+// groupRXR reads an RXR into the dose vac of group g; outside an ORC/RXA
+// group it is warned about and ignored.
+func (d *decoder) groupRXR(s hl7.Segment, fb *fieldBuf, seq int, g *group, vac *iis.Vaccination) {
+	if g == nil || !g.hasRXA {
+		d.warn(loc("RXR", seq, 0), CodeSegmentSequence, AppDataIgnored, "RXR is not inside an ORC/RXA group - ignored", "RXR placement")
+		return
+	}
+	d.rxr(s, fb, seq, vac)
+}
+
+// placeOBX reads an OBX and places it: before any group, a patient-level
+// observation of p; after the RXA of group g, an observation of its dose
+// vac; between an ORC and its RXA, it is warned about and ignored.
+func (d *decoder) placeOBX(s hl7.Segment, fb *fieldBuf, seq int, inGroup bool, g *group, vac *iis.Vaccination, p *iis.Patient) {
+	o := d.obx(s, fb, seq)
+	switch {
+	case !inGroup:
+		if !d.check && o.ID.Code != "" { // without OBX-3 it is ignored, as the ACK says
+			p.Observations = append(p.Observations, o)
+		}
+	case g != nil && g.hasRXA:
+		d.groupObservation(o, seq, g, vac)
+	default:
+		d.warn(loc("OBX", seq, 0), CodeSegmentSequence, AppDataIgnored, "OBX between ORC and RXA - ignored", "OBX placement")
+	}
+}
+
+// requireSegments reports the required segments that are missing: the
+// PID, any RXA, and the RXA of each group. A missing segment is reported
+// at the segment that is missing, with no ERR-5, as the IG's examples do.
+func (d *decoder) requireSegments(groups []group, havePID bool) {
 	if !havePID {
 		d.add(Issue{Location: loc("PID", 1, 0), Code: CodeSegmentSequence, Severity: Error, Scope: ScopeMessage,
 			Message: "PID segment is required - message rejected", Rule: "PID required"})
 	}
-	// A missing segment is reported at the segment that is missing, with
-	// no ERR-5, as the IG's examples do.
 	withRXA := 0
 	for i := range groups {
 		if groups[i].hasRXA {
@@ -212,22 +293,24 @@ func (d *decoder) vxu() {
 	if withRXA == 0 && havePID {
 		d.add(Issue{Location: loc("RXA", 1, 0), Code: CodeSegmentSequence, Severity: Error, Scope: ScopeMessage,
 			Message: "RXA segment is required: a VXU must report at least one immunization (ORC/RXA group) - message rejected", Rule: "RXA required"})
-	} else {
-		n := 0
-		for i := range groups {
-			g := &groups[i]
-			if g.hasRXA {
-				n = g.rxaSeq
-				continue
-			}
-			d.add(Issue{Location: loc("RXA", n+1, 0), Code: CodeSegmentSequence, Severity: Error, Scope: ScopeGroup,
-				Message: "RXA segment is required after ORC " + strconv.Itoa(g.orcSeq) + " - this order was not recorded", Rule: "RXA required in group"})
-		}
-	}
-	if d.res.Rejected() {
 		return
 	}
-	// Keep the accepted doses, compacting vacs in place (k <= i).
+	n := 0
+	for i := range groups {
+		g := &groups[i]
+		if g.hasRXA {
+			n = g.rxaSeq
+			continue
+		}
+		d.add(Issue{Location: loc("RXA", n+1, 0), Code: CodeSegmentSequence, Severity: Error, Scope: ScopeGroup,
+			Message: "RXA segment is required after ORC " + strconv.Itoa(g.orcSeq) + " - this order was not recorded", Rule: "RXA required in group"})
+	}
+}
+
+// keepDoses keeps the accepted doses, compacting vacs in place (k <= i),
+// notes the rejected ones' positions in out, and returns how many were
+// kept. For Check (out and vacs nil) it only finishes the groups.
+func (d *decoder) keepDoses(groups []group, vacs []iis.Vaccination, out *VXU) int {
 	k := 0
 	for i := range groups {
 		g := &groups[i]
@@ -246,11 +329,7 @@ func (d *decoder) vxu() {
 		}
 		k++
 	}
-	if d.check {
-		return // the verdict only: see Validator.Check
-	}
-	out.Vaccinations = vacs[:k:k]
-	d.res.VXU = out
+	return k
 }
 
 // countGroups counts the ORC/RXA groups of a VXU: each ORC starts one, and
