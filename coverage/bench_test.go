@@ -2,8 +2,6 @@ package coverage_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
@@ -14,76 +12,6 @@ import (
 	"github.com/iisproject/iis/registry"
 	"github.com/iisproject/iis/registry/pgtest"
 )
-
-// scheduled is one dose of the routine schedule: CVX and age in days.
-type scheduled struct {
-	cvx string
-	age int
-}
-
-var schedule = []scheduled{
-	{"08", 0}, {"08", 30}, {"08", 183},
-	{"20", 61}, {"20", 122}, {"20", 183}, {"20", 457}, {"20", 1642},
-	{"10", 61}, {"10", 122}, {"10", 183}, {"10", 1642},
-	{"48", 61}, {"48", 122}, {"48", 183}, {"48", 380},
-	{"133", 61}, {"133", 122}, {"133", 183}, {"133", 380},
-	{"116", 61}, {"116", 122}, {"116", 183},
-	{"03", 380}, {"03", 1642}, {"21", 380}, {"21", 1642},
-	{"83", 380}, {"83", 560},
-	{"115", 4040}, {"114", 4040}, {"114", 5850}, {"165", 4040}, {"165", 4230},
-}
-
-// population makes n synthetic patients born over the 19 years before
-// asOf, each vaccinated on the routine schedule up to asOf with
-// realistic delays: 70% within two weeks of each date, 20% drifting later
-// dose after dose (up to three months each), 10% also missing a quarter
-// of their doses; 3% get HepB #3 at 21 weeks (too young: not up to date),
-// 1% MMR at 11 months (not valid). 200 clinics, 169 towns, 8 counties.
-func population(n int, asOf time.Time, seed uint64) []registry.SeedChild {
-	rng := rand.New(rand.NewPCG(seed, 16))
-	counties := []string{"Hartford", "New Haven", "Fairfield", "Litchfield", "Middlesex", "New London", "Tolland", "Windham"}
-	kids := make([]registry.SeedChild, n)
-	for i := range kids {
-		dob := asOf.AddDate(0, 0, -rng.IntN(19*365))
-		town := rng.IntN(169)
-		k := registry.SeedChild{Family: fmt.Sprintf("Family%d", i), Given: "Child", Sex: [2]string{"F", "M"}[rng.IntN(2)],
-			BirthDate: dob, Town: fmt.Sprintf("Town%03d", town), County: counties[town%len(counties)],
-			Facility: fmt.Sprintf("CLIN%03d", rng.IntN(200))}
-		profile := rng.IntN(100)
-		drift := 0
-		visit := map[int]int{} // scheduled age -> age given: the doses of a visit are given together
-		for _, s := range schedule {
-			if profile >= 90 && rng.IntN(4) == 0 {
-				continue
-			}
-			age, ok := visit[s.age]
-			if !ok {
-				age = s.age
-				switch {
-				case profile < 70:
-					age += rng.IntN(15)
-				default:
-					drift += rng.IntN(90)
-					age += drift
-				}
-				visit[s.age] = age
-			}
-			if s.cvx == "08" && s.age == 183 && profile%33 == 0 {
-				age = 147
-			}
-			if s.cvx == "03" && s.age == 380 && profile == 50 {
-				age = 335
-			}
-			on := dob.AddDate(0, 0, age)
-			if on.After(asOf) {
-				continue
-			}
-			k.Doses = append(k.Doses, registry.SeedDose{CVX: s.cvx, On: on})
-		}
-		kids[i] = k
-	}
-	return kids
-}
 
 // benchRegistry opens the benchmark registry: IIS_BENCH_DATABASE_URL, or
 // a new database, seeded with IIS_BENCH_PATIENTS patients (default
@@ -109,11 +37,8 @@ func benchRegistry(b *testing.B) *registry.Store {
 			n = v
 		}
 		t0 := time.Now()
-		for lo := 0; lo < n; lo += 100_000 {
-			kids := population(min(100_000, n-lo), asOf, uint64(lo))
-			if _, err := registry.SeedChildren(ctx, s.Pool(), kids); err != nil {
-				b.Fatal(err)
-			}
+		if err := registry.SeedSyntheticChildren(ctx, s.Pool(), n, asOf); err != nil {
+			b.Fatal(err)
 		}
 		b.Logf("seeded %d patients in %v", n, time.Since(t0).Round(time.Second))
 	}
@@ -122,7 +47,7 @@ func benchRegistry(b *testing.B) *registry.Store {
 
 // BenchmarkAFIX measures the statewide AFIX report (children 24-35 months
 // old, 4:3:1:3:3:1:4 at 24 months) and one clinic's, on a registry of
-// IIS_BENCH_PATIENTS synthetic patients (see population).
+// IIS_BENCH_PATIENTS synthetic patients (registry.SyntheticChildren).
 func BenchmarkAFIX(b *testing.B) {
 	s := benchRegistry(b)
 	e, err := forecast.Default()
