@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/iisproject/iis/accounts"
+	"github.com/iisproject/iis/soap"
 )
 
 // chromium finds the browser the console tests drive (Debian's chromium
@@ -175,4 +179,73 @@ func (b *browser) shot(name string) step {
 		b.t.Logf("screenshot %s not taken: %v", name, err)
 		return nil
 	})
+}
+
+// journeyPeople are a journey's organizations and users, made on iisd's
+// accounts store, all with one password; users of program roles get an
+// authenticator enrolled, whose codes signIn gives.
+type journeyPeople struct {
+	t        *testing.T
+	acc      *accounts.Store
+	password string
+	hash     string
+	secrets  map[string]string
+}
+
+const journeyPassword = "correct-horse-battery-9"
+
+func newJourneyPeople(t *testing.T, acc *accounts.Store) *journeyPeople {
+	hash, err := soap.HashPassword(journeyPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &journeyPeople{t: t, acc: acc, password: journeyPassword, hash: hash, secrets: map[string]string{}}
+}
+
+// org makes an organization and returns its id.
+func (p *journeyPeople) org(o accounts.Organization) int64 {
+	p.t.Helper()
+	id, err := p.acc.CreateOrganization(context.Background(), o)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return id
+}
+
+// user makes u (email and password filled in), enrolling an
+// authenticator where its role requires one.
+func (p *journeyPeople) user(u accounts.NewUser) {
+	p.t.Helper()
+	ctx := context.Background()
+	u.Email, u.PasswordHash = u.Username+"@example.org", p.hash
+	id, err := p.acc.CreateUser(ctx, u)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if !u.Role.TOTPRequired() {
+		return
+	}
+	usr, _ := p.acc.User(ctx, id)
+	e, err := p.acc.BeginTOTP(ctx, usr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	code, _ := totp.GenerateCode(e.Secret, time.Now())
+	if err := p.acc.ConfirmTOTP(ctx, usr, code, "127.0.0.1"); err != nil {
+		p.t.Fatal(err)
+	}
+	p.secrets[u.Username] = e.Secret
+}
+
+// signIn signs user in with b, giving the second factor when enrolled,
+// and waits for a signed-in page.
+func (p *journeyPeople) signIn(b *browser, base, user string) {
+	p.t.Helper()
+	b.run("sign in "+user, chromedp.Navigate(base+"/signin"), chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", user), chromedp.SendKeys("#password", p.password), chromedp.Click("#signin"))
+	if secret := p.secrets[user]; secret != "" {
+		code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+		b.run("second factor", chromedp.WaitVisible("#code"), chromedp.SendKeys("#code", code), chromedp.Click("#verify"))
+	}
+	b.run("home of "+user, chromedp.WaitVisible("#whoami"))
 }

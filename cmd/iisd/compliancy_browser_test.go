@@ -7,12 +7,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/iisproject/iis/accounts"
 	"github.com/iisproject/iis/hl7"
 	"github.com/iisproject/iis/mllp"
-	"github.com/iisproject/iis/soap"
 )
 
 // TestCompliancyInBrowser walks the compliancy lists in headless Chromium
@@ -26,42 +24,15 @@ func TestCompliancyInBrowser(t *testing.T) {
 	s := startTest(t, nil)
 	ctx := context.Background()
 	acc := s.accounts
-	const password = "correct-horse-battery-9"
-	hash, err := soap.HashPassword(password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	org := func(o accounts.Organization) int64 {
-		id, err := acc.CreateOrganization(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
+	people := newJourneyPeople(t, acc)
+	org := people.org
 	program := org(accounts.Organization{Kind: accounts.Program, Name: "Connecticut Immunization Program"})
 	riverside := org(accounts.Organization{Kind: accounts.Clinic, Name: "Riverside Pediatrics", Town: "Hartford", FacilityID: "RIVERSIDE"})
-	secrets := map[string]string{}
 	for _, u := range []accounts.NewUser{
 		{Username: "vic", FullName: "Vic Coordinator", OrgID: riverside, Role: accounts.VaccineCoordinator, Coordinator: accounts.Primary},
 		{Username: "pia", FullName: "Pia Staff", OrgID: program, Role: accounts.ProgramStaff},
 	} {
-		u.Email, u.PasswordHash = u.Username+"@example.org", hash
-		id, err := acc.CreateUser(ctx, u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if u.Role.TOTPRequired() {
-			usr, _ := acc.User(ctx, id)
-			e, err := acc.BeginTOTP(ctx, usr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			code, _ := totp.GenerateCode(e.Secret, time.Now())
-			if err := acc.ConfirmTOTP(ctx, usr, code, "127.0.0.1"); err != nil {
-				t.Fatal(err)
-			}
-			secrets[u.Username] = e.Secret
-		}
+		people.user(u)
 	}
 
 	// Two children who turned 8 months on the 15th of last month; Eve has
@@ -109,42 +80,11 @@ func TestCompliancyInBrowser(t *testing.T) {
 	}
 
 	base := "http://" + s.httpLn.Addr().String()
-	alloc, cancel := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "en-US"), chromedp.WindowSize(1400, 1000))...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	bctx, cancel = context.WithTimeout(bctx, 3*time.Minute)
-	defer cancel()
-	type step = chromedp.Action[chromedp.Void]
-	run := func(what string, steps ...step) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			loc, _ := chromedp.Run(bctx, chromedp.Location())
-			body, _ := chromedp.Run(bctx, chromedp.Text("body"))
-			t.Fatalf("%s: %v (at %s: %.600s)", what, err, loc, body)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(v)
-	}
+	b := newBrowser(t, exe, browserConfig{Width: 1400, Height: 1000, Lang: "en-US", Timeout: 3 * time.Minute})
+	run, text := b.run, b.text
 	signIn := func(user string) {
 		t.Helper()
-		run("sign in "+user, chromedp.Navigate(base+"/signin"), chromedp.WaitVisible("#username"),
-			chromedp.SendKeys("#username", user), chromedp.SendKeys("#password", password), chromedp.Click("#signin"))
-		if secret := secrets[user]; secret != "" {
-			code, _ := totp.GenerateCode(secret, time.Now().Add(30*time.Second))
-			run("second factor", chromedp.WaitVisible("#code"), chromedp.SendKeys("#code", code), chromedp.Click("#verify"))
-		}
-		run("home of "+user, chromedp.WaitVisible("#whoami"))
+		people.signIn(b, base, user)
 	}
 	signOut := func() { run("sign out", chromedp.Click("#signout"), chromedp.WaitVisible("#username")) }
 
