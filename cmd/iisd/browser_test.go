@@ -249,3 +249,24 @@ func (p *journeyPeople) signIn(b *browser, base, user string) {
 	}
 	b.run("home of "+user, chromedp.WaitVisible("#whoami"))
 }
+
+// reportAccepted sends each VXU over MLLP, requires AA, and waits until
+// the registry holds doses of patients distinct patients.
+func reportAccepted(t *testing.T, s *server, patients int, msgs ...[]byte) {
+	t.Helper()
+	for _, m := range msgs {
+		if ack := sendMLLP(t, s, m); !ack.Get("MSA-1").Equal("AA") {
+			t.Fatalf("VXU not accepted: %q", ack.Bytes())
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var n int
+		_ = s.store.Pool().QueryRow(context.Background(), `SELECT count(DISTINCT patient_id) FROM vaccination_events`).Scan(&n)
+		if n == patients {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d patients reached the registry", n, patients)
+		}
+	}
+}

@@ -9,8 +9,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/iisproject/iis/accounts"
-	"github.com/iisproject/iis/hl7"
-	"github.com/iisproject/iis/mllp"
 )
 
 // TestCoverageInBrowser walks the coverage report in headless Chromium
@@ -49,34 +47,11 @@ func TestCoverageInBrowser(t *testing.T) {
 			"133:" + d(61), "133:" + d(122), "133:" + d(183), "133:" + d(370),
 			"03:" + d(370), "21:" + d(370)}
 	}
-	mc, err := mllp.Dial(ctx, s.mllpLn.Addr().String(), &mllp.ClientOptions{Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mc.Close()
-	for _, m := range [][]byte{
+	reportAccepted(t, s, 3,
 		homeVXU("RIVERSIDE", "CV-1", "CV1", "Ada", "Avery", dob.Format("20060102"), routine(183)...),
 		homeVXU("RIVERSIDE", "CV-2", "CV2", "Eve", "Ellison", dob.Format("20060102"), routine(161)...),
 		homeVXU("HILLTOP", "CV-3", "CV3", "Hal", "Hughes", dob.Format("20060102"), routine(183)...),
-	} {
-		reply, err := mc.Send(ctx, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ack, err := hl7.Parse(reply); err != nil || !ack.Get("MSA-1").Equal("AA") {
-			t.Fatalf("VXU not accepted: %q", reply)
-		}
-	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		var n int
-		s.store.Pool().QueryRow(ctx, `SELECT count(DISTINCT patient_id) FROM vaccination_events`).Scan(&n)
-		if n == 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the VXUs never reached the registry")
-		}
-	}
+	)
 
 	base := "http://" + s.httpLn.Addr().String()
 	b := newBrowser(t, exe, browserConfig{Width: 1400, Height: 1000, Lang: "en-US", Timeout: 3 * time.Minute})
