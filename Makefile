@@ -4,7 +4,7 @@ GOFLAGS   ?=
 PKGS      ?= ./...
 BENCHTIME ?= 2s
 
-.PHONY: all build test bench fuzz run eval-matching cdsi-check vet fmt chaos
+.PHONY: all build test bench fuzz run eval-matching cdsi-check vet fmt chaos restore-drill
 
 # The development configuration: embedded JetStream under ./var, the
 # registry in PostgreSQL from DATABASE_URL or a private cluster under
@@ -72,6 +72,15 @@ cdsi-check:
 CHAOSFLAGS ?=
 chaos:
 	$(GO) run ./cmd/chaos $(CHAOSFLAGS)
+
+# Backup and restore drill (docs/backup-restore.md): a private PostgreSQL
+# archiving its WAL with pgBackRest, NATS and iisd under var/drill; traffic,
+# a base backup, a restore point, a stream snapshot; then a restore of both
+# into fresh servers, iisd replay, and the reconciliation of every AA.
+DRILLFLAGS ?=
+restore-drill:
+	@deploy/dev/ensure-backup-tools.sh
+	$(GO) run ./cmd/chaos -restore-drill $(DRILLFLAGS)
 
 vet:
 	$(GO) vet $(PKGS)

@@ -55,6 +55,11 @@ type Config struct {
 	Store *registry.Store
 	// Durable is the consumer name shared by every worker (default "registry").
 	Durable string
+	// StartSeq, when set, makes a new consumer start at this stream
+	// sequence instead of the first message: a replay after a restore of
+	// the registry (see docs/backup-restore.md). The consumer must not
+	// exist yet with another start; use a durable name of its own.
+	StartSeq uint64
 	// BatchSize is the most messages fetched and committed together
 	// (default 200).
 	BatchSize int
@@ -143,7 +148,7 @@ func New(cfg Config) (*Worker, error) {
 	}
 	w := &Worker{cfg: cfg, qcfg: cfg.Queue.Config(), js: cfg.Queue.JetStream()}
 	w.perMsg = 1
-	cons, err := w.js.CreateOrUpdateConsumer(ctx, w.qcfg.Stream, jetstream.ConsumerConfig{
+	cc := jetstream.ConsumerConfig{
 		Durable:     cfg.Durable,
 		Description: "registry worker: stores queued messages in PostgreSQL",
 		AckPolicy:   jetstream.AckExplicitPolicy,
@@ -154,7 +159,11 @@ func New(cfg Config) (*Worker, error) {
 		FilterSubject: w.qcfg.Subject + ".>",
 		MaxAckPending: 100 * cfg.BatchSize,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
+	}
+	if cfg.StartSeq > 0 {
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, cfg.StartSeq
+	}
+	cons, err := w.js.CreateOrUpdateConsumer(ctx, w.qcfg.Stream, cc)
 	if err != nil {
 		return nil, fmt.Errorf("worker: consumer %s: %w", cfg.Durable, err)
 	}

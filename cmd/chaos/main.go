@@ -37,6 +37,7 @@ type options struct {
 	cluster      bool
 	keep         bool
 	workDir      string
+	ownDir       bool // workDir was made up for this run: removed after a pass
 	workers      int
 	down         time.Duration
 	drainTimeout time.Duration
@@ -79,6 +80,7 @@ func main() {
 	flag.Float64Var(&o.resendRate, "resend-rate", 0.01, "share of exact resends in the load")
 	flag.Float64Var(&o.otherRate, "other-rate", 0.01, "share of the same doses reported by another clinic")
 	flag.Float64Var(&o.badRate, "malformed-rate", 0.01, "share of malformed messages")
+	drill := flag.Bool("restore-drill", false, "instead of faults: the backup and restore drill (make restore-drill; -duration is per phase, default 10s; -dir default var/drill/<time>)")
 	faults := flag.String("faults", strings.Join(faultNames, ","), "faults to inject, comma-separated: "+strings.Join(faultNames, ",")+" (or none)")
 	flag.Parse()
 	var err error
@@ -92,6 +94,11 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *drill {
+		code := runRestoreDrill(ctx, drillOptions(o), os.Stdout)
+		stop()
+		os.Exit(code)
+	}
 	code := run(ctx, o, os.Stdout)
 	stop()
 	os.Exit(code)

@@ -49,6 +49,10 @@ func main() {
 		runDisclosures()
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "replay" {
+		runReplay()
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "hash-password" {
 		if err := hashPassword(); err != nil {
 			fmt.Fprintln(os.Stderr, "iisd:", err)
@@ -156,17 +160,13 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	q, err := queue.Open(ctx, queue.Config{
-		URL: cfg.NATSURL, DataDir: filepath.Join(dataDir, "jetstream"), SyncAlways: cfg.QueueSyncAlways,
-		Stream: cfg.QueueStream, Replicas: cfg.QueueReplicas, DuplicateWindow: cfg.QueueDupWindow,
-		PublishTimeout: cfg.QueuePublishTimout, Coalesce: cfg.QueueCoalesce, CoalesceWait: cfg.QueueCoalesceWait, Registerer: reg, Logger: log,
-	})
+	q, err := openQueue(ctx, cfg, dataDir, reg, log)
 	if err != nil {
 		return nil, err
 	}
 	s.q = q
 
-	vcfg := immz.Config{ProcessingIDs: cfg.ProcessingIDs, WarningsAsAE: cfg.WarningsAsAE, Application: cfg.Application, Facility: cfg.Facility}
+	vcfg := validatorConfig(cfg)
 	validator := immz.New(vcfg)
 
 	if err := s.openRegistry(ctx, dataDir); err != nil {
@@ -243,6 +243,20 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		}
 	}
 	return s, nil
+}
+
+// openQueue connects to (or starts) the ingest queue as cfg says.
+func openQueue(ctx context.Context, cfg Config, dataDir string, reg prometheus.Registerer, log *slog.Logger) (*queue.Queue, error) {
+	return queue.Open(ctx, queue.Config{
+		URL: cfg.NATSURL, DataDir: filepath.Join(dataDir, "jetstream"), SyncAlways: cfg.QueueSyncAlways,
+		Stream: cfg.QueueStream, Replicas: cfg.QueueReplicas, DuplicateWindow: cfg.QueueDupWindow,
+		PublishTimeout: cfg.QueuePublishTimout, Coalesce: cfg.QueueCoalesce, CoalesceWait: cfg.QueueCoalesceWait, Registerer: reg, Logger: log,
+	})
+}
+
+// validatorConfig is the server's validation profile.
+func validatorConfig(cfg Config) immz.Config {
+	return immz.Config{ProcessingIDs: cfg.ProcessingIDs, WarningsAsAE: cfg.WarningsAsAE, Application: cfg.Application, Facility: cfg.Facility}
 }
 
 // queryAuthorizer returns who may query: the configured facilities once
