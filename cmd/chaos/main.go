@@ -38,6 +38,10 @@ type options struct {
 	keep         bool
 	workDir      string
 	ownDir       bool // workDir was made up for this run: removed after a pass
+	// The restore drill's: restore to the restore point by "name" or by
+	// its "time"; skipReplay leaves out iisd replay (the drill must fail).
+	drillTarget string
+	skipReplay  bool
 	workers      int
 	down         time.Duration
 	drainTimeout time.Duration
@@ -81,6 +85,8 @@ func main() {
 	flag.Float64Var(&o.otherRate, "other-rate", 0.01, "share of the same doses reported by another clinic")
 	flag.Float64Var(&o.badRate, "malformed-rate", 0.01, "share of malformed messages")
 	drill := flag.Bool("restore-drill", false, "instead of faults: the backup and restore drill (make restore-drill; -duration is per phase, default 10s; -dir default var/drill/<time>)")
+	flag.StringVar(&o.drillTarget, "restore-target", "name", "restore drill: restore PostgreSQL to the restore point by its name, or by its time (the point-in-time path)")
+	flag.BoolVar(&o.skipReplay, "skip-replay", false, "restore drill: leave out iisd replay, to see the drill catch the loss")
 	faults := flag.String("faults", strings.Join(faultNames, ","), "faults to inject, comma-separated: "+strings.Join(faultNames, ",")+" (or none)")
 	flag.Parse()
 	var err error

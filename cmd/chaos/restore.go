@@ -41,6 +41,7 @@ type drill struct {
 	stepLog   string
 	phases    []string // sent records, one file per phase
 	restored  *localpg.Cluster
+	target    restoreTarget
 	timings   []string
 }
 
@@ -93,7 +94,10 @@ func (d *drill) run(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	d.disaster()
-	if err := d.restorePostgres(ctx, rp); err != nil {
+	if d.target, err = d.restoreTarget(rp); err != nil {
+		return false, err
+	}
+	if err := d.restorePostgres(ctx); err != nil {
 		return false, err
 	}
 	if err := d.restoreStream(ctx, streamBackup); err != nil {
@@ -103,11 +107,13 @@ func (d *drill) run(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	from, err := d.step(ctx, "replay-from", "name", rp)
+	from, err := d.step(ctx, "replay-from", d.target.kind, d.target.value)
 	if err != nil {
 		return false, err
 	}
-	if err := d.replay(ctx, from); err != nil {
+	if d.o.skipReplay {
+		d.logf("iisd replay -from %s SKIPPED (-skip-replay): the drill must find the messages after the restore point missing", from)
+	} else if err := d.replay(ctx, from); err != nil {
 		return false, err
 	}
 	return d.verdict(ctx, truth, pre)
@@ -301,9 +307,34 @@ func drillOptions(o options) options {
 	if !set["duration"] {
 		o.duration = 10 * time.Second
 	}
+	if o.drillTarget != "time" {
+		o.drillTarget = "name"
+	}
 	if o.workDir == "" {
 		o.workDir = filepath.Join("var", "drill", time.Now().UTC().Format("20060102T150405Z"))
 		o.ownDir = true
 	}
 	return o
+}
+
+// restoreTarget is what PostgreSQL is restored to: a restore point by name,
+// or a time (iis-backup.sh restore-pg and replay-from take both).
+type restoreTarget struct{ kind, value string }
+
+// restoreTarget returns the drill's target: the restore point, by name or
+// by the time the catalog recorded for it.
+func (d *drill) restoreTarget(rp string) (restoreTarget, error) {
+	if d.o.drillTarget != "time" {
+		return restoreTarget{"name", rp}, nil
+	}
+	b, err := os.ReadFile(filepath.Join(d.backupDir, "restore-points.tsv"))
+	if err != nil {
+		return restoreTarget{}, fmt.Errorf("restore-point catalog: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Split(line, "\t"); len(f) == 3 && f[0] == rp {
+			return restoreTarget{"time", f[1]}, nil
+		}
+	}
+	return restoreTarget{}, fmt.Errorf("restore point %s not in the catalog", rp)
 }

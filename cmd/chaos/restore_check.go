@@ -148,7 +148,7 @@ func (d *drill) verdict(ctx context.Context, t truth, p pointCheck) (bool, error
 	}
 	res := reconcile(sent, snap)
 	res.markDead(t.dead)
-	label := fmt.Sprintf("restored to the restore point and replayed; %d phases at %.0f msgs/s for %v each", drillPhases, d.o.rate, d.o.duration)
+	label := fmt.Sprintf("restored to the restore point by %s and replayed; %d phases at %.0f msgs/s for %v each", d.target.kind, drillPhases, d.o.rate, d.o.duration)
 	res.print(d.out, snap, len(t.dead), len(d.crashes), label)
 	fmt.Fprintf(d.out, "\n== timings\n")
 	for _, l := range d.timings {

@@ -168,9 +168,10 @@ func (d *drill) disaster() {
 
 // restorePostgres restores the registry to the restore point into a new
 // directory, starts it on a port of its own and waits for the promotion.
-func (d *drill) restorePostgres(ctx context.Context, rp string) error {
+func (d *drill) restorePostgres(ctx context.Context) error {
 	dir := filepath.Join(d.dir, "restored-postgres")
-	if _, err := d.timed(ctx, "PostgreSQL restore (pgBackRest, files)", "restore-pg", dir, "name", rp); err != nil {
+	d.logf("restoring PostgreSQL to %s %s", d.target.kind, d.target.value)
+	if _, err := d.timed(ctx, "PostgreSQL restore (pgBackRest, files)", "restore-pg", dir, d.target.kind, d.target.value); err != nil {
 		return err
 	}
 	// The copy holds the primary's port; the restored cluster takes another.
