@@ -30,18 +30,18 @@ import (
 )
 
 type options struct {
-	duration     time.Duration
-	rate         float64
-	conns        int
-	seed         uint64
-	cluster      bool
-	keep         bool
-	workDir      string
-	ownDir       bool // workDir was made up for this run: removed after a pass
+	duration time.Duration
+	rate     float64
+	conns    int
+	seed     uint64
+	cluster  bool
+	keep     bool
+	workDir  string
+	ownDir   bool // workDir was made up for this run: removed after a pass
 	// The restore drill's: restore to the restore point by "name" or by
 	// its "time"; skipReplay leaves out iisd replay (the drill must fail).
-	drillTarget string
-	skipReplay  bool
+	drillTarget  string
+	skipReplay   bool
 	workers      int
 	down         time.Duration
 	drainTimeout time.Duration
