@@ -30,18 +30,13 @@ import (
 )
 
 type options struct {
-	duration time.Duration
-	rate     float64
-	conns    int
-	seed     uint64
-	cluster  bool
-	keep     bool
-	workDir  string
-	ownDir   bool // workDir was made up for this run: removed after a pass
-	// The restore drill's: restore to the restore point by "name" or by
-	// its "time"; skipReplay leaves out iisd replay (the drill must fail).
-	drillTarget  string
-	skipReplay   bool
+	duration     time.Duration
+	rate         float64
+	conns        int
+	seed         uint64
+	cluster      bool
+	keep         bool
+	workDir      string
 	workers      int
 	down         time.Duration
 	drainTimeout time.Duration
@@ -49,6 +44,13 @@ type options struct {
 	otherRate    float64
 	badRate      float64
 	faults       map[string]bool
+
+	// The restore drill's (restore.go): workDir made up for the run
+	// (removed after a pass); restore to the restore point by "name" or by
+	// its "time"; leave out iisd replay (the drill must then fail).
+	ownDir      bool
+	drillTarget string
+	skipReplay  bool
 }
 
 // faultNames are the -faults values, in script order.
