@@ -18,6 +18,8 @@
 #   DATABASE_URL       the registry's PostgreSQL, for restore points
 #   NATS_URL           the NATS servers (the nats CLI reads it)
 #   IIS_STREAM         ingest stream (default IIS_INGEST); IIS_CONSUMER its worker consumer (default registry)
+#   IIS_DEAD_STREAM    dead-letter stream, backed up with it (default IIS_DEAD)
+#   IIS_RESTORE_REPLICAS  restore-stream: replicas of the restored streams (default: as backed up)
 #   IIS_BACKUP_DIR     where stream backups and the restore-point catalog go (keep it off the machine)
 #   NATS_CLI, PGBACKREST, PSQL  the programs (default: from PATH)
 #
@@ -25,10 +27,11 @@
 #   setup                          create the stanza and check that WAL archiving works
 #   backup [full|diff|incr]        PostgreSQL base backup (default incr; full when none exists)
 #   restore-point                  record a named restore point carrying the worker's ack floor
-#   stream-backup                  snapshot the ingest stream and its consumers into IIS_BACKUP_DIR/stream/<time>
+#   stream-backup                  snapshot the ingest and dead-letter streams and their consumers
+#                                  into IIS_BACKUP_DIR/stream/<time>/<stream>
 #   restore-pg DIR name NAME | time 'YYYY-MM-DD HH:MM:SS+00' | latest
 #                                  restore the registry cluster into the empty directory DIR
-#   restore-stream BACKUPDIR       restore the ingest stream (and its consumers) into an empty NATS
+#   restore-stream BACKUPDIR       restore both streams (and their consumers) into a NATS without them
 #   replay-from name NAME | time T | latest
 #                                  print the stream sequence `iisd replay -from` must start at
 #   info                           pgBackRest's backups and the recorded restore points
@@ -36,6 +39,7 @@ set -eu
 
 STANZA=${IIS_STANZA:-iis}
 STREAM=${IIS_STREAM:-IIS_INGEST}
+DEAD_STREAM=${IIS_DEAD_STREAM:-IIS_DEAD}
 CONSUMER=${IIS_CONSUMER:-registry}
 NATS_CLI=${NATS_CLI:-nats}
 PGBACKREST=${PGBACKREST:-pgbackrest}
@@ -74,7 +78,12 @@ ack_floor() {
 restore_point() {
 	[ -n "${DATABASE_URL:-}" ] || die "DATABASE_URL is not set"
 	floor=$(ack_floor)
-	[ -n "$floor" ] || floor=0
+	if [ -z "$floor" ]; then
+		# Unknown (NATS unreachable, e.g. iisd's embedded server): the
+		# point then carries 0, and a replay after it takes the whole stream.
+		echo "iis-backup: WARNING: no ack floor from consumer $CONSUMER of $STREAM; the restore point carries 0 (replay the whole stream)" >&2
+		floor=0
+	fi
 	name="iis-$(date -u +%Y%m%dT%H%M%SZ)-seq-$floor"
 	# The ack floor is read first: every message up to it was committed
 	# before the restore point's WAL record, hence is in a registry
@@ -141,12 +150,18 @@ restore-point)
 	;;
 stream-backup)
 	out="$(backup_dir)/stream/$(date -u +%Y%m%dT%H%M%SZ)"
-	mkdir -p "$(dirname "$out")"
-	"$NATS_CLI" backup stream "$STREAM" "$out" --consumers --no-progress
+	mkdir -p "$out"
+	for s in "$STREAM" "$DEAD_STREAM"; do
+		"$NATS_CLI" backup stream "$s" "$out/$s" --consumers --no-progress
+	done
 	echo "$out"
 	;;
 restore-stream)
-	"$NATS_CLI" backup restore stream "${2:?stream backup directory}" --no-progress
+	in=${2:?stream backup directory}
+	for s in "$STREAM" "$DEAD_STREAM"; do
+		# shellcheck disable=SC2086 # IIS_RESTORE_REPLICAS: --replicas=N or nothing
+		"$NATS_CLI" backup restore stream "$in/$s" --no-progress ${IIS_RESTORE_REPLICAS:+--replicas="$IIS_RESTORE_REPLICAS"}
+	done
 	;;
 restore-pg)
 	shift
