@@ -266,7 +266,8 @@ func findNATSCLI(ctx context.Context) (string, error) {
 func (d *drill) step(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "sh", append([]string{d.script}, args...)...)
 	env := append(os.Environ(), "PGBACKREST_CONFIG="+d.conf, "IIS_STANZA=iis", "IIS_BACKUP_DIR="+d.backupDir,
-		"NATS_CLI="+d.natsCLI, "NATS_URL="+natsURLs(d.nats))
+		"NATS_CLI="+d.natsCLI, "NATS_URL="+natsURLs(d.nats),
+		"IIS_RESTORE_REPLICAS=1") // the streams are restored into one fresh server
 	if d.pg != nil {
 		env = append(env, "DATABASE_URL="+d.pg.URL())
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"time"
 )
 
 // pointCheck is what the registry restored to the restore point holds,
@@ -154,6 +155,7 @@ func (d *drill) verdict(ctx context.Context, t truth, p pointCheck) (bool, error
 	for _, l := range d.timings {
 		fmt.Fprintln(d.out, l)
 	}
+	fmt.Fprintf(d.out, "%-50s %6.1fs\n", "the whole drill (builds included)", time.Since(d.start).Seconds())
 	failed := res.failures() > 0 || p.failures() > 0 || len(notRestored) > 0
 	verdict := "PASS"
 	if failed {
