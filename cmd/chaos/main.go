@@ -118,13 +118,19 @@ func run(ctx context.Context, o options, out io.Writer) int {
 	r := &runner{o: o, out: out, start: time.Now()}
 	defer r.cleanup()
 	failed, err := r.run(ctx)
+	return r.exitCode(ctx, "chaos", failed, err)
+}
+
+// exitCode maps a run's outcome to its exit code and marks a failed run,
+// whose work directory is then kept.
+func (r *runner) exitCode(ctx context.Context, name string, failed bool, err error) int {
 	switch {
 	case err != nil && ctx.Err() != nil:
-		fmt.Fprintln(out, "chaos: interrupted; stopping everything")
+		fmt.Fprintln(r.out, name+": interrupted; stopping everything")
 		return 130
 	case err != nil:
 		r.failed = true
-		fmt.Fprintln(out, "chaos: run failed:", err)
+		fmt.Fprintln(r.out, name+": run failed:", err)
 		return 2
 	case failed:
 		r.failed = true

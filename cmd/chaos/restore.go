@@ -53,19 +53,7 @@ func runRestoreDrill(ctx context.Context, o options, out io.Writer) int {
 	d := &drill{runner: &runner{o: o, out: out, start: time.Now()}}
 	defer d.cleanup()
 	failed, err := d.run(ctx)
-	switch {
-	case err != nil && ctx.Err() != nil:
-		fmt.Fprintln(out, "restore-drill: interrupted; stopping everything")
-		return 130
-	case err != nil:
-		d.failed = true
-		fmt.Fprintln(out, "restore-drill: run failed:", err)
-		return 2
-	case failed:
-		d.failed = true
-		return 1
-	}
-	return 0
+	return d.exitCode(ctx, "restore-drill", failed, err)
 }
 
 func (d *drill) cleanup() {
