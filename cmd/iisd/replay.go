@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -53,7 +54,7 @@ func replay(args []string, getenv func(string) string, out io.Writer) error {
 }
 
 func runReplay() {
-	if err := replay(os.Args[2:], os.Getenv, os.Stdout); err != nil {
+	if err := replay(os.Args[2:], os.Getenv, os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "iisd replay:", err)
 		os.Exit(1)
 	}
