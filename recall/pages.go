@@ -29,7 +29,6 @@ type Config struct {
 	Registry   *registry.Store
 	Accounts   *accounts.Store
 	Forecaster *forecast.Engine
-	Excluder   Excluder // nil: NoExclusions
 	Now        func() time.Time
 	Logger     *slog.Logger
 	// FamiliesPerPage is how many families a page of the list shows (the
@@ -63,7 +62,7 @@ func New(cfg Config) (*Pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recall: %w", err)
 	}
-	return &Pages{cfg: cfg, tmpl: t, rc: &Recaller{Registry: cfg.Registry, Forecaster: cfg.Forecaster, Excluder: cfg.Excluder}}, nil
+	return &Pages{cfg: cfg, tmpl: t, rc: &Recaller{Registry: cfg.Registry, Forecaster: cfg.Forecaster}}, nil
 }
 
 // Mount adds the pages to p.

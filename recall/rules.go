@@ -59,7 +59,7 @@ func exclusion(c *registry.RecallCandidate) string {
 		return ReasonNoRecall
 	case strings.EqualFold(p.RegistryStatus, "P"):
 		return ReasonInactive
-	case strings.EqualFold(p.RegistryStatus, "M"):
+	case strings.EqualFold(p.RegistryStatus, "M"), c.MarkedMoved:
 		return ReasonMoved
 	case !p.DeathDate.IsZero() || strings.EqualFold(p.DeathIndicator, "Y"):
 		return ReasonDeceased
