@@ -238,7 +238,7 @@ func (pg *Pages) page(w http.ResponseWriter, r *http.Request, u accounts.User, c
 	ctx := r.Context()
 	form := r.URL.Query()
 	v := &view{MayRun: true, Program: u.Role.Program(), Form: form, Methods: registry.RecallMethods,
-		Today: isoDate(pg.cfg.Now()), Languages: []Language{English, Spanish}}
+		Today: isoDate(pg.cfg.Now()), Languages: []Language{FamilyLanguage, English, Spanish}}
 	if form.Get("done") == "contact" {
 		v.Flash = "Contact recorded."
 	}

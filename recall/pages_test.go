@@ -190,7 +190,7 @@ func TestPages(t *testing.T) {
 		{"ann", "/recall?by=2025-03-01&born_from=2025-01-01&born_to=2024-01-01", 400, "after the latest", ""},
 		{"ann", "/recall?by=2025-03-01&page=0", 400, "page number", ""},
 		{"ann", "/recall?by=2025-03-01&page=1", 200, "Ada Lovelace", "Page 1 of"},
-		{"ann", "/recall/letters.pdf?by=2025-03-01&lang=fr", 400, "English (en) or Spanish (es)", ""},
+		{"ann", "/recall/letters.pdf?by=2025-03-01&lang=fr", 400, "English (en), Spanish (es) or each family", ""},
 		{"ann", "/recall/letters.pdf?by=2025-03-01&lang=es", 200, "%PDF-", ""},
 		{"ann", "/recall/labels.pdf?by=2025-03-01", 200, "%PDF-", ""},
 	} {

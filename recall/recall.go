@@ -109,7 +109,8 @@ type Child struct {
 	Due       []DueGroup
 	Guardian  string // the first guardian's name, or ""
 	Address   Address
-	Phone     string // digits; empty when none or the publicity code says no calls
+	Phone     string   // digits; empty when none or the publicity code says no calls
+	Language  Language // the letters' language for the record's PID-15 (LanguageOf)
 	// Contacts since the last dose, and the latest of them.
 	Contacts    int
 	LastContact time.Time

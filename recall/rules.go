@@ -134,7 +134,7 @@ func timeOf(d forecast.Date) time.Time {
 func childOf(c *registry.RecallCandidate, due []DueGroup, noCalls bool) *Child {
 	p := &c.Record.Patient
 	n := p.LegalName()
-	ch := &Child{ID: c.ID, Given: n.Given, Family: n.Family, BirthDate: p.BirthDate, Sex: p.Sex, Due: due,
+	ch := &Child{ID: c.ID, Given: n.Given, Family: n.Family, BirthDate: p.BirthDate, Sex: p.Sex, Due: due, Language: LanguageOf(p.PrimaryLanguage.Code),
 		Contacts: c.Contacts, LastContact: c.LastContact, LastMethod: c.LastMethod}
 	addrs, phones := p.Addresses, p.Phones
 	if len(p.Guardians) > 0 {
