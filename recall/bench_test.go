@@ -29,7 +29,8 @@ const clinicChildren = 5000
 // BenchmarkRecall measures reminder/recall for a clinic of 5,000
 // children (synthetic VXUs with histories, stored through the write path,
 // reported by the clinic) due by the synthetic traffic's day for the
-// childhood vaccine groups: reading the candidates, forecasting each
+// childhood vaccine groups: reading the candidates alone (candidates);
+// the run (run): reading the candidates, forecasting each
 // (parallel workers), grouping families; then the letters PDF for every
 // family; the list page over HTTP (the run, the accounting of
 // disclosures of every child listed, the HTML). IIS_BENCH_DATABASE_URL names a registry seeded beforehand
@@ -57,6 +58,16 @@ func BenchmarkRecall(b *testing.B) {
 	by := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	clinic := recall.Clinic{OrgID: 1, Facility: fac}
 	var res *recall.Result
+	b.Run("candidates", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			n = 0
+			if err := reg.RecallCandidates(ctx, registry.RecallQuery{OrgID: 1, Facility: fac}, func(*registry.RecallCandidate) error { n++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(n), "children")
+	})
 	b.Run("run", func(b *testing.B) {
 		for b.Loop() {
 			if res, err = rc.Run(ctx, clinic, recall.Params{By: by}); err != nil {
