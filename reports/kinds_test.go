@@ -4,14 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/iisproject/iis/accounts"
+	"github.com/iisproject/iis/internal/pdftext"
 	"github.com/iisproject/iis/registry"
 	"github.com/iisproject/iis/reports"
 )
@@ -130,22 +128,9 @@ func TestCoverageRunKeepsDrillDown(t *testing.T) {
 	}
 }
 
-// pdfText is the text pdftotext reads from a PDF.
+// pdfText is the text pdftotext reads from a PDF, its spaces folded.
 func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Skip("pdftotext not installed")
-	}
-	f := filepath.Join(t.TempDir(), "x.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, f, "-").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(strings.Fields(string(out)), " ")
+	return strings.Join(strings.Fields(pdftext.Text(t, pdf)), " ")
 }
 
 // A reminder/recall run in the background stores the list, each family's

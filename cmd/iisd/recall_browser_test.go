@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/iisproject/iis/accounts"
+	"github.com/iisproject/iis/internal/pdftext"
 )
 
 // recallVXU is a VXU from facility fac for a synthetic child living with
@@ -40,20 +38,7 @@ func recallVXU(fac, ctl, mrn, given, family, dob, pub, lang string, doses ...str
 
 // pdfText is the text pdftotext reads from a PDF, its spaces folded.
 func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Skip("pdftotext not installed")
-	}
-	f := filepath.Join(t.TempDir(), "x.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "-layout", f, "-").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(strings.Fields(string(out)), " ")
+	return strings.Join(strings.Fields(pdftext.Text(t, pdf)), " ")
 }
 
 // fetch GETs path of base with b's cookies (a download the browser would
