@@ -34,7 +34,9 @@ const clinicChildren = 5000
 // (parallel workers), grouping families; then the letters PDF for every
 // family; the list page over HTTP (the run, the accounting of
 // disclosures of every child listed, the HTML). IIS_BENCH_DATABASE_URL names a registry seeded beforehand
-// (iisworker -database-url URL -seed 1000000) to which the clinic is added.
+// (iisworker -database-url URL -seed 1000000) to which the clinic is added;
+// IIS_BENCH_RECALL_CLINIC names the clinic (facility id) to reuse one an
+// earlier run added.
 func BenchmarkRecall(b *testing.B) {
 	ctx := context.Background()
 	dbURL := os.Getenv("IIS_BENCH_DATABASE_URL")
@@ -47,6 +49,9 @@ func BenchmarkRecall(b *testing.B) {
 	}
 	defer reg.Close()
 	fac := fmt.Sprintf("RECALL%d", time.Now().UnixNano()%1_000_000)
+	if f := os.Getenv("IIS_BENCH_RECALL_CLINIC"); f != "" {
+		fac = f // a clinic of an earlier run, topped up to 5,000 children
+	}
 	t0 := time.Now()
 	n := seedClinic(b, reg, fac)
 	b.Logf("clinic %s: %d children seeded in %v", fac, n, time.Since(t0).Round(time.Millisecond))
@@ -153,6 +158,9 @@ func seedClinic(b *testing.B, reg *registry.Store, fac string) int {
 	v := immz.New(immz.Config{Now: func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }})
 	g := synth.New(synth.Config{Seed: uint64(time.Now().UnixNano())})
 	n := 0
+	if err := reg.Pool().QueryRow(ctx, `SELECT count(DISTINCT patient_id) FROM source_reports WHERE facility = $1`, fac).Scan(&n); err != nil {
+		b.Fatal(err)
+	}
 	for n < clinicChildren {
 		var msgs []*registry.Message
 		for len(msgs) < min(500, 2*(clinicChildren-n)+10) {
