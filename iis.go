@@ -97,6 +97,10 @@ type Patient struct {
 	BirthOrder       int    // 1, 2, …; 0 if not sent
 	DeathIndicator   string
 	DeathDate        time.Time
+	// PrimaryLanguage is PID-15 (HL7 table 0296, ISO 639: "spa", "eng";
+	// some senders use the two-letter "es", "en"): the family's language,
+	// in which reminder/recall letters are printed.
+	PrimaryLanguage Code
 
 	// PD1
 	PublicityCode      Code      // PD1-11, HL7 table 0215

@@ -38,6 +38,17 @@ type Lists struct {
 	Source   Source
 	Engine   *forecast.Engine
 	Assessor *coverage.Assessor // for the Goldenrod list; built from Engine when nil
+	// Progress, when set, is called with the last patient id of each batch
+	// read (in id order within a partition), for a background run's
+	// progress bar.
+	Progress func(patientID int64)
+}
+
+// reached reports a batch's last patient id to Progress.
+func (l *Lists) reached(kids []registry.CohortChild) {
+	if l.Progress != nil && len(kids) > 0 {
+		l.Progress(kids[len(kids)-1].ID)
+	}
 }
 
 // Monthly is one clinic's monthly compliancy list.
@@ -63,6 +74,7 @@ func (l *Lists) Monthly(ctx context.Context, facility string, month time.Time) (
 		// the 29th–31st over into the next month); the day reached decides.
 		f := registry.CohortFilter{BornFrom: m0.AddDate(0, -age-1, 0), BornTo: m1.AddDate(0, -age, 0), Facility: facility}
 		err := l.Source.Cohort(ctx, f, func(kids []registry.CohortChild) error {
+			defer l.reached(kids)
 			for i := range kids {
 				c := &kids[i]
 				at := Reached(c.Patient.BirthDate, age)
@@ -129,7 +141,7 @@ func (l *Lists) Goldenrod(ctx context.Context, facility string, year int, today 
 		a = coverage.NewAssessor(l.Engine)
 	}
 	rep, err := coverage.Run(ctx, l.Source, a, coverage.Params{AsOf: to.AddDate(2, 0, 0), Cohort: coverage.BirthCohort,
-		BornFrom: from, BornTo: to, Timing: coverage.At24Months, Facility: facility})
+		BornFrom: from, BornTo: to, Timing: coverage.At24Months, Facility: facility, Progress: l.Progress})
 	if err != nil {
 		return nil, fmt.Errorf("compliancy: %w", err)
 	}
@@ -192,6 +204,7 @@ func (l *Lists) Outreach(ctx context.Context, asOf time.Time, maxMonths int, are
 			defer wg.Done()
 			f := registry.CohortFilter{BornFrom: asOf.AddDate(0, -maxMonths, 1), BornTo: asOf, Partitions: int64(n), Partition: int64(i)}
 			errs[i] = l.Source.Cohort(ctx, f, func(kids []registry.CohortChild) error {
+				defer l.reached(kids)
 				for j := range kids {
 					c := &kids[j]
 					miss := Overdue(l.Engine, l.Engine.FromRecord(&c.Patient, c.Vaccinations), asOf)

@@ -155,6 +155,8 @@ func pidField(field, comp int) string {
 		return fBirthDate
 	case 8:
 		return fSex
+	case 15:
+		return fLanguage
 	case 11:
 		switch comp {
 		case 3:

@@ -16,6 +16,7 @@ type PatientForm struct {
 	Family, Given, Middle string
 	BirthDate             string // YYYY-MM-DD
 	Sex                   string // F, M, U
+	Language              string // PID-15 primary language (ISO 639-2): eng, spa, or empty
 	BirthOrder            string // empty, or 1, 2, … for a multiple birth
 	MotherFamily          string // mother's maiden name
 	MotherGiven           string
@@ -62,6 +63,7 @@ func (p Problems) For(field string) []string { return p[field] }
 // Form field names, as in the templates and the ERR mapping.
 const (
 	fFamily, fGiven, fMiddle, fBirthDate, fSex, fBirthOrder = "family", "given", "middle", "birth_date", "sex", "birth_order"
+	fLanguage                                               = "language"
 	fMotherFamily, fMotherGiven                             = "mother_family", "mother_given"
 	fStreet, fCity, fState, fZip, fPhone                    = "street", "city", "state", "zip", "phone"
 	fGuardianFamily, fGuardianGiven, fGuardianRel           = "guardian_family", "guardian_given", "guardian_relationship"
@@ -75,7 +77,7 @@ const (
 // ReadPatientForm reads the posted new patient form.
 func ReadPatientForm(v url.Values) PatientForm {
 	g := func(k string) string { return strings.TrimSpace(v.Get(k)) }
-	return PatientForm{Family: g(fFamily), Given: g(fGiven), Middle: g(fMiddle), BirthDate: g(fBirthDate), Sex: g(fSex),
+	return PatientForm{Family: g(fFamily), Given: g(fGiven), Middle: g(fMiddle), BirthDate: g(fBirthDate), Sex: g(fSex), Language: g(fLanguage),
 		BirthOrder: g(fBirthOrder), MotherFamily: g(fMotherFamily), MotherGiven: g(fMotherGiven), Street: g(fStreet),
 		City: g(fCity), State: g(fState), Zip: g(fZip), Phone: g(fPhone), GuardianFamily: g(fGuardianFamily),
 		GuardianGiven: g(fGuardianGiven), GuardianRelationship: g(fGuardianRel), MRN: g(fMRN)}
@@ -120,6 +122,13 @@ func (f PatientForm) Patient(facility, controlID string, p Problems) iis.Patient
 	}
 	if f.Family == "" && f.Given == "" {
 		pt.Names = nil
+	}
+	switch f.Language {
+	case "":
+	case "eng", "spa":
+		pt.PrimaryLanguage = iis.Code{Code: f.Language, Text: map[string]string{"eng": "English", "spa": "Spanish"}[f.Language], System: "HL70296"}
+	default:
+		p.add(fLanguage, "Language "+strconvQuote(f.Language)+" is not one the registry prints letters in (eng or spa)")
 	}
 	if f.MRN != "" {
 		pt.Identifiers = []iis.Identifier{{Value: f.MRN, Authority: facility, Type: "MR"}}

@@ -122,7 +122,7 @@ type savedData struct {
 
 // labels name the form's fields in the notes of an accepted entry.
 var labels = map[string]string{
-	fFamily: "Last name", fGiven: "First name", fMiddle: "Middle name", fBirthDate: "Birth date", fSex: "Sex",
+	fFamily: "Last name", fGiven: "First name", fMiddle: "Middle name", fBirthDate: "Birth date", fSex: "Sex", fLanguage: "Family's language",
 	fBirthOrder: "Birth order", fMotherFamily: "Mother's maiden name", fMotherGiven: "Mother's first name",
 	fStreet: "Street", fCity: "City", fState: "State", fZip: "ZIP code", fPhone: "Phone",
 	fGuardianFamily: "Guardian", fGuardianGiven: "Guardian", fGuardianRel: "Guardian's relationship", fMRN: "Medical record number",

@@ -30,6 +30,7 @@ func TestVXUPatientSegments(t *testing.T) {
 		PublicityCode:    iis.Code{Code: "02", System: "HL70215"},
 		Protection:       "N",
 		RegistryStatus:   "A",
+		PrimaryLanguage:  iis.Code{Code: "spa", Text: "Spanish", System: "HL70296"},
 		Guardians: []iis.Guardian{{Name: iis.Name{Family: "Quinlan", Given: "Adaeze", Type: "L"}, Relationship: iis.Code{Code: "MTH", Text: "Mother", System: "HL70063"},
 			Addresses: []iis.Address{{Street: "12 Elm St", City: "Hartford", State: "CT", Zip: "06105"}}, Phones: []iis.Phone{{Use: "PRN", Equipment: "PH", Area: "860", Local: "5550199"}}}},
 	}
@@ -41,10 +42,25 @@ func TestVXUPatientSegments(t *testing.T) {
 		}
 	}
 	want := []string{
-		"PID|1||MRN-7781^^^CLINIC-A^MR~R-42^^^IIS^SR||Quinlan^Maeve^Rose^^^^L~Q^May^^^^^A|Okafor^Adaeze^^^^^M|20260602|F||2106-3^White^CDCREC~|12 Elm St^^Hartford^CT^06105^USA^H^^09003||^PRN^PH^^^860^5550142~^NET^X.400^q@example.org|||||||||2186-5^Not Hispanic or Latino^CDCREC||Y|2",
+		"PID|1||MRN-7781^^^CLINIC-A^MR~R-42^^^IIS^SR||Quinlan^Maeve^Rose^^^^L~Q^May^^^^^A|Okafor^Adaeze^^^^^M|20260602|F||2106-3^White^CDCREC~|12 Elm St^^Hartford^CT^06105^USA^H^^09003||^PRN^PH^^^860^5550142~^NET^X.400^q@example.org||spa^Spanish^HL70296|||||||2186-5^Not Hispanic or Latino^CDCREC||Y|2",
 		"NK1|1|Quinlan^Adaeze^^^^^L|MTH^Mother^HL70063|12 Elm St^^Hartford^CT^06105|^PRN^PH^^^860^5550199",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("patient segments\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// The form's language goes into PID-15; one the letters are not printed
+// in is a problem beside the field.
+func TestPatientFormLanguage(t *testing.T) {
+	for _, tc := range []struct {
+		lang, want string
+		problem    bool
+	}{{"", "", false}, {"spa", "spa", false}, {"eng", "eng", false}, {"fra", "", true}} {
+		probs := Problems{}
+		p := PatientForm{Family: "Ruiz", Given: "Ana", BirthDate: "2024-01-02", Sex: "F", Language: tc.lang}.Patient("CLINIC-A", "WEB1", probs)
+		if p.PrimaryLanguage.Code != tc.want || (len(probs.For(fLanguage)) > 0) != tc.problem {
+			t.Errorf("language %q: PID-15 %+v, problems %v", tc.lang, p.PrimaryLanguage, probs)
+		}
 	}
 }

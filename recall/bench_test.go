@@ -29,11 +29,14 @@ const clinicChildren = 5000
 // BenchmarkRecall measures reminder/recall for a clinic of 5,000
 // children (synthetic VXUs with histories, stored through the write path,
 // reported by the clinic) due by the synthetic traffic's day for the
-// childhood vaccine groups: reading the candidates, forecasting each
+// childhood vaccine groups: reading the candidates alone (candidates);
+// the run (run): reading the candidates, forecasting each
 // (parallel workers), grouping families; then the letters PDF for every
 // family; the list page over HTTP (the run, the accounting of
 // disclosures of every child listed, the HTML). IIS_BENCH_DATABASE_URL names a registry seeded beforehand
-// (iisworker -database-url URL -seed 1000000) to which the clinic is added.
+// (iisworker -database-url URL -seed 1000000) to which the clinic is added;
+// IIS_BENCH_RECALL_CLINIC names the clinic (facility id) to reuse one an
+// earlier run added.
 func BenchmarkRecall(b *testing.B) {
 	ctx := context.Background()
 	dbURL := os.Getenv("IIS_BENCH_DATABASE_URL")
@@ -46,6 +49,9 @@ func BenchmarkRecall(b *testing.B) {
 	}
 	defer reg.Close()
 	fac := fmt.Sprintf("RECALL%d", time.Now().UnixNano()%1_000_000)
+	if f := os.Getenv("IIS_BENCH_RECALL_CLINIC"); f != "" {
+		fac = f // a clinic of an earlier run, topped up to 5,000 children
+	}
 	t0 := time.Now()
 	n := seedClinic(b, reg, fac)
 	b.Logf("clinic %s: %d children seeded in %v", fac, n, time.Since(t0).Round(time.Millisecond))
@@ -57,6 +63,16 @@ func BenchmarkRecall(b *testing.B) {
 	by := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	clinic := recall.Clinic{OrgID: 1, Facility: fac}
 	var res *recall.Result
+	b.Run("candidates", func(b *testing.B) {
+		n := 0
+		for b.Loop() {
+			n = 0
+			if err := reg.RecallCandidates(ctx, registry.RecallQuery{OrgID: 1, Facility: fac}, func(*registry.RecallCandidate) error { n++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(n), "children")
+	})
 	b.Run("run", func(b *testing.B) {
 		for b.Loop() {
 			if res, err = rc.Run(ctx, clinic, recall.Params{By: by}); err != nil {
@@ -142,6 +158,9 @@ func seedClinic(b *testing.B, reg *registry.Store, fac string) int {
 	v := immz.New(immz.Config{Now: func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }})
 	g := synth.New(synth.Config{Seed: uint64(time.Now().UnixNano())})
 	n := 0
+	if err := reg.Pool().QueryRow(ctx, `SELECT count(DISTINCT patient_id) FROM source_reports WHERE facility = $1`, fac).Scan(&n); err != nil {
+		b.Fatal(err)
+	}
 	for n < clinicChildren {
 		var msgs []*registry.Message
 		for len(msgs) < min(500, 2*(clinicChildren-n)+10) {

@@ -10,7 +10,7 @@ import (
 
 // csvHeader is the CSV download's first row.
 var csvHeader = []string{"patient_id", "family", "given", "birth_date", "guardian", "phone", "street", "other", "city", "state", "zip",
-	"status", "vaccines_due", "contacts_since_last_dose", "last_contact", "last_contact_method"}
+	"status", "vaccines_due", "contacts_since_last_dose", "last_contact", "last_contact_method", "letter_language"}
 
 // WriteCSV writes the children due, one row each; vaccines_due lists
 // "group #dose status recommended-date" separated by "; ".
@@ -23,7 +23,7 @@ func WriteCSV(w io.Writer, cs []Child) error {
 		c := &cs[i]
 		if err := cw.Write([]string{fmt.Sprint(c.ID), safe(c.Family), safe(c.Given), isoDate(c.BirthDate), safe(c.Guardian), c.Phone,
 			safe(c.Address.Street), safe(c.Address.Other), safe(c.Address.City), safe(c.Address.State), safe(c.Address.Zip),
-			c.Worst().String(), DueList(c), fmt.Sprint(c.Contacts), isoDate(c.LastContact), c.LastMethod}); err != nil {
+			c.Worst().String(), DueList(c), fmt.Sprint(c.Contacts), isoDate(c.LastContact), c.LastMethod, string(c.Language)}); err != nil {
 			return fmt.Errorf("recall: csv: %w", err)
 		}
 	}

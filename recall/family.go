@@ -14,6 +14,14 @@ type Family struct {
 	Address  Address
 	Phone    string
 	Children []*Child
+	// Language is the family's letter's: Spanish when any child's record
+	// gives Spanish as the primary language (PID-15), English otherwise.
+	// Children of one family rarely disagree; when they do, one child
+	// recorded as Spanish-speaking says the guardian reads Spanish (the
+	// primary language is the family's, and a record without one, or
+	// with English, is the registry's default more often than a choice),
+	// and a Spanish letter lists every child as an English one would.
+	Language Language
 }
 
 // IDs are the family's children's patient ids.
@@ -61,6 +69,9 @@ func Families(cs []Child) []Family {
 		f := &out[j]
 		if f.Phone == "" {
 			f.Phone = c.Phone
+		}
+		if f.Language == "" || c.Language == Spanish {
+			f.Language = cmpLang(c.Language)
 		}
 		f.Children = append(f.Children, c)
 	}

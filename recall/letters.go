@@ -21,15 +21,32 @@ const (
 	Spanish Language = "es"
 )
 
-// ParseLanguage maps "en" and "es" (any case); anything else is an error.
+// FamilyLanguage is the letters' choice of printing each family's
+// letter in the family's language (Family.Language).
+const FamilyLanguage Language = "family"
+
+// ParseLanguage maps "en" and "es" (any case), and "" or "family" to
+// FamilyLanguage; anything else is an error.
 func ParseLanguage(s string) (Language, error) {
 	switch l := Language(strings.ToLower(strings.TrimSpace(s))); l {
-	case English, Spanish:
+	case English, Spanish, FamilyLanguage:
 		return l, nil
 	case "":
-		return English, nil
+		return FamilyLanguage, nil
 	}
-	return "", fmt.Errorf("letters are printed in English (en) or Spanish (es), not %q", s)
+	return "", fmt.Errorf("letters are printed in English (en), Spanish (es) or each family's language (family), not %q", s)
+}
+
+// LanguageOf is the letters' language for a PID-15 primary language
+// code: Spanish for the ISO 639 codes of Spanish ("spa", "es", "es-US"
+// and the like, any case), English for anything else (the registry has
+// letters in these two only).
+func LanguageOf(code string) Language {
+	c := strings.ToLower(strings.TrimSpace(code))
+	if c == "spa" || c == "es" || strings.HasPrefix(c, "es-") || c == "spanish" {
+		return Spanish
+	}
+	return English
 }
 
 // wording is a letter's text in one language.
@@ -71,8 +88,19 @@ type Sender struct {
 	Phone  string // shown in the letters' request to call; may be empty
 }
 
-// Letters renders one letter per family (a page each) in language lang.
+// FamilyLetters renders one letter per family (a page each), each in its
+// family's language.
+func FamilyLetters(fams []Family, by time.Time, from Sender, printed time.Time) ([]byte, error) {
+	return Letters(fams, by, FamilyLanguage, from, printed)
+}
+
+// Letters renders one letter per family (a page each) in language lang,
+// or each in its family's language when lang is FamilyLanguage.
 func Letters(fams []Family, by time.Time, lang Language, from Sender, printed time.Time) ([]byte, error) {
+	langOf := func(f *Family) Language { return lang }
+	if lang == FamilyLanguage {
+		lang, langOf = English, func(f *Family) Language { return cmpLang(f.Language) }
+	}
 	w, ok := wordings[lang]
 	if !ok {
 		return nil, fmt.Errorf("recall: no letters in %q", lang)
@@ -89,7 +117,8 @@ func Letters(fams []Family, by time.Time, lang Language, from Sender, printed ti
 	p.SetCreator(from.Clinic, true)
 	p.SetProducer("iis recall", true)
 	for i := range fams {
-		letter(p, &fams[i], by, &w, from, printed)
+		fw := wordings[langOf(&fams[i])]
+		letter(p, &fams[i], by, &fw, from, printed)
 	}
 	if len(fams) == 0 {
 		p.AddPage()
@@ -99,6 +128,14 @@ func Letters(fams []Family, by time.Time, lang Language, from Sender, printed ti
 		return nil, fmt.Errorf("recall: letters: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// cmpLang is l, or English when l is not one of the letters' languages.
+func cmpLang(l Language) Language {
+	if _, ok := wordings[l]; ok {
+		return l
+	}
+	return English
 }
 
 // letter lays out one family's letter.

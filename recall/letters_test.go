@@ -3,12 +3,11 @@ package recall
 import (
 	"bytes"
 	"encoding/csv"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iisproject/iis/internal/pdftext"
 )
 
 func sampleFamilies() []Family {
@@ -25,22 +24,7 @@ func sampleFamilies() []Family {
 }
 
 // pdfText is the text pdftotext reads from a PDF.
-func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Skip("pdftotext not installed")
-	}
-	f := filepath.Join(t.TempDir(), "x.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "-layout", f, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return string(out)
-}
+func pdfText(t *testing.T, pdf []byte) string { return pdftext.Text(t, pdf) }
 
 // One letter (page) per family, each naming every child due with the
 // vaccines and dates, in English and in Spanish.

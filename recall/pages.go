@@ -29,7 +29,6 @@ type Config struct {
 	Registry   *registry.Store
 	Accounts   *accounts.Store
 	Forecaster *forecast.Engine
-	Excluder   Excluder // nil: NoExclusions
 	Now        func() time.Time
 	Logger     *slog.Logger
 	// FamiliesPerPage is how many families a page of the list shows (the
@@ -63,7 +62,7 @@ func New(cfg Config) (*Pages, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recall: %w", err)
 	}
-	return &Pages{cfg: cfg, tmpl: t, rc: &Recaller{Registry: cfg.Registry, Forecaster: cfg.Forecaster, Excluder: cfg.Excluder}}, nil
+	return &Pages{cfg: cfg, tmpl: t, rc: &Recaller{Registry: cfg.Registry, Forecaster: cfg.Forecaster}}, nil
 }
 
 // Mount adds the pages to p.
@@ -239,7 +238,7 @@ func (pg *Pages) page(w http.ResponseWriter, r *http.Request, u accounts.User, c
 	ctx := r.Context()
 	form := r.URL.Query()
 	v := &view{MayRun: true, Program: u.Role.Program(), Form: form, Methods: registry.RecallMethods,
-		Today: isoDate(pg.cfg.Now()), Languages: []Language{English, Spanish}}
+		Today: isoDate(pg.cfg.Now()), Languages: []Language{FamilyLanguage, English, Spanish}}
 	if form.Get("done") == "contact" {
 		v.Flash = "Contact recorded."
 	}

@@ -25,18 +25,6 @@ import (
 
 var today = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// gone is an Excluder naming the children a clinic marked moved or gone
-// elsewhere.
-type gone map[int64]bool
-
-func (g gone) Excluded(_ context.Context, _ int64, ids []int64) (map[int64]bool, error) {
-	out := map[int64]bool{}
-	for _, id := range ids {
-		out[id] = g[id]
-	}
-	return out, nil
-}
-
 type fixture struct {
 	t      *testing.T
 	srv    *httptest.Server
@@ -46,7 +34,7 @@ type fixture struct {
 	orgs   map[string]int64
 }
 
-func newFixture(t *testing.T, ex recall.Excluder, perPage int) *fixture {
+func newFixture(t *testing.T, perPage int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	reg, err := registry.Open(ctx, registry.Config{URL: pgtest.NewDatabase(t)})
@@ -66,7 +54,7 @@ func newFixture(t *testing.T, ex recall.Excluder, perPage int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages, err := recall.New(recall.Config{Registry: reg, Accounts: acc, Forecaster: fc, Excluder: ex, Now: func() time.Time { return today }, FamiliesPerPage: perPage})
+	pages, err := recall.New(recall.Config{Registry: reg, Accounts: acc, Forecaster: fc, Now: func() time.Time { return today }, FamiliesPerPage: perPage})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,11 +155,13 @@ func (f *fixture) do(user, method, path string, form url.Values) (int, string) {
 // Who may run reminder/recall for which clinic, and the clear message a
 // bad parameter gets.
 func TestPages(t *testing.T) {
-	moved := gone{}
-	f := newFixture(t, moved, 0)
+	f := newFixture(t, 0)
 	ada := f.report("CLINIC_A", "m1", "Ada", "Lovelace", "20240110", "20:20240310")
 	eve := f.report("CLINIC_A", "m2", "Eve", "Moved", "20240110", "20:20240310")
-	moved[eve] = true
+	// Clinic A marks Eve moved or gone elsewhere on its coverage report.
+	if err := f.reg.MarkMovedOrGoneElsewhere(context.Background(), eve, "CLINIC_A", "user:ann"); err != nil {
+		t.Fatal(err)
+	}
 	f.report("CLINIC_B", "m3", "Ben", "Okafor", "20240110", "20:20240310")
 	a, b, c := f.orgs["clinicA"], f.orgs["clinicB"], f.orgs["clinicC"]
 	for _, tc := range []struct {
@@ -200,7 +190,7 @@ func TestPages(t *testing.T) {
 		{"ann", "/recall?by=2025-03-01&born_from=2025-01-01&born_to=2024-01-01", 400, "after the latest", ""},
 		{"ann", "/recall?by=2025-03-01&page=0", 400, "page number", ""},
 		{"ann", "/recall?by=2025-03-01&page=1", 200, "Ada Lovelace", "Page 1 of"},
-		{"ann", "/recall/letters.pdf?by=2025-03-01&lang=fr", 400, "English (en) or Spanish (es)", ""},
+		{"ann", "/recall/letters.pdf?by=2025-03-01&lang=fr", 400, "English (en), Spanish (es) or each family", ""},
 		{"ann", "/recall/letters.pdf?by=2025-03-01&lang=es", 200, "%PDF-", ""},
 		{"ann", "/recall/labels.pdf?by=2025-03-01", 200, "%PDF-", ""},
 	} {
@@ -246,7 +236,7 @@ func TestPages(t *testing.T) {
 // The list shows a page of families at a time; a contact brings the user
 // back to the same page; the downloads have every family.
 func TestListPages(t *testing.T) {
-	f := newFixture(t, nil, 1)
+	f := newFixture(t, 1)
 	f.report("CLINIC_A", "m1", "Ada", "Lovelace", "20240110", "20:20240310")
 	dan := f.report("CLINIC_A", "m2", "Dan", "Moss", "20240110", "20:20240310")
 	status, body := f.do("ann", "GET", "/recall?by=2025-03-01", nil)
@@ -271,7 +261,7 @@ func TestListPages(t *testing.T) {
 // The page is on the portal's layout: the user's own navigation, with
 // Reminder/recall current, and the sign-out form, a refused user's too.
 func TestLayout(t *testing.T) {
-	f := newFixture(t, nil, 0)
+	f := newFixture(t, 0)
 	for _, tc := range []struct {
 		user      string
 		status    int

@@ -16,7 +16,8 @@
 // PD1-11 publicity code is 01 (no reminder/recall); the registry status
 // (PD1-16) is P (permanently inactive) or M (moved or gone elsewhere), or
 // the child died; or the clinic marked the child moved or gone elsewhere
-// (Excluder). The publicity codes 04, 05, 09 and 10 (reminder only) keep
+// on its coverage report (registry.RecallCandidate.MarkedMoved, read with
+// the candidate). The publicity codes 04, 05, 09 and 10 (reminder only) keep
 // only the groups due and not yet overdue; 06, 07, 11 and 12 (recall only)
 // only the overdue ones; 03, 05 and 07 (no calls) hide the phone number.
 //
@@ -108,7 +109,8 @@ type Child struct {
 	Due       []DueGroup
 	Guardian  string // the first guardian's name, or ""
 	Address   Address
-	Phone     string // digits; empty when none or the publicity code says no calls
+	Phone     string   // digits; empty when none or the publicity code says no calls
+	Language  Language // the letters' language for the record's PID-15 (LanguageOf)
 	// Contacts since the last dose, and the latest of them.
 	Contacts    int
 	LastContact time.Time
@@ -162,20 +164,6 @@ type Result struct {
 	Families   []Family
 }
 
-// Excluder says which of a clinic's children the clinic marked moved or
-// gone elsewhere (or otherwise not to be recalled).
-type Excluder interface {
-	Excluded(ctx context.Context, clinicOrgID int64, patientIDs []int64) (map[int64]bool, error)
-}
-
-// NoExclusions is the Excluder that excludes nobody.
-type NoExclusions struct{}
-
-// Excluded excludes nobody.
-func (NoExclusions) Excluded(context.Context, int64, []int64) (map[int64]bool, error) {
-	return nil, nil
-}
-
 // Candidates streams a clinic's candidate children (registry.Store).
 type Candidates interface {
 	RecallCandidates(ctx context.Context, q registry.RecallQuery, each func(*registry.RecallCandidate) error) error
@@ -185,8 +173,10 @@ type Candidates interface {
 type Recaller struct {
 	Registry   Candidates
 	Forecaster *forecast.Engine
-	Excluder   Excluder // nil: NoExclusions
-	Workers    int      // forecasting goroutines; 0: GOMAXPROCS
+	Workers    int // forecasting goroutines; 0: GOMAXPROCS
+	// Progress, when set, is called with each candidate's patient id, in
+	// id order (for a background run's progress bar).
+	Progress func(patientID int64)
 }
 
 // Clinic identifies the clinic a run is for.
@@ -239,6 +229,9 @@ func (rc *Recaller) Run(ctx context.Context, clinic Clinic, p Params) (*Result, 
 	}()
 	q := registry.RecallQuery{OrgID: clinic.OrgID, Facility: clinic.Facility, BornFrom: p.BornFrom, BornTo: p.BornTo}
 	err := rc.Registry.RecallCandidates(ctx, q, func(c *registry.RecallCandidate) error {
+		if rc.Progress != nil {
+			rc.Progress(c.ID)
+		}
 		select {
 		case in <- c:
 			return nil
@@ -253,38 +246,9 @@ func (rc *Recaller) Run(ctx context.Context, clinic Clinic, p Params) (*Result, 
 	if err != nil {
 		return nil, fmt.Errorf("recall: %w", err)
 	}
-	if err := rc.exclude(ctx, clinic, res); err != nil {
-		return nil, err
-	}
 	sortChildren(res.Children)
 	res.Families = Families(res.Children)
 	return res, nil
-}
-
-// exclude removes the children the Excluder names.
-func (rc *Recaller) exclude(ctx context.Context, clinic Clinic, res *Result) error {
-	ex := rc.Excluder
-	if ex == nil || len(res.Children) == 0 {
-		return nil
-	}
-	ids := make([]int64, len(res.Children))
-	for i := range res.Children {
-		ids[i] = res.Children[i].ID
-	}
-	gone, err := ex.Excluded(ctx, clinic.OrgID, ids)
-	if err != nil {
-		return fmt.Errorf("recall: exclusions: %w", err)
-	}
-	if len(gone) == 0 {
-		return nil
-	}
-	res.Children = slices.DeleteFunc(res.Children, func(c Child) bool {
-		if gone[c.ID] {
-			res.Excluded[ReasonMoved]++
-		}
-		return gone[c.ID]
-	})
-	return nil
 }
 
 func sortChildren(cs []Child) {

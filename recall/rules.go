@@ -59,7 +59,7 @@ func exclusion(c *registry.RecallCandidate) string {
 		return ReasonNoRecall
 	case strings.EqualFold(p.RegistryStatus, "P"):
 		return ReasonInactive
-	case strings.EqualFold(p.RegistryStatus, "M"):
+	case strings.EqualFold(p.RegistryStatus, "M"), c.MarkedMoved:
 		return ReasonMoved
 	case !p.DeathDate.IsZero() || strings.EqualFold(p.DeathIndicator, "Y"):
 		return ReasonDeceased
@@ -134,7 +134,7 @@ func timeOf(d forecast.Date) time.Time {
 func childOf(c *registry.RecallCandidate, due []DueGroup, noCalls bool) *Child {
 	p := &c.Record.Patient
 	n := p.LegalName()
-	ch := &Child{ID: c.ID, Given: n.Given, Family: n.Family, BirthDate: p.BirthDate, Sex: p.Sex, Due: due,
+	ch := &Child{ID: c.ID, Given: n.Given, Family: n.Family, BirthDate: p.BirthDate, Sex: p.Sex, Due: due, Language: LanguageOf(p.PrimaryLanguage.Code),
 		Contacts: c.Contacts, LastContact: c.LastContact, LastMethod: c.LastMethod}
 	addrs, phones := p.Addresses, p.Phones
 	if len(p.Guardians) > 0 {

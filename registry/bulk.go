@@ -679,7 +679,7 @@ type bulkWrites struct {
 	npFam, npGiven, npMid, npSuf, npSex      []string
 	npMult, npMMFam, npMMGiven, npProt       []string
 	npPub, npStatus                          []string
-	npRace, npEth, npDI                      []string
+	npRace, npEth, npDI, npLang              []string
 	npOrder                                  []int32
 	npDOB, npDeath, npProtD, npPubD, npStatD []*time.Time
 	npJS                                     [][]byte
@@ -690,7 +690,7 @@ type patientUpdate struct {
 	id                                                int64
 	js                                                []byte
 	protection, publicity, status, mmFamily, multiple string
-	races, ethnicities, deathIndicator                string
+	races, ethnicities, deathIndicator, language      string
 	protDate, pubDate, statusDate, death              *time.Time
 	order                                             int
 }
@@ -806,6 +806,7 @@ func (w *bulkWrites) newPatient(id int64, p *iis.Patient, js []byte) {
 	w.npProt, w.npProtD, w.npPub, w.npPubD = append(w.npProt, p.Protection), append(w.npProtD, dateOrNil(p.ProtectionDate)), append(w.npPub, p.PublicityCode.Code), append(w.npPubD, dateOrNil(p.PublicityDate))
 	w.npStatus, w.npStatD, w.npJS = append(w.npStatus, p.RegistryStatus), append(w.npStatD, dateOrNil(p.RegistryStatusDate)), append(w.npJS, js)
 	w.npRace, w.npEth, w.npDI = append(w.npRace, encodeCodes(p.Races)), append(w.npEth, encodeCodes(p.Ethnicities)), append(w.npDI, p.DeathIndicator)
+	w.npLang = append(w.npLang, p.PrimaryLanguage.Code)
 }
 
 // updatePatient folds the linked reports' values in message order: a
@@ -852,6 +853,9 @@ func (w *bulkWrites) updatePatient(id int64, js []byte, reports []*iis.Patient) 
 		if p.DeathIndicator != "" {
 			u.deathIndicator = p.DeathIndicator
 		}
+		if p.PrimaryLanguage.Code != "" {
+			u.language = p.PrimaryLanguage.Code
+		}
 	}
 	w.upd = append(w.upd, u)
 }
@@ -863,26 +867,26 @@ func (w *bulkWrites) batch() *pgx.Batch {
 		b.Queue(`INSERT INTO patients (id, family_name, given_name, middle_name, suffix, birth_date, sex,
 			multiple_birth, birth_order, mother_maiden_family, mother_maiden_given, death_date,
 			protection, protection_date, publicity_code, publicity_date, registry_status, registry_status_date, match_record,
-			races, ethnicities, death_indicator)
+			races, ethnicities, death_indicator, primary_language)
 			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[],
 				$8::text[], $9::int[], $10::text[], $11::text[], $12::date[],
 				$13::text[], $14::date[], $15::text[], $16::date[], $17::text[], $18::date[], $19::bytea[],
-				$20::text[], $21::text[], $22::text[])`,
+				$20::text[], $21::text[], $22::text[], $23::text[])`,
 			w.npID, w.npFam, w.npGiven, w.npMid, w.npSuf, w.npDOB, w.npSex, w.npMult, w.npOrder, w.npMMFam, w.npMMGiven, w.npDeath,
-			w.npProt, w.npProtD, w.npPub, w.npPubD, w.npStatus, w.npStatD, w.npJS, w.npRace, w.npEth, w.npDI)
+			w.npProt, w.npProtD, w.npPub, w.npPubD, w.npStatus, w.npStatD, w.npJS, w.npRace, w.npEth, w.npDI, w.npLang)
 	}
 	if len(w.upd) > 0 {
 		n := len(w.upd)
 		id, order := make([]int64, n), make([]int32, n)
 		js := make([][]byte, n)
 		prot, pub, st, mm, mult := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		race, eth, di := make([]string, n), make([]string, n), make([]string, n)
+		race, eth, di, lang := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		pd, pubd, std, death := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
 		for i, u := range w.upd {
 			id[i], js[i], order[i] = u.id, u.js, int32(u.order)
 			prot[i], pub[i], st[i], mm[i], mult[i] = u.protection, u.publicity, u.status, u.mmFamily, u.multiple
 			pd[i], pubd[i], std[i], death[i] = u.protDate, u.pubDate, u.statusDate, u.death
-			race[i], eth[i], di[i] = u.races, u.ethnicities, u.deathIndicator
+			race[i], eth[i], di[i], lang[i] = u.races, u.ethnicities, u.deathIndicator, u.language
 		}
 		b.Queue(`UPDATE patients p SET updated_at = now(), match_record = u.js,
 			protection = CASE WHEN u.prot = '' THEN p.protection ELSE u.prot END,
@@ -897,11 +901,12 @@ func (w *bulkWrites) batch() *pgx.Batch {
 			birth_order = CASE WHEN u.ord = 0 THEN p.birth_order ELSE u.ord END,
 			races = CASE WHEN u.race = '' THEN p.races ELSE u.race END,
 			ethnicities = CASE WHEN u.eth = '' THEN p.ethnicities ELSE u.eth END,
-			death_indicator = CASE WHEN u.di = '' THEN p.death_indicator ELSE u.di END
+			death_indicator = CASE WHEN u.di = '' THEN p.death_indicator ELSE u.di END,
+			primary_language = CASE WHEN u.lang = '' THEN p.primary_language ELSE u.lang END
 			FROM unnest($1::bigint[], $2::bytea[], $3::text[], $4::date[], $5::text[], $6::date[], $7::text[], $8::date[],
-				$9::date[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[], $15::text[])
-				AS u(id, js, prot, pd, pub, pubd, st, std, death, mm, mult, ord, race, eth, di)
-			WHERE p.id = u.id`, id, js, prot, pd, pub, pubd, st, std, death, mm, mult, order, race, eth, di)
+				$9::date[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[])
+				AS u(id, js, prot, pd, pub, pubd, st, std, death, mm, mult, ord, race, eth, di, lang)
+			WHERE p.id = u.id`, id, js, prot, pd, pub, pubd, st, std, death, mm, mult, order, race, eth, di, lang)
 	}
 	w.fresh.queue(b, "")
 	w.linked.queue(b, " ON CONFLICT DO NOTHING")

@@ -288,7 +288,7 @@ func (s *Store) History(ctx context.Context, id int64) (iis.Patient, []iis.Vacci
 // them.
 const patientColumns = `p.family_name, p.given_name, p.middle_name, p.suffix, p.birth_date, p.sex, p.multiple_birth, p.birth_order,
 		p.mother_maiden_family, p.mother_maiden_given, p.death_date, p.protection, p.protection_date, p.publicity_code, p.publicity_date,
-		p.registry_status, p.registry_status_date, p.races, p.ethnicities, p.death_indicator,
+		p.registry_status, p.registry_status_date, p.races, p.ethnicities, p.death_indicator, p.primary_language,
 		ARRAY(SELECT ARRAY[value, authority, type] FROM patient_identifiers WHERE patient_id = p.id ORDER BY authority, type, value),
 		ARRAY(SELECT ARRAY[family, given, middle, suffix, type] FROM patient_names WHERE patient_id = p.id ORDER BY reported_at DESC, type, family, given),
 		ARRAY(SELECT ARRAY[street, other, city, state, zip, country, county, type] FROM patient_addresses WHERE patient_id = p.id ORDER BY reported_at DESC, street),
@@ -317,7 +317,7 @@ func scanPatient(row pgx.Row, p *iis.Patient, first []any, last ...any) error {
 	var ids, names, addrs, phones, guardians, observations pgtype.Array[string]
 	dest := append(first[:len(first):len(first)], &legal.Family, &legal.Given, &legal.Middle, &legal.Suffix, &dob, &p.Sex, &p.MultipleBirth,
 		&birthOrder, &p.MotherMaidenName.Family, &p.MotherMaidenName.Given, &death, &p.Protection, &protDate, &publicity, &pubDate,
-		&p.RegistryStatus, &statusDate, &races, &ethnicities, &p.DeathIndicator, &ids, &names, &addrs, &phones, &guardians, &observations)
+		&p.RegistryStatus, &statusDate, &races, &ethnicities, &p.DeathIndicator, &p.PrimaryLanguage.Code, &ids, &names, &addrs, &phones, &guardians, &observations)
 	dest = append(dest, last...)
 	if err := row.Scan(dest...); err != nil {
 		return err

@@ -102,3 +102,40 @@ func TestRecallCandidates(t *testing.T) {
 		t.Error("a clinic without a facility id: no error")
 	}
 }
+
+// The primary language (PID-15) is kept: a later report without one keeps
+// it, one with another replaces it; recall reads it with the candidate.
+func TestPrimaryLanguageKept(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	ana := person{mrn: "L1", authority: "CLINIC_A", last: "Ruiz", first: "Ana", dob: "20230115", sex: "F", street: "1 Oak St", city: "Hartford", zip: "06101", language: "spa^Spanish^HL70296"}
+	a := apply(t, s, message(t, "CLINIC_A", "l1", vxu("CLINIC_A", "l1", ana, "20:20230315")))
+	lang := func() string {
+		t.Helper()
+		p, err := s.Patient(ctx, a.PatientID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.PrimaryLanguage.Code
+	}
+	if got := lang(); got != "spa" {
+		t.Fatalf("after the first VXU: %q, want spa", got)
+	}
+	ana.language = ""
+	apply(t, s, message(t, "CLINIC_A", "l2", vxu("CLINIC_A", "l2", ana, "20:20230515")))
+	if got := lang(); got != "spa" {
+		t.Fatalf("after a VXU without PID-15: %q, want spa kept", got)
+	}
+	var got string
+	if err := s.RecallCandidates(ctx, registry.RecallQuery{OrgID: 1, Facility: "CLINIC_A"}, func(c *registry.RecallCandidate) error {
+		got = c.Record.Patient.PrimaryLanguage.Code
+		return nil
+	}); err != nil || got != "spa" {
+		t.Fatalf("recall candidate's language %q: %v", got, err)
+	}
+	ana.language = "eng"
+	apply(t, s, message(t, "CLINIC_A", "l3", vxu("CLINIC_A", "l3", ana, "20:20230715")))
+	if got := lang(); got != "eng" {
+		t.Fatalf("after a VXU with eng: %q", got)
+	}
+}

@@ -67,6 +67,7 @@ type person struct {
 	phone               string // 10 digits
 	multiple            string // Y, N or ""
 	order               int
+	language            string // PID-15
 }
 
 // vxu builds a VXU from facility fac with control id ctl for p, with one
@@ -82,8 +83,8 @@ func vxu(fac, ctl string, p person, doses ...string) []byte {
 	if p.phone != "" {
 		phone = "^PRN^PH^^^" + p.phone[:3] + "^" + p.phone[3:]
 	}
-	fmt.Fprintf(&b, "PID|1||%s^^^%s^MR||%s^%s^%s^^^^L|%s^^^^^^M|%s|%s|||%s^^%s^MT^%s^USA^P||%s|||||||||||%s|%s\r",
-		p.mrn, p.authority, p.last, p.first, p.middle, p.mother, p.dob, p.sex, p.street, p.city, p.zip, phone, p.multiple, order)
+	fmt.Fprintf(&b, "PID|1||%s^^^%s^MR||%s^%s^%s^^^^L|%s^^^^^^M|%s|%s|||%s^^%s^MT^%s^USA^P||%s||%s|||||||||%s|%s\r",
+		p.mrn, p.authority, p.last, p.first, p.middle, p.mother, p.dob, p.sex, p.street, p.city, p.zip, phone, p.language, p.multiple, order)
 	for i, d := range doses {
 		parts := strings.Split(d, ":")
 		lot, mvx := "", ""

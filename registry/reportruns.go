@@ -106,13 +106,90 @@ func (s *Store) ReportRunProgress(ctx context.Context, id int64, percent int) er
 	return nil
 }
 
-// FinishReportRun stores a run's result: its CSV and JSON summary.
-func (s *Store) FinishReportRun(ctx context.Context, id int64, csv []byte, summary json.RawMessage) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE report_runs SET status = 'done', progress = 100, finished_at = now(),
-		result_csv = $2, summary = $3 WHERE id = $1`, id, csv, summary); err != nil {
+// ReportFile is a file of a finished run: its drill-down, list, letters.
+type ReportFile struct {
+	Name        string // children.csv, letters.pdf: lower case, digits, '-', .csv or .pdf
+	ContentType string
+	Body        []byte
+}
+
+// FinishReportRun stores a run's result: its CSV, JSON summary and
+// files, in one transaction.
+func (s *Store) FinishReportRun(ctx context.Context, id int64, csv []byte, summary json.RawMessage, files ...ReportFile) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for _, f := range files {
+			if _, err := tx.Exec(ctx, `INSERT INTO report_run_files (run_id, name, content_type, body) VALUES ($1, $2, $3, $4)`,
+				id, f.Name, f.ContentType, f.Body); err != nil {
+				return fmt.Errorf("file %s: %w", f.Name, err)
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE report_runs SET status = 'done', progress = 100, finished_at = now(),
+			result_csv = $2, summary = $3 WHERE id = $1`, id, csv, summary)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("registry: finish report run %d: %w", id, err)
 	}
 	return nil
+}
+
+// ReportFileInfo names a run's file and its size.
+type ReportFileInfo struct {
+	Name  string
+	Bytes int
+}
+
+// ReportRunFiles lists a run's files by name.
+func (s *Store) ReportRunFiles(ctx context.Context, id int64) ([]ReportFileInfo, error) {
+	rows, err := s.pool.Query(ctx, `SELECT name, length(body) FROM report_run_files WHERE run_id = $1 ORDER BY name`, id)
+	if err != nil {
+		return nil, fmt.Errorf("registry: report run %d files: %w", id, err)
+	}
+	fs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ReportFileInfo])
+	if err != nil {
+		return nil, fmt.Errorf("registry: report run %d files: %w", id, err)
+	}
+	return fs, nil
+}
+
+// ErrNoReportFile is returned for a file a run does not have.
+var ErrNoReportFile = errors.New("registry: no such file of the report run")
+
+// ReportRunFile returns one of a run's files.
+func (s *Store) ReportRunFile(ctx context.Context, id int64, name string) (ReportFile, error) {
+	f := ReportFile{Name: name}
+	err := s.pool.QueryRow(ctx, `SELECT content_type, body FROM report_run_files WHERE run_id = $1 AND name = $2`, id, name).
+		Scan(&f.ContentType, &f.Body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return f, ErrNoReportFile
+	}
+	if err != nil {
+		return f, fmt.Errorf("registry: report run %d file %s: %w", id, name, err)
+	}
+	return f, nil
+}
+
+// PatientNames returns "Family, Given" of each patient of ids (the
+// patients' current names), in one statement: for a report's drill-down.
+func (s *Store) PatientNames(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id, coalesce(family_name, ''), coalesce(given_name, '') FROM patients WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("registry: patient names: %w", err)
+	}
+	var id int64
+	var fam, giv string
+	_, err = pgx.ForEachRow(rows, []any{&id, &fam, &giv}, func() error {
+		out[id] = fam + ", " + giv
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registry: patient names: %w", err)
+	}
+	return out, nil
 }
 
 // FailReportRun records why a run failed (text without patient data).

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -8,7 +9,9 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,14 +32,16 @@ type Organizations interface {
 // PageFunc is a page behind the portal's gate.
 type PageFunc = func(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string)
 
-// Pages serves /reports: the runs the user may see, a form starting a
-// coverage run, each run's progress and result, and its CSV.
+// Pages serves /reports: the runs the user may see, the forms starting a
+// run of each kind, each run's progress and result, its CSV and files,
+// and the children behind its figures.
 type Pages struct {
 	runner *Runner
 	orgs   Organizations
 	log    *slog.Logger
 	now    func() time.Time
 	tmpl   *portal.Pages
+	groups []string
 }
 
 // NewPages returns the pages; now is the clock (nil: time.Now).
@@ -51,15 +56,21 @@ func NewPages(r *Runner, orgs Organizations, now func() time.Time, log *slog.Log
 	if err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
-	return &Pages{runner: r, orgs: orgs, log: log, now: now, tmpl: tmpl}, nil
+	pg := &Pages{runner: r, orgs: orgs, log: log, now: now, tmpl: tmpl}
+	if rc, ok := r.reports[KindRecall].(Recall); ok && rc.Forecaster != nil {
+		pg.groups = rc.Forecaster.VaccineGroups()
+	}
+	return pg, nil
 }
 
 // Register hands each page to handle (portal's Handle).
 func (p *Pages) Register(handle func(pattern string, perm accounts.Permission, page PageFunc)) {
 	handle("GET /reports", accounts.ViewCoverage, p.list)
-	handle("POST /reports/coverage", accounts.ViewCoverage, p.start)
+	handle("POST /reports/{kind}", accounts.ViewCoverage, p.start)
 	handle("GET /reports/{id}", accounts.ViewCoverage, p.show)
 	handle("GET /reports/{id}/csv", accounts.ViewCoverage, p.csv)
+	handle("GET /reports/{id}/files/{name}", accounts.ViewCoverage, p.file)
+	handle("GET /reports/{id}/children", accounts.ViewCoverage, p.children)
 }
 
 // scope is the facility whose runs the user sees: all for program staff.
@@ -92,6 +103,9 @@ type listPage struct {
 	Program bool
 	Clinic  string
 	AsOf    string
+	Month   string // last month, for the monthly list
+	Year    int
+	Groups  []string // reminder/recall's vaccine groups
 }
 
 // view is a run as the pages show it.
@@ -101,10 +115,13 @@ type view struct {
 	Params  string
 }
 
-func newView(r registry.ReportRun) view {
-	v := view{ReportRun: r, Params: describe(r.Params)}
+func (p *Pages) newView(r registry.ReportRun) view {
+	v := view{ReportRun: r, Params: string(r.Params)}
+	if plan, err := p.runner.Plan(r.Kind, r.Params, time.Time{}); err == nil {
+		v.Params = plan.Describe()
+	}
 	var s Summary
-	if json.Unmarshal(r.Summary, &s) == nil && s.Rates != nil {
+	if json.Unmarshal(r.Summary, &s) == nil && r.Status == "done" {
 		v.Summary = &s
 	}
 	return v
@@ -129,16 +146,25 @@ func (p *Pages) listWith(w http.ResponseWriter, r *http.Request, u accounts.User
 		p.internal(w, r, u, csrf, err)
 		return
 	}
-	pg := listPage{Program: sc.all, Clinic: sc.clinic, AsOf: p.now().UTC().Format(time.DateOnly)}
+	now := p.now().UTC()
+	pg := listPage{Program: sc.all, Clinic: sc.clinic, AsOf: now.Format(time.DateOnly), Month: now.AddDate(0, -1, 0).Format("2006-01"),
+		Year: now.Year(), Groups: p.groups}
 	for _, run := range runs {
-		pg.Runs = append(pg.Runs, newView(run))
+		pg.Runs = append(pg.Runs, p.newView(run))
 	}
 	p.tmpl.Render(w, status, "list", u, csrf, portal.Page{Title: "Report runs", Nav: "coverage", Error: msg, Data: pg})
 }
 
-// start starts a coverage run with the form's parameters: a clinic user's
-// run covers their clinic.
+// start starts a run of the path's kind with the form's parameters (the
+// fields named as the kind's JSON parameters; a field sent several times,
+// like reminder/recall's vaccine groups, is joined with commas): a clinic
+// user's run covers their clinic.
 func (p *Pages) start(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
+	kind := r.PathValue("kind")
+	if !p.runner.Has(kind) {
+		p.fail(w, u, csrf, http.StatusNotFound, "No such report.")
+		return
+	}
 	sc, refusal, err := p.scope(r.Context(), u)
 	if err != nil {
 		p.internal(w, r, u, csrf, err)
@@ -148,25 +174,41 @@ func (p *Pages) start(w http.ResponseWriter, r *http.Request, u accounts.User, c
 		p.fail(w, u, csrf, http.StatusForbidden, refusal)
 		return
 	}
-	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
-	c := CoverageParams{AsOf: f("asof"), Cohort: f("cohort"), From: f("from"), To: f("to"), Timing: f("timing"),
-		Facility: f("clinic"), Town: f("town"), County: f("county")}
+	r.ParseForm()
+	form := map[string]string{}
+	for k, vs := range r.PostForm {
+		var keep []string
+		for _, v := range vs {
+			if v = strings.TrimSpace(v); v != "" {
+				keep = append(keep, v)
+			}
+		}
+		if k != "csrf" && len(keep) > 0 {
+			form[k] = strings.Join(keep, ",")
+		}
+	}
 	if !sc.all {
-		if c.Facility != "" && c.Facility != sc.facility {
+		if c := form["clinic"]; c != "" && c != sc.facility {
 			p.listWith(w, r, u, csrf, http.StatusForbidden, "You may run reports for your own clinic only ("+sc.clinic+").")
 			return
 		}
-		if c.Town != "" || c.County != "" {
-			p.listWith(w, r, u, csrf, http.StatusForbidden, "Reports by town or county are for the immunization program; yours covers your clinic.")
+		if form["town"] != "" || form["county"] != "" || kind == KindOutreach {
+			p.listWith(w, r, u, csrf, http.StatusForbidden, "Reports by town, county or IAP area are for the immunization program; yours covers your clinic.")
 			return
 		}
-		c.Facility = sc.facility
+		form["clinic"] = sc.facility
 	}
-	if _, err := c.Coverage(); err != nil {
+	raw, _ := json.Marshal(form)
+	plan, err := p.runner.Plan(kind, raw, time.Time{})
+	if err != nil {
 		p.listWith(w, r, u, csrf, http.StatusBadRequest, "Bad parameters: "+err.Error()+".")
 		return
 	}
-	id, err := p.runner.StartCoverage(r.Context(), c, u.Actor())
+	if !sc.all && plan.Facility() != sc.facility {
+		p.listWith(w, r, u, csrf, http.StatusForbidden, "You may run reports for your own clinic only ("+sc.clinic+").")
+		return
+	}
+	id, err := p.runner.Start(r.Context(), kind, raw, u.Actor())
 	if err != nil {
 		p.internal(w, r, u, csrf, err)
 		return
@@ -200,7 +242,20 @@ func (p *Pages) run(w http.ResponseWriter, r *http.Request, u accounts.User, csr
 
 type showPage struct {
 	view
-	Refresh bool
+	Refresh  bool
+	Files    []registry.ReportFileInfo
+	Measures []measureLink // coverage: the drill-down of each measure
+	Counts   []count
+}
+
+type measureLink struct {
+	Name string
+	Rate float64
+}
+
+type count struct {
+	Name string
+	N    int
 }
 
 func (p *Pages) show(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
@@ -208,17 +263,42 @@ func (p *Pages) show(w http.ResponseWriter, r *http.Request, u accounts.User, cs
 	if !ok {
 		return
 	}
-	pg := showPage{view: newView(run), Refresh: run.Status == "queued" || run.Status == "running"}
+	pg := showPage{view: p.newView(run), Refresh: run.Status == "queued" || run.Status == "running"}
+	if run.Status == "done" {
+		files, err := p.runner.store.ReportRunFiles(r.Context(), run.ID)
+		if err != nil {
+			p.internal(w, r, u, csrf, err)
+			return
+		}
+		pg.Files = files
+	}
+	if s := pg.Summary; s != nil {
+		for _, name := range slices.Sorted(maps.Keys(s.Rates)) {
+			pg.Measures = append(pg.Measures, measureLink{name, s.Rates[name]})
+		}
+		for _, name := range slices.Sorted(maps.Keys(s.Counts)) {
+			pg.Counts = append(pg.Counts, count{name, s.Counts[name]})
+		}
+	}
 	p.tmpl.Render(w, http.StatusOK, "run", u, csrf, portal.Page{Title: fmt.Sprintf("Report run %d", run.ID), Nav: "coverage", Data: pg})
 }
 
-func (p *Pages) csv(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
+// finished reads the run of the path if the user may see it and it is
+// done.
+func (p *Pages) finished(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) (registry.ReportRun, bool) {
 	run, ok := p.run(w, r, u, csrf)
-	if !ok {
-		return
-	}
-	if run.Status != "done" {
+	if ok && run.Status != "done" {
 		p.fail(w, u, csrf, http.StatusConflict, "This run has no result yet.")
+		return run, false
+	}
+	return run, ok
+}
+
+// csv sends the run's CSV (a list's restricted rows without who for a
+// clinic).
+func (p *Pages) csv(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
+	run, ok := p.finished(w, r, u, csrf)
+	if !ok {
 		return
 	}
 	b, err := p.runner.store.ReportRunCSV(r.Context(), run.ID)
@@ -226,46 +306,155 @@ func (p *Pages) csv(w http.ResponseWriter, r *http.Request, u accounts.User, csr
 		p.internal(w, r, u, csrf, err)
 		return
 	}
-	if err := p.runner.store.RecordAudit(r.Context(), registry.AuditEntry{Actor: u.Actor(), Action: "report-run-download",
-		Detail: fmt.Sprintf("run %d", run.ID)}); err != nil {
+	p.send(w, r, u, csrf, run, registry.ReportFile{Name: run.Kind + ".csv", ContentType: csvType, Body: b}, b)
+}
+
+// file sends one of the run's files.
+func (p *Pages) file(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
+	run, ok := p.finished(w, r, u, csrf)
+	if !ok {
+		return
+	}
+	f, err := p.runner.store.ReportRunFile(r.Context(), run.ID, r.PathValue("name"))
+	if errors.Is(err, registry.ErrNoReportFile) {
+		p.fail(w, u, csrf, http.StatusNotFound, "This run has no such file.")
+		return
+	}
+	if err != nil {
 		p.internal(w, r, u, csrf, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%d.csv"`, run.Kind, run.ID))
-	w.Write(b)
+	var list []byte
+	if run.Kind == KindRecall {
+		if list, err = p.runner.store.ReportRunCSV(r.Context(), run.ID); err != nil {
+			p.internal(w, r, u, csrf, err)
+			return
+		}
+	}
+	p.send(w, r, u, csrf, run, f, list)
 }
 
-// describe names a run's parameters in words.
-func describe(raw json.RawMessage) string {
-	var c CoverageParams
-	if json.Unmarshal(raw, &c) != nil {
-		return string(raw)
+// send audits the download of f and sends it: a CSV as the user may see
+// it (ReadTable). A reminder/recall run's files disclose the children of
+// its list (list, its CSV): each is recorded in the accounting of
+// disclosures, as the live reminder/recall pages do.
+func (p *Pages) send(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string, run registry.ReportRun, f registry.ReportFile, list []byte) {
+	sc, _, err := p.scope(r.Context(), u)
+	if err != nil {
+		p.internal(w, r, u, csrf, err)
+		return
 	}
-	var b strings.Builder
-	switch c.Cohort {
-	case "teens":
-		b.WriteString("adolescents (13-17 years)")
-	case "birth":
-		fmt.Fprintf(&b, "born %s to %s", c.From, c.To)
-	default:
-		b.WriteString("AFIX cohort (24-35 months)")
+	body := f.Body
+	if strings.HasSuffix(f.Name, ".csv") {
+		t, err := ReadTable(body, sc.all)
+		if err != nil {
+			p.internal(w, r, u, csrf, err)
+			return
+		}
+		body = t.CSV()
 	}
-	fmt.Fprintf(&b, " on %s", c.AsOf)
-	if c.Timing == "asof" {
-		b.WriteString(", doses by the assessment date")
+	audit := registry.AuditEntry{Actor: u.Actor(), Action: "report-run-download", Detail: fmt.Sprintf("run %d: %s", run.ID, f.Name)}
+	if run.Kind == KindRecall {
+		err = p.disclose(r.Context(), u, run, f.Name, list, audit)
+	} else {
+		err = p.runner.store.RecordAudit(r.Context(), audit)
 	}
-	switch {
-	case c.Facility != "":
-		b.WriteString(", clinic " + c.Facility)
-	case c.Town != "":
-		b.WriteString(", town " + c.Town)
-	case c.County != "":
-		b.WriteString(", county " + c.County)
-	default:
-		b.WriteString(", statewide")
+	if err != nil {
+		p.internal(w, r, u, csrf, err)
+		return
 	}
-	return b.String()
+	w.Header().Set("Content-Type", f.ContentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%d-%s"`, run.Kind, run.ID, f.Name))
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(body)
+}
+
+// disclose records the disclosure of a reminder/recall run's children
+// and audits the download, in one transaction.
+func (p *Pages) disclose(ctx context.Context, u accounts.User, run registry.ReportRun, name string, list []byte, audit registry.AuditEntry) error {
+	t, err := ReadTable(list, true)
+	if err != nil {
+		return err
+	}
+	org, err := p.orgs.Organization(ctx, u.OrgID)
+	if err != nil {
+		return err
+	}
+	to := cmp.Or(org.FacilityID, org.Name)
+	what := fmt.Sprintf("Reminder/recall run %d, %s: name, birth date, guardian, address, phone, vaccines due (people's pages, user %s, %s)",
+		run.ID, name, u.Username, u.Role.Label())
+	at := p.now()
+	var ds []registry.Disclosure
+	for _, id := range t.PatientIDs() {
+		ds = append(ds, registry.Disclosure{At: at, Facility: to, PatientID: id, What: what})
+	}
+	return p.runner.store.RecordDisclosuresAudited(ctx, ds, audit)
+}
+
+// shownRows is how many children the drill-down page lists (the CSV has
+// all).
+const shownRows = 500
+
+type childrenPage struct {
+	view
+	Measure string
+	Table   *Table
+	More    int
+	CSV     string
+}
+
+// children shows the children behind a run's figures: for coverage, those
+// not up to date for the measure asked (all measures when none) with why;
+// for a list, its rows.
+func (p *Pages) children(w http.ResponseWriter, r *http.Request, u accounts.User, csrf string) {
+	run, ok := p.finished(w, r, u, csrf)
+	if !ok {
+		return
+	}
+	sc, _, err := p.scope(r.Context(), u)
+	if err != nil {
+		p.internal(w, r, u, csrf, err)
+		return
+	}
+	var body []byte
+	csvLink := fmt.Sprintf("/reports/%d/csv", run.ID)
+	if run.Kind == KindCoverage {
+		f, err := p.runner.store.ReportRunFile(r.Context(), run.ID, FileChildren)
+		if err != nil && !errors.Is(err, registry.ErrNoReportFile) {
+			p.internal(w, r, u, csrf, err)
+			return
+		}
+		body, csvLink = f.Body, fmt.Sprintf("/reports/%d/files/%s", run.ID, FileChildren)
+	} else if body, err = p.runner.store.ReportRunCSV(r.Context(), run.ID); err != nil {
+		p.internal(w, r, u, csrf, err)
+		return
+	}
+	t, err := ReadTable(body, sc.all)
+	if err != nil {
+		p.internal(w, r, u, csrf, err)
+		return
+	}
+	measure := r.URL.Query().Get("measure")
+	t.Filter(MeasuresColumn, measure)
+	pg := childrenPage{view: p.newView(run), Measure: measure, Table: t, CSV: csvLink}
+	if n := len(t.Rows); n > shownRows {
+		t.Rows, pg.More = t.Rows[:shownRows], n-shownRows
+	}
+	audit := registry.AuditEntry{Actor: u.Actor(), Action: "report-run-view", Detail: fmt.Sprintf("run %d: children %s", run.ID, measure)}
+	if run.Kind == KindRecall {
+		err = p.disclose(r.Context(), u, run, "list on screen", body, audit)
+	} else {
+		err = p.runner.store.RecordAudit(r.Context(), audit)
+	}
+	if err != nil {
+		p.internal(w, r, u, csrf, err)
+		return
+	}
+	title := fmt.Sprintf("Report run %d: the children", run.ID)
+	if measure != "" {
+		title = fmt.Sprintf("Report run %d: not up to date for %s", run.ID, measure)
+	}
+	p.tmpl.Render(w, http.StatusOK, "children", u, csrf, portal.Page{Title: title, Nav: "coverage", Data: pg})
 }
 
 // when formats a time or *time.Time ("" for nil).

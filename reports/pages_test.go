@@ -36,31 +36,7 @@ func TestPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	users := map[string]accounts.User{
-		"coord": {Username: "coord", FullName: "Vic Coordinator", OrgID: 1, Role: accounts.VaccineCoordinator},
-		"other": {Username: "other", FullName: "Oz Other", OrgID: 2, Role: accounts.VaccineCoordinator},
-		"staff": {Username: "staff", FullName: "Pat Program", OrgID: 3, Role: accounts.ProgramStaff},
-	}
-	pages.Register(func(pattern string, _ accounts.Permission, page reports.PageFunc) {
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { page(w, r, users[r.Header.Get("X-User")], "tok") })
-	})
-	do := func(user, method, target string, form url.Values) (*http.Response, string) {
-		t.Helper()
-		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		r := httptest.NewRequest(method, target, body)
-		if form != nil {
-			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		r.Header.Set("X-User", user)
-		w := httptest.NewRecorder()
-		mux.ServeHTTP(w, r)
-		b, _ := io.ReadAll(w.Result().Body)
-		return w.Result(), string(b)
-	}
+	do := serve(t, pages)
 	// Bad parameters and another clinic are refused with a message.
 	res, body := do("coord", "POST", "/reports/coverage", url.Values{"asof": {"2025-02-30"}})
 	if res.StatusCode != 400 || !strings.Contains(body, "assessment date must be a date") {
@@ -120,3 +96,33 @@ func TestPages(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// serve mounts pages for three users (a coordinator of Clinic A, one of
+// Clinic B, program staff) and returns a request helper.
+func serve(t *testing.T, pages *reports.Pages) func(user, method, target string, form url.Values) (*http.Response, string) {
+	mux := http.NewServeMux()
+	users := map[string]accounts.User{
+		"coord": {Username: "coord", FullName: "Vic Coordinator", OrgID: 1, Role: accounts.VaccineCoordinator},
+		"other": {Username: "other", FullName: "Oz Other", OrgID: 2, Role: accounts.VaccineCoordinator},
+		"staff": {Username: "staff", FullName: "Pat Program", OrgID: 3, Role: accounts.ProgramStaff},
+	}
+	pages.Register(func(pattern string, _ accounts.Permission, page reports.PageFunc) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { page(w, r, users[r.Header.Get("X-User")], "tok") })
+	})
+	return func(user, method, target string, form url.Values) (*http.Response, string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		r := httptest.NewRequest(method, target, body)
+		if form != nil {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		r.Header.Set("X-User", user)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		b, _ := io.ReadAll(w.Result().Body)
+		return w.Result(), string(b)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -37,7 +38,7 @@ func TestScheduledRunOncePerSlotAcrossReplicas(t *testing.T) {
 	now := time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	set := func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
-	sched := []reports.Schedule{{Name: "afix-monthly", Kind: reports.KindCoverage, Day: 1, Hour: 2, Params: reports.CoverageParams{Cohort: "afix"}}}
+	sched := []reports.Schedule{{Name: "afix-monthly", Kind: reports.KindCoverage, Day: 1, Hour: 2, Params: json.RawMessage(`{"cohort": "afix"}`)}}
 	var runners []*reports.Runner
 	var scheds []*reports.Scheduler
 	for range 2 {

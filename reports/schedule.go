@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/iisproject/iis/registry"
@@ -12,13 +13,16 @@ import (
 
 // Schedule is one scheduled report (a list of them is in iisd's JSON
 // config): a statewide AFIX coverage report monthly on the 1st at 02:00
-// is {"name": "afix-monthly", "kind": "coverage", "day": 1, "hour": 2}.
+// is {"name": "afix-monthly", "kind": "coverage", "day": 1, "hour": 2};
+// a clinic's reminder/recall every Monday is not expressible (day of the
+// month only), every day at 06:00 is {"kind": "recall", "day": 0, "hour":
+// 6, "params": {"clinic": "CLINA"}}.
 type Schedule struct {
-	Name   string         `json:"name"`
-	Kind   string         `json:"kind"`   // "coverage"
-	Day    int            `json:"day"`    // day of the month (1-28); 0: every day
-	Hour   int            `json:"hour"`   // hour (UTC, 0-23)
-	Params CoverageParams `json:"params"` // asof "" is the slot's day
+	Name   string          `json:"name"`
+	Kind   string          `json:"kind"`   // a Report's kind: coverage, recall, monthly, goldenrod, outreach
+	Day    int             `json:"day"`    // day of the month (1-28); 0: every day
+	Hour   int             `json:"hour"`   // hour (UTC, 0-23)
+	Params json.RawMessage `json:"params"` // the report's parameters; a date left empty is the slot's day
 }
 
 // Slot is the schedule's latest slot at or before now (UTC).
@@ -38,21 +42,17 @@ func (s Schedule) Slot(now time.Time) time.Time {
 	return t
 }
 
-// Check validates a schedule.
-func (s Schedule) Check() error {
+// Check validates a schedule with the runner's reports.
+func (s Schedule) Check(r *Runner) error {
 	switch {
 	case s.Name == "":
 		return fmt.Errorf("reports: a schedule needs a name")
-	case s.Kind != KindCoverage:
-		return fmt.Errorf("reports: schedule %s: kind %q is not one of: coverage", s.Name, s.Kind)
+	case !r.Has(s.Kind):
+		return fmt.Errorf("reports: schedule %s: kind %q is not one of: %s", s.Name, s.Kind, strings.Join(r.kinds, ", "))
 	case s.Day < 0 || s.Day > 28 || s.Hour < 0 || s.Hour > 23:
 		return fmt.Errorf("reports: schedule %s: day must be 0-28 and hour 0-23", s.Name)
 	}
-	p := s.Params
-	if p.AsOf == "" {
-		p.AsOf = "2025-01-01"
-	}
-	if _, err := p.Coverage(); err != nil {
+	if _, err := r.Plan(s.Kind, s.Params, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
 		return fmt.Errorf("reports: schedule %s: %w", s.Name, err)
 	}
 	return nil
@@ -70,7 +70,7 @@ type Scheduler struct {
 // time.Now).
 func NewScheduler(r *Runner, schedules []Schedule, now func() time.Time, log *slog.Logger) (*Scheduler, error) {
 	for _, s := range schedules {
-		if err := s.Check(); err != nil {
+		if err := s.Check(r); err != nil {
 			return nil, err
 		}
 	}
@@ -91,16 +91,13 @@ func (s *Scheduler) Tick(ctx context.Context) ([]int64, error) {
 	var ids []int64
 	for _, sc := range s.schedules {
 		slot := sc.Slot(now)
-		p := sc.Params
-		if p.AsOf == "" {
-			p.AsOf = slot.Format(time.DateOnly)
-		}
-		raw, err := json.Marshal(p)
+		plan, err := s.runner.Plan(sc.Kind, sc.Params, slot)
 		if err != nil {
 			return ids, err
 		}
+		raw := plan.Params()
 		actor := "schedule:" + sc.Name
-		id, ok, err := s.runner.store.ClaimScheduledRun(ctx, sc.Kind, sc.Name, slot, raw, p.Facility, actor)
+		id, ok, err := s.runner.store.ClaimScheduledRun(ctx, sc.Kind, sc.Name, slot, raw, plan.Facility(), actor)
 		if err != nil {
 			return ids, err
 		}
@@ -112,7 +109,7 @@ func (s *Scheduler) Tick(ctx context.Context) ([]int64, error) {
 			return ids, err
 		}
 		s.log.Info("reports: scheduled run", "schedule", sc.Name, "slot", slot, "run", id)
-		s.runner.Go(id, p, actor)
+		s.runner.Go(id, sc.Kind, plan, actor)
 		ids = append(ids, id)
 	}
 	return ids, nil

@@ -22,10 +22,15 @@ func (s *server) mountCoverage(bg context.Context, acc *accounts.Store, p *porta
 	return s.mountReports(bg, acc, p, a)
 }
 
-// mountReports adds the report runs' pages (/reports) and starts the
-// configured schedules.
+// mountReports adds the report runs' pages (/reports): coverage,
+// reminder/recall and the compliancy lists, in the background; and starts
+// the configured schedules.
 func (s *server) mountReports(bg context.Context, acc *accounts.Store, p *portal.Portal, a *coverage.Assessor) error {
 	runner := reports.NewRunner(bg, s.store, a, s.log)
+	runner.Add(reports.Recall{Candidates: s.store, Forecaster: a.Engine(), Clinics: acc})
+	for _, list := range []string{reports.KindMonthly, reports.KindGoldenrod, reports.KindOutreach} {
+		runner.Add(reports.Compliancy{List: list, Source: s.store, Engine: a.Engine()})
+	}
 	s.reports = runner
 	rp, err := reports.NewPages(runner, acc, nil, s.log)
 	if err != nil {

@@ -16,8 +16,10 @@ import (
 // children 28 months old (one with HepB #3 given at 23 weeks), a vaccine
 // coordinator runs her clinic's AFIX report, sees the rate, opens the
 // HepB drill-down and reads that child's reason, and is refused another
-// clinic's report, runs it in the background and sees its result; program
-// staff run the statewide report and see her run in the list.
+// clinic's report, runs it in the background and sees its result and the
+// stored drill-down; program staff run the statewide report (on screen
+// and in the background, with its drill-down) and see her run in the
+// list.
 func TestCoverageInBrowser(t *testing.T) {
 	exe := chromium(t)
 	s := startTest(t, nil)
@@ -87,6 +89,12 @@ func TestCoverageInBrowser(t *testing.T) {
 	if v := text("#data-version"); !strings.HasPrefix(v, "source report ") {
 		t.Errorf("data version: %q", v)
 	}
+	// The stored run keeps its drill-down: Eve, and why.
+	run("the run's drill-down", chromedp.Click(`a[data-measure="HepB"]`), chromedp.WaitVisible("#children-table"))
+	if list := text("#children-table"); !strings.Contains(list, "Ellison, Eve") || !strings.Contains(list, "dose 4 of HepB 4-dose series is due") ||
+		strings.Contains(list, "Avery") {
+		t.Errorf("stored drill-down: %q", list)
+	}
 	run("another clinic", chromedp.Navigate(base+"/coverage?run=1&clinic=HILLTOP"), chromedp.WaitVisible("#error"))
 	if msg := text("#error"); !strings.Contains(msg, "your own clinic only") {
 		t.Errorf("another clinic's report: %q", msg)
@@ -112,6 +120,15 @@ func TestCoverageInBrowser(t *testing.T) {
 	run("runs listed for program staff", chromedp.Navigate(base+"/reports"), chromedp.WaitVisible("#runs"))
 	if runs := text("#runs"); !strings.Contains(runs, "clinic RIVERSIDE") || !strings.Contains(runs, "user:vic") {
 		t.Errorf("runs: %q", runs)
+	}
+	// And the statewide report in the background, with its drill-down.
+	run("statewide in the background", chromedp.Click("#start"), chromedp.WaitVisible("#status"), chromedp.WaitVisible("#csv"))
+	if sum := text("#summary"); !strings.Contains(sum, "3 children") {
+		t.Errorf("statewide run's summary: %q", sum)
+	}
+	run("statewide drill-down", chromedp.Click(`a[data-measure="4:3:1:3:3:1:4"]`), chromedp.WaitVisible("#children-table"))
+	if list := text("#children-table"); !strings.Contains(list, "Ellison, Eve") || strings.Contains(list, "Hughes") {
+		t.Errorf("statewide stored drill-down: %q", list)
 	}
 	var audited int
 	s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'coverage-report' AND actor IN ('user:vic', 'user:pia')`).Scan(&audited)

@@ -179,6 +179,28 @@ func TestDecodeFields(t *testing.T) {
 		return r
 	}
 
+	t.Run("PID-15 primary language", func(t *testing.T) {
+		// A real message's language, and the IG example with Spanish set.
+		r := v.Decode([]byte(strings.Replace(readSample(t, "gathered/other/vxu_izg_transform_quickstart_MSH11_X_messy_fields.hl7"), "|X|", "|P|", 1)))
+		if r.VXU == nil {
+			t.Fatalf("rejected: %+v", r.Issues)
+		}
+		if l := r.VXU.Patient.PrimaryLanguage; l.Code != "eng" || l.Text != "English" || l.System != "ISO639" {
+			t.Errorf("primary language %+v", l)
+		}
+		segs := strings.Split(readSample(t, "cdc-ig/vxu_z22_ig_ex1_basic_historical_plus_2_admin_vfc_vis.hl7"), "\r")
+		for i, sg := range segs {
+			if f := strings.Split(sg, "|"); f[0] == "PID" && len(f) > 15 {
+				f[15] = "spa^Spanish^HL70296"
+				segs[i] = strings.Join(f, "|")
+			}
+		}
+		r = v.Decode([]byte(strings.Join(segs, "\r")))
+		if r.VXU == nil || r.VXU.Patient.PrimaryLanguage.Code != "spa" {
+			t.Fatalf("PID-15 spa: %+v", r)
+		}
+	})
+
 	t.Run("IG example 1: historical plus two administered, VIS barcodes", func(t *testing.T) {
 		r := decode("cdc-ig/vxu_z22_ig_ex1_basic_historical_plus_2_admin_vfc_vis.hl7")
 		if r.VXU == nil {

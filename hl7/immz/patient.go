@@ -47,7 +47,13 @@ func WritePID(w *hl7.Writer, setID int, p *iis.Patient) {
 		phones = append(phones, phoneComps(ph))
 	}
 	w.Repeated(phones...)
-	for range 8 { // PID-14 … PID-21
+	w.Field() // PID-14
+	if p.PrimaryLanguage.IsZero() {
+		w.Field()
+	} else {
+		w.Field(codeComps(p.PrimaryLanguage)...)
+	}
+	for range 6 { // PID-16 … PID-21
 		w.Field()
 	}
 	eth := make([][]string, 0, len(p.Ethnicities))

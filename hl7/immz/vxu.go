@@ -455,6 +455,9 @@ func (d *decoder) pid(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
 			p.Phones = append(p.Phones, ph)
 		}
 	}
+	if !d.check {
+		p.PrimaryLanguage = d.readCode(f.at(15))
+	}
 	f22 := f.at(22)
 	for r := 1; r <= f22.NumReps(); r++ {
 		c := d.readCode(f22.Rep(r))
