@@ -78,7 +78,7 @@ CREATE TABLE quality_findings (
     sent       text NOT NULL DEFAULT '',
     PRIMARY KEY (report_id, detection, severity)
 );
-CREATE INDEX quality_findings_examples ON quality_findings (facility, detection, day DESC, report_id DESC);
+CREATE INDEX quality_findings_examples ON quality_findings (facility, detection, severity, day DESC, report_id DESC);
 
 -- Per facility and day: the sums of quality_messages.
 CREATE TABLE quality_days (
