@@ -147,7 +147,7 @@ func BenchmarkAnalyse(b *testing.B) {
 // BenchmarkAnalyseMessage is the CPU of Analyse alone, per message.
 func BenchmarkAnalyseMessage(b *testing.B) {
 	m := registry.ReceivedMessage{ID: 1, Facility: "CLINIC_A", Kind: "vxu", Ack: "AE", Received: time.Now(),
-		Raw: []byte(withoutLotAndMVX(sample(b, "vxu-nist-ad-2.1-adult-flu.hl7"))),
+		Raw:    []byte(withoutLotAndMVX(sample(b, "vxu-nist-ad-2.1-adult-flu.hl7"))),
 		Issues: []string{"W:101:7:RXA-15:MQE0339", "W:101:7:RXA-17:MQE0343", "W:103:5:RXR-1", "E:103:5:RXA-5"}}
 	b.ReportAllocs()
 	for range b.N {
