@@ -13,6 +13,7 @@ import (
 
 	"github.com/iisproject/iis/quality"
 	"github.com/iisproject/iis/registry"
+	"github.com/iisproject/iis/synth"
 )
 
 func envInt(name string, def int) int {
@@ -155,4 +156,67 @@ func BenchmarkAnalyseMessage(b *testing.B) {
 			b.Fatal(a.Findings)
 		}
 	}
+}
+
+// BenchmarkStoreTrigger is what noting each stored message for the
+// analyser (0055's statement trigger on source_reports) costs the
+// registry's write path: batches of 200 synthetic VXUs (new patients,
+// matching and consolidation included) applied with ApplyBulk, the
+// trigger enabled for one batch and disabled for the next, alternately,
+// so that the machine's load weighs on both alike. One op is one pair of
+// batches; the metrics are the milliseconds of a batch each way.
+func BenchmarkStoreTrigger(b *testing.B) {
+	e := newEnv(b)
+	ctx := context.Background()
+	gen := synth.New(synth.Config{Seed: 5, MalformedRate: -1, ResendRate: -1, OtherRate: -1})
+	batch := func() []*registry.Message {
+		ms := make([]*registry.Message, 200)
+		for i := range ms {
+			m := gen.Next()
+			ms[i] = &registry.Message{Kind: "vxu", Facility: m.Facility, ControlID: m.ControlID, Type: "VXU", Ack: "AA",
+				Received: time.Now(), Raw: m.Body, Decoded: validator.Decode(m.Body)}
+		}
+		return ms
+	}
+	apply := func(ms []*registry.Message) time.Duration {
+		t0 := time.Now()
+		if err := pgx.BeginFunc(ctx, e.reg.Pool(), func(tx pgx.Tx) error { _, err := e.reg.ApplyBulk(ctx, tx, ms); return err }); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	toggle := func(on bool) {
+		verb := "DISABLE"
+		if on {
+			verb = "ENABLE"
+		}
+		if _, err := e.reg.Pool().Exec(ctx, `ALTER TABLE source_reports `+verb+` TRIGGER source_reports_quality_insert`); err != nil {
+			b.Fatal(err)
+		}
+	}
+	apply(batch()) // warm up
+	var with, without time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		on, off := batch(), batch()
+		b.StopTimer()
+		toggle(true)
+		b.StartTimer()
+		if i%2 == 0 {
+			with += apply(on)
+		}
+		b.StopTimer()
+		toggle(false)
+		b.StartTimer()
+		without += apply(off)
+		if i%2 == 1 {
+			b.StopTimer()
+			toggle(true)
+			b.StartTimer()
+			with += apply(on)
+		}
+	}
+	b.ReportMetric(float64(with.Milliseconds())/float64(b.N), "ms/batch-with")
+	b.ReportMetric(float64(without.Milliseconds())/float64(b.N), "ms/batch-without")
+	b.ReportMetric(0, "ns/op")
 }
