@@ -194,8 +194,8 @@ type reportData struct {
 
 // bar is one day of the trend chart (SVG coordinates).
 type bar struct {
-	X, Y, H, EY, EH int
-	Title           string
+	X, W, Y, H, EY, EH int
+	Title              string
 }
 
 func (p *Pages) load(w http.ResponseWriter, r *http.Request, op console.Operator) (*Report, bool) {
@@ -238,26 +238,31 @@ func (p *Pages) report(w http.ResponseWriter, r *http.Request, op console.Operat
 	}
 	d := reportData{Report: rep, Status: p.cfg.Statuses.Status(rep.Facility), History: hist, Op: op,
 		Query: reportQuery(rep), MayChange: op.MayChange}
-	d.Chart, d.ChartW = chart(rep.Days)
+	d.Chart, d.ChartW = chart(rep.Period, rep.Days)
 	p.render(w, r, op, "Data quality "+rep.Facility, "report", d)
 }
 
-// chart lays out the days as bars: messages, and in front of them the
-// messages with an error.
-func chart(days []Day) ([]bar, int) {
-	const h, bw = 100, 14
+// chart lays out every day of the period as a bar of its messages, with
+// the messages with an error in front; days without messages are empty.
+func chart(per Period, days []Day) ([]bar, int) {
+	const h, width = 100, 730
+	n := per.Days()
+	bw := max(1, width/n-1)
 	most := 1
+	byDay := make(map[time.Time]Day, len(days))
 	for _, d := range days {
 		most = max(most, d.Messages)
+		byDay[d.Day] = d
 	}
-	out := make([]bar, len(days))
-	for i, d := range days {
-		bh := d.Messages * h / most
-		eh := d.WithErrors * h / most
-		out[i] = bar{X: i * (bw + 2), Y: h - bh, H: bh, EY: h - eh, EH: eh,
-			Title: fmt.Sprintf("%s: %d messages, %d with errors, score %d", d.Day.Format("2006-01-02"), d.Messages, d.WithErrors, d.Score())}
+	out := make([]bar, n)
+	for i := range n {
+		day := per.From.AddDate(0, 0, i)
+		d := byDay[day]
+		bh, eh := d.Messages*h/most, d.WithErrors*h/most
+		out[i] = bar{X: i * (bw + 1), W: bw, Y: h - bh, H: bh, EY: h - eh, EH: eh,
+			Title: fmt.Sprintf("%s: %d messages, %d with errors", day.Format("2006-01-02"), d.Messages, d.WithErrors)}
 	}
-	return out, max(len(days)*(bw+2), 100)
+	return out, n * (bw + 1)
 }
 
 func (p *Pages) exportCSV(w http.ResponseWriter, r *http.Request, op console.Operator) {
