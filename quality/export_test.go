@@ -3,6 +3,7 @@ package quality_test
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,5 +87,33 @@ func TestPDF(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("PDF text lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// TestPDFManyDetections: a long report flows onto further pages with
+// every detection in it.
+func TestPDFManyDetections(t *testing.T) {
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Skip("pdftotext not installed (deploy/dev/ensure-poppler.sh)")
+	}
+	r := sampleReport()
+	for i := range 120 {
+		r.Detections = append(r.Detections, quality.DetectionCount{Detection: fmt.Sprintf("MQE%04d", 100+i), Description: "A detection with a long name that wraps in its column",
+			Severity: "I", Messages: 1, Fields: []quality.FieldCount{{Position: "OBX-5", Messages: 1}}})
+	}
+	pdf, err := quality.PDF(r, "production", time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "r.pdf")
+	if err := os.WriteFile(f, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", f, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pages := strings.Count(string(out), "\f"); pages < 3 || !strings.Contains(string(out), "MQE0219") {
+		t.Errorf("%d pages; last detection present: %v", pages, strings.Contains(string(out), "MQE0219"))
 	}
 }

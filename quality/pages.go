@@ -322,6 +322,7 @@ type examplesData struct {
 	Facility, Detection, Description, Query string
 	Period                                  Period
 	Examples                                []Example
+	Days                                    []DayCount
 }
 
 // MaxExamples is how many messages the examples page lists.
@@ -343,8 +344,13 @@ func (p *Pages) examples(w http.ResponseWriter, r *http.Request, op console.Oper
 		p.shell.Fail(w, r, op, http.StatusInternalServerError, "The messages could not be read.", err)
 		return
 	}
+	days, err := p.cfg.Store.DetectionDays(r.Context(), fac, det, per)
+	if err != nil {
+		p.shell.Fail(w, r, op, http.StatusInternalServerError, "The messages could not be counted.", err)
+		return
+	}
 	d := examplesData{Facility: fac, Detection: det, Description: DescribeDetection(det), Period: per, Examples: ex,
-		Query: reportQuery(&Report{Facility: fac, Period: per})}
+		Days: days, Query: reportQuery(&Report{Facility: fac, Period: per})}
 	p.render(w, r, op, det+" "+fac, "examples", d)
 }
 

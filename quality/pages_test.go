@@ -79,6 +79,7 @@ func TestPages(t *testing.T) {
 		{"/console/quality/report?facility=CLINIC_A", 200, "C28161^Intramuscular^NCIT"},
 		{"/console/quality/report", 400, "facility is missing"},
 		{"/console/quality/examples?facility=CLINIC_A&detection=103:5:RXR-1", 200, "/console/messages/"},
+		{"/console/quality/examples?facility=CLINIC_A&detection=103:5:RXR-1", 200, "<td>2026-03-02</td><td>1</td>"},
 		{"/console/quality/examples?facility=CLINIC_A", 400, "detection is missing"},
 		{"/console/quality/report.csv?facility=CLINIC_A", 200, "detection,103:5:RXR-1,Table value not found at RXR-1,W,1,100.0"},
 	} {

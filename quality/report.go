@@ -278,3 +278,25 @@ func (s *Store) Facilities(ctx context.Context, p Period) ([]FacilityTotals, err
 	}
 	return out, nil
 }
+
+// DayCount is how many messages had something on one day.
+type DayCount struct {
+	Day      time.Time
+	Messages int
+}
+
+// DetectionDays returns, day by day over p, how many of facility's
+// messages had detection (at any severity); days without are left out.
+func (s *Store) DetectionDays(ctx context.Context, facility, detection string, p Period) ([]DayCount, error) {
+	rows, err := s.pool.Query(ctx, `SELECT day, sum(messages)::int FROM quality_day_detections
+		WHERE facility = $1 AND detection = $2 AND position = '' AND day BETWEEN $3 AND $4
+		GROUP BY day ORDER BY day`, facility, detection, p.From, p.To)
+	if err != nil {
+		return nil, fmt.Errorf("quality: detection by day: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[DayCount])
+	if err != nil {
+		return nil, fmt.Errorf("quality: detection by day: %w", err)
+	}
+	return out, nil
+}
