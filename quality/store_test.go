@@ -2,9 +2,12 @@ package quality_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,5 +174,57 @@ func TestReplacedMessageCountedOnce(t *testing.T) {
 	}
 	if r.Totals.Messages != 1 || r.Totals.Rejected != 0 || r.Totals.WithErrors != 0 || len(r.Detections) != 0 || r.Totals.Administered != 1 {
 		t.Errorf("after the resend: %+v, %+v", r.Totals, r.Detections)
+	}
+}
+
+// TestAnalysersAtOnce: two analysers (two iisd processes) working through
+// the same backlog take distinct messages and count each once.
+func TestAnalysersAtOnce(t *testing.T) {
+	e := newEnv(t)
+	flu := sample(t, "vxu-nist-ad-2.1-adult-flu.hl7")
+	ctx := context.Background()
+	res := validator.Decode([]byte(flu))
+	var msgs []*registry.Message
+	for i := range 400 {
+		id := fmt.Sprintf("M%d", i)
+		msgs = append(msgs, &registry.Message{Kind: "vxu", Facility: "CLINIC_" + strconv.Itoa(i%3), ControlID: id, Type: "VXU", Ack: "AA",
+			Received: day("2026-03-01").Add(time.Duration(i) * time.Hour), Raw: []byte(strings.Replace(flu, "NIST-IZ-AD-2.1_Send_V04_Z22", id, 1)),
+			Issues: "W:103:5:RXR-1", Decoded: res, StoreOnly: true})
+	}
+	if err := pgx.BeginFunc(ctx, e.reg.Pool(), func(tx pgx.Tx) error { _, err := e.reg.ApplyBulk(ctx, tx, msgs); return err }); err != nil {
+		t.Fatal(err)
+	}
+	other := quality.NewStore(e.reg.Pool(), e.reg, time.UTC, nil)
+	var wg sync.WaitGroup
+	for _, s := range []*quality.Store{e.q, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n, err := s.AnalyseBatch(ctx, 25)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n == 0 {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	total, rxr := 0, 0
+	for f := range 3 {
+		r, err := e.q.Report(ctx, "CLINIC_"+strconv.Itoa(f), quality.Period{From: day("2026-03-01"), To: day("2026-03-31")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += r.Totals.Messages
+		for _, d := range r.Detections {
+			rxr += d.Messages
+		}
+	}
+	if total != 400 || rxr != 400 {
+		t.Errorf("messages counted %d, with the detection %d; want 400 each", total, rxr)
 	}
 }

@@ -120,6 +120,7 @@ BEGIN
         count(*) FILTER (WHERE has_error), count(*) FILTER (WHERE has_warning),
         sum(doses), sum(administered), sum(historical), sum(lot), sum(mvx), sum(vis), sum(eligibility), sum(funding)
     FROM quality_added GROUP BY facility, day
+    ORDER BY facility, day -- one lock order for analysers running at once
     ON CONFLICT (facility, day) DO UPDATE SET messages = d.messages + EXCLUDED.messages,
         vxu = d.vxu + EXCLUDED.vxu, rejected = d.rejected + EXCLUDED.rejected,
         with_errors = d.with_errors + EXCLUDED.with_errors, with_warnings = d.with_warnings + EXCLUDED.with_warnings,
@@ -160,6 +161,7 @@ BEGIN
     SELECT f.facility, f.day, f.detection, f.severity, p, count(*)
     FROM quality_added f CROSS JOIN LATERAL unnest(array_append(f.positions, '')) AS p
     GROUP BY 1, 2, 3, 4, 5
+    ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (facility, day, detection, severity, position) DO UPDATE SET messages = d.messages + EXCLUDED.messages;
     RETURN NULL;
 END
