@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -87,6 +88,17 @@ func (o *Onboarding) Status(facility string) StatusRecord {
 		return r
 	}
 	return StatusRecord{Facility: facility, Status: Production}
+}
+
+// Recorded returns the facilities that were given a status, by facility.
+func (o *Onboarding) Recorded() []StatusRecord {
+	m := *o.cur.Load()
+	out := make([]StatusRecord, 0, len(m))
+	for _, r := range m {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b StatusRecord) int { return strings.Compare(a.Facility, b.Facility) })
+	return out
 }
 
 // Set records facility's new status, with who changed it and why, and

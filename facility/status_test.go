@@ -66,6 +66,9 @@ func TestOnboarding(t *testing.T) {
 	if h[0].From != facility.Test || h[0].To != facility.Production || h[0].ChangedBy != "ben" || h[0].Note != "vendor fixed RXA-17" {
 		t.Errorf("newest change %+v", h[0])
 	}
+	if rec := a.Recorded(); len(rec) != 1 || rec[0].Facility != "CLINIC" {
+		t.Errorf("recorded statuses %+v", rec)
+	}
 	if r := a.Status("CLINIC"); r.Status != facility.Production || r.ChangedBy != "ben" || r.ChangedAt.IsZero() {
 		t.Errorf("status record %+v", r)
 	}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,7 @@ type Shell interface {
 // is one.
 type Statuses interface {
 	Status(facility string) facility.StatusRecord
+	Recorded() []facility.StatusRecord
 	Set(ctx context.Context, facility string, to facility.Status, by, note string) (facility.Status, error)
 	History(ctx context.Context, facility string) ([]facility.StatusChange, error)
 }
@@ -175,9 +177,18 @@ func (p *Pages) overview(w http.ResponseWriter, r *http.Request, op console.Oper
 		return
 	}
 	d := overviewData{Period: per, Pending: pending}
+	seen := map[string]bool{}
 	for _, f := range fs {
+		seen[f.Facility] = true
 		d.Facilities = append(d.Facilities, facilityRow{FacilityTotals: f, Status: p.cfg.Statuses.Status(f.Facility), Score: f.Score()})
 	}
+	// Facilities being onboarded are listed even before their first message.
+	for _, st := range p.cfg.Statuses.Recorded() {
+		if st.Status == facility.Test && !seen[st.Facility] {
+			d.Facilities = append(d.Facilities, facilityRow{FacilityTotals: FacilityTotals{Facility: st.Facility}, Status: st, Score: -1})
+		}
+	}
+	slices.SortFunc(d.Facilities, func(a, b facilityRow) int { return strings.Compare(a.Facility, b.Facility) })
 	p.render(w, r, op, "Data quality", "overview", d)
 }
 

@@ -114,6 +114,12 @@ func TestSetStatusPage(t *testing.T) {
 	if w := post(url.Values{"status": {"test"}}); w.Code != 400 {
 		t.Errorf("no facility: %d", w.Code)
 	}
+	if w := post(url.Values{"facility": {"CLINIC_NEW"}, "status": {"test"}}); w.Code != http.StatusSeeOther {
+		t.Errorf("a facility without messages put in test: %d", w.Code)
+	}
+	if got := get(h, "/console/quality").Body.String(); !strings.Contains(got, `data-facility="CLINIC_NEW"`) {
+		t.Errorf("a facility in test without messages is not listed:\n%.800s", got)
+	}
 	w := post(url.Values{"facility": {"CLINIC_A"}, "status": {"test"}, "note": {"onboarding"}, "from": {"2026-03-01"}, "to": {"2026-03-31"}})
 	if w.Code != http.StatusSeeOther || !strings.Contains(w.Header().Get("Location"), "facility=CLINIC_A") {
 		t.Fatalf("set status: %d %s", w.Code, w.Header().Get("Location"))
@@ -122,7 +128,7 @@ func TestSetStatusPage(t *testing.T) {
 		t.Errorf("report after the change does not say test:\n%.400s", got.Body.String())
 	}
 	var detail string
-	if err := e.reg.Pool().QueryRow(context.Background(), `SELECT detail FROM audit_log WHERE action = 'facility-status'`).Scan(&detail); err != nil ||
+	if err := e.reg.Pool().QueryRow(context.Background(), `SELECT detail FROM audit_log WHERE action = 'facility-status' AND detail LIKE '%CLINIC_A%'`).Scan(&detail); err != nil ||
 		detail != "facility CLINIC_A: status production -> test (onboarding)" {
 		t.Errorf("audit %q, %v", detail, err)
 	}
