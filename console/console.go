@@ -122,8 +122,10 @@ type Console struct {
 	tmpl map[string]*template.Template
 	live *Live
 	mux  *http.ServeMux
-	log  *slog.Logger
-	now  func() time.Time
+	// links are the navigation entries of pages mounted by other packages.
+	links []navLink
+	log   *slog.Logger
+	now   func() time.Time
 }
 
 // New returns a Console. Start its live sampler with Run.
@@ -211,6 +213,7 @@ type page struct {
 	Notice  string // Config.Notice's banner
 	CanEdit bool
 	Data    any
+	Links   []navLink // sections mounted by other packages
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, name string, p page) {
@@ -224,6 +227,7 @@ func (c *Console) renderStatus(w http.ResponseWriter, r *http.Request, s *sessio
 			p.Notice = c.cfg.Notice()
 		}
 	}
+	p.Links = c.links
 	if p.Flash == "" {
 		p.Flash = r.URL.Query().Get("flash")
 	}

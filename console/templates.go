@@ -65,7 +65,7 @@ var funcs = template.FuncMap{
 
 func (c *Console) parseTemplates() error {
 	c.tmpl = map[string]*template.Template{}
-	for _, name := range []string{"live", "messages", "message", "errors", "facilities", "error", "patient", "reviews"} {
+	for _, name := range []string{"live", "messages", "message", "errors", "facilities", "error", "patient", "reviews", "mounted"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("console: template %s: %w", name, err)

@@ -126,6 +126,9 @@ type Message struct {
 	// QueryOutcome is, for Kind "query", the answer's profile and status
 	// ("Z42", "Z33 NF", …); see StoreQueries.
 	QueryOutcome string
+	// StoreOnly keeps a VXU in the message store only: its patient and
+	// doses are not written (a facility in onboarding, test status).
+	StoreOnly bool
 }
 
 // MatchOutcome says how a message's patient was found.
@@ -221,7 +224,7 @@ func (p *idPool) patient() int64 { id := p.patients[0]; p.patients = p.patients[
 func (p *idPool) dose() int64    { id := p.doses[0]; p.doses = p.doses[1:]; return id }
 
 func (m *Message) vxu() *immz.VXU {
-	if m.Kind != "vxu" || m.Decoded == nil {
+	if m.Kind != "vxu" || m.Decoded == nil || m.StoreOnly {
 		return nil
 	}
 	return m.Decoded.VXU

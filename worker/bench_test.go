@@ -33,6 +33,9 @@ func envInt(name string, def int) int {
 // IIS_BENCH_ENVELOPE queues the messages in envelopes of that many, as a
 // listener's group commit does under load (default 1: one stream message
 // each).
+// IIS_BENCH_QUALITY_TRIGGER=off stores the messages without noting them
+// for the data quality reports (package quality), to measure what that
+// trigger costs.
 // IIS_BENCH_DATABASE_URL runs against an existing registry instead (for
 // example one seeded with `go run ./cmd/iisworker -seed 1000000`); the
 // benchmark's writes stay in it.
@@ -59,6 +62,11 @@ func BenchmarkWorker(b *testing.B) {
 		b.Logf("seeded %d patients in %v", len(recs), time.Since(t0).Round(time.Millisecond))
 	}
 
+	if os.Getenv("IIS_BENCH_QUALITY_TRIGGER") == "off" {
+		if _, err := e.store.Pool().Exec(ctx, `ALTER TABLE source_reports DISABLE TRIGGER source_reports_quality_insert`); err != nil {
+			b.Fatal(err)
+		}
+	}
 	// A fresh seed per run, so that a reused registry gets new messages.
 	gen := synth.New(synth.Config{Seed: uint64(time.Now().UnixNano())})
 	group := envInt("IIS_BENCH_ENVELOPE", 1)

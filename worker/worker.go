@@ -85,6 +85,12 @@ type Config struct {
 	Profiles interface {
 		Validator(facility string) *immz.Validator
 	}
+	// Onboarding tells the facilities in test status (being onboarded):
+	// their VXUs are kept in the message store only, not written to the
+	// registry; nil: every facility is in production.
+	Onboarding interface {
+		InTest(facility string) bool
+	}
 	// Registerer receives the worker's metrics (default: a private registry).
 	Registerer prometheus.Registerer
 	// Logger receives errors; no patient data is logged.
@@ -543,6 +549,7 @@ func (w *Worker) prepare(d *delivery, idx int, qm *queue.Message) *item {
 		if rm.Facility == "" {
 			rm.Facility = immz.StorableID(res.Header.SendingFacility.Name)
 		}
+		rm.StoreOnly = w.cfg.Onboarding != nil && w.cfg.Onboarding.InTest(rm.Facility)
 		if rm.ControlID == "" {
 			rm.ControlID = immz.StorableID(res.Header.ControlID)
 		}

@@ -119,6 +119,7 @@ type server struct {
 	doneW    chan error
 	handler  *ingest.Handler
 	profiles *facility.Directory
+	onboard  *facility.Onboarding // facilities in test status: not written to the registry
 	console  *console.Console
 	accounts *accounts.Store
 	portal   *portal.Portal     // the people's pages at /
@@ -184,6 +185,10 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 	bg, cancel := context.WithCancel(context.Background())
 	s.stopBg = cancel
 	go profiles.Run(bg, 10*time.Second)
+	if err := s.startQuality(ctx, bg); err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
+	}
 	if cfg.Mode != "listener" {
 		if err := s.startWorker(reg, validator); err != nil {
 			s.shutdown(5 * time.Second)
@@ -228,6 +233,10 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		return nil, err
 	}
 	s.console = con
+	if err := s.mountQuality(con); err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
+	}
 	go con.Run(bg)
 
 	if cfg.MLLPAddr != "" {
@@ -294,7 +303,7 @@ func (s *server) openRegistry(ctx context.Context, dataDir string) error {
 
 // startWorker runs the registry worker: queued messages into PostgreSQL.
 func (s *server) startWorker(reg *prometheus.Registry, v *immz.Validator) error {
-	w, err := worker.New(worker.Config{Queue: s.q, Store: s.store, Validator: v, Profiles: s.profiles, BatchSize: s.cfg.WorkerBatch,
+	w, err := worker.New(worker.Config{Queue: s.q, Store: s.store, Validator: v, Profiles: s.profiles, Onboarding: s.onboard, BatchSize: s.cfg.WorkerBatch,
 		Concurrency: s.cfg.WorkerConcurrency, Registerer: reg, Logger: s.log})
 	if err != nil {
 		return err
