@@ -152,7 +152,7 @@ func (x *Index) isLiteral(n int) bool { return x.header && (n == 1 || n == 2) }
 // span returns the bytes of the items lo..hi-1 of a level whose items
 // start at leaf first[lo] and end before leaf first[hi].
 func (x *Index) span(lo, hi uint32) []byte {
-	return x.raw[x.leaf[lo]:x.leaf[hi]-1]
+	return x.raw[x.leaf[lo] : x.leaf[hi]-1]
 }
 
 // fieldReps returns the first and the end repetition of field n, ok false
