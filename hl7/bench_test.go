@@ -108,3 +108,147 @@ func TestBenchmarkParity(t *testing.T) {
 		}
 	}
 }
+
+// airaDir holds the 25 AIRA test VXUs (about 30 KB) of BenchmarkFullRead.
+const airaDir = "../testdata/hl7/aira-vxu"
+
+// loadAIRA reads the AIRA test VXUs, final terminator dropped as in
+// loadBench.
+func loadAIRA(tb testing.TB) (msgs [][]byte, size int64) {
+	files, err := filepath.Glob(filepath.Join(airaDir, "*.hl7"))
+	if err != nil || len(files) != 25 {
+		tb.Fatalf("%d AIRA VXUs under %s: %v", len(files), airaDir, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		data = bytes.TrimRight(data, "\r\n")
+		msgs = append(msgs, data)
+		size += int64(len(data))
+	}
+	return msgs, size
+}
+
+// readAllIndexed parses msg into m and reads every component of every
+// repetition of every field through x, returning their total length.
+func readAllIndexed(m *Message, x *Index, msg []byte) (int, error) {
+	if err := m.Parse(msg); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range m.Segments() {
+		x.Build(s)
+		for f, nf := 1, x.NumFields(); f <= nf; f++ {
+			for r, nr := 1, x.NumReps(f); r <= nr; r++ {
+				for c, nc := 1, x.NumComps(f, r); c <= nc; c++ {
+					n += len(x.Comp(f, r, c).Bytes())
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+// readAllLazy is readAllIndexed with the Segment and Value methods, which
+// scan from the start of the segment or field for each value.
+func readAllLazy(m *Message, msg []byte) (int, error) {
+	if err := m.Parse(msg); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range m.Segments() {
+		for f, nf := 1, s.NumFields(); f <= nf; f++ {
+			fv := s.Field(f)
+			for r, nr := 1, fv.NumReps(); r <= nr; r++ {
+				rv := fv.Rep(r)
+				for c, nc := 1, rv.NumComps(); c <= nc; c++ {
+					n += len(rv.Comp(c).Bytes())
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+// readAllLenaten is readAllIndexed with github.com/lenaten/hl7, which
+// keeps each repetition of a field as a Field of its own.
+func readAllLenaten(msg []byte) (int, error) {
+	m := lenaten.NewMessage(msg)
+	if err := m.Parse(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range m.Segments {
+		for _, f := range s.Fields {
+			if f.SeqNum == 0 { // the segment ID
+				continue
+			}
+			for _, c := range f.Components {
+				// The last value of a segment keeps its CR.
+				n += len(bytes.TrimSuffix(c.Value, []byte{'\r'}))
+			}
+		}
+	}
+	return n, nil
+}
+
+// BenchmarkFullRead reads every component of every repetition of every
+// field of the 25 AIRA test VXUs: ours through an Index, lazy through the
+// Segment and Value methods, lenaten with github.com/lenaten/hl7.
+func BenchmarkFullRead(b *testing.B) {
+	msgs, size := loadAIRA(b)
+	b.Run("aira-25-vxu/ours", func(b *testing.B) {
+		var m Message
+		var x Index
+		b.SetBytes(size)
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, msg := range msgs {
+				if _, err := readAllIndexed(&m, &x, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("aira-25-vxu/lazy", func(b *testing.B) {
+		var m Message
+		b.SetBytes(size)
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, msg := range msgs {
+				if _, err := readAllLazy(&m, msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("aira-25-vxu/lenaten", func(b *testing.B) {
+		b.SetBytes(size)
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, msg := range msgs {
+				if _, err := readAllLenaten(msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
+
+// TestFullReadParity: the three readers of BenchmarkFullRead read the same
+// bytes of every AIRA VXU, so the comparison is of equal work.
+func TestFullReadParity(t *testing.T) {
+	msgs, _ := loadAIRA(t)
+	var m Message
+	var x Index
+	for i, msg := range msgs {
+		a, err1 := readAllIndexed(&m, &x, msg)
+		b, err2 := readAllLazy(&m, msg)
+		c, err3 := readAllLenaten(msg)
+		if err1 != nil || err2 != nil || err3 != nil || a != b || a != c {
+			t.Errorf("message %d: index %d (%v), lazy %d (%v), lenaten %d (%v) bytes", i+1, a, err1, b, err2, c, err3)
+		}
+	}
+}
