@@ -18,36 +18,52 @@ import (
 // Index is reused from segment to segment: once its buffers have grown to
 // the longest segment, Build does not allocate.
 //
-// The index is four arrays in the manner of a compressed sparse row
-// matrix, one per level: field, rep and comp hold, for every field,
-// repetition and component, the offset where it starts and the index of
-// its first item one level down; leaf holds the offset of every
-// subcomponent. Each array ends with a sentinel (offset: one past the
-// segment's end; child: the count one level down), so that item i has the
-// children a[i].child up to a[i+1].child and ends one byte before
-// a[i+1].start.
+// The index is the offset of every separator in order (sep) and, for
+// every field, where its separators begin in sep (field). Most fields are
+// plain, with components only: component c of such a field lies between
+// its separators c-1 and c. The few fields with a repetition or
+// subcomponent separator are indexed further, when the segment is built,
+// in the manner of a compressed sparse row matrix: for each repetition
+// and component, where it starts and the index of its first component or
+// subcomponent.
 type Index struct {
 	raw    []byte
 	dl     delims
 	header bool   // MSH, FHS or BHS: fields 1 and 2 are literal
 	enc    []byte // a header's field 2, the encoding characters
-	leaf   []uint32
-	comp   []item
-	rep    []item
-	field  []item // field[0] is the first field after any literal ones
+	// sep holds the offset of every separator of the non-literal fields,
+	// after a virtual field separator before the first field and before
+	// one past the end.
+	sep   []uint32
+	field []fieldEntry // then a sentinel
+	// The repetitions, components and subcomponents of the fields that
+	// have a repetition or subcomponent separator.
+	rep  []item
+	comp []item
+	leaf []uint32
 }
 
-// item is a field, repetition or component in the index: the offset of
-// its first byte and the index of its first item one level down. Items
-// of a level follow one another, each ended by one separator byte, so
-// item i ends one byte before item i+1 starts.
+// fieldEntry is a field in the index: sep is the index in Index.sep of
+// the separator before it, so that its separators are sep+1 up to the
+// next field's sep. A field with a repetition or subcomponent separator
+// has nrep > 0 repetitions from rep in Index.rep; any other field is
+// plain, and its separators are the ends of its components.
+type fieldEntry struct{ sep, rep, nrep uint32 }
+
+// item is a repetition or component of a field in the index: the offset
+// of its first byte and the index of its first item one level down (its
+// first component, or its first subcomponent in Index.leaf). Items follow
+// one another, each ended by one separator byte, and the items of each
+// field end with a sentinel, so item i ends one byte before item i+1
+// starts.
 type item struct{ start, child uint32 }
 
 // Build indexes s, replacing what x held. The Index refers to the
 // segment's bytes, which must not change while it is in use.
 func (x *Index) Build(s Segment) {
 	x.raw, x.dl, x.header, x.enc = s.raw, packDelims(s.d, levelField), false, nil
-	x.leaf, x.comp, x.rep, x.field = x.leaf[:0], x.comp[:0], x.rep[:0], append(x.field[:0], item{})
+	x.sep, x.field = x.sep[:0], append(x.field[:0], fieldEntry{})
+	x.rep, x.comp, x.leaf = x.rep[:0], x.comp[:0], x.leaf[:0]
 	if len(s.raw) <= 3 {
 		return
 	}
@@ -66,25 +82,31 @@ func (x *Index) Build(s Segment) {
 }
 
 // scan records the separators of x.raw[start:], which holds the segment's
-// non-literal fields: at each, the item it ends closes, and a new one
-// begins at every level up to the separator's own.
+// non-literal fields, and then indexes the fields that are not plain.
 func (x *Index) scan(start int) {
 	d := x.dl.delimiters()
 	fs, rs, cs, ss := d.Field, d.Repetition, d.Component, d.Subcomponent
-	first := item{start: uint32(start)}
-	leaf, comp, rep, field := append(x.leaf, uint32(start)), append(x.comp, first), append(x.rep, first), append(x.field[:0], first)
-	// Eight bytes at a time, as in AppendFields; the subcomponent
-	// separator only when the message declares one.
-	pf, pr, pc, ps := uint64(fs)*lowBytes, uint64(rs)*lowBytes, uint64(cs)*lowBytes, uint64(ss)*lowBytes
-	if ss == 0 {
-		ps = pf // a pattern already searched for
+	raw := x.raw
+	body := raw[start:]
+	// Most segments have no repetition or subcomponent separator: two
+	// searches (of the whole segment at once) say so, and then only
+	// field and component separators are looked for.
+	pr, ps := uint64(rs)*lowBytes, uint64(ss)*lowBytes
+	cx := bytes.IndexByte(body, rs) >= 0 || (ss != 0 && bytes.IndexByte(body, ss) >= 0)
+	if !cx || ss == 0 {
+		ps = uint64(fs) * lowBytes // a pattern already searched for
 	}
-	raw, i := x.raw, start
+	if !cx {
+		pr = ps
+	}
+	pf, pc := uint64(fs)*lowBytes, uint64(cs)*lowBytes
+	sep, field := append(x.sep, uint32(start-1)), x.field
+	i := start
 	for ; ; i += 8 {
 		var m uint64
 		if i+8 <= len(raw) {
 			w := binary.LittleEndian.Uint64(raw[i:])
-			m = zeroBytes(w^pf) | zeroBytes(w^pr) | zeroBytes(w^pc) | zeroBytes(w^ps)
+			m = zeroBytes(w^pf) | zeroBytes(w^pc) | zeroBytes(w^pr) | zeroBytes(w^ps)
 		} else {
 			for j := i; j < len(raw); j++ {
 				if c := raw[j]; c == fs || c == rs || c == cs || (c == ss && ss != 0) {
@@ -94,30 +116,57 @@ func (x *Index) scan(start int) {
 		}
 		for ; m != 0; m &= m - 1 {
 			j := i + bits.TrailingZeros64(m)>>3
-			next := uint32(j + 1)
-			// Most separators end a field or a component. (c is never 0,
-			// so a declared-absent ss never matches.)
-			switch c := raw[j]; c {
+			sep = append(sep, uint32(j))
+			switch raw[j] {
 			case fs:
-				field = append(field, item{next, uint32(len(rep))})
-				fallthrough
-			case rs:
-				rep = append(rep, item{next, uint32(len(comp))})
-				fallthrough
+				field = append(field, fieldEntry{sep: uint32(len(sep) - 1)})
 			case cs:
-				comp = append(comp, item{next, uint32(len(leaf))})
+			default: // a repetition or subcomponent separator
+				field[len(field)-1].nrep = 1
 			}
-			leaf = append(leaf, next)
 		}
 		if i+8 >= len(raw) {
 			break
 		}
 	}
-	end := uint32(len(raw) + 1)
+	sep = append(sep, uint32(len(raw)))
+	x.sep, x.field = sep, append(field, fieldEntry{sep: uint32(len(sep) - 1)})
+	if cx {
+		for f := range len(x.field) - 1 {
+			if x.field[f].nrep > 0 {
+				x.indexField(f)
+			}
+		}
+	}
+}
+
+// indexField indexes the repetitions, components and subcomponents of
+// field f, which is not plain.
+func (x *Index) indexField(f int) {
+	d := x.dl.delimiters()
+	rep, comp, leaf := x.rep, x.comp, x.leaf
+	lo, hi := x.field[f].sep, x.field[f+1].sep
+	first := x.sep[lo] + 1
+	x.field[f].rep = uint32(len(rep))
+	rep = append(rep, item{first, uint32(len(comp))})
+	comp = append(comp, item{first, uint32(len(leaf))})
+	leaf = append(leaf, first)
+	for _, p := range x.sep[lo+1 : hi] {
+		next := p + 1
+		switch x.raw[p] {
+		case d.Repetition:
+			rep = append(rep, item{next, uint32(len(comp))})
+			fallthrough
+		case d.Component:
+			comp = append(comp, item{next, uint32(len(leaf))})
+		}
+		leaf = append(leaf, next)
+	}
+	end := x.sep[hi] + 1
 	leaf = append(leaf, end)
 	comp = append(comp, item{end, uint32(len(leaf) - 1)})
-	rep = append(rep, item{end, uint32(len(comp) - 1)})
-	x.leaf, x.comp, x.rep, x.field = leaf, comp, rep, append(field, item{end, uint32(len(rep) - 1)})
+	x.field[f].nrep = uint32(len(rep)) - x.field[f].rep
+	x.rep, x.comp, x.leaf = append(rep, item{end, uint32(len(comp) - 1)}), comp, leaf
 }
 
 // Segment returns the indexed segment.
@@ -173,24 +222,9 @@ func (x *Index) fieldAt(n int) (int, bool) {
 	return i, i >= 0 && i < len(x.field)-1
 }
 
-// repAt returns the index of repetition r of field n.
-func (x *Index) repAt(n, r int) (int, bool) {
-	i, ok := x.fieldAt(n)
-	if !ok {
-		return 0, false
-	}
-	k := int(x.field[i].child) + r - 1
-	return k, r >= 1 && k < int(x.field[i+1].child)
-}
-
-// compAt returns the index of component c of repetition r of field n.
-func (x *Index) compAt(n, r, c int) (int, bool) {
-	k, ok := x.repAt(n, r)
-	if !ok {
-		return 0, false
-	}
-	j := int(x.rep[k].child) + c - 1
-	return j, c >= 1 && j < int(x.rep[k+1].child)
+// bounds returns the bytes of field i.
+func (x *Index) bounds(i int) []byte {
+	return x.raw[x.sep[x.field[i].sep]+1 : x.sep[x.field[i+1].sep]]
 }
 
 // count returns the number of children of item i of level a: 0 when the
@@ -205,7 +239,7 @@ func count(a []item, i int) int {
 // Field returns field n (1-based), as [Segment.Field].
 func (x *Index) Field(n int) Value {
 	if i, ok := x.fieldAt(n); ok {
-		return Value{raw: x.raw[x.field[i].start : x.field[i+1].start-1], dl: x.dl}
+		return Value{raw: x.bounds(i), dl: x.dl}
 	}
 	if x.isLiteral(n) {
 		return x.literal(n)
@@ -217,7 +251,10 @@ func (x *Index) Field(n int) Value {
 // [Value.NumReps] of [Index.Field].
 func (x *Index) NumReps(n int) int {
 	if i, ok := x.fieldAt(n); ok {
-		return count(x.field, i)
+		if f := x.field[i]; f.nrep > 0 {
+			return int(f.nrep)
+		}
+		return min(len(x.bounds(i)), 1)
 	}
 	if x.isLiteral(n) {
 		return x.literalCount(n, true)
@@ -227,8 +264,16 @@ func (x *Index) NumReps(n int) int {
 
 // Rep returns repetition r of field n, as Field(n).Rep(r).
 func (x *Index) Rep(n, r int) Value {
-	if k, ok := x.repAt(n, r); ok {
-		return Value{raw: x.raw[x.rep[k].start : x.rep[k+1].start-1], dl: x.dl.at(levelRep)}
+	if i, ok := x.fieldAt(n); ok {
+		f := x.field[i]
+		switch {
+		case f.nrep == 0 && r == 1:
+			return Value{raw: x.bounds(i), dl: x.dl.at(levelRep)}
+		case r >= 1 && r <= int(f.nrep):
+			k := int(f.rep) + r - 1
+			return Value{raw: x.raw[x.rep[k].start : x.rep[k+1].start-1], dl: x.dl.at(levelRep)}
+		}
+		return Value{dl: x.dl.at(levelRep)}
 	}
 	if x.isLiteral(n) {
 		if r == 1 {
@@ -242,23 +287,53 @@ func (x *Index) Rep(n, r int) Value {
 // NumComps returns the number of components of repetition r of field n
 // (the first when r is 0), as [Value.NumComps].
 func (x *Index) NumComps(n, r int) int {
-	if k, ok := x.repAt(n, max(r, 1)); ok {
-		return count(x.rep, k)
+	r = max(r, 1)
+	if i, ok := x.fieldAt(n); ok {
+		f := x.field[i]
+		switch {
+		case f.nrep == 0 && r == 1:
+			if lo, hi := f.sep, x.field[i+1].sep; hi > lo+1 || x.sep[hi] > x.sep[lo]+1 {
+				return int(hi - lo)
+			}
+		case r <= int(f.nrep):
+			return count(x.rep, int(f.rep)+r-1)
+		}
+		return 0
 	}
 	if x.isLiteral(n) {
-		return x.literalCount(n, r <= 1)
+		return x.literalCount(n, r == 1)
 	}
 	return 0
+}
+
+// compAt returns the index in x.comp of component c of repetition r of
+// field i, which is not plain.
+func (x *Index) compAt(f fieldEntry, r, c int) (int, bool) {
+	if r < 1 || r > int(f.nrep) {
+		return 0, false
+	}
+	k := int(f.rep) + r - 1
+	j := int(x.rep[k].child) + c - 1
+	return j, c >= 1 && j < int(x.rep[k+1].child)
 }
 
 // Comp returns component c of repetition r of field n (of the first
 // repetition when r is 0), as Field(n).Rep(r).Comp(c).
 func (x *Index) Comp(n, r, c int) Value {
-	if j, ok := x.compAt(n, max(r, 1), c); ok {
-		return Value{raw: x.raw[x.comp[j].start : x.comp[j+1].start-1], dl: x.dl.at(levelComp)}
+	r = max(r, 1)
+	if i, ok := x.fieldAt(n); ok {
+		f := x.field[i]
+		if f.nrep == 0 {
+			if lo, hi := int(f.sep), int(x.field[i+1].sep); r == 1 && c >= 1 && c <= hi-lo {
+				return Value{raw: x.raw[x.sep[lo+c-1]+1 : x.sep[lo+c]], dl: x.dl.at(levelComp)}
+			}
+		} else if j, ok := x.compAt(f, r, c); ok {
+			return Value{raw: x.raw[x.comp[j].start : x.comp[j+1].start-1], dl: x.dl.at(levelComp)}
+		}
+		return Value{dl: x.dl.at(levelComp)}
 	}
 	if x.isLiteral(n) {
-		if r <= 1 && c == 1 {
+		if r == 1 && c == 1 {
 			return x.literal(n)
 		}
 		return Value{}
@@ -270,11 +345,19 @@ func (x *Index) Comp(n, r, c int) Value {
 // repetition r of field n (the first of each when 0): 0 when the component
 // is empty.
 func (x *Index) NumSubs(n, r, c int) int {
-	if j, ok := x.compAt(n, max(r, 1), max(c, 1)); ok {
-		return count(x.comp, j)
+	r, c = max(r, 1), max(c, 1)
+	if i, ok := x.fieldAt(n); ok {
+		f := x.field[i]
+		if f.nrep == 0 {
+			return min(len(x.Comp(n, r, c).raw), 1)
+		}
+		if j, ok := x.compAt(f, r, c); ok {
+			return count(x.comp, j)
+		}
+		return 0
 	}
 	if x.isLiteral(n) {
-		return x.literalCount(n, r <= 1 && c <= 1)
+		return x.literalCount(n, r == 1 && c == 1)
 	}
 	return 0
 }
@@ -283,22 +366,31 @@ func (x *Index) NumSubs(n, r, c int) int {
 // (the first repetition or component when r or c is 0), as
 // Field(n).Rep(r).Comp(c).Sub(s).
 func (x *Index) Sub(n, r, c, s int) Value {
-	j, ok := x.compAt(n, max(r, 1), max(c, 1))
-	if !ok {
-		if x.isLiteral(n) {
-			if r <= 1 && c <= 1 && s == 1 {
-				return x.literal(n)
+	r, c = max(r, 1), max(c, 1)
+	if i, ok := x.fieldAt(n); ok {
+		f := x.field[i]
+		if f.nrep == 0 {
+			if s == 1 {
+				return x.Comp(n, r, c).subLevel()
 			}
-			return Value{}
+		} else if j, ok := x.compAt(f, r, c); ok {
+			if l := int(x.comp[j].child) + s - 1; s >= 1 && l < int(x.comp[j+1].child) {
+				return Value{raw: x.raw[x.leaf[l] : x.leaf[l+1]-1], dl: x.dl.at(levelSub)}
+			}
 		}
 		return Value{dl: x.dl.at(levelSub)}
 	}
-	l := int(x.comp[j].child) + s - 1
-	if s < 1 || l >= int(x.comp[j+1].child) {
-		return Value{dl: x.dl.at(levelSub)}
+	if x.isLiteral(n) {
+		if r == 1 && c == 1 && s == 1 {
+			return x.literal(n)
+		}
+		return Value{}
 	}
-	return Value{raw: x.raw[x.leaf[l] : x.leaf[l+1]-1], dl: x.dl.at(levelSub)}
+	return Value{dl: x.dl.at(levelSub)}
 }
+
+// subLevel returns v, a component, as its own subcomponent.
+func (v Value) subLevel() Value { return Value{raw: v.raw, dl: v.dl.at(levelSub)} }
 
 // At returns the value at l within the indexed segment (l.Segment and
 // l.Occurrence are ignored), as [Segment.At].
