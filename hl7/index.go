@@ -30,6 +30,7 @@ type Index struct {
 	raw    []byte
 	dl     delims
 	header bool   // MSH, FHS or BHS: fields 1 and 2 are literal
+	lit    int    // the number of literal fields: 2 in a header, else 0
 	enc    []byte // a header's field 2, the encoding characters
 	// sep holds the offset of every separator of the non-literal fields,
 	// after a virtual field separator before the first field and before
@@ -61,7 +62,7 @@ type item struct{ start, child uint32 }
 // Build indexes s, replacing what x held. The Index refers to the
 // segment's bytes, which must not change while it is in use.
 func (x *Index) Build(s Segment) {
-	x.raw, x.dl, x.header, x.enc = s.raw, packDelims(s.d, levelField), false, nil
+	x.raw, x.dl, x.header, x.lit, x.enc = s.raw, packDelims(s.d, levelField), false, 0, nil
 	x.sep, x.field = x.sep[:0], append(x.field[:0], fieldEntry{})
 	x.rep, x.comp, x.leaf = x.rep[:0], x.comp[:0], x.leaf[:0]
 	if len(s.raw) <= 3 {
@@ -69,7 +70,7 @@ func (x *Index) Build(s Segment) {
 	}
 	start := 4
 	if s.isHeader() {
-		x.header = true
+		x.header, x.lit = true, 2
 		end := bytes.IndexByte(s.raw[4:], s.d.Field)
 		if end < 0 {
 			x.enc = s.raw[4:]
@@ -85,52 +86,18 @@ func (x *Index) Build(s Segment) {
 // non-literal fields, and then indexes the fields that are not plain.
 func (x *Index) scan(start int) {
 	d := x.dl.delimiters()
-	fs, rs, cs, ss := d.Field, d.Repetition, d.Component, d.Subcomponent
-	raw := x.raw
-	body := raw[start:]
+	body := x.raw[start:]
 	// Most segments have no repetition or subcomponent separator: two
-	// searches (of the whole segment at once) say so, and then only
-	// field and component separators are looked for.
-	pr, ps := uint64(rs)*lowBytes, uint64(ss)*lowBytes
-	cx := bytes.IndexByte(body, rs) >= 0 || (ss != 0 && bytes.IndexByte(body, ss) >= 0)
-	if !cx || ss == 0 {
-		ps = uint64(fs) * lowBytes // a pattern already searched for
+	// searches of the whole segment say so, and then only field and
+	// component separators are looked for.
+	cx := bytes.IndexByte(body, d.Repetition) >= 0 || (d.Subcomponent != 0 && bytes.IndexByte(body, d.Subcomponent) >= 0)
+	other := d.Component
+	if cx {
+		other = 0
 	}
-	if !cx {
-		pr = ps
-	}
-	pf, pc := uint64(fs)*lowBytes, uint64(cs)*lowBytes
-	sep, field := append(x.sep, uint32(start-1)), x.field
-	i := start
-	for ; ; i += 8 {
-		var m uint64
-		if i+8 <= len(raw) {
-			w := binary.LittleEndian.Uint64(raw[i:])
-			m = zeroBytes(w^pf) | zeroBytes(w^pc) | zeroBytes(w^pr) | zeroBytes(w^ps)
-		} else {
-			for j := i; j < len(raw); j++ {
-				if c := raw[j]; c == fs || c == rs || c == cs || (c == ss && ss != 0) {
-					m |= 0x80 << (8 * (j - i))
-				}
-			}
-		}
-		for ; m != 0; m &= m - 1 {
-			j := i + bits.TrailingZeros64(m)>>3
-			sep = append(sep, uint32(j))
-			switch raw[j] {
-			case fs:
-				field = append(field, fieldEntry{sep: uint32(len(sep) - 1)})
-			case cs:
-			default: // a repetition or subcomponent separator
-				field[len(field)-1].nrep = 1
-			}
-		}
-		if i+8 >= len(raw) {
-			break
-		}
-	}
-	sep = append(sep, uint32(len(raw)))
-	x.sep, x.field = sep, append(field, fieldEntry{sep: uint32(len(sep) - 1)})
+	x.sep, x.field = scanSeparators(x.raw, start, d, other, append(x.sep, uint32(start-1)), x.field)
+	x.sep = append(x.sep, uint32(len(x.raw)))
+	x.field = append(x.field, fieldEntry{sep: uint32(len(x.sep) - 1)})
 	if cx {
 		for f := range len(x.field) - 1 {
 			if x.field[f].nrep > 0 {
@@ -138,6 +105,53 @@ func (x *Index) scan(start int) {
 			}
 		}
 	}
+}
+
+// scanSeparators appends to sep the offset of every separator of
+// raw[start:] and to field an entry for each field that a field separator
+// starts, marking fields with a repetition or subcomponent separator
+// (nrep 1). When other is not 0 the segment has only field and component
+// separators (other is the component separator), and only those are
+// looked for.
+func scanSeparators(raw []byte, start int, d Delimiters, other byte, sep []uint32, field []fieldEntry) ([]uint32, []fieldEntry) {
+	pf, pc := uint64(d.Field)*lowBytes, uint64(d.Component)*lowBytes
+	pr, ps := uint64(d.Repetition)*lowBytes, uint64(d.Subcomponent)*lowBytes
+	if d.Subcomponent == 0 {
+		ps = pr // a pattern already searched for
+	}
+	i := start
+	for ; i+8 <= len(raw); i += 8 {
+		// Eight bytes at a time, as in AppendFields: mf marks the field
+		// separators, m every separator.
+		w := binary.LittleEndian.Uint64(raw[i:])
+		mf := zeroBytes(w ^ pf)
+		m := mf | zeroBytes(w^pc)
+		if other == 0 {
+			m |= zeroBytes(w^pr) | zeroBytes(w^ps)
+		}
+		for ; m != 0; m &= m - 1 {
+			j := i + bits.TrailingZeros64(m)>>3
+			sep = append(sep, uint32(j))
+			if low := m & -m; mf&low != 0 {
+				field = append(field, fieldEntry{sep: uint32(len(sep) - 1)})
+			} else if other == 0 && raw[j] != d.Component {
+				field[len(field)-1].nrep = 1
+			}
+		}
+	}
+	for ; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case c == d.Field:
+			sep = append(sep, uint32(i))
+			field = append(field, fieldEntry{sep: uint32(len(sep) - 1)})
+		case c == d.Component:
+			sep = append(sep, uint32(i))
+		case c == d.Repetition || (c == d.Subcomponent && c != 0):
+			sep = append(sep, uint32(i))
+			field[len(field)-1].nrep = 1
+		}
+	}
+	return sep, field
 }
 
 // indexField indexes the repetitions, components and subcomponents of
@@ -173,12 +187,7 @@ func (x *Index) indexField(f int) {
 func (x *Index) Segment() Segment { return Segment{raw: x.raw, d: x.dl.delimiters()} }
 
 // literals is the number of literal fields before x.field[0].
-func (x *Index) literals() int {
-	if x.header {
-		return 2
-	}
-	return 0
-}
+func (x *Index) literals() int { return x.lit }
 
 // NumFields returns the number of the last field present, as
 // [Segment.NumFields].
@@ -250,7 +259,7 @@ func (x *Index) Field(n int) Value {
 // NumReps returns the number of repetitions of field n, as
 // [Value.NumReps] of [Index.Field].
 func (x *Index) NumReps(n int) int {
-	if i, ok := x.fieldAt(n); ok {
+	if i := n - 1 - x.lit; uint(i) < uint(len(x.field)-1) {
 		if f := x.field[i]; f.nrep > 0 {
 			return int(f.nrep)
 		}
