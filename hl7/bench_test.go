@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/iisproject/iis/internal/cputime"
 	lenaten "github.com/lenaten/hl7"
 )
 
@@ -28,7 +30,9 @@ func loadBench(tb testing.TB, file string) []byte {
 // BenchmarkParse compares our parser with github.com/lenaten/hl7 on the
 // same work: parse the message, then read MSH-9, MSH-10, PID-5 and every
 // RXA-5. The sub-benchmarks are named .../ours and .../lenaten so that
-// cmd/benchtable can print the ratio.
+// cmd/benchtable can print the ratio; .../index reads the same fields
+// through an Index of each segment read, to show what indexing costs a
+// reader of a few fields.
 func BenchmarkParse(b *testing.B) {
 	for _, bm := range benchMessages {
 		data := loadBench(b, bm.file)
@@ -48,6 +52,19 @@ func BenchmarkParse(b *testing.B) {
 					if s.Is("RXA") {
 						buf = s.Field(5).AppendText(buf[:0])
 					}
+				}
+			}
+		})
+		b.Run(bm.name+"/index", func(b *testing.B) {
+			var m Message
+			var x Index
+			var buf []byte
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				if buf, err = readFourIndexed(&m, &x, data, buf); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
@@ -74,6 +91,29 @@ func BenchmarkParse(b *testing.B) {
 			}
 		})
 	}
+}
+
+// readFourIndexed parses data into m and reads MSH-9, MSH-10, PID-5(1)
+// and every RXA-5 through an Index of their segments, into buf.
+func readFourIndexed(m *Message, x *Index, data, buf []byte) ([]byte, error) {
+	if err := m.Parse(data); err != nil {
+		return buf, err
+	}
+	for _, s := range m.Segments() {
+		switch {
+		case s.Is("MSH"):
+			x.Build(s)
+			buf = x.Field(9).AppendText(buf[:0])
+			buf = x.Field(10).AppendText(buf[:0])
+		case s.Is("PID"):
+			x.Build(s)
+			buf = x.Rep(5, 1).AppendText(buf[:0])
+		case s.Is("RXA"):
+			x.Build(s)
+			buf = x.Field(5).AppendText(buf[:0])
+		}
+	}
+	return buf, nil
 }
 
 // TestBenchmarkParity checks that both parsers read the same values in the
@@ -204,6 +244,7 @@ func BenchmarkFullRead(b *testing.B) {
 		var x Index
 		b.SetBytes(size)
 		b.ReportAllocs()
+		cpu := cputime.Process()
 		for b.Loop() {
 			for _, msg := range msgs {
 				if _, err := readAllIndexed(&m, &x, msg); err != nil {
@@ -211,11 +252,13 @@ func BenchmarkFullRead(b *testing.B) {
 				}
 			}
 		}
+		reportCPU(b, cputime.Process()-cpu, size)
 	})
 	b.Run("aira-25-vxu/lazy", func(b *testing.B) {
 		var m Message
 		b.SetBytes(size)
 		b.ReportAllocs()
+		cpu := cputime.Process()
 		for b.Loop() {
 			for _, msg := range msgs {
 				if _, err := readAllLazy(&m, msg); err != nil {
@@ -223,10 +266,12 @@ func BenchmarkFullRead(b *testing.B) {
 				}
 			}
 		}
+		reportCPU(b, cputime.Process()-cpu, size)
 	})
 	b.Run("aira-25-vxu/lenaten", func(b *testing.B) {
 		b.SetBytes(size)
 		b.ReportAllocs()
+		cpu := cputime.Process()
 		for b.Loop() {
 			for _, msg := range msgs {
 				if _, err := readAllLenaten(msg); err != nil {
@@ -234,6 +279,7 @@ func BenchmarkFullRead(b *testing.B) {
 				}
 			}
 		}
+		reportCPU(b, cputime.Process()-cpu, size)
 	})
 }
 
@@ -250,5 +296,16 @@ func TestFullReadParity(t *testing.T) {
 		if err1 != nil || err2 != nil || err3 != nil || a != b || a != c {
 			t.Errorf("message %d: index %d (%v), lazy %d (%v), lenaten %d (%v) bytes", i+1, a, err1, b, err2, c, err3)
 		}
+	}
+}
+
+// reportCPU reports the process's CPU time per operation and the rate it
+// gives, which, unlike ns/op and MB/s, do not depend on what else the
+// machine runs.
+func reportCPU(b *testing.B, cpu time.Duration, size int64) {
+	if cpu > 0 {
+		ns := float64(cpu.Nanoseconds()) / float64(b.N)
+		b.ReportMetric(ns, "cpu-ns/op")
+		b.ReportMetric(float64(size)*1e3/ns, "cpu-MB/s")
 	}
 }
