@@ -309,3 +309,34 @@ func reportCPU(b *testing.B, cpu time.Duration, size int64) {
 		b.ReportMetric(float64(size)*1e3/ns, "cpu-MB/s")
 	}
 }
+
+// BenchmarkSplit compares the two ways of splitting every segment of a
+// parsed message once: an Index of each (every separator, all levels)
+// and AppendFields (field separators only, components found later by
+// Value.SplitComps), on the benchmark messages.
+func BenchmarkSplit(b *testing.B) {
+	for _, bm := range benchMessages {
+		m, err := Parse(loadBench(b, bm.file))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(bm.name+"/index", func(b *testing.B) {
+			var x Index
+			b.SetBytes(int64(len(m.Bytes())))
+			for b.Loop() {
+				for _, s := range m.Segments() {
+					x.Build(s)
+				}
+			}
+		})
+		b.Run(bm.name+"/fields", func(b *testing.B) {
+			buf := make([]Value, 0, 64)
+			b.SetBytes(int64(len(m.Bytes())))
+			for b.Loop() {
+				for _, s := range m.Segments() {
+					buf = s.AppendFields(buf[:0])
+				}
+			}
+		})
+	}
+}
