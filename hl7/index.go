@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"slices"
 )
 
 // Index is the structural index of one segment: the positions of all its
@@ -119,6 +120,11 @@ func scanSeparators(raw []byte, start int, d Delimiters, other byte, sep []uint3
 	if d.Subcomponent == 0 {
 		ps = pr // a pattern already searched for
 	}
+	// The separators are written by index into the buffers' full length,
+	// grown between blocks: an append in the loop would keep the slices
+	// in memory around its call to grow them.
+	sepBuf, ns := sep[:cap(sep)], len(sep)
+	fieldBuf, nf := field[:cap(field)], len(field)
 	i := start
 	for ; i+8 <= len(raw); i += 8 {
 		// Eight bytes at a time, as in AppendFields: mf marks the field
@@ -129,16 +135,28 @@ func scanSeparators(raw []byte, start int, d Delimiters, other byte, sep []uint3
 		if other == 0 {
 			m |= zeroBytes(w^pr) | zeroBytes(w^ps)
 		}
+		if m == 0 {
+			continue
+		}
+		if ns+8 > len(sepBuf) || nf+8 > len(fieldBuf) {
+			sepBuf = slices.Grow(sepBuf[:ns], 8+len(raw)/8)
+			sepBuf = sepBuf[:cap(sepBuf)]
+			fieldBuf = slices.Grow(fieldBuf[:nf], 8+len(raw)/16)
+			fieldBuf = fieldBuf[:cap(fieldBuf)]
+		}
 		for ; m != 0; m &= m - 1 {
 			j := i + bits.TrailingZeros64(m)>>3
-			sep = append(sep, uint32(j))
+			sepBuf[ns] = uint32(j)
 			if low := m & -m; mf&low != 0 {
-				field = append(field, fieldEntry{sep: uint32(len(sep) - 1)})
+				fieldBuf[nf] = fieldEntry{sep: uint32(ns)}
+				nf++
 			} else if other == 0 && raw[j] != d.Component {
-				field[len(field)-1].nrep = 1
+				fieldBuf[nf-1].nrep = 1
 			}
+			ns++
 		}
 	}
+	sep, field = sepBuf[:ns], fieldBuf[:nf]
 	for ; i < len(raw); i++ {
 		switch c := raw[i]; {
 		case c == d.Field:
