@@ -239,48 +239,31 @@ func readAllLenaten(msg []byte) (int, error) {
 // Segment and Value methods, lenaten with github.com/lenaten/hl7.
 func BenchmarkFullRead(b *testing.B) {
 	msgs, size := loadAIRA(b)
-	b.Run("aira-25-vxu/ours", func(b *testing.B) {
-		var m Message
-		var x Index
-		b.SetBytes(size)
-		b.ReportAllocs()
-		cpu := cputime.Process()
-		for b.Loop() {
-			for _, msg := range msgs {
-				if _, err := readAllIndexed(&m, &x, msg); err != nil {
-					b.Fatal(err)
+	var m Message
+	var x Index
+	readers := []struct {
+		name string
+		read func(msg []byte) (int, error)
+	}{
+		{"ours", func(msg []byte) (int, error) { return readAllIndexed(&m, &x, msg) }},
+		{"lazy", func(msg []byte) (int, error) { return readAllLazy(&m, msg) }},
+		{"lenaten", readAllLenaten},
+	}
+	for _, r := range readers {
+		b.Run("aira-25-vxu/"+r.name, func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			cpu := cputime.Process()
+			for b.Loop() {
+				for _, msg := range msgs {
+					if _, err := r.read(msg); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
-		}
-		reportCPU(b, cputime.Process()-cpu, size)
-	})
-	b.Run("aira-25-vxu/lazy", func(b *testing.B) {
-		var m Message
-		b.SetBytes(size)
-		b.ReportAllocs()
-		cpu := cputime.Process()
-		for b.Loop() {
-			for _, msg := range msgs {
-				if _, err := readAllLazy(&m, msg); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		reportCPU(b, cputime.Process()-cpu, size)
-	})
-	b.Run("aira-25-vxu/lenaten", func(b *testing.B) {
-		b.SetBytes(size)
-		b.ReportAllocs()
-		cpu := cputime.Process()
-		for b.Loop() {
-			for _, msg := range msgs {
-				if _, err := readAllLenaten(msg); err != nil {
-					b.Fatal(err)
-				}
-			}
-		}
-		reportCPU(b, cputime.Process()-cpu, size)
-	})
+			reportCPU(b, cputime.Process()-cpu, size)
+		})
+	}
 }
 
 // TestFullReadParity: the three readers of BenchmarkFullRead read the same
