@@ -61,7 +61,8 @@ type fieldEntry struct{ sep, rep, nrep uint32 }
 type item struct{ start, child uint32 }
 
 // Build indexes s, replacing what x held. The Index refers to the
-// segment's bytes, which must not change while it is in use.
+// segment's bytes, which must not change while it is in use. Offsets are
+// 32-bit: a segment must be shorter than 4 GiB.
 func (x *Index) Build(s Segment) {
 	x.raw, x.dl, x.header, x.lit, x.enc = s.raw, packDelims(s.d, levelField), false, 0, nil
 	x.sep, x.field = x.sep[:0], append(x.field[:0], fieldEntry{})
@@ -92,11 +93,7 @@ func (x *Index) scan(start int) {
 	// searches of the whole segment say so, and then only field and
 	// component separators are looked for.
 	cx := bytes.IndexByte(body, d.Repetition) >= 0 || (d.Subcomponent != 0 && bytes.IndexByte(body, d.Subcomponent) >= 0)
-	other := d.Component
-	if cx {
-		other = 0
-	}
-	x.sep, x.field = scanSeparators(x.raw, start, d, other, append(x.sep, uint32(start-1)), x.field)
+	x.sep, x.field = scanSeparators(x.raw, start, d, !cx, append(x.sep, uint32(start-1)), x.field)
 	x.sep = append(x.sep, uint32(len(x.raw)))
 	x.field = append(x.field, fieldEntry{sep: uint32(len(x.sep) - 1)})
 	if cx {
@@ -111,10 +108,9 @@ func (x *Index) scan(start int) {
 // scanSeparators appends to sep the offset of every separator of
 // raw[start:] and to field an entry for each field that a field separator
 // starts, marking fields with a repetition or subcomponent separator
-// (nrep 1). When other is not 0 the segment has only field and component
-// separators (other is the component separator), and only those are
-// looked for.
-func scanSeparators(raw []byte, start int, d Delimiters, other byte, sep []uint32, field []fieldEntry) ([]uint32, []fieldEntry) {
+// (nrep 1). When plain, raw has only field and component separators, and
+// only those are looked for.
+func scanSeparators(raw []byte, start int, d Delimiters, plain bool, sep []uint32, field []fieldEntry) ([]uint32, []fieldEntry) {
 	pf, pc := uint64(d.Field)*lowBytes, uint64(d.Component)*lowBytes
 	pr, ps := uint64(d.Repetition)*lowBytes, uint64(d.Subcomponent)*lowBytes
 	if d.Subcomponent == 0 {
@@ -132,7 +128,7 @@ func scanSeparators(raw []byte, start int, d Delimiters, other byte, sep []uint3
 		w := binary.LittleEndian.Uint64(raw[i:])
 		mf := zeroBytes(w ^ pf)
 		m := mf | zeroBytes(w^pc)
-		if other == 0 {
+		if !plain {
 			m |= zeroBytes(w^pr) | zeroBytes(w^ps)
 		}
 		if m == 0 {
@@ -150,7 +146,7 @@ func scanSeparators(raw []byte, start int, d Delimiters, other byte, sep []uint3
 			if low := m & -m; mf&low != 0 {
 				fieldBuf[nf] = fieldEntry{sep: uint32(ns)}
 				nf++
-			} else if other == 0 && raw[j] != d.Component {
+			} else if !plain && raw[j] != d.Component {
 				fieldBuf[nf-1].nrep = 1
 			}
 			ns++
