@@ -2,7 +2,6 @@ package hl7
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,24 +12,14 @@ import (
 // gathered and synthetic fixtures); see testdata/hl7/SOURCES.md.
 const corpusDir = "../testdata/hl7/samples"
 
-// corpus returns every .hl7 file of the sample corpus.
+// corpus returns every .hl7 file of the sample corpus, by path under
+// corpusDir.
 func corpus(t testing.TB) map[string][]byte {
 	t.Helper()
 	files := map[string][]byte{}
-	err := filepath.WalkDir(corpusDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".hl7") {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
+	for path, b := range hl7Files(t, corpusDir) {
 		rel, _ := filepath.Rel(corpusDir, path)
 		files[rel] = b
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if len(files) < 100 {
 		t.Fatalf("only %d sample files under %s", len(files), corpusDir)

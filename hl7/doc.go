@@ -7,7 +7,10 @@
 // its segments, and every [Value] it hands out is a sub-slice of the input.
 // Reusing a Message across inputs ([Message.Parse]) parses and reads fields
 // without allocating. Values are located lazily, by scanning the segment for
-// delimiters, so a reader pays only for the fields it reads.
+// delimiters, so a reader pays only for the fields it reads. A reader of
+// many values of a segment builds an [Index] of it instead: one pass
+// records every separator, and each field, repetition, component and
+// subcomponent is then found in constant time.
 //
 // Positions follow HL7 notation and are 1-based: field 5 of PID is PID-5, its
 // second repetition PID-5(2), the first component of that PID-5(2).1, and the

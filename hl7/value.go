@@ -2,6 +2,8 @@ package hl7
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 )
 
@@ -243,6 +245,27 @@ func (v Value) SplitComps(out []Value) int {
 	raw, dl, comp := v.raw, v.dl.at(levelComp), v.dl.component()
 	n, start := 0, 0
 	i := 0
+	// Eight bytes at a time while they last (as AppendFields), then byte
+	// by byte; a repetition separator found in a word ends the first loop
+	// where the second stops at once.
+	pc, pr := uint64(comp)*lowBytes, uint64(rep)*lowBytes
+words:
+	for ; i+8 <= len(raw); i += 8 {
+		for m := zeroBytes(binary.LittleEndian.Uint64(raw[i:])^pc) | zeroBytes(binary.LittleEndian.Uint64(raw[i:])^pr); m != 0; m &= m - 1 {
+			j := i + bits.TrailingZeros64(m)>>3
+			if raw[j] != comp {
+				i = j
+				break words
+			}
+			if n == len(out) {
+				return n + 1
+			}
+			o := &out[n]
+			o.raw, o.dl = raw[start:j], dl
+			n++
+			start = j + 1
+		}
+	}
 	for ; i < len(raw); i++ {
 		c := raw[i]
 		if c == rep && c != comp {

@@ -85,7 +85,7 @@ func BenchmarkImmunizationHome(b *testing.B) {
 	}
 	var results []registry.Result
 	if err := pgx.BeginFunc(ctx, reg.Pool(), func(tx pgx.Tx) error {
-		results, err = reg.ApplyBatch(ctx, tx, msgs)
+		results, err = reg.ApplyBulk(ctx, tx, msgs)
 		return err
 	}); err != nil {
 		b.Fatal(err)

@@ -85,7 +85,7 @@ func BenchmarkQueryZ44(b *testing.B) {
 		queries = append(queries, q)
 	}
 	if err := pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
-		_, err := st.ApplyBatch(ctx, tx, msgs)
+		_, err := st.ApplyBulk(ctx, tx, msgs)
 		return err
 	}); err != nil {
 		b.Fatal(err)

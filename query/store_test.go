@@ -35,7 +35,7 @@ func storeWith(t *testing.T, files ...string) *StoreRegistry {
 			Transport: "test", Received: now, Raw: sample(t, f), Decoded: r})
 	}
 	if err := pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
-		_, err := st.ApplyBatch(ctx, tx, msgs)
+		_, err := st.ApplyBulk(ctx, tx, msgs)
 		return err
 	}); err != nil {
 		t.Fatal(err)

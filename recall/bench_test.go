@@ -176,7 +176,7 @@ func seedClinic(b *testing.B, reg *registry.Store, fac string) int {
 				Transport: "mllp", Received: time.Now(), Raw: m.Body, Decoded: r})
 		}
 		if err := pgx.BeginFunc(ctx, reg.Pool(), func(tx pgx.Tx) error {
-			_, err := reg.ApplyBatch(ctx, tx, msgs)
+			_, err := reg.ApplyBulk(ctx, tx, msgs)
 			return err
 		}); err != nil {
 			b.Fatal(err)

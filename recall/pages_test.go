@@ -118,7 +118,7 @@ func (f *fixture) report(fac, ctl, given, family, dob string, doses ...string) i
 	m := &registry.Message{Kind: "vxu", Facility: fac, ControlID: ctl, Type: "VXU", Ack: "AA", Transport: "mllp", Received: time.Now(), Raw: raw, Decoded: res}
 	var out registry.Result
 	if err := pgx.BeginFunc(context.Background(), f.reg.Pool(), func(tx pgx.Tx) error {
-		rs, err := f.reg.ApplyBatch(context.Background(), tx, []*registry.Message{m})
+		rs, err := f.reg.ApplyBulk(context.Background(), tx, []*registry.Message{m})
 		if err == nil {
 			out = rs[0]
 		}

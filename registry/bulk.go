@@ -20,9 +20,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // ApplyBulk applies msgs in order inside tx with set-based statements: a
 // fixed number of round trips and statements for the whole slice instead
-// of a few per message. It gives the same results as ApplyBatch: messages
-// later in the slice see the patients created or updated by earlier ones
-// (resolved in memory, since the candidate query runs once for all).
+// of a few per message. The results are those of applying the messages
+// one by one: messages later in the slice see the patients created or
+// updated by earlier ones (resolved in memory, since the candidate query
+// runs once for all).
 //
 // Round trips: (1) advisory locks and id reservation; (2) the source
 // reports (their unique key detects redeliveries) and the candidates of

@@ -212,11 +212,6 @@ func (s *Store) Apply(ctx context.Context, tx pgx.Tx, m *Message) (Result, error
 	return res[0], nil
 }
 
-// ApplyBatch is ApplyBulk (kept for callers of the first API).
-func (s *Store) ApplyBatch(ctx context.Context, tx pgx.Tx, msgs []*Message) ([]Result, error) {
-	return s.ApplyBulk(ctx, tx, msgs)
-}
-
 // idPool hands out the row ids reserved for a batch.
 type idPool struct{ patients, doses []int64 }
 

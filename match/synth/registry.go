@@ -124,140 +124,207 @@ type regCandidate struct {
 // decided the same way, except that a block's size limit does not apply
 // to the patients the batch created, which no block reaches here.
 func EvaluateRegistry(m *match.Matcher, p *Population) RegistryResult {
-	var res RegistryResult
-	res.Records = len(p.Records)
-	var (
-		pats     []*regPatient
-		index    = map[string][]int32{}
-		patOf    = make([]int32, len(p.Records))
-		byPerson = map[int32][]int32{} // child → patients holding its reports, in creation order
-		reviews  [][2]int32            // (new patient, candidate)
-		// Per-patient hit counts of the current report, reset through stamp.
-		hits   []int32
-		strong []bool
-		stamp  []int32
-	)
+	sim := newRegistrySim(m, p)
 	for i, rec := range p.Records {
-		if !rec.Normalized() {
-			match.Normalize(rec)
-		}
-		keys := slices.Compact(slices.Sorted(slices.Values(match.BlockingKeys(rec))))
-		var touched []int32
-		for _, k := range keys {
-			b := index[k]
-			if len(b) >= RegistryMaxBlock {
-				res.SkippedKeys++
-				continue
-			}
-			for _, pid := range b {
-				if stamp[pid] != int32(i+1) {
-					stamp[pid], hits[pid], strong[pid] = int32(i+1), 0, false
-					touched = append(touched, pid)
-				}
-				hits[pid]++
-				if !strings.HasPrefix(k, "D:") && !strings.HasPrefix(k, "L:") {
-					strong[pid] = true
-				}
-			}
-		}
-		var cands []int32
-		for _, pid := range touched {
-			if hits[pid] >= 2 || strong[pid] {
-				cands = append(cands, pid)
-			}
-		}
-		slices.Sort(cands)
-		res.Candidates += len(cands)
-		res.MaxCandidates = max(res.MaxCandidates, len(cands))
-
-		// decide, as registry.Store.decide.
-		crecs := make([]*match.Record, 0, len(cands))
-		for _, pid := range cands {
-			crecs = append(crecs, pats[pid].rec)
-		}
-		var possible []regCandidate
-		b, identifier := m.Choose(rec, crecs, func(k int, r match.Result) {
-			if r.Outcome == match.PossibleMatch {
-				possible = append(possible, regCandidate{cands[k], r.Score})
-			}
-		})
-		best := int32(-1)
-		if b >= 0 {
-			best = cands[b]
-		}
-
-		person := p.Person[i]
-		if best >= 0 && !slices.ContainsFunc(pats[best].reports, func(r int32) bool { return p.Person[r] == person }) {
-			res.WrongLinks++
-			res.FalseLinks = append(res.FalseLinks, FalseLink{Report: i, Patient: slices.Clone(pats[best].reports),
-				Result: m.Compare(rec, pats[best].rec), Record: pats[best].rec})
-		}
-		var pid int32
-		outcome := "new"
-		switch {
-		case best >= 0:
-			outcome = "match"
-			if identifier {
-				res.Identifier++
-			} else {
-				res.Match++
-			}
-			pid = best
-			pt := pats[pid]
-			pt.rec = match.Merge(pt.rec, rec)
-			match.Normalize(pt.rec)
-			for _, k := range keys {
-				if !slices.Contains(pt.keys, k) {
-					pt.keys = append(pt.keys, k)
-					index[k] = append(index[k], pid)
-				}
-			}
-		default:
-			pid = int32(len(pats))
-			pats = append(pats, &regPatient{rec: rec, keys: keys})
-			hits, strong, stamp = append(hits, 0), append(strong, false), append(stamp, 0)
-			for _, k := range keys {
-				index[k] = append(index[k], pid)
-			}
-			if len(possible) > 0 {
-				outcome = "possible"
-				res.Possible++
-				slices.SortFunc(possible, func(a, b regCandidate) int {
-					if c := cmp.Compare(b.score, a.score); c != 0 {
-						return c
-					}
-					return cmp.Compare(a.id, b.id)
-				})
-				for _, c := range possible[:min(len(possible), 5)] {
-					reviews = append(reviews, [2]int32{pid, c.id})
-				}
-			} else {
-				res.New++
-			}
-		}
-
-		// A report that does not join a patient of its child while one
-		// exists is a miss.
-		mine := byPerson[person]
-		if len(mine) > 0 && !slices.Contains(mine, pid) {
-			res.Misses = append(res.Misses, miss(m, p, i, outcome, mine, cands, pats))
-		}
-		pats[pid].reports = append(pats[pid].reports, int32(i))
-		patOf[i] = pid
-		if !slices.Contains(mine, pid) {
-			byPerson[person] = append(mine, pid)
-		}
+		sim.apply(i, rec)
 	}
-	res.Patients = len(pats)
-	res.PatientOf = patOf
-	res.Persons = len(byPerson)
-	for _, ps := range byPerson {
+	res := sim.res
+	res.Records = len(p.Records)
+	res.Patients = len(sim.pats)
+	res.PatientOf = sim.patOf
+	res.Persons = len(sim.byPerson)
+	for _, ps := range sim.byPerson {
 		if len(ps) > 1 {
 			res.SplitPersons++
 		}
 	}
+	scoreClusters(p, sim.pats, &res)
+	res.TruePairs = truePairs(p.Person)
+	res.ReviewRows = len(sim.reviews)
+	res.ReviewRowsTrue, res.ReviewTP = resolveReviews(p, sim.pats, sim.reviews, sim.patOf)
+	return res
+}
 
-	// The final clustering against the truth.
+// registrySim is the registry as EvaluateRegistry builds it, report by
+// report.
+type registrySim struct {
+	m        *match.Matcher
+	p        *Population
+	res      RegistryResult
+	pats     []*regPatient
+	index    map[string][]int32 // blocking key → patients, in creation order
+	patOf    []int32
+	byPerson map[int32][]int32 // child → patients holding its reports, in creation order
+	reviews  [][2]int32        // (new patient, candidate)
+	// Per-patient hit counts of the current report, reset through stamp.
+	hits   []int32
+	strong []bool
+	stamp  []int32
+}
+
+func newRegistrySim(m *match.Matcher, p *Population) *registrySim {
+	return &registrySim{m: m, p: p, index: map[string][]int32{}, patOf: make([]int32, len(p.Records)),
+		byPerson: map[int32][]int32{}}
+}
+
+// apply applies report i: it finds the candidates, decides as the
+// registry does, links the report or creates a patient, and keeps the
+// score.
+func (s *registrySim) apply(i int, rec *match.Record) {
+	if !rec.Normalized() {
+		match.Normalize(rec)
+	}
+	keys := slices.Compact(slices.Sorted(slices.Values(match.BlockingKeys(rec))))
+	cands := s.candidates(i, keys)
+	s.res.Candidates += len(cands)
+	s.res.MaxCandidates = max(s.res.MaxCandidates, len(cands))
+	best, identifier, possible := s.decide(rec, cands)
+	s.checkLink(i, rec, best)
+	var pid int32
+	outcome := "new"
+	switch {
+	case best >= 0:
+		outcome = "match"
+		if identifier {
+			s.res.Identifier++
+		} else {
+			s.res.Match++
+		}
+		pid = best
+		s.link(pid, rec, keys)
+	default:
+		pid = s.create(rec, keys)
+		if len(possible) > 0 {
+			outcome = "possible"
+			s.res.Possible++
+			for _, c := range bestPossible(possible, 5) {
+				s.reviews = append(s.reviews, [2]int32{pid, c.id})
+			}
+		} else {
+			s.res.New++
+		}
+	}
+	s.place(i, pid, outcome, cands)
+}
+
+// candidates returns the patients, in id order, that share with report i
+// two of its blocking keys, or one that is not a birth-date (D:) or
+// surname-and-year (L:) key; a key shared by RegistryMaxBlock patients or
+// more is skipped.
+func (s *registrySim) candidates(i int, keys []string) []int32 {
+	var touched []int32
+	for _, k := range keys {
+		b := s.index[k]
+		if len(b) >= RegistryMaxBlock {
+			s.res.SkippedKeys++
+			continue
+		}
+		for _, pid := range b {
+			if s.stamp[pid] != int32(i+1) {
+				s.stamp[pid], s.hits[pid], s.strong[pid] = int32(i+1), 0, false
+				touched = append(touched, pid)
+			}
+			s.hits[pid]++
+			if !strings.HasPrefix(k, "D:") && !strings.HasPrefix(k, "L:") {
+				s.strong[pid] = true
+			}
+		}
+	}
+	var cands []int32
+	for _, pid := range touched {
+		if s.hits[pid] >= 2 || s.strong[pid] {
+			cands = append(cands, pid)
+		}
+	}
+	slices.Sort(cands)
+	return cands
+}
+
+// decide chooses among the candidates as registry.Store.decide does: the
+// patient to link (-1 for none), whether an identifier decided, and the
+// candidates that are a PossibleMatch.
+func (s *registrySim) decide(rec *match.Record, cands []int32) (best int32, identifier bool, possible []regCandidate) {
+	crecs := make([]*match.Record, 0, len(cands))
+	for _, pid := range cands {
+		crecs = append(crecs, s.pats[pid].rec)
+	}
+	b, identifier := s.m.Choose(rec, crecs, func(k int, r match.Result) {
+		if r.Outcome == match.PossibleMatch {
+			possible = append(possible, regCandidate{cands[k], r.Score})
+		}
+	})
+	if b < 0 {
+		return -1, identifier, possible
+	}
+	return cands[b], identifier, possible
+}
+
+// checkLink counts report i as a wrong link when best, the patient it is
+// linked to, holds no report of its child.
+func (s *registrySim) checkLink(i int, rec *match.Record, best int32) {
+	person := s.p.Person[i]
+	if best < 0 || slices.ContainsFunc(s.pats[best].reports, func(r int32) bool { return s.p.Person[r] == person }) {
+		return
+	}
+	s.res.WrongLinks++
+	s.res.FalseLinks = append(s.res.FalseLinks, FalseLink{Report: i, Patient: slices.Clone(s.pats[best].reports),
+		Result: s.m.Compare(rec, s.pats[best].rec), Record: s.pats[best].rec})
+}
+
+// link merges rec into patient pid, which gains the report's keys.
+func (s *registrySim) link(pid int32, rec *match.Record, keys []string) {
+	pt := s.pats[pid]
+	pt.rec = match.Merge(pt.rec, rec)
+	match.Normalize(pt.rec)
+	for _, k := range keys {
+		if !slices.Contains(pt.keys, k) {
+			pt.keys = append(pt.keys, k)
+			s.index[k] = append(s.index[k], pid)
+		}
+	}
+}
+
+// create makes a patient of rec and returns its id.
+func (s *registrySim) create(rec *match.Record, keys []string) int32 {
+	pid := int32(len(s.pats))
+	s.pats = append(s.pats, &regPatient{rec: rec, keys: keys})
+	s.hits, s.strong, s.stamp = append(s.hits, 0), append(s.strong, false), append(s.stamp, 0)
+	for _, k := range keys {
+		s.index[k] = append(s.index[k], pid)
+	}
+	return pid
+}
+
+// bestPossible returns the n best-scoring candidates, the lower id first
+// on a tie: the review rows the registry writes. It sorts possible.
+func bestPossible(possible []regCandidate, n int) []regCandidate {
+	slices.SortFunc(possible, func(a, b regCandidate) int {
+		if c := cmp.Compare(b.score, a.score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	return possible[:min(len(possible), n)]
+}
+
+// place records that report i joined patient pid with the given outcome,
+// and counts a miss when a patient of its child existed and is not pid.
+func (s *registrySim) place(i int, pid int32, outcome string, cands []int32) {
+	person := s.p.Person[i]
+	mine := s.byPerson[person]
+	if len(mine) > 0 && !slices.Contains(mine, pid) {
+		s.res.Misses = append(s.res.Misses, miss(s.m, s.p, i, outcome, mine, cands, s.pats))
+	}
+	s.pats[pid].reports = append(s.pats[pid].reports, int32(i))
+	s.patOf[i] = pid
+	if !slices.Contains(mine, pid) {
+		s.byPerson[person] = append(mine, pid)
+	}
+}
+
+// scoreClusters scores the final patients against the truth, pairwise
+// over their reports: TP, FP, MixedPatients and TwinMerges.
+func scoreClusters(p *Population, pats []*regPatient, res *RegistryResult) {
 	count := map[int32]int{}
 	for _, pt := range pats {
 		clear(count)
@@ -278,32 +345,41 @@ func EvaluateRegistry(m *match.Matcher, p *Population) RegistryResult {
 			res.MixedPatients++
 		}
 	}
-	perPerson := map[int32]int{}
-	for _, person := range p.Person {
-		perPerson[person]++
-	}
-	for _, c := range perPerson {
-		res.TruePairs += c * (c - 1) / 2
-	}
+}
 
-	// The review queue resolved by a person who is always right.
+// truePairs is the number of pairs of reports of the same child.
+func truePairs(person []int32) int {
+	perPerson := map[int32]int{}
+	for _, p := range person {
+		perPerson[p]++
+	}
+	n := 0
+	for _, c := range perPerson {
+		n += c * (c - 1) / 2
+	}
+	return n
+}
+
+// resolveReviews resolves the review queue as a person who is always
+// right would: a row whose candidate holds a report of the new patient's
+// child merges the two patients. It returns the number of such rows and
+// the true pairs of reports in one patient afterwards.
+func resolveReviews(p *Population, pats []*regPatient, reviews [][2]int32, patOf []int32) (rowsTrue, tp int) {
 	parent := make([]int32, len(pats))
 	for i := range parent {
 		parent[i] = int32(i)
 	}
-	var find func(int32) int32
-	find = func(x int32) int32 {
+	find := func(x int32) int32 {
 		for parent[x] != x {
 			parent[x] = parent[parent[x]]
 			x = parent[x]
 		}
 		return x
 	}
-	res.ReviewRows = len(reviews)
 	for _, rv := range reviews {
 		person := p.Person[pats[rv[0]].reports[0]]
 		if slices.ContainsFunc(pats[rv[1]].reports, func(r int32) bool { return p.Person[r] == person }) {
-			res.ReviewRowsTrue++
+			rowsTrue++
 			parent[find(rv[0])] = find(rv[1])
 		}
 	}
@@ -315,9 +391,9 @@ func EvaluateRegistry(m *match.Matcher, p *Population) RegistryResult {
 		groups[group{person, find(patOf[i])}]++
 	}
 	for _, c := range groups {
-		res.ReviewTP += c * (c - 1) / 2
+		tp += c * (c - 1) / 2
 	}
-	return res
+	return rowsTrue, tp
 }
 
 // miss describes report i, which did not join mine, the patients holding
