@@ -126,8 +126,14 @@ type Config struct {
 	Registry   Registry
 	Forecaster *forecast.Engine
 	Authorizer Authorizer
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Authority is the registry's assigning authority: every patient an
+	// answer carries gets one more PID-3 identifier, the registry's
+	// patient id (its FHIR Patient.id) of type SR with this authority, so
+	// that a client can manage FHIR Groups with it (Bulk Data's
+	// v2-mediated dynamic Groups). Empty: no such identifier.
+	Authority string
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Service answers queries; it implements ingest.QueryHandler.
@@ -136,13 +142,14 @@ type Service struct {
 	reg  Registry
 	fc   *forecast.Engine
 	auth Authorizer
+	aa   string
 	log  *slog.Logger
 	now  func() time.Time
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
-	s := &Service{v: cfg.Validator, reg: cfg.Registry, fc: cfg.Forecaster, auth: cfg.Authorizer, log: cfg.Logger, now: cfg.Now}
+	s := &Service{v: cfg.Validator, reg: cfg.Registry, fc: cfg.Forecaster, auth: cfg.Authorizer, aa: cfg.Authority, log: cfg.Logger, now: cfg.Now}
 	if s.v == nil {
 		s.v = immz.New(immz.Config{})
 	}
@@ -214,7 +221,7 @@ func (s *Service) Answer(ctx context.Context, r *immz.Result, src ingest.Source)
 	}
 	resp := &immz.QueryResponse{Status: immz.StatusOK}
 	for _, c := range list {
-		resp.Candidates = append(resp.Candidates, c.Patient)
+		resp.Candidates = append(resp.Candidates, s.withRegistryID(c.Patient, c.PatientID))
 	}
 	for _, c := range list {
 		if err := s.reg.RecordDisclosure(ctx, Disclosure{Facility: AuditedFacility(src), PatientID: c.PatientID, At: s.now(), Profile: "Z31",
@@ -239,7 +246,7 @@ func (s *Service) history(ctx context.Context, r *immz.Result, src ingest.Source
 		}
 	}
 	now := s.now()
-	h := &immz.PatientHistory{Patient: p, AssessedOn: now, Doses: make([]immz.EvaluatedDose, len(doses))}
+	h := &immz.PatientHistory{Patient: s.withRegistryID(p, c.PatientID), AssessedOn: now, Doses: make([]immz.EvaluatedDose, len(doses))}
 	for i := range doses {
 		h.Doses[i].Vaccination = doses[i]
 	}
@@ -254,6 +261,18 @@ func (s *Service) history(ctx context.Context, r *immz.Result, src ingest.Source
 		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError, Issues: []immz.Issue{issueInternal}})
 	}
 	return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusOK, Match: h})
+}
+
+// withRegistryID returns p with the registry's id for it added to its
+// identifiers (type SR, the registry's authority), if it has an authority.
+func (s *Service) withRegistryID(p iis.Patient, id int64) iis.Patient {
+	if s.aa == "" {
+		return p
+	}
+	ids := make([]iis.Identifier, 0, len(p.Identifiers)+1)
+	ids = append(ids, p.Identifiers...)
+	p.Identifiers = append(ids, iis.Identifier{Value: strconv.FormatInt(id, 10), Authority: s.aa, Type: "SR"})
+	return p
 }
 
 // evaluate runs the forecaster over the patient's doses and fills in each

@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/iisproject/iis/accounts"
+	"github.com/iisproject/iis/bulk"
 	"github.com/iisproject/iis/certificate"
 	"github.com/iisproject/iis/console"
 	"github.com/iisproject/iis/facility"
@@ -40,6 +41,7 @@ import (
 	"github.com/iisproject/iis/query"
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/registry"
+	"github.com/iisproject/iis/smart"
 	"github.com/iisproject/iis/soap"
 	"github.com/iisproject/iis/worker"
 )
@@ -123,6 +125,8 @@ type server struct {
 	mllp     *mllp.Server
 	http     *http.Server
 	shcKeys  *certificate.Keys // signs certificates' SMART Health Cards; published at /.well-known/jwks.json
+	smart    *smart.Server     // FHIR access tokens (cmd/iisd/bulk.go)
+	bulk     *bulk.Server      // FHIR Groups and $export
 	mllpLn   net.Listener
 	httpLn   net.Listener
 }
@@ -208,9 +212,13 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 	}
 	s.queryReg = query.FromStore(s.store)
 	queries := query.New(query.Config{Validator: validator, Registry: s.queryReg, Forecaster: fc,
-		Authorizer: queryAuthorizer(cfg, log), Logger: log})
+		Authorizer: queryAuthorizer(cfg, log), Authority: registryAuthority(cfg), Logger: log})
 	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Queries: queries, Profiles: profiles, Metrics: ingest.NewMetrics(reg), Logger: log})
 	if err := s.startPortal(ctx, bg, fc); err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
+	}
+	if err := s.startBulk(bg); err != nil {
 		s.shutdown(5 * time.Second)
 		return nil, err
 	}
@@ -444,6 +452,7 @@ func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
 	if s.portal != nil {
 		mux.Handle("/", s.portal)
 	}
+	s.registerBulk(mux)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	if s.cfg.Pprof {
 		// Go's profiler, for an engineer looking at where the CPU goes

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/iisproject/iis/bulk"
+	"github.com/iisproject/iis/fhirclients"
+	"github.com/iisproject/iis/registry"
+	"github.com/iisproject/iis/smart"
+)
+
+// startBulk builds FHIR authorization (SMART Backend Services) and Bulk
+// Data (Groups, Group-level $export), mounts the FHIR client pages for
+// program staff, and runs export jobs until bg ends.
+func (s *server) startBulk(bg context.Context) error {
+	if !s.cfg.FHIRBulk {
+		return nil
+	}
+	base := strings.TrimRight(s.cfg.PublicURL, "/")
+	tokenURL := ""
+	if base != "" {
+		tokenURL = base + "/auth/token"
+	}
+	clients := smart.NewStore(s.store.Pool())
+	auth, err := smart.New(smart.Config{Store: clients, TokenURL: tokenURL, TokenTTL: s.cfg.SMARTTokenTTL,
+		Audit: auditAdapter{s.store}, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	b, err := bulk.New(bulk.Config{Store: bulk.NewStore(s.store.Pool()), Registry: s.store, Source: s.exportSource(),
+		BaseURL: base, FileTTL: s.cfg.BulkFileTTL, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	pages, err := fhirclients.New(fhirclients.Config{Clients: clients, Organizations: s.accounts, Audit: s.store, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	pages.Register(s.portal.Handle)
+	s.smart, s.bulk = auth, b
+	go b.Run(bg)
+	return nil
+}
+
+// registerBulk adds the token endpoint and SMART configuration (open) and
+// the Group and export endpoints (behind the bearer token) to mux.
+func (s *server) registerBulk(mux *http.ServeMux) {
+	if s.smart == nil {
+		return
+	}
+	s.smart.Register(mux.Handle)
+	s.bulk.Register(func(pattern string, h http.Handler) { mux.Handle(pattern, s.smart.Authenticate(h)) })
+}
+
+// exportSource is where $export reads resources: the FHIR API once this
+// build has it.
+func (s *server) exportSource() bulk.Source { return noResources{} }
+
+// noResources fails every export: this build has no FHIR resource model.
+type noResources struct{}
+
+func (noResources) ExportNDJSON(context.Context, string, []int64, time.Time, func([]byte) error) error {
+	return errors.New("this build serves no FHIR resources (package fhirapi)")
+}
+
+// auditAdapter records the token endpoint's issues in the registry's
+// audit log.
+type auditAdapter struct{ reg *registry.Store }
+
+func (a auditAdapter) Audit(ctx context.Context, actor, action, detail string) error {
+	return a.reg.RecordAudit(ctx, registry.AuditEntry{Actor: actor, Action: action, Detail: detail})
+}
+
+// registryAuthority is the assigning authority of the registry's patient
+// ids (the FHIR Patient.id) in query answers' PID-3: this IIS's MSH-4
+// (facility), else its MSH-3 (application).
+func registryAuthority(cfg Config) string {
+	if cfg.Facility != "" {
+		return cfg.Facility
+	}
+	return cfg.Application
+}
