@@ -82,7 +82,8 @@ func (v view) resource() groupResource {
 // errForbidden: the Group exists but is not the client's.
 var errForbidden = errors.New("bulk: the Group is not this client's")
 
-// lookup returns Group id as g may see it.
+// lookup returns Group id as g may see it, with the members that may be
+// disclosed.
 func (s *Server) lookup(ctx context.Context, g smart.Grant, id string) (view, error) {
 	if fac, ok := strings.CutPrefix(id, autoPrefix); ok {
 		if !g.Statewide() && fac != g.FacilityID {
@@ -101,6 +102,13 @@ func (s *Server) lookup(ctx context.Context, g smart.Grant, id string) (view, er
 	if grp.ClientID != g.ClientID {
 		return view{}, errForbidden
 	}
+	// Members who opted out since they were added stay stored (they are
+	// back if the opt-out is reversed) but are never shown or exported.
+	ok, err := s.cfg.Registry.Disclosable(ctx, grp.Members)
+	if err != nil {
+		return view{}, err
+	}
+	grp.Members = slices.DeleteFunc(grp.Members, func(id int64) bool { return !ok[id] })
 	return view{Group: grp}, nil
 }
 

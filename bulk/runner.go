@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/iisproject/iis/smart"
@@ -71,30 +70,14 @@ func (s *Server) RunOne(ctx context.Context) bool {
 // errTakenAway: the export was cancelled (or taken over) while it ran.
 var errTakenAway = errors.New("bulk: export no longer this runner's")
 
-// members returns the patients the export covers: the Group's members
-// that may be disclosed (the Source filters again, and audits).
-func (s *Server) members(ctx context.Context, x *Export) ([]int64, error) {
-	v, err := s.lookup(ctx, x.Grant, x.GroupID)
-	if err != nil {
-		return nil, err
-	}
-	if v.automatic {
-		return v.Members, nil // FacilityPatients leaves out the undisclosed
-	}
-	ok, err := s.cfg.Registry.Disclosable(ctx, v.Members)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(v.Members, func(id int64) bool { return !ok[id] }), nil
-}
-
 // runExport writes the export's files, type by type and batch by batch of
 // patients, stored in chunks; it returns the resources written.
 func (s *Server) runExport(ctx context.Context, x *Export) (int, error) {
-	ids, err := s.members(ctx, x)
+	v, err := s.lookup(ctx, x.Grant, x.GroupID)
 	if err != nil {
 		return 0, err
 	}
+	ids := v.Members // those that may be disclosed; the Source filters again, and audits
 	ctx = smart.NewContext(ctx, x.Grant)
 	total := 0
 	for ti, typ := range x.Types {

@@ -2,21 +2,21 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/iisproject/iis/bulk"
+	"github.com/iisproject/iis/fhirapi"
 	"github.com/iisproject/iis/fhirclients"
+	"github.com/iisproject/iis/forecast"
 	"github.com/iisproject/iis/registry"
 	"github.com/iisproject/iis/smart"
 )
 
 // startBulk builds FHIR authorization (SMART Backend Services) and Bulk
-// Data (Groups, Group-level $export), mounts the FHIR client pages for
+// Data (Groups, Group-level $export of package fhirapi's resources), mounts the FHIR client pages for
 // program staff, and runs export jobs until bg ends.
-func (s *server) startBulk(bg context.Context) error {
+func (s *server) startBulk(bg context.Context, fc *forecast.Engine) error {
 	if !s.cfg.FHIRBulk {
 		return nil
 	}
@@ -31,7 +31,11 @@ func (s *server) startBulk(bg context.Context) error {
 	if err != nil {
 		return err
 	}
-	b, err := bulk.New(bulk.Config{Store: bulk.NewStore(s.store.Pool()), Registry: s.store, Source: s.exportSource(),
+	resources, err := fhirapi.New(fhirapi.Config{Registry: s.store, Forecaster: fc, BaseURL: base + "/fhir", Logger: s.log})
+	if err != nil {
+		return err
+	}
+	b, err := bulk.New(bulk.Config{Store: bulk.NewStore(s.store.Pool()), Registry: s.store, Source: resources,
 		BaseURL: base, FileTTL: s.cfg.BulkFileTTL, Logger: s.log})
 	if err != nil {
 		return err
@@ -54,17 +58,6 @@ func (s *server) registerBulk(mux *http.ServeMux) {
 	}
 	s.smart.Register(mux.Handle)
 	s.bulk.Register(func(pattern string, h http.Handler) { mux.Handle(pattern, s.smart.Authenticate(h)) })
-}
-
-// exportSource is where $export reads resources: the FHIR API once this
-// build has it.
-func (s *server) exportSource() bulk.Source { return noResources{} }
-
-// noResources fails every export: this build has no FHIR resource model.
-type noResources struct{}
-
-func (noResources) ExportNDJSON(context.Context, string, []int64, time.Time, func([]byte) error) error {
-	return errors.New("this build serves no FHIR resources (package fhirapi)")
 }
 
 // auditAdapter records the token endpoint's issues in the registry's

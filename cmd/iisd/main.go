@@ -218,7 +218,7 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		s.shutdown(5 * time.Second)
 		return nil, err
 	}
-	if err := s.startBulk(bg); err != nil {
+	if err := s.startBulk(bg, fc); err != nil {
 		s.shutdown(5 * time.Second)
 		return nil, err
 	}
