@@ -22,6 +22,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/iisproject/iis/registry"
@@ -67,9 +68,12 @@ type Config struct {
 	Worker string
 	// ChunkSize is the bytes of NDJSON stored together (default 1 MiB).
 	ChunkSize int
-	// Batch is how many patients are asked of the Source at once (default 2,000).
-	Batch  int
-	Logger *slog.Logger
+	// Batch is how many patients are asked of the Source at once (default 1,000).
+	Batch int
+	// Workers is how many batches are read from the Source at once
+	// (default GOMAXPROCS: an export may use every core).
+	Workers int
+	Logger  *slog.Logger
 }
 
 // Server serves Groups and $export and runs export jobs.
@@ -96,7 +100,10 @@ func New(cfg Config) (*Server, error) {
 		cfg.ChunkSize = 1 << 20
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 2000
+		cfg.Batch = 1000
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
 	if cfg.Worker == "" {
 		id, err := newID("w")

@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,8 +71,8 @@ func (s *Server) RunOne(ctx context.Context) bool {
 // errTakenAway: the export was cancelled (or taken over) while it ran.
 var errTakenAway = errors.New("bulk: export no longer this runner's")
 
-// runExport writes the export's files, type by type and batch by batch of
-// patients, stored in chunks; it returns the resources written.
+// runExport writes the export's files, type by type, stored in chunks; it
+// returns the resources written.
 func (s *Server) runExport(ctx context.Context, x *Export) (int, error) {
 	v, err := s.lookup(ctx, x.Grant, x.GroupID)
 	if err != nil {
@@ -81,63 +82,94 @@ func (s *Server) runExport(ctx context.Context, x *Export) (int, error) {
 	ctx = smart.NewContext(ctx, x.Grant)
 	total := 0
 	for ti, typ := range x.Types {
-		w := &chunkWriter{s: s, ctx: ctx, export: x.ID, typ: typ, buf: make([]byte, 0, s.cfg.ChunkSize+64<<10)}
-		for from := 0; from < len(ids); from += s.cfg.Batch {
-			progress := fmt.Sprintf("%s (%d of %d types): %d%% of %d patients", typ, ti+1, len(x.Types), 100*from/len(ids), len(ids))
-			mine, err := s.cfg.Store.Heartbeat(ctx, x.ID, s.cfg.Worker, progress)
-			if err != nil {
-				return total, err
-			}
-			if !mine {
-				return total, errTakenAway
-			}
-			batch := ids[from:min(from+s.cfg.Batch, len(ids))]
-			if err := s.cfg.Source.ExportNDJSON(ctx, typ, batch, x.Since, w.emit); err != nil {
-				return total, fmt.Errorf("%s: %w", typ, err)
-			}
-		}
-		if err := w.flush(); err != nil {
+		n, err := s.runType(ctx, x, ti, typ, ids)
+		total += n
+		if err != nil {
 			return total, err
 		}
-		total += w.total
 	}
 	return total, nil
 }
 
-// chunkWriter gathers NDJSON lines into chunks of about ChunkSize bytes.
-type chunkWriter struct {
-	s      *Server
-	ctx    context.Context
-	export string
-	typ    string
-	buf    []byte
-	lines  int
-	seq    int
-	total  int
+// batchOut is the NDJSON of one batch of patients, in blocks of about
+// ChunkSize bytes.
+type batchOut struct {
+	blocks []block
+	err    error
 }
 
-func (c *chunkWriter) emit(line []byte) error {
-	if bytes.IndexByte(line, '\n') >= 0 {
-		return errors.New("bulk: a resource of the source spans lines")
-	}
-	c.buf = append(c.buf, line...)
-	c.buf = append(c.buf, '\n')
-	c.lines++
-	if len(c.buf) >= c.s.cfg.ChunkSize {
-		return c.flush()
-	}
-	return nil
+type block struct {
+	data  []byte
+	lines int
 }
 
-func (c *chunkWriter) flush() error {
-	if c.lines == 0 {
+// runType writes the file of one type: Workers batches of patients are
+// read from the Source at once, and stored in order as they come.
+func (s *Server) runType(ctx context.Context, x *Export, ti int, typ string, ids []int64) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	nb := (len(ids) + s.cfg.Batch - 1) / s.cfg.Batch
+	results := make([]chan batchOut, nb)
+	for i := range results {
+		results[i] = make(chan batchOut, 1)
+	}
+	slots := make(chan struct{}, s.cfg.Workers)
+	go func() {
+		for i := 0; i < nb; i++ {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			batch := ids[i*s.cfg.Batch : min((i+1)*s.cfg.Batch, len(ids))]
+			go func() { results[i] <- s.readBatch(ctx, typ, batch, x.Since) }()
+		}
+	}()
+	seq, total := 0, 0
+	for i := 0; i < nb; i++ {
+		progress := fmt.Sprintf("%s (%d of %d types): %d%% of %d patients", typ, ti+1, len(x.Types), 100*i/nb, len(ids))
+		if mine, err := s.cfg.Store.Heartbeat(ctx, x.ID, s.cfg.Worker, progress); err != nil || !mine {
+			return total, cmp.Or(err, errTakenAway)
+		}
+		var out batchOut
+		select {
+		case out = <-results[i]:
+		case <-ctx.Done():
+			return total, ctx.Err()
+		}
+		<-slots
+		if out.err != nil {
+			return total, fmt.Errorf("%s: %w", typ, out.err)
+		}
+		for _, b := range out.blocks {
+			if err := s.cfg.Store.SaveChunk(ctx, x.ID, typ, seq, b.lines, b.data); err != nil {
+				return total, err
+			}
+			seq++
+			total += b.lines
+		}
+	}
+	return total, nil
+}
+
+// readBatch asks the Source for one batch's resources.
+func (s *Server) readBatch(ctx context.Context, typ string, ids []int64, since time.Time) batchOut {
+	var out batchOut
+	cur := block{data: make([]byte, 0, 64<<10)}
+	out.err = s.cfg.Source.ExportNDJSON(ctx, typ, ids, since, func(line []byte) error {
+		if bytes.IndexByte(line, '\n') >= 0 {
+			return errors.New("bulk: a resource of the source spans lines")
+		}
+		cur.data = append(append(cur.data, line...), '\n')
+		cur.lines++
+		if len(cur.data) >= s.cfg.ChunkSize {
+			out.blocks = append(out.blocks, cur)
+			cur = block{data: make([]byte, 0, s.cfg.ChunkSize+64<<10)}
+		}
 		return nil
+	})
+	if cur.lines > 0 {
+		out.blocks = append(out.blocks, cur)
 	}
-	if err := c.s.cfg.Store.SaveChunk(c.ctx, c.export, c.typ, c.seq, c.lines, c.buf); err != nil {
-		return err
-	}
-	c.seq++
-	c.total += c.lines
-	c.buf, c.lines = c.buf[:0], 0
-	return nil
+	return out
 }
