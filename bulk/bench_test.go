@@ -12,6 +12,7 @@ import (
 	"github.com/iisproject/iis/bulk"
 	"github.com/iisproject/iis/fhirapi"
 	"github.com/iisproject/iis/forecast"
+	"github.com/iisproject/iis/internal/cputime"
 	"github.com/iisproject/iis/registry"
 	"github.com/iisproject/iis/registry/pgtest"
 	"github.com/iisproject/iis/smart"
@@ -135,11 +136,11 @@ func benchOne(b *testing.B, ctx context.Context, srv *bulk.Server, store *bulk.S
 	if err != nil {
 		b.Fatal(err)
 	}
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), cputime.Process()
 	if !srv.RunOne(ctx) {
 		b.Fatal("no export to run")
 	}
-	run := time.Since(t0)
+	run, cpu := time.Since(t0), cputime.Process()-cpu0
 	x, err := store.Export(ctx, id, g.ClientID)
 	if err != nil || x.Status != bulk.StatusComplete {
 		b.Fatalf("export %s: %v %+v", id, err, x)
@@ -161,6 +162,7 @@ func benchOne(b *testing.B, ctx context.Context, srv *bulk.Server, store *bulk.S
 	b.ReportMetric(float64(size)/1e6/run.Seconds(), "MB/s")
 	b.ReportMetric(float64(size)/1e6/download.Seconds(), "download-MB/s")
 	b.ReportMetric(float64(n), "resources")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(n), "CPU-µs/resource")
 	b.Logf("%d members, %d resources, %.1f MB: export %v, download %v", members, n, float64(size)/1e6, run.Round(time.Millisecond), download.Round(time.Millisecond))
 	if err := store.Cancel(ctx, id, g.ClientID); err != nil {
 		b.Fatal(err)

@@ -46,3 +46,9 @@ CREATE TABLE bulk_export_chunks (
     data      bytea NOT NULL,
     PRIMARY KEY (export_id, type, seq)
 );
+-- The chunks are written once and read once or twice: lz4 compresses them
+-- several times faster than the default pglz (where the server has it).
+DO $$ BEGIN
+    ALTER TABLE bulk_export_chunks ALTER COLUMN data SET COMPRESSION lz4;
+EXCEPTION WHEN OTHERS THEN NULL;
+END $$;
