@@ -101,5 +101,5 @@ func (s *Server) assess(r *registry.DisclosableRecord) *assessment {
 	for i, id := range r.DoseIDs {
 		ids[i] = itoa(id)
 	}
-	return assess(s.fc, r.PatientID, &r.Patient, r.Vaccinations, ids, s.now())
+	return assess(s.fc, itoa(r.PatientID), &r.Patient, r.Vaccinations, ids, s.now())
 }
