@@ -32,6 +32,7 @@ import (
 	"github.com/iisproject/iis/certificate"
 	"github.com/iisproject/iis/console"
 	"github.com/iisproject/iis/facility"
+	"github.com/iisproject/iis/fhirapi"
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/ingest"
 	"github.com/iisproject/iis/localpg"
@@ -125,6 +126,7 @@ type server struct {
 	shcKeys  *certificate.Keys // signs certificates' SMART Health Cards; published at /.well-known/jwks.json
 	mllpLn   net.Listener
 	httpLn   net.Listener
+	fhir     *fhirapi.Server // the FHIR R4 API, when configured (fhir.go)
 }
 
 // run starts iisd and blocks until ctx is cancelled, then shuts down
@@ -211,6 +213,10 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		Authorizer: queryAuthorizer(cfg, log), Logger: log})
 	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Queries: queries, Profiles: profiles, Metrics: ingest.NewMetrics(reg), Logger: log})
 	if err := s.startPortal(ctx, bg, fc); err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
+	}
+	if err := s.startFHIR(fc); err != nil {
 		s.shutdown(5 * time.Second)
 		return nil, err
 	}
@@ -444,6 +450,7 @@ func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
 	if s.portal != nil {
 		mux.Handle("/", s.portal)
 	}
+	s.mountFHIR(mux)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	if s.cfg.Pprof {
 		// Go's profiler, for an engineer looking at where the CPU goes
