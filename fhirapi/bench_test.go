@@ -2,6 +2,7 @@ package fhirapi
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"slices"
@@ -136,6 +137,28 @@ func BenchmarkForecastRate(b *testing.B) {
 				b.ReportMetric(float64(lat[n*99/100].Microseconds())/1000, "p99-ms")
 				b.ReportMetric(float64(rate), "req/s")
 			}
+		})
+	}
+}
+
+// BenchmarkExportRead is the export's reads alone: a thousand patients'
+// records per statement, as ExportNDJSON asks for them.
+func BenchmarkExportRead(b *testing.B) {
+	srv, ids := benchPopulation(b)
+	for _, parts := range []registry.RecordParts{{Demographics: true}, {Doses: true}, {Demographics: true, Doses: true}} {
+		b.Run(fmt.Sprintf("demographics=%v,doses=%v", parts.Demographics, parts.Doses), func(b *testing.B) {
+			n := 0
+			start := time.Now()
+			for b.Loop() {
+				for i := 0; i < len(ids); i += exportBatch {
+					recs, err := srv.reg.ReadRecords(context.Background(), ids[i:min(i+exportBatch, len(ids))], "", time.Time{}, parts)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += len(recs)
+				}
+			}
+			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "patients/s")
 		})
 	}
 }

@@ -86,7 +86,7 @@ func (s *Server) exportLines(lines [][]byte, resourceType string, r *registry.Di
 		msgs = []proto.Message{s.assess(r).recommendation()}
 	}
 	for _, m := range msgs {
-		b, err := s.json.MarshalResource(m)
+		b, err := s.marshalFast(m)
 		if err != nil {
 			return nil, fmt.Errorf("fhirapi: export: %s of patient %d: %w", resourceType, r.PatientID, err)
 		}

@@ -92,7 +92,7 @@ func (s *Server) writeParameters(w http.ResponseWriter, r *http.Request, ps []na
 		Parameter    []out  `json:"parameter"`
 	}{ResourceType: "Parameters"}
 	for _, p := range ps {
-		b, err := s.json.MarshalResource(p.res)
+		b, err := s.marshalFast(p.res)
 		if err != nil {
 			s.internal(w, r, err)
 			return

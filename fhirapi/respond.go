@@ -20,7 +20,7 @@ const fhirJSON = "application/fhir+json"
 
 // write sends a resource.
 func (s *Server) write(w http.ResponseWriter, r *http.Request, status int, res proto.Message) {
-	b, err := s.json.MarshalResource(res)
+	b, err := s.marshalFast(res)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "fhir: writing a resource failed", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
