@@ -141,8 +141,10 @@ func extCode(url string, c string) *dpb.Extension {
 	return extension(url, &dpb.Extension_ValueX{Choice: &dpb.Extension_ValueX_Code{Code: fcode(c)}})
 }
 
-func patientRef(id int64) *dpb.Reference {
-	return &dpb.Reference{Reference: &dpb.Reference_PatientId{PatientId: &dpb.ReferenceId{Value: strconv.FormatInt(id, 10)}}}
+func patientRef(id int64) *dpb.Reference { return patientRefID(strconv.FormatInt(id, 10)) }
+
+func patientRefID(id string) *dpb.Reference {
+	return &dpb.Reference{Reference: &dpb.Reference_PatientId{PatientId: &dpb.ReferenceId{Value: id}}}
 }
 
 func immunizationRef(id string) *dpb.Reference {

@@ -86,7 +86,7 @@ func (s *Server) exportLines(lines [][]byte, resourceType string, r *registry.Di
 		msgs = []proto.Message{s.assess(r).recommendation()}
 	}
 	for _, m := range msgs {
-		b, err := s.json.MarshalResource(m)
+		b, err := s.marshalFast(m)
 		if err != nil {
 			return nil, fmt.Errorf("fhirapi: export: %s of patient %d: %w", resourceType, r.PatientID, err)
 		}
@@ -101,5 +101,5 @@ func (s *Server) assess(r *registry.DisclosableRecord) *assessment {
 	for i, id := range r.DoseIDs {
 		ids[i] = itoa(id)
 	}
-	return assess(s.fc, r.PatientID, &r.Patient, r.Vaccinations, ids, s.now())
+	return assess(s.fc, itoa(r.PatientID), &r.Patient, r.Vaccinations, ids, s.now())
 }

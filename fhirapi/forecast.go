@@ -26,7 +26,7 @@ const (
 // assessment is one patient's forecast: the engine's result with the
 // mapping of its doses back to the record's.
 type assessment struct {
-	patientID int64
+	patientID string // the Patient's id
 	on        time.Time
 	record    forecast.Record
 	result    forecast.Result
@@ -34,7 +34,7 @@ type assessment struct {
 }
 
 // assess runs the CDSi engine over a patient's record as query's Z42 does.
-func assess(fc *forecast.Engine, patientID int64, p *iis.Patient, vs []iis.Vaccination, doseIDs []string, on time.Time) *assessment {
+func assess(fc *forecast.Engine, patientID string, p *iis.Patient, vs []iis.Vaccination, doseIDs []string, on time.Time) *assessment {
 	in := fc.FromRecord(p, vs)
 	return &assessment{patientID: patientID, on: on, record: in, result: fc.Forecast(in.Patient, in.Doses, on), doseIDs: doseIDs}
 }
@@ -68,8 +68,8 @@ func groupConcept(name string) *dpb.CodeableConcept {
 // that support it.
 func (a *assessment) recommendation() *rpb.ImmunizationRecommendation {
 	out := &rpb.ImmunizationRecommendation{
-		Id:        fid(a.patientID),
-		Patient:   patientRef(a.patientID),
+		Id:        &dpb.Id{Value: a.patientID},
+		Patient:   patientRefID(a.patientID),
 		Date:      fday(a.on),
 		Authority: &dpb.Reference{Display: fstr("CDC Clinical Decision Support for Immunization (CDSi) logic")},
 	}
@@ -137,7 +137,7 @@ func (a *assessment) evaluations() []*epb.ImmunizationEvaluation {
 			ev := &epb.ImmunizationEvaluation{
 				Id:                evaluationID(id, g.VaccineGroup),
 				Status:            &epb.ImmunizationEvaluation_StatusCode{Value: vpb.ImmunizationEvaluationStatusCodesValueSet_COMPLETED},
-				Patient:           patientRef(a.patientID),
+				Patient:           patientRefID(a.patientID),
 				Date:              fday(a.on),
 				Authority:         &dpb.Reference{Display: fstr("CDC Clinical Decision Support for Immunization (CDSi) logic")},
 				TargetDisease:     group,

@@ -35,6 +35,8 @@ type Config struct {
 	// holds "*": anyone who reaches the listener can read any record. For
 	// closed test set-ups only; iisd warns at every start with it.
 	QueryAllowUnauthenticated bool `json:"query_allow_unauthenticated"`
+	// FHIR serves the FHIR R4 API under /fhir/ (cmd/iisd/fhir.go).
+	FHIR bool `json:"fhir"`
 
 	MLLPAddr           string        `json:"mllp_addr"` // IIS_MLLP_ADDR, -mllp-addr ("" disables)
 	MLLPTLSCert        string        `json:"mllp_tls_cert"`

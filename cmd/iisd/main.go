@@ -33,6 +33,7 @@ import (
 	"github.com/iisproject/iis/certificate"
 	"github.com/iisproject/iis/console"
 	"github.com/iisproject/iis/facility"
+	"github.com/iisproject/iis/fhirapi"
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/ingest"
 	"github.com/iisproject/iis/localpg"
@@ -129,6 +130,7 @@ type server struct {
 	bulk     *bulk.Server      // FHIR Groups and $export
 	mllpLn   net.Listener
 	httpLn   net.Listener
+	fhir     *fhirapi.Server // the FHIR R4 API, when configured (fhir.go)
 }
 
 // run starts iisd and blocks until ctx is cancelled, then shuts down
@@ -215,6 +217,10 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		Authorizer: queryAuthorizer(cfg, log), Authority: registryAuthority(cfg), Logger: log})
 	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Queries: queries, Profiles: profiles, Metrics: ingest.NewMetrics(reg), Logger: log})
 	if err := s.startPortal(ctx, bg, fc); err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
+	}
+	if err := s.startFHIR(fc); err != nil {
 		s.shutdown(5 * time.Second)
 		return nil, err
 	}
@@ -453,6 +459,7 @@ func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
 		mux.Handle("/", s.portal)
 	}
 	s.registerBulk(mux)
+	s.mountFHIR(mux)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	if s.cfg.Pprof {
 		// Go's profiler, for an engineer looking at where the CPU goes
