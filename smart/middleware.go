@@ -47,3 +47,18 @@ func WriteOutcome(w http.ResponseWriter, status int, code, msg string) {
 		"issue":        []map[string]string{{"severity": "error", "code": code, "diagnostics": msg}},
 	})
 }
+
+// Identify is Authenticate for handlers that answer some requests without
+// a token (the FHIR API's CapabilityStatement) and check for the grant
+// themselves: a request without an Authorization header goes to next
+// without a grant; one with a token that is not live is answered 401.
+func (s *Server) Identify(next http.Handler) http.Handler {
+	checked := s.Authenticate(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		checked.ServeHTTP(w, r)
+	})
+}

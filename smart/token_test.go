@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -46,6 +47,10 @@ func newTestServer(t *testing.T) *testServer {
 	mux.Handle("GET /fhir/whoami", srv.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g, _ := FromContext(r.Context())
 		w.Write([]byte(g.ClientID + " " + g.FacilityID + " " + FormatScopes(g.Scopes)))
+	})))
+	mux.Handle("GET /fhir/metadata", srv.Identify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g, ok := FromContext(r.Context())
+		fmt.Fprintf(w, "grant=%v %s", ok, g.ClientID)
 	})))
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
@@ -187,6 +192,22 @@ func TestReplayExpiryAndDisable(t *testing.T) {
 	ts.get(t, token, 200)
 	ts.get(t, "", 401)
 	ts.get(t, "not-a-token", 401)
+	// Identify: no token passes without a grant, a bad one is refused.
+	for _, tc := range []struct{ token, want string }{{"", "200 grant=false "}, {token, "200 grant=true ehr"}, {"nope", "401"}} {
+		req, _ := http.NewRequest("GET", ts.http.URL+"/fhir/metadata", nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := fmt.Sprintf("%d %s", resp.StatusCode, b); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("Identify with %q: %q, want %q", tc.token, got, tc.want)
+		}
+	}
 	if err := ts.store.SetEnabled(context.Background(), "ehr", false); err != nil {
 		t.Fatal(err)
 	}

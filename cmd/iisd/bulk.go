@@ -13,11 +13,13 @@ import (
 	"github.com/iisproject/iis/smart"
 )
 
-// startBulk builds FHIR authorization (SMART Backend Services) and Bulk
-// Data (Groups, Group-level $export of package fhirapi's resources), mounts the FHIR client pages for
-// program staff, and runs export jobs until bg ends.
+// startBulk builds FHIR authorization (SMART Backend Services: the token
+// endpoint, and the FHIR client pages for program staff) when the FHIR API
+// or Bulk Data is configured, and Bulk Data (Groups, Group-level $export
+// of package fhirapi's resources, export jobs run until bg ends) when
+// fhir_bulk is.
 func (s *server) startBulk(bg context.Context, fc *forecast.Engine) error {
-	if !s.cfg.FHIRBulk {
+	if !s.cfg.FHIR && !s.cfg.FHIRBulk {
 		return nil
 	}
 	base := strings.TrimRight(s.cfg.PublicURL, "/")
@@ -31,21 +33,27 @@ func (s *server) startBulk(bg context.Context, fc *forecast.Engine) error {
 	if err != nil {
 		return err
 	}
-	resources, err := fhirapi.New(fhirapi.Config{Registry: s.store, Forecaster: fc, BaseURL: base + "/fhir", Logger: s.log})
+	pages, err := fhirclients.New(fhirclients.Config{Clients: clients, Organizations: s.accounts, Audit: s.store, Logger: s.log})
 	if err != nil {
 		return err
+	}
+	pages.Register(s.portal.Handle)
+	s.smart = auth
+	if !s.cfg.FHIRBulk {
+		return nil
+	}
+	resources := s.fhir // the FHIR API's server when it is configured too
+	if resources == nil {
+		if resources, err = fhirapi.New(fhirapi.Config{Registry: s.store, Forecaster: fc, Logger: s.log}); err != nil {
+			return err
+		}
 	}
 	b, err := bulk.New(bulk.Config{Store: bulk.NewStore(s.store.Pool()), Registry: s.store, Source: resources,
 		BaseURL: base, FileTTL: s.cfg.BulkFileTTL, Logger: s.log})
 	if err != nil {
 		return err
 	}
-	pages, err := fhirclients.New(fhirclients.Config{Clients: clients, Organizations: s.accounts, Audit: s.store, Logger: s.log})
-	if err != nil {
-		return err
-	}
-	pages.Register(s.portal.Handle)
-	s.smart, s.bulk = auth, b
+	s.bulk = b
 	go b.Run(bg)
 	return nil
 }
@@ -53,11 +61,12 @@ func (s *server) startBulk(bg context.Context, fc *forecast.Engine) error {
 // registerBulk adds the token endpoint and SMART configuration (open) and
 // the Group and export endpoints (behind the bearer token) to mux.
 func (s *server) registerBulk(mux *http.ServeMux) {
-	if s.smart == nil {
-		return
+	if s.smart != nil {
+		s.smart.Register(mux.Handle)
 	}
-	s.smart.Register(mux.Handle)
-	s.bulk.Register(func(pattern string, h http.Handler) { mux.Handle(pattern, s.smart.Authenticate(h)) })
+	if s.bulk != nil {
+		s.bulk.Register(func(pattern string, h http.Handler) { mux.Handle(pattern, s.smart.Authenticate(h)) })
+	}
 }
 
 // auditAdapter records the token endpoint's issues in the registry's

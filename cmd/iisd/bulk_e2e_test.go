@@ -38,7 +38,9 @@ type fhirResource struct {
 // facility's client and a client without the scopes are refused; an
 // opted-out child is absent from every answer.
 func TestBulkExportEndToEnd(t *testing.T) {
-	s := startTest(t, func(c *Config) { c.FHIRBulk = true; c.QueryFacilities = []string{"CLINIC1"}; c.Facility = "CTIIS" })
+	s := startTest(t, func(c *Config) {
+		c.FHIR, c.FHIRBulk, c.QueryFacilities, c.Facility = true, true, []string{"CLINIC1"}, "CTIIS"
+	})
 	ctx := context.Background()
 	base := "http://" + s.httpLn.Addr().String()
 	ada := []string{"08:20240110", "20:20240312", "10:20240312"}
@@ -48,7 +50,8 @@ func TestBulkExportEndToEnd(t *testing.T) {
 		homeVXU("CLINIC1", "BE-3", "OLA1", "Ola", "Okafor", "20220920", "08:20220920", "20:20221121"),
 		homeVXU("CLINIC2", "BE-4", "HAL1", "Hal", "Hughes", "20210101", "08:20210101"),
 	)
-	adaID := registryIDFromQBP(t, s, "ADA1^^^CLINIC1^MR|Avery^Ada^^^^^L||20240110|F")
+	// Ola is found over v2 (the registry id in the RSP's PID-3), Ada over
+	// FHIR (Patient/$match) once the client has a token.
 	olaID := registryIDFromQBP(t, s, "OLA1^^^CLINIC1^MR|Okafor^Ola^^^^^L||20220920|F")
 	var halID int64
 	s.store.Pool().QueryRow(ctx, `SELECT patient_id FROM patient_identifiers WHERE value = 'HAL1'`).Scan(&halID)
@@ -62,6 +65,7 @@ func TestBulkExportEndToEnd(t *testing.T) {
 	if tok1 == "" || tok2 == "" {
 		t.Fatal("no token")
 	}
+	adaID := matchOne(t, clinic1, tok1, "Avery", "Ada", "2024-01-10")
 
 	// The clinic's own Group: Ada and Ola; Hal (CLINIC2's) is refused.
 	if status, _, body := clinic1.do(tok1, "POST", "/fhir/Group", groupJSON(adaID, halID)); status != 422 {
@@ -116,6 +120,14 @@ func TestBulkExportEndToEnd(t *testing.T) {
 		}
 	}
 
+	// Ola is not found by $match nor read any more.
+	if status, _, body := clinic1.do(tok1, "POST", "/fhir/Patient/$match", matchParams("Okafor", "Ola", "2022-09-20")); status != 200 || strings.Contains(body, `"Patient"`) && strings.Contains(body, strconv.FormatInt(olaID, 10)) {
+		t.Errorf("$match of the opted-out child: %d %s", status, body)
+	}
+	if status, _, _ := clinic1.do(tok1, "GET", "/fhir/Patient/"+strconv.FormatInt(olaID, 10), ""); status != 404 {
+		t.Errorf("read of the opted-out child: %d, want 404", status)
+	}
+
 	// Refusals.
 	for _, tc := range []struct {
 		name   string
@@ -147,6 +159,30 @@ func TestBulkExportEndToEnd(t *testing.T) {
 	if audited == 0 {
 		t.Errorf("the export's disclosures of Ada are not audited")
 	}
+}
+
+func matchParams(family, given, dob string) string {
+	return `{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Patient","name":[{"family":"` +
+		family + `","given":["` + given + `"]}],"birthDate":"` + dob + `","gender":"female"}}]}`
+}
+
+// matchOne finds one patient with Patient/$match and returns its id.
+func matchOne(t *testing.T, c *backendClient, token, family, given, dob string) int64 {
+	t.Helper()
+	status, _, body := c.do(token, "POST", "/fhir/Patient/$match", matchParams(family, given, dob))
+	var b struct {
+		Entry []struct {
+			Resource fhirResource `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal([]byte(body), &b); status != 200 || err != nil || len(b.Entry) != 1 || b.Entry[0].Resource.ResourceType != "Patient" {
+		t.Fatalf("$match %s, %s: %d %v %s", family, given, status, err, body)
+	}
+	id, err := strconv.ParseInt(b.Entry[0].Resource.ID, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // registryIDFromQBP asks for a child as CLINIC1 over SOAP and returns the

@@ -28,8 +28,7 @@ func (s *server) mountFHIR(mux *http.ServeMux) {
 	s.fhir.Register(func(pattern string, h http.Handler) { mux.Handle(pattern, s.fhirAuth(h)) })
 }
 
-// fhirAuth puts the request's SMART grant in its context. Until the SMART
-// Backend Services token endpoint and middleware (package smart) are
-// wired here, no request carries a grant: every FHIR read but
-// /fhir/metadata answers 401.
-func (s *server) fhirAuth(h http.Handler) http.Handler { return h }
+// fhirAuth puts the request's SMART grant (its bearer token's, see
+// cmd/iisd/bulk.go) in its context; without a token there is no grant and
+// every FHIR read but /fhir/metadata answers 401.
+func (s *server) fhirAuth(h http.Handler) http.Handler { return s.smart.Identify(h) }
