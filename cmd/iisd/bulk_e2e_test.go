@@ -217,14 +217,20 @@ func registryIDFromQBP(t *testing.T, s *server, qpd string) int64 {
 func registerClient(t *testing.T, s *server, base, id, facility, scopes string) *backendClient {
 	t.Helper()
 	c := newBackendClient(t, base, id)
+	registerClientJWKS(t, s, id, facility, scopes, c.jwks())
+	return c
+}
+
+// registerClientJWKS registers a client with its public keys.
+func registerClientJWKS(t *testing.T, s *server, id, facility, scopes, jwks string) {
+	t.Helper()
 	sc, err := smart.ParseScopes(scopes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := smart.NewStore(s.store.Pool()).Register(context.Background(), smart.Client{ID: id, Name: id, FacilityID: facility, Scopes: sc, JWKS: c.jwks()}); err != nil {
+	if err := smart.NewStore(s.store.Pool()).Register(context.Background(), smart.Client{ID: id, Name: id, FacilityID: facility, Scopes: sc, JWKS: jwks}); err != nil {
 		t.Fatal(err)
 	}
-	return c
 }
 
 func groupJSON(ids ...int64) string {

@@ -52,17 +52,26 @@ func (c *backendClient) token(scope string) (int, string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	resp, err := http.PostForm(c.base+"/auth/token", url.Values{"grant_type": {"client_credentials"},
-		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {a}, "scope": {scope}})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	status, body := postToken(c.t, c.base, a, scope)
 	var out struct {
 		AccessToken string `json:"access_token"`
 	}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out.AccessToken
+	_ = json.Unmarshal([]byte(body), &out)
+	return status, out.AccessToken
+}
+
+// postToken posts a client_credentials request with assertion; it returns
+// the status and the body.
+func postToken(t *testing.T, base, assertion, scope string) (int, string) {
+	t.Helper()
+	resp, err := http.PostForm(base+"/auth/token", url.Values{"grant_type": {"client_credentials"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion}, "scope": {scope}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // do sends a FHIR request with token; it returns the status, headers and body.

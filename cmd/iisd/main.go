@@ -52,6 +52,13 @@ func main() {
 		runDisclosures()
 		return
 	}
+	if len(os.Args) > 1 && (os.Args[1] == "smart-key" || os.Args[1] == "smart-assertion") {
+		if err := runSMART(os.Args[1], os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "iisd:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "hash-password" {
 		if err := hashPassword(); err != nil {
 			fmt.Fprintln(os.Stderr, "iisd:", err)
