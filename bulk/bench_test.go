@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -13,44 +11,11 @@ import (
 	"github.com/iisproject/iis/fhirapi"
 	"github.com/iisproject/iis/forecast"
 	"github.com/iisproject/iis/internal/cputime"
-	"github.com/iisproject/iis/registry"
-	"github.com/iisproject/iis/registry/pgtest"
+	"github.com/iisproject/iis/registry/benchreg"
 	"github.com/iisproject/iis/smart"
 )
 
 var benchDay = time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
-
-// benchRegistry opens IIS_BENCH_DATABASE_URL, or a new database, seeded
-// with IIS_BENCH_PATIENTS synthetic children (default 100,000) unless it
-// holds patients already.
-func benchRegistry(b *testing.B) *registry.Store {
-	ctx := context.Background()
-	url := os.Getenv("IIS_BENCH_DATABASE_URL")
-	if url == "" {
-		url = pgtest.NewDatabase(b)
-	}
-	s, err := registry.Open(ctx, registry.Config{URL: url, MaxConns: 8})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(s.Close)
-	var have int
-	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM patients`).Scan(&have); err != nil {
-		b.Fatal(err)
-	}
-	if have == 0 {
-		n := 100_000
-		if v, err := strconv.Atoi(os.Getenv("IIS_BENCH_PATIENTS")); err == nil && v > 0 {
-			n = v
-		}
-		t0 := time.Now()
-		if err := registry.SeedSyntheticChildren(ctx, s.Pool(), n, benchDay); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("seeded %d patients in %v", n, time.Since(t0).Round(time.Second))
-	}
-	return s
-}
 
 // fixedSource writes, per patient, one Patient, four Immunizations and
 // one ImmunizationRecommendation of realistic sizes (about 300, 600 and
@@ -82,7 +47,7 @@ func (fixedSource) ExportNDJSON(_ context.Context, typ string, ids []int64, _ ti
 // the job's claim to its files stored, then their download: resources/s
 // and MB/s, with bulk's fixed source and with the FHIR API's resources.
 func BenchmarkExport(b *testing.B) {
-	reg := benchRegistry(b)
+	reg := benchreg.Open(b, benchDay)
 	ctx := context.Background()
 	rows, err := reg.Pool().Query(ctx, `SELECT id FROM patients ORDER BY id`)
 	if err != nil {

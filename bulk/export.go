@@ -95,9 +95,8 @@ func (s *Server) kickOff(w http.ResponseWriter, r *http.Request) {
 // status answers a status poll: 202 with X-Progress while the export
 // runs, the manifest once it is complete, an OperationOutcome if it failed.
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	g, ok := smart.FromContext(r.Context())
+	g, ok := grantOf(w, r)
 	if !ok {
-		smart.Unauthorized(w, "no access token")
 		return
 	}
 	x, err := s.cfg.Store.Export(r.Context(), r.PathValue("id"), g.ClientID)
@@ -149,9 +148,8 @@ func (s *Server) manifest(w http.ResponseWriter, r *http.Request, x Export) {
 
 // cancel answers DELETE on a status URL: the export stops, its files go.
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
-	g, ok := smart.FromContext(r.Context())
+	g, ok := grantOf(w, r)
 	if !ok {
-		smart.Unauthorized(w, "no access token")
 		return
 	}
 	id := r.PathValue("id")
@@ -166,9 +164,8 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 // file serves one NDJSON file of a complete export to the client that
 // asked for it.
 func (s *Server) file(w http.ResponseWriter, r *http.Request) {
-	g, ok := smart.FromContext(r.Context())
+	g, ok := grantOf(w, r)
 	if !ok {
-		smart.Unauthorized(w, "no access token")
 		return
 	}
 	typ, ok := strings.CutSuffix(r.PathValue("file"), ".ndjson")
@@ -201,4 +198,13 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 func writeInfo(w http.ResponseWriter, msg string) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"resourceType": "OperationOutcome",
 		"issue": []map[string]string{{"severity": "information", "code": "informational", "diagnostics": msg}}})
+}
+
+// grantOf returns the request's grant, or answers 401 and returns false.
+func grantOf(w http.ResponseWriter, r *http.Request) (smart.Grant, bool) {
+	g, ok := smart.FromContext(r.Context())
+	if !ok {
+		smart.Unauthorized(w, "no access token")
+	}
+	return g, ok
 }
