@@ -540,6 +540,9 @@ func (s *server) banner() string {
 		if s.shcKeys != nil {
 			fmt.Fprintf(&b, "  %-13s keys at %s/.well-known/jwks.json (issuer %s)\n", "health cards", base, s.shcIssuer())
 		}
+		if s.bulk != nil {
+			fmt.Fprintf(&b, "  %-13s %s/fhir/Group/[id]/$export  (tokens: %s/auth/token; clients: %s/admin/fhir-clients)\n", "FHIR bulk", base, base, base)
+		}
 	}
 	if s.cfg.NATSURL == "" {
 		fmt.Fprintf(&b, "  %-13s embedded JetStream in %s\n", "queue", filepath.Join(s.cfg.DataDir, "jetstream"))
