@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -42,7 +44,7 @@ func (fixedSource) ExportNDJSON(_ context.Context, typ string, ids []int64, _ ti
 	return nil
 }
 
-// BenchmarkExport measures the $export of a Group of every patient of the
+// BenchmarkExport (IIS_BENCH_EXPORT_WORKERS: Config.Workers) measures the $export of a Group of every patient of the
 // benchmark registry (100,000 by default) by a statewide client, from
 // the job's claim to its files stored, then their download: resources/s
 // and MB/s, with bulk's fixed source and with the FHIR API's resources.
@@ -85,7 +87,8 @@ func BenchmarkExport(b *testing.B) {
 		{"fhirapi/all", api, bulk.ExportTypes},
 	} {
 		b.Run(src.name, func(b *testing.B) {
-			srv, err := bulk.New(bulk.Config{Store: store, Registry: reg, Source: src.source})
+			workers, _ := strconv.Atoi(os.Getenv("IIS_BENCH_EXPORT_WORKERS")) // 0: the default, GOMAXPROCS
+			srv, err := bulk.New(bulk.Config{Store: store, Registry: reg, Source: src.source, Workers: workers})
 			if err != nil {
 				b.Fatal(err)
 			}
