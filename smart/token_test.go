@@ -29,7 +29,7 @@ type testServer struct {
 	http  *httptest.Server
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	reg, err := registry.Open(ctx, registry.Config{URL: pgtest.NewDatabase(t)})
@@ -281,6 +281,28 @@ func FuzzParseScopes(f *testing.F) {
 		again, err := ParseScopes(FormatScopes(sc))
 		if err != nil || FormatScopes(again) != FormatScopes(sc) {
 			t.Fatalf("%q: round trip %v %v", s, again, err)
+		}
+	})
+}
+
+// FuzzTokenRequest: whatever form is posted, the token endpoint answers
+// 400 or 401 with an OAuth error, never a token or a crash.
+func FuzzTokenRequest(f *testing.F) {
+	f.Add("client_credentials", assertionType, "eyJhbGciOiJFUzM4NCJ9.e30.AAAA", "system/*.rs")
+	f.Add("client_credentials", assertionType, "a.b.c", "system/Patient.rs")
+	f.Add("password", "", "", "")
+	f.Add("client_credentials", assertionType, "eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.", "system/Patient.rs")
+	ts := newTestServer(f)
+	f.Fuzz(func(t *testing.T, grant, typ, assertion, scope string) {
+		form := url.Values{"grant_type": {grant}, "client_assertion_type": {typ}, "client_assertion": {assertion}, "scope": {scope}}
+		resp, err := http.PostForm(ts.tokenURL(), form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || (resp.StatusCode != 400 && resp.StatusCode != 401) || out["error"] == nil {
+			t.Fatalf("%d %v %v", resp.StatusCode, out, err)
 		}
 	})
 }
