@@ -64,6 +64,7 @@ func benchPopulation(b *testing.B) (*Server, []int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(srv.Close)
 	return srv, ids
 }
 
