@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -49,20 +50,39 @@ type fieldInfo struct {
 	kind fieldKind
 }
 
-var fieldInfos sync.Map // protoreflect.FullName → map[protoreflect.FieldNumber]*fieldInfo
+// fieldInfos holds, per message type, its fields' infos by field number;
+// it is copied on write, so that reads take no lock.
+var (
+	fieldInfos   atomic.Pointer[map[protoreflect.MessageDescriptor][]*fieldInfo]
+	fieldInfosMu sync.Mutex
+)
 
 func infoOf(fd protoreflect.FieldDescriptor) *fieldInfo {
 	md := fd.ContainingMessage()
-	m, ok := fieldInfos.Load(md.FullName())
-	if !ok {
-		fields := map[protoreflect.FieldNumber]*fieldInfo{}
-		for i := 0; i < md.Fields().Len(); i++ {
-			f := md.Fields().Get(i)
-			fields[f.Number()] = &fieldInfo{fd: f, name: strconv.Quote(f.JSONName()) + ":", kind: kindOf(f)}
+	if m := fieldInfos.Load(); m != nil {
+		if fields, ok := (*m)[md]; ok {
+			return fields[fd.Number()]
 		}
-		m, _ = fieldInfos.LoadOrStore(md.FullName(), fields)
 	}
-	return m.(map[protoreflect.FieldNumber]*fieldInfo)[fd.Number()]
+	fieldInfosMu.Lock()
+	defer fieldInfosMu.Unlock()
+	next := map[protoreflect.MessageDescriptor][]*fieldInfo{}
+	if m := fieldInfos.Load(); m != nil {
+		for k, v := range *m {
+			next[k] = v
+		}
+	}
+	var fields []*fieldInfo
+	for i := 0; i < md.Fields().Len(); i++ {
+		f := md.Fields().Get(i)
+		for int(f.Number()) >= len(fields) {
+			fields = append(fields, nil)
+		}
+		fields[f.Number()] = &fieldInfo{fd: f, name: strconv.Quote(f.JSONName()) + ":", kind: kindOf(f)}
+	}
+	next[md] = fields
+	fieldInfos.Store(&next)
+	return fields[fd.Number()]
 }
 
 func kindOf(f protoreflect.FieldDescriptor) fieldKind {

@@ -49,6 +49,7 @@ func newFixture(t testing.TB, files ...string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(srv.Close)
 	f := &fixture{store: st, srv: srv, patients: map[string]int64{}}
 	for _, name := range files {
 		f.patients[name] = f.send(t, "FAC"+name[:3], name, readTestdata(t, name))

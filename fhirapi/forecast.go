@@ -57,8 +57,8 @@ func (a *assessment) immunizationID(d int) string {
 // name as text.
 func groupConcept(name string) *dpb.CodeableConcept {
 	cc := &dpb.CodeableConcept{Text: fstr(name)}
-	if c, ok := groupCodes[strings.ToLower(name)]; ok {
-		cc.Coding = []*dpb.Coding{coding(codeSystems["CVX"], c[0], c[1])}
+	if code, text, ok := forecast.GroupCVX(name); ok {
+		cc.Coding = []*dpb.Coding{coding(codeSystems["CVX"], code, text)}
 	}
 	return cc
 }
@@ -163,8 +163,8 @@ func (a *assessment) evaluations() []*epb.ImmunizationEvaluation {
 // the group's CVX code (or name, letters and digits only).
 func evaluationID(immunizationID, group string) *dpb.Id {
 	key := group
-	if c, ok := groupCodes[strings.ToLower(group)]; ok {
-		key = c[0]
+	if code, _, ok := forecast.GroupCVX(group); ok {
+		key = code
 	}
 	var b strings.Builder
 	for _, r := range strings.ToLower(key) {
@@ -173,19 +173,6 @@ func evaluationID(immunizationID, group string) *dpb.Id {
 		}
 	}
 	return &dpb.Id{Value: immunizationID + "-" + b.String()}
-}
-
-// groupCodes names each CDSi vaccine group by the CVX code of its
-// unspecified formulation (the Z42's 30956-7 codes).
-var groupCodes = map[string][2]string{
-	"dtap/tdap/td": {"107", "DTaP, unspecified formulation"}, "hepa": {"85", "Hep A, unspecified formulation"},
-	"hepb": {"45", "Hep B, unspecified formulation"}, "hib": {"17", "Hib, unspecified formulation"},
-	"hpv": {"137", "HPV, unspecified formulation"}, "influenza": {"88", "Influenza, unspecified formulation"},
-	"mmr": {"03", "MMR"}, "meningococcal": {"108", "Meningococcal ACWY, unspecified formulation"},
-	"meningococcal b": {"164", "Meningococcal B, unspecified"}, "pneumococcal": {"152", "Pneumococcal conjugate, unspecified"},
-	"polio": {"89", "Polio, unspecified formulation"}, "rotavirus": {"122", "Rotavirus, unspecified formulation"},
-	"varicella": {"21", "Varicella"}, "zoster": {"188", "Zoster, unspecified formulation"},
-	"covid-19": {"213", "COVID-19, unspecified"}, "rsv": {"304", "RSV, unspecified"},
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -83,27 +83,23 @@ type named struct {
 
 // writeParameters sends a Parameters of resources.
 func (s *Server) writeParameters(w http.ResponseWriter, r *http.Request, ps []named) {
-	type out struct {
-		Name     string          `json:"name"`
-		Resource json.RawMessage `json:"resource"`
-	}
-	env := struct {
-		ResourceType string `json:"resourceType"`
-		Parameter    []out  `json:"parameter"`
-	}{ResourceType: "Parameters"}
-	for _, p := range ps {
-		b, err := s.marshalFast(p.res)
+	b := append(make([]byte, 0, 4096), `{"resourceType":"Parameters","parameter":[`...)
+	for i, p := range ps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendString(b, p.name)
+		b = append(b, `,"resource":`...)
+		res, err := s.marshalFast(p.res)
 		if err != nil {
 			s.internal(w, r, err)
 			return
 		}
-		env.Parameter = append(env.Parameter, out{p.name, b})
+		b = append(b, res...)
+		b = append(b, '}')
 	}
-	b, err := json.Marshal(env)
-	if err != nil {
-		s.internal(w, r, err)
-		return
-	}
+	b = append(b, "]}"...)
 	w.Header().Set("Content-Type", fhirJSON+"; charset=utf-8")
 	w.Write(b)
 }

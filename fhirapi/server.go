@@ -55,17 +55,18 @@ type Config struct {
 
 // Server answers FHIR requests.
 type Server struct {
-	reg   Registry
-	fc    *forecast.Engine
-	base  string
-	log   *slog.Logger
-	now   func() time.Time
-	json  *jsonformat.Marshaller
-	parse *jsonformat.Unmarshaller
-	capab []byte
+	reg    Registry
+	fc     *forecast.Engine
+	base   string
+	log    *slog.Logger
+	now    func() time.Time
+	json   *jsonformat.Marshaller
+	parse  *jsonformat.Unmarshaller
+	capab  []byte
+	audits *auditWriter
 }
 
-// New returns a Server.
+// New returns a Server; Close stops its audit writer.
 func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil || cfg.Forecaster == nil {
 		return nil, errors.New("fhirapi: a registry and a forecaster are required")
@@ -91,6 +92,7 @@ func New(cfg Config) (*Server, error) {
 	if s.capab, err = s.json.MarshalResource(capabilityStatement(s.fc.Version())); err != nil {
 		return nil, fmt.Errorf("fhirapi: capability statement: %w", err)
 	}
+	s.audits = newAuditWriter(s.reg)
 	return s, nil
 }
 
@@ -119,19 +121,3 @@ func authorize(ctx context.Context, perm byte, resourceTypes ...string) (smart.G
 
 // actor is the audit log's name of a grant's client.
 func actor(g smart.Grant) string { return "fhir:" + g.ClientID }
-
-// audit writes one "disclose" row per patient disclosed, before anything
-// is sent.
-func (s *Server) audit(ctx context.Context, g smart.Grant, ids []int64, what string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	es := make([]registry.AuditEntry, len(ids))
-	for i := range ids {
-		es[i] = registry.AuditEntry{Actor: actor(g), Action: "disclose", PatientID: &ids[i], Detail: what}
-	}
-	if err := s.reg.RecordAudits(ctx, es); err != nil {
-		return fmt.Errorf("fhirapi: audit: %w", err)
-	}
-	return nil
-}

@@ -17,7 +17,6 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/iisproject/iis"
@@ -331,27 +330,11 @@ func (s *Service) evaluate(h *immz.PatientHistory, doses []iis.Vaccination, on t
 	}
 }
 
-// groupCodes names each CDSi vaccine group by the CVX code of its
-// unspecified formulation, as 30956-7 carries it.
-var groupCodes = map[string][2]string{
-	"dtap/tdap/td": {"107", "DTaP, unspecified formulation"}, "hepa": {"85", "Hep A, unspecified formulation"},
-	"hepb": {"45", "Hep B, unspecified formulation"}, "hib": {"17", "Hib, unspecified formulation"},
-	"hpv": {"137", "HPV, unspecified formulation"}, "influenza": {"88", "Influenza, unspecified formulation"},
-	"mmr": {"03", "MMR"}, "meningococcal": {"108", "Meningococcal ACWY, unspecified formulation"},
-	"meningococcal b": {"164", "Meningococcal B, unspecified"}, "pneumococcal": {"152", "Pneumococcal conjugate, unspecified"},
-	"polio": {"89", "Polio, unspecified formulation"}, "rotavirus": {"122", "Rotavirus, unspecified formulation"},
-	"varicella": {"21", "Varicella"}, "zoster": {"188", "Zoster, unspecified formulation"},
-	"covid-19": {"213", "COVID-19, unspecified"}, "rsv": {"304", "RSV, unspecified"},
-	"cholera": {"26", "Cholera, unspecified formulation"}, "dengue": {"330", "Dengue fever, unspecified"},
-	"japanese encephalitis": {"129", "Japanese encephalitis, unspecified formulation"}, "rabies": {"90", "Rabies, unspecified formulation"},
-	"typhoid": {"91", "Typhoid, unspecified formulation"}, "yellow fever": {"184", "Yellow fever, unspecified"},
-	"tbe": {"222", "Tick-borne encephalitis, unspecified"}, "orthopoxvirus": {"325", "Vaccinia (smallpox, monkeypox), unspecified"},
-	"ebola": {"214", "Ebola, unspecified"}, "chikungunya": {"317", "Chikungunya"},
-}
-
+// groupCode names a CDSi vaccine group by the CVX code of its unspecified
+// formulation, as 30956-7 carries it.
 func groupCode(name string) iis.Code {
-	if c, ok := groupCodes[strings.ToLower(name)]; ok {
-		return iis.Code{Code: c[0], Text: c[1], System: "CVX"}
+	if code, text, ok := forecast.GroupCVX(name); ok {
+		return iis.Code{Code: code, Text: text, System: "CVX"}
 	}
 	return iis.Code{Text: name}
 }

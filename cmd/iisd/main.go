@@ -615,6 +615,9 @@ func (s *server) shutdown(grace time.Duration) error {
 	if s.queryReg != nil {
 		s.queryReg.Close()
 	}
+	if s.fhir != nil {
+		s.fhir.Close()
+	}
 	if s.store != nil {
 		s.store.Close()
 	}
