@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -42,20 +43,45 @@ func (s *server) startBulk(bg context.Context, fc *forecast.Engine) error {
 	if !s.cfg.FHIRBulk {
 		return nil
 	}
-	resources := s.fhir // the FHIR API's server when it is configured too
+	resources, own := s.fhir, false // the FHIR API's server when it is configured too
 	if resources == nil {
 		if resources, err = fhirapi.New(fhirapi.Config{Registry: s.store, Forecaster: fc, Logger: s.log}); err != nil {
 			return err
 		}
+		own = true
 	}
 	b, err := bulk.New(bulk.Config{Store: bulk.NewStore(s.store.Pool()), Registry: s.store, Source: resources,
 		BaseURL: base, FileTTL: s.cfg.BulkFileTTL, Logger: s.log})
 	if err != nil {
+		if own {
+			resources.Close()
+		}
 		return err
 	}
-	s.bulk = b
-	go b.Run(bg)
+	s.bulk, s.bulkDone = b, make(chan struct{})
+	go func() {
+		defer close(s.bulkDone)
+		b.Run(bg)
+		if own {
+			resources.Close()
+		}
+	}()
 	return nil
+}
+
+// waitBulk waits, once bg is cancelled, for the export loop to stop (an
+// export under way is taken over by the next runner), so that the FHIR
+// API and the registry it reads close after it.
+func (s *server) waitBulk(ctx context.Context) error {
+	if s.bulkDone == nil {
+		return nil
+	}
+	select {
+	case <-s.bulkDone:
+		return nil
+	case <-ctx.Done():
+		return errors.New("the export loop did not stop in time")
+	}
 }
 
 // registerBulk adds the token endpoint and SMART configuration (open) and

@@ -135,6 +135,7 @@ type server struct {
 	shcKeys  *certificate.Keys // signs certificates' SMART Health Cards; published at /.well-known/jwks.json
 	smart    *smart.Server     // FHIR access tokens (cmd/iisd/bulk.go)
 	bulk     *bulk.Server      // FHIR Groups and $export
+	bulkDone chan struct{}     // closed when the export loop has stopped
 	mllpLn   net.Listener
 	httpLn   net.Listener
 	fhir     *fhirapi.Server // the FHIR R4 API, when configured (fhir.go)
@@ -586,6 +587,9 @@ func (s *server) shutdown(grace time.Duration) error {
 	}
 	if s.stopBg != nil {
 		s.stopBg()
+	}
+	if err := s.waitBulk(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if s.reports != nil {
 		// Runs under way stop with the background context and record
