@@ -29,6 +29,7 @@ ARTIFACTS ?= $(CURDIR)/var/test-artifacts
 test:
 	@deploy/dev/services.sh
 	@deploy/dev/ensure-chromium.sh
+	@deploy/dev/ensure-fhir-kit-client.sh
 	@deploy/dev/ensure-poppler.sh
 	@mkdir -p $(ARTIFACTS)
 	$(GO) vet $(PKGS)

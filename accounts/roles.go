@@ -106,6 +106,12 @@ const (
 	ViewCoverage                          // run coverage reports (a clinic's own; program staff any)
 )
 
+// FHIR Bulk Data (packages smart, bulk, fhirclients): program staff
+// register the backend clients that get access tokens, and disable them.
+const (
+	ManageFHIRClients Permission = iota + 450 // register, disable and re-enable FHIR backend clients
+)
+
 // May reports whether role r has permission p.
 func (r Role) May(p Permission) bool {
 	switch p {
@@ -117,6 +123,8 @@ func (r Role) May(p Permission) bool {
 		return r == ClinicUser || r == VaccineCoordinator
 	case ViewCoverage:
 		return r.Program() || r == ClinicUser || r == VaccineCoordinator
+	case ManageFHIRClients:
+		return r.Program()
 	}
 	return false
 }

@@ -17,7 +17,6 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/iisproject/iis"
@@ -126,8 +125,14 @@ type Config struct {
 	Registry   Registry
 	Forecaster *forecast.Engine
 	Authorizer Authorizer
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// Authority is the registry's assigning authority: every patient an
+	// answer carries gets one more PID-3 identifier, the registry's
+	// patient id (its FHIR Patient.id) of type SR with this authority, so
+	// that a client can manage FHIR Groups with it (Bulk Data's
+	// v2-mediated dynamic Groups). Empty: no such identifier.
+	Authority string
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Service answers queries; it implements ingest.QueryHandler.
@@ -136,13 +141,14 @@ type Service struct {
 	reg  Registry
 	fc   *forecast.Engine
 	auth Authorizer
+	aa   string
 	log  *slog.Logger
 	now  func() time.Time
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
-	s := &Service{v: cfg.Validator, reg: cfg.Registry, fc: cfg.Forecaster, auth: cfg.Authorizer, log: cfg.Logger, now: cfg.Now}
+	s := &Service{v: cfg.Validator, reg: cfg.Registry, fc: cfg.Forecaster, auth: cfg.Authorizer, aa: cfg.Authority, log: cfg.Logger, now: cfg.Now}
 	if s.v == nil {
 		s.v = immz.New(immz.Config{})
 	}
@@ -214,7 +220,7 @@ func (s *Service) Answer(ctx context.Context, r *immz.Result, src ingest.Source)
 	}
 	resp := &immz.QueryResponse{Status: immz.StatusOK}
 	for _, c := range list {
-		resp.Candidates = append(resp.Candidates, c.Patient)
+		resp.Candidates = append(resp.Candidates, s.withRegistryID(c.Patient, c.PatientID))
 	}
 	for _, c := range list {
 		if err := s.reg.RecordDisclosure(ctx, Disclosure{Facility: AuditedFacility(src), PatientID: c.PatientID, At: s.now(), Profile: "Z31",
@@ -239,7 +245,7 @@ func (s *Service) history(ctx context.Context, r *immz.Result, src ingest.Source
 		}
 	}
 	now := s.now()
-	h := &immz.PatientHistory{Patient: p, AssessedOn: now, Doses: make([]immz.EvaluatedDose, len(doses))}
+	h := &immz.PatientHistory{Patient: s.withRegistryID(p, c.PatientID), AssessedOn: now, Doses: make([]immz.EvaluatedDose, len(doses))}
 	for i := range doses {
 		h.Doses[i].Vaccination = doses[i]
 	}
@@ -254,6 +260,18 @@ func (s *Service) history(ctx context.Context, r *immz.Result, src ingest.Source
 		return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusAppError, Issues: []immz.Issue{issueInternal}})
 	}
 	return s.v.Response(r, &immz.QueryResponse{Status: immz.StatusOK, Match: h})
+}
+
+// withRegistryID returns p with the registry's id for it added to its
+// identifiers (type SR, the registry's authority), if it has an authority.
+func (s *Service) withRegistryID(p iis.Patient, id int64) iis.Patient {
+	if s.aa == "" {
+		return p
+	}
+	ids := make([]iis.Identifier, 0, len(p.Identifiers)+1)
+	ids = append(ids, p.Identifiers...)
+	p.Identifiers = append(ids, iis.Identifier{Value: strconv.FormatInt(id, 10), Authority: s.aa, Type: "SR"})
+	return p
 }
 
 // evaluate runs the forecaster over the patient's doses and fills in each
@@ -312,27 +330,11 @@ func (s *Service) evaluate(h *immz.PatientHistory, doses []iis.Vaccination, on t
 	}
 }
 
-// groupCodes names each CDSi vaccine group by the CVX code of its
-// unspecified formulation, as 30956-7 carries it.
-var groupCodes = map[string][2]string{
-	"dtap/tdap/td": {"107", "DTaP, unspecified formulation"}, "hepa": {"85", "Hep A, unspecified formulation"},
-	"hepb": {"45", "Hep B, unspecified formulation"}, "hib": {"17", "Hib, unspecified formulation"},
-	"hpv": {"137", "HPV, unspecified formulation"}, "influenza": {"88", "Influenza, unspecified formulation"},
-	"mmr": {"03", "MMR"}, "meningococcal": {"108", "Meningococcal ACWY, unspecified formulation"},
-	"meningococcal b": {"164", "Meningococcal B, unspecified"}, "pneumococcal": {"152", "Pneumococcal conjugate, unspecified"},
-	"polio": {"89", "Polio, unspecified formulation"}, "rotavirus": {"122", "Rotavirus, unspecified formulation"},
-	"varicella": {"21", "Varicella"}, "zoster": {"188", "Zoster, unspecified formulation"},
-	"covid-19": {"213", "COVID-19, unspecified"}, "rsv": {"304", "RSV, unspecified"},
-	"cholera": {"26", "Cholera, unspecified formulation"}, "dengue": {"330", "Dengue fever, unspecified"},
-	"japanese encephalitis": {"129", "Japanese encephalitis, unspecified formulation"}, "rabies": {"90", "Rabies, unspecified formulation"},
-	"typhoid": {"91", "Typhoid, unspecified formulation"}, "yellow fever": {"184", "Yellow fever, unspecified"},
-	"tbe": {"222", "Tick-borne encephalitis, unspecified"}, "orthopoxvirus": {"325", "Vaccinia (smallpox, monkeypox), unspecified"},
-	"ebola": {"214", "Ebola, unspecified"}, "chikungunya": {"317", "Chikungunya"},
-}
-
+// groupCode names a CDSi vaccine group by the CVX code of its unspecified
+// formulation, as 30956-7 carries it.
 func groupCode(name string) iis.Code {
-	if c, ok := groupCodes[strings.ToLower(name)]; ok {
-		return iis.Code{Code: c[0], Text: c[1], System: "CVX"}
+	if code, text, ok := forecast.GroupCVX(name); ok {
+		return iis.Code{Code: code, Text: text, System: "CVX"}
 	}
 	return iis.Code{Text: name}
 }

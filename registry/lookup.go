@@ -476,9 +476,10 @@ func (s *Store) Vaccinations(ctx context.Context, id int64) ([]iis.Vaccination, 
 // event (refusals, doses not administered, 998 records of immunity), in
 // date order, as a two-dimensional text array read by vaccinations: CVX,
 // the date as days since 2000-01-01, lot, MVX, historical (true/false),
-// filler order, completion status, facility, NDC, detail.
+// filler order, completion status, facility, NDC, detail, and the id of
+// the event (the id of the report that won it) or of the report.
 const doseColumn = `ARRAY(SELECT ARRAY[x.cvx, (x.d - DATE '2000-01-01')::text, x.lot, x.mvx, x.historical::text,
-			x.filler, x.completion, x.facility, x.ndc, x.detail]
+			x.filler, x.completion, x.facility, x.ndc, x.detail, x.id::text]
 		FROM (SELECT e.cvx, e.administered_on AS d, e.id, e.lot, e.mvx, e.historical,
 				coalesce(v.filler_order, '') AS filler, coalesce(v.completion_status, 'CP') AS completion,
 				coalesce(v.facility, '') AS facility, coalesce(v.ndc, '') AS ndc, coalesce(v.detail, '') AS detail
@@ -506,12 +507,22 @@ var epoch2000 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // vaccinations reads doseColumn.
 func (s *Store) vaccinations(doses *pgtype.Array[string]) ([]iis.Vaccination, error) {
-	const width = 10
+	vs, _, err := s.vaccinationsWithIDs(doses, false)
+	return vs, err
+}
+
+// vaccinationsWithIDs reads doseColumn, and when withIDs each dose's id.
+func (s *Store) vaccinationsWithIDs(doses *pgtype.Array[string], withIDs bool) ([]iis.Vaccination, []int64, error) {
+	const width = 11
 	if len(doses.Elements) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if len(doses.Dims) != 2 || doses.Dims[1].Length != width {
-		return nil, fmt.Errorf("unexpected dose array dimensions %v", doses.Dims)
+		return nil, nil, fmt.Errorf("unexpected dose array dimensions %v", doses.Dims)
+	}
+	var ids []int64
+	if withIDs {
+		ids = make([]int64, len(doses.Elements)/width)
 	}
 	codes := s.cfg.Codes
 	if codes == nil {
@@ -523,7 +534,7 @@ func (s *Store) vaccinations(doses *pgtype.Array[string]) ([]iis.Vaccination, er
 	for e := range tableRows(doses, width) {
 		days, err := strconv.Atoi(e[1])
 		if err != nil {
-			return nil, fmt.Errorf("dose date %q: %w", e[1], err)
+			return nil, nil, fmt.Errorf("dose date %q: %w", e[1], err)
 		}
 		v := &vs[i]
 		*v = iis.Vaccination{} // a skipped repetition may have filled it
@@ -553,7 +564,12 @@ func (s *Store) vaccinations(doses *pgtype.Array[string]) ([]iis.Vaccination, er
 		}
 		v.Action = "A"
 		if err := decodeDose(e[9], v); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if withIDs {
+			if ids[i-1], err = strconv.ParseInt(e[10], 10, 64); err != nil {
+				return nil, nil, fmt.Errorf("dose id %q: %w", e[10], err)
+			}
 		}
 		if notEvent(v) {
 			// The same refusal or record of immunity reported again (by
@@ -566,7 +582,10 @@ func (s *Store) vaccinations(doses *pgtype.Array[string]) ([]iis.Vaccination, er
 			seen[k] = true
 		}
 	}
-	return vs[:i], nil
+	if withIDs {
+		ids = ids[:i]
+	}
+	return vs[:i], ids, nil
 }
 
 // notEvent reports whether v is a refusal, a dose not administered or a
@@ -637,7 +656,7 @@ func (s *Store) Disclosures(ctx context.Context, patientID int64) ([]Disclosure,
 		if err := rows.Scan(&d.At, &actor, &d.PatientID, &d.What); err != nil {
 			return nil, fmt.Errorf("registry: disclosures: %w", err)
 		}
-		d.Facility = actor[len("facility:"):]
+		d.Facility = strings.TrimPrefix(actor, "facility:")
 		out = append(out, d)
 	}
 	return out, rows.Err()

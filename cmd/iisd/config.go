@@ -35,6 +35,8 @@ type Config struct {
 	// holds "*": anyone who reaches the listener can read any record. For
 	// closed test set-ups only; iisd warns at every start with it.
 	QueryAllowUnauthenticated bool `json:"query_allow_unauthenticated"`
+	// FHIR serves the FHIR R4 API under /fhir/ (cmd/iisd/fhir.go).
+	FHIR bool `json:"fhir"`
 
 	MLLPAddr           string        `json:"mllp_addr"` // IIS_MLLP_ADDR, -mllp-addr ("" disables)
 	MLLPTLSCert        string        `json:"mllp_tls_cert"`
@@ -113,6 +115,12 @@ type Config struct {
 	SMTPFrom     string `json:"smtp_from"`
 	SMTPUser     string `json:"smtp_user"`
 	SMTPPassword string `json:"smtp_password"` // better given as IIS_SMTP_PASSWORD
+
+	// FHIR Bulk Data (cmd/iisd/bulk.go): SMART Backend Services tokens
+	// at /auth/token, Groups and Group-level $export under /fhir/.
+	FHIRBulk      bool          `json:"fhir_bulk"`       // IIS_FHIR_BULK, -fhir-bulk
+	SMARTTokenTTL time.Duration `json:"smart_token_ttl"` // life of an access token (default 5m)
+	BulkFileTTL   time.Duration `json:"bulk_file_ttl"`   // how long an export's files are kept (default 1h)
 }
 
 // AccountsConfig is what a fresh registry's people's pages start with;
@@ -174,6 +182,8 @@ func defaultConfig() Config {
 		WorkerConcurrency:  4,
 		SessionIdleTimeout: 30 * time.Minute,
 		SMTPPort:           587,
+		SMARTTokenTTL:      5 * time.Minute,
+		BulkFileTTL:        time.Hour,
 	}
 }
 
@@ -276,6 +286,9 @@ func bind(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, "sender address of mail to users (env IIS_SMTP_FROM)")
 	fs.StringVar(&c.SMTPUser, "smtp-user", c.SMTPUser, "mail server username (env IIS_SMTP_USER; the password: IIS_SMTP_PASSWORD)")
 	fs.StringVar(&c.SMTPPassword, "smtp-password", c.SMTPPassword, "mail server password; prefer the environment variable IIS_SMTP_PASSWORD")
+	fs.BoolVar(&c.FHIRBulk, "fhir-bulk", c.FHIRBulk, "serve FHIR Bulk Data: SMART Backend Services tokens at /auth/token, Groups and $export under /fhir/ (env IIS_FHIR_BULK)")
+	fs.DurationVar(&c.SMARTTokenTTL, "smart-token-ttl", c.SMARTTokenTTL, "life of a FHIR access token (env IIS_SMART_TOKEN_TTL)")
+	fs.DurationVar(&c.BulkFileTTL, "bulk-file-ttl", c.BulkFileTTL, "how long a finished $export's files are kept (env IIS_BULK_FILE_TTL)")
 	fs.Func("processing-ids", "accepted MSH-11 values, comma-separated (env IIS_PROCESSING_IDS)", func(s string) error {
 		c.ProcessingIDs = splitList(s)
 		return nil

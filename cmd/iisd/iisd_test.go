@@ -28,8 +28,21 @@ import (
 	"github.com/iisproject/iis/synth"
 )
 
-// startTest runs iisd on free loopback ports with an embedded queue.
+// startTest runs iisd on free loopback ports with an embedded queue; it
+// is shut down when the test ends.
 func startTest(t testing.TB, mutate func(*Config)) *server {
+	t.Helper()
+	s, err := start(context.Background(), testConfig(t, mutate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.shutdown(10 * time.Second) })
+	return s
+}
+
+// testConfig is startTest's configuration: free loopback ports, a
+// database of the test's own, then mutate.
+func testConfig(t testing.TB, mutate func(*Config)) Config {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.DataDir = t.TempDir()
@@ -46,12 +59,7 @@ func startTest(t testing.TB, mutate func(*Config)) *server {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	s, err := start(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.shutdown(10 * time.Second) })
-	return s
+	return cfg
 }
 
 func readSample(t testing.TB, name string) []byte {

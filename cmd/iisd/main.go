@@ -29,9 +29,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/iisproject/iis/accounts"
+	"github.com/iisproject/iis/bulk"
 	"github.com/iisproject/iis/certificate"
 	"github.com/iisproject/iis/console"
 	"github.com/iisproject/iis/facility"
+	"github.com/iisproject/iis/fhirapi"
 	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/ingest"
 	"github.com/iisproject/iis/localpg"
@@ -40,6 +42,7 @@ import (
 	"github.com/iisproject/iis/query"
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/registry"
+	"github.com/iisproject/iis/smart"
 	"github.com/iisproject/iis/soap"
 	"github.com/iisproject/iis/worker"
 )
@@ -51,6 +54,13 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "replay" {
 		runReplay()
+		return
+	}
+	if len(os.Args) > 1 && (os.Args[1] == "smart-key" || os.Args[1] == "smart-assertion") {
+		if err := runSMART(os.Args[1], os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "iisd:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == "hash-password" {
@@ -128,8 +138,12 @@ type server struct {
 	mllp     *mllp.Server
 	http     *http.Server
 	shcKeys  *certificate.Keys // signs certificates' SMART Health Cards; published at /.well-known/jwks.json
+	smart    *smart.Server     // FHIR access tokens (cmd/iisd/bulk.go)
+	bulk     *bulk.Server      // FHIR Groups and $export
+	bulkDone chan struct{}     // closed when the export loop has stopped
 	mllpLn   net.Listener
 	httpLn   net.Listener
+	fhir     *fhirapi.Server // the FHIR R4 API, when configured (fhir.go)
 }
 
 // run starts iisd and blocks until ctx is cancelled, then shuts down
@@ -213,9 +227,17 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 	}
 	s.queryReg = query.FromStore(s.store)
 	queries := query.New(query.Config{Validator: validator, Registry: s.queryReg, Forecaster: fc,
-		Authorizer: queryAuthorizer(cfg, log), Logger: log})
+		Authorizer: queryAuthorizer(cfg, log), Authority: registryAuthority(cfg), Logger: log})
 	s.handler = ingest.New(ingest.Config{Validator: validator, Queue: q, Queries: queries, Profiles: profiles, Metrics: ingest.NewMetrics(reg), Logger: log})
 	if err := s.startPortal(ctx, bg, fc); err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
+	}
+	if err := s.startFHIR(fc); err != nil {
+		s.shutdown(5 * time.Second)
+		return nil, err
+	}
+	if err := s.startBulk(bg, fc); err != nil {
 		s.shutdown(5 * time.Second)
 		return nil, err
 	}
@@ -467,6 +489,8 @@ func (s *server) startHTTP(reg *prometheus.Registry, withSOAP bool) error {
 	if s.portal != nil {
 		mux.Handle("/", s.portal)
 	}
+	s.registerBulk(mux)
+	s.mountFHIR(mux)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	if s.cfg.Pprof {
 		// Go's profiler, for an engineer looking at where the CPU goes
@@ -540,6 +564,9 @@ func (s *server) banner() string {
 		if s.shcKeys != nil {
 			fmt.Fprintf(&b, "  %-13s keys at %s/.well-known/jwks.json (issuer %s)\n", "health cards", base, s.shcIssuer())
 		}
+		if s.bulk != nil {
+			fmt.Fprintf(&b, "  %-13s %s/fhir/Group/[id]/$export  (tokens: %s/auth/token; clients: %s/admin/fhir-clients)\n", "FHIR bulk", base, base, base)
+		}
 	}
 	if s.cfg.NATSURL == "" {
 		fmt.Fprintf(&b, "  %-13s embedded JetStream in %s\n", "queue", filepath.Join(s.cfg.DataDir, "jetstream"))
@@ -584,6 +611,9 @@ func (s *server) shutdown(grace time.Duration) error {
 	if s.stopBg != nil {
 		s.stopBg()
 	}
+	if err := s.waitBulk(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if s.reports != nil {
 		// Runs under way stop with the background context and record
 		// their failure before the registry closes.
@@ -611,6 +641,9 @@ func (s *server) shutdown(grace time.Duration) error {
 	}
 	if s.queryReg != nil {
 		s.queryReg.Close()
+	}
+	if s.fhir != nil {
+		s.fhir.Close()
 	}
 	if s.store != nil {
 		s.store.Close()

@@ -1,0 +1,105 @@
+package fhirapi
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/iisproject/iis/registry"
+)
+
+// exportBatch is how many patients one read of an export asks for.
+const exportBatch = 1000
+
+// ExportNDJSON writes one NDJSON line (a resource in FHIR JSON, without
+// the newline) per resource of resourceType ("Patient", "Immunization" or
+// "ImmunizationRecommendation") of the patients patientIDs (changed after
+// since, when since is not zero) to emit, in patient id order.
+//
+// The grant is the context's (smart.NewContext): it must allow reading
+// resourceType (ErrNoGrant, ErrForbidden otherwise). Patients who opted
+// out or are protected, merged-away records, and, for a grant made for a
+// facility, patients that facility has no relationship with are left out
+// without a word. Every patient whose resources are written is audited
+// (action disclose, actor fhir:<client id>) before its lines are emitted.
+// The patients are read a thousand at a time.
+func (s *Server) ExportNDJSON(ctx context.Context, resourceType string, patientIDs []int64, since time.Time, emit func(line []byte) error) error {
+	parts, ok := map[string]registry.RecordParts{
+		"Patient":                    {Demographics: true},
+		"Immunization":               {Doses: true},
+		"ImmunizationRecommendation": {Demographics: true, Doses: true},
+	}[resourceType]
+	if !ok {
+		return fmt.Errorf("fhirapi: export of %q: not a resource type the registry exports", resourceType)
+	}
+	g, err := authorize(ctx, 'r', resourceType)
+	if err != nil {
+		return err
+	}
+	what := "FHIR bulk export: " + resourceType
+	for start := 0; start < len(patientIDs); start += exportBatch {
+		ids := patientIDs[start:min(start+exportBatch, len(patientIDs))]
+		recs, err := s.reg.ReadRecords(ctx, ids, g.FacilityID, since, parts)
+		if err != nil {
+			return fmt.Errorf("fhirapi: export: %w", err)
+		}
+		var lines [][]byte
+		var disclosed []int64
+		for i := range recs {
+			r := &recs[i]
+			if !r.Disclosable() {
+				continue
+			}
+			n := len(lines)
+			if lines, err = s.exportLines(lines, resourceType, r); err != nil {
+				return err
+			}
+			if len(lines) > n || resourceType == "Patient" {
+				disclosed = append(disclosed, r.PatientID)
+			}
+		}
+		if err := s.audit(ctx, g, disclosed, what); err != nil {
+			return err
+		}
+		for _, l := range lines {
+			if err := emit(l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// exportLines appends the resources of one record.
+func (s *Server) exportLines(lines [][]byte, resourceType string, r *registry.DisclosableRecord) ([][]byte, error) {
+	var msgs []proto.Message
+	switch resourceType {
+	case "Patient":
+		msgs = []proto.Message{toPatient(r)}
+	case "Immunization":
+		for i := range r.Vaccinations {
+			msgs = append(msgs, toImmunization(r.DoseIDs[i], r.PatientID, &r.Vaccinations[i]))
+		}
+	case "ImmunizationRecommendation":
+		msgs = []proto.Message{s.assess(r).recommendation()}
+	}
+	for _, m := range msgs {
+		b, err := s.marshalFast(m)
+		if err != nil {
+			return nil, fmt.Errorf("fhirapi: export: %s of patient %d: %w", resourceType, r.PatientID, err)
+		}
+		lines = append(lines, b)
+	}
+	return lines, nil
+}
+
+// assess forecasts a stored patient's record today.
+func (s *Server) assess(r *registry.DisclosableRecord) *assessment {
+	ids := make([]string, len(r.DoseIDs))
+	for i, id := range r.DoseIDs {
+		ids[i] = itoa(id)
+	}
+	return assess(s.fc, itoa(r.PatientID), &r.Patient, r.Vaccinations, ids, s.now())
+}

@@ -1,0 +1,309 @@
+package fhirapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	cpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/codes_go_proto"
+
+	"github.com/iisproject/iis/registry"
+	"github.com/iisproject/iis/smart"
+)
+
+// Register adds the API's routes (Go 1.22 patterns under /fhir/) with
+// handle; the caller wraps them in the SMART middleware that puts the
+// grant in the request's context.
+func (s *Server) Register(handle func(pattern string, h http.Handler)) {
+	for _, r := range []struct {
+		pattern string
+		h       http.HandlerFunc
+	}{
+		{"GET /fhir/metadata", s.metadata},
+		{"GET /fhir/Patient/{id}", s.readPatient},
+		{"GET /fhir/Patient", s.searchPatients},
+		{"POST /fhir/Patient/$match", s.match},
+		{"GET /fhir/Immunization", s.searchImmunizations},
+		{"GET /fhir/ImmunizationEvaluation", s.searchEvaluations},
+		{"GET /fhir/ImmunizationRecommendation", s.searchRecommendations},
+		{"GET /fhir/Patient/{id}/$immds-forecast", s.patientForecast},
+		{"POST /fhir/Patient/{id}/$immds-forecast", s.patientForecast},
+		{"POST /fhir/$immds-forecast", s.systemForecast},
+	} {
+		handle(r.pattern, r.h)
+	}
+}
+
+func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", fhirJSON+"; charset=utf-8")
+	w.Write(s.capab)
+}
+
+// record reads one patient's record for the grant's client: nil (and an
+// answer sent) when the patient is unknown, withheld, outside the grant's
+// facility, or merged (410, naming the survivor when the client may see it).
+func (s *Server) record(w http.ResponseWriter, r *http.Request, g smart.Grant, idText string, parts registry.RecordParts) *registry.DisclosableRecord {
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || id <= 0 {
+		s.notFound(w, r, "Patient/"+idText)
+		return nil
+	}
+	recs, err := s.reg.ReadRecords(r.Context(), []int64{id}, g.FacilityID, time.Time{}, parts)
+	if err != nil {
+		s.internal(w, r, err)
+		return nil
+	}
+	if len(recs) == 0 || recs[0].Withheld || !recs[0].Related {
+		s.notFound(w, r, "Patient/"+idText)
+		return nil
+	}
+	if to := recs[0].MergedInto; to != 0 {
+		s.merged(w, r, g, id, to)
+		return nil
+	}
+	return &recs[0]
+}
+
+// merged answers a read of a merged-away patient: 410 Gone, naming the
+// surviving Patient when the client may see it, 404 otherwise.
+func (s *Server) merged(w http.ResponseWriter, r *http.Request, g smart.Grant, id, survivor int64) {
+	recs, err := s.reg.ReadRecords(r.Context(), []int64{survivor}, g.FacilityID, time.Time{}, registry.RecordParts{})
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if len(recs) == 0 || !recs[0].Disclosable() {
+		s.notFound(w, r, "Patient/"+itoa(id))
+		return
+	}
+	s.fail(w, r, http.StatusGone, cpb.IssueTypeCode_DELETED,
+		fmt.Sprintf("Patient/%d was merged into Patient/%d; read that one", id, survivor))
+}
+
+func (s *Server) readPatient(w http.ResponseWriter, r *http.Request) {
+	g, err := authorize(r.Context(), 'r', "Patient")
+	if err != nil {
+		s.denied(w, r, err)
+		return
+	}
+	rec := s.record(w, r, g, r.PathValue("id"), registry.RecordParts{Demographics: true})
+	if rec == nil {
+		return
+	}
+	if err := s.audit(r.Context(), g, []int64{rec.PatientID}, "FHIR read: Patient"); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.write(w, r, http.StatusOK, toPatient(rec))
+}
+
+// searchPatients answers Patient?identifier=&name=&family=&given=&birthdate=&gender=&_count=,
+// a page at a time in id order.
+func (s *Server) searchPatients(w http.ResponseWriter, r *http.Request) {
+	g, err := authorize(r.Context(), 's', "Patient")
+	if err != nil {
+		s.denied(w, r, err)
+		return
+	}
+	q, err := patientSearch(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, cpb.IssueTypeCode_INVALID, err.Error())
+		return
+	}
+	q.Facility = g.FacilityID
+	size := q.Limit
+	q.Limit++ // one more tells whether there is a next page
+	ids, err := s.reg.SearchDisclosable(r.Context(), q)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	next := ""
+	if len(ids) > size {
+		ids = ids[:size]
+		v := r.URL.Query()
+		v.Set("_after", itoa(ids[len(ids)-1]))
+		next = s.base + "/Patient?" + v.Encode()
+	}
+	recs, err := s.disclose(r.Context(), g, ids, registry.RecordParts{Demographics: true}, "FHIR search: Patient")
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	entries := make([]entry, len(recs))
+	for i := range recs {
+		entries[i] = entry{res: toPatient(&recs[i]), fullURL: s.base + "/Patient/" + itoa(recs[i].PatientID)}
+	}
+	s.write(w, r, http.StatusOK, s.searchset(entries, s.base+"/Patient?"+r.URL.RawQuery, next, -1))
+}
+
+// disclose reads the records ids that may be disclosed to g's client and
+// audits them.
+func (s *Server) disclose(ctx context.Context, g smart.Grant, ids []int64, parts registry.RecordParts, what string) ([]registry.DisclosableRecord, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	recs, err := s.reg.ReadRecords(ctx, ids, g.FacilityID, time.Time{}, parts)
+	if err != nil {
+		return nil, err
+	}
+	out := recs[:0]
+	for _, rec := range recs {
+		if rec.Disclosable() {
+			out = append(out, rec)
+		}
+	}
+	disclosed := make([]int64, len(out))
+	for i := range out {
+		disclosed[i] = out[i].PatientID
+	}
+	return out, s.audit(ctx, g, disclosed, what)
+}
+
+const (
+	defaultCount = 20
+	maxCount     = 100
+)
+
+func patientSearch(v url.Values) (registry.DisclosableSearch, error) {
+	q := registry.DisclosableSearch{Limit: defaultCount, Family: v.Get("family"), Given: v.Get("given"), Name: v.Get("name")}
+	if id := v.Get("identifier"); id != "" {
+		sys, value, ok := strings.Cut(id, "|")
+		if !ok {
+			sys, value = "", id
+		}
+		q.IdentifierValue, q.IdentifierAuthority = value, authorityOf(sys)
+	}
+	if bd := v.Get("birthdate"); bd != "" {
+		d, err := time.Parse(time.DateOnly, strings.TrimPrefix(bd, "eq"))
+		if err != nil {
+			return q, fmt.Errorf("birthdate %q: want a day, YYYY-MM-DD", bd)
+		}
+		q.BirthDate = d
+	}
+	if gd := v.Get("gender"); gd != "" {
+		sex, ok := genderSex(gd)
+		if !ok {
+			return q, fmt.Errorf("gender %q: want male, female, other or unknown", gd)
+		}
+		q.Sex = sex
+	}
+	if c := v.Get("_count"); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 1 {
+			return q, fmt.Errorf("_count %q: want a positive number", c)
+		}
+		q.Limit = min(n, maxCount)
+	}
+	if a := v.Get("_after"); a != "" {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			return q, fmt.Errorf("_after %q: not a page of this server", a)
+		}
+		q.After = n
+	}
+	return q, nil
+}
+
+// patientParam reads the patient search parameter (Patient/123 or 123).
+func patientParam(v url.Values) (string, error) {
+	p := strings.TrimPrefix(v.Get("patient"), "Patient/")
+	if p == "" {
+		return "", errors.New("the patient parameter is required (Patient/[id])")
+	}
+	return p, nil
+}
+
+// patientRecord is the common start of the searches by patient: the
+// grant for resourceType, the patient parameter, the record.
+func (s *Server) patientRecord(w http.ResponseWriter, r *http.Request, perm byte, resourceType, id string, parts registry.RecordParts) (smart.Grant, *registry.DisclosableRecord) {
+	g, err := authorize(r.Context(), perm, resourceType)
+	if err != nil {
+		s.denied(w, r, err)
+		return g, nil
+	}
+	if id == "" {
+		if id, err = patientParam(r.URL.Query()); err != nil {
+			s.fail(w, r, http.StatusBadRequest, cpb.IssueTypeCode_REQUIRED, err.Error())
+			return g, nil
+		}
+	}
+	return g, s.record(w, r, g, id, parts)
+}
+
+func (s *Server) searchImmunizations(w http.ResponseWriter, r *http.Request) {
+	filter, err := immunizationFilter(r.URL.Query())
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, cpb.IssueTypeCode_INVALID, err.Error())
+		return
+	}
+	g, rec := s.patientRecord(w, r, 's', "Immunization", "", registry.RecordParts{Doses: true})
+	if rec == nil {
+		return
+	}
+	var entries []entry
+	for i := range rec.Vaccinations {
+		if filter(&rec.Vaccinations[i]) {
+			id := itoa(rec.DoseIDs[i])
+			entries = append(entries, entry{res: toImmunization(rec.DoseIDs[i], rec.PatientID, &rec.Vaccinations[i]), fullURL: s.base + "/Immunization/" + id})
+		}
+	}
+	if err := s.audit(r.Context(), g, []int64{rec.PatientID}, fmt.Sprintf("FHIR search: Immunization (%d)", len(entries))); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.write(w, r, http.StatusOK, s.searchset(entries, s.base+"/Immunization?"+r.URL.RawQuery, "", len(entries)))
+}
+
+func (s *Server) searchEvaluations(w http.ResponseWriter, r *http.Request) {
+	s.assessed(w, r, "ImmunizationEvaluation", "", func(a *assessment) ([]entry, []named) {
+		var entries []entry
+		for _, ev := range a.evaluations() {
+			entries = append(entries, entry{res: ev, fullURL: s.base + "/ImmunizationEvaluation/" + ev.Id.Value})
+		}
+		return entries, nil
+	})
+}
+
+func (s *Server) searchRecommendations(w http.ResponseWriter, r *http.Request) {
+	s.assessed(w, r, "ImmunizationRecommendation", "", func(a *assessment) ([]entry, []named) {
+		rec := a.recommendation()
+		return []entry{{res: rec, fullURL: s.base + "/ImmunizationRecommendation/" + rec.Id.Value}}, nil
+	})
+}
+
+// patientForecast answers Patient/[id]/$immds-forecast with the stored
+// record's evaluations and recommendation.
+func (s *Server) patientForecast(w http.ResponseWriter, r *http.Request) {
+	s.assessed(w, r, "ImmunizationRecommendation", r.PathValue("id"), func(a *assessment) ([]entry, []named) {
+		return nil, forecastParameters(a)
+	})
+}
+
+// assessed forecasts a stored patient's record and answers with what
+// answer makes of it: a searchset of entries, or a resource.
+func (s *Server) assessed(w http.ResponseWriter, r *http.Request, resourceType, id string, answer func(*assessment) ([]entry, []named)) {
+	perm := byte('s')
+	if id != "" {
+		perm = 'r'
+	}
+	g, rec := s.patientRecord(w, r, perm, resourceType, id, registry.RecordParts{Demographics: true, Doses: true})
+	if rec == nil {
+		return
+	}
+	if err := s.audit(r.Context(), g, []int64{rec.PatientID}, "FHIR: "+resourceType+" (evaluation and forecast)"); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	entries, params := answer(s.assess(rec))
+	if params != nil {
+		s.writeParameters(w, r, params)
+		return
+	}
+	s.write(w, r, http.StatusOK, s.searchset(entries, s.base+"/"+resourceType+"?"+r.URL.RawQuery, "", len(entries)))
+}
