@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,11 +37,30 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(reg.Close)
-	inv, err := inventory.New(inventory.Config{Pool: reg.Pool()})
+	inv, err := inventory.New(inventory.Config{Pool: reg.Pool(), Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{reg: reg, inv: inv}
+}
+
+// streamSeq numbers the test's messages as the queue would: the same
+// bytes again are a redelivery of the same stream message.
+var (
+	streamSeq atomic.Uint64
+	seqMu     sync.Mutex
+	seqOf     = map[string]uint64{}
+)
+
+func seqFor(raw []byte) uint64 {
+	seqMu.Lock()
+	defer seqMu.Unlock()
+	if n, ok := seqOf[string(raw)]; ok {
+		return n
+	}
+	n := streamSeq.Add(1)
+	seqOf[string(raw)] = n
+	return n
 }
 
 // message decodes raw as the worker does.
@@ -47,7 +71,8 @@ func message(t testing.TB, raw []byte) *registry.Message {
 		t.Fatalf("not an accepted VXU: %v", r.Issues)
 	}
 	return &registry.Message{Kind: "vxu", Facility: r.Header.SendingFacility.Name, ControlID: r.Header.ControlID,
-		Type: "VXU", Ack: "AA", Transport: "test", Raw: raw, Received: time.Now(), Decoded: r}
+		Type: "VXU", Ack: "AA", Transport: "test", Raw: raw, Received: time.Now(), Decoded: r,
+		StreamSeq: seqFor(raw)}
 }
 
 // apply stores raws in one transaction as the worker does (ApplyBulk,
@@ -101,8 +126,9 @@ type dose struct {
 func vxu(fac, ctl, mrn string, doses ...dose) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "MSH|^~\\&|EHR|%s|IIS|IIS|%s||VXU^V04^VXU_V04|%s|P|2.5.1|||ER|AL|||||Z22^CDCPHINVS\r", fac, time.Now().Format("20060102150405"), ctl)
-	fmt.Fprintf(&b, "PID|1||%s^^^%s^MR||Child%s^Test^^^^^L|Smith^^^^^^M|20240115|F|||1 Main St^^Hartford^CT^06101^USA^P\r", mrn, fac, mrn)
-	fmt.Fprintf(&b, "NK1|1|Child%s^Maria^^^^^L|MTH^Mother^HL70063\r", mrn)
+	family, given, dob := child(mrn)
+	fmt.Fprintf(&b, "PID|1||%s^^^%s^MR||%s^%s^^^^^L|%s^^^^^^M|%s|F|||%d Main St^^Hartford^CT^06101^USA^P\r", mrn, fac, family, given, given, dob, len(mrn)+int(dob[7]))
+	fmt.Fprintf(&b, "NK1|1|%s^%s^^^^^L|MTH^Mother^HL70063\r", family, given+"mom")
 	obx := 0
 	for _, d := range doses {
 		info, comp, act, mvx := or(d.info, "00"), or(d.completion, "CP"), or(d.action, "A"), or(d.mvx, "MSD")
@@ -120,6 +146,22 @@ func vxu(fac, ctl, mrn string, doses ...dose) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+var (
+	families = []string{"Avery", "Brooks", "Castillo", "Dunham", "Ellison", "Fairchild", "Garrity", "Huxley", "Ingram", "Jovanovic",
+		"Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Pettersen", "Quintero", "Rasmussen", "Szabo", "Thibodeaux"}
+	givens = []string{"Ada", "Bruno", "Cleo", "Dmitri", "Esme", "Felix", "Greta", "Hugo", "Iris", "Jonah",
+		"Kira", "Leon", "Mabel", "Nils", "Opal", "Pavel", "Quinn", "Rosa", "Silas", "Tova"}
+)
+
+// child returns a distinct child for each medical record number: a
+// family and given name and a birth date (YYYYMMDD).
+func child(mrn string) (family, given, dob string) {
+	h := fnv.New32a()
+	h.Write([]byte(mrn))
+	n := h.Sum32()
+	return families[n%20], givens[(n/20)%20], time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(n/400%600)).Format("20060102")
 }
 
 func or(s, def string) string {
