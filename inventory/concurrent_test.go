@@ -62,7 +62,7 @@ func TestConcurrentDecrements(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for deadline := time.Now().Add(20*time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 			if n := e.onHand(t, lot); n < 0 {
 				t.Errorf("negative stock %d", n)
 			}

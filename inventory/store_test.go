@@ -158,12 +158,22 @@ func TestTransferWastageCount(t *testing.T) {
 		{"transfer beyond the stock", func() error { return e.inv.Transfer(ctx, "RIVERSIDE", lot, "HILLTOP", 15, "vic", "", on) }, 14, true},
 		{"transfer to itself", func() error { return e.inv.Transfer(ctx, "RIVERSIDE", lot, "RIVERSIDE", 1, "vic", "", on) }, 14, true},
 		{"another clinic's lot", func() error { return e.inv.Transfer(ctx, "HILLTOP", lot, "RIVERSIDE", 1, "vic", "", on) }, 14, true},
-		{"wastage: broken vial", func() error { return e.inv.Waste(ctx, "RIVERSIDE", lot, inventory.KindWastage, 1, inventory.ReasonBroken, "vic", "", on) }, 13, false},
-		{"wastage: temperature excursion", func() error { return e.inv.Waste(ctx, "RIVERSIDE", lot, inventory.KindWastage, 2, inventory.ReasonTemperature, "vic", "fridge at 12C", on) }, 11, false},
-		{"return: expired", func() error { return e.inv.Waste(ctx, "RIVERSIDE", lot, inventory.KindReturn, 1, inventory.ReasonExpired, "vic", "", on) }, 10, false},
+		{"wastage: broken vial", func() error {
+			return e.inv.Waste(ctx, "RIVERSIDE", lot, inventory.KindWastage, 1, inventory.ReasonBroken, "vic", "", on)
+		}, 13, false},
+		{"wastage: temperature excursion", func() error {
+			return e.inv.Waste(ctx, "RIVERSIDE", lot, inventory.KindWastage, 2, inventory.ReasonTemperature, "vic", "fridge at 12C", on)
+		}, 11, false},
+		{"return: expired", func() error {
+			return e.inv.Waste(ctx, "RIVERSIDE", lot, inventory.KindReturn, 1, inventory.ReasonExpired, "vic", "", on)
+		}, 10, false},
 		{"wastage without a reason", func() error { return e.inv.Waste(ctx, "RIVERSIDE", lot, inventory.KindWastage, 1, "", "vic", "", on) }, 10, true},
-		{"other without a note", func() error { return e.inv.Waste(ctx, "RIVERSIDE", lot, inventory.KindWastage, 1, inventory.ReasonOther, "vic", "", on) }, 10, true},
-		{"wastage beyond the stock", func() error { return e.inv.Waste(ctx, "RIVERSIDE", lot, inventory.KindWastage, 11, inventory.ReasonBroken, "vic", "", on) }, 10, true},
+		{"other without a note", func() error {
+			return e.inv.Waste(ctx, "RIVERSIDE", lot, inventory.KindWastage, 1, inventory.ReasonOther, "vic", "", on)
+		}, 10, true},
+		{"wastage beyond the stock", func() error {
+			return e.inv.Waste(ctx, "RIVERSIDE", lot, inventory.KindWastage, 11, inventory.ReasonBroken, "vic", "", on)
+		}, 10, true},
 	} {
 		if err := tc.err(); (err != nil) != tc.refuse || (err != nil && !inventory.IsInput(err)) {
 			t.Errorf("%s: err %v", tc.name, err)
