@@ -231,8 +231,12 @@ func (s *Store) applied(ctx context.Context, tx pgx.Tx, in hookInput) error {
 	b := &pgx.Batch{}
 	b.Queue(`SAVEPOINT inventory`)
 	b.Queue(standingQuery, in.patients, in.fac, in.ctl)
-	b.Queue(`SELECT source_vaccination_id, clinic, coalesce(lot_id, 0), taken FROM inventory_doses
-		WHERE patient_id = ANY($1) AND active`, in.patients)
+	// The drawn doses of the patients' source rows as they are now (a
+	// merge moves rows between patients; inventory_doses.patient_id is
+	// the patient at the draw).
+	b.Queue(`SELECT d.source_vaccination_id, d.clinic, coalesce(d.lot_id, 0), d.taken
+		FROM source_vaccinations s JOIN inventory_doses d ON d.source_vaccination_id = s.id
+		WHERE s.patient_id = ANY($1) AND d.active`, in.patients)
 	br := tx.SendBatch(ctx, b)
 	standing, current, err := readDoses(br, in)
 	if cerr := br.Close(); err == nil && cerr != nil {
@@ -438,7 +442,7 @@ func queueDoseRows(b *pgx.Batch, draws []draw) {
 			funding, eligibility, lot_id, taken, shortfall)
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::date[], $5::text[], $6::text[], $7::text[], $8::text[],
 			$9::text[], $10::text[], $11::bigint[], $12::int[], $13::int[])
-		ON CONFLICT (source_vaccination_id) DO UPDATE SET active = true, lot_id = EXCLUDED.lot_id,
+		ON CONFLICT (source_vaccination_id) DO UPDATE SET active = true, lot_id = EXCLUDED.lot_id, patient_id = EXCLUDED.patient_id,
 			taken = EXCLUDED.taken, shortfall = EXCLUDED.shortfall,
 			funding = CASE WHEN EXCLUDED.funding = '' THEN d.funding ELSE EXCLUDED.funding END,
 			eligibility = CASE WHEN EXCLUDED.eligibility = '' THEN d.eligibility ELSE EXCLUDED.eligibility END
