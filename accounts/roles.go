@@ -126,6 +126,23 @@ func (r Role) May(p Permission) bool {
 	case ManageFHIRClients:
 		return r.Program()
 	}
+	return r.mayInventory(p)
+}
+
+// Vaccine inventory (package inventory): its permissions, numbered apart
+// from the list above.
+const (
+	ViewInventory   Permission = 1900 + iota // see a clinic's stock, alerts, unmatched lots and borrowing (program staff: any clinic)
+	ManageInventory                          // receive, transfer, waste, count and map lots: the clinic's vaccine coordinator
+)
+
+func (r Role) mayInventory(p Permission) bool {
+	switch p {
+	case ViewInventory:
+		return r.Program() || r == ClinicUser || r == VaccineCoordinator
+	case ManageInventory:
+		return r == VaccineCoordinator
+	}
 	return false
 }
 

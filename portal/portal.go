@@ -347,7 +347,8 @@ func (pg page) PatientPages() string {
 func (pg page) May(name string) bool {
 	perm, ok := map[string]accounts.Permission{"requests": accounts.DecideRequests, "users": accounts.ResetPasswords,
 		"outbox": accounts.ReadOutbox, "orgs": accounts.ManageOrganizations, "manage": accounts.ManageUsers, "enter": accounts.EnterData,
-		"coverage": accounts.ViewCoverage, "fhirclients": accounts.ManageFHIRClients}[name]
+		"coverage": accounts.ViewCoverage, "fhirclients": accounts.ManageFHIRClients,
+		"inventory": accounts.ViewInventory}[name]
 	return ok && pg.User() != nil && pg.V.may(perm) && nextStep(pg.V) == ""
 }
 

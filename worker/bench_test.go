@@ -2,11 +2,13 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/iisproject/iis/inventory"
 	msynth "github.com/iisproject/iis/match/synth"
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/registry"
@@ -36,6 +38,10 @@ func envInt(name string, def int) int {
 // IIS_BENCH_QUALITY_TRIGGER=off stores the messages without noting them
 // for the data quality reports (package quality), to measure what that
 // trigger costs.
+// IIS_BENCH_INVENTORY=on runs the worker with the inventory's dose hook,
+// every synthetic clinic keeping an inventory whose five lots every
+// dose's lot number is mapped to (inventory.SeedSynthetic: the busiest
+// lots there can be); compare with a run without it.
 // IIS_BENCH_DATABASE_URL runs against an existing registry instead (for
 // example one seeded with `go run ./cmd/iisworker -seed 1000000`); the
 // benchmark's writes stay in it.
@@ -66,6 +72,10 @@ func BenchmarkWorker(b *testing.B) {
 		if _, err := e.store.Pool().Exec(ctx, `ALTER TABLE source_reports DISABLE TRIGGER source_reports_quality_insert`); err != nil {
 			b.Fatal(err)
 		}
+	}
+	var doses worker.DoseHook
+	if os.Getenv("IIS_BENCH_INVENTORY") == "on" && b.N > 1 { // not for the b.N = 1 probe
+		doses = seedInventory(b, e)
 	}
 	// A fresh seed per run, so that a reused registry gets new messages.
 	gen := synth.New(synth.Config{Seed: uint64(time.Now().UnixNano())})
@@ -105,12 +115,41 @@ func BenchmarkWorker(b *testing.B) {
 		Concurrency: envInt("IIS_BENCH_CONCURRENCY", 4),
 		BatchSize:   envInt("IIS_BENCH_BATCH", 200),
 		FetchWait:   50 * time.Millisecond,
+		Doses:       doses,
 	})
 	e.drainWithin(b, "registry", 30*time.Minute)
 	el := time.Since(start)
 	b.StopTimer()
 	s := w.Stats()
+	if doses != nil {
+		var drawn, matched int
+		_ = e.store.Pool().QueryRow(ctx, `SELECT count(*), count(lot_id) FROM inventory_doses`).Scan(&drawn, &matched)
+		b.Logf("inventory: %d doses drawn, %d on a lot", drawn, matched)
+	}
 	b.ReportMetric(float64(s.Doses)/el.Seconds(), "doses/s")
 	b.ReportMetric(float64(s.Stored+s.Duplicates+s.StoredOnly)/el.Seconds(), "msgs/s")
 	b.ReportMetric(0, "ns/op")
+}
+
+// seedInventory gives synth's clinics their inventories and returns the
+// hook.
+func seedInventory(b *testing.B, e *env) worker.DoseHook {
+	inv, err := inventory.New(inventory.Config{Pool: e.store.Pool()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var clinics, lots []string
+	for i := 1; i <= 20; i++ {
+		clinics = append(clinics, fmt.Sprintf("CLINIC%03d", i))
+	}
+	for i := range 100000 {
+		lots = append(lots, fmt.Sprintf("L%05d", i))
+	}
+	lots = append(lots, "HB0001", "X1")
+	t0 := time.Now()
+	if err := inv.SeedSynthetic(context.Background(), clinics, lots, 1_000_000_000); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("inventories seeded in %v", time.Since(t0).Round(time.Millisecond))
+	return inv
 }

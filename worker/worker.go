@@ -91,10 +91,22 @@ type Config struct {
 	Onboarding interface {
 		InTest(facility string) bool
 	}
+	// Doses, if set, is told inside each transaction what ApplyBulk stored
+	// (the inventory draws the administered doses on its lots); its error
+	// fails the transaction like the registry's.
+	Doses DoseHook
 	// Registerer receives the worker's metrics (default: a private registry).
 	Registerer prometheus.Registerer
 	// Logger receives errors; no patient data is logged.
 	Logger *slog.Logger
+}
+
+// DoseHook is called in the registry's transaction after ApplyBulk with
+// the messages and their results, before the commit: what it writes
+// commits or rolls back with the registry's rows, so a redelivered
+// message (a duplicate, storing nothing) reaches it with nothing to do.
+type DoseHook interface {
+	Applied(ctx context.Context, tx pgx.Tx, msgs []*registry.Message, res []registry.Result) error
 }
 
 func (c *Config) defaults() {
@@ -461,6 +473,11 @@ func (w *Worker) applyTx(ctx context.Context, items []*item) error {
 			}
 			for i, it := range oi {
 				it.res = res[i]
+			}
+			if w.cfg.Doses != nil {
+				if err := w.cfg.Doses.Applied(ctx, tx, others, res); err != nil {
+					return err
+				}
 			}
 		}
 		if len(queries) > 0 {

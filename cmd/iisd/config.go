@@ -26,6 +26,9 @@ type Config struct {
 	DatabaseURL       string `json:"database_url"`
 	WorkerBatch       int    `json:"worker_batch"`
 	WorkerConcurrency int    `json:"worker_concurrency"`
+	// InventoryOff stops the worker drawing administered doses on the
+	// clinics' vaccine inventory (docs/inventory.md); the pages stay.
+	InventoryOff bool `json:"inventory_off"`
 	// QueryFacilities may query (QBP) once the transport authenticated
 	// them (SOAP login, client certificate); "*" allows any authenticated
 	// sender.

@@ -326,7 +326,7 @@ func (s *server) openRegistry(ctx context.Context, dataDir string) error {
 // startWorker runs the registry worker: queued messages into PostgreSQL.
 func (s *server) startWorker(reg *prometheus.Registry, v *immz.Validator) error {
 	w, err := worker.New(worker.Config{Queue: s.q, Store: s.store, Validator: v, Profiles: s.profiles, Onboarding: s.onboard, BatchSize: s.cfg.WorkerBatch,
-		Concurrency: s.cfg.WorkerConcurrency, Registerer: reg, Logger: s.log})
+		Concurrency: s.cfg.WorkerConcurrency, Registerer: reg, Logger: s.log, Doses: s.inventoryHook()})
 	if err != nil {
 		return err
 	}

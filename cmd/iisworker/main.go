@@ -50,6 +50,7 @@ func run() error {
 		ackWait     = flag.Duration("ack-wait", time.Minute, "JetStream ack wait")
 		metricsAddr = flag.String("metrics-addr", "127.0.0.1:9102", "address of /metrics (empty: none)")
 		seed        = flag.Int("seed", 0, "load this many synthetic patients (COPY) and exit")
+		noInventory = flag.Bool("no-inventory", false, "do not draw administered doses on the clinics' vaccine inventory")
 	)
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -100,7 +101,7 @@ func run() error {
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	w, err := worker.New(worker.Config{
 		Queue: q, Store: store, Durable: *durable, BatchSize: *batch, Concurrency: *concurrency,
-		MaxDeliver: *maxDeliver, AckWait: *ackWait, Registerer: reg, Logger: log,
+		MaxDeliver: *maxDeliver, AckWait: *ackWait, Registerer: reg, Logger: log, Doses: inventoryHook(store, *noInventory, log),
 	})
 	if err != nil {
 		return err
