@@ -224,17 +224,34 @@ const standingQuery = `SELECT DISTINCT ON (s.event_id, s.facility)
 			OR EXISTS (SELECT 1 FROM inventory_doses d WHERE d.source_vaccination_id = s.id))
 	ORDER BY s.event_id, s.facility, s.id`
 
-// applied is Applied's work: read the standing and drawn doses (one round
-// trip), and if they differ lock the lots concerned (a second) and write
-// the draws and reversals (a third).
+// applied is Applied's work. One round trip reads the standing and drawn
+// doses and locks the lots the new reports' doses may match (by clinic and
+// lot key, or a mapped lot text); if the doses drawn must change, a second
+// writes the draws and reversals. A dose or reversal whose lot that lock
+// did not cover (a dose standing again, a reversal on another lot) has its
+// lots locked by a round trip in between.
 func (s *Store) applied(ctx context.Context, tx pgx.Tx, in hookInput) error {
 	b := &pgx.Batch{}
 	b.Queue(`SAVEPOINT inventory`)
 	b.Queue(standingQuery, in.patients, in.fac, in.ctl)
-	b.Queue(`SELECT source_vaccination_id, clinic, coalesce(lot_id, 0), taken FROM inventory_doses
-		WHERE patient_id = ANY($1) AND active`, in.patients)
+	// The drawn doses of the patients' source rows as they are now (a
+	// merge moves rows between patients; inventory_doses.patient_id is
+	// the patient at the draw).
+	b.Queue(`SELECT d.source_vaccination_id, d.clinic, coalesce(d.lot_id, 0), d.taken
+		FROM source_vaccinations s JOIN inventory_doses d ON d.source_vaccination_id = s.id
+		WHERE s.patient_id = ANY($1) AND d.active`, in.patients)
+	b.Queue(newKeys+`SELECT k.clinic, k.key, coalesce(a.lot_id, 0) FROM k
+		LEFT JOIN inventory_lot_aliases a ON a.clinic = k.clinic AND a.lot_key = k.key`, in.patients, in.fac, in.ctl)
+	b.Queue(newKeys+`SELECT `+lotColumns+` FROM inventory_lots
+		WHERE (clinic, lot_key) IN (SELECT clinic, key FROM k)
+			OR id IN (SELECT a.lot_id FROM inventory_lot_aliases a JOIN k ON a.clinic = k.clinic AND a.lot_key = k.key)
+		ORDER BY id FOR UPDATE`, in.patients, in.fac, in.ctl)
 	br := tx.SendBatch(ctx, b)
 	standing, current, err := readDoses(br, in)
+	var lk *locked
+	if err == nil {
+		lk, err = readLocked(br)
+	}
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("inventory: read doses: %w", cerr)
 	}
@@ -245,16 +262,96 @@ func (s *Store) applied(ctx context.Context, tx pgx.Tx, in hookInput) error {
 	if len(add) == 0 && len(reverse) == 0 {
 		return nil
 	}
-	lots, aliases, err := lockDoseLots(ctx, tx, add, reverse)
-	if err != nil {
-		return err
+	if !lk.covers(add, reverse) {
+		if lk, err = lockDoseLots(ctx, tx, add, reverse); err != nil {
+			return err
+		}
 	}
 	wb := &pgx.Batch{}
-	queueDraws(wb, lots, aliases, add, reverse, s.now())
+	queueDraws(wb, lk.lots, lk.aliases, add, reverse, s.now())
 	if err := tx.SendBatch(ctx, wb).Close(); err != nil {
 		return fmt.Errorf("inventory: write draws: %w", err)
 	}
 	return nil
+}
+
+// newKeys is the (clinic, lot key) of each administered dose of the new
+// reports ($2, $3) of the patients ($1) at an inventory clinic; the key
+// as LotKey makes it.
+const newKeys = `WITH k AS (SELECT DISTINCT s.facility AS clinic, upper(translate(s.lot, E' -./\t', '')) AS key
+		FROM source_vaccinations s JOIN inventory_clinics c ON c.clinic = s.facility
+		WHERE s.patient_id = ANY($1) AND (s.facility, s.control_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))
+			AND NOT s.historical AND s.completion_status IN ('CP', 'PA') AND s.consolidation IN ('winner', 'duplicate')
+			AND s.lot <> '')
+	`
+
+// locked is the lots a transaction holds locked, the mapped lot texts,
+// and the (clinic, lot key) pairs whose lots those are.
+type locked struct {
+	lots    map[int64]*Lot
+	aliases map[[2]string]int64
+	keys    map[[2]string]bool
+}
+
+// covers reports whether the doses to draw and reverse need no lot
+// beyond those locked.
+func (lk *locked) covers(add []Dose, reverse []drawn) bool {
+	for _, d := range add {
+		if k := LotKey(d.Lot); k != "" && !lk.keys[[2]string{d.Clinic, k}] {
+			return false
+		}
+	}
+	for _, r := range reverse {
+		if r.Lot != 0 && lk.lots[r.Lot] == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// readLocked reads the keys with their mapped lots, then the locked lots.
+func readLocked(br pgx.BatchResults) (*locked, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("inventory: lot keys: %w", err)
+	}
+	lk := &locked{aliases: map[[2]string]int64{}, keys: map[[2]string]bool{}}
+	for rows.Next() {
+		var c, k string
+		var id int64
+		if err := rows.Scan(&c, &k, &id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("inventory: lot keys: %w", err)
+		}
+		lk.keys[[2]string{c, k}] = true
+		if id != 0 {
+			lk.aliases[[2]string{c, k}] = id
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("inventory: lot keys: %w", err)
+	}
+	if lk.lots, err = readLots(br); err != nil {
+		return nil, err
+	}
+	return lk, nil
+}
+
+func readLots(br pgx.BatchResults) (map[int64]*Lot, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("inventory: lock lots: %w", err)
+	}
+	list, err := scanLots(rows)
+	if err != nil {
+		return nil, fmt.Errorf("inventory: lock lots: %w", err)
+	}
+	lots := make(map[int64]*Lot, len(list))
+	for i := range list {
+		lots[list[i].ID] = &list[i]
+	}
+	return lots, nil
 }
 
 func readDoses(br pgx.BatchResults, in hookInput) ([]Dose, []drawn, error) {
@@ -305,8 +402,8 @@ func readDoses(br pgx.BatchResults, in hookInput) ([]Dose, []drawn, error) {
 
 // lockDoseLots locks (in id order) the lots the doses to draw may match,
 // by clinic and lot key or through a mapped lot text, and the lots of the
-// draws to reverse. It returns the lots by id and the mapped lot texts.
-func lockDoseLots(ctx context.Context, tx pgx.Tx, add []Dose, reverse []drawn) (map[int64]*Lot, map[[2]string]int64, error) {
+// draws to reverse.
+func lockDoseLots(ctx context.Context, tx pgx.Tx, add []Dose, reverse []drawn) (*locked, error) {
 	var cl, keys []string
 	for _, d := range add {
 		if k := LotKey(d.Lot); k != "" {
@@ -320,7 +417,8 @@ func lockDoseLots(ctx context.Context, tx pgx.Tx, add []Dose, reverse []drawn) (
 		}
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT clinic, lot_key, lot_id FROM inventory_lot_aliases WHERE (clinic, lot_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, cl, keys)
+	b.Queue(`SELECT k.c, k.k, coalesce(a.lot_id, 0) FROM unnest($1::text[], $2::text[]) AS k(c, k)
+		LEFT JOIN inventory_lot_aliases a ON a.clinic = k.c AND a.lot_key = k.k`, cl, keys)
 	b.Queue(`SELECT `+lotColumns+` FROM inventory_lots
 		WHERE (clinic, lot_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 			OR id IN (SELECT lot_id FROM inventory_lot_aliases WHERE (clinic, lot_key) IN (SELECT * FROM unnest($1::text[], $2::text[])))
@@ -328,34 +426,11 @@ func lockDoseLots(ctx context.Context, tx pgx.Tx, add []Dose, reverse []drawn) (
 		ORDER BY id FOR UPDATE`, cl, keys, ids)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
-	rows, err := br.Query()
+	lk, err := readLocked(br)
 	if err != nil {
-		return nil, nil, fmt.Errorf("inventory: lot aliases: %w", err)
+		return nil, err
 	}
-	aliases := map[[2]string]int64{}
-	for rows.Next() {
-		var c, k string
-		var id int64
-		if err := rows.Scan(&c, &k, &id); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("inventory: lot aliases: %w", err)
-		}
-		aliases[[2]string{c, k}] = id
-	}
-	rows.Close()
-	rows, err = br.Query()
-	if err != nil {
-		return nil, nil, fmt.Errorf("inventory: lock lots: %w", err)
-	}
-	list, err := scanLots(rows)
-	if err != nil {
-		return nil, nil, fmt.Errorf("inventory: lock lots: %w", err)
-	}
-	lots := make(map[int64]*Lot, len(list))
-	for i := range list {
-		lots[list[i].ID] = &list[i]
-	}
-	return lots, aliases, br.Close()
+	return lk, br.Close()
 }
 
 // matcher returns the lot matching rule over the locked lots: a mapped
@@ -438,7 +513,7 @@ func queueDoseRows(b *pgx.Batch, draws []draw) {
 			funding, eligibility, lot_id, taken, shortfall)
 		SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::date[], $5::text[], $6::text[], $7::text[], $8::text[],
 			$9::text[], $10::text[], $11::bigint[], $12::int[], $13::int[])
-		ON CONFLICT (source_vaccination_id) DO UPDATE SET active = true, lot_id = EXCLUDED.lot_id,
+		ON CONFLICT (source_vaccination_id) DO UPDATE SET active = true, lot_id = EXCLUDED.lot_id, patient_id = EXCLUDED.patient_id,
 			taken = EXCLUDED.taken, shortfall = EXCLUDED.shortfall,
 			funding = CASE WHEN EXCLUDED.funding = '' THEN d.funding ELSE EXCLUDED.funding END,
 			eligibility = CASE WHEN EXCLUDED.eligibility = '' THEN d.eligibility ELSE EXCLUDED.eligibility END

@@ -81,7 +81,6 @@ CREATE TABLE inventory_doses (
     active          boolean NOT NULL DEFAULT true,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX inventory_doses_patient ON inventory_doses (patient_id) WHERE active;
 CREATE INDEX inventory_doses_unmatched ON inventory_doses (clinic, administered_on) WHERE lot_id IS NULL AND active;
 CREATE INDEX inventory_doses_clinic ON inventory_doses (clinic, administered_on) WHERE active;
 
