@@ -49,7 +49,7 @@ func LotRecallKey(lot string) string {
 			return -1
 		}
 		return r
-	}, strings.ToUpper(strings.TrimSpace(lot)))
+	}, strings.ToUpper(lot))
 }
 
 // LotRecallRow is a patient who received a dose of the lot.
