@@ -121,3 +121,22 @@ func TestVFCScope(t *testing.T) {
 		t.Errorf("program staff's report: %+v, %v", f.vfc, err)
 	}
 }
+
+// FuzzPeriod: any months asked give a period that runs forward, or a
+// clear error; never a crash.
+func FuzzPeriod(f *testing.F) {
+	f.Add("2026-01", "2026-06")
+	f.Add("", "")
+	f.Add("9999-12", "0000-01")
+	f.Fuzz(func(t *testing.T, from, to string) {
+		r := httptest.NewRequest("GET", "/vfc", nil)
+		r.Form = map[string][]string{"from": {from}, "to": {to}}
+		a, b, err := period(r, time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC))
+		if err == nil && !b.After(a) {
+			t.Fatalf("from %q to %q: [%v, %v)", from, to, a, b)
+		}
+		if err != nil && !errors.Is(err, errInput) {
+			t.Fatalf("from %q to %q: %v is not for people", from, to, err)
+		}
+	})
+}

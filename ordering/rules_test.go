@@ -115,3 +115,33 @@ func TestExportCSV(t *testing.T) {
 		t.Error("a submitted order exported")
 	}
 }
+
+// FuzzSuggest holds the rule's promises for any numbers: whole packages,
+// never negative, enough to reach the target, less than a package beyond
+// what reaching it needs.
+func FuzzSuggest(f *testing.F) {
+	f.Add(30, 5, 10, 3, 2)
+	f.Add(1, 0, 1, 1, 1)
+	f.Add(0, -3, 0, 0, 0)
+	f.Fuzz(func(t *testing.T, used, onHand, pkg, um, sm int) {
+		if used > 1e6 || used < -1e6 || onHand > 1e6 || onHand < -1e6 || pkg > 1e4 || um > 120 || sm > 120 {
+			t.Skip()
+		}
+		r := Rule{UsageMonths: um, SupplyMonths: sm}
+		got := Suggest(r, used, onHand, pkg)
+		p := max(pkg, 1)
+		if got < 0 || got%p != 0 {
+			t.Fatalf("Suggest(%+v, %d, %d, %d) = %d: not whole packages", r, used, onHand, pkg, got)
+		}
+		if um <= 0 || sm <= 0 || used <= 0 {
+			if got != 0 {
+				t.Fatalf("Suggest(%+v, %d, %d, %d) = %d without usage or a rule", r, used, onHand, pkg, got)
+			}
+			return
+		}
+		need := (used*sm+um-1)/um - max(onHand, 0)
+		if got < need || (got > 0 && got-need >= p) {
+			t.Fatalf("Suggest(%+v, %d, %d, %d) = %d for a need of %d", r, used, onHand, pkg, got, need)
+		}
+	})
+}

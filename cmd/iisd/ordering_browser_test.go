@@ -40,9 +40,9 @@ func TestOrderingInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	reportAccepted(t, s, 3,
-		inventoryVXU("RIVERSIDE", "ORD-1", "OR1", "Ada", "Avery", "PCV-777"),
-		inventoryVXU("RIVERSIDE", "ORD-2", "OR2", "Eve", "Ellison", "pcv 777"),
-		inventoryVXU("RIVERSIDE", "ORD-3", "OR3", "Hal", "Hughes", "PCV777"),
+		inventoryVXU("RIVERSIDE", "ORD-1", "OR1", "Ada", "Avery", "PCV-777", "V02"),
+		inventoryVXU("RIVERSIDE", "ORD-2", "OR2", "Eve", "Ellison", "pcv 777", "V02"),
+		inventoryVXU("RIVERSIDE", "ORD-3", "OR3", "Hal", "Hughes", "PCV777", "V01"),
 	)
 
 	base := "http://" + s.httpLn.Addr().String()
@@ -109,14 +109,15 @@ func TestOrderingInBrowser(t *testing.T) {
 		t.Errorf("recall CSV:\n%s", csv)
 	}
 
-	// The VFC report: three PCV13 doses to one-year-olds eligible by Medicaid (V02).
+	// The VFC report: PCV13 to one-year-olds, two eligible by Medicaid
+	// (V02), one private pay (V01).
 	month := time.Now().Format("2006-01")
 	run("vfc report", chromedp.Navigate(base+"/vfc?from="+month+"&to="+month), chromedp.WaitVisible("#vfc"))
-	cell := `#vfc tr[data-clinic="RIVERSIDE"][data-cvx="133"][data-age="1-6"][data-elig="V02"] .doses`
-	if n := text(cell); n != "3" {
-		t.Errorf("VFC report cell %q, want 3", n)
+	cell := `#vfc tr[data-clinic="RIVERSIDE"][data-cvx="133"][data-age="1-6"]`
+	if v02, v01 := text(cell+`[data-elig="V02"] .doses`), text(cell+`[data-elig="V01"] .doses`); v02 != "2" || v01 != "1" {
+		t.Errorf("VFC report cells V02 %q, V01 %q; want 2 and 1", v02, v01)
 	}
-	if csv := fetch("/vfc/report.csv?from=" + month + "&to=" + month); !strings.Contains(csv, "RIVERSIDE,"+month+",133,1-6,V02,3") {
+	if csv := fetch("/vfc/report.csv?from=" + month + "&to=" + month); !strings.Contains(csv, "RIVERSIDE,"+month+",133,1-6,V02,2") {
 		t.Errorf("VFC CSV:\n%s", csv)
 	}
 	signOut()
