@@ -232,6 +232,9 @@ const standingQuery = `SELECT DISTINCT ON (s.event_id, s.facility)
 // lots locked by a round trip in between.
 func (s *Store) applied(ctx context.Context, tx pgx.Tx, in hookInput) error {
 	b := &pgx.Batch{}
+	// The estimates of these reads by a list of patients can pass the JIT
+	// threshold; compiling them costs far more than running them.
+	b.Queue(`SET LOCAL jit = off`)
 	b.Queue(`SAVEPOINT inventory`)
 	b.Queue(standingQuery, in.patients, in.fac, in.ctl)
 	// The drawn doses of the patients' source rows as they are now (a
@@ -355,8 +358,10 @@ func readLots(br pgx.BatchResults) (map[int64]*Lot, error) {
 }
 
 func readDoses(br pgx.BatchResults, in hookInput) ([]Dose, []drawn, error) {
-	if _, err := br.Exec(); err != nil {
-		return nil, nil, fmt.Errorf("inventory: savepoint: %w", err)
+	for range 2 { // jit, savepoint
+		if _, err := br.Exec(); err != nil {
+			return nil, nil, fmt.Errorf("inventory: savepoint: %w", err)
+		}
 	}
 	rows, err := br.Query()
 	if err != nil {

@@ -25,12 +25,7 @@ func (s *Store) Lots(ctx context.Context, clinic string) ([]Lot, error) {
 
 // Lot returns clinic's lot id.
 func (s *Store) Lot(ctx context.Context, clinic string, id int64) (*Lot, error) {
-	var l *Lot
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) (err error) {
-		l, err = lotOf(ctx, tx, clinic, id)
-		return err
-	})
-	return l, err
+	return lotOf(ctx, s.pool, clinic, id)
 }
 
 // Ledger returns a lot's transactions, newest first.

@@ -130,8 +130,13 @@ func (s *Store) Transfer(ctx context.Context, from string, lot int64, to string,
 	})
 }
 
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // lotOf reads clinic's lot id.
-func lotOf(ctx context.Context, tx pgx.Tx, clinic string, id int64) (*Lot, error) {
+func lotOf(ctx context.Context, tx querier, clinic string, id int64) (*Lot, error) {
 	rows, err := tx.Query(ctx, `SELECT `+lotColumns+` FROM inventory_lots WHERE id = $1 AND clinic = $2`, id, clinic)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: lot: %w", err)
