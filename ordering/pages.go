@@ -303,7 +303,8 @@ func (pg *Pages) decide(w http.ResponseWriter, r *http.Request, u accounts.User,
 	if approve {
 		status = Approved
 	}
-	pg.audit(ctx, u, "order-"+map[bool]string{true: "approve", false: "deny"}[approve], o.ID, "clinic="+o.Clinic)
+	action := map[bool]string{true: "order-approve", false: "order-deny"}[approve]
+	pg.audit(ctx, u, action, o.ID, fmt.Sprintf("clinic=%s reason=%q", o.Clinic, strings.TrimSpace(r.FormValue("reason"))))
 	http.Redirect(w, r, fmt.Sprintf("/orders/%d?done=%s", o.ID, status), http.StatusSeeOther)
 }
 

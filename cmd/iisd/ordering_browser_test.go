@@ -140,6 +140,11 @@ func TestOrderingInBrowser(t *testing.T) {
 		t.Errorf("received DTAP-5: on hand %q", n)
 	}
 
+	var reason string
+	_ = s.store.Pool().QueryRow(ctx, `SELECT detail FROM audit_log WHERE action = 'order-approve' AND actor = 'user:pia'`).Scan(&reason)
+	if !strings.Contains(reason, `reason="allocation for the month"`) {
+		t.Errorf("approval audited as %q", reason)
+	}
 	var audited int
 	_ = s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action IN ('order-submit', 'order-approve', 'order-export', 'order-receive', 'lot-recall', 'lot-recall-export', 'vfc-report-export')`).Scan(&audited)
 	if audited != 7 {
