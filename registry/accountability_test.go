@@ -3,6 +3,7 @@ package registry_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +184,34 @@ func TestLotRecall(t *testing.T) {
 		if _, err := s.LotRecall(ctx, q); err == nil {
 			t.Errorf("%+v answered", q)
 		}
+	}
+}
+
+// TestAccountabilityNISTSample: NIST's IZ-001 (a five-year-old's flu dose
+// by NDC, V05, lot Z0860BB) as stored counts in the VFC report under its
+// facility, month, age group and eligibility, and a recall of its lot
+// finds the child.
+func TestAccountabilityNISTSample(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	raw, err := os.ReadFile("../testdata/hl7/samples/nist/vxu_z22_nist_iz001_child_flu_ndc_vfc_v05_vis.hl7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply(t, s, message(t, "X68", "NIST-IZ-001.00", raw))
+	rows, err := s.VFCDosesAdministered(ctx, registry.VFCQuery{From: time.Date(2012, 8, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2012, 9, 1, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Clinic != "X68" || rows[0].AgeGroup != registry.Age1To6 || rows[0].Eligibility != "V05" || rows[0].Doses != 1 ||
+		rows[0].Month.Format("2006-01") != "2012-08" {
+		t.Errorf("report of the NIST sample: %+v", rows)
+	}
+	found, err := s.LotRecall(ctx, registry.LotRecallQuery{Lot: "z0860bb", MVX: "csl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 1 || found[0].Family != "Snow" || found[0].On.Format("2006-01-02") != "2012-08-14" || found[0].Clinic != "X68" || found[0].Historical {
+		t.Errorf("recall of lot Z0860BB: %+v", found)
 	}
 }
