@@ -17,7 +17,8 @@ import (
 // PCV13 doses of a lot arrive by VXU over MLLP at a clinic holding two;
 // its vaccine coordinator builds an order from the suggestion (ten doses
 // of PCV13), adjusts it and submits it; program staff approve it with a
-// changed quantity and its reason, download the order file, find the
+// changed quantity and its reason, deny a second order with its reason,
+// download the order file, find the
 // lot's three patients by a recall search (CSV too) and see the doses in
 // the VFC doses-administered report; the coordinator receives the
 // shipment and its lots appear in the inventory.
@@ -73,6 +74,11 @@ func TestOrderingInBrowser(t *testing.T) {
 		t.Fatalf("order status %q", st)
 	}
 	id := text("#orderid")
+	// A second order, by mistake: one package of DTaP.
+	run("second order", chromedp.Click("#ord-new"), chromedp.WaitVisible("#lines"), chromedp.SetValue("#doses_133", "0"),
+		chromedp.SendKeys("#newcvx", "20"), chromedp.SendKeys("#newdoses", "10"), chromedp.Click("#submit"), b.waitURL("done=submitted"),
+		chromedp.WaitVisible("#orderstatus"))
+	second := text("#orderid")
 	signOut()
 
 	// Program staff approve it with less PCV13, and read the order file.
@@ -83,8 +89,8 @@ func TestOrderingInBrowser(t *testing.T) {
 		t.Errorf("listed status %q", st)
 	}
 	run("refused without a reason", chromedp.Click(row+" a"), chromedp.WaitVisible("#decisionform"), chromedp.SetValue("#approved_133", "10"),
-		chromedp.Click("#approve"), chromedp.WaitVisible("#decisionform"))
-	if e := text("main"); !strings.Contains(e, "reason for changing") {
+		chromedp.Click("#approve"), chromedp.WaitVisible("#error"))
+	if e := text("#error"); !strings.Contains(e, "reason for changing") {
 		t.Errorf("a change without a reason: %.300s", e)
 	}
 	run("approve", chromedp.SetValue("#approved_133", "10"), chromedp.SendKeys("#decisionreason", "allocation for the month"),
@@ -94,6 +100,14 @@ func TestOrderingInBrowser(t *testing.T) {
 	}
 	if csv := fetch("/orders/" + id + "/export.csv"); !strings.Contains(csv, id+",RIVERSIDE,VFC,133,10,1,10,") || !strings.Contains(csv, id+",RIVERSIDE,VFC,20,10,1,10,") {
 		t.Errorf("order file:\n%s", csv)
+	}
+
+	// The mistaken order is denied with its reason.
+	run("deny", chromedp.Navigate(base+"/orders/"+second), chromedp.WaitVisible("#decisionform"),
+		chromedp.SendKeys("#decisionreason", "the same vaccine as order "+id), chromedp.Click("#deny"), b.waitURL("done=denied"),
+		chromedp.WaitVisible("#orderstatus"))
+	if st, why := text("#orderstatus"), text("#reason"); st != "denied" || why != "the same vaccine as order "+id {
+		t.Errorf("denied order: status %q, reason %q", st, why)
 	}
 
 	// The recall search finds the lot's three patients, whatever its spelling.
@@ -146,8 +160,8 @@ func TestOrderingInBrowser(t *testing.T) {
 		t.Errorf("approval audited as %q", reason)
 	}
 	var audited int
-	_ = s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action IN ('order-submit', 'order-approve', 'order-export', 'order-receive', 'lot-recall', 'lot-recall-export', 'vfc-report-export')`).Scan(&audited)
-	if audited != 7 {
-		t.Errorf("%d ordering and recall audit rows, want 7", audited)
+	_ = s.store.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action IN ('order-submit', 'order-approve', 'order-deny', 'order-export', 'order-receive', 'lot-recall', 'lot-recall-export', 'vfc-report-export')`).Scan(&audited)
+	if audited != 9 {
+		t.Errorf("%d ordering and recall audit rows, want 9", audited)
 	}
 }
