@@ -213,3 +213,23 @@ func TestTransferWastageCount(t *testing.T) {
 	}
 	e.ledgerAgrees(t)
 }
+
+// TestInventoryFailureKeepsTheDose breaks the inventory's ledger (a
+// trigger that raises): the registry still stores the dose, the inventory's
+// part is rolled back to its savepoint, and the message is not failed.
+func TestInventoryFailureKeepsTheDose(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	lot := e.receive(t, "RIVERSIDE", inventory.ReceiptLine{CVX: "20", Lot: "B-1", Funding: inventory.VFC, Doses: 3}, day("2025-01-01"))
+	if _, err := e.reg.Pool().Exec(ctx, `CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'broken ledger'; END $$;
+		CREATE TRIGGER broken BEFORE INSERT ON inventory_transactions FOR EACH ROW EXECUTE FUNCTION broken()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.apply(t, vxu("RIVERSIDE", "B1", "BB1", dose{filler: "B1.1", cvx: "20", lot: "B-1"})); err != nil {
+		t.Fatalf("the registry's write failed with the inventory's: %v", err)
+	}
+	got := [3]int{e.count(t, `SELECT count(*) FROM source_vaccinations`), e.count(t, `SELECT count(*) FROM inventory_doses`), e.onHand(t, lot)}
+	if got != [3]int{1, 0, 3} {
+		t.Errorf("doses stored, drawn, stock = %v, want [1 0 3]", got)
+	}
+}
