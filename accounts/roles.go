@@ -126,7 +126,7 @@ func (r Role) May(p Permission) bool {
 	case ManageFHIRClients:
 		return r.Program()
 	}
-	return r.mayInventory(p)
+	return r.mayInventory(p) || r.mayOrdering(p)
 }
 
 // Vaccine inventory (package inventory): its permissions, numbered apart
@@ -142,6 +142,28 @@ func (r Role) mayInventory(p Permission) bool {
 		return r.Program() || r == ClinicUser || r == VaccineCoordinator
 	case ManageInventory:
 		return r == VaccineCoordinator
+	}
+	return false
+}
+
+// Vaccine ordering and VFC accountability (packages ordering and
+// accountability): their permissions, numbered apart from the lists above.
+const (
+	ViewOrders    Permission = 1950 + iota // see a clinic's vaccine orders (program staff: every clinic's)
+	PlaceOrders                            // build, submit and receive the clinic's orders: the vaccine coordinator
+	DecideOrders                           // approve, change or deny orders: program staff
+	ViewVFCReport                          // the VFC doses-administered report (a clinic's own; program staff every clinic)
+	RecallLots                             // lot recall search (a clinic's own doses; program staff every clinic, opted-out patients included)
+)
+
+func (r Role) mayOrdering(p Permission) bool {
+	switch p {
+	case ViewOrders, ViewVFCReport, RecallLots:
+		return r.Program() || r == ClinicUser || r == VaccineCoordinator
+	case PlaceOrders:
+		return r == VaccineCoordinator
+	case DecideOrders:
+		return r.Program()
 	}
 	return false
 }

@@ -348,7 +348,8 @@ func (pg page) May(name string) bool {
 	perm, ok := map[string]accounts.Permission{"requests": accounts.DecideRequests, "users": accounts.ResetPasswords,
 		"outbox": accounts.ReadOutbox, "orgs": accounts.ManageOrganizations, "manage": accounts.ManageUsers, "enter": accounts.EnterData,
 		"coverage": accounts.ViewCoverage, "fhirclients": accounts.ManageFHIRClients,
-		"inventory": accounts.ViewInventory}[name]
+		"inventory": accounts.ViewInventory,
+		"orders":    accounts.ViewOrders, "vfc": accounts.ViewVFCReport, "lotrecall": accounts.RecallLots}[name]
 	return ok && pg.User() != nil && pg.V.may(perm) && nextStep(pg.V) == ""
 }
 

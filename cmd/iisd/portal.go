@@ -76,6 +76,9 @@ func (s *server) startPortal(ctx, bg context.Context, fc *forecast.Engine) error
 	if err := s.mountInventory(acc, p); err != nil {
 		return err
 	}
+	if err := s.mountOrdering(acc, p); err != nil {
+		return err
+	}
 	if s.cfg.SMTPHost != "" {
 		mail := accounts.SMTP{Host: s.cfg.SMTPHost, Port: s.cfg.SMTPPort, From: s.cfg.SMTPFrom, Username: s.cfg.SMTPUser, Password: s.cfg.SMTPPassword}
 		go acc.RunDelivery(bg, mail.Send, 15*time.Second)
