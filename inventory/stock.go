@@ -41,30 +41,10 @@ func (l ReceiptLine) Check() error {
 // found, by clinic, lot number, vaccine and funding) and credited with a
 // receipt. It returns the lots' ids, one per line.
 func (s *Store) Receive(ctx context.Context, clinic, actor string, on time.Time, lines []ReceiptLine) ([]int64, error) {
-	if clinic == "" || len(lines) == 0 {
-		return nil, inputErr("a clinic and at least one lot are required")
-	}
-	for _, l := range lines {
-		if err := l.Check(); err != nil {
-			return nil, err
-		}
-	}
 	var ids []int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := startClinicTx(ctx, tx, clinic, on); err != nil {
-			return err
-		}
-		ids = ids[:0]
-		var es []entry
-		for _, l := range lines {
-			id, err := upsertLot(ctx, tx, clinic, l)
-			if err != nil {
-				return err
-			}
-			ids = append(ids, id)
-			es = append(es, entry{clinic: clinic, lot: id, kind: KindReceipt, quantity: l.Doses, on: on, actor: actor})
-		}
-		_, err := post(ctx, tx, es)
+		var err error
+		ids, err = s.ReceiveTx(ctx, tx, clinic, actor, on, lines)
 		return err
 	})
 	if err != nil {
