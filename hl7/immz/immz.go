@@ -49,6 +49,11 @@ type Config struct {
 	// Application and Facility name this IIS in ACK MSH-3/MSH-4 when the
 	// inbound MSH-5/MSH-6 are empty.
 	Application, Facility string
+	// Severities set the severity of MQE detections by code ("MQE0227":
+	// Warning, "MQE0529": Accept); the others keep their defaults (see
+	// Detections). A rule that rejects (Detection.Rejects) and codes iis
+	// does not know are not changed.
+	Severities map[string]Severity
 }
 
 // Validator decodes and validates immunization messages and builds their
@@ -61,6 +66,7 @@ type Validator struct {
 	app     string
 	fac     string
 	tab     tables
+	sevs    *severities
 	seq     atomic.Uint64
 	// decoders keeps the scratch buffers of finished Decode calls for the
 	// next ones.
@@ -74,6 +80,7 @@ func New(cfg Config) *Validator {
 		v.codes = codeset.Default()
 	}
 	v.tab = newTables(v.codes)
+	v.sevs = newSeverities(cfg.Severities)
 	if v.now == nil {
 		v.now = time.Now
 	}
@@ -91,6 +98,10 @@ func New(cfg Config) *Validator {
 type tables struct {
 	identifierType, sex, race, ethnicity, yesNo, publicity, registryStatus, relationship, fundingSource        *codeset.Table
 	cvx, mvx, cpt, refusalReason, completionStatus, informationSource, actionCode, route, site, financialClass *codeset.Table
+	// The tables of the MQE detections (see quality.go).
+	nameType, addressType, telecomUse, telecomEquipment, state, units, valueType, observationID, immunity, visDocument *codeset.Table
+	// products lists, by CVX, the manufacturers (MVX) of its products.
+	products map[string][]product
 	// errorCondition (HL7 0357) and applicationError (CDC 0533) are the
 	// ERR-3 and ERR-5 texts by code.
 	errorCondition, applicationError map[int]string
@@ -117,6 +128,17 @@ func newTables(c *codeset.Set) tables {
 		route:             c.Route(),
 		site:              c.Site(),
 		financialClass:    c.FinancialClass(),
+		nameType:          c.Table(codeset.NameType),
+		addressType:       c.Table(codeset.AddressType),
+		telecomUse:        c.Table(codeset.TelecomUse),
+		telecomEquipment:  c.Table(codeset.TelecomEquipment),
+		state:             c.Table(codeset.State),
+		units:             c.Table(codeset.Units),
+		valueType:         c.Table(codeset.ValueType),
+		observationID:     c.ObservationIDs(),
+		immunity:          c.Table(codeset.EvidenceOfImmunity),
+		visDocument:       c.VISDocuments(),
+		products:          products(c.TradeNames()),
 		errorCondition:    displays(c.Table(codeset.ErrorCondition)),
 		applicationError:  displays(c.Table(codeset.ApplicationError)),
 	}
@@ -232,7 +254,7 @@ func unreadable(err error) *Result {
 		Location: ErrorLocation{Segment: "MSH", Sequence: 1},
 		Code:     CodeSegmentSequence, Severity: Error, AppCode: AppRequiredData, Scope: ScopeEnvelope,
 		Message: "The message could not be read: " + strings.TrimPrefix(err.Error(), "hl7: ") + " - message rejected",
-		Rule:    "HL7 syntax",
+		Rule:    "HL7 syntax", Detection: "MQE0004",
 	}}}
 }
 
@@ -310,6 +332,7 @@ func (d *decoder) release() {
 	d.inPlace, d.plainSeg = false, false
 	d.m, d.res = nil, nil
 	d.base, d.copy = nil, ""
+	d.birth = time.Time{}
 	d.v.decoders.Put(d)
 }
 
@@ -337,6 +360,8 @@ type decoder struct {
 	// tomorrow is the clock's date (UTC midnight) plus one day of tolerance
 	// for senders in other time zones.
 	tomorrow time.Time
+	// birth is the patient's birth date (PID-7), once read.
+	birth time.Time
 	// oldest is the earliest plausible birth date: 130 years before
 	// tomorrow.
 	oldest time.Time
@@ -369,7 +394,13 @@ func split(s hl7.Segment, buf *fieldBuf) fields {
 	return fields(s.AppendFields(buf[:0]))
 }
 
-func (d *decoder) add(is Issue) { d.res.Issues = append(d.res.Issues, is) }
+// add adds an issue of one of iis's rules, with its MQE detection and the
+// facility's severity for it (see classify).
+func (d *decoder) add(is Issue) {
+	if d.classify(&is) {
+		d.res.Issues = append(d.res.Issues, is)
+	}
+}
 
 func loc(seg string, seq, field int, more ...int) ErrorLocation {
 	l := ErrorLocation{Segment: seg, Sequence: seq, Field: field}
@@ -468,6 +499,7 @@ func (d *decoder) header() {
 		d.warn(loc("MSH", 1, 7), CodeDataType, AppInvalidDate, "MSH-7 date/time of message "+quote(ts)+" is not a valid date", "MSH-7 format")
 	} else {
 		h.Time = t
+		d.headerQuality(ts, t)
 	}
 	want := "Z22"
 	if d.res.Kind == KindQBP {

@@ -1,0 +1,257 @@
+package immz
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// detectionCase is one row of TestDetections: edits of the base message
+// (NIST IZ-001, see baseSample) that make it raise detection det. raw, when
+// set, is the whole message instead; sev sets severities for the row (a
+// detection silent by default is tested raised).
+type detectionCase struct {
+	det   string
+	edits edits
+	raw   string
+	sev   map[string]Severity
+}
+
+// Edits shared by rows.
+var (
+	minorPatient = [2]string{"PID-7", "20150101"}
+	cvxVaricella = [2]string{"RXA-5", "21^Varicella^CVX"}
+	visDocument  = [2]string{"OBX(2)-3", "69764-9^Document type^LN"}
+	flu2018CSL   = edits{{"RXA-5", "141^Influenza, seasonal^CVX"}, {"RXA-3", "20180101"}}
+)
+
+// detectionCases: one row per detection iis raises (every MQE code of
+// ruleDetections and newRules); TestCoverage lists them in coverage.tsv.
+var detectionCases = []detectionCase{
+	// Message header.
+	{det: "MQE0004", raw: "not an HL7 message"},
+	{det: "MQE0020", edits: edits{{"MSH-9", ""}}},
+	{det: "MQE0018", edits: edits{{"MSH-9", "VXU^^VXU_V04"}}},
+	{det: "MQE0014", edits: edits{{"MSH-10", ""}}},
+	{det: "MQE0023", edits: edits{{"MSH-11", ""}}},
+	{det: "MQE0038", edits: edits{{"MSH-12", ""}}},
+	{det: "MQE0039", edits: edits{{"MSH-12", "2.3.1"}}},
+	{det: "MQE0037", edits: edits{{"MSH-4", ""}}},
+	{det: "MQE0017", edits: edits{{"MSH-7", ""}}},
+	{det: "MQE0531", edits: edits{{"MSH-7", "2012-07-01"}}},
+	{det: "MQE0439", edits: edits{{"MSH-21", ""}}},
+	{det: "MQE0015", edits: edits{{"MSH-7", "20301231120000-0500"}}},
+	{det: "MQE0526", edits: edits{{"MSH-7", "20120701-0500"}}},
+	{det: "MQE0527", edits: edits{{"MSH-7", "20120701082240"}}},
+	{det: "MQE0556", sev: map[string]Severity{"MQE0556": Warning}},
+	// Patient identifiers and name.
+	{det: "MQE0220", edits: edits{{"PID-3", ""}}},
+	{det: "MQE0394", edits: edits{{"PID-3", "D26376273^^^NIST MPI"}}},
+	{det: "MQE0514", edits: edits{{"PID-3", "D26376273^^^NIST MPI^QQQ"}}},
+	{det: "MQE0393", edits: edits{{"PID-3", "D26376273^^^^MR"}}},
+	{det: "MQE0218", edits: edits{{"PID-3", "D26376273^^^NIST MPI^MR~123-45-678^^^SSA^SS"}}},
+	{det: "MQE0166", edits: edits{{"PID-5", "^Madelynn^^^^^L"}}},
+	{det: "MQE0141", edits: edits{{"PID-5", "Snow^^Ainsley^^^^L"}}},
+	{det: "MQE0140", edits: edits{{"PID-5", "Snow^Mad3lynn^Ainsley^^^^L"}}},
+	{det: "MQE0165", edits: edits{{"PID-5", "Sn0w^Madelynn^Ainsley^^^^L"}}},
+	{det: "MQE0528", edits: edits{{"PID-5", "Snow^Madelynn^A1^^^^L"}}},
+	{det: "MQE0529", edits: edits{{"PID-5", "Snow^Madelynn^^^^^L"}}},
+	{det: "MQE0173", edits: edits{{"PID-5", "Snow^Baby^Ainsley^^^^L"}}},
+	{det: "MQE0516", edits: edits{{"PID-5", "Snow^Madelynn^Ainsley^^^^A"}}},
+	{det: "MQE0409", edits: edits{{"PID-5", "Snow^Madelynn^Ainsley^^^^Q"}}},
+	// Patient birth, sex, race, ethnicity, address, phone, death.
+	{det: "MQE0118", edits: edits{{"PID-7", ""}}},
+	{det: "MQE0117", edits: edits{{"PID-7", "2007"}}},
+	{det: "MQE0115", edits: edits{{"PID-7", "20300101"}}},
+	{det: "MQE0120", edits: edits{{"PID-7", "18800101"}}},
+	{det: "MQE0147", edits: edits{{"PID-8", "Q"}}},
+	{det: "MQE0210", edits: edits{{"PID-10", "9999-9^Martian^CDCREC"}}},
+	{det: "MQE0206", edits: edits{{"PID-10", "W^White^HL70005"}}},
+	{det: "MQE0208", edits: edits{{"PID-10", "2135-2^Hispanic or Latino^CDCREC"}}},
+	{det: "MQE0139", edits: edits{{"PID-22", "XX^Unknown^CDCREC"}}},
+	{det: "MQE0135", edits: edits{{"PID-22", "H^Hispanic or Latino^HL70189"}}},
+	{det: "MQE0137", edits: edits{{"PID-22", "2135-2^Hispanic or Latino^HL70005"}}},
+	{det: "MQE0112", edits: edits{{"PID-11", "32 Prescott Street Ave^^Warwick^MA^0245^USA^L"}}},
+	{det: "MQE0520", edits: edits{{"PID-11", "32 Prescott Street Ave^^Warwick^MA^02452^USA^Q"}}},
+	{det: "MQE0521", edits: edits{{"PID-11", "32 Prescott Street Ave^^Warwick^MA^02452^USA^BA"}}},
+	{det: "MQE0174", edits: edits{{"PID-13", "^PRN^PH^^^^5558563"}}},
+	{det: "MQE0175", edits: edits{{"PID-13", "^PRN^PH^^^657^555856"}}},
+	{det: "MQE0457", edits: edits{{"PID-13", "^XXX^PH^^^657^5558563"}}},
+	{det: "MQE0462", edits: edits{{"PID-13", "^PRN^ZZ^^^657^5558563"}}},
+	{det: "MQE0184", edits: edits{{"PID-15", "ENG^English^ISO639"}}},
+	{det: "MQE0121", edits: edits{{"PID-24", "X"}}},
+	{det: "MQE0123", edits: edits{{"PID-25", "first"}}},
+	{det: "MQE0125", edits: edits{{"PID-25", "2"}}},
+	{det: "MQE0131", edits: edits{{"PID-29", "2013"}}},
+	{det: "MQE0130", edits: edits{{"PID-29", "20300101"}}},
+	{det: "MQE0132", edits: edits{{"PID-30", "Y"}}},
+	{det: "MQE0133", edits: edits{{"PID-29", "20120901"}, {"PID-30", "N"}}},
+	{det: "MQE0129", edits: edits{{"PID-29", "20000101"}}, sev: map[string]Severity{"MQE0129": Warning}},
+	// PD1.
+	{det: "MQE0178", edits: edits{{"PD1-3", "Clinic^^1234"}}},
+	{det: "MQE0189", edits: edits{{"PD1-4", "1234^Doe^Jane"}}},
+	{det: "MQE0205", edits: edits{{"PD1-11", "99^Bogus^HL70215"}}},
+	{det: "MQE0198", edits: edits{{"PD1-12", "Maybe"}}},
+	{det: "MQE0200", edits: edits{{"PD1-12", "Y"}}},
+	{det: "MQE0217", edits: edits{{"PD1-16", "Z"}}},
+	// NK1.
+	{det: "MQE0079", edits: edits{{"NK1-2", ""}}},
+	{det: "MQE0081", edits: edits{{"NK1-2", "^Morgan^^^^^L"}}},
+	{det: "MQE0080", edits: edits{{"NK1-2", "Lam^^^^^^L"}}},
+	{det: "MQE0088", edits: edits{{"NK1-3", ""}}},
+	{det: "MQE0090", edits: edits{{"NK1-3", "ZZZ^Alien^HL70063"}}},
+	{det: "MQE0087", edits: edits{{"NK1-3", "SEL^Self^HL70063"}}},
+	{det: "MQE0485", edits: edits{minorPatient, {"NK1-3", "CHD^Child^HL70063"}}},
+	{det: "MQE0157", edits: edits{minorPatient, {"-NK1", ""}}},
+	{det: "MQE0072", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^Mass^02452^USA^L"}}},
+	{det: "MQE0074", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^ZZ^02452^USA^L"}}},
+	{det: "MQE0077", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^MA^0245^USA^L"}}},
+	{det: "MQE0399", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^MA^02452^USA^Q"}}},
+	{det: "MQE0522", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^MA^02452^USA^BA"}}},
+	{det: "MQE0082", edits: edits{{"NK1-5", "^PRN^PH^^^^5558563"}}},
+	{det: "MQE0083", edits: edits{{"NK1-5", "^PRN^PH^^^65^5558563"}}},
+	// PV1 and ORC.
+	{det: "MQE0375", edits: edits{{"+NK1", "PV1|1|R"}}},
+	{det: "MQE0226", edits: edits{{"+NK1", "PV1|1|R||||||||||||||||||V02^VFC eligible - Medicaid^HL70064"}}},
+	{det: "MQE0370", edits: edits{{"ORC-1", "NW"}}},
+	{det: "MQE0382", edits: edits{{"ORC-3", ""}}},
+	// RXA dates.
+	{det: "MQE0261", edits: edits{{"RXA-3", ""}}},
+	{det: "MQE0260", edits: edits{{"RXA-3", "2012"}}},
+	{det: "MQE0252", edits: edits{{"RXA-3", "20300101"}}},
+	{det: "MQE0255", edits: edits{{"RXA-3", "20000101"}}},
+	{det: "MQE0253", edits: edits{{"PID-29", "20120801"}}},
+	{det: "MQE0254", edits: edits{{"RXA-22", "20120801"}}},
+	{det: "MQE0251", edits: edits{{"RXA-16", "20120801"}}},
+	{det: "MQE0266", edits: edits{{"RXA-4", "20120815"}}},
+	{det: "MQE0574", edits: edits{{"RXA-22", "soon"}}},
+	{det: "MQE0581", edits: edits{{"RXA-22", "20300101"}}},
+	{det: "MQE0327", edits: edits{{"RXA-3", "20120501"}}},
+	{det: "MQE0329", edits: edits{{"RXA-9", "01^Historical^NIP001"}, {"RXA-3", "20120701"}}},
+	// RXA vaccine.
+	{det: "MQE0244", edits: edits{{"RXA-5", ""}}},
+	{det: "MQE0247", edits: edits{{"RXA-5", "987^Unknown^CVX"}}},
+	{det: "MQE0484", edits: edits{{"RXA-5", "X^Something^ZZZ"}}},
+	{det: "MQE0483", edits: edits{{"RXA-5", "141^Influenza"}}},
+	{det: "MQE0245", edits: edits{{"RXA-5", "88^Influenza, unspecified formulation^CVX"}}},
+	{det: "MQE0249", edits: edits{{"RXA-5", "999^Unknown^CVX"}}},
+	{det: "MQE0487", edits: edits{{"RXA-5", "01^DTP^CVX"}}},
+	{det: "MQE0304", edits: edits{{"RXA-5", "90999^Unknown^CPT"}}},
+	{det: "MQE0310", edits: edits{{"RXA-5", "03^MMR^CVX^90650^HPV^CPT"}}},
+	// RXA amount, units, source, lot, manufacturer, status, action.
+	{det: "MQE0554", edits: edits{{"RXA-6", ""}}},
+	{det: "MQE0555", edits: edits{{"RXA-6", "half"}}},
+	{det: "MQE0447", edits: edits{{"RXA-7", "ML^ML^ISO+"}}},
+	{det: "MQE0450", edits: edits{{"RXA-7", "cc^cubic centimeter^UCUM"}}},
+	{det: "MQE0332", edits: edits{{"RXA-9", ""}}},
+	{det: "MQE0333", edits: edits{{"RXA-9", "99^Bogus^NIP001"}}},
+	{det: "MQE0339", edits: edits{{"RXA-15", ""}}},
+	{det: "MQE0591", edits: edits{{"RXA-15", "Z0860BB~Z0860BC"}}},
+	{det: "MQE0592", edits: edits{{"RXA-15", "LOTZ0860BB"}}},
+	{det: "MQE0593", edits: edits{{"RXA-15", "Z0860BB(P)"}}},
+	{det: "MQE0594", edits: edits{{"RXA-15", "Z08#60BB"}}},
+	{det: "MQE0595", edits: edits{{"RXA-15", "Z08"}}},
+	{det: "MQE0338", edits: edits{{"RXA-15", "N/A"}}},
+	{det: "MQE0336", edits: edits{{"RXA-16", "soon"}}},
+	{det: "MQE0344", edits: edits{{"RXA-17", "ZZZ^Nobody^MVX"}}},
+	{det: "MQE0343", edits: edits{{"RXA-17", ""}}},
+	{det: "MQE0495", edits: flu2018CSL},
+	{det: "MQE0350", edits: flu2018CSL},
+	{det: "MQE0353", edits: edits{cvxVaricella, {"RXA-17", "PMC^Sanofi Pasteur^MVX"}}},
+	{det: "MQE0364", edits: edits{{"RXA-18", "77^Odd^NIP002"}, {"RXA-20", "RE"}}},
+	{det: "MQE0363", edits: edits{{"RXA-20", "RE"}}},
+	{det: "MQE0289", edits: edits{{"RXA-20", "ZZ"}}},
+	{det: "MQE0291", edits: edits{{"RXA-20", "NA"}}},
+	{det: "MQE0292", edits: edits{{"RXA-20", "PA"}}},
+	{det: "MQE0293", edits: edits{{"RXA-18", "00^Parental decision^NIP002"}, {"RXA-20", "RE"}}},
+	{det: "MQE0236", edits: edits{{"RXA-21", "X"}}},
+	{det: "MQE0235", edits: edits{{"RXA-21", ""}}},
+	// RXR.
+	{det: "MQE0278", edits: edits{{"RXR-1", "XX^Sideways^HL70162"}}},
+	{det: "MQE0273", edits: edits{{"RXR-1", "IN^Intranasal^HL70162"}}},
+	{det: "MQE0284", edits: edits{{"RXR-2", "XX^Elbow^HL70163"}}},
+	// OBX.
+	{det: "MQE0473", edits: edits{{"OBX(1)-2", ""}}},
+	{det: "MQE0474", edits: edits{{"OBX(1)-2", "ZZ"}}},
+	{det: "MQE0478", edits: edits{{"OBX(2)-3", ""}}},
+	{det: "MQE0479", edits: edits{{"OBX(2)-3", "12345-6^Something^LN"}}},
+	{det: "MQE0532", edits: edits{{"OBX(2)-5", ""}}},
+	{det: "MQE0482", edits: edits{{"OBX(1)-14", "2012"}}},
+	{det: "MQE0481", edits: edits{{"OBX(1)-14", ""}}},
+	{det: "MQE0468", edits: edits{{"-OBX(1)", ""}}},
+	{det: "MQE0229", edits: edits{{"OBX(1)-5", "V99^Bogus^HL70064"}}},
+	{det: "MQE0225", edits: edits{{"OBX(1)-5", "V00^VFC eligibility not determined^HL70064"}}},
+	{det: "MQE0227", edits: edits{{"PID-7", "19500101"}, {"OBX(1)-5", "V02^VFC eligible - Medicaid^HL70064"}}},
+	{det: "MQE0221", edits: edits{{"OBX(1)-14", "20000101"}}, sev: map[string]Severity{"MQE0221": Warning}},
+	{det: "MQE0587", edits: edits{{"+OBX(4)", "OBX|5|CE|30963-3^Funding Source^LN|3|ZZZ^Bogus^CDCPHINVS||||||F"}}},
+	{det: "MQE0596", edits: edits{{"+OBX(4)", "OBX|5|CE|30963-3^Funding Source^LN|3|PHC70^Private funds^CDCPHINVS||||||F"}}},
+	{det: "MQE0607", edits: edits{{"+OBX(4)", "OBX|5|CE|59784-9^Disease with presumed immunity^LN|4|99999^Bogus^SCT||||||F"}}},
+	{det: "MQE0606", edits: edits{{"+OBX(4)", "OBX|5|CE|59784-9^Disease with presumed immunity^LN|4|24^History of diphtheria infection^SCT||||||F"}}},
+	// VIS.
+	{det: "MQE0501", edits: edits{visDocument, {"OBX(2)-5", "123^Bogus^cdcgs1vis"}}},
+	{det: "MQE0502", edits: edits{visDocument, {"OBX(2)-5", "253088698300001111110714^Adenovirus VIS^cdcgs1vis"}}},
+	{det: "MQE0535", edits: edits{visDocument, {"OBX(2)-5", "253088698300001111200108^Adenovirus Vaccine VIS^cdcgs1vis"}}},
+	{det: "MQE0500", edits: edits{{"-OBX(2)", ""}}},
+	{det: "MQE0542", edits: edits{{"-OBX(2)", ""}, {"-OBX(2)", ""}, {"-OBX(2)", ""}}},
+	{det: "MQE0534", edits: edits{{"-OBX(3)", ""}}},
+	{det: "MQE0544", edits: edits{{"OBX(3)-5", "2012"}}},
+	{det: "MQE0536", edits: edits{{"OBX(3)-5", "20300101"}}},
+	{det: "MQE0537", edits: edits{{"OBX(4)-5", "soon"}}},
+	{det: "MQE0538", edits: edits{{"-OBX(4)", ""}}},
+	{det: "MQE0539", edits: edits{{"OBX(4)-5", "20120810"}}},
+	{det: "MQE0540", edits: edits{{"OBX(4)-5", "20120701"}}},
+	{det: "MQE0541", edits: edits{{"OBX(4)-5", "20120820"}}},
+}
+
+// TestDetections: every detection iis raises, raised by its row on an
+// edit of NIST's IZ-001 VXU, with its severity (the facility's when the
+// row sets one, the default otherwise; E for a rule that rejects), by
+// Decode and Check alike, and named in ERR-5's alternate triplet.
+func TestDetections(t *testing.T) {
+	base := readSample(t, baseSample)
+	seen := map[string]bool{}
+	for _, tc := range detectionCases {
+		t.Run(tc.det, func(t *testing.T) {
+			if seen[tc.det] {
+				t.Fatalf("%s has two rows", tc.det)
+			}
+			seen[tc.det] = true
+			d, ok := LookupDetection(tc.det)
+			if !ok || d.Rule == "" {
+				t.Fatalf("%s: no rule raises it (ruleDetections, newRules)", tc.det)
+			}
+			raw := tc.raw
+			if raw == "" {
+				raw = base
+				for _, e := range tc.edits {
+					raw = edit(t, raw, e[0], e[1])
+				}
+			}
+			v := New(Config{Now: testNow, Severities: tc.sev})
+			want := d.Default
+			if s, ok := tc.sev[tc.det]; ok {
+				want = s
+			}
+			if d.Rejects {
+				want = Error
+			}
+			for _, r := range []*Result{v.Decode([]byte(raw)), v.Check([]byte(raw))} {
+				i := slices.IndexFunc(r.Issues, func(is Issue) bool { return is.Detection == tc.det })
+				if i < 0 {
+					t.Fatalf("%s (%s) not raised; issues: %+v", tc.det, d.Rule, r.Issues)
+				}
+				if is := r.Issues[i]; is.Severity != want || is.Rule != d.Rule {
+					t.Errorf("%s raised as %c by %q, want %c by %q", tc.det, is.Severity, is.Rule, want, d.Rule)
+				}
+				if ack := string(v.Ack(r)); !strings.Contains(ack, "^"+tc.det+"^"+d.Name+"^99MQE") {
+					t.Errorf("%s: ERR-5 does not name it: %q", tc.det, ack)
+				}
+			}
+		})
+	}
+	for _, d := range Detections() {
+		if d.Rule != "" && !seen[d.Code] {
+			t.Errorf("%s (%s) has no row in detectionCases", d.Code, d.Rule)
+		}
+	}
+}
