@@ -84,6 +84,7 @@ const (
 	ValueType           = "HL70125"    // OBX-2
 	Units               = "UCUM_IZ"    // RXA-7 (UCUM subset)
 	State               = "USPS_STATE" // XAD-4 in the USA
+	CVXRoute            = "CVX_ROUTE"  // oral and nasal vaccines' routes
 )
 
 // Entry is one row of a table.

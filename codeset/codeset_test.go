@@ -71,6 +71,7 @@ func TestTablesLoad(t *testing.T) {
 			"59777-3": {"", "Active"}, "48767-8": {"", "Active"},
 		}},
 		{ValueType, 11, map[string][2]string{"CE": {"Coded element", "Active"}, "TS": {"", "Active"}, "ED": {"", "Not used"}}},
+		{CVXRoute, 10, map[string][2]string{"116": {"rotavirus, pentavalent", "Active"}, "149": {"", "Active"}}},
 		{Units, 5, map[string][2]string{"mL": {"milliliter", "Active"}}},
 		{State, 60, map[string][2]string{"CT": {"Connecticut", "Active"}, "PR": {"Puerto Rico", "Active"}}},
 		{EvidenceOfImmunity, 20, map[string][2]string{"38907003": {"History of varicella infection", "Active"}, "66071002": {"", "Active"}}},

@@ -169,6 +169,9 @@ var detectionCases = []detectionCase{
 	// RXR.
 	{det: "MQE0278", edits: edits{{"RXR-1", "XX^Sideways^HL70162"}}},
 	{det: "MQE0273", edits: edits{{"RXR-1", "IN^Intranasal^HL70162"}}},
+	{det: "MQE0276", edits: edits{{"RXA-5", "116^Rotavirus^CVX"}}},
+	{det: "MQE0282", edits: edits{{"RXA-5", "149^LAIV4^CVX"}, {"RXR-1", "C38284^Nasal^NCIT"}}},
+	{det: "MQE0561", edits: edits{{"RXA-5", "173^cholera, BivWC^CVX"}}},
 	{det: "MQE0284", edits: edits{{"RXR-2", "XX^Elbow^HL70163"}}},
 	// OBX.
 	{det: "MQE0473", edits: edits{{"OBX(1)-2", ""}}},

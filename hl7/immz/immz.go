@@ -99,7 +99,7 @@ type tables struct {
 	identifierType, sex, race, ethnicity, yesNo, publicity, registryStatus, relationship, fundingSource        *codeset.Table
 	cvx, mvx, cpt, refusalReason, completionStatus, informationSource, actionCode, route, site, financialClass *codeset.Table
 	// The tables of the MQE detections (see quality.go).
-	nameType, addressType, telecomUse, telecomEquipment, state, units, valueType, observationID, immunity, visDocument *codeset.Table
+	nameType, addressType, telecomUse, telecomEquipment, state, units, valueType, observationID, immunity, visDocument, cvxRoute *codeset.Table
 	// products lists, by CVX, the manufacturers (MVX) of its products.
 	products map[string][]product
 	// errorCondition (HL7 0357) and applicationError (CDC 0533) are the
@@ -138,6 +138,7 @@ func newTables(c *codeset.Set) tables {
 		observationID:     c.ObservationIDs(),
 		immunity:          c.Table(codeset.EvidenceOfImmunity),
 		visDocument:       c.VISDocuments(),
+		cvxRoute:          c.Table(codeset.CVXRoute),
 		products:          products(c.TradeNames()),
 		errorCondition:    displays(c.Table(codeset.ErrorCondition)),
 		applicationError:  displays(c.Table(codeset.ApplicationError)),

@@ -151,6 +151,9 @@ var newRules = map[string]string{
 	"MQE0293": "RXA-20 RE",
 	"MQE0235": "RXA-21 required",
 	"MQE0273": "RXR-1 deprecated",
+	"MQE0276": "RXR-1 not the vaccine's route",
+	"MQE0282": "RXR-2 site for oral or nasal vaccine",
+	"MQE0561": "RXA-5 CVX not usable",
 	// Observations.
 	"MQE0474": "OBX-2 table",
 	"MQE0479": "OBX-3 table",

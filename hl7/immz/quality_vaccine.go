@@ -1,6 +1,7 @@
 package immz
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -114,6 +115,10 @@ func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool)
 	if !administered {
 		return
 	}
+	if e.Status == "Non-US" || e.Status == "Never Active" || e.Status == "Pending" {
+		d.detect("MQE0561", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" is "+e.Status+" in the CDC's CVX table: no dose given here can be of it")
+		return
+	}
 	if d.v.tab.cvx.Field(e, "unspecified") == "Y" {
 		d.detect("MQE0245", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" is an unspecified formulation; a dose given now has a specific vaccine")
 	} else if e.Status == "Inactive" && inactiveOn(d.v.tab.cvx.Field(e, "last_updated"), v.AdministeredAt) {
@@ -126,6 +131,22 @@ func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool)
 func inactiveOn(since string, at time.Time) bool {
 	t, err := time.Parse(time.DateOnly, since)
 	return err == nil && !at.IsZero() && at.After(t)
+}
+
+// routeQuality checks RXR against the vaccine: an oral or nasal vaccine
+// (CVX_ROUTE) by its route, and with no body site.
+func (d *decoder) routeQuality(seq int, v *iis.Vaccination) {
+	e, ok := d.v.tab.cvxRoute.Lookup(v.CVX)
+	if !ok {
+		return
+	}
+	routes := d.v.tab.cvxRoute.Field(e, "routes")
+	if r := v.Route.Code; r != "" && !slices.Contains(strings.Split(routes, ","), r) {
+		d.detect("MQE0276", loc("RXR", seq, 1, 1, 1), CodeApplicationError, AppIllogicalValue, "RXR-1 route "+quote(r)+" is not how CVX "+quote(v.CVX)+" ("+e.Display+") is given ("+routes+")")
+	}
+	if v.Site.Code != "" {
+		d.detect("MQE0282", loc("RXR", seq, 2, 1, 1), CodeApplicationError, AppIllogicalValue, "RXR-2 body site "+quote(v.Site.Code)+" is given for CVX "+quote(v.CVX)+", which is not injected")
+	}
 }
 
 // placeholderLots are values sent instead of a lot number.

@@ -738,6 +738,7 @@ func (d *decoder) rxr(s hl7.Segment, fb *fieldBuf, seq int, v *iis.Vaccination) 
 		v.Route = iis.Code{}
 	}
 	v.Site = d.readCode(f.at(2))
+	d.routeQuality(seq, v)
 	if !d.checkCode(d.v.tab.site, v.Site.Code, loc("RXR", seq, 2, 1, 1), "RXR-2 administration site", "RXR-2 table") {
 		v.Site = iis.Code{}
 	}
