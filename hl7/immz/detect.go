@@ -109,7 +109,7 @@ func ParseSeverity(s string) (Severity, error) {
 // detectionNumber returns the number of an MQE code ("MQE0087" → 87), or
 // -1 if code is not one.
 func detectionNumber(code string) int {
-	if len(code) != 7 || code[:3] != "MQE" || !digits(code[3:]) {
+	if len(code) != 7 || code[:3] != "MQE" || !digits(code[3:]) || atoi(code[3:]) >= maxDetection {
 		return -1
 	}
 	return atoi(code[3:])
