@@ -165,7 +165,7 @@ var detectionCases = []detectionCase{
 	{det: "MQE0292", edits: edits{{"RXA-20", "PA"}}},
 	{det: "MQE0293", edits: edits{{"RXA-18", "00^Parental decision^NIP002"}, {"RXA-20", "RE"}}},
 	{det: "MQE0236", edits: edits{{"RXA-21", "X"}}},
-	{det: "MQE0235", edits: edits{{"RXA-21", ""}}},
+	{det: "MQE0235", edits: edits{{"RXA-21", ""}}, sev: map[string]Severity{"MQE0235": Warning}},
 	// RXR.
 	{det: "MQE0278", edits: edits{{"RXR-1", "XX^Sideways^HL70162"}}},
 	{det: "MQE0273", edits: edits{{"RXR-1", "IN^Intranasal^HL70162"}}},

@@ -190,6 +190,6 @@ type deviation struct {
 // severity than MQE's (a facility may still set MQE's).
 var deviations = map[string]deviation{
 	"MQE0556": {Accept, "MSH-22 is RE in the CDC IG, but NIST's and the CDC IG's own conformant examples omit it; the transport's authenticated sender identifies the organization"},
-	"MQE0235": {Warning, "a missing RXA-21 is recorded as A (add), as the CDC IG's examples expect; MQE's ERROR would answer AE to conformant NIST messages"},
+	"MQE0235": {Accept, "RXA-21 is RE in the CDC IG, which says an empty action code means A (add): a message without it is conformant, and MQE's ERROR would answer AE to it; a facility that wants RXA-21 sent may raise it"},
 	"MQE0483": {Warning, "a 1-3 digit code without coding system is read as CVX and kept; the sender is told, the dose is not refused"},
 }

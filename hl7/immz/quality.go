@@ -82,9 +82,19 @@ func validSSN(s string) bool {
 }
 
 // junkNames are placeholders sent instead of a person's name.
-var junkNames = map[string]bool{
-	"TEST": true, "BABY": true, "BOY": true, "GIRL": true, "INFANT": true, "UNKNOWN": true, "UNK": true,
-	"NONE": true, "NONAME": true, "NO NAME": true, "NEWBORN": true, "FNU": true, "LNU": true, "MALE": true, "FEMALE": true,
+var junkNames = []string{"TEST", "BABY", "BOY", "GIRL", "INFANT", "UNKNOWN", "UNK", "NONE", "NONAME", "NO NAME", "NEWBORN", "FNU", "LNU", "MALE", "FEMALE"}
+
+// junkName reports whether name is one of junkNames, in any case.
+func junkName(name string) bool {
+	if len(name) < 3 || len(name) > 7 {
+		return false
+	}
+	for _, j := range junkNames {
+		if strings.EqualFold(name, j) {
+			return true
+		}
+	}
+	return false
 }
 
 // nameQuality checks the patient's legal name and the type of the first
@@ -102,7 +112,7 @@ func (d *decoder) nameQuality(n iis.Name, firstType string, typeL bool, seq int)
 	case badName(n.Middle):
 		d.detect("MQE0528", loc("PID", seq, 5, 1, 3), CodeDataType, AppInvalidValue, "PID-5 middle name has characters that are not letters")
 	}
-	if junkNames[strings.ToUpper(n.Family)] || junkNames[strings.ToUpper(n.Given)] {
+	if junkName(n.Family) || junkName(n.Given) {
 		d.detect("MQE0173", loc("PID", seq, 5), CodeApplicationError, AppInvalidValue, "PID-5 name looks like a placeholder (e.g. BABY, TEST, UNKNOWN), not the patient's name")
 	}
 	if !typeL && n.Family != "" {

@@ -1,7 +1,6 @@
 package immz
 
 import (
-	"slices"
 	"strings"
 	"time"
 
@@ -67,15 +66,15 @@ func (d *decoder) rxaDates(seq int, v *iis.Vaccination, p *iis.Patient, lot bool
 	if at.IsZero() {
 		return
 	}
-	l, day := loc("RXA", seq, 3), at.Format("20060102")
+	l := loc("RXA", seq, 3)
 	if !p.DeathDate.IsZero() && at.After(p.DeathDate) {
-		d.detect("MQE0253", l, CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+day+" is after the patient's death date")
+		d.detect("MQE0253", l, CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+at.Format("20060102")+" is after the patient's death date")
 	}
 	if !v.SystemEntry.IsZero() && at.After(v.SystemEntry) {
-		d.detect("MQE0254", l, CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+day+" is after the RXA-22 system entry date")
+		d.detect("MQE0254", l, CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+at.Format("20060102")+" is after the RXA-22 system entry date")
 	}
 	if !v.Expiration.IsZero() && at.After(v.Expiration) {
-		d.detect("MQE0251", l, CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+day+" is after the RXA-16 lot expiration date")
+		d.detect("MQE0251", l, CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+at.Format("20060102")+" is after the RXA-16 lot expiration date")
 	}
 	if !v.AdministeredEnd.IsZero() && !v.AdministeredEnd.Equal(at) {
 		d.detect("MQE0266", loc("RXA", seq, 4), CodeApplicationError, AppIllogicalDate, "RXA-4 date administered (end) differs from RXA-3; a vaccination has one date")
@@ -141,12 +140,24 @@ func (d *decoder) routeQuality(seq int, v *iis.Vaccination) {
 		return
 	}
 	routes := d.v.tab.cvxRoute.Field(e, "routes")
-	if r := v.Route.Code; r != "" && !slices.Contains(strings.Split(routes, ","), r) {
+	if r := v.Route.Code; r != "" && !inList(routes, r) {
 		d.detect("MQE0276", loc("RXR", seq, 1, 1, 1), CodeApplicationError, AppIllogicalValue, "RXR-1 route "+quote(r)+" is not how CVX "+quote(v.CVX)+" ("+e.Display+") is given ("+routes+")")
 	}
 	if v.Site.Code != "" {
 		d.detect("MQE0282", loc("RXR", seq, 2, 1, 1), CodeApplicationError, AppIllogicalValue, "RXR-2 body site "+quote(v.Site.Code)+" is given for CVX "+quote(v.CVX)+", which is not injected")
 	}
+}
+
+// inList reports whether s is one of the comma-separated items of list.
+func inList(list, s string) bool {
+	for list != "" {
+		var item string
+		item, list, _ = strings.Cut(list, ",")
+		if item == s {
+			return true
+		}
+	}
+	return false
 }
 
 // placeholderLots are values sent instead of a lot number.
