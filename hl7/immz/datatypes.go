@@ -216,6 +216,11 @@ func (d *decoder) readXTN(v hl7.Value) iis.Phone {
 	if v.IsEmpty() {
 		return iis.Phone{}
 	}
+	if d.inPlace && d.plainSeg { // the rules read the use, equipment, email, area and local number
+		var c [7][]byte
+		d.plainComps(v, c[:])
+		return iis.Phone{Use: plainText(c[1]), Equipment: plainText(c[2]), Email: plainText(c[3]), Area: plainText(c[5]), Local: plainText(c[6])}
+	}
 	var c [8]hl7.Value
 	v.SplitComps(c[:])
 	return iis.Phone{

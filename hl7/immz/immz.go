@@ -100,8 +100,10 @@ type tables struct {
 	cvx, mvx, cpt, refusalReason, completionStatus, informationSource, actionCode, route, site, financialClass *codeset.Table
 	// The tables of the MQE detections (see quality.go).
 	nameType, addressType, telecomUse, telecomEquipment, state, units, valueType, observationID, immunity, visDocument, cvxRoute *codeset.Table
-	// products lists, by CVX, the manufacturers (MVX) of its products.
-	products map[string][]product
+	// products lists, by CVX, the manufacturers (MVX) of its products;
+	// cvxInfo and mvxInfo are the CVX and MVX tables' status and dates.
+	products         map[string][]product
+	cvxInfo, mvxInfo map[string]cvxInfo
 	// errorCondition (HL7 0357) and applicationError (CDC 0533) are the
 	// ERR-3 and ERR-5 texts by code.
 	errorCondition, applicationError map[int]string
@@ -140,6 +142,8 @@ func newTables(c *codeset.Set) tables {
 		visDocument:       c.VISDocuments(),
 		cvxRoute:          c.Table(codeset.CVXRoute),
 		products:          products(c.TradeNames()),
+		cvxInfo:           cvxInfos(c.CVX()),
+		mvxInfo:           cvxInfos(c.MVX()),
 		errorCondition:    displays(c.Table(codeset.ErrorCondition)),
 		applicationError:  displays(c.Table(codeset.ApplicationError)),
 	}
@@ -363,6 +367,9 @@ type decoder struct {
 	tomorrow time.Time
 	// birth is the patient's birth date (PID-7), once read.
 	birth time.Time
+	// sent is the message's MSH-7 date, and sent30 and sent1 that date
+	// less 30 days and 1 day (see rxaDates).
+	sent, sent30, sent1 time.Time
 	// oldest is the earliest plausible birth date: 130 years before
 	// tomorrow.
 	oldest time.Time

@@ -20,6 +20,22 @@ type product struct {
 	since  time.Time // last_updated: for an inactive product, when it became so
 }
 
+// cvxInfo is what the data quality rules need of a CVX code.
+type cvxInfo struct {
+	status      string
+	unspecified bool
+	since       string // last_updated: for an inactive code, when it became so
+}
+
+// cvxInfos indexes the CVX table for the data quality rules.
+func cvxInfos(t *codeset.Table) map[string]cvxInfo {
+	m := map[string]cvxInfo{}
+	for e := range t.All() {
+		m[e.Code] = cvxInfo{status: e.Status, unspecified: t.Field(e, "unspecified") == "Y", since: t.Field(e, "last_updated")}
+	}
+	return m
+}
+
 // products indexes the product table by CVX.
 func products(t *codeset.Table) map[string][]product {
 	m := map[string][]product{}
@@ -81,20 +97,27 @@ func validSSN(s string) bool {
 	return len(s) == 9 && digits(s) && s[:3] != "000" && s[:3] != "666" && s[0] != '9' && s[3:5] != "00" && s[5:] != "0000"
 }
 
-// junkNames are placeholders sent instead of a person's name.
-var junkNames = []string{"TEST", "BABY", "BOY", "GIRL", "INFANT", "UNKNOWN", "UNK", "NONE", "NONAME", "NO NAME", "NEWBORN", "FNU", "LNU", "MALE", "FEMALE"}
+// junkNames are placeholders sent instead of a person's name, in upper
+// case.
+var junkNames = map[string]bool{
+	"TEST": true, "BABY": true, "BOY": true, "GIRL": true, "INFANT": true, "UNKNOWN": true, "UNK": true,
+	"NONE": true, "NONAME": true, "NO NAME": true, "NEWBORN": true, "FNU": true, "LNU": true, "MALE": true, "FEMALE": true,
+}
 
 // junkName reports whether name is one of junkNames, in any case.
 func junkName(name string) bool {
-	if len(name) < 3 || len(name) > 7 {
+	var buf [7]byte
+	if len(name) < 3 || len(name) > len(buf) {
 		return false
 	}
-	for _, j := range junkNames {
-		if strings.EqualFold(name, j) {
-			return true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
 		}
+		buf[i] = c
 	}
-	return false
+	return junkNames[string(buf[:len(name)])]
 }
 
 // nameQuality checks the patient's legal name and the type of the first
@@ -123,12 +146,14 @@ func (d *decoder) nameQuality(n iis.Name, firstType string, typeL bool, seq int)
 	}
 }
 
-// badName reports whether a name has a character no name has: a digit or
-// a symbol other than space, hyphen, apostrophe and period.
+// badName reports whether a name has a character no name has: a digit, a
+// control character or a symbol other than space, hyphen, apostrophe and
+// period (letters outside ASCII are names' too).
 func badName(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= '0' && c <= '9' || c < ' ' || strings.IndexByte("!\"#$%&()*+,/:;<=>?@[\\]^_`{|}~", c) >= 0 {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= 0x80, c == ' ', c == '-', c == '\'', c == '.':
+		default:
 			return true
 		}
 	}

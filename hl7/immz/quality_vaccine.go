@@ -83,10 +83,13 @@ func (d *decoder) rxaDates(seq int, v *iis.Vaccination, p *iis.Patient, lot bool
 	if sent.IsZero() || v.CompletionStatus != "CP" {
 		return
 	}
+	if !sent.Equal(d.sent) { // the message's cut-off dates, once per message
+		d.sent, d.sent30, d.sent1 = sent, sent.AddDate(0, 0, -30), sent.AddDate(0, 0, -1)
+	}
 	switch {
-	case !v.Historical && at.Before(sent.AddDate(0, 0, -30)):
+	case !v.Historical && at.Before(d.sent30):
 		d.detect("MQE0327", loc("RXA", seq, 9), CodeApplicationError, AppIllogicalValue, "RXA-9 says administered (00), but RXA-3 is more than 30 days before the message: is it a historical record (01)?")
-	case v.Historical && d.v.tab.informationSource.Contains(v.InformationSource.Code) && lot && !at.Before(sent.AddDate(0, 0, -1)):
+	case v.Historical && d.v.tab.informationSource.Contains(v.InformationSource.Code) && lot && !at.Before(d.sent1):
 		d.detect("MQE0329", loc("RXA", seq, 9), CodeApplicationError, AppIllogicalValue, "RXA-9 says historical, but the dose has a lot number and was given the day of the message: was it administered here (00)?")
 	}
 }
@@ -98,12 +101,10 @@ func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool)
 	if v.Vaccine.Code != "" && v.Vaccine.System == "" {
 		d.detect("MQE0483", loc("RXA", seq, 5, 1, 3), CodeRequiredFieldMiss, AppRequiredData, "RXA-5 coding system (CWE-3) is missing; use CVX")
 	}
-	if v.CPT != "" && !d.v.tab.cpt.Contains(v.CPT) {
-		d.detect("MQE0304", l, CodeTableValueNotFound, AppTableValueNotFound, "RXA-5 CPT code "+quote(v.CPT)+" is not a vaccine CPT code")
-	} else if e, ok := d.v.tab.cpt.Lookup(v.CPT); ok && v.CVX != "" && d.v.tab.cpt.Field(e, "cvx") != v.CVX {
-		d.detect("MQE0310", l, CodeApplicationError, AppIllogicalValue, "RXA-5 CPT code "+quote(v.CPT)+" is not the vaccine of CVX "+quote(v.CVX))
+	if v.CPT != "" {
+		d.cptQuality(l, v)
 	}
-	e, ok := d.v.tab.cvx.Lookup(v.CVX)
+	e, ok := d.v.tab.cvxInfo[v.CVX]
 	if !ok {
 		return
 	}
@@ -114,22 +115,26 @@ func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool)
 	if !administered {
 		return
 	}
-	if e.Status == "Non-US" || e.Status == "Never Active" || e.Status == "Pending" {
-		d.detect("MQE0561", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" is "+e.Status+" in the CDC's CVX table: no dose given here can be of it")
-		return
-	}
-	if d.v.tab.cvx.Field(e, "unspecified") == "Y" {
+	switch {
+	case e.status == "Non-US" || e.status == "Never Active" || e.status == "Pending":
+		d.detect("MQE0561", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" is "+e.status+" in the CDC's CVX table: no dose given here can be of it")
+	case e.unspecified:
 		d.detect("MQE0245", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" is an unspecified formulation; a dose given now has a specific vaccine")
-	} else if e.Status == "Inactive" && inactiveOn(d.v.tab.cvx.Field(e, "last_updated"), v.AdministeredAt) {
-		d.detect("MQE0487", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" was inactive (no longer made) on the date administered (since "+d.v.tab.cvx.Field(e, "last_updated")+")")
+	case e.status == "Inactive" && inactiveOn(e.since, v.AdministeredAt):
+		d.detect("MQE0487", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" was inactive (no longer made) on the date administered (since "+e.since+")")
 	}
 }
 
-// inactiveOn reports whether a code that became inactive on since (the
-// table's last_updated, YYYY-MM-DD) was inactive on date at.
-func inactiveOn(since string, at time.Time) bool {
-	t, err := time.Parse(time.DateOnly, since)
-	return err == nil && !at.IsZero() && at.After(t)
+// cptQuality checks an RXA-5 CPT code: known, and the vaccine of the CVX
+// sent with it.
+func (d *decoder) cptQuality(l ErrorLocation, v *iis.Vaccination) {
+	e, ok := d.v.tab.cpt.Lookup(v.CPT)
+	switch {
+	case !ok:
+		d.detect("MQE0304", l, CodeTableValueNotFound, AppTableValueNotFound, "RXA-5 CPT code "+quote(v.CPT)+" is not a vaccine CPT code")
+	case v.CVX != "" && d.v.tab.cpt.Field(e, "cvx") != v.CVX:
+		d.detect("MQE0310", l, CodeApplicationError, AppIllogicalValue, "RXA-5 CPT code "+quote(v.CPT)+" is not the vaccine of CVX "+quote(v.CVX))
+	}
 }
 
 // routeQuality checks RXR against the vaccine: an oral or nasal vaccine
@@ -237,8 +242,8 @@ func (d *decoder) manufacturerQuality(seq int, v *iis.Vaccination, administered,
 		}
 		return
 	}
-	if e, ok := d.v.tab.mvx.Lookup(mvx); ok && administered && e.Status == "Inactive" && inactiveOn(d.v.tab.mvx.Field(e, "last_updated"), v.AdministeredAt) {
-		d.detect("MQE0495", l, CodeApplicationError, AppInvalidValue, "RXA-17 manufacturer "+quote(mvx)+" was inactive on the date administered (since "+d.v.tab.mvx.Field(e, "last_updated")+")")
+	if e, ok := d.v.tab.mvxInfo[mvx]; ok && administered && e.status == "Inactive" && inactiveOn(e.since, v.AdministeredAt) {
+		d.detect("MQE0495", l, CodeApplicationError, AppInvalidValue, "RXA-17 manufacturer "+quote(mvx)+" was inactive on the date administered (since "+e.since+")")
 	}
 	list := d.v.tab.products[v.CVX]
 	if len(list) == 0 {
@@ -414,4 +419,11 @@ func (d *decoder) observationQuality(f fields, seq int, o iis.Observation) {
 			d.deprecated(d.v.tab.immunity, o.Coded.Code, l, "Evidence of immunity", "MQE0606")
 		}
 	}
+}
+
+// inactiveOn reports whether a code that became inactive on since (the
+// table's last_updated, YYYY-MM-DD) was inactive on date at.
+func inactiveOn(since string, at time.Time) bool {
+	t, err := time.Parse(time.DateOnly, since)
+	return err == nil && !at.IsZero() && at.After(t)
 }
