@@ -70,7 +70,7 @@ func TestTablesLoad(t *testing.T) {
 			"30981-5": {"Earliest date to give", "Active"}, "30980-7": {"Date vaccine due", "Active"}, "59778-1": {"", "Active"},
 			"59777-3": {"", "Active"}, "48767-8": {"", "Active"},
 		}},
-		{ValueType, 11, map[string][2]string{"CE": {"Coded element", "Active"}, "TS": {"", "Active"}, "ED": {"", "Not used"}}},
+		{ValueType, 11, map[string][2]string{"CE": {"Coded element", "Active"}, "CWE": {"", "Active"}, "TS": {"", "Active"}, "DT": {"", "Active"}, "ED": {"", "Not used"}}},
 		{CVXRoute, 10, map[string][2]string{"116": {"rotavirus, pentavalent", "Active"}, "149": {"", "Active"}}},
 		{Units, 5, map[string][2]string{"mL": {"milliliter", "Active"}}},
 		{State, 60, map[string][2]string{"CT": {"Connecticut", "Active"}, "PR": {"Puerto Rico", "Active"}}},

@@ -109,10 +109,21 @@ func ParseSeverity(s string) (Severity, error) {
 // detectionNumber returns the number of an MQE code ("MQE0087" → 87), or
 // -1 if code is not one.
 func detectionNumber(code string) int {
-	if len(code) != 7 || code[:3] != "MQE" || !digits(code[3:]) || atoi(code[3:]) >= maxDetection {
+	if len(code) != 7 || code[0] != 'M' || code[1] != 'Q' || code[2] != 'E' {
 		return -1
 	}
-	return atoi(code[3:])
+	n := 0
+	for i := 3; i < 7; i++ {
+		c := code[i]
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n >= maxDetection {
+		return -1
+	}
+	return n
 }
 
 // Detections returns MQE's detections in code order, with how iis raises

@@ -100,9 +100,8 @@ type tables struct {
 	cvx, mvx, cpt, refusalReason, completionStatus, informationSource, actionCode, route, site, financialClass *codeset.Table
 	// The tables of the MQE detections (see quality.go).
 	nameType, addressType, telecomUse, telecomEquipment, state, units, valueType, observationID, immunity, visDocument, cvxRoute *codeset.Table
-	// products lists, by CVX, the manufacturers (MVX) of its products;
-	// cvxInfo and mvxInfo are the CVX and MVX tables' status and dates.
-	products         map[string][]product
+	// cvxInfo and mvxInfo are the CVX and MVX tables' status and dates,
+	// and for a CVX the manufacturers (MVX) of its products.
 	cvxInfo, mvxInfo map[string]cvxInfo
 	// errorCondition (HL7 0357) and applicationError (CDC 0533) are the
 	// ERR-3 and ERR-5 texts by code.
@@ -141,9 +140,8 @@ func newTables(c *codeset.Set) tables {
 		immunity:          c.Table(codeset.EvidenceOfImmunity),
 		visDocument:       c.VISDocuments(),
 		cvxRoute:          c.Table(codeset.CVXRoute),
-		products:          products(c.TradeNames()),
-		cvxInfo:           cvxInfos(c.CVX()),
-		mvxInfo:           cvxInfos(c.MVX()),
+		cvxInfo:           cvxInfos(c.CVX(), products(c.TradeNames())),
+		mvxInfo:           cvxInfos(c.MVX(), nil),
 		errorCondition:    displays(c.Table(codeset.ErrorCondition)),
 		applicationError:  displays(c.Table(codeset.ApplicationError)),
 	}
@@ -641,6 +639,18 @@ func (d *decoder) checkCode(table *codeset.Table, code string, l ErrorLocation, 
 	}
 	d.warn(l, CodeTableValueNotFound, AppTableValueNotFound, what+" "+quote(code)+" is not a recognised code - value ignored", rule)
 	return false
+}
+
+// checkEntry is checkCode, returning the code's row (zero if none).
+func (d *decoder) checkEntry(table *codeset.Table, code string, l ErrorLocation, what, rule string) (codeset.Entry, bool) {
+	if code == "" {
+		return codeset.Entry{}, true
+	}
+	if e, ok := table.Lookup(code); ok {
+		return e, true
+	}
+	d.warn(l, CodeTableValueNotFound, AppTableValueNotFound, what+" "+quote(code)+" is not a recognised code - value ignored", rule)
+	return codeset.Entry{}, false
 }
 
 func (d *decoder) startDates() {

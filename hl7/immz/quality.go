@@ -20,18 +20,20 @@ type product struct {
 	since  time.Time // last_updated: for an inactive product, when it became so
 }
 
-// cvxInfo is what the data quality rules need of a CVX code.
+// cvxInfo is what the data quality rules need of a CVX (or MVX) code.
 type cvxInfo struct {
 	status      string
 	unspecified bool
-	since       string // last_updated: for an inactive code, when it became so
+	since       string    // last_updated: for an inactive code, when it became so
+	products    []product // CVX: the manufacturers of its products
 }
 
-// cvxInfos indexes the CVX table for the data quality rules.
-func cvxInfos(t *codeset.Table) map[string]cvxInfo {
+// cvxInfos indexes the CVX (or MVX) table for the data quality rules, with
+// each CVX's products (nil for MVX).
+func cvxInfos(t *codeset.Table, products map[string][]product) map[string]cvxInfo {
 	m := map[string]cvxInfo{}
 	for e := range t.All() {
-		m[e.Code] = cvxInfo{status: e.Status, unspecified: t.Field(e, "unspecified") == "Y", since: t.Field(e, "last_updated")}
+		m[e.Code] = cvxInfo{status: e.Status, unspecified: t.Field(e, "unspecified") == "Y", since: t.Field(e, "last_updated"), products: products[e.Code]}
 	}
 	return m
 }
@@ -97,14 +99,7 @@ func validSSN(s string) bool {
 	return len(s) == 9 && digits(s) && s[:3] != "000" && s[:3] != "666" && s[0] != '9' && s[3:5] != "00" && s[5:] != "0000"
 }
 
-// junkNames are placeholders sent instead of a person's name, in upper
-// case.
-var junkNames = map[string]bool{
-	"TEST": true, "BABY": true, "BOY": true, "GIRL": true, "INFANT": true, "UNKNOWN": true, "UNK": true,
-	"NONE": true, "NONAME": true, "NO NAME": true, "NEWBORN": true, "FNU": true, "LNU": true, "MALE": true, "FEMALE": true,
-}
-
-// junkName reports whether name is one of junkNames, in any case.
+// junkName reports whether name, in any case, is a placeholder.
 func junkName(name string) bool {
 	var buf [7]byte
 	if len(name) < 3 || len(name) > len(buf) {
@@ -117,7 +112,11 @@ func junkName(name string) bool {
 		}
 		buf[i] = c
 	}
-	return junkNames[string(buf[:len(name)])]
+	switch string(buf[:len(name)]) { // placeholders sent instead of a name
+	case "TEST", "BABY", "BOY", "GIRL", "INFANT", "UNKNOWN", "UNK", "NONE", "NONAME", "NO NAME", "NEWBORN", "FNU", "LNU", "MALE", "FEMALE":
+		return true
+	}
+	return false
 }
 
 // nameQuality checks the patient's legal name and the type of the first
@@ -168,12 +167,7 @@ func (d *decoder) raceCode(c iis.Code, l ErrorLocation) bool {
 	if c.System == "HL70189" {
 		d.detect("MQE0208", withComp(l, 3), CodeTableValueNotFound, AppInvalidValue, "PID-10 race is coded in the ethnic group table (HL70189); use CDCREC or HL70005")
 	}
-	if code != "" && !d.v.tab.race.Contains(code) && d.v.tab.ethnicity.Contains(code) {
-		d.detect("MQE0208", l, CodeTableValueNotFound, AppInvalidValue, "PID-10 race "+quote(code)+" is an ethnic group code (HL7 0189); send ethnicity in PID-22 - value ignored")
-		return false
-	}
-	d.deprecated(d.v.tab.race, code, l, "PID-10 race", "MQE0206")
-	return d.checkCode(d.v.tab.race, code, l, "PID-10 race", "PID-10 table")
+	return d.codeOf(d.v.tab.race, d.v.tab.ethnicity, code, l, "PID-10 race", "PID-10 table", "MQE0206", "MQE0208", "an ethnic group code (HL7 0189); send ethnicity in PID-22")
 }
 
 // ethnicityCode checks a PID-22 ethnic group as raceCode does a race.
@@ -182,12 +176,27 @@ func (d *decoder) ethnicityCode(c iis.Code, l ErrorLocation) bool {
 	if c.System == "HL70005" {
 		d.detect("MQE0137", withComp(l, 3), CodeTableValueNotFound, AppInvalidValue, "PID-22 ethnic group is coded in the race table (HL70005); use CDCREC or HL70189")
 	}
-	if code != "" && !d.v.tab.ethnicity.Contains(code) && d.v.tab.race.Contains(code) {
-		d.detect("MQE0137", l, CodeTableValueNotFound, AppInvalidValue, "PID-22 ethnic group "+quote(code)+" is a race code (HL7 0005); send race in PID-10 - value ignored")
+	return d.codeOf(d.v.tab.ethnicity, d.v.tab.race, code, l, "PID-22 ethnic group", "PID-22 table", "MQE0135", "MQE0137", "a race code (HL7 0005); send race in PID-10")
+}
+
+// codeOf checks a code of table (race or ethnicity) and reports whether
+// table has it: deprecated there (det deprecated), or a code of the other
+// table (det other, told why), or unrecognized (rule).
+func (d *decoder) codeOf(table, other *codeset.Table, code string, l ErrorLocation, what, rule, deprecated, otherDet, otherWhy string) bool {
+	if code == "" {
+		return true
+	}
+	if e, ok := table.Lookup(code); ok {
+		if e.Status == "Deprecated" {
+			d.detect(deprecated, l, CodeTableValueNotFound, AppInvalidValue, what+" "+quote(code)+" is a deprecated code; send its current equivalent")
+		}
+		return true
+	}
+	if other.Contains(code) {
+		d.detect(otherDet, l, CodeTableValueNotFound, AppInvalidValue, what+" "+quote(code)+" is "+otherWhy+" - value ignored")
 		return false
 	}
-	d.deprecated(d.v.tab.ethnicity, code, l, "PID-22 ethnic group", "MQE0135")
-	return d.checkCode(d.v.tab.ethnicity, code, l, "PID-22 ethnic group", "PID-22 table")
+	return d.checkCode(table, code, l, what, rule)
 }
 
 // withComp returns l at component c.

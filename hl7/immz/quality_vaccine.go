@@ -8,15 +8,31 @@ import (
 	"github.com/iisproject/iis/codeset"
 )
 
-// visCheck is what a dose group's OBX said of one VIS (tied by OBX-4).
+// visCheck is what a dose group's OBX said of one VIS (tied by OBX-4),
+// kept small: the groups of Check live on the stack. Dates are days since
+// 1970 (0: none).
 type visCheck struct {
-	sub                  string
-	seq                  int // OBX of the first observation
-	document, vaccine    bool
-	published, presented time.Time
+	sub                           string
+	seq                           int32 // OBX of the first observation
+	published, presented, edition int32 // edition: of the document's barcode
+	document, vaccine             bool
 	// publishedSent and presentedSent: the date was sent (valid or not).
 	publishedSent, presentedSent bool
-	edition                      time.Time // of the document's barcode
+}
+
+// dayOf and timeOf convert between a date and its visCheck day number.
+func dayOf(t time.Time) int32 {
+	if t.IsZero() {
+		return 0
+	}
+	return int32(t.Unix() / 86400)
+}
+
+func timeOf(day int32) time.Time {
+	if day == 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(day)*86400, 0).UTC()
 }
 
 // maxVIS bounds the VIS a dose group is checked for.
@@ -33,7 +49,7 @@ func (g *group) visOf(sub string, seq int) *visCheck {
 	if g.nvis == maxVIS {
 		return nil
 	}
-	g.visq[g.nvis] = visCheck{sub: sub, seq: seq}
+	g.visq[g.nvis] = visCheck{sub: sub, seq: int32(seq)}
 	g.nvis++
 	return &g.visq[g.nvis-1]
 }
@@ -45,18 +61,19 @@ func (d *decoder) rxaQuality(f fields, seq int, g *group, v *iis.Vaccination, p 
 	g.adminAt = v.AdministeredAt
 	lots := d.lotQuality(f, seq, v, administered)
 	d.rxaDates(seq, v, p, lots > 0)
-	d.vaccineQuality(seq, v, administered)
+	cvx, known := d.v.tab.cvxInfo[v.CVX]
+	d.vaccineQuality(seq, v, administered, cvx, known)
 	units := d.readCode(f.at(7))
 	switch {
 	case strings.EqualFold(units.System, "ISO+"):
 		d.detect("MQE0447", loc("RXA", seq, 7, 1, 3), CodeTableValueNotFound, AppInvalidValue, "RXA-7 units are coded in ISO+, which the CDC IG replaced by UCUM (mL^milliliter^UCUM)")
-	case units.Code != "" && !d.v.tab.units.Contains(units.Code):
+	case units.Code != "" && units.Code != "mL" && !d.v.tab.units.Contains(units.Code): // mL: the IG's unit, in the table
 		d.detect("MQE0450", loc("RXA", seq, 7, 1, 1), CodeTableValueNotFound, AppTableValueNotFound, "RXA-7 units "+quote(units.Code)+" are not a UCUM unit for vaccines (e.g. mL)")
 	}
 	if !d.check {
 		v.Units = units
 	}
-	d.manufacturerQuality(seq, v, administered, !f.at(17).IsEmpty())
+	d.manufacturerQuality(seq, v, administered, !f.at(17).IsEmpty(), cvx.products)
 }
 
 // rxaDates checks the administration date against death, system entry,
@@ -96,7 +113,8 @@ func (d *decoder) rxaDates(seq int, v *iis.Vaccination, p *iis.Patient, lot bool
 
 // vaccineQuality checks RXA-5: its coding system, a vague or unknown or
 // inactive CVX for a dose given now, and CPT against CVX.
-func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool) {
+// e is the CVX's row (known: the CVX is in the table).
+func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool, e cvxInfo, known bool) {
 	l := loc("RXA", seq, 5, 1, 1)
 	if v.Vaccine.Code != "" && v.Vaccine.System == "" {
 		d.detect("MQE0483", loc("RXA", seq, 5, 1, 3), CodeRequiredFieldMiss, AppRequiredData, "RXA-5 coding system (CWE-3) is missing; use CVX")
@@ -104,8 +122,7 @@ func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool)
 	if v.CPT != "" {
 		d.cptQuality(l, v)
 	}
-	e, ok := d.v.tab.cvxInfo[v.CVX]
-	if !ok {
+	if !known {
 		return
 	}
 	if v.CVX == "999" {
@@ -165,8 +182,15 @@ func inList(list, s string) bool {
 	return false
 }
 
-// placeholderLots are values sent instead of a lot number.
-var placeholderLots = map[string]bool{"NA": true, "N/A": true, "UNK": true, "UNKNOWN": true, "NONE": true, "0": true, "999": true, "?": true}
+// placeholderLot reports whether an upper-case lot number is a value sent
+// instead of one.
+func placeholderLot(up string) bool {
+	switch up {
+	case "NA", "N/A", "UNK", "UNKNOWN", "NONE", "0", "999", "?":
+		return true
+	}
+	return false
+}
 
 // lotQuality checks RXA-15: present for a dose given now, one, and shaped
 // like a lot number. It returns how many lots were sent.
@@ -190,7 +214,7 @@ func (d *decoder) lotQuality(f fields, seq int, v *iis.Vaccination, administered
 			d.detect("MQE0339", l, CodeRequiredFieldMiss, AppRequiredData, "RXA-15 lot number is missing for an administered dose")
 		}
 		return 0
-	case placeholderLots[up]:
+	case placeholderLot(up):
 		d.detect("MQE0338", l, CodeDataType, AppInvalidValue, "RXA-15 lot number "+quote(first)+" is a placeholder, not a lot number")
 	case strings.HasPrefix(up, "LOT"):
 		d.detect("MQE0592", l, CodeDataType, AppInvalidValue, "RXA-15 lot number "+quote(first)+" starts with \"LOT\"; send the lot number only")
@@ -234,7 +258,8 @@ func (d *decoder) lotCharacters(lot string, l ErrorLocation) {
 // manufacturerQuality checks RXA-17: present for a dose given now, active,
 // and a maker of the vaccine (the CDC product table).
 // sent: RXA-17 was sent (and ignored if mvx is empty: unrecognized).
-func (d *decoder) manufacturerQuality(seq int, v *iis.Vaccination, administered, sent bool) {
+// list is the CVX's products.
+func (d *decoder) manufacturerQuality(seq int, v *iis.Vaccination, administered, sent bool, list []product) {
 	mvx, l := v.Manufacturer.Code, loc("RXA", seq, 17, 1, 1)
 	if mvx == "" {
 		if administered && !sent {
@@ -245,7 +270,6 @@ func (d *decoder) manufacturerQuality(seq int, v *iis.Vaccination, administered,
 	if e, ok := d.v.tab.mvxInfo[mvx]; ok && administered && e.status == "Inactive" && inactiveOn(e.since, v.AdministeredAt) {
 		d.detect("MQE0495", l, CodeApplicationError, AppInvalidValue, "RXA-17 manufacturer "+quote(mvx)+" was inactive on the date administered (since "+e.since+")")
 	}
-	list := d.v.tab.products[v.CVX]
 	if len(list) == 0 {
 		return // no product of this CVX is listed: nothing to compare
 	}
@@ -265,17 +289,17 @@ func (d *decoder) manufacturerQuality(seq int, v *iis.Vaccination, administered,
 
 // eligibilityQuality checks a 64994-7 eligibility: deprecated, a VFC
 // category past its age limit, and OBX-14 (the date it was determined).
-func (d *decoder) eligibilityQuality(o iis.Observation, seq int, g *group, v *iis.Vaccination) {
+// e is the code's row of HL70064 (zero if none).
+func (d *decoder) eligibilityQuality(o iis.Observation, seq int, g *group, v *iis.Vaccination, e codeset.Entry) {
 	l := loc("OBX", seq, 5, 1, 1)
 	fc := d.v.tab.financialClass
-	e, ok := fc.Lookup(o.Coded.Code)
 	if !o.Date.IsZero() && !d.birth.IsZero() && o.Date.Before(d.birth) {
 		d.detect("MQE0221", loc("OBX", seq, 14), CodeApplicationError, AppIllogicalDate, "OBX-14 date the eligibility was determined is before the patient's birth date")
 	}
 	if o.Date.IsZero() {
 		d.detect("MQE0481", loc("OBX", seq, 14), CodeRequiredFieldMiss, AppRequiredData, "OBX-14 date the eligibility was determined is missing")
 	}
-	if !ok {
+	if e.Code == "" {
 		return
 	}
 	if e.Status == "Deprecated" {
@@ -289,11 +313,10 @@ func (d *decoder) eligibilityQuality(o iis.Observation, seq int, g *group, v *ii
 	}
 }
 
-// fundingQuality notes a 30963-3 funding source of private stock for the
-// check against the eligibility (groupQuality).
-func (d *decoder) fundingQuality(o iis.Observation, seq int, g *group) {
-	fs := d.v.tab.fundingSource
-	if e, ok := fs.Lookup(o.Coded.Code); ok && fs.Field(e, "stock") == "private" {
+// fundingQuality notes a 30963-3 funding source (e, its row; zero if none)
+// of private stock for the check against the eligibility (groupQuality).
+func (d *decoder) fundingQuality(seq int, g *group, e codeset.Entry) {
+	if e.Code != "" && d.v.tab.fundingSource.Field(e, "stock") == "private" {
 		g.privateStock, g.fundingSeq = true, seq
 	}
 }
@@ -317,16 +340,17 @@ func (d *decoder) visObservation(o iis.Observation, seq int, g *group) {
 			d.detect("MQE0502", l, CodeApplicationError, AppInvalidValue, "VIS document "+quote(o.Coded.Code)+" is a former edition; a current one exists")
 		}
 		if ok {
-			vc.edition, _, _ = parseDTM("20" + o.Coded.Code[len(o.Coded.Code)-6:])
+			t, _, _ := parseDTM("20" + o.Coded.Code[len(o.Coded.Code)-6:])
+			vc.edition = dayOf(t)
 		}
 	case obsVaccineType:
 		vc.vaccine = true
 	case obsVISPublished:
 		vc.publishedSent = true
-		vc.published = d.visDate(o.Value, l, "29768-9 published", "MQE0544", "MQE0536")
+		vc.published = dayOf(d.visDate(o.Value, l, "29768-9 published", "MQE0544", "MQE0536"))
 	case obsVISPresented:
 		vc.presentedSent = true
-		vc.presented = d.visDate(o.Value, l, "29769-7 presented", "MQE0537", "")
+		vc.presented = dayOf(d.visDate(o.Value, l, "29769-7 presented", "MQE0537", ""))
 	}
 }
 
@@ -365,47 +389,58 @@ func (d *decoder) groupQuality(g *group) {
 
 // visQuality checks one VIS of an administered dose given on at.
 func (d *decoder) visQuality(vc *visCheck, at time.Time) {
-	l := loc("OBX", vc.seq, 0)
+	l := loc("OBX", int(vc.seq), 0)
 	if !vc.document && !vc.vaccine {
 		d.detect("MQE0500", l, CodeRequiredFieldMiss, AppRequiredObservation, "VIS has neither a document type (69764-9) nor a vaccine type (30956-7)")
 	}
 	if !vc.publishedSent && !vc.document {
 		d.detect("MQE0534", l, CodeRequiredFieldMiss, AppRequiredObservation, "VIS published date (29768-9) is missing")
 	}
-	if vc.document && !vc.edition.IsZero() && !vc.published.IsZero() && !vc.published.Equal(vc.edition) {
-		d.detect("MQE0535", l, CodeApplicationError, AppIllogicalDate, "VIS published date "+vc.published.Format("20060102")+" is not the edition of the VIS document sent ("+vc.edition.Format("20060102")+")")
+	if vc.document && vc.edition != 0 && vc.published != 0 && vc.published != vc.edition {
+		d.detect("MQE0535", l, CodeApplicationError, AppIllogicalDate, "VIS published date "+timeOf(vc.published).Format("20060102")+" is not the edition of the VIS document sent ("+timeOf(vc.edition).Format("20060102")+")")
 	}
 	if !vc.presentedSent {
 		d.detect("MQE0538", l, CodeRequiredFieldMiss, AppRequiredObservation, "VIS presented date (29769-7) is missing")
 		return
 	}
-	p := vc.presented
-	if p.IsZero() {
+	if vc.presented == 0 {
 		return
 	}
-	published := vc.published
-	if published.IsZero() {
+	p, published := timeOf(vc.presented), vc.published
+	if published == 0 {
 		published = vc.edition
 	}
-	if !published.IsZero() && p.Before(published) {
-		d.detect("MQE0540", l, CodeApplicationError, AppIllogicalDate, "VIS presented "+p.Format("20060102")+", before it was published ("+published.Format("20060102")+")")
+	if published != 0 && vc.presented < published {
+		d.detect("MQE0540", l, CodeApplicationError, AppIllogicalDate, "VIS presented "+p.Format("20060102")+", before it was published ("+timeOf(published).Format("20060102")+")")
 	}
-	switch {
-	case at.IsZero():
-	case p.After(at):
+	switch day := dayOf(at); {
+	case day == 0:
+	case vc.presented > day:
 		d.detect("MQE0541", l, CodeApplicationError, AppIllogicalDate, "VIS presented "+p.Format("20060102")+", after the vaccination ("+at.Format("20060102")+")")
-	case p.Before(at):
+	case vc.presented < day:
 		d.detect("MQE0539", l, CodeApplicationError, AppIllogicalDate, "VIS presented "+p.Format("20060102")+", not on the day of the vaccination ("+at.Format("20060102")+")")
 	}
+}
+
+// profiled reports whether code is one of the observations the IG's VXU
+// profile names (all in LOINC_IZ).
+func profiled(code string) bool {
+	switch code {
+	case obsVFCEligibility, obsFundingSource, obsVISDocument, obsVaccineType, obsVISPublished, obsVISPresented, obsImmunity, obsContraindication, obsReaction:
+		return true
+	}
+	return false
 }
 
 // observationQuality checks any OBX: value type, identifier, value, and
 // evidence of immunity codes.
 func (d *decoder) observationQuality(f fields, seq int, o iis.Observation) {
-	if o.ValueType != "" && !d.v.tab.valueType.Contains(o.ValueType) {
+	// The value types and observations the IG's VXU uses most are in the
+	// tables (codeset's TestTablesLoad): they spare a lookup.
+	if vt := o.ValueType; vt != "" && vt != "CE" && vt != "CWE" && vt != "TS" && vt != "DT" && !d.v.tab.valueType.Contains(vt) {
 		d.detect("MQE0474", loc("OBX", seq, 2), CodeTableValueNotFound, AppTableValueNotFound, "OBX-2 value type "+quote(o.ValueType)+" is not in HL7 table 0125")
 	}
-	if o.ID.Code != "" && !d.v.tab.observationID.Contains(o.ID.Code) {
+	if o.ID.Code != "" && !profiled(o.ID.Code) && !d.v.tab.observationID.Contains(o.ID.Code) {
 		d.detect("MQE0479", loc("OBX", seq, 3, 1, 1), CodeTableValueNotFound, AppTableValueNotFound, "OBX-3 observation "+quote(o.ID.Code)+" is not an immunization observation (LOINC) this IIS knows")
 	}
 	if f.at(5).IsEmpty() {

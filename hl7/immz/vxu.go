@@ -784,15 +784,17 @@ func (d *decoder) groupObservation(o iis.Observation, seq int, g *group, v *iis.
 	case obsVFCEligibility:
 		g.eligibility = true
 		v.FundingEligibility, v.EligibilityMethod = o.Coded, o.Method
-		if !d.checkCode(d.v.tab.financialClass, o.Coded.Code, loc("OBX", seq, 5, 1, 1), "VFC eligibility (OBX-5 of 64994-7)", "64994-7 table") {
+		e, ok := d.checkEntry(d.v.tab.financialClass, o.Coded.Code, loc("OBX", seq, 5, 1, 1), "VFC eligibility (OBX-5 of 64994-7)", "64994-7 table")
+		if !ok {
 			v.FundingEligibility = iis.Code{}
 		}
-		d.eligibilityQuality(o, seq, g, v)
+		d.eligibilityQuality(o, seq, g, v, e)
 	case obsFundingSource:
-		if d.checkCode(d.v.tab.fundingSource, o.Coded.Code, loc("OBX", seq, 5, 1, 1), "Funding source (OBX-5 of 30963-3)", "30963-3 table") {
+		e, ok := d.checkEntry(d.v.tab.fundingSource, o.Coded.Code, loc("OBX", seq, 5, 1, 1), "Funding source (OBX-5 of 30963-3)", "30963-3 table")
+		if ok {
 			v.FundingSource = o.Coded
 		}
-		d.fundingQuality(o, seq, g)
+		d.fundingQuality(seq, g, e)
 	case obsVISDocument, obsVaccineType, obsVISPublished, obsVISPresented:
 		d.visObservation(o, seq, g)
 		if !d.check {
