@@ -45,7 +45,7 @@ func TestTablesLoad(t *testing.T) {
 		{Site, 12, map[string][2]string{"LA": {"Left Upper Arm", "Active"}, "RT": {"Right Thigh", "Active"}, "LVL": {"", "Active"}}},
 		{IdentifierType, 20, map[string][2]string{"MR": {"Medical record number", "Active"}, "SR": {"State registry ID", "Active"}, "NPI": {"", "Active"}}},
 		{NameType, 4, map[string][2]string{"L": {"Legal name", "Active"}, "A": {"Alias name", "Active"}, "M": {"Maiden name", "Active"}}},
-		{AddressType, 5, map[string][2]string{"H": {"Home", "Active"}, "P": {"Permanent", "Active"}, "M": {"Mailing", "Active"}}},
+		{AddressType, 5, map[string][2]string{"H": {"Home", "Active"}, "P": {"Permanent", "Active"}, "M": {"Mailing", "Active"}, "L": {"Legal address", "Active"}}},
 		{TelecomUse, 5, map[string][2]string{"PRN": {"Primary residence number", "Active"}, "NET": {"", "Active"}}},
 		{TelecomEquipment, 5, map[string][2]string{"PH": {"Telephone", "Active"}, "CP": {"Cellular phone", "Active"}, "Internet": {"", "Active"}, "X.400": {"", "Active"}}},
 		{Publicity, 12, map[string][2]string{"02": {"Reminder/recall - any method", "Active"}, "01": {"No reminder/recall", "Active"}}},

@@ -140,7 +140,7 @@ func (d *decoder) nameQuality(n iis.Name, firstType string, typeL bool, seq int)
 	if !typeL && n.Family != "" {
 		d.detect("MQE0516", loc("PID", seq, 5, 1, 7), CodeApplicationError, AppInvalidValue, "PID-5 name type (XPN-7) of the patient's name is not L (legal)")
 	}
-	if firstType != "" && !d.v.tab.nameType.Contains(firstType) {
+	if firstType != "" && firstType != "L" && !d.v.tab.nameType.Contains(firstType) { // L: in the table
 		d.detect("MQE0409", loc("PID", seq, 5, 1, 7), CodeTableValueNotFound, AppTableValueNotFound, "PID-5 name type "+quote(firstType)+" is not in HL7 table 0200")
 	}
 }
@@ -235,6 +235,7 @@ func (d *decoder) addressQuality(a iis.Address, seg string, seq, field, r int, d
 	case a.Type == "":
 	case a.Type == "BA":
 		d.detect(det.badAddress, loc(seg, seq, field, r, 7), CodeApplicationError, AppInvalidValue, det.field+" address is marked BA (bad address)")
+	case a.Type == "H" || a.Type == "L" || a.Type == "M" || a.Type == "P": // the usual types, in the table
 	case !d.v.tab.addressType.Contains(a.Type):
 		d.detect(det.addrType, loc(seg, seq, field, r, 7), CodeTableValueNotFound, AppTableValueNotFound, det.field+" address type "+quote(a.Type)+" is not in HL7 table 0190")
 	}
@@ -253,10 +254,11 @@ var (
 // phoneQuality checks a telephone number: its area code and local number
 // (7 digits) and, where det names them, its use and equipment codes.
 func (d *decoder) phoneQuality(ph iis.Phone, seg string, seq, field, r int, det phoneDetections) {
-	if det.use != "" && ph.Use != "" && !d.v.tab.telecomUse.Contains(ph.Use) {
+	// PRN and PH, the usual use and equipment, are in the tables.
+	if det.use != "" && ph.Use != "" && ph.Use != "PRN" && !d.v.tab.telecomUse.Contains(ph.Use) {
 		d.detect(det.use, loc(seg, seq, field, r, 2), CodeTableValueNotFound, AppTableValueNotFound, det.field+" telecommunication use "+quote(ph.Use)+" is not in HL7 table 0201")
 	}
-	if det.equipment != "" && ph.Equipment != "" && !d.v.tab.telecomEquipment.Contains(ph.Equipment) {
+	if det.equipment != "" && ph.Equipment != "" && ph.Equipment != "PH" && !d.v.tab.telecomEquipment.Contains(ph.Equipment) {
 		d.detect(det.equipment, loc(seg, seq, field, r, 3), CodeTableValueNotFound, AppTableValueNotFound, det.field+" telecommunication equipment "+quote(ph.Equipment)+" is not in HL7 table 0202")
 	}
 	if ph.Use == "NET" || ph.Equipment == "Internet" || ph.Email != "" || ph.Local == "" && ph.Area == "" {

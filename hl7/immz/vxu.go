@@ -733,9 +733,10 @@ func (d *decoder) vaccineCodes(v *iis.Vaccination) {
 func (d *decoder) rxr(s hl7.Segment, fb *fieldBuf, seq int, v *iis.Vaccination) {
 	f := split(s, fb)
 	v.Route = d.readCode(f.at(1))
-	d.deprecated(d.v.tab.route, v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route", "MQE0273")
-	if !d.checkCode(d.v.tab.route, v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route of administration", "RXR-1 table") {
+	if e, ok := d.checkEntry(d.v.tab.route, v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route of administration", "RXR-1 table"); !ok {
 		v.Route = iis.Code{}
+	} else if e.Status == "Deprecated" {
+		d.detect("MQE0273", loc("RXR", seq, 1, 1, 1), CodeTableValueNotFound, AppInvalidValue, "RXR-1 route "+quote(e.Code)+" is a deprecated code; send its current equivalent")
 	}
 	v.Site = d.readCode(f.at(2))
 	d.routeQuality(seq, v)
