@@ -15,7 +15,7 @@ import (
 
 // adultV02 is AIRA's adult hepatitis A VXU with VFC eligibility V02, which
 // raises MQE0227 (VFC eligibility past its age limit) as a warning.
-const adultV02 = "../testdata/hl7/samples/dqa/vxu-adult-hepa-simple-vfc-v02.hl7"
+const adultV02 = "../testdata/dqa/samples/vxu-adult-hepa-simple-vfc-v02.hl7"
 
 func severityOf(t *testing.T, v *immz.Validator, raw []byte, code string) (immz.Severity, string) {
 	t.Helper()

@@ -80,6 +80,7 @@ func New(cfg Config) *Validator {
 		v.codes = codeset.Default()
 	}
 	v.tab = newTables(v.codes)
+	v.tab.indexCVX()
 	v.sevs = newSeverities(cfg.Severities)
 	if v.now == nil {
 		v.now = time.Now
@@ -103,6 +104,9 @@ type tables struct {
 	// cvxInfo and mvxInfo are the CVX and MVX tables' status and dates,
 	// and for a CVX the manufacturers (MVX) of its products.
 	cvxInfo, mvxInfo map[string]cvxInfo
+	// cvxByNumber indexes cvxInfo by the CVX code's number (CVX codes are
+	// 1-3 digits): a lookup without hashing, for every dose.
+	cvxByNumber *[1000]*cvxInfo
 	// errorCondition (HL7 0357) and applicationError (CDC 0533) are the
 	// ERR-3 and ERR-5 texts by code.
 	errorCondition, applicationError map[int]string
@@ -141,6 +145,7 @@ func newTables(c *codeset.Set) tables {
 		visDocument:       c.VISDocuments(),
 		cvxRoute:          c.Table(codeset.CVXRoute),
 		cvxInfo:           cvxInfos(c.CVX(), products(c.TradeNames())),
+		cvxByNumber:       new([1000]*cvxInfo),
 		mvxInfo:           cvxInfos(c.MVX(), nil),
 		errorCondition:    displays(c.Table(codeset.ErrorCondition)),
 		applicationError:  displays(c.Table(codeset.ApplicationError)),

@@ -22,6 +22,7 @@ type product struct {
 
 // cvxInfo is what the data quality rules need of a CVX (or MVX) code.
 type cvxInfo struct {
+	code        string // set in cvxByNumber
 	status      string
 	unspecified bool
 	since       string    // last_updated: for an inactive code, when it became so
@@ -36,6 +37,36 @@ func cvxInfos(t *codeset.Table, products map[string][]product) map[string]cvxInf
 		m[e.Code] = cvxInfo{status: e.Status, unspecified: t.Field(e, "unspecified") == "Y", since: t.Field(e, "last_updated"), products: products[e.Code]}
 	}
 	return m
+}
+
+// indexCVX fills cvxByNumber from cvxInfo.
+func (t *tables) indexCVX() {
+	for code, info := range t.cvxInfo {
+		if n, ok := cvxNumber(code); ok {
+			info.code = code
+			t.cvxByNumber[n] = &info
+		}
+	}
+}
+
+// cvxNumber returns the number of a 1-3 digit CVX code.
+func cvxNumber(code string) (int, bool) {
+	if len(code) == 0 || len(code) > 3 || !digits(code) {
+		return 0, false
+	}
+	return atoi(code), true
+}
+
+// lookupCVX returns the data quality rules' view of a CVX code.
+func (t *tables) lookupCVX(code string) (*cvxInfo, bool) {
+	if n, ok := cvxNumber(code); ok {
+		if info := t.cvxByNumber[n]; info != nil && info.code == code {
+			return info, true
+		}
+		return nil, false
+	}
+	info, ok := t.cvxInfo[code]
+	return &info, ok
 }
 
 // products indexes the product table by CVX.

@@ -61,7 +61,11 @@ func (d *decoder) rxaQuality(f fields, seq int, g *group, v *iis.Vaccination, p 
 	g.adminAt = v.AdministeredAt
 	lots := d.lotQuality(f, seq, v, administered)
 	d.rxaDates(seq, v, p, lots > 0)
-	cvx, known := d.v.tab.cvxInfo[v.CVX]
+	cvx, known := d.v.tab.lookupCVX(v.CVX)
+	var products []product
+	if known {
+		products = cvx.products
+	}
 	d.vaccineQuality(seq, v, administered, cvx, known)
 	units := d.readCode(f.at(7))
 	switch {
@@ -73,7 +77,7 @@ func (d *decoder) rxaQuality(f fields, seq int, g *group, v *iis.Vaccination, p 
 	if !d.check {
 		v.Units = units
 	}
-	d.manufacturerQuality(seq, v, administered, !f.at(17).IsEmpty(), cvx.products)
+	d.manufacturerQuality(seq, v, administered, !f.at(17).IsEmpty(), products)
 }
 
 // rxaDates checks the administration date against death, system entry,
@@ -114,7 +118,7 @@ func (d *decoder) rxaDates(seq int, v *iis.Vaccination, p *iis.Patient, lot bool
 // vaccineQuality checks RXA-5: its coding system, a vague or unknown or
 // inactive CVX for a dose given now, and CPT against CVX.
 // e is the CVX's row (known: the CVX is in the table).
-func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool, e cvxInfo, known bool) {
+func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool, e *cvxInfo, known bool) {
 	l := loc("RXA", seq, 5, 1, 1)
 	if v.Vaccine.Code != "" && v.Vaccine.System == "" {
 		d.detect("MQE0483", loc("RXA", seq, 5, 1, 3), CodeRequiredFieldMiss, AppRequiredData, "RXA-5 coding system (CWE-3) is missing; use CVX")

@@ -3,22 +3,52 @@ package immz
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 )
 
-const samplesDetectionsFile = "../../testdata/dqa/samples.tsv"
+const (
+	samplesDetectionsFile = "../../testdata/dqa/samples.tsv"
+	// dqaSamples are AIRA's test messages (immregistries smm-tester,
+	// mqe-validator and mqe-hl7-util, see /work/shared/hl7/SOURCES.md),
+	// one message per file, kept apart from the corpus other packages walk.
+	dqaSamples = "../../testdata/dqa/samples/"
+)
+
+// dqaMessages returns the messages of dqaSamples, keyed "dqa/<file>".
+func dqaMessages(t *testing.T) map[string][]byte {
+	t.Helper()
+	entries, err := os.ReadDir(dqaSamples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".hl7") {
+			continue
+		}
+		b, err := os.ReadFile(dqaSamples + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["dqa/"+e.Name()] = b
+	}
+	return out
+}
 
 // TestSampleDetections lists, for every VXU and QBP of the sample corpus
-// (AIRA's, NIST's, the CDC IG's and the others), the MSA-1 and the MQE
+// (AIRA's, NIST's, the CDC IG's and the others) and AIRA's test messages
+// (dqaSamples), the MSA-1 and the MQE
 // detections raised with their severity and position, and compares the
 // list with the reviewed testdata/dqa/samples.tsv (-update rewrites it).
 // A few rows a reviewer expects are asserted by name as well.
 func TestSampleDetections(t *testing.T) {
 	v := New(Config{Now: testNow})
 	msgs := corpusMessages(t)
+	maps.Copy(msgs, dqaMessages(t))
 	names := make([]string, 0, len(msgs))
 	for name := range msgs {
 		names = append(names, name)
@@ -30,6 +60,9 @@ func TestSampleDetections(t *testing.T) {
 	raised := map[string]string{}
 	for _, name := range names {
 		r := v.Check(msgs[name])
+		if !sameVerdict(v.Decode(msgs[name]), r) {
+			t.Errorf("%s: Check differs from Decode", name)
+		}
 		var dets []string
 		for _, is := range r.Issues {
 			if is.Detection != "" {
