@@ -512,6 +512,7 @@ func (d *decoder) header() {
 		h.Time = t
 		d.headerQuality(ts, t)
 	}
+	d.optional(msh, "MSH", 1, mshOptional)
 	want := "Z22"
 	if d.res.Kind == KindQBP {
 		want = "Z34 or Z44"

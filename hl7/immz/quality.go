@@ -325,6 +325,8 @@ func (d *decoder) patientQuality(f fields, seq int, p *iis.Patient) {
 		}
 	}
 	d.ignored(f.at(15), "MQE0184", loc("PID", seq, 15), "PID-15 primary language")
+	d.optional(f, "PID", seq, pidOptional)
+	d.dayOfMonth(p.BirthDate, loc("PID", seq, 7), "PID-7 birth date", "MQE0566", "MQE0565", "MQE0567")
 	if p.BirthOrder > 1 && p.MultipleBirth == "" {
 		d.detect("MQE0125", loc("PID", seq, 24), CodeRequiredFieldMiss, AppRequiredData, "PID-24 multiple birth indicator is missing although PID-25 birth order is more than 1")
 	}
@@ -359,6 +361,10 @@ func (d *decoder) pv1(s hl7.Segment, fb *fieldBuf, seq int) {
 func (d *decoder) pd1Quality(f fields, seq int, p *iis.Patient) {
 	d.ignored(f.at(3), "MQE0178", loc("PD1", seq, 3), "PD1-3 patient primary facility")
 	d.ignored(f.at(4), "MQE0189", loc("PD1", seq, 4), "PD1-4 patient primary care provider")
+	d.optional(f, "PD1", seq, pd1Optional)
+	if p.Protection == "N" {
+		d.tell("MQE0199", loc("PD1", seq, 12), "PD1-12 protection indicator is N")
+	}
 	if p.Protection == "Y" {
 		d.detect("MQE0200", loc("PD1", seq, 12), CodeApplicationError, AppInvalidValue, "PD1-12 protection indicator is Y: the patient's record is protected (not shared)")
 	}
@@ -371,6 +377,7 @@ var unexpectedForMinor = map[string]bool{"CHD": true, "GCH": true, "NCH": true, 
 // kinQuality checks an NK1 that was accepted: first name, relationship,
 // address and telephone.
 func (d *decoder) kinQuality(f fields, seq int, g iis.Guardian, p *iis.Patient) {
+	d.optional(f, "NK1", seq, nk1Optional)
 	if g.Name.Given == "" {
 		d.detect("MQE0080", loc("NK1", seq, 2, 1, 2), CodeRequiredFieldMiss, AppRequiredData, "NK1-2 next of kin first name is missing")
 	}

@@ -78,6 +78,7 @@ func (d *decoder) rxaQuality(f fields, seq int, g *group, v *iis.Vaccination, p 
 		v.Units = units
 	}
 	d.manufacturerQuality(seq, v, administered, !f.at(17).IsEmpty(), products)
+	d.rxaSilent(f, seq, v, administered)
 }
 
 // rxaDates checks the administration date against death, system entry,
@@ -320,6 +321,7 @@ func (d *decoder) eligibilityQuality(o iis.Observation, seq int, g *group, v *ii
 // fundingQuality notes a 30963-3 funding source (e, its row; zero if none)
 // of private stock for the check against the eligibility (groupQuality).
 func (d *decoder) fundingQuality(seq int, g *group, e codeset.Entry) {
+	g.funded = true
 	if e.Code != "" && d.v.tab.fundingSource.Field(e, "stock") == "private" {
 		g.privateStock, g.fundingSeq = true, seq
 	}
@@ -381,6 +383,9 @@ func (d *decoder) groupQuality(g *group) {
 	}
 	if !g.administered {
 		return
+	}
+	if !g.funded {
+		d.tell("MQE0586", loc("RXA", g.rxaSeq, 0), "No funding source (OBX 30963-3) is reported for an administered dose")
 	}
 	if g.nvis == 0 {
 		d.detect("MQE0542", loc("RXA", g.rxaSeq, 0), CodeRequiredFieldMiss, AppRequiredObservation, "No VIS is reported for an administered dose (OBX 69764-9 or 30956-7 with 29768-9 and 29769-7)")

@@ -45,6 +45,7 @@ type group struct {
 	adminAt           time.Time
 	vfc, privateStock bool
 	fundingSeq        int
+	funded            bool // a 30963-3 funding source was sent
 	nvis              int
 	visq              [maxVIS]visCheck
 }
@@ -252,6 +253,7 @@ func (d *decoder) orc(s hl7.Segment, fb *fieldBuf, seq int, vac *iis.Vaccination
 		vac.EnteredBy = d.readXCN(f.at(10))
 		vac.OrderedBy = d.readXCN(f.at(12))
 	}
+	d.optional(f, "ORC", seq, orcOptional)
 	if rc := d.text(f.at(1)); rc != "" && rc != "RE" {
 		d.detect("MQE0370", loc("ORC", seq, 1), CodeTableValueNotFound, AppInvalidValue, "ORC-1 order control "+quote(rc)+" is not RE (observations to follow), which a VXU's ORC is")
 	}
@@ -740,6 +742,7 @@ func (d *decoder) rxr(s hl7.Segment, fb *fieldBuf, seq int, v *iis.Vaccination) 
 	}
 	v.Site = d.readCode(f.at(2))
 	d.routeQuality(seq, v)
+	d.optional(f, "RXR", seq, rxrOptional)
 	if !d.checkCode(d.v.tab.site, v.Site.Code, loc("RXR", seq, 2, 1, 1), "RXR-2 administration site", "RXR-2 table") {
 		v.Site = iis.Code{}
 	}
