@@ -145,6 +145,9 @@ func LookupDetection(code string) (Detection, bool) {
 // are raised with (configured, else the default).
 type severities struct {
 	over, sev [maxDetection]Severity
+	// silent is set when a detection silent by default (Accept) is given
+	// a severity: only then do the silent detections' checks run.
+	silent bool
 }
 
 // newSeverities resolves the configured severities over the defaults.
@@ -162,6 +165,9 @@ func newSeverities(cfg map[string]Severity) *severities {
 		}
 		n := detectionNumber(code)
 		s.over[n], s.sev[n] = sev, sev
+		if d.Default == Accept && sev != Accept {
+			s.silent = true
+		}
 	}
 	return s
 }

@@ -8,7 +8,8 @@ import (
 
 // The detections MQE records silently by default (ACCEPT): a missing
 // optional value, or a value worth counting. They raise nothing unless a
-// facility gives them a severity, and cost one array read each when silent.
+// facility gives them a severity; until one does, their checks do not run
+// (severities.silent).
 
 // field is one optional field a silent detection watches.
 type field struct {
@@ -37,6 +38,9 @@ var (
 
 // optional raises the detection of each field of seg that is empty.
 func (d *decoder) optional(f fields, seg string, seq int, list []field) {
+	if !d.v.sevs.silent {
+		return
+	}
 	for _, o := range list {
 		if d.v.sevs.sev[detectionNumber(o.det)] != Accept && f.at(o.n).IsEmpty() {
 			d.detect(o.det, loc(seg, seq, o.n), CodeRequiredFieldMiss, AppRequiredData, o.what+" is missing")
@@ -46,7 +50,7 @@ func (d *decoder) optional(f fields, seg string, seq int, list []field) {
 
 // tell raises det, a detection that counts a value rather than faults it.
 func (d *decoder) tell(det string, l ErrorLocation, msg string) {
-	if d.on(det) {
+	if d.v.sevs.silent && d.on(det) {
 		d.detect(det, l, CodeApplicationError, AppIllogicalValue, msg)
 	}
 }
@@ -54,7 +58,7 @@ func (d *decoder) tell(det string, l ErrorLocation, msg string) {
 // dayOfMonth tells a date on the 1st, the 15th or the last day of its
 // month (a sign of a made-up date), with the detections of each.
 func (d *decoder) dayOfMonth(t time.Time, l ErrorLocation, what string, first, fifteenth, last string) {
-	if t.IsZero() {
+	if !d.v.sevs.silent || t.IsZero() {
 		return
 	}
 	switch day := t.Day(); {
@@ -70,6 +74,9 @@ func (d *decoder) dayOfMonth(t time.Time, l ErrorLocation, what string, first, f
 // rxaSilent counts an RXA's values: its source, status, action, amount and
 // vaccine, and its day of the month.
 func (d *decoder) rxaSilent(f fields, seq int, v *iis.Vaccination, administered bool) {
+	if !d.v.sevs.silent {
+		return
+	}
 	d.optional(f, "RXA", seq, rxaOptional)
 	if administered && f.at(16).IsEmpty() {
 		d.tell("MQE0337", loc("RXA", seq, 16), "RXA-16 lot expiration date is missing for an administered dose")
