@@ -317,3 +317,41 @@ func TestDetections(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseSeverity: a severity setting parses to one of E, W, I, A or
+// fails with an error, never anything else.
+func FuzzParseSeverity(f *testing.F) {
+	for _, s := range []string{"E", "warn", " INFO ", "accept", "", "X"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sev, err := ParseSeverity(s)
+		if err == nil && sev != Error && sev != Warning && sev != Information && sev != Accept {
+			t.Fatalf("%q parsed to %q", s, sev)
+		}
+	})
+}
+
+// TestSeverityConfig: a configured severity applies to a rule iis had
+// (MQE0344, an unknown MVX, made an error) and a new one (MQE0227 made
+// silent); a rejecting rule (MQE0255) and an unknown code are not changed.
+func TestSeverityConfig(t *testing.T) {
+	base := readSample(t, baseSample)
+	raw := edit(t, edit(t, edit(t, base, "RXA-17", "ZZZ^Nobody^MVX"), "PID-7", "19500101"), "OBX(1)-5", "V02^VFC eligible - Medicaid^HL70064")
+	v := New(Config{Now: testNow, Severities: map[string]Severity{"MQE0344": Error, "MQE0227": Accept, "MQE0255": Warning, "MQE9999": Error, "nonsense": Warning}})
+	r := v.Decode([]byte(raw))
+	sev := map[string]Severity{}
+	for _, is := range r.Issues {
+		sev[is.Detection] = is.Severity
+	}
+	if sev["MQE0344"] != Error || v.AckCode(r) != "AE" {
+		t.Errorf("MQE0344 %c, ACK %s", sev["MQE0344"], v.AckCode(r))
+	}
+	if _, raised := sev["MQE0227"]; raised {
+		t.Error("MQE0227 raised although set to A")
+	}
+	r = v.Decode([]byte(edit(t, base, "RXA-3", "20000101")))
+	if i := slices.IndexFunc(r.Issues, func(is Issue) bool { return is.Detection == "MQE0255" }); i < 0 || r.Issues[i].Severity != Error || r.Issues[i].Scope != ScopeGroup {
+		t.Errorf("MQE0255 (rejects) changed: %+v", r.Issues)
+	}
+}
