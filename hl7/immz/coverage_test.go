@@ -99,13 +99,20 @@ func TestCoverage(t *testing.T) {
 		fmt.Fprintf(&b, " %s %d %d %d %d;", s, c[Error], c[Warning], c[Information], c[Accept])
 	}
 	b.WriteString("\n")
+	golden(t, coverageFile, b.Bytes())
+}
+
+// golden writes file with -update, and otherwise fails the test when file
+// is not got.
+func golden(t *testing.T, file string, got []byte) {
+	t.Helper()
 	if *update {
-		if err := os.WriteFile(coverageFile, b.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	if got, err := os.ReadFile(coverageFile); err != nil || !bytes.Equal(got, b.Bytes()) {
-		t.Errorf("%s is stale: run go test ./hl7/immz -run TestCoverage -args -update and review the diff", coverageFile)
+	if want, err := os.ReadFile(file); err != nil || !bytes.Equal(want, got) {
+		t.Errorf("%s is stale: run go test ./hl7/immz -run %s -args -update and review the diff", file, t.Name())
 	}
 }

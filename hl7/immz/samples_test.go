@@ -88,13 +88,5 @@ func TestSampleDetections(t *testing.T) {
 			t.Errorf("%s: %s not raised (raised: %s)", want.sample, want.detection, raised[want.sample])
 		}
 	}
-	if *update {
-		if err := os.WriteFile(samplesDetectionsFile, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if got, err := os.ReadFile(samplesDetectionsFile); err != nil || !bytes.Equal(got, b.Bytes()) {
-		t.Errorf("%s is stale: run go test ./hl7/immz -run TestSampleDetections -args -update and review the diff", samplesDetectionsFile)
-	}
+	golden(t, samplesDetectionsFile, b.Bytes())
 }
