@@ -355,3 +355,26 @@ func TestSeverityConfig(t *testing.T) {
 		t.Errorf("MQE0255 (rejects) changed: %+v", r.Issues)
 	}
 }
+
+// TestNewerVISEdition: a barcode of a VIS the table knows, with an edition
+// after the table's latest (the CDC publishes new editions), is recognized
+// (no MQE0501) and checked against its published date (MQE0535).
+func TestNewerVISEdition(t *testing.T) {
+	base := readSample(t, baseSample)
+	v := New(Config{Now: testNow})
+	for _, tc := range []struct {
+		published string
+		want      []string
+	}{{"20240806", nil}, {"20240805", []string{"MQE0535"}}} {
+		raw := edit(t, edit(t, edit(t, base, visDocument[0], visDocument[1]), "OBX(2)-5", "253088698300001111240806^Adenovirus Vaccine VIS^cdcgs1vis"), "OBX(3)-5", tc.published)
+		var got []string
+		for _, is := range v.Decode([]byte(raw)).Issues {
+			if strings.HasPrefix(is.Detection, "MQE05") && is.Detection != "MQE0539" && is.Detection != "MQE0540" {
+				got = append(got, is.Detection)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("published %s: %v, want %v", tc.published, got, tc.want)
+		}
+	}
+}

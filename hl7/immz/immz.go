@@ -104,6 +104,9 @@ type tables struct {
 	// cvxInfo and mvxInfo are the CVX and MVX tables' status and dates,
 	// and for a CVX the manufacturers (MVX) of its products.
 	cvxInfo, mvxInfo map[string]cvxInfo
+	// visLatest is each VIS document type's (GS1 GDTI) latest edition in
+	// the table, YYMMDD.
+	visLatest map[string]string
 	// cvxByNumber indexes cvxInfo by the CVX code's number (CVX codes are
 	// 1-3 digits): a lookup without hashing, for every dose.
 	cvxByNumber *[1000]*cvxInfo
@@ -143,6 +146,7 @@ func newTables(c *codeset.Set) tables {
 		observationID:     c.ObservationIDs(),
 		immunity:          c.Table(codeset.EvidenceOfImmunity),
 		visDocument:       c.VISDocuments(),
+		visLatest:         latestEditions(c.VISDocuments()),
 		cvxRoute:          c.Table(codeset.CVXRoute),
 		cvxInfo:           cvxInfos(c.CVX(), products(c.TradeNames())),
 		cvxByNumber:       new([1000]*cvxInfo),

@@ -69,6 +69,21 @@ func (t *tables) lookupCVX(code string) (*cvxInfo, bool) {
 	return &info, ok
 }
 
+// latestEditions returns each VIS document type's latest edition (the
+// barcode's last six digits, YYMMDD) in the VIS table.
+func latestEditions(t *codeset.Table) map[string]string {
+	m := map[string]string{}
+	for e := range t.All() {
+		if len(e.Code) != 24 {
+			continue
+		}
+		if gdti, ed := t.Field(e, "gdti"), e.Code[18:]; ed > m[gdti] {
+			m[gdti] = ed
+		}
+	}
+	return m
+}
+
 // products indexes the product table by CVX.
 func products(t *codeset.Table) map[string][]product {
 	m := map[string][]product{}

@@ -339,13 +339,15 @@ func (d *decoder) visObservation(o iis.Observation, seq int, g *group) {
 	case obsVISDocument:
 		vc.document = true
 		e, ok := d.v.tab.visDocument.Lookup(o.Coded.Code)
+		newer := !ok && d.newerEdition(o.Coded.Code)
 		switch {
+		case newer: // an edition of a known VIS published after the table
 		case !ok:
 			d.detect("MQE0501", l, CodeTableValueNotFound, AppTableValueNotFound, "VIS document "+quote(o.Coded.Code)+" is not a CDC VIS barcode (cdcgs1vis)")
 		case e.Status == "Historic":
 			d.detect("MQE0502", l, CodeApplicationError, AppInvalidValue, "VIS document "+quote(o.Coded.Code)+" is a former edition; a current one exists")
 		}
-		if ok {
+		if ok || newer {
 			t, _, _ := parseDTM("20" + o.Coded.Code[len(o.Coded.Code)-6:])
 			vc.edition = dayOf(t)
 		}
@@ -358,6 +360,18 @@ func (d *decoder) visObservation(o iis.Observation, seq int, g *group) {
 		vc.presentedSent = true
 		vc.presented = dayOf(d.visDate(o.Value, l, "29769-7 presented", "MQE0537", ""))
 	}
+}
+
+// newerEdition reports whether code is a VIS barcode of a document the
+// table knows (its GS1 document type, characters 4-16) with an edition
+// date (its last six digits) after every edition the table lists: a VIS
+// the CDC published after the table was taken.
+func (d *decoder) newerEdition(code string) bool {
+	if len(code) != 24 || !digits(code) {
+		return false
+	}
+	last, ok := d.v.tab.visLatest[code[3:16]]
+	return ok && code[18:] > last
 }
 
 // visDate reads a VIS date, raising invalid (or future) when it is not a
