@@ -211,6 +211,16 @@ func (d *decoder) classify(is *Issue) bool {
 	return true
 }
 
+// ValueKept reports whether an issue of detection code (an MQE code) is a
+// data quality note that leaves the value sent in place: one of the data
+// quality rules (quality.go), except those that ignore a race or an
+// ethnicity coded in the other's table. The IG's rules, which ignore or
+// reject what they find, are not.
+func ValueKept(code string) bool {
+	_, quality := newRules[code]
+	return quality && code != "MQE0208" && code != "MQE0137"
+}
+
 // ruleDetection maps one of iis's rules to the MQE detection it is.
 type ruleDetection struct {
 	rule, det string
