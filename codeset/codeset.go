@@ -81,6 +81,10 @@ const (
 	ApplicationError    = "HL70533" // CDC table 0533 (ERR-5)
 	InformationSource   = "NIP001"
 	RefusalReason       = "NIP002"
+	ValueType           = "HL70125"    // OBX-2
+	Units               = "UCUM_IZ"    // RXA-7 (UCUM subset)
+	State               = "USPS_STATE" // XAD-4 in the USA
+	CVXRoute            = "CVX_ROUTE"  // oral and nasal vaccines' routes
 )
 
 // Entry is one row of a table.

@@ -45,7 +45,7 @@ func TestTablesLoad(t *testing.T) {
 		{Site, 12, map[string][2]string{"LA": {"Left Upper Arm", "Active"}, "RT": {"Right Thigh", "Active"}, "LVL": {"", "Active"}}},
 		{IdentifierType, 20, map[string][2]string{"MR": {"Medical record number", "Active"}, "SR": {"State registry ID", "Active"}, "NPI": {"", "Active"}}},
 		{NameType, 4, map[string][2]string{"L": {"Legal name", "Active"}, "A": {"Alias name", "Active"}, "M": {"Maiden name", "Active"}}},
-		{AddressType, 5, map[string][2]string{"H": {"Home", "Active"}, "P": {"Permanent", "Active"}, "M": {"Mailing", "Active"}}},
+		{AddressType, 5, map[string][2]string{"H": {"Home", "Active"}, "P": {"Permanent", "Active"}, "M": {"Mailing", "Active"}, "L": {"Legal address", "Active"}}},
 		{TelecomUse, 5, map[string][2]string{"PRN": {"Primary residence number", "Active"}, "NET": {"", "Active"}}},
 		{TelecomEquipment, 5, map[string][2]string{"PH": {"Telephone", "Active"}, "CP": {"Cellular phone", "Active"}, "Internet": {"", "Active"}, "X.400": {"", "Active"}}},
 		{Publicity, 12, map[string][2]string{"02": {"Reminder/recall - any method", "Active"}, "01": {"No reminder/recall", "Active"}}},
@@ -70,6 +70,10 @@ func TestTablesLoad(t *testing.T) {
 			"30981-5": {"Earliest date to give", "Active"}, "30980-7": {"Date vaccine due", "Active"}, "59778-1": {"", "Active"},
 			"59777-3": {"", "Active"}, "48767-8": {"", "Active"},
 		}},
+		{ValueType, 11, map[string][2]string{"CE": {"Coded element", "Active"}, "CWE": {"", "Active"}, "TS": {"", "Active"}, "DT": {"", "Active"}, "ED": {"", "Not used"}}},
+		{CVXRoute, 10, map[string][2]string{"116": {"rotavirus, pentavalent", "Active"}, "149": {"", "Active"}}},
+		{Units, 5, map[string][2]string{"mL": {"milliliter", "Active"}}},
+		{State, 60, map[string][2]string{"CT": {"Connecticut", "Active"}, "PR": {"Puerto Rico", "Active"}}},
 		{EvidenceOfImmunity, 20, map[string][2]string{"38907003": {"History of varicella infection", "Active"}, "66071002": {"", "Active"}}},
 	}
 	seen := map[string]bool{}
@@ -242,6 +246,15 @@ func TestExtraColumns(t *testing.T) {
 	o, _ := obs.Lookup("64994-7")
 	if obs.Field(o, "value_type") != "CE" {
 		t.Errorf("64994-7 value type %q", obs.Field(o, "value_type"))
+	}
+	fc := s.FinancialClass()
+	v02, _ := fc.Lookup("V02")
+	if fc.Field(v02, "vfc") != "Y" || fc.Field(v02, "max_age_years") != "18" {
+		t.Errorf("V02 vfc %q max age %q", fc.Field(v02, "vfc"), fc.Field(v02, "max_age_years"))
+	}
+	fs := s.Table(FundingSource)
+	if e, _ := fs.Lookup("PHC70"); fs.Field(e, "stock") != "private" {
+		t.Errorf("PHC70 stock %q", fs.Field(e, "stock"))
 	}
 	cols := s.Route().Columns()
 	if len(cols) != 4 || cols[3] != "coding_system" {

@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iisproject/iis/facility"
+	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/queue"
 	"github.com/iisproject/iis/registry"
 )
@@ -85,6 +86,10 @@ type FacilitySettings interface {
 	List() []facility.Settings
 	Get(facility string) facility.Settings
 	Put(ctx context.Context, s facility.Settings) error
+	// Severities and SetSeverity are the facility's data quality (MQE)
+	// severities (see facilities.go).
+	Severities(facility string) facility.Severities
+	SetSeverity(ctx context.Context, facility, code string, sev immz.Severity, by string) error
 }
 
 // Config configures a Console.
@@ -189,6 +194,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/dead/{seq}/resend", c.authed(Engineer, c.redrive))
 	m.HandleFunc("GET /console/facilities", c.authed(Viewer, c.facilitiesPage))
 	m.HandleFunc("POST /console/facilities", c.authed(Engineer, c.saveFacility))
+	m.HandleFunc("POST /console/facilities/severity", c.authed(Engineer, c.saveSeverity))
 	c.mux = m
 }
 

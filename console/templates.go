@@ -54,12 +54,15 @@ var funcs = template.FuncMap{
 		return "no"
 	},
 	"issueText": func(issue string) string {
-		// E:101:5:RXA-17 -> "E 101 RXA-17"
+		// E:101:5:RXA-17 -> "E 101 RXA-17"; W:103:5:RXA-17:MQE0344 -> "W 103 RXA-17 MQE0344"
 		parts := strings.Split(issue, ":")
-		if len(parts) != 4 {
-			return issue
+		switch len(parts) {
+		case 4:
+			return parts[0] + " " + parts[1] + " " + parts[3]
+		case 5:
+			return parts[0] + " " + parts[1] + " " + parts[3] + " " + parts[4]
 		}
-		return parts[0] + " " + parts[1] + " " + parts[3]
+		return issue
 	},
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/iisproject/iis"
 	"github.com/iisproject/iis/hl7"
+	"github.com/iisproject/iis/hl7/immz"
 )
 
 // Verdict is what the registry answered an entry: MSA-1 and its ERR rows
@@ -41,6 +42,9 @@ func ReadAck(ack []byte, v *iis.Vaccination) (Verdict, error) {
 		if name == "" && loc.Comp(1).String() == "RXA" && field == 0 && s.Field(5).Comp(1).String() == appRequiredObservation {
 			// The one observation an administered dose must have.
 			name = fEligibility
+		}
+		if s.Field(4).String() != "E" && immz.ValueKept(s.Field(5).Comp(4).String()) {
+			continue // a data quality note: the value was kept
 		}
 		msg := personal(s.Field(8).String())
 		if msg == "" {

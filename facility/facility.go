@@ -1,6 +1,7 @@
 // Package facility keeps the per-facility settings that operators change
 // from the console — which MSH-11 processing IDs a facility may send,
-// whether its warnings-only messages are answered AE — and gives the
+// whether its warnings-only messages are answered AE, the severity of each
+// data quality (AIRA MQE) detection — and gives the
 // ingest path the validator each facility gets.
 //
 // Settings live in the registry's PostgreSQL (table facility_settings). A
@@ -47,6 +48,7 @@ type Directory struct {
 type snapshot struct {
 	settings   []Settings
 	validators map[string]*immz.Validator
+	severities map[string]Severities // see severity.go
 }
 
 // Open loads the settings. base is the server's validator configuration.
@@ -119,12 +121,17 @@ func (d *Directory) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("facility: load settings: %w", err)
 	}
-	snap := &snapshot{settings: list, validators: make(map[string]*immz.Validator, len(list))}
+	sevs, err := d.loadSeverities(ctx)
+	if err != nil {
+		return err
+	}
+	snap := &snapshot{settings: list, validators: make(map[string]*immz.Validator, len(list)), severities: sevs}
 	for _, s := range list {
 		if s.ProcessingIDs == nil && s.WarningsAsAE == nil {
 			continue
 		}
 		cfg := d.base
+		cfg.Severities = sevs[s.Facility]
 		if s.ProcessingIDs != nil {
 			cfg.ProcessingIDs = slices.Clone(s.ProcessingIDs)
 		}
@@ -133,6 +140,7 @@ func (d *Directory) Reload(ctx context.Context) error {
 		}
 		snap.validators[s.Facility] = immz.New(cfg)
 	}
+	d.severityValidators(snap)
 	d.cur.Store(snap)
 	return nil
 }

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 	"time"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // TestGeneratedMessages: every valid or other-clinic message is accepted
-// with no error, every malformed one is not answered AA, resends repeat an
+// with no error (data quality notes aside: the traffic reports no VIS, for
+// one), every malformed one is not answered AA, resends repeat an
 // earlier message, and the mix is near the configured rates.
 func TestGeneratedMessages(t *testing.T) {
 	g := New(Config{Seed: 42, ResendRate: 0.02, OtherRate: 0.02, MalformedRate: 0.02})
@@ -23,7 +25,7 @@ func TestGeneratedMessages(t *testing.T) {
 		ack := v.AckCode(r)
 		switch m.Kind {
 		case Valid, OtherClinic:
-			if ack != "AA" || len(r.Issues) != 0 {
+			if ack != "AA" || slices.ContainsFunc(r.Issues, func(is immz.Issue) bool { return !immz.ValueKept(is.Detection) }) {
 				t.Fatalf("%s message answered %s: %+v\n%q", m.Kind, ack, r.Issues, m.Body)
 			}
 			if r.VXU == nil || len(r.VXU.Vaccinations) == 0 {

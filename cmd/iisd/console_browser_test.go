@@ -125,6 +125,21 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("facility table after saving: %q", table)
 	}
 
+	// While it onboards, make one data quality detection an error for it
+	// (VFC eligibility past its age limit, MQE0227).
+	run("detection severity",
+		chromedp.Navigate(base+"/console/facilities?facility="+url.QueryEscape("NEWCLINIC")),
+		chromedp.WaitVisible("#severity-form"),
+		chromedp.SetValue("#sev-detection", "MQE0227"),
+		chromedp.SetValue("#sev-severity", "E"),
+		chromedp.Click("#sev-save"),
+		chromedp.WaitVisible("#flash"),
+		shot("4b-detection-severity"),
+	)
+	if row := strings.TrimSpace(text("#sev-MQE0227")); !strings.HasSuffix(row, "E") {
+		t.Fatalf("severity row after saving: %q", row)
+	}
+
 	// Resend it: now accepted, and the worker stores it.
 	run("resend", chromedp.Navigate(msgURL), chromedp.WaitVisible("#resend"), chromedp.Click("#resend"), chromedp.WaitVisible("#flash"))
 	if flash := text("#flash"); !strings.Contains(flash, "answered AA") {

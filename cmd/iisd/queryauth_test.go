@@ -16,7 +16,7 @@ import (
 
 // queryMsg is a Z44 QBP for the CDC IG example child, from facility CLINIC1.
 func queryMsg(tag string) []byte {
-	return []byte("MSH|^~\\&|EHR|CLINIC1|IIS|STATE|20261125||QBP^Q11^QBP_Q11|" + tag + "|P|2.5.1|||ER|AL|||||Z44^CDCPHINVS\r" +
+	return []byte("MSH|^~\\&|EHR|CLINIC1|IIS|STATE|20261125120000-0500||QBP^Q11^QBP_Q11|" + tag + "|P|2.5.1|||ER|AL|||||Z44^CDCPHINVS\r" +
 		"QPD|Z44^Request Evaluated History and Forecast^CDCPHINVS|" + tag + "|432155^^^dcs^MR|Patient^Johnny^New^^^^L|Lastname^Sally^^^^^M|20110411|M\r" +
 		"RCP|I|5^RD&Records&HL70126\r")
 }

@@ -81,9 +81,23 @@ func (v *Validator) writeERR(w *hl7.Writer, is Issue) {
 	w.Field(l.Segment, itoa(l.Sequence), itoa(l.Field), itoa(l.Repetition), itoa(l.Component), itoa(l.Subcomponent))
 	w.Field(strconv.Itoa(is.Code), v.display(v.tab.errorCondition, is.Code), "HL70357")
 	w.Fields(is.Severity.String())
+	// ERR-5: CDC table 0533, with the MQE detection as the alternate
+	// identifier (local coding system "99MQE", AIRA's Message Quality Evaluator).
+	var app, appText string
 	if is.AppCode != 0 {
-		w.Field(strconv.Itoa(is.AppCode), v.display(v.tab.applicationError, is.AppCode), "HL70533")
-	} else {
+		app, appText = strconv.Itoa(is.AppCode), v.display(v.tab.applicationError, is.AppCode)
+	}
+	switch {
+	case is.Detection != "":
+		sys := ""
+		if app != "" {
+			sys = "HL70533"
+		}
+		d, _ := LookupDetection(is.Detection)
+		w.Field(app, appText, sys, is.Detection, d.Name, "99MQE")
+	case app != "":
+		w.Field(app, appText, "HL70533")
+	default:
 		w.Field()
 	}
 	w.Fields("", "", is.Message)

@@ -31,7 +31,7 @@ func BenchmarkDecodeAck(b *testing.B) {
 // benchMessages are the synthetic traffic the listener benchmarks send
 // (ingest's BenchmarkServeHL7 uses the same seed): mostly valid VXUs, some
 // breaking a rule, resends, other clinics' reports and malformed bytes.
-func benchMessages(b *testing.B) [][]byte {
+func benchMessages(b testing.TB) [][]byte {
 	var msgs [][]byte
 	for _, m := range synth.New(synth.Config{Seed: 3}).Take(1000) {
 		msgs = append(msgs, m.Body)

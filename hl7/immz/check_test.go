@@ -119,11 +119,15 @@ func referenceAck(v *Validator, r *Result, now time.Time, id string, extra ...Is
 		w.Field(l.Segment, itoa(l.Sequence), itoa(l.Field), itoa(l.Repetition), itoa(l.Component), itoa(l.Subcomponent))
 		w.Field(strconv.Itoa(is.Code), display(codeset.ErrorCondition, is.Code), "HL70357")
 		w.Fields(is.Severity.String())
+		app := []string{}
 		if is.AppCode != 0 {
-			w.Field(strconv.Itoa(is.AppCode), display(codeset.ApplicationError, is.AppCode), "HL70533")
-		} else {
-			w.Field()
+			app = []string{strconv.Itoa(is.AppCode), display(codeset.ApplicationError, is.AppCode), "HL70533"}
 		}
+		if is.Detection != "" {
+			d, _ := LookupDetection(is.Detection)
+			app = append(append(app, "", "", "")[:3], is.Detection, d.Name, "99MQE")
+		}
+		w.Field(app...)
 		w.Fields("", "", is.Message)
 	}
 	return w.Bytes()
@@ -143,6 +147,9 @@ func referenceSummary(issues []Issue) string {
 			}
 		}
 		fmt.Fprintf(&b, "%c:%d:%d:%s", is.Severity, is.Code, is.AppCode, p)
+		if is.Detection != "" {
+			b.WriteString(":" + is.Detection)
+		}
 	}
 	return b.String()
 }

@@ -151,16 +151,13 @@ func (d *decoder) readCode(v hl7.Value) iis.Code {
 
 // readCX reads CX (id^check^scheme^authority^type) and EI (id^namespace^…).
 func (d *decoder) readCX(v hl7.Value) iis.Identifier {
-	if d.inPlace && d.plainSeg { // no rule reads the authority
+	if d.inPlace && d.plainSeg {
 		var c [5][]byte
 		d.plainComps(v, c[:])
-		return iis.Identifier{Value: plainText(c[0]), Type: plainText(c[4])}
+		return iis.Identifier{Value: plainText(c[0]), Authority: d.plainSub(c[3]), Type: plainText(c[4])}
 	}
 	var c [5]hl7.Value
 	v.SplitComps(c[:])
-	if d.inPlace { // no rule reads the authority
-		return iis.Identifier{Value: d.text(c[0]), Type: d.text(c[4])}
-	}
 	return iis.Identifier{Value: d.text(c[0]), Authority: d.text(c[3].Sub(1)), Type: d.text(c[4])}
 }
 
@@ -176,15 +173,15 @@ func (d *decoder) readXPN(v hl7.Value) iis.Name {
 	if v.IsEmpty() {
 		return iis.Name{}
 	}
-	if d.inPlace && d.plainSeg { // the rules read the family and given names and the type
+	if d.inPlace && d.plainSeg { // the rules read the family, given and middle names and the type
 		var c [7][]byte
 		d.plainComps(v, c[:])
-		return iis.Name{Family: d.plainSub(c[0]), Given: plainText(c[1]), Type: plainText(c[6])}
+		return iis.Name{Family: d.plainSub(c[0]), Given: plainText(c[1]), Middle: plainText(c[2]), Type: plainText(c[6])}
 	}
 	var c [7]hl7.Value
 	v.SplitComps(c[:])
 	if d.inPlace {
-		return iis.Name{Family: d.text(c[0].Sub(1)), Given: d.text(c[1]), Type: d.text(c[6])}
+		return iis.Name{Family: d.text(c[0].Sub(1)), Given: d.text(c[1]), Middle: d.text(c[2]), Type: d.text(c[6])}
 	}
 	return iis.Name{
 		Family: d.text(c[0].Sub(1)), Given: d.text(c[1]), Middle: d.text(c[2]),
@@ -197,15 +194,15 @@ func (d *decoder) readXAD(v hl7.Value) iis.Address {
 	if v.IsEmpty() {
 		return iis.Address{}
 	}
-	if d.inPlace && d.plainSeg { // the rules read the ZIP code and its country
-		var c [6][]byte
+	if d.inPlace && d.plainSeg { // the rules read the state, ZIP code, country and type
+		var c [7][]byte
 		d.plainComps(v, c[:])
-		return iis.Address{Zip: plainText(c[4]), Country: plainText(c[5])}
+		return iis.Address{State: plainText(c[3]), Zip: plainText(c[4]), Country: plainText(c[5]), Type: plainText(c[6])}
 	}
 	var c [9]hl7.Value
 	v.SplitComps(c[:])
 	if d.inPlace {
-		return iis.Address{Zip: d.text(c[4]), Country: d.text(c[5])}
+		return iis.Address{State: d.text(c[3]), Zip: d.text(c[4]), Country: d.text(c[5]), Type: d.text(c[6])}
 	}
 	return iis.Address{
 		Street: d.text(c[0].Sub(1)), Other: d.text(c[1]), City: d.text(c[2]),
@@ -218,6 +215,11 @@ func (d *decoder) readXAD(v hl7.Value) iis.Address {
 func (d *decoder) readXTN(v hl7.Value) iis.Phone {
 	if v.IsEmpty() {
 		return iis.Phone{}
+	}
+	if d.inPlace && d.plainSeg { // the rules read the use, equipment, email, area and local number
+		var c [7][]byte
+		d.plainComps(v, c[:])
+		return iis.Phone{Use: plainText(c[1]), Equipment: plainText(c[2]), Email: plainText(c[3]), Area: plainText(c[5]), Local: plainText(c[6])}
 	}
 	var c [8]hl7.Value
 	v.SplitComps(c[:])

@@ -95,13 +95,13 @@ func carried(x *VXU, is Issue) (vals []string, ok bool) {
 		}
 	case "PID-8 table":
 		vals = append(vals, p.Sex)
-	case "PID-10 table":
+	case "PID-10 table", "PID-10 ethnicity as race":
 		codes(p.Races)
 	case "PID-11.5 zip":
 		for _, a := range p.Addresses {
 			vals = append(vals, a.Zip)
 		}
-	case "PID-22 table":
+	case "PID-22 table", "PID-22 race as ethnicity":
 		codes(p.Ethnicities)
 	case "PID-24 table":
 		vals = append(vals, p.MultipleBirth)

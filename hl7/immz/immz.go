@@ -49,6 +49,11 @@ type Config struct {
 	// Application and Facility name this IIS in ACK MSH-3/MSH-4 when the
 	// inbound MSH-5/MSH-6 are empty.
 	Application, Facility string
+	// Severities set the severity of MQE detections by code ("MQE0227":
+	// Warning, "MQE0529": Accept); the others keep their defaults (see
+	// Detections). A rule that rejects (Detection.Rejects) and codes iis
+	// does not know are not changed.
+	Severities map[string]Severity
 }
 
 // Validator decodes and validates immunization messages and builds their
@@ -61,6 +66,7 @@ type Validator struct {
 	app     string
 	fac     string
 	tab     tables
+	sevs    *severities
 	seq     atomic.Uint64
 	// decoders keeps the scratch buffers of finished Decode calls for the
 	// next ones.
@@ -74,6 +80,8 @@ func New(cfg Config) *Validator {
 		v.codes = codeset.Default()
 	}
 	v.tab = newTables(v.codes)
+	v.tab.indexCVX()
+	v.sevs = newSeverities(cfg.Severities)
 	if v.now == nil {
 		v.now = time.Now
 	}
@@ -91,6 +99,17 @@ func New(cfg Config) *Validator {
 type tables struct {
 	identifierType, sex, race, ethnicity, yesNo, publicity, registryStatus, relationship, fundingSource        *codeset.Table
 	cvx, mvx, cpt, refusalReason, completionStatus, informationSource, actionCode, route, site, financialClass *codeset.Table
+	// The tables of the MQE detections (see quality.go).
+	nameType, addressType, telecomUse, telecomEquipment, state, units, valueType, observationID, immunity, visDocument, cvxRoute *codeset.Table
+	// cvxInfo and mvxInfo are the CVX and MVX tables' status and dates,
+	// and for a CVX the manufacturers (MVX) of its products.
+	cvxInfo, mvxInfo map[string]cvxInfo
+	// visLatest is each VIS document type's (GS1 GDTI) latest edition in
+	// the table, YYMMDD.
+	visLatest map[string]string
+	// cvxByNumber indexes cvxInfo by the CVX code's number (CVX codes are
+	// 1-3 digits): a lookup without hashing, for every dose.
+	cvxByNumber *[1000]*cvxInfo
 	// errorCondition (HL7 0357) and applicationError (CDC 0533) are the
 	// ERR-3 and ERR-5 texts by code.
 	errorCondition, applicationError map[int]string
@@ -117,6 +136,21 @@ func newTables(c *codeset.Set) tables {
 		route:             c.Route(),
 		site:              c.Site(),
 		financialClass:    c.FinancialClass(),
+		nameType:          c.Table(codeset.NameType),
+		addressType:       c.Table(codeset.AddressType),
+		telecomUse:        c.Table(codeset.TelecomUse),
+		telecomEquipment:  c.Table(codeset.TelecomEquipment),
+		state:             c.Table(codeset.State),
+		units:             c.Table(codeset.Units),
+		valueType:         c.Table(codeset.ValueType),
+		observationID:     c.ObservationIDs(),
+		immunity:          c.Table(codeset.EvidenceOfImmunity),
+		visDocument:       c.VISDocuments(),
+		visLatest:         latestEditions(c.VISDocuments()),
+		cvxRoute:          c.Table(codeset.CVXRoute),
+		cvxInfo:           cvxInfos(c.CVX(), products(c.TradeNames())),
+		cvxByNumber:       new([1000]*cvxInfo),
+		mvxInfo:           cvxInfos(c.MVX(), nil),
 		errorCondition:    displays(c.Table(codeset.ErrorCondition)),
 		applicationError:  displays(c.Table(codeset.ApplicationError)),
 	}
@@ -232,7 +266,7 @@ func unreadable(err error) *Result {
 		Location: ErrorLocation{Segment: "MSH", Sequence: 1},
 		Code:     CodeSegmentSequence, Severity: Error, AppCode: AppRequiredData, Scope: ScopeEnvelope,
 		Message: "The message could not be read: " + strings.TrimPrefix(err.Error(), "hl7: ") + " - message rejected",
-		Rule:    "HL7 syntax",
+		Rule:    "HL7 syntax", Detection: "MQE0004",
 	}}}
 }
 
@@ -310,6 +344,7 @@ func (d *decoder) release() {
 	d.inPlace, d.plainSeg = false, false
 	d.m, d.res = nil, nil
 	d.base, d.copy = nil, ""
+	d.birth = time.Time{}
 	d.v.decoders.Put(d)
 }
 
@@ -337,6 +372,11 @@ type decoder struct {
 	// tomorrow is the clock's date (UTC midnight) plus one day of tolerance
 	// for senders in other time zones.
 	tomorrow time.Time
+	// birth is the patient's birth date (PID-7), once read.
+	birth time.Time
+	// sent is the message's MSH-7 date, and sent30 and sent1 that date
+	// less 30 days and 1 day (see rxaDates).
+	sent, sent30, sent1 time.Time
 	// oldest is the earliest plausible birth date: 130 years before
 	// tomorrow.
 	oldest time.Time
@@ -369,7 +409,13 @@ func split(s hl7.Segment, buf *fieldBuf) fields {
 	return fields(s.AppendFields(buf[:0]))
 }
 
-func (d *decoder) add(is Issue) { d.res.Issues = append(d.res.Issues, is) }
+// add adds an issue of one of iis's rules, with its MQE detection and the
+// facility's severity for it (see classify).
+func (d *decoder) add(is Issue) {
+	if d.classify(&is) {
+		d.res.Issues = append(d.res.Issues, is)
+	}
+}
 
 func loc(seg string, seq, field int, more ...int) ErrorLocation {
 	l := ErrorLocation{Segment: seg, Sequence: seq, Field: field}
@@ -468,7 +514,9 @@ func (d *decoder) header() {
 		d.warn(loc("MSH", 1, 7), CodeDataType, AppInvalidDate, "MSH-7 date/time of message "+quote(ts)+" is not a valid date", "MSH-7 format")
 	} else {
 		h.Time = t
+		d.headerQuality(ts, t)
 	}
+	d.optional(msh, "MSH", 1, mshOptional)
 	want := "Z22"
 	if d.res.Kind == KindQBP {
 		want = "Z34 or Z44"
@@ -601,6 +649,18 @@ func (d *decoder) checkCode(table *codeset.Table, code string, l ErrorLocation, 
 	}
 	d.warn(l, CodeTableValueNotFound, AppTableValueNotFound, what+" "+quote(code)+" is not a recognised code - value ignored", rule)
 	return false
+}
+
+// checkEntry is checkCode, returning the code's row (zero if none).
+func (d *decoder) checkEntry(table *codeset.Table, code string, l ErrorLocation, what, rule string) (codeset.Entry, bool) {
+	if code == "" {
+		return codeset.Entry{}, true
+	}
+	if e, ok := table.Lookup(code); ok {
+		return e, true
+	}
+	d.warn(l, CodeTableValueNotFound, AppTableValueNotFound, what+" "+quote(code)+" is not a recognised code - value ignored", rule)
+	return codeset.Entry{}, false
 }
 
 func (d *decoder) startDates() {

@@ -105,6 +105,10 @@ type Issue struct {
 	// Rule names the rule that raised the issue (for tests, metrics and the
 	// console), e.g. "RXA-5 unknown CVX".
 	Rule string
+	// Detection is the AIRA MQE detection the issue is, e.g. "MQE0087"
+	// ("" if none): a cross-reference for data quality reports, sent in
+	// ERR-5's alternate triplet (see Validator.WriteAck).
+	Detection string
 }
 
 // Path formats the location as an HL7 position without the segment's
@@ -133,7 +137,8 @@ func (l ErrorLocation) appendPath(b []byte) []byte {
 
 // Summary is the compact form of issues kept with a stored message, one
 // entry per ERR row joined by ';': severity, HL7 0357 code, CDC 0533 code
-// and position, e.g. "E:101:5:RXA-17;W:103:3:RXA-9". It holds no value
+// and position, and the MQE detection when there is one, e.g.
+// "E:101:5:RXA-17;W:103:3:RXA-9:MQE0344". It holds no value
 // from the message, so it may travel in queue headers and metrics.
 func Summary(issues []Issue) string {
 	if len(issues) == 0 {
@@ -151,6 +156,10 @@ func Summary(issues []Issue) string {
 		b = strconv.AppendInt(b, int64(is.AppCode), 10)
 		b = append(b, ':')
 		b = is.Location.appendPath(b)
+		if is.Detection != "" {
+			b = append(b, ':')
+			b = append(b, is.Detection...)
+		}
 	}
 	return string(b)
 }

@@ -22,7 +22,9 @@ type expectedAck struct {
 	} `json:"errs"`
 }
 
-// errRows returns an ACK's ERR rows as "ERR-2 ERR-3.1 ERR-4 ERR-5.1".
+// errRows returns an ACK's ERR rows as "ERR-2 ERR-3.1 ERR-4 ERR-5.1",
+// without the rows of the data quality rules (MQE detections of
+// quality.go, which TestDetections covers): the reference ACKs predate them.
 func errRows(t *testing.T, ack []byte) (string, []string) {
 	t.Helper()
 	m, err := hl7.Parse(ack)
@@ -32,6 +34,9 @@ func errRows(t *testing.T, ack []byte) (string, []string) {
 	var rows []string
 	for i := 1; i <= m.Count("ERR"); i++ {
 		s, _ := m.Segment("ERR", i)
+		if _, quality := newRules[s.Field(5).Comp(4).String()]; quality {
+			continue
+		}
 		rows = append(rows, fmt.Sprintf("%s %s %s %s", s.Field(2).String(), s.Field(3).Comp(1).String(), s.Field(4).String(), s.Field(5).Comp(1).String()))
 	}
 	return m.Get("MSA-1").String(), rows

@@ -148,7 +148,8 @@ func TestRules(t *testing.T) {
 		{"PD1-16 table", edits{{"PD1-16", "Z"}}, "AA", "PD1^1^16", 103, Warning, 5},
 		{"PD1-17 format", edits{{"PD1-17", "2012"}}, "AA", "PD1^1^17", 102, Warning, 2},
 		// NK1: segment rejected (AE), the rest kept.
-		{"NK1-2 required", edits{{"NK1-2", ""}}, "AE", "NK1^1^2", 101, Error, 7},
+		{"NK1-2 required", edits{{"NK1-2", "^Morgan^^^^^L"}}, "AE", "NK1^1^2", 101, Error, 7},
+		{"NK1-2 name required", edits{{"NK1-2", ""}}, "AE", "NK1^1^2", 101, Error, 7},
 		{"NK1-3 required", edits{{"NK1-3", ""}}, "AE", "NK1^1^3", 101, Error, 7},
 		{"NK1-3 table", edits{{"NK1-3", "ZZZ^Alien^HL70063"}}, "AA", "NK1^1^3^1^1", 103, Warning, 5},
 		// Dose group rejected (AE).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/iisproject/iis"
@@ -38,6 +39,15 @@ type group struct {
 	// administered: the RXA reports a dose given now (not historical,
 	// completed, a vaccine), which needs its eligibility.
 	administered bool
+	// The data quality rules' notes (see quality_vaccine.go): the date
+	// given, whether the eligibility is VFC and the funding private stock,
+	// and the VIS reported.
+	adminAt           time.Time
+	vfc, privateStock bool
+	fundingSeq        int
+	funded            bool // a 30963-3 funding source was sent
+	nvis              int
+	visq              [maxVIS]visCheck
 }
 
 // vxu decodes and validates a VXU^V04:
@@ -60,6 +70,7 @@ func (d *decoder) vxu() {
 		cur     *group
 		vac     *iis.Vaccination // cur's dose
 		inGroup bool
+		kin     int // NK1 accepted
 		// Check keeps nothing: the patient and the groups are read into
 		// the stack (no write barriers, nothing to clear afterwards), the
 		// doses one at a time into checkVac, and the values are read in
@@ -118,15 +129,19 @@ func (d *decoder) vxu() {
 			shaped, pending = is, true
 		}
 		switch id {
-		case "MSH", "SFT", "PV1", "PV2", "IN1", "IN2", "IN3", "TQ1", "TQ2", "NTE":
+		case "MSH", "SFT", "PV2", "IN1", "IN2", "IN3", "TQ1", "TQ2", "NTE":
 			// Accepted and not needed for the registry.
+		case "PV1":
+			d.pv1(s, &fb, seq)
 		case "PID":
 			d.firstPID(s, &fb, seq, p, havePID)
 			havePID = true
 		case "PD1":
 			d.pd1(s, &fb, seq, p)
 		case "NK1":
-			d.guardian(s, &fb, seq, p)
+			if d.guardian(s, &fb, seq, p) {
+				kin++
+			}
 		case "ORC":
 			newGroup(seq)
 			inGroup = true
@@ -147,6 +162,7 @@ func (d *decoder) vxu() {
 		}
 	}
 	rejectShaped()
+	d.responsibleParty(p, kin)
 	d.requireSegments(groups, havePID)
 	if d.res.Rejected() {
 		return
@@ -210,11 +226,14 @@ func (d *decoder) firstPID(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient,
 	d.pid(s, fb, seq, p)
 }
 
-// guardian reads an NK1 into p's guardians (for Check, only validates it).
-func (d *decoder) guardian(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
-	if g, ok := d.nk1(s, fb, seq); ok && !d.check {
+// guardian reads an NK1 into p's guardians (for Check, only validates it)
+// and reports whether it was accepted.
+func (d *decoder) guardian(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) bool {
+	g, ok := d.nk1(s, fb, seq, p)
+	if ok && !d.check {
 		p.Guardians = append(p.Guardians, g)
 	}
+	return ok
 }
 
 // notInVXU warns about a segment that is not part of a VXU^V04 (a Z
@@ -233,6 +252,10 @@ func (d *decoder) orc(s hl7.Segment, fb *fieldBuf, seq int, vac *iis.Vaccination
 		vac.PlacerOrder = d.readEI(f.at(2))
 		vac.EnteredBy = d.readXCN(f.at(10))
 		vac.OrderedBy = d.readXCN(f.at(12))
+	}
+	d.optional(f, "ORC", seq, orcOptional)
+	if rc := d.text(f.at(1)); rc != "" && rc != "RE" {
+		d.detect("MQE0370", loc("ORC", seq, 1), CodeTableValueNotFound, AppInvalidValue, "ORC-1 order control "+quote(rc)+" is not RE (observations to follow), which a VXU's ORC is")
 	}
 	if vac.FillerOrder.Value == "" {
 		d.warn(loc("ORC", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "ORC-3 filler order number (the sender's unique id of this immunization) is missing; updates and deletes of this dose cannot be matched", "ORC-3 required")
@@ -365,6 +388,7 @@ func (d *decoder) pid(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
 			continue
 		}
 		ids++
+		d.identifierQuality(id, seq, r)
 		if id.Type == "" {
 			d.warn(loc("PID", seq, 3, r, 5), CodeRequiredFieldMiss, AppRequiredData, "PID-3 identifier type code (CX-5) is missing", "PID-3.5 required")
 		} else if !d.checkCode(d.v.tab.identifierType, id.Type, loc("PID", seq, 3, r, 5), "PID-3 identifier type", "PID-3.5 table") {
@@ -380,6 +404,7 @@ func (d *decoder) pid(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
 
 	f5 := f.at(5)
 	var legal, first iis.Name // as p.LegalName() finds them
+	firstType := ""
 	names, typeL := 0, false
 	for r := 1; r <= f5.NumReps(); r++ {
 		n := d.readXPN(f5.Rep(r))
@@ -390,7 +415,7 @@ func (d *decoder) pid(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
 			p.Names = append(p.Names, n)
 		}
 		if names++; names == 1 {
-			first = n
+			first, firstType = n, n.Type
 		}
 		if n.Type == "L" && !typeL {
 			legal, typeL = n, true
@@ -405,6 +430,9 @@ func (d *decoder) pid(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
 	case legal.Given == "":
 		d.warn(loc("PID", seq, 5, 1, 2), CodeRequiredFieldMiss, AppRequiredData, "PID-5 patient first name is missing", "PID-5.2 required")
 	}
+	if legal.Family != "" {
+		d.nameQuality(legal, firstType, typeL, seq)
+	}
 	if !d.check {
 		p.MotherMaidenName = d.readXPN(f.at(6))
 	}
@@ -412,7 +440,7 @@ func (d *decoder) pid(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
 	if d.text(f.at(7).Comp(1)) == "" {
 		rejectMsg(7, CodeRequiredFieldMiss, AppRequiredData, "PID-7 patient birth date is required - message rejected", "PID-7 required")
 	} else if dob, ok := d.date(f.at(7), loc("PID", seq, 7), "PID-7 birth date", Error, ScopeMessage, "PID-7"); ok {
-		p.BirthDate = dob
+		p.BirthDate, d.birth = dob, dob
 		if dob.Before(d.oldest) {
 			d.warn(loc("PID", seq, 7), CodeApplicationError, AppIllogicalDate, "PID-7 birth date "+dob.Format("20060102")+" is more than 130 years ago", "PID-7 too old")
 		}
@@ -428,7 +456,7 @@ func (d *decoder) pid(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
 		if c.IsZero() {
 			continue
 		}
-		if d.checkCode(d.v.tab.race, c.Code, loc("PID", seq, 10, r, 1), "PID-10 race", "PID-10 table") && !d.check {
+		if d.raceCode(c, loc("PID", seq, 10, r, 1)) && !d.check {
 			p.Races = append(p.Races, c)
 		}
 	}
@@ -442,17 +470,9 @@ func (d *decoder) pid(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
 			d.warn(loc("PID", seq, 11, r, 5), CodeApplicationError, AppInvalidValue, "PID-11 ZIP code "+quote(a.Zip)+" is not a valid US ZIP code (5 or 9 digits) - value ignored", "PID-11.5 zip")
 			a.Zip = ""
 		}
+		d.addressQuality(a, "PID", seq, 11, r, patientAddress)
 		if !d.check {
 			p.Addresses = append(p.Addresses, a)
-		}
-	}
-	f13 := f.at(13)
-	if d.check {
-		f13 = hl7.Value{}
-	}
-	for r := 1; r <= f13.NumReps(); r++ {
-		if ph := d.readXTN(f13.Rep(r)); ph != (iis.Phone{}) {
-			p.Phones = append(p.Phones, ph)
 		}
 	}
 	if !d.check {
@@ -464,7 +484,7 @@ func (d *decoder) pid(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
 		if c.IsZero() {
 			continue
 		}
-		if d.checkCode(d.v.tab.ethnicity, c.Code, loc("PID", seq, 22, r, 1), "PID-22 ethnic group", "PID-22 table") && !d.check {
+		if d.ethnicityCode(c, loc("PID", seq, 22, r, 1)) && !d.check {
 			p.Ethnicities = append(p.Ethnicities, c)
 		}
 	}
@@ -481,9 +501,7 @@ func (d *decoder) pid(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
 		}
 	}
 	p.DeathDate, _ = d.date(f.at(29), loc("PID", seq, 29), "PID-29 death date", Warning, ScopeField, "PID-29")
-	if !d.check {
-		p.DeathIndicator = d.text(f.at(30))
-	}
+	d.patientQuality(f, seq, p)
 }
 
 func validZip(z string) bool {
@@ -515,16 +533,22 @@ func (d *decoder) pd1(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) {
 	}
 	p.RegistryStatusDate, _ = d.date(f.at(17), loc("PD1", seq, 17), "PD1-17 registry status date", Warning, ScopeField, "PD1-17")
 	p.PublicityDate, _ = d.date(f.at(18), loc("PD1", seq, 18), "PD1-18 publicity code date", Warning, ScopeField, "PD1-18")
+	d.pd1Quality(f, seq, p)
 }
 
-func (d *decoder) nk1(s hl7.Segment, fb *fieldBuf, seq int) (iis.Guardian, bool) {
+func (d *decoder) nk1(s hl7.Segment, fb *fieldBuf, seq int, p *iis.Patient) (iis.Guardian, bool) {
 	f := split(s, fb)
 	g := iis.Guardian{Name: d.readXPN(f.at(2)), Relationship: d.readCode(f.at(3))}
 	reject := func(field int, msg, rule string) {
 		d.add(Issue{Location: loc("NK1", seq, field), Code: CodeRequiredFieldMiss, Severity: Error, AppCode: AppRequiredData, Scope: ScopeSegment, Message: msg, Rule: rule})
 	}
+	if g.Name.IsZero() {
+		d.add(Issue{Location: loc("NK1", seq, 2), Code: CodeRequiredFieldMiss, Severity: Error, AppCode: AppRequiredData, Scope: ScopeSegment,
+			Message: "NK1-2 next of kin name is missing - segment rejected", Rule: "NK1-2 name required"})
+		return g, false
+	}
 	if g.Name.Family == "" {
-		reject(2, "NK1-2 next of kin name is missing - segment rejected", "NK1-2 required")
+		reject(2, "NK1-2 next of kin last name is missing - segment rejected", "NK1-2 required")
 		return g, false
 	}
 	if g.Relationship.Code == "" {
@@ -534,6 +558,7 @@ func (d *decoder) nk1(s hl7.Segment, fb *fieldBuf, seq int) (iis.Guardian, bool)
 	if !d.checkCode(d.v.tab.relationship, g.Relationship.Code, loc("NK1", seq, 3, 1, 1), "NK1-3 relationship", "NK1-3 table") {
 		g.Relationship = iis.Code{} // the ACK says it was ignored
 	}
+	d.kinQuality(f, seq, g, p)
 	if d.check {
 		return g, true
 	}
@@ -600,15 +625,8 @@ func (d *decoder) rxa(s hl7.Segment, fb *fieldBuf, seq int, g *group, v *iis.Vac
 		v.Amount = ""
 	}
 	if !d.check {
-		v.Units = d.readCode(f.at(7))
 		v.AdministeredBy = d.readXCN(f.at(10))
 		v.Facility = d.readHD(f.at(11).Comp(4))
-		f15 := f.at(15)
-		for r := 1; r <= f15.NumReps(); r++ {
-			if lot := d.text(f15.Rep(r)); lot != "" {
-				v.Lots = append(v.Lots, lot)
-			}
-		}
 	}
 	if es := d.text(f.at(16).Comp(1)); es != "" {
 		if t, _, err := parseDTM(es); err != nil {
@@ -643,6 +661,7 @@ func (d *decoder) rxa(s hl7.Segment, fb *fieldBuf, seq int, g *group, v *iis.Vac
 		d.warn(loc("RXA", seq, 20), CodeTableValueNotFound, AppTableValueNotFound, "RXA-20 completion status "+quote(v.CompletionStatus)+" is not CP, RE, NA or PA; recorded as CP", "RXA-20 table")
 		v.CompletionStatus = "CP"
 	}
+	d.completionStatus(v.CompletionStatus, seq)
 	if v.CompletionStatus == "RE" && refusals == 0 {
 		d.warn(loc("RXA", seq, 18), CodeRequiredFieldMiss, AppRequiredData, "RXA-18 refusal reason is required when RXA-20 is RE", "RXA-18 required for RE")
 	}
@@ -662,12 +681,31 @@ func (d *decoder) rxa(s hl7.Segment, fb *fieldBuf, seq int, g *group, v *iis.Vac
 	v.Action = d.text(f.at(21))
 	switch {
 	case v.Action == "":
+		d.detect("MQE0235", loc("RXA", seq, 21), CodeRequiredFieldMiss, AppRequiredData, "RXA-21 action code is missing; recorded as A (add)")
 		v.Action = "A"
 	case !d.v.tab.actionCode.Contains(v.Action):
 		d.warn(loc("RXA", seq, 21), CodeTableValueNotFound, AppTableValueNotFound, "RXA-21 action code "+quote(v.Action)+" is not A, U or D; recorded as A", "RXA-21 table")
 		v.Action = "A"
 	}
 	v.SystemEntry, _ = d.date(f.at(22), loc("RXA", seq, 22), "RXA-22 system entry date", Warning, ScopeField, "RXA-22")
+	d.rxaQuality(f, seq, g, v, p)
+}
+
+// completionStatus tells, as information, that a dose was not (fully)
+// given.
+func (d *decoder) completionStatus(cs string, seq int) {
+	var det, what string
+	switch cs {
+	case "NA":
+		det, what = "MQE0291", "not administered (NA)"
+	case "PA":
+		det, what = "MQE0292", "partially administered (PA)"
+	case "RE":
+		det, what = "MQE0293", "refused (RE)"
+	default:
+		return
+	}
+	d.detect(det, loc("RXA", seq, 20), CodeApplicationError, AppIllogicalValue, "RXA-20 completion status: the dose was "+what)
 }
 
 // vaccineCodes sorts RXA-5's triplets into CVX, NDC and CPT. A triplet
@@ -700,10 +738,14 @@ func (d *decoder) vaccineCodes(v *iis.Vaccination) {
 func (d *decoder) rxr(s hl7.Segment, fb *fieldBuf, seq int, v *iis.Vaccination) {
 	f := split(s, fb)
 	v.Route = d.readCode(f.at(1))
-	if !d.checkCode(d.v.tab.route, v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route of administration", "RXR-1 table") {
+	if e, ok := d.checkEntry(d.v.tab.route, v.Route.Code, loc("RXR", seq, 1, 1, 1), "RXR-1 route of administration", "RXR-1 table"); !ok {
 		v.Route = iis.Code{}
+	} else if e.Status == "Deprecated" {
+		d.detect("MQE0273", loc("RXR", seq, 1, 1, 1), CodeTableValueNotFound, AppInvalidValue, "RXR-1 route "+quote(e.Code)+" is a deprecated code; send its current equivalent")
 	}
 	v.Site = d.readCode(f.at(2))
+	d.routeQuality(seq, v)
+	d.optional(f, "RXR", seq, rxrOptional)
 	if !d.checkCode(d.v.tab.site, v.Site.Code, loc("RXR", seq, 2, 1, 1), "RXR-2 administration site", "RXR-2 table") {
 		v.Site = iis.Code{}
 	}
@@ -715,8 +757,8 @@ func (d *decoder) obx(s hl7.Segment, fb *fieldBuf, seq int) iis.Observation {
 		ValueType: d.text(f.at(2)),
 		ID:        d.readCode(f.at(3)),
 	}
+	o.SubID = d.text(f.at(4))
 	if !d.check {
-		o.SubID = d.text(f.at(4))
 		o.Units, o.Status, o.Method = d.readCode(f.at(6)), d.text(f.at(11)), d.readCode(f.at(17))
 		o.SetID, _ = strconv.Atoi(d.text(f.at(1)))
 	}
@@ -724,7 +766,7 @@ func (d *decoder) obx(s hl7.Segment, fb *fieldBuf, seq int) iis.Observation {
 	case "CE", "CWE":
 		o.Coded = d.readCode(f.at(5))
 	default:
-		if !d.check { // only VIS dates are read from text values
+		if !d.check || o.ID.Code == obsVISPublished || o.ID.Code == obsVISPresented { // only VIS dates are read from text values
 			o.Value = d.text(f.at(5).Comp(1))
 		}
 	}
@@ -735,6 +777,7 @@ func (d *decoder) obx(s hl7.Segment, fb *fieldBuf, seq int) iis.Observation {
 	if o.ValueType == "" {
 		d.warn(loc("OBX", seq, 2), CodeRequiredFieldMiss, AppRequiredData, "OBX-2 value type is missing", "OBX-2 required")
 	}
+	d.observationQuality(f, seq, o)
 	return o
 }
 
@@ -748,14 +791,23 @@ func (d *decoder) groupObservation(o iis.Observation, seq int, g *group, v *iis.
 	case obsVFCEligibility:
 		g.eligibility = true
 		v.FundingEligibility, v.EligibilityMethod = o.Coded, o.Method
-		if !d.checkCode(d.v.tab.financialClass, o.Coded.Code, loc("OBX", seq, 5, 1, 1), "VFC eligibility (OBX-5 of 64994-7)", "64994-7 table") {
+		e, ok := d.checkEntry(d.v.tab.financialClass, o.Coded.Code, loc("OBX", seq, 5, 1, 1), "VFC eligibility (OBX-5 of 64994-7)", "64994-7 table")
+		if !ok {
 			v.FundingEligibility = iis.Code{}
 		}
+		d.eligibilityQuality(o, seq, g, v, e)
 	case obsFundingSource:
-		if d.checkCode(d.v.tab.fundingSource, o.Coded.Code, loc("OBX", seq, 5, 1, 1), "Funding source (OBX-5 of 30963-3)", "30963-3 table") {
+		e, ok := d.checkEntry(d.v.tab.fundingSource, o.Coded.Code, loc("OBX", seq, 5, 1, 1), "Funding source (OBX-5 of 30963-3)", "30963-3 table")
+		if ok {
 			v.FundingSource = o.Coded
 		}
-	case obsVISDocument, obsVaccineType, obsVISPublished, obsVISPresented, obsImmunity, obsContraindication, obsReaction:
+		d.fundingQuality(seq, g, e)
+	case obsVISDocument, obsVaccineType, obsVISPublished, obsVISPresented:
+		d.visObservation(o, seq, g)
+		if !d.check {
+			g.keep(o)
+		}
+	case obsImmunity, obsContraindication, obsReaction:
 		if !d.check { // kept, never checked
 			g.keep(o)
 		}
@@ -807,6 +859,7 @@ func (d *decoder) finishGroup(g *group) {
 		d.warn(loc("RXA", g.rxaSeq, 0), CodeRequiredFieldMiss, AppRequiredObservation,
 			"An administered dose needs its VFC eligibility observation (OBX 64994-7)", "64994-7 required")
 	}
+	d.groupQuality(g)
 }
 
 // isNumber reports whether strconv.ParseFloat accepts s. The usual amounts

@@ -1,0 +1,432 @@
+package immz
+
+import (
+	"strings"
+	"time"
+
+	"github.com/iisproject/iis"
+	"github.com/iisproject/iis/codeset"
+	"github.com/iisproject/iis/hl7"
+)
+
+// The data quality rules: the AIRA MQE detections (see mqe.go) beyond the
+// CDC IG's conformance rules. Each raises its detection with d.detect, at
+// the severity the facility sets or MQE's default; none rejects anything.
+
+// product is one manufacturer of a vaccine's products (TRADENAME).
+type product struct {
+	mvx    string
+	active bool
+	since  time.Time // last_updated: for an inactive product, when it became so
+}
+
+// cvxInfo is what the data quality rules need of a CVX (or MVX) code.
+type cvxInfo struct {
+	code        string // set in cvxByNumber
+	status      string
+	unspecified bool
+	since       string    // last_updated: for an inactive code, when it became so
+	products    []product // CVX: the manufacturers of its products
+}
+
+// cvxInfos indexes the CVX (or MVX) table for the data quality rules, with
+// each CVX's products (nil for MVX).
+func cvxInfos(t *codeset.Table, products map[string][]product) map[string]cvxInfo {
+	m := map[string]cvxInfo{}
+	for e := range t.All() {
+		m[e.Code] = cvxInfo{status: e.Status, unspecified: t.Field(e, "unspecified") == "Y", since: t.Field(e, "last_updated"), products: products[e.Code]}
+	}
+	return m
+}
+
+// indexCVX fills cvxByNumber from cvxInfo.
+func (t *tables) indexCVX() {
+	for code, info := range t.cvxInfo {
+		if n, ok := cvxNumber(code); ok {
+			info.code = code
+			t.cvxByNumber[n] = &info
+		}
+	}
+}
+
+// cvxNumber returns the number of a 1-3 digit CVX code.
+func cvxNumber(code string) (int, bool) {
+	if len(code) == 0 || len(code) > 3 || !digits(code) {
+		return 0, false
+	}
+	return atoi(code), true
+}
+
+// lookupCVX returns the data quality rules' view of a CVX code.
+func (t *tables) lookupCVX(code string) (*cvxInfo, bool) {
+	if n, ok := cvxNumber(code); ok {
+		if info := t.cvxByNumber[n]; info != nil && info.code == code {
+			return info, true
+		}
+		return nil, false
+	}
+	info, ok := t.cvxInfo[code]
+	return &info, ok
+}
+
+// latestEditions returns each VIS document type's latest edition (the
+// barcode's last six digits, YYMMDD) in the VIS table.
+func latestEditions(t *codeset.Table) map[string]string {
+	m := map[string]string{}
+	for e := range t.All() {
+		if len(e.Code) != 24 {
+			continue
+		}
+		if gdti, ed := t.Field(e, "gdti"), e.Code[18:]; ed > m[gdti] {
+			m[gdti] = ed
+		}
+	}
+	return m
+}
+
+// products indexes the product table by CVX.
+func products(t *codeset.Table) map[string][]product {
+	m := map[string][]product{}
+	for e := range t.All() {
+		cvx, mvx := t.Field(e, "cvx"), t.Field(e, "mvx")
+		if cvx == "" || mvx == "" {
+			continue
+		}
+		since, _ := time.Parse(time.DateOnly, t.Field(e, "last_updated"))
+		m[cvx] = append(m[cvx], product{mvx: mvx, active: e.Status == "Active", since: since})
+	}
+	return m
+}
+
+// deprecated raises det when code's row in table is Deprecated.
+func (d *decoder) deprecated(table *codeset.Table, code string, l ErrorLocation, what, det string) {
+	if code == "" {
+		return
+	}
+	if e, ok := table.Lookup(code); ok && e.Status == "Deprecated" {
+		d.detect(det, l, CodeTableValueNotFound, AppInvalidValue, what+" "+quote(code)+" is a deprecated code; send its current equivalent")
+	}
+}
+
+// headerQuality checks MSH-7's precision, zone and date, and MSH-22.
+func (d *decoder) headerQuality(ts string, t time.Time) {
+	d.startDates()
+	l := loc("MSH", 1, 7)
+	if t.After(d.tomorrow) {
+		d.detect("MQE0015", l, CodeApplicationError, AppIllogicalDate, "MSH-7 date/time of message "+quote(ts)+" is in the future")
+	}
+	core, zone := ts, indexSign(ts)
+	if zone >= 0 {
+		core = ts[:zone]
+	}
+	if len(core) < 12 { // YYYYMMDDHHMM at least
+		d.detect("MQE0526", l, CodeDataType, AppInvalidDate, "MSH-7 date/time of message "+quote(ts)+" has no time of day (YYYYMMDDHHMM[SS][+/-ZZZZ])")
+	}
+	if zone < 0 {
+		d.detect("MQE0527", l, CodeDataType, AppInvalidDate, "MSH-7 date/time of message "+quote(ts)+" has no time zone offset (+/-ZZZZ)")
+	}
+	if d.on("MQE0556") && d.res.Header.SendingOrganization == (iis.Organization{}) {
+		d.detect("MQE0556", loc("MSH", 1, 22), CodeRequiredFieldMiss, AppRequiredData, "MSH-22 sending responsible organization is missing")
+	}
+}
+
+// identifierQuality checks one PID-3 identifier.
+func (d *decoder) identifierQuality(id iis.Identifier, seq, r int) {
+	if id.Authority == "" {
+		d.detect("MQE0393", loc("PID", seq, 3, r, 4), CodeRequiredFieldMiss, AppRequiredData, "PID-3 assigning authority (CX-4) is missing")
+	}
+	if id.Type == "SS" && !validSSN(id.Value) {
+		d.detect("MQE0218", loc("PID", seq, 3, r, 1), CodeDataType, AppInvalidValue, "PID-3 social security number is not 9 digits of a valid SSN")
+	}
+}
+
+func validSSN(s string) bool {
+	s = strings.ReplaceAll(s, "-", "")
+	return len(s) == 9 && digits(s) && s[:3] != "000" && s[:3] != "666" && s[0] != '9' && s[3:5] != "00" && s[5:] != "0000"
+}
+
+// junkName reports whether name, in any case, is a placeholder.
+func junkName(name string) bool {
+	var buf [7]byte
+	if len(name) < 3 || len(name) > len(buf) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	switch string(buf[:len(name)]) { // placeholders sent instead of a name
+	case "TEST", "BABY", "BOY", "GIRL", "INFANT", "UNKNOWN", "UNK", "NONE", "NONAME", "NO NAME", "NEWBORN", "FNU", "LNU", "MALE", "FEMALE":
+		return true
+	}
+	return false
+}
+
+// nameQuality checks the patient's legal name and the type of the first
+// name sent (typeL: a name of type L was sent).
+func (d *decoder) nameQuality(n iis.Name, firstType string, typeL bool, seq int) {
+	if badName(n.Family) {
+		d.detect("MQE0165", loc("PID", seq, 5, 1, 1), CodeDataType, AppInvalidValue, "PID-5 last name has characters that are not letters")
+	}
+	if badName(n.Given) {
+		d.detect("MQE0140", loc("PID", seq, 5, 1, 2), CodeDataType, AppInvalidValue, "PID-5 first name has characters that are not letters")
+	}
+	switch {
+	case n.Middle == "" && n.Given != "":
+		d.detect("MQE0529", loc("PID", seq, 5, 1, 3), CodeRequiredFieldMiss, AppRequiredData, "PID-5 middle name is missing")
+	case badName(n.Middle):
+		d.detect("MQE0528", loc("PID", seq, 5, 1, 3), CodeDataType, AppInvalidValue, "PID-5 middle name has characters that are not letters")
+	}
+	if junkName(n.Family) || junkName(n.Given) {
+		d.detect("MQE0173", loc("PID", seq, 5), CodeApplicationError, AppInvalidValue, "PID-5 name looks like a placeholder (e.g. BABY, TEST, UNKNOWN), not the patient's name")
+	}
+	if !typeL && n.Family != "" {
+		d.detect("MQE0516", loc("PID", seq, 5, 1, 7), CodeApplicationError, AppInvalidValue, "PID-5 name type (XPN-7) of the patient's name is not L (legal)")
+	}
+	if firstType != "" && firstType != "L" && !d.v.tab.nameType.Contains(firstType) { // L: in the table
+		d.detect("MQE0409", loc("PID", seq, 5, 1, 7), CodeTableValueNotFound, AppTableValueNotFound, "PID-5 name type "+quote(firstType)+" is not in HL7 table 0200")
+	}
+}
+
+// badName reports whether a name has a character no name has: a digit, a
+// control character or a symbol other than space, hyphen, apostrophe and
+// period (letters outside ASCII are names' too).
+func badName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= 0x80, c == ' ', c == '-', c == '\'', c == '.':
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// raceCode checks a PID-10 race and reports whether the race table has it;
+// an ethnicity sent as a race (or coded in the ethnicity table) is told as
+// such, not as unrecognized.
+func (d *decoder) raceCode(c iis.Code, l ErrorLocation) bool {
+	code := c.Code
+	if c.System == "HL70189" {
+		d.detect("MQE0208", withComp(l, 3), CodeTableValueNotFound, AppInvalidValue, "PID-10 race is coded in the ethnic group table (HL70189); use CDCREC or HL70005")
+	}
+	return d.codeOf(d.v.tab.race, d.v.tab.ethnicity, code, l, "PID-10 race", "PID-10 table", "MQE0206", "MQE0208", "an ethnic group code (HL7 0189); send ethnicity in PID-22")
+}
+
+// ethnicityCode checks a PID-22 ethnic group as raceCode does a race.
+func (d *decoder) ethnicityCode(c iis.Code, l ErrorLocation) bool {
+	code := c.Code
+	if c.System == "HL70005" {
+		d.detect("MQE0137", withComp(l, 3), CodeTableValueNotFound, AppInvalidValue, "PID-22 ethnic group is coded in the race table (HL70005); use CDCREC or HL70189")
+	}
+	return d.codeOf(d.v.tab.ethnicity, d.v.tab.race, code, l, "PID-22 ethnic group", "PID-22 table", "MQE0135", "MQE0137", "a race code (HL7 0005); send race in PID-10")
+}
+
+// codeOf checks a code of table (race or ethnicity) and reports whether
+// table has it: deprecated there (det deprecated), or a code of the other
+// table (det other, told why), or unrecognized (rule).
+func (d *decoder) codeOf(table, other *codeset.Table, code string, l ErrorLocation, what, rule, deprecated, otherDet, otherWhy string) bool {
+	if code == "" {
+		return true
+	}
+	if e, ok := table.Lookup(code); ok {
+		if e.Status == "Deprecated" {
+			d.detect(deprecated, l, CodeTableValueNotFound, AppInvalidValue, what+" "+quote(code)+" is a deprecated code; send its current equivalent")
+		}
+		return true
+	}
+	if other.Contains(code) {
+		d.detect(otherDet, l, CodeTableValueNotFound, AppInvalidValue, what+" "+quote(code)+" is "+otherWhy+" - value ignored")
+		return false
+	}
+	return d.checkCode(table, code, l, what, rule)
+}
+
+// withComp returns l at component c.
+func withComp(l ErrorLocation, c int) ErrorLocation {
+	l.Component = c
+	return l
+}
+
+// addressDetections are the detections of one address field.
+type addressDetections struct {
+	field                           string // "PID-11"
+	state, stateFormat, zip         string
+	addrType, badAddress, countryOK string
+}
+
+var (
+	patientAddress = addressDetections{field: "PID-11", addrType: "MQE0520", badAddress: "MQE0521"}
+	kinAddress     = addressDetections{field: "NK1-4", state: "MQE0074", stateFormat: "MQE0072", zip: "MQE0077", addrType: "MQE0399", badAddress: "MQE0522"}
+)
+
+// addressQuality checks an address's state, ZIP code (where det names a
+// detection for it) and type.
+func (d *decoder) addressQuality(a iis.Address, seg string, seq, field, r int, det addressDetections) {
+	us := a.Country == "" || a.Country == "USA" || a.Country == "US"
+	switch {
+	case det.state == "" || a.State == "" || !us:
+	case len(a.State) != 2 || !upper(a.State[0]) || !upper(a.State[1]):
+		d.detect(det.stateFormat, loc(seg, seq, field, r, 4), CodeDataType, AppInvalidValue, det.field+" state "+quote(a.State)+" is not a two-letter USPS code")
+	case !d.v.tab.state.Contains(a.State):
+		d.detect(det.state, loc(seg, seq, field, r, 4), CodeTableValueNotFound, AppTableValueNotFound, det.field+" state "+quote(a.State)+" is not a USPS state or territory code")
+	}
+	if det.zip != "" && a.Zip != "" && us && !validZip(a.Zip) {
+		d.detect(det.zip, loc(seg, seq, field, r, 5), CodeApplicationError, AppInvalidValue, det.field+" ZIP code "+quote(a.Zip)+" is not a valid US ZIP code (5 or 9 digits)")
+	}
+	switch {
+	case a.Type == "":
+	case a.Type == "BA":
+		d.detect(det.badAddress, loc(seg, seq, field, r, 7), CodeApplicationError, AppInvalidValue, det.field+" address is marked BA (bad address)")
+	case a.Type == "H" || a.Type == "L" || a.Type == "M" || a.Type == "P": // the usual types, in the table
+	case !d.v.tab.addressType.Contains(a.Type):
+		d.detect(det.addrType, loc(seg, seq, field, r, 7), CodeTableValueNotFound, AppTableValueNotFound, det.field+" address type "+quote(a.Type)+" is not in HL7 table 0190")
+	}
+}
+
+// phoneDetections are the detections of one telephone field.
+type phoneDetections struct {
+	field, incomplete, invalid, use, equipment string
+}
+
+var (
+	patientPhone = phoneDetections{field: "PID-13", incomplete: "MQE0174", invalid: "MQE0175", use: "MQE0457", equipment: "MQE0462"}
+	kinPhone     = phoneDetections{field: "NK1-5", incomplete: "MQE0082", invalid: "MQE0083"}
+)
+
+// phoneQuality checks a telephone number: its area code and local number
+// (7 digits) and, where det names them, its use and equipment codes.
+func (d *decoder) phoneQuality(ph iis.Phone, seg string, seq, field, r int, det phoneDetections) {
+	// PRN and PH, the usual use and equipment, are in the tables.
+	if det.use != "" && ph.Use != "" && ph.Use != "PRN" && !d.v.tab.telecomUse.Contains(ph.Use) {
+		d.detect(det.use, loc(seg, seq, field, r, 2), CodeTableValueNotFound, AppTableValueNotFound, det.field+" telecommunication use "+quote(ph.Use)+" is not in HL7 table 0201")
+	}
+	if det.equipment != "" && ph.Equipment != "" && ph.Equipment != "PH" && !d.v.tab.telecomEquipment.Contains(ph.Equipment) {
+		d.detect(det.equipment, loc(seg, seq, field, r, 3), CodeTableValueNotFound, AppTableValueNotFound, det.field+" telecommunication equipment "+quote(ph.Equipment)+" is not in HL7 table 0202")
+	}
+	if ph.Use == "NET" || ph.Equipment == "Internet" || ph.Email != "" || ph.Local == "" && ph.Area == "" {
+		return // no telephone number to check
+	}
+	local := strings.ReplaceAll(ph.Local, "-", "")
+	switch {
+	case ph.Area == "" && ph.Local != "":
+		d.detect(det.incomplete, loc(seg, seq, field, r, 6), CodeRequiredFieldMiss, AppRequiredData, det.field+" telephone number has no area code (XTN-6)")
+	case len(ph.Area) != 3 || !digits(ph.Area) || len(local) != 7 || !digits(local):
+		d.detect(det.invalid, loc(seg, seq, field, r, 7), CodeDataType, AppInvalidValue, det.field+" telephone number is not a 3-digit area code (XTN-6) and a 7-digit local number (XTN-7)")
+	}
+}
+
+// ignored tells the sender, as information, that a field it sent is not
+// kept.
+func (d *decoder) ignored(f hl7.Value, det string, l ErrorLocation, what string) {
+	if !f.IsEmpty() && d.on(det) {
+		d.detect(det, l, CodeApplicationError, AppDataIgnored, what+" is not kept by this IIS")
+	}
+}
+
+// patientQuality checks the PID fields the IG rules do not: PID-13 phones,
+// the birth order and multiple birth, and death.
+func (d *decoder) patientQuality(f fields, seq int, p *iis.Patient) {
+	f13 := f.at(13)
+	for r := 1; r <= f13.NumReps(); r++ {
+		if ph := d.readXTN(f13.Rep(r)); ph != (iis.Phone{}) {
+			d.phoneQuality(ph, "PID", seq, 13, r, patientPhone)
+			if !d.check {
+				p.Phones = append(p.Phones, ph)
+			}
+		}
+	}
+	d.optional(f, "PID", seq, pidOptional)
+	d.dayOfMonth(p.BirthDate, loc("PID", seq, 7), "PID-7 birth date", "MQE0566", "MQE0565", "MQE0567")
+	if p.BirthOrder > 1 && p.MultipleBirth == "" {
+		d.detect("MQE0125", loc("PID", seq, 24), CodeRequiredFieldMiss, AppRequiredData, "PID-24 multiple birth indicator is missing although PID-25 birth order is more than 1")
+	}
+	if !p.DeathDate.IsZero() && !p.BirthDate.IsZero() && p.DeathDate.Before(p.BirthDate) {
+		d.detect("MQE0129", loc("PID", seq, 29), CodeApplicationError, AppIllogicalDate, "PID-29 death date is before the birth date")
+	}
+	ind := d.text(f.at(30))
+	switch {
+	case ind == "Y" && p.DeathDate.IsZero():
+		d.detect("MQE0132", loc("PID", seq, 29), CodeRequiredFieldMiss, AppRequiredData, "PID-29 death date is missing although PID-30 death indicator is Y")
+	case ind == "N" && !p.DeathDate.IsZero():
+		d.detect("MQE0133", loc("PID", seq, 30), CodeApplicationError, AppIllogicalValue, "PID-30 death indicator is N although PID-29 gives a death date")
+	}
+	if !d.check {
+		p.DeathIndicator = ind
+	}
+}
+
+// pv1 tells what of the PV1 this IIS does not keep: the patient class and
+// the financial class (the VFC eligibility of HL7 2.3.1, which 2.5.1 sends
+// in OBX 64994-7).
+func (d *decoder) pv1(s hl7.Segment, fb *fieldBuf, seq int) {
+	f := split(s, fb)
+	d.ignored(f.at(2), "MQE0375", loc("PV1", seq, 2), "PV1-2 patient class")
+	if !f.at(20).IsEmpty() && d.on("MQE0226") {
+		d.detect("MQE0226", loc("PV1", seq, 20), CodeApplicationError, AppDataIgnored, "PV1-20 financial class (VFC eligibility) is not read; send it in OBX 64994-7 of each dose")
+	}
+}
+
+// pd1Quality checks PD1's codes for deprecation, a Y protection indicator
+// and the fields this IIS does not keep.
+func (d *decoder) pd1Quality(f fields, seq int, p *iis.Patient) {
+	d.ignored(f.at(3), "MQE0178", loc("PD1", seq, 3), "PD1-3 patient primary facility")
+	d.ignored(f.at(4), "MQE0189", loc("PD1", seq, 4), "PD1-4 patient primary care provider")
+	d.optional(f, "PD1", seq, pd1Optional)
+	if p.Protection == "N" {
+		d.tell("MQE0199", loc("PD1", seq, 12), "PD1-12 protection indicator is N")
+	}
+	if p.Protection == "Y" {
+		d.detect("MQE0200", loc("PD1", seq, 12), CodeApplicationError, AppInvalidValue, "PD1-12 protection indicator is Y: the patient's record is protected (not shared)")
+	}
+}
+
+// unexpectedForMinor are NK1-3 relationships that are not a minor's
+// responsible party.
+var unexpectedForMinor = map[string]bool{"CHD": true, "GCH": true, "NCH": true, "FCH": true, "SCH": true, "SPO": true, "DOM": true, "EME": true, "EMR": true}
+
+// kinQuality checks an NK1 that was accepted: first name, relationship,
+// address and telephone.
+func (d *decoder) kinQuality(f fields, seq int, g iis.Guardian, p *iis.Patient) {
+	d.optional(f, "NK1", seq, nk1Optional)
+	if g.Name.Given == "" {
+		d.detect("MQE0080", loc("NK1", seq, 2, 1, 2), CodeRequiredFieldMiss, AppRequiredData, "NK1-2 next of kin first name is missing")
+	}
+	rel := g.Relationship.Code
+	switch {
+	case rel == "SEL":
+		d.detect("MQE0087", loc("NK1", seq, 3, 1, 1), CodeApplicationError, AppIllogicalValue, "NK1-3 relationship SEL (self): the patient is not their own next of kin")
+	case unexpectedForMinor[rel] && d.minor(p):
+		d.detect("MQE0485", loc("NK1", seq, 3, 1, 1), CodeApplicationError, AppIllogicalValue, "NK1-3 relationship "+quote(rel)+" is unexpected for a patient under 18")
+	}
+	if a := d.readXAD(f.at(4).Rep(1)); a != (iis.Address{}) {
+		d.addressQuality(a, "NK1", seq, 4, 1, kinAddress)
+	}
+	if ph := d.readXTN(f.at(5).Rep(1)); ph != (iis.Phone{}) {
+		d.phoneQuality(ph, "NK1", seq, 5, 1, kinPhone)
+	}
+}
+
+// minor reports whether the patient is under 18 today.
+func (d *decoder) minor(p *iis.Patient) bool {
+	return !p.BirthDate.IsZero() && ageYears(p.BirthDate, d.tomorrow.AddDate(0, 0, -1)) < 18
+}
+
+// ageYears is the age in whole years on date at of someone born on birth.
+func ageYears(birth, at time.Time) int {
+	y := at.Year() - birth.Year()
+	if at.Month() < birth.Month() || at.Month() == birth.Month() && at.Day() < birth.Day() {
+		y--
+	}
+	return y
+}
+
+// responsibleParty warns when a minor's message names no next of kin.
+func (d *decoder) responsibleParty(p *iis.Patient, kin int) {
+	if kin == 0 && d.minor(p) {
+		d.detect("MQE0157", loc("NK1", 1, 0), CodeSegmentSequence, AppRequiredData, "No NK1 (responsible party) is given for a patient under 18")
+	}
+}

@@ -1,0 +1,487 @@
+package immz
+
+import (
+	"strings"
+	"time"
+
+	"github.com/iisproject/iis"
+	"github.com/iisproject/iis/codeset"
+)
+
+// visCheck is what a dose group's OBX said of one VIS (tied by OBX-4),
+// kept small: the groups of Check live on the stack. Dates are days since
+// 1970 (0: none).
+type visCheck struct {
+	sub                           string
+	seq                           int32 // OBX of the first observation
+	published, presented, edition int32 // edition: of the document's barcode
+	document, vaccine             bool
+	// publishedSent and presentedSent: the date was sent (valid or not).
+	publishedSent, presentedSent bool
+}
+
+// dayOf and timeOf convert between a date and its visCheck day number.
+func dayOf(t time.Time) int32 {
+	if t.IsZero() {
+		return 0
+	}
+	return int32(t.Unix() / 86400)
+}
+
+func timeOf(day int32) time.Time {
+	if day == 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(day)*86400, 0).UTC()
+}
+
+// maxVIS bounds the VIS a dose group is checked for.
+const maxVIS = 4
+
+// visOf returns the VIS record of OBX-4 sub-ID sub, or nil when the group
+// has maxVIS already.
+func (g *group) visOf(sub string, seq int) *visCheck {
+	for i := 0; i < g.nvis; i++ {
+		if g.visq[i].sub == sub {
+			return &g.visq[i]
+		}
+	}
+	if g.nvis == maxVIS {
+		return nil
+	}
+	g.visq[g.nvis] = visCheck{sub: sub, seq: int32(seq)}
+	g.nvis++
+	return &g.visq[g.nvis-1]
+}
+
+// rxaQuality checks an RXA's dates, vaccine, units, lots and manufacturer
+// against each other, the patient and the code tables.
+func (d *decoder) rxaQuality(f fields, seq int, g *group, v *iis.Vaccination, p *iis.Patient) {
+	administered := !v.Historical && v.CompletionStatus == "CP" && v.CVX != codeset.CVXNoVaccineAdministered
+	g.adminAt = v.AdministeredAt
+	lots := d.lotQuality(f, seq, v, administered)
+	d.rxaDates(seq, v, p, lots > 0)
+	cvx, known := d.v.tab.lookupCVX(v.CVX)
+	var products []product
+	if known {
+		products = cvx.products
+	}
+	d.vaccineQuality(seq, v, administered, cvx, known)
+	units := d.readCode(f.at(7))
+	switch {
+	case strings.EqualFold(units.System, "ISO+"):
+		d.detect("MQE0447", loc("RXA", seq, 7, 1, 3), CodeTableValueNotFound, AppInvalidValue, "RXA-7 units are coded in ISO+, which the CDC IG replaced by UCUM (mL^milliliter^UCUM)")
+	case units.Code != "" && units.Code != "mL" && !d.v.tab.units.Contains(units.Code): // mL: the IG's unit, in the table
+		d.detect("MQE0450", loc("RXA", seq, 7, 1, 1), CodeTableValueNotFound, AppTableValueNotFound, "RXA-7 units "+quote(units.Code)+" are not a UCUM unit for vaccines (e.g. mL)")
+	}
+	if !d.check {
+		v.Units = units
+	}
+	d.manufacturerQuality(seq, v, administered, !f.at(17).IsEmpty(), products)
+	d.rxaSilent(f, seq, v, administered)
+}
+
+// rxaDates checks the administration date against death, system entry,
+// lot expiration, RXA-4 and, for the information source, the message date.
+func (d *decoder) rxaDates(seq int, v *iis.Vaccination, p *iis.Patient, lot bool) {
+	at := v.AdministeredAt
+	if at.IsZero() {
+		return
+	}
+	l := loc("RXA", seq, 3)
+	if !p.DeathDate.IsZero() && at.After(p.DeathDate) {
+		d.detect("MQE0253", l, CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+at.Format("20060102")+" is after the patient's death date")
+	}
+	if !v.SystemEntry.IsZero() && at.After(v.SystemEntry) {
+		d.detect("MQE0254", l, CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+at.Format("20060102")+" is after the RXA-22 system entry date")
+	}
+	if !v.Expiration.IsZero() && at.After(v.Expiration) {
+		d.detect("MQE0251", l, CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+at.Format("20060102")+" is after the RXA-16 lot expiration date")
+	}
+	if !v.AdministeredEnd.IsZero() && !v.AdministeredEnd.Equal(at) {
+		d.detect("MQE0266", loc("RXA", seq, 4), CodeApplicationError, AppIllogicalDate, "RXA-4 date administered (end) differs from RXA-3; a vaccination has one date")
+	}
+	sent := d.res.Header.Time
+	if sent.IsZero() || v.CompletionStatus != "CP" {
+		return
+	}
+	if !sent.Equal(d.sent) { // the message's cut-off dates, once per message
+		d.sent, d.sent30, d.sent1 = sent, sent.AddDate(0, 0, -30), sent.AddDate(0, 0, -1)
+	}
+	switch {
+	case !v.Historical && at.Before(d.sent30):
+		d.detect("MQE0327", loc("RXA", seq, 9), CodeApplicationError, AppIllogicalValue, "RXA-9 says administered (00), but RXA-3 is more than 30 days before the message: is it a historical record (01)?")
+	case v.Historical && d.v.tab.informationSource.Contains(v.InformationSource.Code) && lot && !at.Before(d.sent1):
+		d.detect("MQE0329", loc("RXA", seq, 9), CodeApplicationError, AppIllogicalValue, "RXA-9 says historical, but the dose has a lot number and was given the day of the message: was it administered here (00)?")
+	}
+}
+
+// vaccineQuality checks RXA-5: its coding system, a vague or unknown or
+// inactive CVX for a dose given now, and CPT against CVX.
+// e is the CVX's row (known: the CVX is in the table).
+func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool, e *cvxInfo, known bool) {
+	l := loc("RXA", seq, 5, 1, 1)
+	if v.Vaccine.Code != "" && v.Vaccine.System == "" {
+		d.detect("MQE0483", loc("RXA", seq, 5, 1, 3), CodeRequiredFieldMiss, AppRequiredData, "RXA-5 coding system (CWE-3) is missing; use CVX")
+	}
+	if v.CPT != "" {
+		d.cptQuality(l, v)
+	}
+	if !known {
+		return
+	}
+	if v.CVX == "999" {
+		d.detect("MQE0249", l, CodeApplicationError, AppInvalidValue, "RXA-5 vaccine is CVX 999 (unknown)")
+		return
+	}
+	if !administered {
+		return
+	}
+	switch {
+	case e.status == "Non-US" || e.status == "Never Active" || e.status == "Pending":
+		d.detect("MQE0561", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" is "+e.status+" in the CDC's CVX table: no dose given here can be of it")
+	case e.unspecified:
+		d.detect("MQE0245", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" is an unspecified formulation; a dose given now has a specific vaccine")
+	case e.status == "Inactive" && inactiveOn(e.since, v.AdministeredAt):
+		d.detect("MQE0487", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" was inactive (no longer made) on the date administered (since "+e.since+")")
+	}
+}
+
+// cptQuality checks an RXA-5 CPT code: known, and the vaccine of the CVX
+// sent with it.
+func (d *decoder) cptQuality(l ErrorLocation, v *iis.Vaccination) {
+	e, ok := d.v.tab.cpt.Lookup(v.CPT)
+	switch {
+	case !ok:
+		d.detect("MQE0304", l, CodeTableValueNotFound, AppTableValueNotFound, "RXA-5 CPT code "+quote(v.CPT)+" is not a vaccine CPT code")
+	case v.CVX != "" && d.v.tab.cpt.Field(e, "cvx") != v.CVX:
+		d.detect("MQE0310", l, CodeApplicationError, AppIllogicalValue, "RXA-5 CPT code "+quote(v.CPT)+" is not the vaccine of CVX "+quote(v.CVX))
+	}
+}
+
+// routeQuality checks RXR against the vaccine: an oral or nasal vaccine
+// (CVX_ROUTE) by its route, and with no body site.
+func (d *decoder) routeQuality(seq int, v *iis.Vaccination) {
+	e, ok := d.v.tab.cvxRoute.Lookup(v.CVX)
+	if !ok {
+		return
+	}
+	routes := d.v.tab.cvxRoute.Field(e, "routes")
+	if r := v.Route.Code; r != "" && !inList(routes, r) {
+		d.detect("MQE0276", loc("RXR", seq, 1, 1, 1), CodeApplicationError, AppIllogicalValue, "RXR-1 route "+quote(r)+" is not how CVX "+quote(v.CVX)+" ("+e.Display+") is given ("+routes+")")
+	}
+	if v.Site.Code != "" {
+		d.detect("MQE0282", loc("RXR", seq, 2, 1, 1), CodeApplicationError, AppIllogicalValue, "RXR-2 body site "+quote(v.Site.Code)+" is given for CVX "+quote(v.CVX)+", which is not injected")
+	}
+}
+
+// inList reports whether s is one of the comma-separated items of list.
+func inList(list, s string) bool {
+	for list != "" {
+		var item string
+		item, list, _ = strings.Cut(list, ",")
+		if item == s {
+			return true
+		}
+	}
+	return false
+}
+
+// placeholderLot reports whether an upper-case lot number is a value sent
+// instead of one.
+func placeholderLot(up string) bool {
+	switch up {
+	case "NA", "N/A", "UNK", "UNKNOWN", "NONE", "0", "999", "?":
+		return true
+	}
+	return false
+}
+
+// lotQuality checks RXA-15: present for a dose given now, one, and shaped
+// like a lot number. It returns how many lots were sent.
+func (d *decoder) lotQuality(f fields, seq int, v *iis.Vaccination, administered bool) int {
+	f15 := f.at(15)
+	n, first := 0, ""
+	for r := 1; r <= f15.NumReps(); r++ {
+		if lot := d.text(f15.Rep(r)); lot != "" {
+			if n++; n == 1 {
+				first = lot
+			}
+			if !d.check {
+				v.Lots = append(v.Lots, lot)
+			}
+		}
+	}
+	l := loc("RXA", seq, 15)
+	switch up := strings.ToUpper(first); {
+	case n == 0:
+		if administered {
+			d.detect("MQE0339", l, CodeRequiredFieldMiss, AppRequiredData, "RXA-15 lot number is missing for an administered dose")
+		}
+		return 0
+	case placeholderLot(up):
+		d.detect("MQE0338", l, CodeDataType, AppInvalidValue, "RXA-15 lot number "+quote(first)+" is a placeholder, not a lot number")
+	case strings.HasPrefix(up, "LOT"):
+		d.detect("MQE0592", l, CodeDataType, AppInvalidValue, "RXA-15 lot number "+quote(first)+" starts with \"LOT\"; send the lot number only")
+	case lotJunk(first) >= 0:
+		d.lotCharacters(first, l)
+	case len(first) < 4:
+		d.detect("MQE0595", l, CodeDataType, AppInvalidValue, "RXA-15 lot number "+quote(first)+" is shorter than 4 characters")
+	}
+	if n > 1 {
+		d.detect("MQE0591", loc("RXA", seq, 15, 2), CodeDataType, AppInvalidValue, "RXA-15 has more than one lot number; one dose comes from one lot")
+	}
+	return n
+}
+
+// lotJunk returns the position of the first character of lot that no lot
+// number has (a lot is letters, digits and hyphens), or -1.
+func lotJunk(lot string) int {
+	for i := 0; i < len(lot); i++ {
+		c := lot[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '-') {
+			return i
+		}
+	}
+	return -1
+}
+
+// lotCharacters raises the prefix, suffix or infix detection of a lot
+// number with a character no lot number has, by where it is.
+func (d *decoder) lotCharacters(lot string, l ErrorLocation) {
+	i := lotJunk(lot)
+	det, where := "MQE0594", "inside it"
+	switch {
+	case i == 0:
+		det, where = "MQE0592", "at its start"
+	case i >= len(lot)-3:
+		det, where = "MQE0593", "at its end"
+	}
+	d.detect(det, l, CodeDataType, AppInvalidValue, "RXA-15 lot number "+quote(lot)+" has a character that is not a letter, digit or hyphen "+where)
+}
+
+// manufacturerQuality checks RXA-17: present for a dose given now, active,
+// and a maker of the vaccine (the CDC product table).
+// sent: RXA-17 was sent (and ignored if mvx is empty: unrecognized).
+// list is the CVX's products.
+func (d *decoder) manufacturerQuality(seq int, v *iis.Vaccination, administered, sent bool, list []product) {
+	mvx, l := v.Manufacturer.Code, loc("RXA", seq, 17, 1, 1)
+	if mvx == "" {
+		if administered && !sent {
+			d.detect("MQE0343", l, CodeRequiredFieldMiss, AppRequiredData, "RXA-17 manufacturer is missing for an administered dose")
+		}
+		return
+	}
+	if e, ok := d.v.tab.mvxInfo[mvx]; ok && administered && e.status == "Inactive" && inactiveOn(e.since, v.AdministeredAt) {
+		d.detect("MQE0495", l, CodeApplicationError, AppInvalidValue, "RXA-17 manufacturer "+quote(mvx)+" was inactive on the date administered (since "+e.since+")")
+	}
+	if len(list) == 0 {
+		return // no product of this CVX is listed: nothing to compare
+	}
+	made, active := false, false
+	for _, p := range list {
+		if p.mvx == mvx {
+			made, active = true, active || p.active || !v.AdministeredAt.After(p.since)
+		}
+	}
+	switch {
+	case !made:
+		d.detect("MQE0353", l, CodeApplicationError, AppIllogicalValue, "RXA-17 manufacturer "+quote(mvx)+" makes no vaccine of CVX "+quote(v.CVX)+" (CDC product table)")
+	case administered && !active:
+		d.detect("MQE0350", l, CodeApplicationError, AppInvalidValue, "RXA-5/RXA-17: the products of CVX "+quote(v.CVX)+" by "+quote(mvx)+" were all inactive on the date administered")
+	}
+}
+
+// eligibilityQuality checks a 64994-7 eligibility: deprecated, a VFC
+// category past its age limit, and OBX-14 (the date it was determined).
+// e is the code's row of HL70064 (zero if none).
+func (d *decoder) eligibilityQuality(o iis.Observation, seq int, g *group, v *iis.Vaccination, e codeset.Entry) {
+	l := loc("OBX", seq, 5, 1, 1)
+	fc := d.v.tab.financialClass
+	if !o.Date.IsZero() && !d.birth.IsZero() && o.Date.Before(d.birth) {
+		d.detect("MQE0221", loc("OBX", seq, 14), CodeApplicationError, AppIllogicalDate, "OBX-14 date the eligibility was determined is before the patient's birth date")
+	}
+	if o.Date.IsZero() {
+		d.detect("MQE0481", loc("OBX", seq, 14), CodeRequiredFieldMiss, AppRequiredData, "OBX-14 date the eligibility was determined is missing")
+	}
+	if e.Code == "" {
+		return
+	}
+	if e.Status == "Deprecated" {
+		d.detect("MQE0225", l, CodeTableValueNotFound, AppInvalidValue, "VFC eligibility "+quote(o.Coded.Code)+" is a deprecated code")
+	}
+	g.vfc = fc.Field(e, "vfc") == "Y"
+	if limit := fc.Field(e, "max_age_years"); limit != "" && !d.birth.IsZero() && !v.AdministeredAt.IsZero() {
+		if age := ageYears(d.birth, v.AdministeredAt); age > atoi(limit) {
+			d.detect("MQE0227", l, CodeApplicationError, AppIllogicalValue, "VFC eligibility "+quote(o.Coded.Code)+" is for children through "+limit+" years; the patient was "+itoa(age)+" at vaccination")
+		}
+	}
+}
+
+// fundingQuality notes a 30963-3 funding source (e, its row; zero if none)
+// of private stock for the check against the eligibility (groupQuality).
+func (d *decoder) fundingQuality(seq int, g *group, e codeset.Entry) {
+	g.funded = true
+	if e.Code != "" && d.v.tab.fundingSource.Field(e, "stock") == "private" {
+		g.privateStock, g.fundingSeq = true, seq
+	}
+}
+
+// visObservation notes a VIS observation (document, vaccine type,
+// published or presented date) of group g, checking its value.
+func (d *decoder) visObservation(o iis.Observation, seq int, g *group) {
+	vc := g.visOf(o.SubID, seq)
+	if vc == nil {
+		return
+	}
+	l := loc("OBX", seq, 5)
+	switch o.ID.Code {
+	case obsVISDocument:
+		vc.document = true
+		e, ok := d.v.tab.visDocument.Lookup(o.Coded.Code)
+		newer := !ok && d.newerEdition(o.Coded.Code)
+		switch {
+		case newer: // an edition of a known VIS published after the table
+		case !ok:
+			d.detect("MQE0501", l, CodeTableValueNotFound, AppTableValueNotFound, "VIS document "+quote(o.Coded.Code)+" is not a CDC VIS barcode (cdcgs1vis)")
+		case e.Status == "Historic":
+			d.detect("MQE0502", l, CodeApplicationError, AppInvalidValue, "VIS document "+quote(o.Coded.Code)+" is a former edition; a current one exists")
+		}
+		if ok || newer {
+			t, _, _ := parseDTM("20" + o.Coded.Code[len(o.Coded.Code)-6:])
+			vc.edition = dayOf(t)
+		}
+	case obsVaccineType:
+		vc.vaccine = true
+	case obsVISPublished:
+		vc.publishedSent = true
+		vc.published = dayOf(d.visDate(o.Value, l, "29768-9 published", "MQE0544", "MQE0536"))
+	case obsVISPresented:
+		vc.presentedSent = true
+		vc.presented = dayOf(d.visDate(o.Value, l, "29769-7 presented", "MQE0537", ""))
+	}
+}
+
+// newerEdition reports whether code is a VIS barcode of a document the
+// table knows (its GS1 document type, characters 4-16) with an edition
+// date (its last six digits) after every edition the table lists: a VIS
+// the CDC published after the table was taken.
+func (d *decoder) newerEdition(code string) bool {
+	if len(code) != 24 || !digits(code) {
+		return false
+	}
+	last, ok := d.v.tab.visLatest[code[3:16]]
+	return ok && code[18:] > last
+}
+
+// visDate reads a VIS date, raising invalid (or future) when it is not a
+// usable date.
+func (d *decoder) visDate(s string, l ErrorLocation, what, invalid, future string) time.Time {
+	t, prec, err := parseDTM(s)
+	switch {
+	case err != nil || prec < precDay:
+		d.detect(invalid, l, CodeDataType, AppInvalidDate, "VIS date "+what+" "+quote(s)+" is not a valid date")
+		return time.Time{}
+	case future != "" && t.After(d.tomorrow):
+		d.detect(future, l, CodeApplicationError, AppIllogicalDate, "VIS date "+what+" "+quote(s)+" is in the future")
+		return time.Time{}
+	}
+	return t
+}
+
+// groupQuality checks, once a dose group is read, its funding against its
+// eligibility and its VIS.
+func (d *decoder) groupQuality(g *group) {
+	if g.vfc && g.privateStock {
+		d.detect("MQE0596", loc("OBX", g.fundingSeq, 5, 1, 1), CodeApplicationError, AppIllogicalValue, "Funding source is private stock, but the dose's eligibility is VFC: VFC-eligible doses come from public (VFC) stock")
+	}
+	if !g.administered {
+		return
+	}
+	if !g.funded {
+		d.tell("MQE0586", loc("RXA", g.rxaSeq, 0), "No funding source (OBX 30963-3) is reported for an administered dose")
+	}
+	if g.nvis == 0 {
+		d.detect("MQE0542", loc("RXA", g.rxaSeq, 0), CodeRequiredFieldMiss, AppRequiredObservation, "No VIS is reported for an administered dose (OBX 69764-9 or 30956-7 with 29768-9 and 29769-7)")
+		return
+	}
+	for i := 0; i < g.nvis; i++ {
+		d.visQuality(&g.visq[i], g.adminAt)
+	}
+}
+
+// visQuality checks one VIS of an administered dose given on at.
+func (d *decoder) visQuality(vc *visCheck, at time.Time) {
+	l := loc("OBX", int(vc.seq), 0)
+	if !vc.document && !vc.vaccine {
+		d.detect("MQE0500", l, CodeRequiredFieldMiss, AppRequiredObservation, "VIS has neither a document type (69764-9) nor a vaccine type (30956-7)")
+	}
+	if !vc.publishedSent && !vc.document {
+		d.detect("MQE0534", l, CodeRequiredFieldMiss, AppRequiredObservation, "VIS published date (29768-9) is missing")
+	}
+	if vc.document && vc.edition != 0 && vc.published != 0 && vc.published != vc.edition {
+		d.detect("MQE0535", l, CodeApplicationError, AppIllogicalDate, "VIS published date "+timeOf(vc.published).Format("20060102")+" is not the edition of the VIS document sent ("+timeOf(vc.edition).Format("20060102")+")")
+	}
+	if !vc.presentedSent {
+		d.detect("MQE0538", l, CodeRequiredFieldMiss, AppRequiredObservation, "VIS presented date (29769-7) is missing")
+		return
+	}
+	if vc.presented == 0 {
+		return
+	}
+	p, published := timeOf(vc.presented), vc.published
+	if published == 0 {
+		published = vc.edition
+	}
+	if published != 0 && vc.presented < published {
+		d.detect("MQE0540", l, CodeApplicationError, AppIllogicalDate, "VIS presented "+p.Format("20060102")+", before it was published ("+timeOf(published).Format("20060102")+")")
+	}
+	switch day := dayOf(at); {
+	case day == 0:
+	case vc.presented > day:
+		d.detect("MQE0541", l, CodeApplicationError, AppIllogicalDate, "VIS presented "+p.Format("20060102")+", after the vaccination ("+at.Format("20060102")+")")
+	case vc.presented < day:
+		d.detect("MQE0539", l, CodeApplicationError, AppIllogicalDate, "VIS presented "+p.Format("20060102")+", not on the day of the vaccination ("+at.Format("20060102")+")")
+	}
+}
+
+// profiled reports whether code is one of the observations the IG's VXU
+// profile names (all in LOINC_IZ).
+func profiled(code string) bool {
+	switch code {
+	case obsVFCEligibility, obsFundingSource, obsVISDocument, obsVaccineType, obsVISPublished, obsVISPresented, obsImmunity, obsContraindication, obsReaction:
+		return true
+	}
+	return false
+}
+
+// observationQuality checks any OBX: value type, identifier, value, and
+// evidence of immunity codes.
+func (d *decoder) observationQuality(f fields, seq int, o iis.Observation) {
+	// The value types and observations the IG's VXU uses most are in the
+	// tables (codeset's TestTablesLoad): they spare a lookup.
+	if vt := o.ValueType; vt != "" && vt != "CE" && vt != "CWE" && vt != "TS" && vt != "DT" && !d.v.tab.valueType.Contains(vt) {
+		d.detect("MQE0474", loc("OBX", seq, 2), CodeTableValueNotFound, AppTableValueNotFound, "OBX-2 value type "+quote(o.ValueType)+" is not in HL7 table 0125")
+	}
+	if o.ID.Code != "" && !profiled(o.ID.Code) && !d.v.tab.observationID.Contains(o.ID.Code) {
+		d.detect("MQE0479", loc("OBX", seq, 3, 1, 1), CodeTableValueNotFound, AppTableValueNotFound, "OBX-3 observation "+quote(o.ID.Code)+" is not an immunization observation (LOINC) this IIS knows")
+	}
+	if f.at(5).IsEmpty() {
+		d.detect("MQE0532", loc("OBX", seq, 5), CodeRequiredFieldMiss, AppRequiredData, "OBX-5 observation value is missing")
+	}
+	if o.ID.Code == obsImmunity && o.Coded.Code != "" {
+		l := loc("OBX", seq, 5, 1, 1)
+		if !d.v.tab.immunity.Contains(o.Coded.Code) {
+			d.detect("MQE0607", l, CodeTableValueNotFound, AppTableValueNotFound, "Evidence of immunity "+quote(o.Coded.Code)+" is not a recognised code")
+		} else {
+			d.deprecated(d.v.tab.immunity, o.Coded.Code, l, "Evidence of immunity", "MQE0606")
+		}
+	}
+}
+
+// inactiveOn reports whether a code that became inactive on since (the
+// table's last_updated, YYYY-MM-DD) was inactive on date at.
+func inactiveOn(since string, at time.Time) bool {
+	t, err := time.Parse(time.DateOnly, since)
+	return err == nil && !at.IsZero() && at.After(t)
+}
