@@ -1,12 +1,12 @@
 package quality
 
 import (
-	"bufio"
-	_ "embed"
 	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/iisproject/iis/hl7/immz"
 )
 
 // Entry is one ERR row of a stored message's ACK, as kept in the message
@@ -93,23 +93,6 @@ func (e Entry) Detection() string {
 	return strconv.Itoa(e.Code) + ":" + strconv.Itoa(e.AppCode) + ":" + e.Position
 }
 
-//go:embed mqe-detections.tsv
-var mqeTSV string
-
-// mqeNames maps MQE codes to their names, from AIRA's MQE detection list
-// (mqe-detections.tsv: code, detection, target, issue, default severity).
-var mqeNames = func() map[string]string {
-	m := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(mqeTSV))
-	for sc.Scan() {
-		f := strings.Split(sc.Text(), "\t")
-		if len(f) >= 2 && validMQE(f[0]) {
-			m[f[0]] = f[1]
-		}
-	}
-	return m
-}()
-
 // hl7Conditions are HL7 table 0357's message error condition codes.
 var hl7Conditions = map[int]string{
 	0: "Message accepted", 100: "Segment sequence error", 101: "Required field missing", 102: "Data type error",
@@ -130,8 +113,8 @@ var cdcErrors = map[int]string{
 // position.
 func DescribeDetection(key string) string {
 	if validMQE(key) {
-		if n, ok := mqeNames[key]; ok {
-			return words(n)
+		if d, ok := immz.LookupDetection(key); ok {
+			return words(d.Name)
 		}
 		return "MQE detection " + key
 	}

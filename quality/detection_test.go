@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/iisproject/iis/hl7/immz"
 	"github.com/iisproject/iis/registry"
 )
 
@@ -60,8 +61,8 @@ func TestDescribeDetection(t *testing.T) {
 			t.Errorf("DescribeDetection(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if len(mqeNames) < 600 {
-		t.Errorf("%d MQE names loaded, want the whole list (656)", len(mqeNames))
+	if n := len(immz.Detections()); n < 600 {
+		t.Errorf("%d MQE detections known, want the whole list (656)", n)
 	}
 }
 
