@@ -2,7 +2,10 @@ package fhirapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -81,30 +84,44 @@ func (s *Server) readPages(ctx context.Context, ids []int64, facility string, si
 }
 
 // exportPage writes the lines of one page's disclosable records, once
-// their patients are audited.
+// their patients are audited; the records are written on every core.
 func (s *Server) exportPage(ctx context.Context, g smart.Grant, resourceType, what string, recs []registry.DisclosableRecord, emit func([]byte) error) error {
-	var lines [][]byte
-	var disclosed []int64
-	var err error
+	var disclosable []*registry.DisclosableRecord
 	for i := range recs {
-		r := &recs[i]
-		if !r.Disclosable() {
-			continue
+		if recs[i].Disclosable() {
+			disclosable = append(disclosable, &recs[i])
 		}
-		n := len(lines)
-		if lines, err = s.exportLines(lines, resourceType, r); err != nil {
-			return err
-		}
-		if len(lines) > n || resourceType == "Patient" {
+	}
+	lines := make([][][]byte, len(disclosable)) // per record
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(disclosable) && errs[w] == nil; i += len(errs) {
+				lines[i], errs[w] = s.exportLines(nil, resourceType, disclosable[i])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var disclosed []int64
+	for i, r := range disclosable {
+		if len(lines[i]) > 0 || resourceType == "Patient" {
 			disclosed = append(disclosed, r.PatientID)
 		}
 	}
 	if err := s.audit(ctx, g, disclosed, what); err != nil {
 		return err
 	}
-	for _, l := range lines {
-		if err := emit(l); err != nil {
-			return err
+	for _, ls := range lines {
+		for _, l := range ls {
+			if err := emit(l); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
