@@ -2,12 +2,16 @@ package fhirapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/iisproject/iis/registry"
+	"github.com/iisproject/iis/smart"
 )
 
 // exportBatch is how many patients one read of an export asks for.
@@ -39,31 +43,82 @@ func (s *Server) ExportNDJSON(ctx context.Context, resourceType string, patientI
 		return err
 	}
 	what := "FHIR bulk export: " + resourceType
-	for start := 0; start < len(patientIDs); start += exportBatch {
-		ids := patientIDs[start:min(start+exportBatch, len(patientIDs))]
-		recs, err := s.reg.ReadRecords(ctx, ids, g.FacilityID, since, parts)
-		if err != nil {
-			return fmt.Errorf("fhirapi: export: %w", err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for page := range s.readPages(ctx, patientIDs, g.FacilityID, since, parts) {
+		if page.err != nil {
+			return fmt.Errorf("fhirapi: export: %w", page.err)
 		}
-		var lines [][]byte
-		var disclosed []int64
-		for i := range recs {
-			r := &recs[i]
-			if !r.Disclosable() {
-				continue
-			}
-			n := len(lines)
-			if lines, err = s.exportLines(lines, resourceType, r); err != nil {
-				return err
-			}
-			if len(lines) > n || resourceType == "Patient" {
-				disclosed = append(disclosed, r.PatientID)
-			}
-		}
-		if err := s.audit(ctx, g, disclosed, what); err != nil {
+		if err := s.exportPage(ctx, g, resourceType, what, page.recs, emit); err != nil {
 			return err
 		}
-		for _, l := range lines {
+	}
+	return ctx.Err()
+}
+
+type page struct {
+	recs []registry.DisclosableRecord
+	err  error
+}
+
+// readPages reads the records a thousand patients at a time, the next
+// page while the caller writes the last one; it stops at the first error
+// or when ctx is cancelled.
+func (s *Server) readPages(ctx context.Context, ids []int64, facility string, since time.Time, parts registry.RecordParts) <-chan page {
+	out := make(chan page, 1)
+	go func() {
+		defer close(out)
+		for start := 0; start < len(ids); start += exportBatch {
+			recs, err := s.reg.ReadRecords(ctx, ids[start:min(start+exportBatch, len(ids))], facility, since, parts)
+			select {
+			case out <- page{recs, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// exportPage writes the lines of one page's disclosable records, once
+// their patients are audited; the records are written on every core.
+func (s *Server) exportPage(ctx context.Context, g smart.Grant, resourceType, what string, recs []registry.DisclosableRecord, emit func([]byte) error) error {
+	var disclosable []*registry.DisclosableRecord
+	for i := range recs {
+		if recs[i].Disclosable() {
+			disclosable = append(disclosable, &recs[i])
+		}
+	}
+	lines := make([][][]byte, len(disclosable)) // per record
+	errs := make([]error, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(disclosable) && errs[w] == nil; i += len(errs) {
+				lines[i], errs[w] = s.exportLines(nil, resourceType, disclosable[i])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	var disclosed []int64
+	for i, r := range disclosable {
+		if len(lines[i]) > 0 || resourceType == "Patient" {
+			disclosed = append(disclosed, r.PatientID)
+		}
+	}
+	if err := s.audit(ctx, g, disclosed, what); err != nil {
+		return err
+	}
+	for _, ls := range lines {
+		for _, l := range ls {
 			if err := emit(l); err != nil {
 				return err
 			}

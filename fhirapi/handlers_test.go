@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/iisproject/iis/registry"
 )
@@ -264,5 +265,42 @@ func TestSystemForecast(t *testing.T) {
 	}
 	if code, _ := f.do(t, grant(""), "POST", "/fhir/$immds-forecast", `{"resourceType":"Parameters"}`); code != 400 {
 		t.Errorf("$immds-forecast without a patient: %d, want 400", code)
+	}
+}
+
+func TestMergedPatient(t *testing.T) {
+	f := newFixture(t, flu, refusal)
+	survivor, merged := f.patients[flu], f.patients[refusal]
+	if err := f.store.Merge(t.Context(), survivor, merged, "user:test"); err != nil {
+		t.Fatal(err)
+	}
+	code, b := f.do(t, grant(""), "GET", "/fhir/Patient/"+itoa(merged), "")
+	if code != 410 || !strings.Contains(string(mustJSON(b)), "Patient/"+itoa(survivor)) {
+		t.Errorf("read of a merged-away id: %d %v, want 410 naming Patient/%d", code, b, survivor)
+	}
+	// A client who may not see the survivor learns nothing of it.
+	if code, _ := f.do(t, grant("NOBODY"), "GET", "/fhir/Patient/"+itoa(merged), ""); code != 404 {
+		t.Errorf("merged-away id, survivor out of the grant: %d, want 404", code)
+	}
+	if n := len(export(t, f, "", "Patient", []int64{merged})); n != 0 {
+		t.Errorf("a merged-away id was exported")
+	}
+}
+
+func TestExportSince(t *testing.T) {
+	f := newFixture(t, flu, dtap)
+	ids := []int64{f.patients[flu], f.patients[dtap]}
+	count := func(since time.Time) int {
+		n := 0
+		if err := f.srv.ExportNDJSON(grant(""), "Patient", ids, since, func([]byte) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(time.Now().Add(-time.Hour)); n != 2 {
+		t.Errorf("changed in the last hour: %d, want 2", n)
+	}
+	if n := count(time.Now().Add(time.Hour)); n != 0 {
+		t.Errorf("changed after an hour from now: %d, want 0", n)
 	}
 }

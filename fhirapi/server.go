@@ -75,7 +75,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fhirapi: marshaller: %w", err)
 	}
-	u, err := jsonformat.NewUnmarshaller("UTC", fhirversion.R4)
+	u, err := newUnmarshaller()
 	if err != nil {
 		return nil, fmt.Errorf("fhirapi: unmarshaller: %w", err)
 	}
@@ -121,3 +121,8 @@ func authorize(ctx context.Context, perm byte, resourceTypes ...string) (smart.G
 
 // actor is the audit log's name of a grant's client.
 func actor(g smart.Grant) string { return "fhir:" + g.ClientID }
+
+// newUnmarshaller reads R4 JSON, with dates without a zone at UTC.
+func newUnmarshaller() (*jsonformat.Unmarshaller, error) {
+	return jsonformat.NewUnmarshaller("UTC", fhirversion.R4)
+}
