@@ -63,6 +63,9 @@ func sameValue(a, b Value) bool {
 // the same value read by the Segment and Value methods, at every position
 // present and one past each, and describes the first difference.
 func diffIndex(x *Index, s Segment) string {
+	if d := diffComponents(x, s); d != "" {
+		return d
+	}
 	if x.NumFields() != s.NumFields() {
 		return fmt.Sprintf("NumFields %d, scanner %d", x.NumFields(), s.NumFields())
 	}
@@ -101,6 +104,52 @@ func diffIndex(x *Index, s Segment) string {
 					}
 				}
 			}
+		}
+	}
+	return ""
+}
+
+// diffComponents compares what Index.Components yields with the loop
+// over the scanner's counts that it stands for, and describes the first
+// difference. It also checks that the iteration stops when told.
+func diffComponents(x *Index, s Segment) string {
+	type got struct {
+		p Position
+		v Value
+	}
+	var want []got
+	for f := 1; f <= s.NumFields(); f++ {
+		fv := s.Field(f)
+		for r := 1; r <= fv.NumReps(); r++ {
+			rv := fv.Rep(r)
+			for c := 1; c <= rv.NumComps(); c++ {
+				want = append(want, got{Position{f, r, c}, rv.Comp(c)})
+			}
+		}
+	}
+	i := 0
+	for p, v := range x.Components() {
+		if i >= len(want) {
+			return fmt.Sprintf("Components yields %v %q after the last", p, v.raw)
+		}
+		if p != want[i].p || !sameValue(v, want[i].v) {
+			return fmt.Sprintf("Components yields %v %q (level %d), scanner %v %q (level %d)", p, v.raw, v.dl.lvl(), want[i].p, want[i].v.raw, want[i].v.dl.lvl())
+		}
+		i++
+	}
+	if i != len(want) {
+		return fmt.Sprintf("Components yields %d components, scanner %d", i, len(want))
+	}
+	for stop := range min(len(want), 3) {
+		n := 0
+		for range x.Components() {
+			if n == stop {
+				break
+			}
+			n++
+		}
+		if n != stop {
+			return fmt.Sprintf("Components goes on after break at %d", stop)
 		}
 	}
 	return ""
@@ -215,6 +264,9 @@ func TestIndexZeroAllocs(t *testing.T) {
 						}
 					}
 				}
+			}
+			for _, v := range x.Components() {
+				n += len(v.Bytes())
 			}
 		}
 	}
