@@ -43,28 +43,23 @@ type Index struct {
 	// after a virtual field separator before the first field and before
 	// one past the end.
 	sep []uint32
-	// field holds, while the segment is scanned, for each field and then a
-	// sentinel, the index in sep of the separator before it, with
-	// complexField set when the field has a repetition or subcomponent
-	// separator; fe then describes each field.
+	// field holds, for each field and then a sentinel, the index in sep of
+	// the separator before it, with complexField set when the field has a
+	// repetition or subcomponent separator.
 	field []uint32
-	fe    []fieldEntry
+	nf    int         // the number of fields: len(field) - 1
+	fx    []fieldReps // by field, for the complex ones
 	// The repetitions, components and subcomponents of the fields that
 	// have a repetition or subcomponent separator.
 	rep  []item
 	comp []item
+	cb   []uint32 // for each item of comp, its start - 1
 	leaf []uint32
+	litb [4]uint32 // a header's MSH-1 and MSH-2 as separator offsets
 }
 
-// fieldEntry is a field in the index: sep is the index in Index.sep of
-// the separator before it and nsep the number of its separators and the
-// next field's (so that its bytes lie between separators sep and
-// sep+nsep); nrep and ncomp are its number of repetitions and of
-// components of the first. A plain field, with no repetition or
-// subcomponent separator, has plain = nsep, the number of its components,
-// which lie between its consecutive separators; any other field has
-// plain = 0 and nrep repetitions from rep in Index.rep.
-type fieldEntry struct{ sep, nsep, plain, nrep, ncomp, rep uint32 }
+// fieldReps locates the nrep repetitions of a complex field in Index.rep.
+type fieldReps struct{ rep, nrep uint32 }
 
 // complexField marks, in Index.field, a field with a repetition or
 // subcomponent separator; sepMask takes it off.
@@ -87,8 +82,8 @@ type item struct{ start, child uint32 }
 func (x *Index) Build(s Segment) {
 	x.raw, x.dl, x.header, x.lit, x.enc = s.raw, packDelims(s.d, levelField), false, 0, nil
 	x.rdl, x.cdl, x.sdl = x.dl.at(levelRep), x.dl.at(levelComp), x.dl.at(levelSub)
-	x.sep, x.field, x.fe = x.sep[:0], x.field[:0], x.fe[:0]
-	x.rep, x.comp, x.leaf = x.rep[:0], x.comp[:0], x.leaf[:0]
+	x.sep, x.field, x.fx, x.nf = x.sep[:0], x.field[:0], x.fx[:0], 0
+	x.rep, x.comp, x.cb, x.leaf = x.rep[:0], x.comp[:0], x.cb[:0], x.leaf[:0]
 	x.num, x.base = 0, 1
 	if len(s.raw) <= 3 {
 		return
@@ -106,7 +101,7 @@ func (x *Index) Build(s Segment) {
 	if start >= 0 {
 		x.scan(start)
 	}
-	x.num = x.lit + len(x.fe)
+	x.num = x.lit + x.nf
 	if x.raw[3] != s.d.Field {
 		// The scanner counts field separators, and byte 3 is not one.
 		x.num--
@@ -114,28 +109,21 @@ func (x *Index) Build(s Segment) {
 }
 
 // scan records the separators of x.raw[start:], which holds the segment's
-// non-literal fields, and describes each field.
+// non-literal fields, and indexes the fields that are not plain.
 func (x *Index) scan(start int) {
 	var cx bool
 	x.sep, x.field, cx = scanSeparators(x.raw, start, x.dl.delimiters(), append(x.sep, uint32(start-1)), append(x.field, 0))
 	x.sep = append(x.sep, uint32(len(x.raw)))
 	x.field = append(x.field, uint32(len(x.sep)-1))
-	nf := len(x.field) - 1
-	x.fe = slices.Grow(x.fe, nf)[:nf]
-	fe, field, sep := x.fe, x.field[:nf+1], x.sep
-	for i := range fe {
-		lo, hi := field[i], field[i+1]&sepMask
-		if lo >= complexField {
-			x.indexField(i, lo&sepMask, hi)
-			continue
+	x.nf = len(x.field) - 1
+	if cx {
+		x.fx = slices.Grow(x.fx[:0], x.nf)[:x.nf]
+		for i := range x.nf {
+			if x.field[i] >= complexField {
+				x.indexField(i)
+			}
 		}
-		e := fieldEntry{sep: lo, nsep: hi - lo, plain: hi - lo}
-		if sep[hi]-sep[lo] > 1 {
-			e.nrep, e.ncomp = 1, hi-lo
-		}
-		fe[i] = e
 	}
-	_ = cx
 }
 
 // scanSeparators appends to sep the offset of every separator of
@@ -154,6 +142,14 @@ func scanSeparators(raw []byte, start int, d Delimiters, sep, field []uint32) (_
 	fieldBuf = fieldBuf[:cap(fieldBuf)]
 	if len(raw) < 8 {
 		return scanShort(raw, start, d, sepBuf[:ns], fieldBuf[:nf])
+	}
+	// Most segments have no repetition or subcomponent separator: two
+	// searches of the whole segment (vectorised by the runtime) say so,
+	// and then only field and component separators are looked for.
+	body := raw[start:]
+	if bytes.IndexByte(body, d.Repetition) < 0 && (d.Subcomponent == 0 || bytes.IndexByte(body, d.Subcomponent) < 0) {
+		ns, nf = scanPlain(raw, start, d, sepBuf, ns, fieldBuf, nf)
+		return sepBuf[:ns], fieldBuf[:nf], false
 	}
 	var sc sepScanner
 	sc.init(d)
@@ -202,6 +198,33 @@ func scanSeparators(raw []byte, start int, d Delimiters, sep, field []uint32) (_
 	return sepBuf[:ns], fieldBuf[:nf], marked != 0
 }
 
+// scanPlain is scanSeparators of a segment with only field and component
+// separators, into buffers already grown to their full length.
+func scanPlain(raw []byte, start int, d Delimiters, sepBuf []uint32, ns int, fieldBuf []uint32, nf int) (int, int) {
+	pf, pc := uint64(d.Field)*lowBytes, uint64(d.Component)*lowBytes
+	for i := start; i < len(raw); i += 8 {
+		var w uint64
+		valid := ^uint64(0)
+		if i+8 <= len(raw) {
+			w = binary.LittleEndian.Uint64(raw[i:])
+		} else {
+			past := uint(i + 8 - len(raw))
+			w = binary.LittleEndian.Uint64(raw[len(raw)-8:]) >> (8 * past)
+			valid >>= 8 * past
+		}
+		mf := zeroBytes(w^pf) & valid
+		m := mf | zeroBytes(w^pc)&valid
+		for ; m != 0; m &= m - 1 {
+			t := bits.TrailingZeros64(m)
+			sepBuf[ns] = uint32(i + t>>3)
+			fieldBuf[nf] = uint32(ns)
+			nf += int(mf >> t & 1)
+			ns++
+		}
+	}
+	return ns, nf
+}
+
 // sepScanner finds the separators in a word of eight bytes.
 type sepScanner struct{ pf, pc, pr, ps uint64 }
 
@@ -245,9 +268,10 @@ func scanShort(raw []byte, start int, d Delimiters, sep, field []uint32) (_, _ [
 }
 
 // indexField indexes the repetitions, components and subcomponents of
-// field f, which is not plain, between its separators lo and hi.
-func (x *Index) indexField(f int, lo, hi uint32) {
+// field f, which is not plain.
+func (x *Index) indexField(f int) {
 	d := x.dl.delimiters()
+	lo, hi := x.span(f)
 	rep, comp, leaf := x.rep, x.comp, x.leaf
 	first := x.sep[lo] + 1
 	r0 := uint32(len(rep))
@@ -270,7 +294,10 @@ func (x *Index) indexField(f int, lo, hi uint32) {
 	comp = append(comp, item{end, uint32(len(leaf) - 1)})
 	rep = append(rep, item{end, uint32(len(comp) - 1)})
 	x.rep, x.comp, x.leaf = rep, comp, leaf
-	x.fe[f] = fieldEntry{sep: lo, nsep: hi - lo, nrep: uint32(len(rep)-1) - r0, ncomp: uint32(count(rep, int(r0))), rep: r0}
+	for _, c := range comp[len(x.cb):] {
+		x.cb = append(x.cb, c.start-1)
+	}
+	x.fx[f] = fieldReps{rep: r0, nrep: uint32(len(rep)-1) - r0}
 }
 
 // Segment returns the indexed segment.
@@ -305,7 +332,7 @@ func (x *Index) isLiteral(n int) bool { return x.header && (n == 1 || n == 2) }
 // present or literal.
 func (x *Index) fieldAt(n int) (int, bool) {
 	i := n - x.base
-	return i, uint(i) < uint(len(x.fe))
+	return i, uint(i) < uint(x.nf)
 }
 
 // count returns the number of children of item i of level a: 0 when the
@@ -317,19 +344,19 @@ func count(a []item, i int) int {
 	return int(a[i+1].child - a[i].child)
 }
 
-// The accessors read a plain field, or the counts of any, from the
-// field's entry inline; the other cases are left to functions of their own.
+// span returns the indexes in x.sep of the separators before and after
+// field i.
+func (x *Index) span(i int) (lo, hi uint32) { return x.field[i] & sepMask, x.field[i+1] & sepMask }
+
+// The accessors read a plain field themselves and leave the other cases to
+// functions of their own.
 
 // Field returns field n (1-based), as [Segment.Field].
 func (x *Index) Field(n int) Value {
-	if i := n - x.base; uint(i) < uint(len(x.fe)) {
-		f := &x.fe[i]
-		return Value{raw: x.raw[x.sep[f.sep]+1 : x.sep[f.sep+f.nsep]], dl: x.dl}
+	if i, ok := x.fieldAt(n); ok {
+		lo, hi := x.span(i)
+		return Value{raw: x.raw[x.sep[lo]+1 : x.sep[hi]], dl: x.dl}
 	}
-	return x.fieldSlow(n)
-}
-
-func (x *Index) fieldSlow(n int) Value {
 	if x.isLiteral(n) {
 		return x.literal(n)
 	}
@@ -339,13 +366,15 @@ func (x *Index) fieldSlow(n int) Value {
 // NumReps returns the number of repetitions of field n, as
 // [Value.NumReps] of [Index.Field].
 func (x *Index) NumReps(n int) int {
-	if i := n - x.base; uint(i) < uint(len(x.fe)) {
-		return int(x.fe[i].nrep)
+	if i, ok := x.fieldAt(n); ok {
+		if x.field[i] >= complexField {
+			return int(x.fx[i].nrep)
+		}
+		if lo, hi := x.span(i); x.sep[hi]-x.sep[lo] > 1 {
+			return 1
+		}
+		return 0
 	}
-	return x.numRepsSlow(n)
-}
-
-func (x *Index) numRepsSlow(n int) int {
 	if x.isLiteral(n) {
 		return x.literalCount(n, true)
 	}
@@ -354,17 +383,13 @@ func (x *Index) numRepsSlow(n int) int {
 
 // Rep returns repetition r of field n, as Field(n).Rep(r).
 func (x *Index) Rep(n, r int) Value {
-	if i := n - x.base; uint(i) < uint(len(x.fe)) && r == 1 && x.fe[i].plain != 0 {
-		f := &x.fe[i]
-		return Value{raw: x.raw[x.sep[f.sep]+1 : x.sep[f.sep+f.nsep]], dl: x.rdl}
-	}
-	return x.repSlow(n, r)
-}
-
-func (x *Index) repSlow(n, r int) Value {
 	if i, ok := x.fieldAt(n); ok {
-		if f := x.fe[i]; f.plain == 0 && r >= 1 && r <= int(f.nrep) {
-			k := int(f.rep) + r - 1
+		switch {
+		case x.field[i] < complexField && r == 1:
+			lo, hi := x.span(i)
+			return Value{raw: x.raw[x.sep[lo]+1 : x.sep[hi]], dl: x.rdl}
+		case x.field[i] >= complexField && r >= 1 && r <= int(x.fx[i].nrep):
+			k := int(x.fx[i].rep) + r - 1
 			return Value{raw: x.raw[x.rep[k].start : x.rep[k+1].start-1], dl: x.rdl}
 		}
 		return Value{dl: x.rdl}
@@ -381,17 +406,15 @@ func (x *Index) repSlow(n, r int) Value {
 // NumComps returns the number of components of repetition r of field n
 // (the first when r is 0), as [Value.NumComps].
 func (x *Index) NumComps(n, r int) int {
-	if i := n - x.base; uint(i) < uint(len(x.fe)) && r <= 1 {
-		return int(x.fe[i].ncomp)
-	}
-	return x.numCompsSlow(n, r)
-}
-
-func (x *Index) numCompsSlow(n, r int) int {
 	r = max(r, 1)
 	if i, ok := x.fieldAt(n); ok {
-		if f := x.fe[i]; f.plain == 0 && r <= int(f.nrep) {
-			return count(x.rep, int(f.rep)+r-1)
+		switch lo, hi := x.span(i); {
+		case x.field[i] < complexField && r == 1:
+			if x.sep[hi]-x.sep[lo] > 1 {
+				return int(hi - lo)
+			}
+		case x.field[i] >= complexField && r <= int(x.fx[i].nrep):
+			return count(x.rep, int(x.fx[i].rep)+r-1)
 		}
 		return 0
 	}
@@ -404,7 +427,7 @@ func (x *Index) numCompsSlow(n, r int) int {
 // compAt returns the index in x.comp of component c of repetition r of
 // field i, which is not plain.
 func (x *Index) compAt(i, r, c int) (int, bool) {
-	f := x.fe[i]
+	f := x.fx[i]
 	if r < 1 || r > int(f.nrep) {
 		return 0, false
 	}
@@ -416,25 +439,19 @@ func (x *Index) compAt(i, r, c int) (int, bool) {
 // Comp returns component c of repetition r of field n (of the first
 // repetition when r is 0), as Field(n).Rep(r).Comp(c).
 func (x *Index) Comp(n, r, c int) Value {
-	if i := n - x.base; uint(i) < uint(len(x.fe)) && r <= 1 && uint(c-1) < uint(x.fe[i].plain) {
-		k := int(x.fe[i].sep) + c
-		return Value{raw: x.raw[x.sep[k-1]+1 : x.sep[k]], dl: x.cdl}
-	}
-	return x.compSlow(n, r, c)
-}
-
-func (x *Index) compSlow(n, r, c int) Value {
-	r = max(r, 1)
 	if i, ok := x.fieldAt(n); ok {
-		if x.fe[i].plain == 0 {
-			if j, ok := x.compAt(i, r, c); ok {
-				return Value{raw: x.raw[x.comp[j].start : x.comp[j+1].start-1], dl: x.cdl}
+		if x.field[i] < complexField {
+			if lo, hi := x.span(i); r <= 1 && uint(c-1) < uint(hi-lo) {
+				k := int(lo) + c
+				return Value{raw: x.raw[x.sep[k-1]+1 : x.sep[k]], dl: x.cdl}
 			}
+		} else if j, ok := x.compAt(i, max(r, 1), c); ok {
+			return Value{raw: x.raw[x.comp[j].start : x.comp[j+1].start-1], dl: x.cdl}
 		}
 		return Value{dl: x.cdl}
 	}
 	if x.isLiteral(n) {
-		if r == 1 && c == 1 {
+		if r <= 1 && c == 1 {
 			return x.literal(n)
 		}
 		return Value{}
@@ -448,7 +465,7 @@ func (x *Index) compSlow(n, r, c int) Value {
 func (x *Index) NumSubs(n, r, c int) int {
 	r, c = max(r, 1), max(c, 1)
 	if i, ok := x.fieldAt(n); ok {
-		if x.fe[i].plain != 0 {
+		if x.field[i] < complexField {
 			return min(len(x.Comp(n, r, c).raw), 1)
 		}
 		if j, ok := x.compAt(i, r, c); ok {
@@ -466,17 +483,9 @@ func (x *Index) NumSubs(n, r, c int) int {
 // (the first repetition or component when r or c is 0), as
 // Field(n).Rep(r).Comp(c).Sub(s).
 func (x *Index) Sub(n, r, c, s int) Value {
-	if i := n - x.base; uint(i) < uint(len(x.fe)) && r <= 1 && s == 1 && uint(c-1) < uint(x.fe[i].plain) {
-		k := int(x.fe[i].sep) + c
-		return Value{raw: x.raw[x.sep[k-1]+1 : x.sep[k]], dl: x.sdl}
-	}
-	return x.subSlow(n, r, c, s)
-}
-
-func (x *Index) subSlow(n, r, c, s int) Value {
 	r, c = max(r, 1), max(c, 1)
 	if i, ok := x.fieldAt(n); ok {
-		if x.fe[i].plain != 0 {
+		if x.field[i] < complexField {
 			if s == 1 {
 				return x.Comp(n, r, c).subLevel()
 			}
@@ -536,21 +545,21 @@ func (x *Index) components(yield func(Position, Value) bool) {
 			}
 		}
 	}
-	raw, sep, dl := x.raw, x.sep, x.cdl
+	raw, sep, field, dl := x.raw, x.sep, x.field, x.cdl
 	for i := range max(x.num-x.lit, 0) {
-		f := &x.fe[i]
-		if f.plain == 0 {
+		if field[i] >= complexField {
 			if !x.complexComponents(i, yield) {
 				return
 			}
 			continue
 		}
-		if f.ncomp == 0 {
+		b := sep[field[i] : field[i+1]&sepMask+1] // the field's separators
+		if b[len(b)-1]-b[0] <= 1 {
 			continue // empty
 		}
 		n := i + x.base
-		for c, k := 1, f.sep; k < f.sep+f.plain; c, k = c+1, k+1 {
-			if !yield(Position{n, 1, c}, Value{raw: raw[sep[k]+1 : sep[k+1]], dl: dl}) {
+		for c := 1; c < len(b); c++ {
+			if !yield(Position{n, 1, c}, Value{raw: raw[b[c-1]+1 : b[c]], dl: dl}) {
 				return
 			}
 		}
@@ -560,7 +569,7 @@ func (x *Index) components(yield func(Position, Value) bool) {
 // complexComponents yields the components of field i, which is not plain,
 // and reports whether to go on.
 func (x *Index) complexComponents(i int, yield func(Position, Value) bool) bool {
-	n, f := i+x.base, x.fe[i]
+	n, f := i+x.base, x.fx[i]
 	for r := range int(f.nrep) {
 		k := int(f.rep) + r
 		if count(x.rep, k) == 0 {
@@ -571,6 +580,89 @@ func (x *Index) complexComponents(i int, yield func(Position, Value) bool) bool 
 			if !yield(Position{n, r + 1, int(j-first) + 1}, Value{raw: x.raw[x.comp[j].start : x.comp[j+1].start-1], dl: x.cdl}) {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// Repetition is the components of one repetition of a field in an
+// [Index], as [Index.Repetitions] yields them: component c (1-based) lies
+// between separators c-1 and c of b. Its methods take constant time and
+// are small enough for the compiler to inline into the reader's loop.
+type Repetition struct {
+	raw []byte
+	b   []uint32 // the offsets of the separators around the components
+	dl  delims   // at the component (or literal) level
+}
+
+// NumComps returns the number of components, at least 1.
+func (r Repetition) NumComps() int { return len(r.b) - 1 }
+
+// Comp returns component c (1-based), as [Index.Comp]; the empty Value
+// when there is none.
+func (r Repetition) Comp(c int) Value {
+	if uint(c) < uint(len(r.b)) && c > 0 {
+		return Value{raw: r.raw[r.b[c-1]+1 : r.b[c]], dl: r.dl}
+	}
+	return Value{dl: r.dl}
+}
+
+// Repetitions yields, in order, every repetition that is not empty of
+// every field of the indexed segment, with its position (Comp 0): the
+// repetitions r up to NumReps(f) of the fields f up to NumFields that
+// have a component (NumComps(f, r) > 0). It is
+// the fastest way to read a whole segment: one call for each repetition,
+// whose components are then read inline.
+//
+//	for p, rep := range x.Repetitions() {
+//		for c := 1; c <= rep.NumComps(); c++ {
+//			v := rep.Comp(c) // the same Value as x.Comp(p.Field, p.Rep, c)
+//		}
+//	}
+func (x *Index) Repetitions() iter.Seq2[Position, Repetition] {
+	return func(yield func(Position, Repetition) bool) { x.repetitions(yield) }
+}
+
+func (x *Index) repetitions(yield func(Position, Repetition) bool) {
+	if x.header {
+		x.litb = [4]uint32{2, 4, 3, uint32(4 + len(x.enc))}
+		ldl := x.dl.at(levelLiteral)
+		for n := 1; n <= min(2, x.num); n++ {
+			if len(x.literal(n).raw) > 0 && !yield(Position{n, 1, 0}, Repetition{raw: x.raw, b: x.litb[2*n-2 : 2*n], dl: ldl}) {
+				return
+			}
+		}
+	}
+	raw, sep, field, dl := x.raw, x.sep, x.field, x.cdl
+	for i := range max(x.num-x.lit, 0) {
+		if field[i] >= complexField {
+			if !x.complexRepetitions(i, yield) {
+				return
+			}
+			continue
+		}
+		b := sep[field[i] : field[i+1]&sepMask+1] // the field's separators
+		if b[len(b)-1]-b[0] <= 1 {
+			continue // empty
+		}
+		if !yield(Position{i + x.base, 1, 0}, Repetition{raw: raw, b: b, dl: dl}) {
+			return
+		}
+	}
+}
+
+// complexRepetitions yields the repetitions of field i, which is not
+// plain, and reports whether to go on.
+func (x *Index) complexRepetitions(i int, yield func(Position, Repetition) bool) bool {
+	f := x.fx[i]
+	for r := range int(f.nrep) {
+		k := int(f.rep) + r
+		if count(x.rep, k) == 0 {
+			continue
+		}
+		b := x.cb[x.rep[k].child : x.rep[k+1].child+1]
+		if !yield(Position{i + x.base, r + 1, 0}, Repetition{raw: x.raw, b: b, dl: x.cdl}) {
+			return false
 		}
 	}
 	return true

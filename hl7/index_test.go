@@ -127,6 +127,9 @@ func diffComponents(x *Index, s Segment) string {
 			}
 		}
 	}
+	if d := diffRepetitions(x, s); d != "" {
+		return d
+	}
 	i := 0
 	for p, v := range x.Components() {
 		if i >= len(want) {
@@ -151,6 +154,49 @@ func diffComponents(x *Index, s Segment) string {
 		if n != stop {
 			return fmt.Sprintf("Components goes on after break at %d", stop)
 		}
+	}
+	return ""
+}
+
+// diffRepetitions compares what Index.Repetitions yields with the
+// scanner's non-empty repetitions and their components, one past the last
+// and at 0 and -1 included.
+func diffRepetitions(x *Index, s Segment) string {
+	type rep struct {
+		p Position
+		v Value
+	}
+	var want []rep
+	for f := 1; f <= s.NumFields(); f++ {
+		fv := s.Field(f)
+		for r := 1; r <= fv.NumReps(); r++ {
+			if fv.Rep(r).NumComps() > 0 {
+				want = append(want, rep{Position{f, r, 0}, fv.Rep(r)})
+			}
+		}
+	}
+	i := 0
+	for p, got := range x.Repetitions() {
+		if i >= len(want) || p != want[i].p {
+			return fmt.Sprintf("Repetitions yields %v at %d of %d", p, i, len(want))
+		}
+		rv := want[i].v
+		if got.NumComps() != rv.NumComps() {
+			return fmt.Sprintf("%v: NumComps %d, scanner %d", p, got.NumComps(), rv.NumComps())
+		}
+		for c := -1; c <= rv.NumComps()+1; c++ {
+			w := Value{}
+			if c > 0 {
+				w = rv.Comp(c)
+			}
+			if !sameValue(got.Comp(c), w) {
+				return fmt.Sprintf("%v.%d: Repetitions %q, scanner %q", p, c, got.Comp(c).raw, w.raw)
+			}
+		}
+		i++
+	}
+	if i != len(want) {
+		return fmt.Sprintf("Repetitions yields %d, scanner %d", i, len(want))
 	}
 	return ""
 }
@@ -267,6 +313,9 @@ func TestIndexZeroAllocs(t *testing.T) {
 			}
 			for _, v := range x.Components() {
 				n += len(v.Bytes())
+			}
+			for _, rep := range x.Repetitions() {
+				n += len(rep.Comp(rep.NumComps()).Bytes())
 			}
 		}
 	}
