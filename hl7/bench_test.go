@@ -181,7 +181,7 @@ func readAllIndexed(m *Message, x *Index, msg []byte) (int, error) {
 	n := 0
 	for _, s := range m.Segments() {
 		x.Build(s)
-		for _, rep := range x.Repetitions() {
+		for rep := range x.Repetitions() {
 			for c := 1; c <= rep.NumComps(); c++ {
 				n += len(rep.Comp(c).Bytes())
 			}

@@ -53,9 +53,12 @@ type Index struct {
 	// have a repetition or subcomponent separator.
 	rep  []item
 	comp []item
-	cb   []uint32 // for each item of comp, its start - 1
 	leaf []uint32
-	litb [4]uint32 // a header's MSH-1 and MSH-2 as separator offsets
+	// After the segment's separators, sep holds for Repetitions the offset
+	// before each item of comp from cbase, and a header's MSH-1 and MSH-2
+	// as two pairs of offsets from lbase.
+	cbase, lbase uint32
+	ldl          delims // at the literal level
 }
 
 // fieldReps locates the nrep repetitions of a complex field in Index.rep.
@@ -83,7 +86,8 @@ func (x *Index) Build(s Segment) {
 	x.raw, x.dl, x.header, x.lit, x.enc = s.raw, packDelims(s.d, levelField), false, 0, nil
 	x.rdl, x.cdl, x.sdl = x.dl.at(levelRep), x.dl.at(levelComp), x.dl.at(levelSub)
 	x.sep, x.field, x.fx, x.nf = x.sep[:0], x.field[:0], x.fx[:0], 0
-	x.rep, x.comp, x.cb, x.leaf = x.rep[:0], x.comp[:0], x.cb[:0], x.leaf[:0]
+	x.rep, x.comp, x.leaf = x.rep[:0], x.comp[:0], x.leaf[:0]
+	x.ldl = x.dl.at(levelLiteral)
 	x.num, x.base = 0, 1
 	if len(s.raw) <= 3 {
 		return
@@ -100,6 +104,10 @@ func (x *Index) Build(s Segment) {
 	}
 	if start >= 0 {
 		x.scan(start)
+	}
+	if x.header {
+		x.lbase = uint32(len(x.sep))
+		x.sep = append(x.sep, 2, 4, 3, uint32(4+len(x.enc)))
 	}
 	x.num = x.lit + x.nf
 	if x.raw[3] != s.d.Field {
@@ -122,6 +130,10 @@ func (x *Index) scan(start int) {
 			if x.field[i] >= complexField {
 				x.indexField(i)
 			}
+		}
+		x.cbase = uint32(len(x.sep))
+		for _, c := range x.comp {
+			x.sep = append(x.sep, c.start-1)
 		}
 	}
 }
@@ -198,23 +210,30 @@ func scanSeparators(raw []byte, start int, d Delimiters, sep, field []uint32) (_
 	return sepBuf[:ns], fieldBuf[:nf], marked != 0
 }
 
-// scanPlain is scanSeparators of a segment with only field and component
-// separators, into buffers already grown to their full length.
+// scanPlain is scanSeparators of a segment of at least eight bytes with
+// only field and component separators, into buffers already grown to
+// their full length.
 func scanPlain(raw []byte, start int, d Delimiters, sepBuf []uint32, ns int, fieldBuf []uint32, nf int) (int, int) {
 	pf, pc := uint64(d.Field)*lowBytes, uint64(d.Component)*lowBytes
-	for i := start; i < len(raw); i += 8 {
-		var w uint64
-		valid := ^uint64(0)
-		if i+8 <= len(raw) {
-			w = binary.LittleEndian.Uint64(raw[i:])
-		} else {
-			past := uint(i + 8 - len(raw))
-			w = binary.LittleEndian.Uint64(raw[len(raw)-8:]) >> (8 * past)
-			valid >>= 8 * past
+	i := start
+	for ; i+8 <= len(raw); i += 8 {
+		w := binary.LittleEndian.Uint64(raw[i : i+8])
+		mf := zeroBytes(w ^ pf)
+		for m := mf | zeroBytes(w^pc); m != 0; m &= m - 1 {
+			t := bits.TrailingZeros64(m)
+			sepBuf[ns] = uint32(i + t>>3)
+			fieldBuf[nf] = uint32(ns)
+			nf += int(mf >> t & 1)
+			ns++
 		}
+	}
+	if i < len(raw) {
+		// The segment's last eight bytes, shifted to start at i and masked.
+		past := uint(i + 8 - len(raw))
+		w := binary.LittleEndian.Uint64(raw[len(raw)-8:]) >> (8 * past)
+		valid := ^uint64(0) >> (8 * past)
 		mf := zeroBytes(w^pf) & valid
-		m := mf | zeroBytes(w^pc)&valid
-		for ; m != 0; m &= m - 1 {
+		for m := mf | zeroBytes(w^pc)&valid; m != 0; m &= m - 1 {
 			t := bits.TrailingZeros64(m)
 			sepBuf[ns] = uint32(i + t>>3)
 			fieldBuf[nf] = uint32(ns)
@@ -294,9 +313,6 @@ func (x *Index) indexField(f int) {
 	comp = append(comp, item{end, uint32(len(leaf) - 1)})
 	rep = append(rep, item{end, uint32(len(comp) - 1)})
 	x.rep, x.comp, x.leaf = rep, comp, leaf
-	for _, c := range comp[len(x.cb):] {
-		x.cb = append(x.cb, c.start-1)
-	}
 	x.fx[f] = fieldReps{rep: r0, nrep: uint32(len(rep)-1) - r0}
 }
 
@@ -586,66 +602,77 @@ func (x *Index) complexComponents(i int, yield func(Position, Value) bool) bool 
 }
 
 // Repetition is the components of one repetition of a field in an
-// [Index], as [Index.Repetitions] yields them: component c (1-based) lies
-// between separators c-1 and c of b. Its methods take constant time and
-// are small enough for the compiler to inline into the reader's loop.
+// [Index], as [Index.Repetitions] yields them, valid until the next Build.
+// Its methods take constant time and are small enough for the compiler to
+// inline into the reader's loop.
+//
+// (32 bytes in four fields at most: the compiler keeps a larger struct in
+// memory and copies it for each method call.)
 type Repetition struct {
-	raw []byte
-	b   []uint32 // the offsets of the separators around the components
-	dl  delims   // at the component (or literal) level
+	x    *Index
+	span uint64 // the number of components << 32 | the index in x.sep of the separator before the first
+	pos  uint64 // the field number << 32 | the repetition number
+	dl   delims // at the component (or literal) level
 }
 
 // NumComps returns the number of components, at least 1.
-func (r Repetition) NumComps() int { return len(r.b) - 1 }
+func (r Repetition) NumComps() int { return int(r.span >> 32) }
 
 // Comp returns component c (1-based), as [Index.Comp]; the empty Value
 // when there is none.
 func (r Repetition) Comp(c int) Value {
-	if uint(c) < uint(len(r.b)) && c > 0 {
-		return Value{raw: r.raw[r.b[c-1]+1 : r.b[c]], dl: r.dl}
+	if uint(c-1) < uint(r.span>>32) {
+		k := int(uint32(r.span)) + c
+		return Value{raw: r.x.raw[r.x.sep[k-1]+1 : r.x.sep[k]], dl: r.dl}
 	}
 	return Value{dl: r.dl}
 }
 
+// Position returns the repetition's field and repetition numbers (Comp 0).
+func (r Repetition) Position() Position { return Position{int(r.pos >> 32), int(uint32(r.pos)), 0} }
+
+// pack packs two numbers into a word.
+func pack(hi, lo int) uint64 { return uint64(hi)<<32 | uint64(uint32(lo)) }
+
 // Repetitions yields, in order, every repetition that is not empty of
-// every field of the indexed segment, with its position (Comp 0): the
+// every field of the indexed segment, each knowing its position: the
 // repetitions r up to NumReps(f) of the fields f up to NumFields that
-// have a component (NumComps(f, r) > 0). It is
-// the fastest way to read a whole segment: one call for each repetition,
-// whose components are then read inline.
+// have a component (NumComps(f, r) > 0). It is the fastest way to read a
+// whole segment: one call for each repetition, whose components are then
+// read inline.
 //
-//	for p, rep := range x.Repetitions() {
+//	for rep := range x.Repetitions() {
+//		p := rep.Position()
 //		for c := 1; c <= rep.NumComps(); c++ {
 //			v := rep.Comp(c) // the same Value as x.Comp(p.Field, p.Rep, c)
 //		}
 //	}
-func (x *Index) Repetitions() iter.Seq2[Position, Repetition] {
-	return func(yield func(Position, Repetition) bool) { x.repetitions(yield) }
+func (x *Index) Repetitions() iter.Seq[Repetition] {
+	return func(yield func(Repetition) bool) { x.repetitions(yield) }
 }
 
-func (x *Index) repetitions(yield func(Position, Repetition) bool) {
+func (x *Index) repetitions(yield func(Repetition) bool) {
 	if x.header {
-		x.litb = [4]uint32{2, 4, 3, uint32(4 + len(x.enc))}
-		ldl := x.dl.at(levelLiteral)
 		for n := 1; n <= min(2, x.num); n++ {
-			if len(x.literal(n).raw) > 0 && !yield(Position{n, 1, 0}, Repetition{raw: x.raw, b: x.litb[2*n-2 : 2*n], dl: ldl}) {
+			if len(x.literal(n).raw) > 0 && !yield(Repetition{x, pack(1, int(x.lbase)+2*n-2), pack(n, 1), x.ldl}) {
 				return
 			}
 		}
 	}
-	raw, sep, field, dl := x.raw, x.sep, x.field, x.cdl
+	sep, field := x.sep, x.field
 	for i := range max(x.num-x.lit, 0) {
-		if field[i] >= complexField {
+		lo := field[i]
+		if lo >= complexField {
 			if !x.complexRepetitions(i, yield) {
 				return
 			}
 			continue
 		}
-		b := sep[field[i] : field[i+1]&sepMask+1] // the field's separators
-		if b[len(b)-1]-b[0] <= 1 {
+		hi := field[i+1] & sepMask
+		if sep[hi]-sep[lo] <= 1 {
 			continue // empty
 		}
-		if !yield(Position{i + x.base, 1, 0}, Repetition{raw: raw, b: b, dl: dl}) {
+		if !yield(Repetition{x, pack(int(hi-lo), int(lo)), pack(i+x.base, 1), x.cdl}) {
 			return
 		}
 	}
@@ -653,15 +680,15 @@ func (x *Index) repetitions(yield func(Position, Repetition) bool) {
 
 // complexRepetitions yields the repetitions of field i, which is not
 // plain, and reports whether to go on.
-func (x *Index) complexRepetitions(i int, yield func(Position, Repetition) bool) bool {
+func (x *Index) complexRepetitions(i int, yield func(Repetition) bool) bool {
 	f := x.fx[i]
 	for r := range int(f.nrep) {
 		k := int(f.rep) + r
 		if count(x.rep, k) == 0 {
 			continue
 		}
-		b := x.cb[x.rep[k].child : x.rep[k+1].child+1]
-		if !yield(Position{i + x.base, r + 1, 0}, Repetition{raw: x.raw, b: b, dl: x.cdl}) {
+		first, next := int(x.rep[k].child), int(x.rep[k+1].child)
+		if !yield(Repetition{x, pack(next-first, int(x.cbase)+first), pack(i+x.base, r+1), x.cdl}) {
 			return false
 		}
 	}

@@ -176,7 +176,8 @@ func diffRepetitions(x *Index, s Segment) string {
 		}
 	}
 	i := 0
-	for p, got := range x.Repetitions() {
+	for got := range x.Repetitions() {
+		p := got.Position()
 		if i >= len(want) || p != want[i].p {
 			return fmt.Sprintf("Repetitions yields %v at %d of %d", p, i, len(want))
 		}
@@ -314,7 +315,7 @@ func TestIndexZeroAllocs(t *testing.T) {
 			for _, v := range x.Components() {
 				n += len(v.Bytes())
 			}
-			for _, rep := range x.Repetitions() {
+			for rep := range x.Repetitions() {
 				n += len(rep.Comp(rep.NumComps()).Bytes())
 			}
 		}
