@@ -182,8 +182,8 @@ func readAllIndexed(m *Message, x *Index, msg []byte) (int, error) {
 	for _, s := range m.Segments() {
 		x.Build(s)
 		for rep := range x.Repetitions() {
-			for c := 1; c <= rep.NumComps(); c++ {
-				n += len(rep.Comp(c).Bytes())
+			for _, v := range rep.Comps() {
+				n += len(v.Bytes())
 			}
 		}
 	}

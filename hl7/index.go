@@ -628,6 +628,19 @@ func (r Repetition) Comp(c int) Value {
 	return Value{dl: r.dl}
 }
 
+// Comps yields the components with their numbers (1-based): the loop
+// that reads them all, which the compiler inlines into the reader's.
+func (r Repetition) Comps() iter.Seq2[int, Value] {
+	return func(yield func(int, Value) bool) {
+		raw, b := r.x.raw, r.x.sep[uint32(r.span):uint32(r.span)+uint32(r.span>>32)+1]
+		for c := 1; c < len(b); c++ {
+			if !yield(c, Value{raw: raw[b[c-1]+1 : b[c]], dl: r.dl}) {
+				return
+			}
+		}
+	}
+}
+
 // Position returns the repetition's field and repetition numbers (Comp 0).
 func (r Repetition) Position() Position { return Position{int(r.pos >> 32), int(uint32(r.pos)), 0} }
 

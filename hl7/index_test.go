@@ -185,6 +185,15 @@ func diffRepetitions(x *Index, s Segment) string {
 		if got.NumComps() != rv.NumComps() {
 			return fmt.Sprintf("%v: NumComps %d, scanner %d", p, got.NumComps(), rv.NumComps())
 		}
+		n := 0
+		for c, v := range got.Comps() {
+			if n++; c != n || !sameValue(v, rv.Comp(c)) {
+				return fmt.Sprintf("%v: Comps yields %d %q, scanner %d %q", p, c, v.raw, n, rv.Comp(n).raw)
+			}
+		}
+		if n != rv.NumComps() {
+			return fmt.Sprintf("%v: Comps yields %d, scanner %d", p, n, rv.NumComps())
+		}
 		for c := -1; c <= rv.NumComps()+1; c++ {
 			w := Value{}
 			if c > 0 {
