@@ -119,11 +119,31 @@ func (x *Index) Build(s Segment) {
 // scan records the separators of x.raw[start:], which holds the segment's
 // non-literal fields, and indexes the fields that are not plain.
 func (x *Index) scan(start int) {
+	// The buffers are grown first to hold a separator for each byte, and
+	// the separators written by index, with no call in the scanning loops:
+	// a virtual field separator before the first field, each separator's
+	// offset in sep and its index in field at the next field's place,
+	// which a field separator then takes, and one past the end.
+	raw, d := x.raw, x.dl.delimiters()
+	n := len(raw) - start + 10
+	sep, field := slices.Grow(x.sep[:0], n), slices.Grow(x.field[:0], n)
+	sep, field = sep[:cap(sep)], field[:cap(field)]
+	sep[0], field[0] = uint32(start-1), 0
+	var ns, nf int
 	var cx bool
-	x.sep, x.field, cx = scanSeparators(x.raw, start, x.dl.delimiters(), append(x.sep, uint32(start-1)), append(x.field, 0))
-	x.sep = append(x.sep, uint32(len(x.raw)))
-	x.field = append(x.field, uint32(len(x.sep)-1))
-	x.nf = len(x.field) - 1
+	switch body := raw[start:]; {
+	case len(raw) < 8:
+		ns, nf, cx = scanShort(raw, start, d, sep, field)
+	case bytes.IndexByte(body, d.Repetition) < 0 && (d.Subcomponent == 0 || bytes.IndexByte(body, d.Subcomponent) < 0):
+		// Most segments have no repetition or subcomponent separator: two
+		// searches of the whole segment (vectorised by the runtime) say
+		// so, and then only field and component separators are looked for.
+		ns, nf = scanPlain(raw, start, d, sep, field)
+	default:
+		ns, nf, cx = scanAll(raw, start, d, sep, field)
+	}
+	sep[ns], field[nf] = uint32(len(raw)), uint32(ns)
+	x.sep, x.field, x.nf = sep[:ns+1], field[:nf+1], nf
 	if cx {
 		x.fx = slices.Grow(x.fx[:0], x.nf)[:x.nf]
 		for i := range x.nf {
@@ -138,34 +158,16 @@ func (x *Index) scan(start int) {
 	}
 }
 
-// scanSeparators appends to sep the offset of every separator of
-// raw[start:] and to field the index in sep of each field separator,
+// scanAll records the separators of raw[start:], at least eight bytes,
+// from sep[1] and field[1] on, and returns their numbers: the offset of
+// each in sep and the index in sep of each field separator in field,
 // marking the fields with a repetition or subcomponent separator; cx
 // reports whether there is any.
-func scanSeparators(raw []byte, start int, d Delimiters, sep, field []uint32) (_, _ []uint32, cx bool) {
-	// The buffers are grown first to hold a separator for each byte, and
-	// the separators written by index, with no call in the loop. Each
-	// separator's offset is written to sep, and its index to field at the
-	// next field's place, which a field separator then takes.
-	n := len(raw) - start + 9
-	sepBuf, ns := slices.Grow(sep, n), len(sep)
-	sepBuf = sepBuf[:cap(sepBuf)]
-	fieldBuf, nf := slices.Grow(field, n), len(field)
-	fieldBuf = fieldBuf[:cap(fieldBuf)]
-	if len(raw) < 8 {
-		return scanShort(raw, start, d, sepBuf[:ns], fieldBuf[:nf])
-	}
-	// Most segments have no repetition or subcomponent separator: two
-	// searches of the whole segment (vectorised by the runtime) say so,
-	// and then only field and component separators are looked for.
-	body := raw[start:]
-	if bytes.IndexByte(body, d.Repetition) < 0 && (d.Subcomponent == 0 || bytes.IndexByte(body, d.Subcomponent) < 0) {
-		ns, nf = scanPlain(raw, start, d, sepBuf, ns, fieldBuf, nf)
-		return sepBuf[:ns], fieldBuf[:nf], false
-	}
+func scanAll(raw []byte, start int, d Delimiters, sep, field []uint32) (ns, nf int, cx bool) {
 	var sc sepScanner
 	sc.init(d)
 	var marked uint32
+	ns, nf = 1, 1
 	for i := start; i < len(raw); i += 8 {
 		// Eight bytes at a time, as in AppendFields; the last word is the
 		// segment's last eight bytes, shifted to start at i and masked.
@@ -182,47 +184,33 @@ func scanSeparators(raw []byte, start int, d Delimiters, sep, field []uint32) (_
 		mf := zeroBytes(w^sc.pf) & valid
 		mc := zeroBytes(w^sc.pc) & valid
 		mx := (zeroBytes(w^sc.pr) | zeroBytes(w^sc.ps)) & valid &^ (mf | mc)
-		m := mf | mc | mx
-		if m == 0 {
-			continue
-		}
-		if mx == 0 {
-			for ; m != 0; m &= m - 1 {
-				t := bits.TrailingZeros64(m)
-				sepBuf[ns] = uint32(i + t>>3)
-				fieldBuf[nf] = uint32(ns)
-				nf += int(mf >> t & 1)
-				ns++
-			}
-			continue
-		}
-		for ; m != 0; m &= m - 1 {
+		for m := mf | mc | mx; m != 0; m &= m - 1 {
 			t := bits.TrailingZeros64(m)
-			sepBuf[ns] = uint32(i + t>>3)
+			sep[ns] = uint32(i + t>>3)
 			mark := uint32(mx>>t&1) << 31
-			fieldBuf[nf-1] |= mark
+			field[nf-1] |= mark
 			marked |= mark
-			fieldBuf[nf] = uint32(ns)
+			field[nf] = uint32(ns)
 			nf += int(mf >> t & 1)
 			ns++
 		}
 	}
-	return sepBuf[:ns], fieldBuf[:nf], marked != 0
+	return ns, nf, marked != 0
 }
 
-// scanPlain is scanSeparators of a segment of at least eight bytes with
-// only field and component separators, into buffers already grown to
-// their full length.
-func scanPlain(raw []byte, start int, d Delimiters, sepBuf []uint32, ns int, fieldBuf []uint32, nf int) (int, int) {
+// scanPlain is scanAll of a segment with only field and component
+// separators.
+func scanPlain(raw []byte, start int, d Delimiters, sep, field []uint32) (ns, nf int) {
 	pf, pc := uint64(d.Field)*lowBytes, uint64(d.Component)*lowBytes
+	ns, nf = 1, 1
 	i := start
 	for ; i+8 <= len(raw); i += 8 {
 		w := binary.LittleEndian.Uint64(raw[i : i+8])
 		mf := zeroBytes(w ^ pf)
 		for m := mf | zeroBytes(w^pc); m != 0; m &= m - 1 {
 			t := bits.TrailingZeros64(m)
-			sepBuf[ns] = uint32(i + t>>3)
-			fieldBuf[nf] = uint32(ns)
+			sep[ns] = uint32(i + t>>3)
+			field[nf] = uint32(ns)
 			nf += int(mf >> t & 1)
 			ns++
 		}
@@ -235,8 +223,8 @@ func scanPlain(raw []byte, start int, d Delimiters, sepBuf []uint32, ns int, fie
 		mf := zeroBytes(w^pf) & valid
 		for m := mf | zeroBytes(w^pc)&valid; m != 0; m &= m - 1 {
 			t := bits.TrailingZeros64(m)
-			sepBuf[ns] = uint32(i + t>>3)
-			fieldBuf[nf] = uint32(ns)
+			sep[ns] = uint32(i + t>>3)
+			field[nf] = uint32(ns)
 			nf += int(mf >> t & 1)
 			ns++
 		}
@@ -265,25 +253,27 @@ func (sc *sepScanner) match(w, valid uint64) (mf, m, mx uint64) {
 	return mf, mf | mc | mx, mx
 }
 
-// scanShort is scanSeparators for a segment shorter than eight bytes,
-// into buffers already grown.
-func scanShort(raw []byte, start int, d Delimiters, sep, field []uint32) (_, _ []uint32, cx bool) {
+// scanShort is scanAll of a segment shorter than eight bytes.
+func scanShort(raw []byte, start int, d Delimiters, sep, field []uint32) (ns, nf int, cx bool) {
 	var buf [8]byte
 	copy(buf[:], raw[start:])
 	var sc sepScanner
 	sc.init(d)
 	mf, m, mx := sc.match(binary.LittleEndian.Uint64(buf[:]), lowBytes<<7&(1<<(8*(len(raw)-start))-1))
+	ns, nf = 1, 1
 	for ; m != 0; m &= m - 1 {
 		t := bits.TrailingZeros64(m)
-		sep = append(sep, uint32(start+t>>3))
+		sep[ns] = uint32(start + t>>3)
 		if mf>>t&1 != 0 {
-			field = append(field, uint32(len(sep)-1))
+			field[nf] = uint32(ns)
+			nf++
 		} else if mx>>t&1 != 0 {
-			field[len(field)-1] |= complexField
+			field[nf-1] |= complexField
 			cx = true
 		}
+		ns++
 	}
-	return sep, field, cx
+	return ns, nf, cx
 }
 
 // indexField indexes the repetitions, components and subcomponents of
