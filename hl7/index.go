@@ -662,20 +662,22 @@ func (x *Index) repetitions(yield func(Repetition) bool) {
 			}
 		}
 	}
-	sep, field := x.sep, x.field
-	for i := range max(x.num-x.lit, 0) {
-		lo := field[i]
+	if x.num <= x.lit {
+		return
+	}
+	sep, field, base := x.sep, x.field[:x.num-x.lit+1], x.base
+	for i := 0; i+1 < len(field); i++ {
+		lo, hi := field[i], field[i+1]&sepMask
 		if lo >= complexField {
 			if !x.complexRepetitions(i, yield) {
 				return
 			}
 			continue
 		}
-		hi := field[i+1] & sepMask
 		if sep[hi]-sep[lo] <= 1 {
 			continue // empty
 		}
-		if !yield(Repetition{x, pack(int(hi-lo), int(lo)), pack(i+x.base, 1), x.cdl}) {
+		if !yield(Repetition{x, pack(int(hi-lo), int(lo)), pack(i+base, 1), x.cdl}) {
 			return
 		}
 	}
