@@ -59,6 +59,10 @@ type Index struct {
 	// as two pairs of offsets from lbase.
 	cbase, lbase uint32
 	ldl          delims // at the literal level
+	// The repetitions that are not empty, listed by the first call of
+	// Repetitions after Build.
+	reps   []repEntry
+	listed bool
 }
 
 // fieldReps locates the nrep repetitions of a complex field in Index.rep.
@@ -87,7 +91,7 @@ func (x *Index) Build(s Segment) {
 	x.rdl, x.cdl, x.sdl = x.dl.at(levelRep), x.dl.at(levelComp), x.dl.at(levelSub)
 	x.sep, x.field, x.fx, x.nf = x.sep[:0], x.field[:0], x.fx[:0], 0
 	x.rep, x.comp, x.leaf = x.rep[:0], x.comp[:0], x.leaf[:0]
-	x.ldl = x.dl.at(levelLiteral)
+	x.ldl, x.listed = x.dl.at(levelLiteral), false
 	x.num, x.base = 0, 1
 	if len(s.raw) <= 3 {
 		return
@@ -641,8 +645,10 @@ func pack(hi, lo int) uint64 { return uint64(hi)<<32 | uint64(uint32(lo)) }
 // every field of the indexed segment, each knowing its position: the
 // repetitions r up to NumReps(f) of the fields f up to NumFields that
 // have a component (NumComps(f, r) > 0). It is the fastest way to read a
-// whole segment: one call for each repetition, whose components are then
-// read inline.
+// whole segment: its first call after Build lists the repetitions (so,
+// unlike the other accessors, it must not be called concurrently on one
+// Index), and the loop over the list and the components of each inline
+// into the reader's loop, with no call for each repetition or component.
 //
 //	for rep := range x.Repetitions() {
 //		p := rep.Position()
@@ -651,41 +657,58 @@ func pack(hi, lo int) uint64 { return uint64(hi)<<32 | uint64(uint32(lo)) }
 //		}
 //	}
 func (x *Index) Repetitions() iter.Seq[Repetition] {
-	return func(yield func(Repetition) bool) { x.repetitions(yield) }
+	// The list of the repetitions is made once, by a call, and the loop
+	// over it is small enough for the compiler to inline with the
+	// reader's body: no call for each repetition.
+	return func(yield func(Repetition) bool) {
+		if !x.listed {
+			x.listRepetitions()
+		}
+		for _, e := range x.reps {
+			if !yield(Repetition{x, e.span, e.pos, e.dl}) {
+				return
+			}
+		}
+	}
 }
 
-func (x *Index) repetitions(yield func(Repetition) bool) {
+// repEntry is a Repetition in Index.reps.
+type repEntry struct {
+	span, pos uint64
+	dl        delims
+}
+
+// listRepetitions lists in x.reps the repetitions Repetitions yields.
+func (x *Index) listRepetitions() {
+	x.listed = true
+	reps := x.reps[:0]
 	if x.header {
 		for n := 1; n <= min(2, x.num); n++ {
-			if len(x.literal(n).raw) > 0 && !yield(Repetition{x, pack(1, int(x.lbase)+2*n-2), pack(n, 1), x.ldl}) {
-				return
+			if len(x.literal(n).raw) > 0 {
+				reps = append(reps, repEntry{pack(1, int(x.lbase)+2*n-2), pack(n, 1), x.ldl})
 			}
 		}
 	}
-	if x.num <= x.lit {
-		return
-	}
-	sep, field, base := x.sep, x.field[:x.num-x.lit+1], x.base
-	for i := 0; i+1 < len(field); i++ {
-		lo, hi := field[i], field[i+1]&sepMask
-		if lo >= complexField {
-			if !x.complexRepetitions(i, yield) {
-				return
+	if x.num > x.lit {
+		sep, field, base := x.sep, x.field[:x.num-x.lit+1], x.base
+		for i := 0; i+1 < len(field); i++ {
+			lo, hi := field[i], field[i+1]&sepMask
+			if lo >= complexField {
+				reps = x.complexRepetitions(i, reps)
+				continue
 			}
-			continue
-		}
-		if sep[hi]-sep[lo] <= 1 {
-			continue // empty
-		}
-		if !yield(Repetition{x, pack(int(hi-lo), int(lo)), pack(i+base, 1), x.cdl}) {
-			return
+			if sep[hi]-sep[lo] <= 1 {
+				continue // empty
+			}
+			reps = append(reps, repEntry{pack(int(hi-lo), int(lo)), pack(i+base, 1), x.cdl})
 		}
 	}
+	x.reps = reps
 }
 
-// complexRepetitions yields the repetitions of field i, which is not
-// plain, and reports whether to go on.
-func (x *Index) complexRepetitions(i int, yield func(Repetition) bool) bool {
+// complexRepetitions appends to reps the repetitions of field i, which is
+// not plain.
+func (x *Index) complexRepetitions(i int, reps []repEntry) []repEntry {
 	f := x.fx[i]
 	for r := range int(f.nrep) {
 		k := int(f.rep) + r
@@ -693,9 +716,7 @@ func (x *Index) complexRepetitions(i int, yield func(Repetition) bool) bool {
 			continue
 		}
 		first, next := int(x.rep[k].child), int(x.rep[k+1].child)
-		if !yield(Repetition{x, pack(next-first, int(x.cbase)+first), pack(i+x.base, r+1), x.cdl}) {
-			return false
-		}
+		reps = append(reps, repEntry{pack(next-first, int(x.cbase)+first), pack(i+x.base, r+1), x.cdl})
 	}
-	return true
+	return reps
 }
