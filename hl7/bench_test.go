@@ -172,8 +172,42 @@ func loadAIRA(tb testing.TB) (msgs [][]byte, size int64) {
 }
 
 // readAllIndexed parses msg into m and reads every component of every
-// repetition of every field through x, returning their total length.
+// repetition of every field with Index.Repetitions, returning their total
+// length.
 func readAllIndexed(m *Message, x *Index, msg []byte) (int, error) {
+	if err := m.Parse(msg); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range m.Segments() {
+		x.Build(s)
+		for rep := range x.Repetitions() {
+			for _, v := range rep.Comps() {
+				n += len(v.Bytes())
+			}
+		}
+	}
+	return n, nil
+}
+
+// readAllComponents is readAllIndexed with Index.Components.
+func readAllComponents(m *Message, x *Index, msg []byte) (int, error) {
+	if err := m.Parse(msg); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range m.Segments() {
+		x.Build(s)
+		for _, v := range x.Components() {
+			n += len(v.Bytes())
+		}
+	}
+	return n, nil
+}
+
+// readAllIndexCalls is readAllIndexed with the Index's counts and Comp
+// for each position.
+func readAllIndexCalls(m *Message, x *Index, msg []byte) (int, error) {
 	if err := m.Parse(msg); err != nil {
 		return 0, err
 	}
@@ -235,7 +269,9 @@ func readAllLenaten(msg []byte) (int, error) {
 }
 
 // BenchmarkFullRead reads every component of every repetition of every
-// field of the 25 AIRA test VXUs: ours through an Index, lazy through the
+// field of the 25 AIRA test VXUs: ours with Index.Repetitions, components
+// with Index.Components, index-calls
+// with the Index's counts and Comp, lazy through the
 // Segment and Value methods, lenaten with github.com/lenaten/hl7.
 func BenchmarkFullRead(b *testing.B) {
 	msgs, size := loadAIRA(b)
@@ -246,6 +282,8 @@ func BenchmarkFullRead(b *testing.B) {
 		read func(msg []byte) (int, error)
 	}{
 		{"ours", func(msg []byte) (int, error) { return readAllIndexed(&m, &x, msg) }},
+		{"components", func(msg []byte) (int, error) { return readAllComponents(&m, &x, msg) }},
+		{"index-calls", func(msg []byte) (int, error) { return readAllIndexCalls(&m, &x, msg) }},
 		{"lazy", func(msg []byte) (int, error) { return readAllLazy(&m, msg) }},
 		{"lenaten", readAllLenaten},
 	}
@@ -276,8 +314,10 @@ func TestFullReadParity(t *testing.T) {
 		a, err1 := readAllIndexed(&m, &x, msg)
 		b, err2 := readAllLazy(&m, msg)
 		c, err3 := readAllLenaten(msg)
-		if err1 != nil || err2 != nil || err3 != nil || a != b || a != c {
-			t.Errorf("message %d: index %d (%v), lazy %d (%v), lenaten %d (%v) bytes", i+1, a, err1, b, err2, c, err3)
+		d, err4 := readAllIndexCalls(&m, &x, msg)
+		e, err5 := readAllComponents(&m, &x, msg)
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil || a != b || a != c || a != d || a != e {
+			t.Errorf("message %d: Repetitions %d (%v), lazy %d (%v), lenaten %d (%v), index calls %d (%v), Components %d (%v) bytes", i+1, a, err1, b, err2, c, err3, d, err4, e, err5)
 		}
 	}
 }

@@ -44,6 +44,10 @@ func (d *Delimiters) isSpecial(c byte) bool {
 // readDelimiters reads the delimiters from a header segment (MSH, FHS or
 // BHS) whose first three bytes are the segment ID.
 func readDelimiters(seg []byte) (Delimiters, error) {
+	if len(seg) >= 8 && string(seg[3:8]) == `|^~\&` && (len(seg) == 8 || seg[8] == '|') {
+		// The usual delimiters, valid and distinct.
+		return Delimiters{Field: '|', Component: '^', Repetition: '~', Escape: '\\', Subcomponent: '&'}, nil
+	}
 	var d Delimiters
 	if len(seg) < 4 {
 		return d, &SyntaxError{Segment: 1, Msg: fmt.Sprintf("%s segment has no field separator", seg)}

@@ -63,6 +63,9 @@ func sameValue(a, b Value) bool {
 // the same value read by the Segment and Value methods, at every position
 // present and one past each, and describes the first difference.
 func diffIndex(x *Index, s Segment) string {
+	if d := diffComponents(x, s); d != "" {
+		return d
+	}
 	if x.NumFields() != s.NumFields() {
 		return fmt.Sprintf("NumFields %d, scanner %d", x.NumFields(), s.NumFields())
 	}
@@ -102,6 +105,108 @@ func diffIndex(x *Index, s Segment) string {
 				}
 			}
 		}
+	}
+	return ""
+}
+
+// diffComponents compares what Index.Components yields with the loop
+// over the scanner's counts that it stands for, and describes the first
+// difference. It also checks that the iteration stops when told.
+func diffComponents(x *Index, s Segment) string {
+	type got struct {
+		p Position
+		v Value
+	}
+	var want []got
+	for f := 1; f <= s.NumFields(); f++ {
+		fv := s.Field(f)
+		for r := 1; r <= fv.NumReps(); r++ {
+			rv := fv.Rep(r)
+			for c := 1; c <= rv.NumComps(); c++ {
+				want = append(want, got{Position{f, r, c}, rv.Comp(c)})
+			}
+		}
+	}
+	if d := diffRepetitions(x, s); d != "" {
+		return d
+	}
+	i := 0
+	for p, v := range x.Components() {
+		if i >= len(want) {
+			return fmt.Sprintf("Components yields %v %q after the last", p, v.raw)
+		}
+		if p != want[i].p || !sameValue(v, want[i].v) {
+			return fmt.Sprintf("Components yields %v %q (level %d), scanner %v %q (level %d)", p, v.raw, v.dl.lvl(), want[i].p, want[i].v.raw, want[i].v.dl.lvl())
+		}
+		i++
+	}
+	if i != len(want) {
+		return fmt.Sprintf("Components yields %d components, scanner %d", i, len(want))
+	}
+	for stop := range min(len(want), 3) {
+		n := 0
+		for range x.Components() {
+			if n == stop {
+				break
+			}
+			n++
+		}
+		if n != stop {
+			return fmt.Sprintf("Components goes on after break at %d", stop)
+		}
+	}
+	return ""
+}
+
+// diffRepetitions compares what Index.Repetitions yields with the
+// scanner's non-empty repetitions and their components, one past the last
+// and at 0 and -1 included.
+func diffRepetitions(x *Index, s Segment) string {
+	type rep struct {
+		p Position
+		v Value
+	}
+	var want []rep
+	for f := 1; f <= s.NumFields(); f++ {
+		fv := s.Field(f)
+		for r := 1; r <= fv.NumReps(); r++ {
+			if fv.Rep(r).NumComps() > 0 {
+				want = append(want, rep{Position{f, r, 0}, fv.Rep(r)})
+			}
+		}
+	}
+	i := 0
+	for got := range x.Repetitions() {
+		p := got.Position()
+		if i >= len(want) || p != want[i].p {
+			return fmt.Sprintf("Repetitions yields %v at %d of %d", p, i, len(want))
+		}
+		rv := want[i].v
+		if got.NumComps() != rv.NumComps() {
+			return fmt.Sprintf("%v: NumComps %d, scanner %d", p, got.NumComps(), rv.NumComps())
+		}
+		n := 0
+		for c, v := range got.Comps() {
+			if n++; c != n || !sameValue(v, rv.Comp(c)) {
+				return fmt.Sprintf("%v: Comps yields %d %q, scanner %d %q", p, c, v.raw, n, rv.Comp(n).raw)
+			}
+		}
+		if n != rv.NumComps() {
+			return fmt.Sprintf("%v: Comps yields %d, scanner %d", p, n, rv.NumComps())
+		}
+		for c := -1; c <= rv.NumComps()+1; c++ {
+			w := Value{}
+			if c > 0 {
+				w = rv.Comp(c)
+			}
+			if !sameValue(got.Comp(c), w) {
+				return fmt.Sprintf("%v.%d: Repetitions %q, scanner %q", p, c, got.Comp(c).raw, w.raw)
+			}
+		}
+		i++
+	}
+	if i != len(want) {
+		return fmt.Sprintf("Repetitions yields %d, scanner %d", i, len(want))
 	}
 	return ""
 }
@@ -215,6 +320,12 @@ func TestIndexZeroAllocs(t *testing.T) {
 						}
 					}
 				}
+			}
+			for _, v := range x.Components() {
+				n += len(v.Bytes())
+			}
+			for rep := range x.Repetitions() {
+				n += len(rep.Comp(rep.NumComps()).Bytes())
 			}
 		}
 	}
