@@ -301,6 +301,7 @@ func (v *Validator) decode(r *Result, check bool) *Result {
 	}
 	d.m, d.res, d.check, d.delims = m, r, check, m.Delimiters()
 	d.base = m.Bytes()
+	d.res.Issues = d.issues[:0] // see finishIssues
 	if check {
 		// Only the header's (and a query's) text is kept.
 		msh := m.MSH().Bytes()
@@ -339,6 +340,7 @@ func offset(base []byte, p *byte) int {
 // release returns d to its validator's pool, keeping its buffers but no
 // reference to the message or the result.
 func (d *decoder) release() {
+	d.finishIssues()
 	d.seqs = d.seqs[:0]
 	d.counts = [10]int{}
 	d.inPlace, d.plainSeg = false, false
@@ -372,6 +374,11 @@ type decoder struct {
 	// tomorrow is the clock's date (UTC midnight) plus one day of tolerance
 	// for senders in other time zones.
 	tomorrow time.Time
+	// issues is room for the message's issues, and txt for the texts of
+	// its data quality detections, kept from message to message (see
+	// finishIssues).
+	issues []Issue
+	txt    texts
 	// birth is the patient's birth date (PID-7), once read.
 	birth time.Time
 	// sent is the message's MSH-7 date, and sent30 and sent1 that date

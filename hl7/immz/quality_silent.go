@@ -43,7 +43,10 @@ func (d *decoder) optional(f fields, seg string, seq int, list []field) {
 	}
 	for _, o := range list {
 		if d.v.sevs.sev[detectionNumber(o.det)] != Accept && f.at(o.n).IsEmpty() {
-			d.detect(o.det, loc(seg, seq, o.n), CodeRequiredFieldMiss, AppRequiredData, o.what+" is missing")
+			if b, ok := d.say(o.det); ok {
+				b.s(o.what).s(" is missing")
+				d.raise(o.det, loc(seg, seq, o.n), CodeRequiredFieldMiss, AppRequiredData)
+			}
 		}
 	}
 }
