@@ -113,23 +113,14 @@ func ParseSeverity(s string) (Severity, error) {
 }
 
 // detectionNumber returns the number of an MQE code ("MQE0087" → 87), or
-// -1 if code is not one.
+// -1 if code is not one. It is small enough to be inlined: with a constant
+// code, as the rules pass, it costs next to nothing.
 func detectionNumber(code string) int {
-	if len(code) != 7 || code[0] != 'M' || code[1] != 'Q' || code[2] != 'E' {
+	if len(code) != 7 || code[0] != 'M' || code[1] != 'Q' || code[2] != 'E' || code[3] != '0' ||
+		code[4]-'0' > 9 || code[5]-'0' > 9 || code[6]-'0' > 9 {
 		return -1
 	}
-	n := 0
-	for i := 3; i < 7; i++ {
-		c := code[i]
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int(c-'0')
-	}
-	if n >= maxDetection {
-		return -1
-	}
-	return n
+	return int(code[4]-'0')*100 + int(code[5]-'0')*10 + int(code[6]-'0')
 }
 
 // Detections returns MQE's detections in code order, with how iis raises
@@ -182,20 +173,34 @@ func newSeverities(cfg map[string]Severity) *severities {
 // detect raises detection det (an MQE code iis implements, see newRules)
 // at l with its effective severity; an Accept severity raises nothing.
 // msg is ERR-8. A text that has to be built is built only for a detection
-// that is raised: see say.
+// that is raised: see say. detect is inlined, so that what is not raised
+// costs a comparison.
 func (d *decoder) detect(det string, l ErrorLocation, code, app int, msg string) {
-	n := detectionNumber(det)
+	if n := ruleNumber(det); d.v.sevs.sev[n] != Accept {
+		d.raised(n, det, l, code, app, msg)
+	}
+}
+
+// raised adds detection det, number n, to the issues, unless its severity
+// is none (det is not a detection).
+func (d *decoder) raised(n int, det string, l ErrorLocation, code, app int, msg string) {
 	sev := d.v.sevs.sev[n]
-	if sev == Accept || sev == 0 {
+	if sev == 0 {
 		return
 	}
 	d.res.Issues = append(d.res.Issues, Issue{Location: l, Code: code, Severity: sev, AppCode: app, Scope: ScopeField,
 		Message: msg, Rule: d.v.sevs.cat.rule[n], Detection: det})
 }
 
+// ruleNumber is detectionNumber for the codes the rules pass, which are
+// MQE codes: inlined, it costs next to nothing. An other string panics.
+func ruleNumber(det string) int {
+	return int(det[4]-'0')*100 + int(det[5]-'0')*10 + int(det[6]-'0')
+}
+
 // on reports whether detection det is raised at all (its severity is not
 // Accept), so that a check whose inputs cost something can be skipped.
-func (d *decoder) on(det string) bool { return d.v.sevs.sev[detectionNumber(det)] != Accept }
+func (d *decoder) on(det string) bool { return d.v.sevs.sev[ruleNumber(det)] != Accept }
 
 // say starts the ERR-8 text of detection det, to be written with the
 // returned builder's methods and raised with raise, and reports whether

@@ -347,6 +347,7 @@ func (d *decoder) release() {
 	d.m, d.res = nil, nil
 	d.base, d.copy = nil, ""
 	d.birth = time.Time{}
+	d.datesSet = false
 	d.v.decoders.Put(d)
 }
 
@@ -393,6 +394,8 @@ type decoder struct {
 		y, day int
 		mo     time.Month
 	}
+	// datesSet is set once startDates has run for the message.
+	datesSet bool
 }
 
 // fields are a segment's fields split once; at(n) is field n.
@@ -670,7 +673,13 @@ func (d *decoder) checkEntry(table *codeset.Table, code string, l ErrorLocation,
 	return codeset.Entry{}, false
 }
 
+// startDates sets the dates the rules compare with from the clock, once a
+// message.
 func (d *decoder) startDates() {
+	if d.datesSet {
+		return // this message's dates are set
+	}
+	d.datesSet = true
 	y, mo, day := d.v.now().Date()
 	if d.today.y == y && d.today.mo == mo && d.today.day == day {
 		return // the pooled decoder's dates are today's

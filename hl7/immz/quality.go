@@ -51,16 +51,34 @@ func (t *tables) indexCVX() {
 
 // cvxNumber returns the number of a 1-3 digit CVX code.
 func cvxNumber(code string) (int, bool) {
-	if len(code) == 0 || len(code) > 3 || !digits(code) {
+	n := 0
+	switch len(code) {
+	case 3:
+		n = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
+		if code[0]-'0' > 9 || code[1]-'0' > 9 || code[2]-'0' > 9 {
+			return 0, false
+		}
+	case 2:
+		n = int(code[0]-'0')*10 + int(code[1]-'0')
+		if code[0]-'0' > 9 || code[1]-'0' > 9 {
+			return 0, false
+		}
+	case 1:
+		n = int(code[0] - '0')
+		if code[0]-'0' > 9 {
+			return 0, false
+		}
+	default:
 		return 0, false
 	}
-	return atoi(code), true
+	return n, true
 }
 
 // lookupCVX returns the data quality rules' view of a CVX code.
 func (t *tables) lookupCVX(code string) (*cvxInfo, bool) {
 	if n, ok := cvxNumber(code); ok {
-		if info := t.cvxByNumber[n]; info != nil && info.code == code {
+		// Digit strings of one number and one length are the same.
+		if info := t.cvxByNumber[n]; info != nil && len(info.code) == len(code) {
 			return info, true
 		}
 		return nil, false
@@ -211,14 +229,20 @@ func (d *decoder) nameQuality(n iis.Name, firstType string, typeL bool, seq int)
 // period (letters outside ASCII are names' too).
 func badName(s string) bool {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= 0x80, c == ' ', c == '-', c == '\'', c == '.':
-		default:
+		if !nameChars[s[i]] {
 			return true
 		}
 	}
 	return false
 }
+
+// nameChars are the bytes a name may have (see badName).
+var nameChars = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 || c == ' ' || c == '-' || c == '\'' || c == '.'
+	}
+	return t
+}()
 
 // raceCode checks a PID-10 race and reports whether the race table has it;
 // an ethnicity sent as a race (or coded in the ethnicity table) is told as
@@ -382,7 +406,7 @@ func (d *decoder) ignored(f hl7.Value, det string, l ErrorLocation, what string)
 // the birth order and multiple birth, and death.
 func (d *decoder) patientQuality(f fields, seq int, p *iis.Patient) {
 	f13 := f.at(13)
-	for r := 1; r <= f13.NumReps(); r++ {
+	for r, n := 1, f13.NumReps(); r <= n; r++ {
 		if ph := d.readXTN(f13.Rep(r)); ph != (iis.Phone{}) {
 			d.phoneQuality(ph, "PID", seq, 13, r, patientPhone)
 			if !d.check {
@@ -435,9 +459,15 @@ func (d *decoder) pd1Quality(f fields, seq int, p *iis.Patient) {
 	}
 }
 
-// unexpectedForMinor are NK1-3 relationships that are not a minor's
-// responsible party.
-var unexpectedForMinor = map[string]bool{"CHD": true, "GCH": true, "NCH": true, "FCH": true, "SCH": true, "SPO": true, "DOM": true, "EME": true, "EMR": true}
+// unexpectedForMinor reports whether an NK1-3 relationship is not one of a
+// minor's responsible party.
+func unexpectedForMinor(rel string) bool {
+	switch rel {
+	case "CHD", "GCH", "NCH", "FCH", "SCH", "SPO", "DOM", "EME", "EMR":
+		return true
+	}
+	return false
+}
 
 // kinQuality checks an NK1 that was accepted: first name, relationship,
 // address and telephone.
@@ -450,29 +480,47 @@ func (d *decoder) kinQuality(f fields, seq int, g iis.Guardian, p *iis.Patient) 
 	switch {
 	case rel == "SEL":
 		d.detect("MQE0087", loc("NK1", seq, 3, 1, 1), CodeApplicationError, AppIllogicalValue, "NK1-3 relationship SEL (self): the patient is not their own next of kin")
-	case unexpectedForMinor[rel] && d.minor(p):
+	case unexpectedForMinor(rel) && d.minor(p):
 		if b, ok := d.say("MQE0485"); ok {
 			b.s("NK1-3 relationship ").q(rel).s(" is unexpected for a patient under 18")
 			d.raise("MQE0485", loc("NK1", seq, 3, 1, 1), CodeApplicationError, AppIllogicalValue)
 		}
 	}
-	if a := d.readXAD(f.at(4).Rep(1)); a != (iis.Address{}) {
-		d.addressQuality(a, "NK1", seq, 4, 1, kinAddress)
+	// An empty field reads as the zero value: the reading is spared.
+	if rep := f.at(4).Rep(1); !rep.IsEmpty() {
+		if a := d.readXAD(rep); a != (iis.Address{}) {
+			d.addressQuality(a, "NK1", seq, 4, 1, kinAddress)
+		}
 	}
-	if ph := d.readXTN(f.at(5).Rep(1)); ph != (iis.Phone{}) {
-		d.phoneQuality(ph, "NK1", seq, 5, 1, kinPhone)
+	if rep := f.at(5).Rep(1); !rep.IsEmpty() {
+		if ph := d.readXTN(rep); ph != (iis.Phone{}) {
+			d.phoneQuality(ph, "NK1", seq, 5, 1, kinPhone)
+		}
 	}
 }
 
-// minor reports whether the patient is under 18 today.
+// minor reports whether the patient is under 18 today (the clock's date,
+// the day before d.tomorrow).
 func (d *decoder) minor(p *iis.Patient) bool {
-	return !p.BirthDate.IsZero() && ageYears(p.BirthDate, d.tomorrow.AddDate(0, 0, -1)) < 18
+	if p.BirthDate.IsZero() {
+		return false
+	}
+	y, m, day := p.BirthDate.Date()
+	return age(y, m, day, d.today.y, d.today.mo, d.today.day) < 18
 }
 
 // ageYears is the age in whole years on date at of someone born on birth.
 func ageYears(birth, at time.Time) int {
-	y := at.Year() - birth.Year()
-	if at.Month() < birth.Month() || at.Month() == birth.Month() && at.Day() < birth.Day() {
+	by, bm, bd := birth.Date()
+	ay, am, ad := at.Date()
+	return age(by, bm, bd, ay, am, ad)
+}
+
+// age is the age in whole years on date ay-am-ad of someone born on
+// by-bm-bd.
+func age(by int, bm time.Month, bd, ay int, am time.Month, ad int) int {
+	y := ay - by
+	if am < bm || am == bm && ad < bd {
 		y--
 	}
 	return y

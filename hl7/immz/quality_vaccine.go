@@ -123,7 +123,7 @@ func (d *decoder) rxaDates(seq int, v *iis.Vaccination, p *iis.Patient, lot bool
 	switch {
 	case !v.Historical && at.Before(d.sent30):
 		d.detect("MQE0327", loc("RXA", seq, 9), CodeApplicationError, AppIllogicalValue, "RXA-9 says administered (00), but RXA-3 is more than 30 days before the message: is it a historical record (01)?")
-	case v.Historical && d.v.tab.informationSource.Contains(v.InformationSource.Code) && lot && !at.Before(d.sent1):
+	case v.Historical && lot && !at.Before(d.sent1) && d.v.tab.informationSource.Contains(v.InformationSource.Code):
 		d.detect("MQE0329", loc("RXA", seq, 9), CodeApplicationError, AppIllogicalValue, "RXA-9 says historical, but the dose has a lot number and was given the day of the message: was it administered here (00)?")
 	}
 }
@@ -220,14 +220,34 @@ func inList(list, s string) bool {
 	return false
 }
 
-// placeholderLot reports whether an upper-case lot number is a value sent
-// instead of one.
-func placeholderLot(up string) bool {
-	switch up {
+// placeholderLot reports whether a lot number, in any case, is a value
+// sent instead of one.
+func placeholderLot(lot string) bool {
+	var buf [7]byte
+	if len(lot) > len(buf) {
+		return false
+	}
+	for i := 0; i < len(lot); i++ {
+		buf[i] = upperASCII(lot[i])
+	}
+	switch string(buf[:len(lot)]) {
 	case "NA", "N/A", "UNK", "UNKNOWN", "NONE", "0", "999", "?":
 		return true
 	}
 	return false
+}
+
+// upperASCII returns c in upper case if it is an ASCII letter.
+func upperASCII(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		c -= 'a' - 'A'
+	}
+	return c
+}
+
+// lotPrefix reports whether a lot number starts with "LOT", in any case.
+func lotPrefix(lot string) bool {
+	return len(lot) >= 3 && upperASCII(lot[0]) == 'L' && upperASCII(lot[1]) == 'O' && upperASCII(lot[2]) == 'T'
 }
 
 // lotQuality checks RXA-15: present for a dose given now, one, and shaped
@@ -235,7 +255,7 @@ func placeholderLot(up string) bool {
 func (d *decoder) lotQuality(f fields, seq int, v *iis.Vaccination, administered bool) int {
 	f15 := f.at(15)
 	n, first := 0, ""
-	for r := 1; r <= f15.NumReps(); r++ {
+	for r, reps := 1, f15.NumReps(); r <= reps; r++ {
 		if lot := d.text(f15.Rep(r)); lot != "" {
 			if n++; n == 1 {
 				first = lot
@@ -246,18 +266,18 @@ func (d *decoder) lotQuality(f fields, seq int, v *iis.Vaccination, administered
 		}
 	}
 	l := loc("RXA", seq, 15)
-	switch up := strings.ToUpper(first); {
+	switch {
 	case n == 0:
 		if administered {
 			d.detect("MQE0339", l, CodeRequiredFieldMiss, AppRequiredData, "RXA-15 lot number is missing for an administered dose")
 		}
 		return 0
-	case placeholderLot(up):
+	case placeholderLot(first):
 		if b, ok := d.say("MQE0338"); ok {
 			b.s("RXA-15 lot number ").q(first).s(" is a placeholder, not a lot number")
 			d.raise("MQE0338", l, CodeDataType, AppInvalidValue)
 		}
-	case strings.HasPrefix(up, "LOT"):
+	case lotPrefix(first):
 		if b, ok := d.say("MQE0592"); ok {
 			b.s("RXA-15 lot number ").q(first).s(" starts with \"LOT\"; send the lot number only")
 			d.raise("MQE0592", l, CodeDataType, AppInvalidValue)
