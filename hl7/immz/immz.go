@@ -348,6 +348,8 @@ func (d *decoder) release() {
 	d.base, d.copy = nil, ""
 	d.birth = time.Time{}
 	d.datesSet = false
+	clear(d.vis) // no reference to the message kept
+	d.vis = d.vis[:0]
 	d.v.decoders.Put(d)
 }
 
@@ -380,6 +382,8 @@ type decoder struct {
 	// finishIssues).
 	issues []Issue
 	txt    texts
+	// vis holds the VIS records of the message's dose groups (see visOf).
+	vis []visCheck
 	// birth is the patient's birth date (PID-7), once read.
 	birth time.Time
 	// sent is the message's MSH-7 date, and sent30 and sent1 that date

@@ -8,8 +8,9 @@ import (
 	"github.com/iisproject/iis/codeset"
 )
 
-// visCheck is what a dose group's OBX said of one VIS (tied by OBX-4),
-// kept small: the groups of Check live on the stack. Dates are days since
+// visCheck is what a dose group's OBX said of one VIS (tied by OBX-4).
+// The records are kept in the decoder (decoder.vis), not in the groups,
+// which they would make larger to clear and copy. Dates are days since
 // 1970 (0: none).
 type visCheck struct {
 	sub                           string
@@ -38,21 +39,30 @@ func timeOf(day int32) time.Time {
 // maxVIS bounds the VIS a dose group is checked for.
 const maxVIS = 4
 
-// visOf returns the VIS record of OBX-4 sub-ID sub, or nil when the group
-// has maxVIS already.
-func (g *group) visOf(sub string, seq int) *visCheck {
-	for i := 0; i < g.nvis; i++ {
-		if g.visq[i].sub == sub {
-			return &g.visq[i]
+// visOf returns the VIS record of group g for OBX-4 sub-ID sub, or nil
+// when the group has maxVIS already. A group's records are together in
+// d.vis: a group's OBX come before the next group's.
+func (d *decoder) visOf(g *group, sub string, seq int) *visCheck {
+	list := d.visList(g)
+	for i := range list {
+		if list[i].sub == sub {
+			return &list[i]
 		}
 	}
 	if g.nvis == maxVIS {
 		return nil
 	}
-	g.visq[g.nvis] = visCheck{sub: sub, seq: int32(seq)}
+	if int(g.vis0+g.nvis) != len(d.vis) { // another group's came between
+		d.vis = append(d.vis, list...)
+		g.vis0 = int32(len(d.vis)) - g.nvis
+	}
+	d.vis = append(d.vis, visCheck{sub: sub, seq: int32(seq)})
 	g.nvis++
-	return &g.visq[g.nvis-1]
+	return &d.vis[len(d.vis)-1]
 }
+
+// visList returns the VIS records of group g.
+func (d *decoder) visList(g *group) []visCheck { return d.vis[g.vis0 : g.vis0+g.nvis] }
 
 // rxaQuality checks an RXA's dates, vaccine, units, lots and manufacturer
 // against each other, the patient and the code tables.
@@ -410,7 +420,7 @@ func (d *decoder) fundingQuality(seq int, g *group, e codeset.Entry) {
 // visObservation notes a VIS observation (document, vaccine type,
 // published or presented date) of group g, checking its value.
 func (d *decoder) visObservation(o iis.Observation, seq int, g *group) {
-	vc := g.visOf(o.SubID, seq)
+	vc := d.visOf(g, o.SubID, seq)
 	if vc == nil {
 		return
 	}
@@ -497,8 +507,9 @@ func (d *decoder) groupQuality(g *group) {
 		d.detect("MQE0542", loc("RXA", g.rxaSeq, 0), CodeRequiredFieldMiss, AppRequiredObservation, "No VIS is reported for an administered dose (OBX 69764-9 or 30956-7 with 29768-9 and 29769-7)")
 		return
 	}
-	for i := 0; i < g.nvis; i++ {
-		d.visQuality(&g.visq[i], g.adminAt)
+	list := d.visList(g)
+	for i := range list {
+		d.visQuality(&list[i], g.adminAt)
 	}
 }
 

@@ -41,13 +41,12 @@ type group struct {
 	administered bool
 	// The data quality rules' notes (see quality_vaccine.go): the date
 	// given, whether the eligibility is VFC and the funding private stock,
-	// and the VIS reported.
+	// and the VIS reported (decoder.vis[vis0:vis0+nvis], see visOf).
 	adminAt           time.Time
 	vfc, privateStock bool
 	fundingSeq        int
 	funded            bool // a 30963-3 funding source was sent
-	nvis              int
-	visq              [maxVIS]visCheck
+	vis0, nvis        int32
 }
 
 // vxu decodes and validates a VXU^V04:
