@@ -680,7 +680,9 @@ func (d *decoder) rxa(s hl7.Segment, fb *fieldBuf, seq int, g *group, v *iis.Vac
 	v.Action = d.text(f.at(21))
 	switch {
 	case v.Action == "":
-		d.detect("MQE0235", loc("RXA", seq, 21), CodeRequiredFieldMiss, AppRequiredData, "RXA-21 action code is missing; recorded as A (add)")
+		if d.on("MQE0235") { // silent by default: spare its location
+			d.detect("MQE0235", loc("RXA", seq, 21), CodeRequiredFieldMiss, AppRequiredData, "RXA-21 action code is missing; recorded as A (add)")
+		}
 		v.Action = "A"
 	case !d.v.tab.actionCode.Contains(v.Action):
 		d.warn(loc("RXA", seq, 21), CodeTableValueNotFound, AppTableValueNotFound, "RXA-21 action code "+quote(v.Action)+" is not A, U or D; recorded as A", "RXA-21 table")
