@@ -3,8 +3,10 @@ package immz
 import (
 	_ "embed"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Accept is MQE's ACCEPT severity: the detection is recorded nowhere — the
@@ -45,6 +47,9 @@ type Detection struct {
 type catalog struct {
 	list  []Detection
 	index [maxDetection]int16 // code number → position in list + 1
+	// rule is the name of the data quality rule (newRules) that raises
+	// each detection, by code number: detect's lookup, without hashing.
+	rule [maxDetection]string
 }
 
 var loadCatalog = sync.OnceValue(func() *catalog {
@@ -74,6 +79,7 @@ var loadCatalog = sync.OnceValue(func() *catalog {
 		}
 		c.list = append(c.list, d)
 		c.index[n] = int16(len(c.list))
+		c.rule[n] = newRules[d.Code]
 	}
 	return c
 })
@@ -107,23 +113,14 @@ func ParseSeverity(s string) (Severity, error) {
 }
 
 // detectionNumber returns the number of an MQE code ("MQE0087" → 87), or
-// -1 if code is not one.
+// -1 if code is not one. It is small enough to be inlined: with a constant
+// code, as the rules pass, it costs next to nothing.
 func detectionNumber(code string) int {
-	if len(code) != 7 || code[0] != 'M' || code[1] != 'Q' || code[2] != 'E' {
+	if len(code) != 7 || code[0] != 'M' || code[1] != 'Q' || code[2] != 'E' || code[3] != '0' ||
+		code[4]-'0' > 9 || code[5]-'0' > 9 || code[6]-'0' > 9 {
 		return -1
 	}
-	n := 0
-	for i := 3; i < 7; i++ {
-		c := code[i]
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int(c-'0')
-	}
-	if n >= maxDetection {
-		return -1
-	}
-	return n
+	return int(code[4]-'0')*100 + int(code[5]-'0')*10 + int(code[6]-'0')
 }
 
 // Detections returns MQE's detections in code order, with how iis raises
@@ -148,14 +145,15 @@ type severities struct {
 	// silent is set when a detection silent by default (Accept) is given
 	// a severity: only then do the silent detections' checks run.
 	silent bool
+	cat    *catalog
 }
 
 // newSeverities resolves the configured severities over the defaults.
 // Unknown codes and settings of rejecting detections are ignored (Config
 // documents it; package facility validates before storing).
 func newSeverities(cfg map[string]Severity) *severities {
-	s := &severities{}
-	for _, d := range loadCatalog().list {
+	s := &severities{cat: loadCatalog()}
+	for _, d := range s.cat.list {
 		s.sev[detectionNumber(d.Code)] = d.Default
 	}
 	for code, sev := range cfg {
@@ -174,19 +172,125 @@ func newSeverities(cfg map[string]Severity) *severities {
 
 // detect raises detection det (an MQE code iis implements, see newRules)
 // at l with its effective severity; an Accept severity raises nothing.
-// msg is ERR-8.
+// msg is ERR-8. A text that has to be built is built only for a detection
+// that is raised: see say. detect is inlined, so that what is not raised
+// costs a comparison.
 func (d *decoder) detect(det string, l ErrorLocation, code, app int, msg string) {
-	sev := d.v.sevs.sev[detectionNumber(det)]
-	if sev == Accept || sev == 0 {
+	if n := ruleNumber(det); d.v.sevs.sev[n] != Accept {
+		d.raised(n, det, l, code, app, msg)
+	}
+}
+
+// raised adds detection det, number n, to the issues, unless its severity
+// is none (det is not a detection).
+func (d *decoder) raised(n int, det string, l ErrorLocation, code, app int, msg string) {
+	sev := d.v.sevs.sev[n]
+	if sev == 0 {
 		return
 	}
 	d.res.Issues = append(d.res.Issues, Issue{Location: l, Code: code, Severity: sev, AppCode: app, Scope: ScopeField,
-		Message: msg, Rule: newRules[det], Detection: det})
+		Message: msg, Rule: d.v.sevs.cat.rule[n], Detection: det})
+}
+
+// ruleNumber is detectionNumber for the codes the rules pass, which are
+// MQE codes: inlined, it costs next to nothing. An other string panics.
+func ruleNumber(det string) int {
+	return int(det[4]-'0')*100 + int(det[5]-'0')*10 + int(det[6]-'0')
 }
 
 // on reports whether detection det is raised at all (its severity is not
 // Accept), so that a check whose inputs cost something can be skipped.
-func (d *decoder) on(det string) bool { return d.v.sevs.sev[detectionNumber(det)] != Accept }
+func (d *decoder) on(det string) bool { return d.v.sevs.sev[ruleNumber(det)] != Accept }
+
+// say starts the ERR-8 text of detection det, to be written with the
+// returned builder's methods and raised with raise, and reports whether
+// det is raised at all: a silent detection's text is never built.
+//
+//	if b, ok := d.say("MQE0304"); ok {
+//		b.s("RXA-5 CPT code ").q(v.CPT).s(" is not a vaccine CPT code")
+//		d.raise("MQE0304", l, CodeTableValueNotFound, AppTableValueNotFound)
+//	}
+func (d *decoder) say(det string) (*texts, bool) {
+	if !d.on(det) {
+		return nil, false
+	}
+	d.txt.start = len(d.txt.buf)
+	return &d.txt, true
+}
+
+// raise raises det, as detect does, with the text built since say.
+func (d *decoder) raise(det string, l ErrorLocation, code, app int) {
+	n := len(d.res.Issues)
+	d.detect(det, l, code, app, "")
+	if len(d.res.Issues) == n {
+		d.txt.buf = d.txt.buf[:d.txt.start]
+		return
+	}
+	d.txt.refs = append(d.txt.refs, textRef{issue: int32(n), start: int32(d.txt.start), end: int32(len(d.txt.buf))})
+}
+
+// texts holds the ERR-8 texts the data quality rules build for one
+// message, in one buffer that the decoder keeps from message to message:
+// once the message is decoded, they become one string (finishIssues),
+// not one string (and one quoted copy of each value) apiece.
+type texts struct {
+	buf   []byte
+	start int       // of the text being built
+	refs  []textRef // the texts built, in buf
+}
+
+// textRef is where the text of issue number issue is in texts.buf.
+type textRef struct{ issue, start, end int32 }
+
+// s appends s to the text.
+func (t *texts) s(s string) *texts {
+	t.buf = append(t.buf, s...)
+	return t
+}
+
+// q appends s quoted, as quote does.
+func (t *texts) q(s string) *texts {
+	if s == "" {
+		t.buf = append(t.buf, "(empty)"...)
+	} else {
+		t.buf = strconv.AppendQuote(t.buf, s)
+	}
+	return t
+}
+
+// date appends a date as YYYYMMDD.
+func (t *texts) date(at time.Time) *texts {
+	t.buf = at.AppendFormat(t.buf, "20060102")
+	return t
+}
+
+// n appends an integer, as itoa does (0 is "").
+func (t *texts) n(i int) *texts {
+	if i != 0 {
+		t.buf = strconv.AppendInt(t.buf, int64(i), 10)
+	}
+	return t
+}
+
+// finishIssues gives the Result its own copy of the issues, which were
+// gathered in the decoder's buffer, and their built texts, in one string.
+func (d *decoder) finishIssues() {
+	r := d.res
+	if len(r.Issues) > 0 {
+		d.issues = r.Issues[:0]
+		r.Issues = append(make([]Issue, 0, len(r.Issues)), r.Issues...)
+		clear(d.issues[:len(r.Issues)]) // no reference to the message kept
+		if len(d.txt.refs) > 0 {
+			all := string(d.txt.buf)
+			for _, ref := range d.txt.refs {
+				r.Issues[ref.issue].Message = all[ref.start:ref.end]
+			}
+		}
+	} else {
+		r.Issues = nil
+	}
+	d.txt.buf, d.txt.refs = d.txt.buf[:0], d.txt.refs[:0]
+}
 
 // classify sets the detection of an issue raised by one of iis's own rules
 // and applies the facility's severity for it, unless it rejects. It

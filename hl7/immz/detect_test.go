@@ -1,6 +1,7 @@
 package immz
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -375,5 +376,48 @@ func TestNewerVISEdition(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("published %s: %v, want %v", tc.published, got, tc.want)
 		}
+	}
+}
+
+// TestResultsOwnTheirIssues: the decoder gathers issues and builds their
+// texts in buffers it reuses from message to message; a Result keeps its
+// own. Every corpus message and 200 synthetic ones are checked and decoded
+// by one validator, one after the other, and each Result is then compared
+// with the Result a fresh validator gives for that message alone.
+func TestResultsOwnTheirIssues(t *testing.T) {
+	var msgs [][]byte
+	corpus := corpusMessages(t)
+	for _, name := range slices.Sorted(maps.Keys(corpus)) {
+		msgs = append(msgs, corpus[name])
+	}
+	msgs = append(msgs, benchMessages(t)[:200]...)
+	shared := New(Config{Now: testNow})
+	var checked, decoded []*Result
+	for _, raw := range msgs {
+		checked = append(checked, shared.Check(raw))
+		decoded = append(decoded, shared.Decode(raw))
+	}
+	raised := 0
+	for i, raw := range msgs {
+		alone := New(Config{Now: testNow})
+		for _, c := range []struct {
+			name      string
+			got, want *Result
+		}{{"Check", checked[i], alone.Check(raw)}, {"Decode", decoded[i], alone.Decode(raw)}} {
+			if len(c.got.Issues) != len(c.want.Issues) {
+				t.Fatalf("message %d: %s: %d issues, alone %d", i, c.name, len(c.got.Issues), len(c.want.Issues))
+			}
+			for j := range c.got.Issues {
+				if c.got.Issues[j] != c.want.Issues[j] {
+					t.Fatalf("message %d: %s: issue %d\n got   %+v\n alone %+v", i, c.name, j, c.got.Issues[j], c.want.Issues[j])
+				}
+				if c.got.Issues[j].Detection != "" && strings.ContainsRune(c.got.Issues[j].Message, '"') {
+					raised++ // a built text quoting a value
+				}
+			}
+		}
+	}
+	if raised == 0 {
+		t.Fatal("no data quality issue with a built text: the test proves nothing")
 	}
 }

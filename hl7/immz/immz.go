@@ -301,6 +301,7 @@ func (v *Validator) decode(r *Result, check bool) *Result {
 	}
 	d.m, d.res, d.check, d.delims = m, r, check, m.Delimiters()
 	d.base = m.Bytes()
+	d.res.Issues = d.issues[:0] // see finishIssues
 	if check {
 		// Only the header's (and a query's) text is kept.
 		msh := m.MSH().Bytes()
@@ -339,12 +340,16 @@ func offset(base []byte, p *byte) int {
 // release returns d to its validator's pool, keeping its buffers but no
 // reference to the message or the result.
 func (d *decoder) release() {
+	d.finishIssues()
 	d.seqs = d.seqs[:0]
 	d.counts = [10]int{}
 	d.inPlace, d.plainSeg = false, false
 	d.m, d.res = nil, nil
 	d.base, d.copy = nil, ""
 	d.birth = time.Time{}
+	d.datesSet = false
+	clear(d.vis) // no reference to the message kept
+	d.vis = d.vis[:0]
 	d.v.decoders.Put(d)
 }
 
@@ -372,6 +377,13 @@ type decoder struct {
 	// tomorrow is the clock's date (UTC midnight) plus one day of tolerance
 	// for senders in other time zones.
 	tomorrow time.Time
+	// issues is room for the message's issues, and txt for the texts of
+	// its data quality detections, kept from message to message (see
+	// finishIssues).
+	issues []Issue
+	txt    texts
+	// vis holds the VIS records of the message's dose groups (see visOf).
+	vis []visCheck
 	// birth is the patient's birth date (PID-7), once read.
 	birth time.Time
 	// sent is the message's MSH-7 date, and sent30 and sent1 that date
@@ -386,6 +398,8 @@ type decoder struct {
 		y, day int
 		mo     time.Month
 	}
+	// datesSet is set once startDates has run for the message.
+	datesSet bool
 }
 
 // fields are a segment's fields split once; at(n) is field n.
@@ -663,7 +677,13 @@ func (d *decoder) checkEntry(table *codeset.Table, code string, l ErrorLocation,
 	return codeset.Entry{}, false
 }
 
+// startDates sets the dates the rules compare with from the clock, once a
+// message.
 func (d *decoder) startDates() {
+	if d.datesSet {
+		return // this message's dates are set
+	}
+	d.datesSet = true
 	y, mo, day := d.v.now().Date()
 	if d.today.y == y && d.today.mo == mo && d.today.day == day {
 		return // the pooled decoder's dates are today's

@@ -51,16 +51,34 @@ func (t *tables) indexCVX() {
 
 // cvxNumber returns the number of a 1-3 digit CVX code.
 func cvxNumber(code string) (int, bool) {
-	if len(code) == 0 || len(code) > 3 || !digits(code) {
+	n := 0
+	switch len(code) {
+	case 3:
+		n = int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0')
+		if code[0]-'0' > 9 || code[1]-'0' > 9 || code[2]-'0' > 9 {
+			return 0, false
+		}
+	case 2:
+		n = int(code[0]-'0')*10 + int(code[1]-'0')
+		if code[0]-'0' > 9 || code[1]-'0' > 9 {
+			return 0, false
+		}
+	case 1:
+		n = int(code[0] - '0')
+		if code[0]-'0' > 9 {
+			return 0, false
+		}
+	default:
 		return 0, false
 	}
-	return atoi(code), true
+	return n, true
 }
 
 // lookupCVX returns the data quality rules' view of a CVX code.
 func (t *tables) lookupCVX(code string) (*cvxInfo, bool) {
 	if n, ok := cvxNumber(code); ok {
-		if info := t.cvxByNumber[n]; info != nil && info.code == code {
+		// Digit strings of one number and one length are the same.
+		if info := t.cvxByNumber[n]; info != nil && len(info.code) == len(code) {
 			return info, true
 		}
 		return nil, false
@@ -104,7 +122,10 @@ func (d *decoder) deprecated(table *codeset.Table, code string, l ErrorLocation,
 		return
 	}
 	if e, ok := table.Lookup(code); ok && e.Status == "Deprecated" {
-		d.detect(det, l, CodeTableValueNotFound, AppInvalidValue, what+" "+quote(code)+" is a deprecated code; send its current equivalent")
+		if b, ok := d.say(det); ok {
+			b.s(what).s(" ").q(code).s(" is a deprecated code; send its current equivalent")
+			d.raise(det, l, CodeTableValueNotFound, AppInvalidValue)
+		}
 	}
 }
 
@@ -113,17 +134,26 @@ func (d *decoder) headerQuality(ts string, t time.Time) {
 	d.startDates()
 	l := loc("MSH", 1, 7)
 	if t.After(d.tomorrow) {
-		d.detect("MQE0015", l, CodeApplicationError, AppIllogicalDate, "MSH-7 date/time of message "+quote(ts)+" is in the future")
+		if b, ok := d.say("MQE0015"); ok {
+			b.s("MSH-7 date/time of message ").q(ts).s(" is in the future")
+			d.raise("MQE0015", l, CodeApplicationError, AppIllogicalDate)
+		}
 	}
 	core, zone := ts, indexSign(ts)
 	if zone >= 0 {
 		core = ts[:zone]
 	}
 	if len(core) < 12 { // YYYYMMDDHHMM at least
-		d.detect("MQE0526", l, CodeDataType, AppInvalidDate, "MSH-7 date/time of message "+quote(ts)+" has no time of day (YYYYMMDDHHMM[SS][+/-ZZZZ])")
+		if b, ok := d.say("MQE0526"); ok {
+			b.s("MSH-7 date/time of message ").q(ts).s(" has no time of day (YYYYMMDDHHMM[SS][+/-ZZZZ])")
+			d.raise("MQE0526", l, CodeDataType, AppInvalidDate)
+		}
 	}
 	if zone < 0 {
-		d.detect("MQE0527", l, CodeDataType, AppInvalidDate, "MSH-7 date/time of message "+quote(ts)+" has no time zone offset (+/-ZZZZ)")
+		if b, ok := d.say("MQE0527"); ok {
+			b.s("MSH-7 date/time of message ").q(ts).s(" has no time zone offset (+/-ZZZZ)")
+			d.raise("MQE0527", l, CodeDataType, AppInvalidDate)
+		}
 	}
 	if d.on("MQE0556") && d.res.Header.SendingOrganization == (iis.Organization{}) {
 		d.detect("MQE0556", loc("MSH", 1, 22), CodeRequiredFieldMiss, AppRequiredData, "MSH-22 sending responsible organization is missing")
@@ -187,7 +217,10 @@ func (d *decoder) nameQuality(n iis.Name, firstType string, typeL bool, seq int)
 		d.detect("MQE0516", loc("PID", seq, 5, 1, 7), CodeApplicationError, AppInvalidValue, "PID-5 name type (XPN-7) of the patient's name is not L (legal)")
 	}
 	if firstType != "" && firstType != "L" && !d.v.tab.nameType.Contains(firstType) { // L: in the table
-		d.detect("MQE0409", loc("PID", seq, 5, 1, 7), CodeTableValueNotFound, AppTableValueNotFound, "PID-5 name type "+quote(firstType)+" is not in HL7 table 0200")
+		if b, ok := d.say("MQE0409"); ok {
+			b.s("PID-5 name type ").q(firstType).s(" is not in HL7 table 0200")
+			d.raise("MQE0409", loc("PID", seq, 5, 1, 7), CodeTableValueNotFound, AppTableValueNotFound)
+		}
 	}
 }
 
@@ -196,14 +229,20 @@ func (d *decoder) nameQuality(n iis.Name, firstType string, typeL bool, seq int)
 // period (letters outside ASCII are names' too).
 func badName(s string) bool {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= 0x80, c == ' ', c == '-', c == '\'', c == '.':
-		default:
+		if !nameChars[s[i]] {
 			return true
 		}
 	}
 	return false
 }
+
+// nameChars are the bytes a name may have (see badName).
+var nameChars = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 || c == ' ' || c == '-' || c == '\'' || c == '.'
+	}
+	return t
+}()
 
 // raceCode checks a PID-10 race and reports whether the race table has it;
 // an ethnicity sent as a race (or coded in the ethnicity table) is told as
@@ -234,12 +273,18 @@ func (d *decoder) codeOf(table, other *codeset.Table, code string, l ErrorLocati
 	}
 	if e, ok := table.Lookup(code); ok {
 		if e.Status == "Deprecated" {
-			d.detect(deprecated, l, CodeTableValueNotFound, AppInvalidValue, what+" "+quote(code)+" is a deprecated code; send its current equivalent")
+			if b, ok := d.say(deprecated); ok {
+				b.s(what).s(" ").q(code).s(" is a deprecated code; send its current equivalent")
+				d.raise(deprecated, l, CodeTableValueNotFound, AppInvalidValue)
+			}
 		}
 		return true
 	}
 	if other.Contains(code) {
-		d.detect(otherDet, l, CodeTableValueNotFound, AppInvalidValue, what+" "+quote(code)+" is "+otherWhy+" - value ignored")
+		if b, ok := d.say(otherDet); ok {
+			b.s(what).s(" ").q(code).s(" is ").s(otherWhy).s(" - value ignored")
+			d.raise(otherDet, l, CodeTableValueNotFound, AppInvalidValue)
+		}
 		return false
 	}
 	return d.checkCode(table, code, l, what, rule)
@@ -270,20 +315,35 @@ func (d *decoder) addressQuality(a iis.Address, seg string, seq, field, r int, d
 	switch {
 	case det.state == "" || a.State == "" || !us:
 	case len(a.State) != 2 || !upper(a.State[0]) || !upper(a.State[1]):
-		d.detect(det.stateFormat, loc(seg, seq, field, r, 4), CodeDataType, AppInvalidValue, det.field+" state "+quote(a.State)+" is not a two-letter USPS code")
+		if b, ok := d.say(det.stateFormat); ok {
+			b.s(det.field).s(" state ").q(a.State).s(" is not a two-letter USPS code")
+			d.raise(det.stateFormat, loc(seg, seq, field, r, 4), CodeDataType, AppInvalidValue)
+		}
 	case !d.v.tab.state.Contains(a.State):
-		d.detect(det.state, loc(seg, seq, field, r, 4), CodeTableValueNotFound, AppTableValueNotFound, det.field+" state "+quote(a.State)+" is not a USPS state or territory code")
+		if b, ok := d.say(det.state); ok {
+			b.s(det.field).s(" state ").q(a.State).s(" is not a USPS state or territory code")
+			d.raise(det.state, loc(seg, seq, field, r, 4), CodeTableValueNotFound, AppTableValueNotFound)
+		}
 	}
 	if det.zip != "" && a.Zip != "" && us && !validZip(a.Zip) {
-		d.detect(det.zip, loc(seg, seq, field, r, 5), CodeApplicationError, AppInvalidValue, det.field+" ZIP code "+quote(a.Zip)+" is not a valid US ZIP code (5 or 9 digits)")
+		if b, ok := d.say(det.zip); ok {
+			b.s(det.field).s(" ZIP code ").q(a.Zip).s(" is not a valid US ZIP code (5 or 9 digits)")
+			d.raise(det.zip, loc(seg, seq, field, r, 5), CodeApplicationError, AppInvalidValue)
+		}
 	}
 	switch {
 	case a.Type == "":
 	case a.Type == "BA":
-		d.detect(det.badAddress, loc(seg, seq, field, r, 7), CodeApplicationError, AppInvalidValue, det.field+" address is marked BA (bad address)")
+		if b, ok := d.say(det.badAddress); ok {
+			b.s(det.field).s(" address is marked BA (bad address)")
+			d.raise(det.badAddress, loc(seg, seq, field, r, 7), CodeApplicationError, AppInvalidValue)
+		}
 	case a.Type == "H" || a.Type == "L" || a.Type == "M" || a.Type == "P": // the usual types, in the table
 	case !d.v.tab.addressType.Contains(a.Type):
-		d.detect(det.addrType, loc(seg, seq, field, r, 7), CodeTableValueNotFound, AppTableValueNotFound, det.field+" address type "+quote(a.Type)+" is not in HL7 table 0190")
+		if b, ok := d.say(det.addrType); ok {
+			b.s(det.field).s(" address type ").q(a.Type).s(" is not in HL7 table 0190")
+			d.raise(det.addrType, loc(seg, seq, field, r, 7), CodeTableValueNotFound, AppTableValueNotFound)
+		}
 	}
 }
 
@@ -302,10 +362,16 @@ var (
 func (d *decoder) phoneQuality(ph iis.Phone, seg string, seq, field, r int, det phoneDetections) {
 	// PRN and PH, the usual use and equipment, are in the tables.
 	if det.use != "" && ph.Use != "" && ph.Use != "PRN" && !d.v.tab.telecomUse.Contains(ph.Use) {
-		d.detect(det.use, loc(seg, seq, field, r, 2), CodeTableValueNotFound, AppTableValueNotFound, det.field+" telecommunication use "+quote(ph.Use)+" is not in HL7 table 0201")
+		if b, ok := d.say(det.use); ok {
+			b.s(det.field).s(" telecommunication use ").q(ph.Use).s(" is not in HL7 table 0201")
+			d.raise(det.use, loc(seg, seq, field, r, 2), CodeTableValueNotFound, AppTableValueNotFound)
+		}
 	}
 	if det.equipment != "" && ph.Equipment != "" && ph.Equipment != "PH" && !d.v.tab.telecomEquipment.Contains(ph.Equipment) {
-		d.detect(det.equipment, loc(seg, seq, field, r, 3), CodeTableValueNotFound, AppTableValueNotFound, det.field+" telecommunication equipment "+quote(ph.Equipment)+" is not in HL7 table 0202")
+		if b, ok := d.say(det.equipment); ok {
+			b.s(det.field).s(" telecommunication equipment ").q(ph.Equipment).s(" is not in HL7 table 0202")
+			d.raise(det.equipment, loc(seg, seq, field, r, 3), CodeTableValueNotFound, AppTableValueNotFound)
+		}
 	}
 	if ph.Use == "NET" || ph.Equipment == "Internet" || ph.Email != "" || ph.Local == "" && ph.Area == "" {
 		return // no telephone number to check
@@ -313,9 +379,15 @@ func (d *decoder) phoneQuality(ph iis.Phone, seg string, seq, field, r int, det 
 	local := strings.ReplaceAll(ph.Local, "-", "")
 	switch {
 	case ph.Area == "" && ph.Local != "":
-		d.detect(det.incomplete, loc(seg, seq, field, r, 6), CodeRequiredFieldMiss, AppRequiredData, det.field+" telephone number has no area code (XTN-6)")
+		if b, ok := d.say(det.incomplete); ok {
+			b.s(det.field).s(" telephone number has no area code (XTN-6)")
+			d.raise(det.incomplete, loc(seg, seq, field, r, 6), CodeRequiredFieldMiss, AppRequiredData)
+		}
 	case len(ph.Area) != 3 || !digits(ph.Area) || len(local) != 7 || !digits(local):
-		d.detect(det.invalid, loc(seg, seq, field, r, 7), CodeDataType, AppInvalidValue, det.field+" telephone number is not a 3-digit area code (XTN-6) and a 7-digit local number (XTN-7)")
+		if b, ok := d.say(det.invalid); ok {
+			b.s(det.field).s(" telephone number is not a 3-digit area code (XTN-6) and a 7-digit local number (XTN-7)")
+			d.raise(det.invalid, loc(seg, seq, field, r, 7), CodeDataType, AppInvalidValue)
+		}
 	}
 }
 
@@ -323,7 +395,10 @@ func (d *decoder) phoneQuality(ph iis.Phone, seg string, seq, field, r int, det 
 // kept.
 func (d *decoder) ignored(f hl7.Value, det string, l ErrorLocation, what string) {
 	if !f.IsEmpty() && d.on(det) {
-		d.detect(det, l, CodeApplicationError, AppDataIgnored, what+" is not kept by this IIS")
+		if b, ok := d.say(det); ok {
+			b.s(what).s(" is not kept by this IIS")
+			d.raise(det, l, CodeApplicationError, AppDataIgnored)
+		}
 	}
 }
 
@@ -331,7 +406,7 @@ func (d *decoder) ignored(f hl7.Value, det string, l ErrorLocation, what string)
 // the birth order and multiple birth, and death.
 func (d *decoder) patientQuality(f fields, seq int, p *iis.Patient) {
 	f13 := f.at(13)
-	for r := 1; r <= f13.NumReps(); r++ {
+	for r, n := 1, f13.NumReps(); r <= n; r++ {
 		if ph := d.readXTN(f13.Rep(r)); ph != (iis.Phone{}) {
 			d.phoneQuality(ph, "PID", seq, 13, r, patientPhone)
 			if !d.check {
@@ -384,9 +459,15 @@ func (d *decoder) pd1Quality(f fields, seq int, p *iis.Patient) {
 	}
 }
 
-// unexpectedForMinor are NK1-3 relationships that are not a minor's
-// responsible party.
-var unexpectedForMinor = map[string]bool{"CHD": true, "GCH": true, "NCH": true, "FCH": true, "SCH": true, "SPO": true, "DOM": true, "EME": true, "EMR": true}
+// unexpectedForMinor reports whether an NK1-3 relationship is not one of a
+// minor's responsible party.
+func unexpectedForMinor(rel string) bool {
+	switch rel {
+	case "CHD", "GCH", "NCH", "FCH", "SCH", "SPO", "DOM", "EME", "EMR":
+		return true
+	}
+	return false
+}
 
 // kinQuality checks an NK1 that was accepted: first name, relationship,
 // address and telephone.
@@ -399,26 +480,47 @@ func (d *decoder) kinQuality(f fields, seq int, g iis.Guardian, p *iis.Patient) 
 	switch {
 	case rel == "SEL":
 		d.detect("MQE0087", loc("NK1", seq, 3, 1, 1), CodeApplicationError, AppIllogicalValue, "NK1-3 relationship SEL (self): the patient is not their own next of kin")
-	case unexpectedForMinor[rel] && d.minor(p):
-		d.detect("MQE0485", loc("NK1", seq, 3, 1, 1), CodeApplicationError, AppIllogicalValue, "NK1-3 relationship "+quote(rel)+" is unexpected for a patient under 18")
+	case unexpectedForMinor(rel) && d.minor(p):
+		if b, ok := d.say("MQE0485"); ok {
+			b.s("NK1-3 relationship ").q(rel).s(" is unexpected for a patient under 18")
+			d.raise("MQE0485", loc("NK1", seq, 3, 1, 1), CodeApplicationError, AppIllogicalValue)
+		}
 	}
-	if a := d.readXAD(f.at(4).Rep(1)); a != (iis.Address{}) {
-		d.addressQuality(a, "NK1", seq, 4, 1, kinAddress)
+	// An empty field reads as the zero value: the reading is spared.
+	if rep := f.at(4).Rep(1); !rep.IsEmpty() {
+		if a := d.readXAD(rep); a != (iis.Address{}) {
+			d.addressQuality(a, "NK1", seq, 4, 1, kinAddress)
+		}
 	}
-	if ph := d.readXTN(f.at(5).Rep(1)); ph != (iis.Phone{}) {
-		d.phoneQuality(ph, "NK1", seq, 5, 1, kinPhone)
+	if rep := f.at(5).Rep(1); !rep.IsEmpty() {
+		if ph := d.readXTN(rep); ph != (iis.Phone{}) {
+			d.phoneQuality(ph, "NK1", seq, 5, 1, kinPhone)
+		}
 	}
 }
 
-// minor reports whether the patient is under 18 today.
+// minor reports whether the patient is under 18 today (the clock's date,
+// the day before d.tomorrow).
 func (d *decoder) minor(p *iis.Patient) bool {
-	return !p.BirthDate.IsZero() && ageYears(p.BirthDate, d.tomorrow.AddDate(0, 0, -1)) < 18
+	if p.BirthDate.IsZero() {
+		return false
+	}
+	y, m, day := p.BirthDate.Date()
+	return age(y, m, day, d.today.y, d.today.mo, d.today.day) < 18
 }
 
 // ageYears is the age in whole years on date at of someone born on birth.
 func ageYears(birth, at time.Time) int {
-	y := at.Year() - birth.Year()
-	if at.Month() < birth.Month() || at.Month() == birth.Month() && at.Day() < birth.Day() {
+	by, bm, bd := birth.Date()
+	ay, am, ad := at.Date()
+	return age(by, bm, bd, ay, am, ad)
+}
+
+// age is the age in whole years on date ay-am-ad of someone born on
+// by-bm-bd.
+func age(by int, bm time.Month, bd, ay int, am time.Month, ad int) int {
+	y := ay - by
+	if am < bm || am == bm && ad < bd {
 		y--
 	}
 	return y

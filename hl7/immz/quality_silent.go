@@ -36,14 +36,22 @@ var (
 	rxrOptional = []field{{1, "MQE0277", "RXR-1 route"}, {2, "MQE0283", "RXR-2 site"}}
 )
 
-// optional raises the detection of each field of seg that is empty.
+// optional raises the detection of each field of seg that is empty. It is
+// inlined: while the silent detections are, it costs one test.
 func (d *decoder) optional(f fields, seg string, seq int, list []field) {
-	if !d.v.sevs.silent {
-		return
+	if d.v.sevs.silent {
+		d.missing(f, seg, seq, list)
 	}
+}
+
+// missing is optional's work.
+func (d *decoder) missing(f fields, seg string, seq int, list []field) {
 	for _, o := range list {
 		if d.v.sevs.sev[detectionNumber(o.det)] != Accept && f.at(o.n).IsEmpty() {
-			d.detect(o.det, loc(seg, seq, o.n), CodeRequiredFieldMiss, AppRequiredData, o.what+" is missing")
+			if b, ok := d.say(o.det); ok {
+				b.s(o.what).s(" is missing")
+				d.raise(o.det, loc(seg, seq, o.n), CodeRequiredFieldMiss, AppRequiredData)
+			}
 		}
 	}
 }
@@ -74,9 +82,13 @@ func (d *decoder) dayOfMonth(t time.Time, l ErrorLocation, what string, first, f
 // rxaSilent counts an RXA's values: its source, status, action, amount and
 // vaccine, and its day of the month.
 func (d *decoder) rxaSilent(f fields, seq int, v *iis.Vaccination, administered bool) {
-	if !d.v.sevs.silent {
-		return
+	if d.v.sevs.silent {
+		d.rxaValues(f, seq, v, administered)
 	}
+}
+
+// rxaValues is rxaSilent's work.
+func (d *decoder) rxaValues(f fields, seq int, v *iis.Vaccination, administered bool) {
 	d.optional(f, "RXA", seq, rxaOptional)
 	if administered && f.at(16).IsEmpty() {
 		d.tell("MQE0337", loc("RXA", seq, 16), "RXA-16 lot expiration date is missing for an administered dose")

@@ -8,8 +8,9 @@ import (
 	"github.com/iisproject/iis/codeset"
 )
 
-// visCheck is what a dose group's OBX said of one VIS (tied by OBX-4),
-// kept small: the groups of Check live on the stack. Dates are days since
+// visCheck is what a dose group's OBX said of one VIS (tied by OBX-4).
+// The records are kept in the decoder (decoder.vis), not in the groups,
+// which they would make larger to clear and copy. Dates are days since
 // 1970 (0: none).
 type visCheck struct {
 	sub                           string
@@ -38,21 +39,30 @@ func timeOf(day int32) time.Time {
 // maxVIS bounds the VIS a dose group is checked for.
 const maxVIS = 4
 
-// visOf returns the VIS record of OBX-4 sub-ID sub, or nil when the group
-// has maxVIS already.
-func (g *group) visOf(sub string, seq int) *visCheck {
-	for i := 0; i < g.nvis; i++ {
-		if g.visq[i].sub == sub {
-			return &g.visq[i]
+// visOf returns the VIS record of group g for OBX-4 sub-ID sub, or nil
+// when the group has maxVIS already. A group's records are together in
+// d.vis: a group's OBX come before the next group's.
+func (d *decoder) visOf(g *group, sub string, seq int) *visCheck {
+	list := d.visList(g)
+	for i := range list {
+		if list[i].sub == sub {
+			return &list[i]
 		}
 	}
 	if g.nvis == maxVIS {
 		return nil
 	}
-	g.visq[g.nvis] = visCheck{sub: sub, seq: int32(seq)}
+	if int(g.vis0+g.nvis) != len(d.vis) { // another group's came between
+		d.vis = append(d.vis, list...)
+		g.vis0 = int32(len(d.vis)) - g.nvis
+	}
+	d.vis = append(d.vis, visCheck{sub: sub, seq: int32(seq)})
 	g.nvis++
-	return &g.visq[g.nvis-1]
+	return &d.vis[len(d.vis)-1]
 }
+
+// visList returns the VIS records of group g.
+func (d *decoder) visList(g *group) []visCheck { return d.vis[g.vis0 : g.vis0+g.nvis] }
 
 // rxaQuality checks an RXA's dates, vaccine, units, lots and manufacturer
 // against each other, the patient and the code tables.
@@ -72,7 +82,10 @@ func (d *decoder) rxaQuality(f fields, seq int, g *group, v *iis.Vaccination, p 
 	case strings.EqualFold(units.System, "ISO+"):
 		d.detect("MQE0447", loc("RXA", seq, 7, 1, 3), CodeTableValueNotFound, AppInvalidValue, "RXA-7 units are coded in ISO+, which the CDC IG replaced by UCUM (mL^milliliter^UCUM)")
 	case units.Code != "" && units.Code != "mL" && !d.v.tab.units.Contains(units.Code): // mL: the IG's unit, in the table
-		d.detect("MQE0450", loc("RXA", seq, 7, 1, 1), CodeTableValueNotFound, AppTableValueNotFound, "RXA-7 units "+quote(units.Code)+" are not a UCUM unit for vaccines (e.g. mL)")
+		if b, ok := d.say("MQE0450"); ok {
+			b.s("RXA-7 units ").q(units.Code).s(" are not a UCUM unit for vaccines (e.g. mL)")
+			d.raise("MQE0450", loc("RXA", seq, 7, 1, 1), CodeTableValueNotFound, AppTableValueNotFound)
+		}
 	}
 	if !d.check {
 		v.Units = units
@@ -90,13 +103,22 @@ func (d *decoder) rxaDates(seq int, v *iis.Vaccination, p *iis.Patient, lot bool
 	}
 	l := loc("RXA", seq, 3)
 	if !p.DeathDate.IsZero() && at.After(p.DeathDate) {
-		d.detect("MQE0253", l, CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+at.Format("20060102")+" is after the patient's death date")
+		if b, ok := d.say("MQE0253"); ok {
+			b.s("RXA-3 date administered ").date(at).s(" is after the patient's death date")
+			d.raise("MQE0253", l, CodeApplicationError, AppIllogicalDate)
+		}
 	}
 	if !v.SystemEntry.IsZero() && at.After(v.SystemEntry) {
-		d.detect("MQE0254", l, CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+at.Format("20060102")+" is after the RXA-22 system entry date")
+		if b, ok := d.say("MQE0254"); ok {
+			b.s("RXA-3 date administered ").date(at).s(" is after the RXA-22 system entry date")
+			d.raise("MQE0254", l, CodeApplicationError, AppIllogicalDate)
+		}
 	}
 	if !v.Expiration.IsZero() && at.After(v.Expiration) {
-		d.detect("MQE0251", l, CodeApplicationError, AppIllogicalDate, "RXA-3 date administered "+at.Format("20060102")+" is after the RXA-16 lot expiration date")
+		if b, ok := d.say("MQE0251"); ok {
+			b.s("RXA-3 date administered ").date(at).s(" is after the RXA-16 lot expiration date")
+			d.raise("MQE0251", l, CodeApplicationError, AppIllogicalDate)
+		}
 	}
 	if !v.AdministeredEnd.IsZero() && !v.AdministeredEnd.Equal(at) {
 		d.detect("MQE0266", loc("RXA", seq, 4), CodeApplicationError, AppIllogicalDate, "RXA-4 date administered (end) differs from RXA-3; a vaccination has one date")
@@ -111,7 +133,7 @@ func (d *decoder) rxaDates(seq int, v *iis.Vaccination, p *iis.Patient, lot bool
 	switch {
 	case !v.Historical && at.Before(d.sent30):
 		d.detect("MQE0327", loc("RXA", seq, 9), CodeApplicationError, AppIllogicalValue, "RXA-9 says administered (00), but RXA-3 is more than 30 days before the message: is it a historical record (01)?")
-	case v.Historical && d.v.tab.informationSource.Contains(v.InformationSource.Code) && lot && !at.Before(d.sent1):
+	case v.Historical && lot && !at.Before(d.sent1) && d.v.tab.informationSource.Contains(v.InformationSource.Code):
 		d.detect("MQE0329", loc("RXA", seq, 9), CodeApplicationError, AppIllogicalValue, "RXA-9 says historical, but the dose has a lot number and was given the day of the message: was it administered here (00)?")
 	}
 }
@@ -139,11 +161,20 @@ func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool,
 	}
 	switch {
 	case e.status == "Non-US" || e.status == "Never Active" || e.status == "Pending":
-		d.detect("MQE0561", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" is "+e.status+" in the CDC's CVX table: no dose given here can be of it")
+		if b, ok := d.say("MQE0561"); ok {
+			b.s("RXA-5 CVX ").q(v.CVX).s(" is ").s(e.status).s(" in the CDC's CVX table: no dose given here can be of it")
+			d.raise("MQE0561", l, CodeApplicationError, AppInvalidValue)
+		}
 	case e.unspecified:
-		d.detect("MQE0245", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" is an unspecified formulation; a dose given now has a specific vaccine")
+		if b, ok := d.say("MQE0245"); ok {
+			b.s("RXA-5 CVX ").q(v.CVX).s(" is an unspecified formulation; a dose given now has a specific vaccine")
+			d.raise("MQE0245", l, CodeApplicationError, AppInvalidValue)
+		}
 	case e.status == "Inactive" && inactiveOn(e.since, v.AdministeredAt):
-		d.detect("MQE0487", l, CodeApplicationError, AppInvalidValue, "RXA-5 CVX "+quote(v.CVX)+" was inactive (no longer made) on the date administered (since "+e.since+")")
+		if b, ok := d.say("MQE0487"); ok {
+			b.s("RXA-5 CVX ").q(v.CVX).s(" was inactive (no longer made) on the date administered (since ").s(e.since).s(")")
+			d.raise("MQE0487", l, CodeApplicationError, AppInvalidValue)
+		}
 	}
 }
 
@@ -153,9 +184,15 @@ func (d *decoder) cptQuality(l ErrorLocation, v *iis.Vaccination) {
 	e, ok := d.v.tab.cpt.Lookup(v.CPT)
 	switch {
 	case !ok:
-		d.detect("MQE0304", l, CodeTableValueNotFound, AppTableValueNotFound, "RXA-5 CPT code "+quote(v.CPT)+" is not a vaccine CPT code")
+		if b, ok := d.say("MQE0304"); ok {
+			b.s("RXA-5 CPT code ").q(v.CPT).s(" is not a vaccine CPT code")
+			d.raise("MQE0304", l, CodeTableValueNotFound, AppTableValueNotFound)
+		}
 	case v.CVX != "" && d.v.tab.cpt.Field(e, "cvx") != v.CVX:
-		d.detect("MQE0310", l, CodeApplicationError, AppIllogicalValue, "RXA-5 CPT code "+quote(v.CPT)+" is not the vaccine of CVX "+quote(v.CVX))
+		if b, ok := d.say("MQE0310"); ok {
+			b.s("RXA-5 CPT code ").q(v.CPT).s(" is not the vaccine of CVX ").q(v.CVX)
+			d.raise("MQE0310", l, CodeApplicationError, AppIllogicalValue)
+		}
 	}
 }
 
@@ -168,10 +205,16 @@ func (d *decoder) routeQuality(seq int, v *iis.Vaccination) {
 	}
 	routes := d.v.tab.cvxRoute.Field(e, "routes")
 	if r := v.Route.Code; r != "" && !inList(routes, r) {
-		d.detect("MQE0276", loc("RXR", seq, 1, 1, 1), CodeApplicationError, AppIllogicalValue, "RXR-1 route "+quote(r)+" is not how CVX "+quote(v.CVX)+" ("+e.Display+") is given ("+routes+")")
+		if b, ok := d.say("MQE0276"); ok {
+			b.s("RXR-1 route ").q(r).s(" is not how CVX ").q(v.CVX).s(" (").s(e.Display).s(") is given (").s(routes).s(")")
+			d.raise("MQE0276", loc("RXR", seq, 1, 1, 1), CodeApplicationError, AppIllogicalValue)
+		}
 	}
 	if v.Site.Code != "" {
-		d.detect("MQE0282", loc("RXR", seq, 2, 1, 1), CodeApplicationError, AppIllogicalValue, "RXR-2 body site "+quote(v.Site.Code)+" is given for CVX "+quote(v.CVX)+", which is not injected")
+		if b, ok := d.say("MQE0282"); ok {
+			b.s("RXR-2 body site ").q(v.Site.Code).s(" is given for CVX ").q(v.CVX).s(", which is not injected")
+			d.raise("MQE0282", loc("RXR", seq, 2, 1, 1), CodeApplicationError, AppIllogicalValue)
+		}
 	}
 }
 
@@ -187,14 +230,34 @@ func inList(list, s string) bool {
 	return false
 }
 
-// placeholderLot reports whether an upper-case lot number is a value sent
-// instead of one.
-func placeholderLot(up string) bool {
-	switch up {
+// placeholderLot reports whether a lot number, in any case, is a value
+// sent instead of one.
+func placeholderLot(lot string) bool {
+	var buf [7]byte
+	if len(lot) > len(buf) {
+		return false
+	}
+	for i := 0; i < len(lot); i++ {
+		buf[i] = upperASCII(lot[i])
+	}
+	switch string(buf[:len(lot)]) {
 	case "NA", "N/A", "UNK", "UNKNOWN", "NONE", "0", "999", "?":
 		return true
 	}
 	return false
+}
+
+// upperASCII returns c in upper case if it is an ASCII letter.
+func upperASCII(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		c -= 'a' - 'A'
+	}
+	return c
+}
+
+// lotPrefix reports whether a lot number starts with "LOT", in any case.
+func lotPrefix(lot string) bool {
+	return len(lot) >= 3 && upperASCII(lot[0]) == 'L' && upperASCII(lot[1]) == 'O' && upperASCII(lot[2]) == 'T'
 }
 
 // lotQuality checks RXA-15: present for a dose given now, one, and shaped
@@ -202,7 +265,7 @@ func placeholderLot(up string) bool {
 func (d *decoder) lotQuality(f fields, seq int, v *iis.Vaccination, administered bool) int {
 	f15 := f.at(15)
 	n, first := 0, ""
-	for r := 1; r <= f15.NumReps(); r++ {
+	for r, reps := 1, f15.NumReps(); r <= reps; r++ {
 		if lot := d.text(f15.Rep(r)); lot != "" {
 			if n++; n == 1 {
 				first = lot
@@ -213,20 +276,29 @@ func (d *decoder) lotQuality(f fields, seq int, v *iis.Vaccination, administered
 		}
 	}
 	l := loc("RXA", seq, 15)
-	switch up := strings.ToUpper(first); {
+	switch {
 	case n == 0:
 		if administered {
 			d.detect("MQE0339", l, CodeRequiredFieldMiss, AppRequiredData, "RXA-15 lot number is missing for an administered dose")
 		}
 		return 0
-	case placeholderLot(up):
-		d.detect("MQE0338", l, CodeDataType, AppInvalidValue, "RXA-15 lot number "+quote(first)+" is a placeholder, not a lot number")
-	case strings.HasPrefix(up, "LOT"):
-		d.detect("MQE0592", l, CodeDataType, AppInvalidValue, "RXA-15 lot number "+quote(first)+" starts with \"LOT\"; send the lot number only")
+	case placeholderLot(first):
+		if b, ok := d.say("MQE0338"); ok {
+			b.s("RXA-15 lot number ").q(first).s(" is a placeholder, not a lot number")
+			d.raise("MQE0338", l, CodeDataType, AppInvalidValue)
+		}
+	case lotPrefix(first):
+		if b, ok := d.say("MQE0592"); ok {
+			b.s("RXA-15 lot number ").q(first).s(" starts with \"LOT\"; send the lot number only")
+			d.raise("MQE0592", l, CodeDataType, AppInvalidValue)
+		}
 	case lotJunk(first) >= 0:
 		d.lotCharacters(first, l)
 	case len(first) < 4:
-		d.detect("MQE0595", l, CodeDataType, AppInvalidValue, "RXA-15 lot number "+quote(first)+" is shorter than 4 characters")
+		if b, ok := d.say("MQE0595"); ok {
+			b.s("RXA-15 lot number ").q(first).s(" is shorter than 4 characters")
+			d.raise("MQE0595", l, CodeDataType, AppInvalidValue)
+		}
 	}
 	if n > 1 {
 		d.detect("MQE0591", loc("RXA", seq, 15, 2), CodeDataType, AppInvalidValue, "RXA-15 has more than one lot number; one dose comes from one lot")
@@ -257,7 +329,10 @@ func (d *decoder) lotCharacters(lot string, l ErrorLocation) {
 	case i >= len(lot)-3:
 		det, where = "MQE0593", "at its end"
 	}
-	d.detect(det, l, CodeDataType, AppInvalidValue, "RXA-15 lot number "+quote(lot)+" has a character that is not a letter, digit or hyphen "+where)
+	if b, ok := d.say(det); ok {
+		b.s("RXA-15 lot number ").q(lot).s(" has a character that is not a letter, digit or hyphen ").s(where)
+		d.raise(det, l, CodeDataType, AppInvalidValue)
+	}
 }
 
 // manufacturerQuality checks RXA-17: present for a dose given now, active,
@@ -273,7 +348,10 @@ func (d *decoder) manufacturerQuality(seq int, v *iis.Vaccination, administered,
 		return
 	}
 	if e, ok := d.v.tab.mvxInfo[mvx]; ok && administered && e.status == "Inactive" && inactiveOn(e.since, v.AdministeredAt) {
-		d.detect("MQE0495", l, CodeApplicationError, AppInvalidValue, "RXA-17 manufacturer "+quote(mvx)+" was inactive on the date administered (since "+e.since+")")
+		if b, ok := d.say("MQE0495"); ok {
+			b.s("RXA-17 manufacturer ").q(mvx).s(" was inactive on the date administered (since ").s(e.since).s(")")
+			d.raise("MQE0495", l, CodeApplicationError, AppInvalidValue)
+		}
 	}
 	if len(list) == 0 {
 		return // no product of this CVX is listed: nothing to compare
@@ -286,9 +364,15 @@ func (d *decoder) manufacturerQuality(seq int, v *iis.Vaccination, administered,
 	}
 	switch {
 	case !made:
-		d.detect("MQE0353", l, CodeApplicationError, AppIllogicalValue, "RXA-17 manufacturer "+quote(mvx)+" makes no vaccine of CVX "+quote(v.CVX)+" (CDC product table)")
+		if b, ok := d.say("MQE0353"); ok {
+			b.s("RXA-17 manufacturer ").q(mvx).s(" makes no vaccine of CVX ").q(v.CVX).s(" (CDC product table)")
+			d.raise("MQE0353", l, CodeApplicationError, AppIllogicalValue)
+		}
 	case administered && !active:
-		d.detect("MQE0350", l, CodeApplicationError, AppInvalidValue, "RXA-5/RXA-17: the products of CVX "+quote(v.CVX)+" by "+quote(mvx)+" were all inactive on the date administered")
+		if b, ok := d.say("MQE0350"); ok {
+			b.s("RXA-5/RXA-17: the products of CVX ").q(v.CVX).s(" by ").q(mvx).s(" were all inactive on the date administered")
+			d.raise("MQE0350", l, CodeApplicationError, AppInvalidValue)
+		}
 	}
 }
 
@@ -308,12 +392,18 @@ func (d *decoder) eligibilityQuality(o iis.Observation, seq int, g *group, v *ii
 		return
 	}
 	if e.Status == "Deprecated" {
-		d.detect("MQE0225", l, CodeTableValueNotFound, AppInvalidValue, "VFC eligibility "+quote(o.Coded.Code)+" is a deprecated code")
+		if b, ok := d.say("MQE0225"); ok {
+			b.s("VFC eligibility ").q(o.Coded.Code).s(" is a deprecated code")
+			d.raise("MQE0225", l, CodeTableValueNotFound, AppInvalidValue)
+		}
 	}
 	g.vfc = fc.Field(e, "vfc") == "Y"
 	if limit := fc.Field(e, "max_age_years"); limit != "" && !d.birth.IsZero() && !v.AdministeredAt.IsZero() {
 		if age := ageYears(d.birth, v.AdministeredAt); age > atoi(limit) {
-			d.detect("MQE0227", l, CodeApplicationError, AppIllogicalValue, "VFC eligibility "+quote(o.Coded.Code)+" is for children through "+limit+" years; the patient was "+itoa(age)+" at vaccination")
+			if b, ok := d.say("MQE0227"); ok {
+				b.s("VFC eligibility ").q(o.Coded.Code).s(" is for children through ").s(limit).s(" years; the patient was ").n(age).s(" at vaccination")
+				d.raise("MQE0227", l, CodeApplicationError, AppIllogicalValue)
+			}
 		}
 	}
 }
@@ -330,7 +420,7 @@ func (d *decoder) fundingQuality(seq int, g *group, e codeset.Entry) {
 // visObservation notes a VIS observation (document, vaccine type,
 // published or presented date) of group g, checking its value.
 func (d *decoder) visObservation(o iis.Observation, seq int, g *group) {
-	vc := g.visOf(o.SubID, seq)
+	vc := d.visOf(g, o.SubID, seq)
 	if vc == nil {
 		return
 	}
@@ -343,9 +433,15 @@ func (d *decoder) visObservation(o iis.Observation, seq int, g *group) {
 		switch {
 		case newer: // an edition of a known VIS published after the table
 		case !ok:
-			d.detect("MQE0501", l, CodeTableValueNotFound, AppTableValueNotFound, "VIS document "+quote(o.Coded.Code)+" is not a CDC VIS barcode (cdcgs1vis)")
+			if b, ok := d.say("MQE0501"); ok {
+				b.s("VIS document ").q(o.Coded.Code).s(" is not a CDC VIS barcode (cdcgs1vis)")
+				d.raise("MQE0501", l, CodeTableValueNotFound, AppTableValueNotFound)
+			}
 		case e.Status == "Historic":
-			d.detect("MQE0502", l, CodeApplicationError, AppInvalidValue, "VIS document "+quote(o.Coded.Code)+" is a former edition; a current one exists")
+			if b, ok := d.say("MQE0502"); ok {
+				b.s("VIS document ").q(o.Coded.Code).s(" is a former edition; a current one exists")
+				d.raise("MQE0502", l, CodeApplicationError, AppInvalidValue)
+			}
 		}
 		if ok || newer {
 			t, _, _ := parseDTM("20" + o.Coded.Code[len(o.Coded.Code)-6:])
@@ -380,10 +476,16 @@ func (d *decoder) visDate(s string, l ErrorLocation, what, invalid, future strin
 	t, prec, err := parseDTM(s)
 	switch {
 	case err != nil || prec < precDay:
-		d.detect(invalid, l, CodeDataType, AppInvalidDate, "VIS date "+what+" "+quote(s)+" is not a valid date")
+		if b, ok := d.say(invalid); ok {
+			b.s("VIS date ").s(what).s(" ").q(s).s(" is not a valid date")
+			d.raise(invalid, l, CodeDataType, AppInvalidDate)
+		}
 		return time.Time{}
 	case future != "" && t.After(d.tomorrow):
-		d.detect(future, l, CodeApplicationError, AppIllogicalDate, "VIS date "+what+" "+quote(s)+" is in the future")
+		if b, ok := d.say(future); ok {
+			b.s("VIS date ").s(what).s(" ").q(s).s(" is in the future")
+			d.raise(future, l, CodeApplicationError, AppIllogicalDate)
+		}
 		return time.Time{}
 	}
 	return t
@@ -405,8 +507,9 @@ func (d *decoder) groupQuality(g *group) {
 		d.detect("MQE0542", loc("RXA", g.rxaSeq, 0), CodeRequiredFieldMiss, AppRequiredObservation, "No VIS is reported for an administered dose (OBX 69764-9 or 30956-7 with 29768-9 and 29769-7)")
 		return
 	}
-	for i := 0; i < g.nvis; i++ {
-		d.visQuality(&g.visq[i], g.adminAt)
+	list := d.visList(g)
+	for i := range list {
+		d.visQuality(&list[i], g.adminAt)
 	}
 }
 
@@ -420,7 +523,10 @@ func (d *decoder) visQuality(vc *visCheck, at time.Time) {
 		d.detect("MQE0534", l, CodeRequiredFieldMiss, AppRequiredObservation, "VIS published date (29768-9) is missing")
 	}
 	if vc.document && vc.edition != 0 && vc.published != 0 && vc.published != vc.edition {
-		d.detect("MQE0535", l, CodeApplicationError, AppIllogicalDate, "VIS published date "+timeOf(vc.published).Format("20060102")+" is not the edition of the VIS document sent ("+timeOf(vc.edition).Format("20060102")+")")
+		if b, ok := d.say("MQE0535"); ok {
+			b.s("VIS published date ").date(timeOf(vc.published)).s(" is not the edition of the VIS document sent (").date(timeOf(vc.edition)).s(")")
+			d.raise("MQE0535", l, CodeApplicationError, AppIllogicalDate)
+		}
 	}
 	if !vc.presentedSent {
 		d.detect("MQE0538", l, CodeRequiredFieldMiss, AppRequiredObservation, "VIS presented date (29769-7) is missing")
@@ -434,14 +540,23 @@ func (d *decoder) visQuality(vc *visCheck, at time.Time) {
 		published = vc.edition
 	}
 	if published != 0 && vc.presented < published {
-		d.detect("MQE0540", l, CodeApplicationError, AppIllogicalDate, "VIS presented "+p.Format("20060102")+", before it was published ("+timeOf(published).Format("20060102")+")")
+		if b, ok := d.say("MQE0540"); ok {
+			b.s("VIS presented ").date(p).s(", before it was published (").date(timeOf(published)).s(")")
+			d.raise("MQE0540", l, CodeApplicationError, AppIllogicalDate)
+		}
 	}
 	switch day := dayOf(at); {
 	case day == 0:
 	case vc.presented > day:
-		d.detect("MQE0541", l, CodeApplicationError, AppIllogicalDate, "VIS presented "+p.Format("20060102")+", after the vaccination ("+at.Format("20060102")+")")
+		if b, ok := d.say("MQE0541"); ok {
+			b.s("VIS presented ").date(p).s(", after the vaccination (").date(at).s(")")
+			d.raise("MQE0541", l, CodeApplicationError, AppIllogicalDate)
+		}
 	case vc.presented < day:
-		d.detect("MQE0539", l, CodeApplicationError, AppIllogicalDate, "VIS presented "+p.Format("20060102")+", not on the day of the vaccination ("+at.Format("20060102")+")")
+		if b, ok := d.say("MQE0539"); ok {
+			b.s("VIS presented ").date(p).s(", not on the day of the vaccination (").date(at).s(")")
+			d.raise("MQE0539", l, CodeApplicationError, AppIllogicalDate)
+		}
 	}
 }
 
@@ -461,10 +576,16 @@ func (d *decoder) observationQuality(f fields, seq int, o iis.Observation) {
 	// The value types and observations the IG's VXU uses most are in the
 	// tables (codeset's TestTablesLoad): they spare a lookup.
 	if vt := o.ValueType; vt != "" && vt != "CE" && vt != "CWE" && vt != "TS" && vt != "DT" && !d.v.tab.valueType.Contains(vt) {
-		d.detect("MQE0474", loc("OBX", seq, 2), CodeTableValueNotFound, AppTableValueNotFound, "OBX-2 value type "+quote(o.ValueType)+" is not in HL7 table 0125")
+		if b, ok := d.say("MQE0474"); ok {
+			b.s("OBX-2 value type ").q(o.ValueType).s(" is not in HL7 table 0125")
+			d.raise("MQE0474", loc("OBX", seq, 2), CodeTableValueNotFound, AppTableValueNotFound)
+		}
 	}
 	if o.ID.Code != "" && !profiled(o.ID.Code) && !d.v.tab.observationID.Contains(o.ID.Code) {
-		d.detect("MQE0479", loc("OBX", seq, 3, 1, 1), CodeTableValueNotFound, AppTableValueNotFound, "OBX-3 observation "+quote(o.ID.Code)+" is not an immunization observation (LOINC) this IIS knows")
+		if b, ok := d.say("MQE0479"); ok {
+			b.s("OBX-3 observation ").q(o.ID.Code).s(" is not an immunization observation (LOINC) this IIS knows")
+			d.raise("MQE0479", loc("OBX", seq, 3, 1, 1), CodeTableValueNotFound, AppTableValueNotFound)
+		}
 	}
 	if f.at(5).IsEmpty() {
 		d.detect("MQE0532", loc("OBX", seq, 5), CodeRequiredFieldMiss, AppRequiredData, "OBX-5 observation value is missing")
@@ -472,7 +593,10 @@ func (d *decoder) observationQuality(f fields, seq int, o iis.Observation) {
 	if o.ID.Code == obsImmunity && o.Coded.Code != "" {
 		l := loc("OBX", seq, 5, 1, 1)
 		if !d.v.tab.immunity.Contains(o.Coded.Code) {
-			d.detect("MQE0607", l, CodeTableValueNotFound, AppTableValueNotFound, "Evidence of immunity "+quote(o.Coded.Code)+" is not a recognised code")
+			if b, ok := d.say("MQE0607"); ok {
+				b.s("Evidence of immunity ").q(o.Coded.Code).s(" is not a recognised code")
+				d.raise("MQE0607", l, CodeTableValueNotFound, AppTableValueNotFound)
+			}
 		} else {
 			d.deprecated(d.v.tab.immunity, o.Coded.Code, l, "Evidence of immunity", "MQE0606")
 		}

@@ -41,13 +41,12 @@ type group struct {
 	administered bool
 	// The data quality rules' notes (see quality_vaccine.go): the date
 	// given, whether the eligibility is VFC and the funding private stock,
-	// and the VIS reported.
+	// and the VIS reported (decoder.vis[vis0:vis0+nvis], see visOf).
 	adminAt           time.Time
 	vfc, privateStock bool
 	fundingSeq        int
 	funded            bool // a 30963-3 funding source was sent
-	nvis              int
-	visq              [maxVIS]visCheck
+	vis0, nvis        int32
 }
 
 // vxu decodes and validates a VXU^V04:
@@ -681,7 +680,9 @@ func (d *decoder) rxa(s hl7.Segment, fb *fieldBuf, seq int, g *group, v *iis.Vac
 	v.Action = d.text(f.at(21))
 	switch {
 	case v.Action == "":
-		d.detect("MQE0235", loc("RXA", seq, 21), CodeRequiredFieldMiss, AppRequiredData, "RXA-21 action code is missing; recorded as A (add)")
+		if d.on("MQE0235") { // silent by default: spare its location
+			d.detect("MQE0235", loc("RXA", seq, 21), CodeRequiredFieldMiss, AppRequiredData, "RXA-21 action code is missing; recorded as A (add)")
+		}
 		v.Action = "A"
 	case !d.v.tab.actionCode.Contains(v.Action):
 		d.warn(loc("RXA", seq, 21), CodeTableValueNotFound, AppTableValueNotFound, "RXA-21 action code "+quote(v.Action)+" is not A, U or D; recorded as A", "RXA-21 table")
