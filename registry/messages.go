@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -190,7 +191,11 @@ type MessageDetail struct {
 	StreamSeq   *int64     // JetStream sequence
 	Raw         []byte
 	AckBody     []byte // the ACK (or a query's answer) sent back
-	Doses       []MessageDose
+	// Pruned: the raw message and its ACK were dropped under the message
+	// store's retention (Raw and AckBody are nil); the report's row, its
+	// ERR summary and its doses' provenance remain.
+	Pruned bool
+	Doses  []MessageDose
 	Audit       []AuditRow
 }
 
@@ -211,10 +216,12 @@ type MessageDose struct {
 func (s *Store) MessageDetail(ctx context.Context, id int64) (*MessageDetail, error) {
 	d := &MessageDetail{}
 	m := &d.MessageSummary
-	err := s.pool.QueryRow(ctx, `SELECT id, facility, control_id, message_type, kind, ack_code, transport, received_at,
-		issues, patient_id, match_outcome, replaced_at, query_outcome, message_time, stream_seq, raw, ack
-		FROM source_reports WHERE id = $1`, id).Scan(&m.ID, &m.Facility, &m.ControlID, &m.Type, &m.Kind, &m.Ack, &m.Transport,
-		&m.Received, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt, &m.QueryOutcome, &d.MessageTime, &d.StreamSeq, &d.Raw, &d.AckBody)
+	err := s.pool.QueryRow(ctx, `SELECT r.id, r.facility, r.control_id, r.message_type, r.kind, r.ack_code, r.transport,
+		r.received_at, r.issues, r.patient_id, r.match_outcome, r.replaced_at, r.query_outcome, r.message_time, r.stream_seq,
+		b.raw, b.ack, b.raw IS NULL
+		FROM source_reports r `+bodyJoin+` WHERE r.id = $1`, id).Scan(&m.ID, &m.Facility, &m.ControlID, &m.Type, &m.Kind, &m.Ack, &m.Transport,
+		&m.Received, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt, &m.QueryOutcome, &d.MessageTime, &d.StreamSeq,
+		&d.Raw, &d.AckBody, &d.Pruned)
 	if err != nil {
 		return nil, fmt.Errorf("registry: message %d: %w", id, err)
 	}
@@ -245,13 +252,25 @@ type MessageBody struct {
 	PatientID *int64
 }
 
+// ErrMessagePruned: the message's raw bytes were dropped under the
+// message store's retention.
+var ErrMessagePruned = errors.New("message body pruned under retention")
+
+// bodyJoin joins a report (alias r) to its body (alias b, NULL once
+// pruned): the report's time and kind select the body's partition.
+const bodyJoin = `LEFT JOIN message_bodies b ON b.report_id = r.id AND b.received_at = r.received_at AND b.kind = r.kind`
+
 // MessageBody reads the raw bytes of message id and whose they are. A
-// missing message is an error wrapping pgx.ErrNoRows.
+// missing message is an error wrapping pgx.ErrNoRows; a message whose body
+// was pruned, one wrapping ErrMessagePruned.
 func (s *Store) MessageBody(ctx context.Context, id int64) (MessageBody, error) {
 	var b MessageBody
-	if err := s.pool.QueryRow(ctx, `SELECT facility, kind, raw, patient_id FROM source_reports WHERE id = $1`, id).
-		Scan(&b.Facility, &b.Kind, &b.Raw, &b.PatientID); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT r.facility, r.kind, b.raw, r.patient_id FROM source_reports r `+bodyJoin+`
+		WHERE r.id = $1`, id).Scan(&b.Facility, &b.Kind, &b.Raw, &b.PatientID); err != nil {
 		return b, fmt.Errorf("registry: message %d: %w", id, err)
+	}
+	if b.Raw == nil {
+		return b, fmt.Errorf("registry: message %d: %w", id, ErrMessagePruned)
 	}
 	return b, nil
 }
