@@ -46,6 +46,7 @@ func (s *Store) StoreQueries(ctx context.Context, tx pgx.Tx, msgs []*Message) ([
 			body AS (INSERT INTO message_bodies (report_id, received_at, kind, raw, ack)
 				SELECT id, received_at, 'query', $8, $10 FROM ins WHERE received_at >= message_store_horizon('query'))
 			SELECT count(*) FROM ins`,
+			m.Facility, m.ControlID, m.Type, m.Ack, m.Transport, m.Received, int64(m.StreamSeq), m.Raw, m.Issues, m.AckBody,
 			m.QueryOutcome, sum, msgTime)
 	}
 	br := tx.SendBatch(ctx, b)
