@@ -113,6 +113,8 @@ type Config struct {
 	SMTPFrom     string `json:"smtp_from"`
 	SMTPUser     string `json:"smtp_user"`
 	SMTPPassword string `json:"smtp_password"` // better given as IIS_SMTP_PASSWORD
+	// MessageStore partitions and prunes the raw message store (see msgstore.go).
+	MessageStore MessageStoreConfig `json:"message_store"`
 }
 
 // AccountsConfig is what a fresh registry's people's pages start with;

@@ -185,6 +185,10 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 	s.stopBg = cancel
 	go profiles.Run(bg, 10*time.Second)
 	if cfg.Mode != "listener" {
+		if err := s.startMessageStore(bg); err != nil {
+			s.shutdown(5 * time.Second)
+			return nil, err
+		}
 		if err := s.startWorker(reg, validator); err != nil {
 			s.shutdown(5 * time.Second)
 			return nil, err
