@@ -50,6 +50,11 @@ func BenchmarkMessageBrowser(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// The seed's messages go straight into their months' partitions.
+		from := time.Now().Add(-time.Duration(n) * 2500 * time.Millisecond)
+		if _, err := st.MaintainMessageStore(ctx, registry.MessageStorePolicy{From: from}, time.Now()); err != nil {
+			b.Fatal(err)
+		}
 		if err := registry.SeedMessages(ctx, st.Pool(), n, raw); err != nil {
 			b.Fatal(err)
 		}

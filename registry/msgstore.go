@@ -39,6 +39,9 @@ type MessageStorePolicy struct {
 	// other) is kept; a kind that is missing or 0 is kept forever. A
 	// partition is dropped once its whole period is older than that.
 	RetentionMonths map[string]int
+	// From, if set, has the partitions created from its period on (a
+	// bulk load of older messages goes straight into its partitions).
+	From time.Time
 }
 
 // MessageStoreChange is what one maintenance did.
@@ -193,7 +196,7 @@ func gaps(want span, have []span) []span {
 }
 
 // wantedPeriods returns the periods to create: from the period of the
-// oldest row in table's default partition (or of now), not older than every
+// oldest row in table's default partition (or of p.From, or of now), not older than every
 // kind's horizon, to Ahead periods after now's.
 func wantedPeriods(ctx context.Context, conn *pgxpool.Conn, table string, p MessageStorePolicy, now time.Time) ([]span, error) {
 	start := now
@@ -203,6 +206,9 @@ func wantedPeriods(ctx context.Context, conn *pgxpool.Conn, table string, p Mess
 	}
 	if oldest != nil && oldest.Before(start) {
 		start = *oldest
+	}
+	if !p.From.IsZero() && p.From.Before(start) {
+		start = p.From
 	}
 	floor := now
 	for _, k := range MessageKinds {
