@@ -257,8 +257,12 @@ type MessageBody struct {
 var ErrMessagePruned = errors.New("message body pruned under retention")
 
 // bodyJoin joins a report (alias r) to its body (alias b, NULL once
-// pruned): the report's time and kind select the body's partition.
-const bodyJoin = `LEFT JOIN message_bodies b ON b.report_id = r.id AND b.received_at = r.received_at AND b.kind = r.kind`
+// pruned): the report's time and kind select the body's partition when the
+// statement runs (a lateral subquery kept apart by OFFSET 0, so that
+// PostgreSQL prunes the other partitions at run time rather than probing
+// every one).
+const bodyJoin = `LEFT JOIN LATERAL (SELECT b.raw, b.ack FROM message_bodies b
+	WHERE b.report_id = r.id AND b.received_at = r.received_at AND b.kind = r.kind OFFSET 0) b ON true`
 
 // MessageBody reads the raw bytes of message id and whose they are. A
 // missing message is an error wrapping pgx.ErrNoRows; a message whose body
