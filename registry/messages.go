@@ -71,27 +71,63 @@ func scanSummary(r pgx.CollectableRow) (MessageSummary, error) {
 // keyset cursor (f.BeforeTime, f.BeforeID) makes every page as cheap as
 // the first.
 func (s *Store) SearchMessages(ctx context.Context, f MessageFilter, limit int) ([]MessageSummary, bool, error) {
-	sql, args := searchSQL(f, limit)
-	// Planned for these values each time (no cached generic plan): how
-	// many rows a code or facility has decides the plan.
-	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
-	if err != nil {
-		return nil, false, fmt.Errorf("registry: search messages: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, scanSummary)
-	if err != nil {
-		return nil, false, fmt.Errorf("registry: search messages: %w", err)
-	}
-	out = slices.CompactFunc(out, func(a, b MessageSummary) bool { return a.ID == b.ID })
-	if len(out) > limit {
-		return out[:limit], true, nil
+	var out []MessageSummary
+	for _, w := range errWindows(f, time.Now()) {
+		sql, args := searchSQL(f, limit, w)
+		// Planned for these values each time (no cached generic plan): how
+		// many rows a code or facility has decides the plan, and the time
+		// window the partitions of message_errors planned.
+		rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+		if err != nil {
+			return nil, false, fmt.Errorf("registry: search messages: %w", err)
+		}
+		out, err = pgx.CollectRows(rows, scanSummary)
+		if err != nil {
+			return nil, false, fmt.Errorf("registry: search messages: %w", err)
+		}
+		out = slices.CompactFunc(out, func(a, b MessageSummary) bool { return a.ID == b.ID })
+		if len(out) > limit {
+			return out[:limit], true, nil
+		}
 	}
 	return out, false, nil
 }
 
+// window is a time range [from, to) of a search; a zero window does not bound.
+type window = span
+
+// errWindows returns the time windows an ERR-code search tries in turn,
+// each wider than the one before, until one fills a page: the last month
+// before the newest time the filter allows, the last 400 days, then all
+// time. message_errors is partitioned by period and kind: a bounded
+// window plans the few partitions it covers instead of all of them. A
+// search without an ERR code (on source_reports) has one, unbounded.
+func errWindows(f MessageFilter, now time.Time) []window {
+	if f.ErrCode == "" {
+		return []window{{}}
+	}
+	top := now.Add(24 * time.Hour) // received times are the registry's own clock
+	if !f.To.IsZero() && f.To.Before(top) {
+		top = f.To
+	}
+	if f.BeforeID != 0 && !f.BeforeTime.After(top) {
+		top = f.BeforeTime.Add(time.Microsecond) // the cursor's time itself is in range
+	}
+	out := []window{}
+	for _, back := range []time.Duration{31 * 24 * time.Hour, 400 * 24 * time.Hour} {
+		from := top.Add(-back)
+		if !f.From.IsZero() && !from.After(f.From) {
+			break // the filter's own range is narrower
+		}
+		out = append(out, window{from, top})
+	}
+	return append(out, window{})
+}
+
 // searchSQL builds the search statement for f and a page of limit rows
-// (it asks for more, to tell whether another page follows).
-func searchSQL(f MessageFilter, limit int) (sql string, args []any) {
+// (it asks for more, to tell whether another page follows), in time window
+// w of an ERR-code search (none if zero).
+func searchSQL(f MessageFilter, limit int, w window) (sql string, args []any) {
 	var where []string
 	arg := func(v any) string {
 		args = append(args, v)
@@ -140,6 +176,9 @@ func searchSQL(f MessageFilter, limit int) (sql string, args []any) {
 		}
 		if !f.To.IsZero() {
 			where = append(where, "e.received_at < "+arg(f.To))
+		}
+		if !w.from.IsZero() {
+			where = append(where, "e.received_at >= "+arg(w.from), "e.received_at < "+arg(w.to))
 		}
 		if f.BeforeID != 0 {
 			where = append(where, "(e.received_at, e.report_id) < ("+arg(f.BeforeTime)+", "+arg(f.BeforeID)+")")

@@ -238,3 +238,42 @@ func checkProvenance(t *testing.T, s *registry.Store, m *registry.Message) {
 		t.Errorf("%d doses of the pruned report, want 2", n)
 	}
 }
+
+// TestSearchErrCodeWindows: a search by ERR code tries the last month,
+// then 400 days, then all time (so that it plans few partitions): the
+// pages list every message with the code, newest first, whatever its age,
+// in partitions or in the default one; a From bound and a cursor keep
+// their meaning.
+func TestSearchErrCodeWindows(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	ages := []time.Duration{time.Hour, 2 * time.Hour, 40 * 24 * time.Hour, 41 * 24 * time.Hour, 500 * 24 * time.Hour}
+	var want []int64
+	for i, age := range ages {
+		var id int64
+		if err := s.Pool().QueryRow(ctx, `INSERT INTO source_reports (facility, control_id, message_type, kind, ack_code, transport,
+			received_at, raw_digest, issues) VALUES ('CLINIC_W', $1, 'VXU', 'vxu', 'AE', 'mllp', $2, sha256('x'), ARRAY['E:999:6:RXA-17'])
+			RETURNING id`, fmt.Sprint("W-", i), now.Add(-age)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+	}
+	check := func(label string) {
+		for _, limit := range []int{1, 2, 10} {
+			ids, _ := pageThrough(t, s, registry.MessageFilter{ErrCode: "999"}, limit)
+			if !slices.Equal(ids, want) {
+				t.Errorf("%s, pages of %d: %v, want %v", label, limit, ids, want)
+			}
+		}
+		ids, _ := pageThrough(t, s, registry.MessageFilter{ErrCode: "999", From: now.Add(-45 * 24 * time.Hour)}, 1)
+		if !slices.Equal(ids, want[:4]) {
+			t.Errorf("%s, from 45 days ago: %v, want %v", label, ids, want[:4])
+		}
+	}
+	check("default partition")
+	if _, err := s.MaintainMessageStore(ctx, registry.MessageStorePolicy{}, now); err != nil {
+		t.Fatal(err)
+	}
+	check("partitions")
+}
