@@ -255,15 +255,17 @@ type MessageDose struct {
 func (s *Store) MessageDetail(ctx context.Context, id int64) (*MessageDetail, error) {
 	d := &MessageDetail{}
 	m := &d.MessageSummary
-	err := s.pool.QueryRow(ctx, `SELECT r.id, r.facility, r.control_id, r.message_type, r.kind, r.ack_code, r.transport,
-		r.received_at, r.issues, r.patient_id, r.match_outcome, r.replaced_at, r.query_outcome, r.message_time, r.stream_seq,
-		b.raw, b.ack, b.raw IS NULL
-		FROM source_reports r `+bodyJoin+` WHERE r.id = $1`, id).Scan(&m.ID, &m.Facility, &m.ControlID, &m.Type, &m.Kind, &m.Ack, &m.Transport,
-		&m.Received, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt, &m.QueryOutcome, &d.MessageTime, &d.StreamSeq,
-		&d.Raw, &d.AckBody, &d.Pruned)
+	err := s.pool.QueryRow(ctx, `SELECT id, facility, control_id, message_type, kind, ack_code, transport,
+		received_at, issues, patient_id, match_outcome, replaced_at, query_outcome, message_time, stream_seq
+		FROM source_reports WHERE id = $1`, id).Scan(&m.ID, &m.Facility, &m.ControlID, &m.Type, &m.Kind, &m.Ack, &m.Transport,
+		&m.Received, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt, &m.QueryOutcome, &d.MessageTime, &d.StreamSeq)
 	if err != nil {
 		return nil, fmt.Errorf("registry: message %d: %w", id, err)
 	}
+	if d.Raw, d.AckBody, err = s.body(ctx, id, m.Received, m.Kind); err != nil {
+		return nil, err
+	}
+	d.Pruned = d.Raw == nil
 	rows, err := s.pool.Query(ctx, `SELECT position, cvx, administered_on, lot, action, completion_status, consolidation, event_id
 		FROM source_vaccinations WHERE facility = $1 AND control_id = $2 AND report_id = $3 ORDER BY position`, m.Facility, m.ControlID, id)
 	if err == nil {
@@ -295,22 +297,35 @@ type MessageBody struct {
 // message store's retention.
 var ErrMessagePruned = errors.New("message body pruned under retention")
 
-// bodyJoin joins a report (alias r) to its body (alias b, NULL once
-// pruned): the report's time and kind select the body's partition when the
-// statement runs (a lateral subquery kept apart by OFFSET 0, so that
-// PostgreSQL prunes the other partitions at run time rather than probing
-// every one).
-const bodyJoin = `LEFT JOIN LATERAL (SELECT b.raw, b.ack FROM message_bodies b
-	WHERE b.report_id = r.id AND b.received_at = r.received_at AND b.kind = r.kind OFFSET 0) b ON true`
+// body reads the raw message and ACK of report id received at received
+// of kind kind; nil, nil once pruned. The report's time and kind are given
+// as values so that PostgreSQL plans the one partition that holds them
+// (a join from source_reports would plan every partition).
+func (s *Store) body(ctx context.Context, id int64, received time.Time, kind string) (raw, ack []byte, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT raw, ack FROM message_bodies WHERE report_id = $1 AND received_at = $2 AND kind = $3`,
+		pgx.QueryExecModeExec, id, received, kind).Scan(&raw, &ack)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("registry: message %d body: %w", id, err)
+	}
+	return raw, ack, nil
+}
 
 // MessageBody reads the raw bytes of message id and whose they are. A
 // missing message is an error wrapping pgx.ErrNoRows; a message whose body
 // was pruned, one wrapping ErrMessagePruned.
 func (s *Store) MessageBody(ctx context.Context, id int64) (MessageBody, error) {
 	var b MessageBody
-	if err := s.pool.QueryRow(ctx, `SELECT r.facility, r.kind, b.raw, r.patient_id FROM source_reports r `+bodyJoin+`
-		WHERE r.id = $1`, id).Scan(&b.Facility, &b.Kind, &b.Raw, &b.PatientID); err != nil {
+	var received time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT facility, kind, received_at, patient_id FROM source_reports WHERE id = $1`, id).
+		Scan(&b.Facility, &b.Kind, &received, &b.PatientID); err != nil {
 		return b, fmt.Errorf("registry: message %d: %w", id, err)
+	}
+	var err error
+	if b.Raw, _, err = s.body(ctx, id, received, b.Kind); err != nil {
+		return b, err
 	}
 	if b.Raw == nil {
 		return b, fmt.Errorf("registry: message %d: %w", id, ErrMessagePruned)
