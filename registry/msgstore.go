@@ -49,6 +49,10 @@ type MessageStoreChange struct {
 	Skipped bool     // another process held the maintenance lock
 	Created []string // partitions created (period tables)
 	Dropped []string // partitions dropped (kind leaves and emptied period tables)
+	// DetachTime is the time the detaches took (the only moments the
+	// store's readers and writers may wait); DropTime the drops' (the file
+	// system's time to remove the files, waited for by nobody else).
+	DetachTime, DropTime time.Duration
 	Moved   int64    // rows moved out of the default partitions
 	Deleted int64    // expired rows deleted from the default partitions
 }
@@ -337,8 +341,15 @@ func leaves(ctx context.Context, conn *pgxpool.Conn, table string) ([]leaf, erro
 // prunePartitions drops table's kind partitions whose whole period is
 // older than the kind's horizon, then a period table left without
 // partitions, and deletes the expired rows of the default partition
-// (rows no partition was created for: few by construction).
+// (rows no partition was created for: few by construction). A partition
+// is first detached, in a transaction of its own that changes only the
+// catalog: from then on no query sees it. It is dropped afterwards, when
+// nothing else waits on it (removing its files takes the file system's
+// time, while the drop's transaction holds its locks).
 func prunePartitions(ctx context.Context, conn *pgxpool.Conn, table string, p MessageStorePolicy, now time.Time, ch *MessageStoreChange) error {
+	if err := dropDetached(ctx, conn, table, ch); err != nil { // left by an interrupted run
+		return err
+	}
 	ls, err := leaves(ctx, conn, table)
 	if err != nil {
 		return err
@@ -352,51 +363,67 @@ func prunePartitions(ctx context.Context, conn *pgxpool.Conn, table string, p Me
 		if !ok || l.to.After(h) {
 			continue
 		}
-		if err := dropLeaf(ctx, conn, l); err != nil {
+		if err := detach(ctx, conn, l.period, l.name, &l, ch); err != nil {
 			return err
 		}
-		ch.Dropped = append(ch.Dropped, l.name)
 		if left[l.period]--; left[l.period] == 0 {
-			if err := dropTable(ctx, conn, l.period); err != nil {
+			if err := detach(ctx, conn, table, l.period, nil, ch); err != nil {
 				return err
 			}
-			ch.Dropped = append(ch.Dropped, l.period)
 		}
+	}
+	if err := dropDetached(ctx, conn, table, ch); err != nil {
+		return err
 	}
 	return pruneDefault(ctx, conn, table, p, now, ch)
 }
 
-// dropTable drops a period table left without partitions.
-func dropTable(ctx context.Context, conn *pgxpool.Conn, name string) error {
+// detach detaches partition name from parent; for a kind partition l, it
+// records in the same transaction that l's kind is pruned before the end
+// of l's period.
+func detach(ctx context.Context, conn *pgxpool.Conn, parent, name string, l *leaf, ch *MessageStoreChange) error {
+	t0 := time.Now()
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `DROP TABLE `+pgx.Identifier{name}.Sanitize())
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("registry: drop partition %s: %w", name, err)
-	}
-	return nil
-}
-
-// dropLeaf drops one kind partition and records that kind's bodies and
-// ERR rows received before the end of its period are gone.
-func dropLeaf(ctx context.Context, conn *pgxpool.Conn, l leaf) error {
-	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
+		if _, err := tx.Exec(ctx, `ALTER TABLE `+pgx.Identifier{parent}.Sanitize()+` DETACH PARTITION `+pgx.Identifier{name}.Sanitize()); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DROP TABLE `+pgx.Identifier{l.name}.Sanitize()); err != nil {
-			return err
+		if l == nil {
+			return nil
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO message_store_pruned (kind, before) VALUES ($1, $2)
 			ON CONFLICT (kind) DO UPDATE SET before = greatest(message_store_pruned.before, EXCLUDED.before)`, l.kind, l.to)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("registry: drop partition %s: %w", l.name, err)
+		return fmt.Errorf("registry: detach partition %s: %w", name, err)
+	}
+	ch.DetachTime += time.Since(t0)
+	return nil
+}
+
+// dropDetached drops table's partitions that were detached (by this run or
+// one interrupted before it dropped them).
+func dropDetached(ctx context.Context, conn *pgxpool.Conn, table string, ch *MessageStoreChange) error {
+	rows, err := conn.Query(ctx, `SELECT relname FROM pg_class
+		WHERE relname ~ ('^' || $1 || '_p[0-9]{8}') AND relkind IN ('r', 'p') AND NOT relispartition
+		ORDER BY relkind DESC, relname`, table) // kind tables before period tables
+	if err != nil {
+		return fmt.Errorf("registry: %s detached partitions: %w", table, err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("registry: %s detached partitions: %w", table, err)
+	}
+	for _, n := range names {
+		t0 := time.Now()
+		if _, err := conn.Exec(ctx, `DROP TABLE `+pgx.Identifier{n}.Sanitize()); err != nil {
+			return fmt.Errorf("registry: drop partition %s: %w", n, err)
+		}
+		ch.DropTime += time.Since(t0)
+		ch.Dropped = append(ch.Dropped, n)
 	}
 	return nil
 }

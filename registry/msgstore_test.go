@@ -36,7 +36,8 @@ func leafOf(t *testing.T, s *registry.Store, id int64) string {
 
 // TestMessageStorePartitionsAhead: the maintenance creates the current
 // period's partition and Ahead more (one leaf per kind), in both tables,
-// once; a later run creates the periods that came into range; a message
+// once; a later run creates the periods that came into range (and drops a
+// partition a run detached and did not drop); a message
 // lands in its month's leaf of its kind; another holder of the lock makes
 // a run skip.
 func TestMessageStorePartitionsAhead(t *testing.T) {
@@ -67,6 +68,16 @@ func TestMessageStorePartitionsAhead(t *testing.T) {
 	later, err := s.MaintainMessageStore(ctx, registry.MessageStorePolicy{Ahead: 2}, now.AddDate(0, 1, 0))
 	if err != nil || len(later.Created) != 2 {
 		t.Fatalf("a month later created %v (%v), want one period per table", later.Created, err)
+	}
+
+	// A partition detached by a run interrupted before it dropped it is
+	// dropped by the next one.
+	if _, err := s.Pool().Exec(ctx, `CREATE TABLE message_bodies_p19990101_vxu (LIKE message_bodies)`); err != nil {
+		t.Fatal(err)
+	}
+	cleanup, err := s.MaintainMessageStore(ctx, registry.MessageStorePolicy{Ahead: 2}, now.AddDate(0, 1, 0))
+	if err != nil || !slices.Equal(cleanup.Dropped, []string{"message_bodies_p19990101_vxu"}) {
+		t.Fatalf("a left-over detached partition: dropped %v (%v)", cleanup.Dropped, err)
 	}
 
 	m := message(t, "CLINIC_A", "ahead-1", vxu("CLINIC_A", "ahead-1", alice, "20:20240301:L1"))

@@ -65,7 +65,8 @@ func maintainMessageStore(ctx context.Context, st *registry.Store, p registry.Me
 			log.Info("message store maintained by another replica")
 		default:
 			log.Info("message store maintained", "created", len(ch.Created), "dropped", len(ch.Dropped),
-				"moved_rows", ch.Moved, "deleted_rows", ch.Deleted, "took", time.Since(start))
+				"moved_rows", ch.Moved, "deleted_rows", ch.Deleted, "detach_time", ch.DetachTime, "drop_time", ch.DropTime,
+				"took", time.Since(start))
 		}
 		select {
 		case <-ctx.Done():
