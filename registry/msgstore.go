@@ -384,7 +384,10 @@ func prunePartitions(ctx context.Context, conn *pgxpool.Conn, table string, p Me
 func detach(ctx context.Context, conn *pgxpool.Conn, parent, name string, l *leaf, ch *MessageStoreChange) error {
 	t0 := time.Now()
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
+		// A detach locks parent exclusively for a moment; waiting at most
+		// 2 s for running statements bounds how long the statements queued
+		// behind it wait. A run that times out is retried by the next one.
+		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '2s'`); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `ALTER TABLE `+pgx.Identifier{parent}.Sanitize()+` DETACH PARTITION `+pgx.Identifier{name}.Sanitize()); err != nil {
