@@ -235,7 +235,7 @@ type MessageDetail struct {
 	// ERR summary and its doses' provenance remain.
 	Pruned bool
 	Doses  []MessageDose
-	Audit       []AuditRow
+	Audit  []AuditRow
 }
 
 // MessageDose is what the worker did with one RXA of a message.

@@ -53,8 +53,8 @@ type MessageStoreChange struct {
 	// store's readers and writers may wait); DropTime the drops' (the file
 	// system's time to remove the files, waited for by nobody else).
 	DetachTime, DropTime time.Duration
-	Moved   int64    // rows moved out of the default partitions
-	Deleted int64    // expired rows deleted from the default partitions
+	Moved                int64 // rows moved out of the default partitions
+	Deleted              int64 // expired rows deleted from the default partitions
 }
 
 // span is a half-open time range [from, to).
