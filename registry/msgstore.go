@@ -23,9 +23,9 @@ const messageStoreLock = 0x11500070
 // messageStoreTables are the partitioned tables of the raw message store.
 var messageStoreTables = []string{"message_bodies", "message_errors"}
 
-// MessageKinds are the kinds with their own partitions and retention;
+// messageKinds are the kinds with their own partitions and retention;
 // messages of any other kind are kept under "other".
-var MessageKinds = []string{"vxu", "rejected", "query", "other"}
+var messageKinds = []string{"vxu", "rejected", "query", "other"}
 
 // MessageStorePolicy says how the raw message store is partitioned and
 // how long each kind of message is kept.
@@ -97,7 +97,7 @@ func (p MessageStorePolicy) Validate() error {
 		return fmt.Errorf("message store: ahead %d is negative", p.Ahead)
 	}
 	for k, m := range p.RetentionMonths {
-		if !slices.Contains(MessageKinds, k) {
+		if !slices.Contains(messageKinds, k) {
 			return fmt.Errorf("message store: retention of unknown kind %q (kinds: vxu, rejected, query, other)", k)
 		}
 		if m < 0 {
@@ -215,7 +215,7 @@ func wantedPeriods(ctx context.Context, conn *pgxpool.Conn, table string, p Mess
 		start = p.From
 	}
 	floor := now
-	for _, k := range MessageKinds {
+	for _, k := range messageKinds {
 		h, ok := p.horizon(k, now)
 		if !ok {
 			floor = time.Time{}
@@ -278,7 +278,7 @@ func createPartition(ctx context.Context, conn *pgxpool.Conn, table string, g sp
 		`SET LOCAL lock_timeout = '10s'`,
 		fmt.Sprintf(`CREATE TABLE %s (LIKE %s) PARTITION BY LIST (kind)`, id, pgx.Identifier{table}.Sanitize()),
 	}
-	for _, k := range MessageKinds {
+	for _, k := range messageKinds {
 		bound := fmt.Sprintf(`FOR VALUES IN ('%s')`, k)
 		if k == "other" {
 			bound = `DEFAULT`
@@ -434,7 +434,7 @@ func dropDetached(ctx context.Context, conn *pgxpool.Conn, table string, ch *Mes
 // pruneDefault deletes the rows of table's default partition older than
 // their kind's horizon.
 func pruneDefault(ctx context.Context, conn *pgxpool.Conn, table string, p MessageStorePolicy, now time.Time, ch *MessageStoreChange) error {
-	for _, k := range MessageKinds {
+	for _, k := range messageKinds {
 		h, ok := p.horizon(k, now)
 		if !ok {
 			continue
