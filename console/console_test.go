@@ -75,8 +75,9 @@ func newEnv(t *testing.T) *env {
 		if len(r.issues) > 0 {
 			ack += "ERR||RXA^1^17^1^1|101^Required field missing^HL70357|E|6^Required observation missing^HL70533|||RXA-17 (manufacturer) is required\r"
 		}
-		if _, err := st.Pool().Exec(ctx, `INSERT INTO source_reports (facility, control_id, message_type, kind, ack_code, transport,
-			received_at, raw, issues, ack) VALUES ($1, $2, $3, $4, $5, 'mllp', $6, $7, $8, $9)`,
+		if _, err := st.Pool().Exec(ctx, `WITH ins AS (INSERT INTO source_reports (facility, control_id, message_type, kind, ack_code, transport,
+			received_at, raw_digest, issues) VALUES ($1, $2, $3, $4, $5, 'mllp', $6, sha256($7), $8) RETURNING id, received_at, kind)
+			INSERT INTO message_bodies (report_id, received_at, kind, raw, ack) SELECT id, received_at, kind, $7, $9 FROM ins`,
 			r.fac, r.ctl, r.typ, r.kind, r.ack, now.Add(-r.ago), []byte("MSH|^~\\&|EHR|"+r.fac+"|IIS|IIS|20260101||VXU^V04^VXU_V04|"+r.ctl+"|P|2.5.1\rPID|1||123^^^A^MR||Doe^Jane\r"),
 			nonNil(r.issues), []byte(ack)); err != nil {
 			t.Fatal(err)

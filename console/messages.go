@@ -205,6 +205,10 @@ func (c *Console) resendMessage(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	msg, err := c.cfg.Messages.MessageBody(r.Context(), id)
+	if errors.Is(err, registry.ErrMessagePruned) {
+		c.fail(w, r, s, http.StatusGone, "This message was pruned under retention: there is nothing to resend.", nil)
+		return
+	}
 	if err != nil {
 		c.fail(w, r, s, http.StatusNotFound, "No such message.", err)
 		return

@@ -178,38 +178,55 @@ func queueReports(b *pgx.Batch, r *bulkReportRows, maxBlock int) {
 	// A redelivery (same facility and MSH-10) changes nothing. A rejected
 	// report is replaced by a later one under the same identity: the
 	// sender's corrected resend, or an operator's resend after a fix.
-	b.Queue(`INSERT INTO source_reports AS r
-		(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw,
-		 issues, ack)
-		SELECT f, c, t, k, a, tr, rt, mt, sq, rw, coalesce(string_to_array(nullif(iss, ''), ';'), '{}'), ab
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-			$7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::bytea[], $11::text[], $12::bytea[], $13::bool[])
-			AS u(f, c, t, k, a, tr, rt, mt, sq, rw, iss, ab, first)
-		WHERE first
-		ON CONFLICT (facility, control_id) DO UPDATE SET
-			message_type = EXCLUDED.message_type, kind = EXCLUDED.kind, ack_code = EXCLUDED.ack_code,
-			transport = EXCLUDED.transport, message_time = EXCLUDED.message_time, stream_seq = EXCLUDED.stream_seq,
-			raw = EXCLUDED.raw, issues = EXCLUDED.issues, ack = EXCLUDED.ack,
-			replaced_at = now()
-		WHERE r.kind = 'rejected' AND (EXCLUDED.kind <> r.kind OR EXCLUDED.raw <> r.raw OR EXCLUDED.issues <> r.issues)
-		RETURNING id, facility, control_id`,
+	b.Queue(`WITH u AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+				$7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::bytea[], $11::text[], $12::bytea[], $13::bool[])
+				AS u(f, c, t, k, a, tr, rt, mt, sq, rw, iss, ab, first)
+			WHERE first),
+		ins AS (INSERT INTO source_reports AS r
+			(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw_digest,
+			 issues)
+			SELECT f, c, t, k, a, tr, rt, mt, sq, sha256(rw), coalesce(string_to_array(nullif(iss, ''), ';'), '{}')
+			FROM u
+			ON CONFLICT (facility, control_id) DO UPDATE SET
+				message_type = EXCLUDED.message_type, kind = EXCLUDED.kind, ack_code = EXCLUDED.ack_code,
+				transport = EXCLUDED.transport, message_time = EXCLUDED.message_time, stream_seq = EXCLUDED.stream_seq,
+				raw_digest = EXCLUDED.raw_digest, issues = EXCLUDED.issues,
+				replaced_at = now()
+			WHERE r.kind = 'rejected' AND (EXCLUDED.kind <> r.kind OR EXCLUDED.raw_digest <> r.raw_digest OR EXCLUDED.issues <> r.issues)
+			RETURNING id, facility, control_id, received_at, kind, xmax <> 0 AS replaced),
+		old AS (DELETE FROM message_bodies b USING ins
+			WHERE ins.replaced AND b.report_id = ins.id AND b.received_at = ins.received_at),
+		body AS (INSERT INTO message_bodies (report_id, received_at, kind, raw, ack)
+			SELECT ins.id, ins.received_at, ins.kind, u.rw, u.ab
+			FROM ins JOIN u ON u.f = ins.facility AND u.c = ins.control_id
+			WHERE ins.received_at >= message_store_horizon(ins.kind))
+		SELECT id, facility, control_id FROM ins`,
 		r.fac, r.ctl, r.typ, r.kind, r.ack, r.trans, r.recv, r.mtime, r.seq, r.raw, r.issues, r.ackBody, r.first)
 	// A VXU whose facility and MSH-10 were stored before with other content
 	// (a corrected message sent again under the same MSH-10) was accepted
 	// and answered AA: it is kept as a new version of that report, its
 	// control id suffixed with '#' and a checksum of its content, so that a
 	// redelivery of that version is still recognised.
-	b.Queue(`INSERT INTO source_reports
-		(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw,
-		 issues, ack)
-		SELECT f, c || '#' || h, t, k, a, tr, rt, mt, sq, rw, coalesce(string_to_array(nullif(iss, ''), ';'), '{}'), ab
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-			$7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::bytea[], $11::text[], $12::bytea[], $13::text[])
-			AS u(f, c, t, k, a, tr, rt, mt, sq, rw, iss, ab, h)
-		WHERE k = 'vxu' AND EXISTS (SELECT 1 FROM source_reports r WHERE r.facility = u.f AND r.control_id = u.c
-			AND r.stream_seq IS DISTINCT FROM u.sq AND r.raw <> u.rw)
-		ON CONFLICT (facility, control_id) DO NOTHING
-		RETURNING id, stream_seq, facility, control_id`,
+	b.Queue(`WITH u AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+				$7::timestamptz[], $8::timestamptz[], $9::bigint[], $10::bytea[], $11::text[], $12::bytea[], $13::text[])
+				AS u(f, c, t, k, a, tr, rt, mt, sq, rw, iss, ab, h)
+			WHERE k = 'vxu' AND EXISTS (SELECT 1 FROM source_reports r WHERE r.facility = u.f AND r.control_id = u.c
+				AND r.stream_seq IS DISTINCT FROM u.sq AND r.raw_digest <> sha256(u.rw))),
+		ins AS (INSERT INTO source_reports
+			(facility, control_id, message_type, kind, ack_code, transport, received_at, message_time, stream_seq, raw_digest,
+			 issues)
+			SELECT f, c || '#' || h, t, k, a, tr, rt, mt, sq, sha256(rw), coalesce(string_to_array(nullif(iss, ''), ';'), '{}')
+			FROM u
+			ON CONFLICT (facility, control_id) DO NOTHING
+			RETURNING id, stream_seq, facility, control_id, received_at, kind),
+		body AS (INSERT INTO message_bodies (report_id, received_at, kind, raw, ack)
+			SELECT DISTINCT ON (ins.id) ins.id, ins.received_at, ins.kind, u.rw, u.ab
+			FROM ins JOIN u ON u.f = ins.facility AND u.c || '#' || u.h = ins.control_id
+			WHERE ins.received_at >= message_store_horizon(ins.kind)
+			ORDER BY ins.id)
+		SELECT id, stream_seq, facility, control_id FROM ins`,
 		r.fac, r.ctl, r.typ, r.kind, r.ack, r.trans, r.recv, r.mtime, r.seq, r.raw, r.issues, r.ackBody, r.sums)
 	b.Queue(bulkCandidateQuery, r.qi, r.qh, r.qs, maxBlock)
 }

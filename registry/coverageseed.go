@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -56,6 +57,7 @@ func SeedChildren(ctx context.Context, pool *pgxpool.Pool, kids []SeedChild) (in
 		return 0, err
 	}
 	const chunk = 20000
+	emptyDigest := sha256.Sum256(nil) // seeded reports have no body
 	codes := codeset.Default()
 	for lo := 0; lo < len(kids); lo += chunk {
 		hi := min(lo+chunk, len(kids))
@@ -66,7 +68,7 @@ func SeedChildren(ctx context.Context, pool *pgxpool.Pool, kids []SeedChild) (in
 			pats = append(pats, []any{id, now, now, k.Family, k.Given, k.BirthDate, k.Sex})
 			addrs = append(addrs, []any{id, "1 Main St", k.Town, "CT", k.County, "P", now})
 			ctl := fmt.Sprintf("seed-%d", id)
-			reps = append(reps, []any{rep, k.Facility, ctl, "VXU", "vxu", "AA", "seed", now, id, "new", []byte{}})
+			reps = append(reps, []any{rep, k.Facility, ctl, "VXU", "vxu", "AA", "seed", now, id, "new", emptyDigest[:]})
 			for j, d := range k.Doses {
 				var groups []string
 				if v, ok := codes.Vaccine(d.CVX); ok {
@@ -88,7 +90,7 @@ func SeedChildren(ctx context.Context, pool *pgxpool.Pool, kids []SeedChild) (in
 			}{
 				{"patients", []string{"id", "created_at", "updated_at", "family_name", "given_name", "birth_date", "sex"}, pats},
 				{"patient_addresses", []string{"patient_id", "street", "city", "state", "county", "type", "reported_at"}, addrs},
-				{"source_reports", []string{"id", "facility", "control_id", "message_type", "kind", "ack_code", "transport", "received_at", "patient_id", "match_outcome", "raw"}, reps},
+				{"source_reports", []string{"id", "facility", "control_id", "message_type", "kind", "ack_code", "transport", "received_at", "patient_id", "match_outcome", "raw_digest"}, reps},
 				{"source_vaccinations", []string{"id", "report_id", "patient_id", "facility", "control_id", "position", "received_at", "cvx", "administered_on", "event_id", "consolidation"}, svs},
 				{"vaccination_events", []string{"id", "patient_id", "vaccine_groups", "cvx", "administered_on", "historical", "source_count"}, evs},
 			} {

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -70,27 +71,63 @@ func scanSummary(r pgx.CollectableRow) (MessageSummary, error) {
 // keyset cursor (f.BeforeTime, f.BeforeID) makes every page as cheap as
 // the first.
 func (s *Store) SearchMessages(ctx context.Context, f MessageFilter, limit int) ([]MessageSummary, bool, error) {
-	sql, args := searchSQL(f, limit)
-	// Planned for these values each time (no cached generic plan): how
-	// many rows a code or facility has decides the plan.
-	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
-	if err != nil {
-		return nil, false, fmt.Errorf("registry: search messages: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, scanSummary)
-	if err != nil {
-		return nil, false, fmt.Errorf("registry: search messages: %w", err)
-	}
-	out = slices.CompactFunc(out, func(a, b MessageSummary) bool { return a.ID == b.ID })
-	if len(out) > limit {
-		return out[:limit], true, nil
+	var out []MessageSummary
+	for _, w := range errWindows(f, time.Now()) {
+		sql, args := searchSQL(f, limit, w)
+		// Planned for these values each time (no cached generic plan): how
+		// many rows a code or facility has decides the plan, and the time
+		// window the partitions of message_errors planned.
+		rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...)
+		if err != nil {
+			return nil, false, fmt.Errorf("registry: search messages: %w", err)
+		}
+		out, err = pgx.CollectRows(rows, scanSummary)
+		if err != nil {
+			return nil, false, fmt.Errorf("registry: search messages: %w", err)
+		}
+		out = slices.CompactFunc(out, func(a, b MessageSummary) bool { return a.ID == b.ID })
+		if len(out) > limit {
+			return out[:limit], true, nil
+		}
 	}
 	return out, false, nil
 }
 
+// window is a time range [from, to) of a search; a zero window does not bound.
+type window = span
+
+// errWindows returns the time windows an ERR-code search tries in turn,
+// each wider than the one before, until one fills a page: the last month
+// before the newest time the filter allows, the last 400 days, then all
+// time. message_errors is partitioned by period and kind: a bounded
+// window plans the few partitions it covers instead of all of them. A
+// search without an ERR code (on source_reports) has one, unbounded.
+func errWindows(f MessageFilter, now time.Time) []window {
+	if f.ErrCode == "" {
+		return []window{{}}
+	}
+	top := now.Add(24 * time.Hour) // received times are the registry's own clock
+	if !f.To.IsZero() && f.To.Before(top) {
+		top = f.To
+	}
+	if f.BeforeID != 0 && !f.BeforeTime.After(top) {
+		top = f.BeforeTime.Add(time.Microsecond) // the cursor's time itself is in range
+	}
+	out := []window{}
+	for _, back := range []time.Duration{31 * 24 * time.Hour, 400 * 24 * time.Hour} {
+		from := top.Add(-back)
+		if !f.From.IsZero() && !from.After(f.From) {
+			break // the filter's own range is narrower
+		}
+		out = append(out, window{from, top})
+	}
+	return append(out, window{})
+}
+
 // searchSQL builds the search statement for f and a page of limit rows
-// (it asks for more, to tell whether another page follows).
-func searchSQL(f MessageFilter, limit int) (sql string, args []any) {
+// (it asks for more, to tell whether another page follows), in time window
+// w of an ERR-code search (none if zero).
+func searchSQL(f MessageFilter, limit int, w window) (sql string, args []any) {
 	var where []string
 	arg := func(v any) string {
 		args = append(args, v)
@@ -139,6 +176,9 @@ func searchSQL(f MessageFilter, limit int) (sql string, args []any) {
 		}
 		if !f.To.IsZero() {
 			where = append(where, "e.received_at < "+arg(f.To))
+		}
+		if !w.from.IsZero() {
+			where = append(where, "e.received_at >= "+arg(w.from), "e.received_at < "+arg(w.to))
 		}
 		if f.BeforeID != 0 {
 			where = append(where, "(e.received_at, e.report_id) < ("+arg(f.BeforeTime)+", "+arg(f.BeforeID)+")")
@@ -190,8 +230,12 @@ type MessageDetail struct {
 	StreamSeq   *int64     // JetStream sequence
 	Raw         []byte
 	AckBody     []byte // the ACK (or a query's answer) sent back
-	Doses       []MessageDose
-	Audit       []AuditRow
+	// Pruned: the raw message and its ACK were dropped under the message
+	// store's retention (Raw and AckBody are nil); the report's row, its
+	// ERR summary and its doses' provenance remain.
+	Pruned bool
+	Doses  []MessageDose
+	Audit  []AuditRow
 }
 
 // MessageDose is what the worker did with one RXA of a message.
@@ -211,13 +255,17 @@ type MessageDose struct {
 func (s *Store) MessageDetail(ctx context.Context, id int64) (*MessageDetail, error) {
 	d := &MessageDetail{}
 	m := &d.MessageSummary
-	err := s.pool.QueryRow(ctx, `SELECT id, facility, control_id, message_type, kind, ack_code, transport, received_at,
-		issues, patient_id, match_outcome, replaced_at, query_outcome, message_time, stream_seq, raw, ack
+	err := s.pool.QueryRow(ctx, `SELECT id, facility, control_id, message_type, kind, ack_code, transport,
+		received_at, issues, patient_id, match_outcome, replaced_at, query_outcome, message_time, stream_seq
 		FROM source_reports WHERE id = $1`, id).Scan(&m.ID, &m.Facility, &m.ControlID, &m.Type, &m.Kind, &m.Ack, &m.Transport,
-		&m.Received, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt, &m.QueryOutcome, &d.MessageTime, &d.StreamSeq, &d.Raw, &d.AckBody)
+		&m.Received, &m.Issues, &m.PatientID, &m.Outcome, &m.ReplacedAt, &m.QueryOutcome, &d.MessageTime, &d.StreamSeq)
 	if err != nil {
 		return nil, fmt.Errorf("registry: message %d: %w", id, err)
 	}
+	if d.Raw, d.AckBody, err = s.body(ctx, id, m.Received, m.Kind); err != nil {
+		return nil, err
+	}
+	d.Pruned = d.Raw == nil
 	rows, err := s.pool.Query(ctx, `SELECT position, cvx, administered_on, lot, action, completion_status, consolidation, event_id
 		FROM source_vaccinations WHERE facility = $1 AND control_id = $2 AND report_id = $3 ORDER BY position`, m.Facility, m.ControlID, id)
 	if err == nil {
@@ -245,13 +293,42 @@ type MessageBody struct {
 	PatientID *int64
 }
 
+// ErrMessagePruned: the message's raw bytes were dropped under the
+// message store's retention.
+var ErrMessagePruned = errors.New("message body pruned under retention")
+
+// body reads the raw message and ACK of report id received at received
+// of kind kind; nil, nil once pruned. The report's time and kind are given
+// as values so that PostgreSQL plans the one partition that holds them
+// (a join from source_reports would plan every partition).
+func (s *Store) body(ctx context.Context, id int64, received time.Time, kind string) (raw, ack []byte, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT raw, ack FROM message_bodies WHERE report_id = $1 AND received_at = $2 AND kind = $3`,
+		pgx.QueryExecModeExec, id, received, kind).Scan(&raw, &ack)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("registry: message %d body: %w", id, err)
+	}
+	return raw, ack, nil
+}
+
 // MessageBody reads the raw bytes of message id and whose they are. A
-// missing message is an error wrapping pgx.ErrNoRows.
+// missing message is an error wrapping pgx.ErrNoRows; a message whose body
+// was pruned, one wrapping ErrMessagePruned.
 func (s *Store) MessageBody(ctx context.Context, id int64) (MessageBody, error) {
 	var b MessageBody
-	if err := s.pool.QueryRow(ctx, `SELECT facility, kind, raw, patient_id FROM source_reports WHERE id = $1`, id).
-		Scan(&b.Facility, &b.Kind, &b.Raw, &b.PatientID); err != nil {
+	var received time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT facility, kind, received_at, patient_id FROM source_reports WHERE id = $1`, id).
+		Scan(&b.Facility, &b.Kind, &received, &b.PatientID); err != nil {
 		return b, fmt.Errorf("registry: message %d: %w", id, err)
+	}
+	var err error
+	if b.Raw, _, err = s.body(ctx, id, received, b.Kind); err != nil {
+		return b, err
+	}
+	if b.Raw == nil {
+		return b, fmt.Errorf("registry: message %d: %w", id, ErrMessagePruned)
 	}
 	return b, nil
 }

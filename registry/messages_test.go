@@ -27,9 +27,10 @@ func seedBrowser(t *testing.T, s *registry.Store, n int) {
 	if err := registry.SeedMessages(ctx, s.Pool(), n, sample); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Pool().Exec(ctx, `INSERT INTO source_reports (facility, control_id, message_type, kind, ack_code, transport, received_at, raw, issues, ack)
-		SELECT 'CLINIC013', 'TIE-' || g, 'VXU', 'vxu', 'AE', 'mllp', now() - interval '100 seconds', '\x00', ARRAY['E:101:6:RXA-17', 'W:101:5:RXA-5'], ''
-		FROM generate_series(1, 4) g`); err != nil {
+	if _, err := s.Pool().Exec(ctx, `WITH ins AS (INSERT INTO source_reports (facility, control_id, message_type, kind, ack_code, transport, received_at, raw_digest, issues)
+		SELECT 'CLINIC013', 'TIE-' || g, 'VXU', 'vxu', 'AE', 'mllp', now() - interval '100 seconds', sha256('\x00'), ARRAY['E:101:6:RXA-17', 'W:101:5:RXA-5']
+		FROM generate_series(1, 4) g RETURNING id, received_at, kind)
+		INSERT INTO message_bodies (report_id, received_at, kind, raw, ack) SELECT id, received_at, kind, '\x00', '' FROM ins`); err != nil {
 		t.Fatal(err)
 	}
 }

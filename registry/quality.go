@@ -18,13 +18,15 @@ type ReceivedMessage struct {
 	Ack       string
 	Received  time.Time
 	Issues    []string
-	Raw       []byte
+	Raw       []byte // empty once the raw store pruned the message's body
 }
 
 // ReceivedMessages reads the messages ids (those that exist), by id.
 func (s *Store) ReceivedMessages(ctx context.Context, ids []int64) ([]ReceivedMessage, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, facility, control_id, kind, ack_code, received_at, issues, raw
-		FROM source_reports WHERE id = ANY($1) ORDER BY id`, ids)
+	rows, err := s.pool.Query(ctx, `SELECT r.id, r.facility, r.control_id, r.kind, r.ack_code, r.received_at, r.issues, coalesce(b.raw, '')
+		FROM source_reports r
+		LEFT JOIN message_bodies b ON b.report_id = r.id AND b.received_at = r.received_at AND b.kind = r.kind
+		WHERE r.id = ANY($1) ORDER BY r.id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("registry: stored reports: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 const KindQuery = "query"
 
 // StoreQueries stores queries (Kind "query") in the message store inside
-// tx: the QBP in raw (with MSH-7 from Decoded, if set), its answer in ack,
+// tx: the QBP (with MSH-7 from Decoded, if set) and its answer in message_bodies,
 // QueryOutcome in query_outcome.
 // A query changes nothing else. The same query delivered again (same
 // facility, MSH-10 and content) is stored once (Result.Duplicate); a query
@@ -33,15 +33,19 @@ func (s *Store) StoreQueries(ctx context.Context, tx pgx.Tx, msgs []*Message) ([
 		}
 		sum := strconv.FormatUint(uint64(crc32.Checksum(m.Raw, castagnoli)), 16)
 		// One statement per query, in order: each sees the ones before it.
-		b.Queue(`INSERT INTO source_reports AS r
-			(facility, control_id, message_type, kind, ack_code, transport, received_at, stream_seq, raw, issues, ack, query_outcome,
-			 message_time)
-			SELECT $1, CASE WHEN EXISTS (SELECT 1 FROM source_reports o WHERE o.facility = $1 AND o.control_id = $2)
-				THEN $2 || '#' || $12 ELSE $2 END,
-				$3, 'query', $4, $5, $6, $7, $8, coalesce(string_to_array(nullif($9, ''), ';'), '{}'), $10, $11, $13
-			WHERE NOT EXISTS (SELECT 1 FROM source_reports o WHERE o.facility = $1 AND o.control_id IN ($2, $2 || '#' || $12)
-				AND o.kind = 'query' AND o.raw = $8)
-			ON CONFLICT (facility, control_id) DO NOTHING`,
+		b.Queue(`WITH ins AS (INSERT INTO source_reports AS r
+				(facility, control_id, message_type, kind, ack_code, transport, received_at, stream_seq, raw_digest, issues,
+				 query_outcome, message_time)
+				SELECT $1, CASE WHEN EXISTS (SELECT 1 FROM source_reports o WHERE o.facility = $1 AND o.control_id = $2)
+					THEN $2 || '#' || $12 ELSE $2 END,
+					$3, 'query', $4, $5, $6, $7, sha256($8), coalesce(string_to_array(nullif($9, ''), ';'), '{}'), $11, $13
+				WHERE NOT EXISTS (SELECT 1 FROM source_reports o WHERE o.facility = $1 AND o.control_id IN ($2, $2 || '#' || $12)
+					AND o.kind = 'query' AND o.raw_digest = sha256($8))
+				ON CONFLICT (facility, control_id) DO NOTHING
+				RETURNING id, received_at),
+			body AS (INSERT INTO message_bodies (report_id, received_at, kind, raw, ack)
+				SELECT id, received_at, 'query', $8, $10 FROM ins WHERE received_at >= message_store_horizon('query'))
+			SELECT count(*) FROM ins`,
 			m.Facility, m.ControlID, m.Type, m.Ack, m.Transport, m.Received, int64(m.StreamSeq), m.Raw, m.Issues, m.AckBody,
 			m.QueryOutcome, sum, msgTime)
 	}
@@ -49,11 +53,11 @@ func (s *Store) StoreQueries(ctx context.Context, tx pgx.Tx, msgs []*Message) ([
 	defer br.Close()
 	res := make([]Result, len(msgs))
 	for i := range msgs {
-		tag, err := br.Exec()
-		if err != nil {
+		var stored int
+		if err := br.QueryRow().Scan(&stored); err != nil {
 			return nil, fmt.Errorf("registry: store query: %w", err)
 		}
-		res[i] = Result{StoredOnly: true, Duplicate: tag.RowsAffected() == 0}
+		res[i] = Result{StoredOnly: true, Duplicate: stored == 0}
 	}
 	if err := br.Close(); err != nil {
 		return nil, fmt.Errorf("registry: store query: %w", err)

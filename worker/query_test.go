@@ -60,8 +60,9 @@ func TestQueriesStored(t *testing.T) {
 	var kind, typ, ack, outcome string
 	var stored, answer []byte
 	var msh7 *time.Time
-	if err := e.store.Pool().QueryRow(ctx, `SELECT kind, message_type, ack_code, query_outcome, raw, ack, message_time FROM source_reports
-		WHERE facility = 'CLINIC' AND control_id = 'Q-NF'`).Scan(&kind, &typ, &ack, &outcome, &stored, &answer, &msh7); err != nil {
+	if err := e.store.Pool().QueryRow(ctx, `SELECT r.kind, r.message_type, r.ack_code, r.query_outcome, b.raw, b.ack, r.message_time
+		FROM source_reports r JOIN message_bodies b ON b.report_id = r.id AND b.received_at = r.received_at AND b.kind = r.kind
+		WHERE r.facility = 'CLINIC' AND r.control_id = 'Q-NF'`).Scan(&kind, &typ, &ack, &outcome, &stored, &answer, &msh7); err != nil {
 		t.Fatal(err)
 	}
 	if msh7 == nil || msh7.Format("20060102") != "20261125" {

@@ -365,7 +365,8 @@ func TestDeadLetters(t *testing.T) {
 	if r := reasons["junk-1"]; !strings.Contains(r, "unparseable") || !strings.Contains(r, "after 1 deliveries") {
 		t.Errorf("garbage dead letter reason = %q", r)
 	}
-	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id = '124\x0062' AND kind = 'rejected' AND position('\x00'::bytea in raw) > 0`); got != 1 {
+	if got := e.count(t, `SELECT count(*) FROM source_reports r JOIN message_bodies b ON b.report_id = r.id
+		WHERE r.control_id = '124\x0062' AND r.kind = 'rejected' AND position('\x00'::bytea in b.raw) > 0`); got != 1 {
 		t.Errorf("the message with a NUL in MSH-10 stored %d times as rejected, want 1", got)
 	}
 	if got := e.count(t, `SELECT count(*) FROM source_reports WHERE control_id = $1 AND kind = 'rejected'`, nm.ControlID); got != 1 {
@@ -438,7 +439,8 @@ func TestSameControlIDResent(t *testing.T) {
 	e.drain(t, "registry")
 	var issues, errCodes []string
 	var ack []byte
-	if err := e.store.Pool().QueryRow(context.Background(), `SELECT r.issues, ARRAY(SELECT e.code FROM message_errors e WHERE e.report_id = r.id), r.ack
+	if err := e.store.Pool().QueryRow(context.Background(), `SELECT r.issues, ARRAY(SELECT e.code FROM message_errors e WHERE e.report_id = r.id),
+		(SELECT b.ack FROM message_bodies b WHERE b.report_id = r.id)
 		FROM source_reports r WHERE r.facility = 'RESENDCLINIC' AND r.control_id = 'RS-1'`).Scan(&issues, &errCodes, &ack); err != nil {
 		t.Fatal(err)
 	}

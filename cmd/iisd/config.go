@@ -124,6 +124,9 @@ type Config struct {
 	FHIRBulk      bool          `json:"fhir_bulk"`       // IIS_FHIR_BULK, -fhir-bulk
 	SMARTTokenTTL time.Duration `json:"smart_token_ttl"` // life of an access token (default 5m)
 	BulkFileTTL   time.Duration `json:"bulk_file_ttl"`   // how long an export's files are kept (default 1h)
+
+	// MessageStore partitions and prunes the raw message store (see msgstore.go).
+	MessageStore MessageStoreConfig `json:"message_store"`
 }
 
 // AccountsConfig is what a fresh registry's people's pages start with;

@@ -204,6 +204,10 @@ func start(ctx context.Context, cfg Config) (*server, error) {
 		return nil, err
 	}
 	if cfg.Mode != "listener" {
+		if err := s.startMessageStore(bg); err != nil {
+			s.shutdown(5 * time.Second)
+			return nil, err
+		}
 		if err := s.startWorker(reg, validator); err != nil {
 			s.shutdown(5 * time.Second)
 			return nil, err
