@@ -148,6 +148,12 @@ func (d *Directory) Reload(ctx context.Context) error {
 // Run reloads the settings every interval until ctx ends, so that changes
 // made by another process are picked up.
 func (d *Directory) Run(ctx context.Context, every time.Duration) {
+	reloadEvery(ctx, every, d.Reload, d.log, "facility settings not reloaded")
+}
+
+// reloadEvery calls reload every interval until ctx ends, logging a
+// failure as what.
+func reloadEvery(ctx context.Context, every time.Duration, reload func(context.Context) error, log *slog.Logger, what string) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -155,8 +161,8 @@ func (d *Directory) Run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := d.Reload(ctx); err != nil && ctx.Err() == nil {
-				d.log.Warn("facility settings not reloaded", "err", err)
+			if err := reload(ctx); err != nil && ctx.Err() == nil {
+				log.Warn(what, "err", err)
 			}
 		}
 	}

@@ -185,16 +185,5 @@ func (o *Onboarding) Reload(ctx context.Context) error {
 
 // Run reloads the statuses every interval until ctx ends.
 func (o *Onboarding) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := o.Reload(ctx); err != nil && ctx.Err() == nil {
-				o.log.Warn("facility statuses not reloaded", "err", err)
-			}
-		}
-	}
+	reloadEvery(ctx, every, o.Reload, o.log, "facility statuses not reloaded")
 }
