@@ -138,7 +138,7 @@ func (s *Server) exportLines(lines [][]byte, resourceType string, r *registry.Di
 			msgs = append(msgs, toImmunization(r.DoseIDs[i], r.PatientID, &r.Vaccinations[i]))
 		}
 	case "ImmunizationRecommendation":
-		msgs = []proto.Message{s.assess(r).recommendation()}
+		return append(lines, s.assess(r).appendRecommendation(make([]byte, 0, 16<<10))), nil
 	}
 	for _, m := range msgs {
 		b, err := s.marshalFast(m)

@@ -162,6 +162,11 @@ func (a *assessment) evaluations() []*epb.ImmunizationEvaluation {
 // evaluationID is an ImmunizationEvaluation's id: the Immunization's and
 // the group's CVX code (or name, letters and digits only).
 func evaluationID(immunizationID, group string) *dpb.Id {
+	return &dpb.Id{Value: evaluationKey(immunizationID, group)}
+}
+
+// evaluationKey is evaluationID's value.
+func evaluationKey(immunizationID, group string) string {
 	key := group
 	if code, _, ok := forecast.GroupCVX(group); ok {
 		key = code
@@ -172,7 +177,7 @@ func evaluationID(immunizationID, group string) *dpb.Id {
 			b.WriteRune(r)
 		}
 	}
-	return &dpb.Id{Value: immunizationID + "-" + b.String()}
+	return immunizationID + "-" + b.String()
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
