@@ -167,6 +167,12 @@ func evaluationID(immunizationID, group string) *dpb.Id {
 
 // evaluationKey is evaluationID's value.
 func evaluationKey(immunizationID, group string) string {
+	return immunizationID + "-" + groupKey(group)
+}
+
+// groupKey names a vaccine group in an evaluation's id: its CVX code (or
+// name), letters and digits only, in lower case.
+func groupKey(group string) string {
 	key := group
 	if code, _, ok := forecast.GroupCVX(group); ok {
 		key = code
@@ -177,7 +183,7 @@ func evaluationKey(immunizationID, group string) string {
 			b.WriteRune(r)
 		}
 	}
-	return immunizationID + "-" + b.String()
+	return b.String()
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

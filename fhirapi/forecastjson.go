@@ -2,7 +2,6 @@ package fhirapi
 
 import (
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -127,9 +126,13 @@ func (a *assessment) appendRecommendation(b []byte) []byte {
 	return append(b, '}')
 }
 
-var dateCriteria = [...]struct{ code, display string }{
-	{"30981-5", "Earliest date to give"}, {"30980-7", "Date vaccine due"},
-	{"59778-1", "Date when overdue for immunization"}, {"59777-3", "Latest date to give immunization"},
+// dateCriteria are the dateCriterion codes of the earliest, recommended,
+// past-due and latest dates, as JSON up to the value.
+var dateCriteria = [...]string{
+	`{"code":{"coding":[{"system":"` + loinc + `","code":"30981-5","display":"Earliest date to give"}]},"value":`,
+	`{"code":{"coding":[{"system":"` + loinc + `","code":"30980-7","display":"Date vaccine due"}]},"value":`,
+	`{"code":{"coding":[{"system":"` + loinc + `","code":"59778-1","display":"Date when overdue for immunization"}]},"value":`,
+	`{"code":{"coding":[{"system":"` + loinc + `","code":"59777-3","display":"Latest date to give immunization"}]},"value":`,
 }
 
 // appendGroupRecommendation writes one vaccine group's recommendation.
@@ -153,9 +156,7 @@ func (a *assessment) appendGroupRecommendation(b []byte, g forecast.GroupForecas
 		} else {
 			b = append(b, ',')
 		}
-		b = append(b, `{"code":`...)
-		b = appendConcept(b, loinc, dateCriteria[i].code, dateCriteria[i].display)
-		b = append(b, `,"value":`...)
+		b = append(b, dateCriteria[i]...)
 		b = appendDate(b, d)
 		b = append(b, '}')
 	}
@@ -214,11 +215,17 @@ func appendForecastStatus(b []byte, g forecast.GroupForecast, on time.Time) []by
 	name := g.Status.String()
 	b = append(b, `{"coding":[`...)
 	if code != "" {
-		b = appendCoding(b, recommendationStatus, code, "")
-		b = append(b, ',')
+		b = append(b, `{"system":"`+recommendationStatus+`","code":"`...)
+		b = append(b, code...)
+		b = append(b, `"},`...)
 	}
-	b = appendCoding(b, cdsiStatusSystem, strings.ReplaceAll(strings.ToLower(name), " ", "-"), name)
-	b = append(b, ']')
+	b = append(b, `{"system":"`+cdsiStatusSystem+`","code":`...)
+	b = appendStatusCode(b, name)
+	if name != "" {
+		b = append(b, `,"display":`...)
+		b = appendString(b, name)
+	}
+	b = append(b, "}]"...)
 	if name != "" {
 		b = append(b, `,"text":`...)
 		b = appendString(b, name)
@@ -226,11 +233,30 @@ func appendForecastStatus(b []byte, g forecast.GroupForecast, on time.Time) []by
 	return append(b, '}')
 }
 
+// appendStatusCode writes a series status's code: its name in lower
+// case, spaces as hyphens.
+func appendStatusCode(b []byte, name string) []byte {
+	start := len(b)
+	b = appendString(b, name)
+	for i := start; i < len(b); i++ {
+		switch c := b[i]; {
+		case c >= 'A' && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		case c == ' ':
+			b[i] = '-'
+		}
+	}
+	return b
+}
+
 // appendEvaluation writes one dose's evaluation in a vaccine group; n is
 // its number among the group's valid doses.
-func (a *assessment) appendEvaluation(b []byte, group, id string, gd forecast.GroupDose, n int) []byte {
+func (a *assessment) appendEvaluation(b []byte, group, key, id string, gd forecast.GroupDose, n int) []byte {
 	b = append(b, `{"resourceType":"ImmunizationEvaluation","id":`...)
-	b = appendString(b, evaluationKey(id, group))
+	b = appendString(b, id)
+	b = append(b[:len(b)-1], '-')
+	b = append(b, key...) // letters and digits
+	b = append(b, '"')
 	b = append(b, `,"status":"completed","patient":`...)
 	b = appendRefTo(b, "Patient", a.patientID)
 	b = append(b, `,"date":`...)
@@ -241,9 +267,9 @@ func (a *assessment) appendEvaluation(b []byte, group, id string, gd forecast.Gr
 	b = appendRefTo(b, "Immunization", id)
 	b = append(b, `,"doseStatus":`...)
 	if gd.Status == forecast.Valid {
-		b = appendConcept(b, evaluationDoseStatus, "valid", "Valid")
+		b = append(b, `{"coding":[{"system":"`+evaluationDoseStatus+`","code":"valid","display":"Valid"}]}`...)
 	} else {
-		b = appendConcept(b, evaluationDoseStatus, "notvalid", "Not valid")
+		b = append(b, `{"coding":[{"system":"`+evaluationDoseStatus+`","code":"notvalid","display":"Not valid"}]}`...)
 	}
 	if gd.Reason != "" {
 		b = append(b, `,"doseStatusReason":`...)
@@ -257,10 +283,11 @@ func (a *assessment) appendEvaluation(b []byte, group, id string, gd forecast.Gr
 }
 
 // appendEvaluationsWrapped writes every evaluation, each between
-// prefix(its id) and suffix.
-func (a *assessment) appendEvaluationsWrapped(b []byte, prefix func(b []byte, id string) []byte, suffix string) []byte {
+// prefix(the Immunization's id, the group's key) and suffix.
+func (a *assessment) appendEvaluationsWrapped(b []byte, prefix func(b []byte, id, key string) []byte, suffix string) []byte {
 	for _, g := range a.result.Groups {
 		n := 0
+		key := groupKey(g.VaccineGroup)
 		for _, gd := range g.Doses {
 			id := a.immunizationID(gd.Dose)
 			if id == "" {
@@ -269,8 +296,8 @@ func (a *assessment) appendEvaluationsWrapped(b []byte, prefix func(b []byte, id
 			if gd.Status == forecast.Valid {
 				n++
 			}
-			b = prefix(b, evaluationKey(id, g.VaccineGroup))
-			b = a.appendEvaluation(b, g.VaccineGroup, id, gd, n)
+			b = prefix(b, id, key)
+			b = a.appendEvaluation(b, g.VaccineGroup, key, id, gd, n)
 			b = append(b, suffix...)
 		}
 	}
@@ -325,7 +352,7 @@ func (a *assessment) appendForecastParameters(b []byte) []byte {
 	b = append(b, `{"resourceType":"Parameters","parameter":[{"name":"recommendation","resource":`...)
 	b = a.appendRecommendation(b)
 	b = append(b, '}')
-	b = a.appendEvaluationsWrapped(b, func(b []byte, _ string) []byte {
+	b = a.appendEvaluationsWrapped(b, func(b []byte, _, _ string) []byte {
 		return append(b, `,{"name":"evaluation","resource":`...)
 	}, "}")
 	return append(b, "]}"...)
@@ -343,9 +370,9 @@ func (s *Server) appendRecommendationSearchset(b []byte, self string, a *assessm
 // appendEvaluationSearchset writes ImmunizationEvaluation?patient='s answer.
 func (s *Server) appendEvaluationSearchset(b []byte, self string, a *assessment) []byte {
 	ss := s.startSearchset(b, self)
-	ss.b = a.appendEvaluationsWrapped(ss.b, func(b []byte, id string) []byte {
+	ss.b = a.appendEvaluationsWrapped(ss.b, func(b []byte, id, key string) []byte {
 		ss.b = b
-		ss.entry(s.base + "/ImmunizationEvaluation/" + id)
+		ss.entry(s.base + "/ImmunizationEvaluation/" + id + "-" + key)
 		return ss.b
 	}, searchMatch)
 	return ss.finish()
