@@ -246,18 +246,21 @@ func (s *Server) searchImmunizations(w http.ResponseWriter, r *http.Request) {
 	if rec == nil {
 		return
 	}
-	var entries []entry
+	n := 0
 	for i := range rec.Vaccinations {
 		if filter(&rec.Vaccinations[i]) {
-			id := itoa(rec.DoseIDs[i])
-			entries = append(entries, entry{res: toImmunization(rec.DoseIDs[i], rec.PatientID, &rec.Vaccinations[i]), fullURL: s.base + "/Immunization/" + id})
+			n++
 		}
 	}
-	if err := s.audit(r.Context(), g, []int64{rec.PatientID}, fmt.Sprintf("FHIR search: Immunization (%d)", len(entries))); err != nil {
+	if err := s.audit(r.Context(), g, []int64{rec.PatientID}, fmt.Sprintf("FHIR search: Immunization (%d)", n)); err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	s.write(w, r, http.StatusOK, s.searchset(entries, s.base+"/Immunization?"+r.URL.RawQuery, "", len(entries)))
+	buf := getBuf()
+	defer putBuf(buf)
+	*buf = s.appendImmunizationSearchset(*buf, s.base+"/Immunization?"+r.URL.RawQuery, rec, filter)
+	w.Header().Set("Content-Type", fhirJSON+"; charset=utf-8")
+	w.Write(*buf)
 }
 
 func (s *Server) searchEvaluations(w http.ResponseWriter, r *http.Request) {
