@@ -67,25 +67,7 @@ func sameJSON(t *testing.T, what string, got, want []byte) {
 // the same JSON: the recommendation, each evaluation, the searchsets and
 // $immds-forecast's Parameters.
 func TestForecastJSONAgrees(t *testing.T) {
-	entries, err := os.ReadDir("testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, e := range entries {
-		if !e.IsDir() {
-			files = append(files, e.Name())
-		}
-	}
-	f := newFixture(t, files...)
-	var ids []int64
-	for _, id := range f.patients {
-		ids = append(ids, id)
-	}
-	recs, err := f.store.ReadRecords(t.Context(), ids, "", time.Time{}, registry.RecordParts{Demographics: true, Doses: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, recs := testdataRecords(t)
 	var as []*assessment
 	for i := range recs {
 		as = append(as, f.srv.assess(&recs[i]))
@@ -117,4 +99,30 @@ func TestForecastJSONAgrees(t *testing.T) {
 	if len(as) < 2 || evaluations == 0 {
 		t.Fatalf("%d assessments, %d evaluations: the testdata exercises nothing", len(as), evaluations)
 	}
+}
+
+// testdataRecords is a fixture of every testdata VXU and the records they
+// make, with demographics and doses.
+func testdataRecords(t *testing.T) (*fixture, []registry.DisclosableRecord) {
+	t.Helper()
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			files = append(files, e.Name())
+		}
+	}
+	f := newFixture(t, files...)
+	var ids []int64
+	for _, id := range f.patients {
+		ids = append(ids, id)
+	}
+	recs, err := f.store.ReadRecords(t.Context(), ids, "", time.Time{}, registry.RecordParts{Demographics: true, Doses: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, recs
 }

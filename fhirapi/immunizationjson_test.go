@@ -1,12 +1,10 @@
 package fhirapi
 
 import (
-	"os"
 	"testing"
 	"time"
 
 	"github.com/iisproject/iis"
-	"github.com/iisproject/iis/registry"
 )
 
 // TestImmunizationJSONAgrees writes every Immunization of the testdata
@@ -16,25 +14,7 @@ import (
 // through jsonformat, and requires the same JSON; and the same of the
 // Immunization searchset.
 func TestImmunizationJSONAgrees(t *testing.T) {
-	entries, err := os.ReadDir("testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, e := range entries {
-		if !e.IsDir() {
-			files = append(files, e.Name())
-		}
-	}
-	f := newFixture(t, files...)
-	var ids []int64
-	for _, id := range f.patients {
-		ids = append(ids, id)
-	}
-	recs, err := f.store.ReadRecords(t.Context(), ids, "", time.Time{}, registry.RecordParts{Demographics: true, Doses: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, recs := testdataRecords(t)
 	n := 0
 	for i := range recs {
 		r := &recs[i]
