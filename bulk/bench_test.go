@@ -45,7 +45,8 @@ func (fixedSource) ExportNDJSON(_ context.Context, typ string, ids []int64, _ ti
 }
 
 // BenchmarkExport (IIS_BENCH_EXPORT_WORKERS: Config.Workers) measures the $export of a Group of every patient of the
-// benchmark registry (100,000 by default) by a statewide client, from
+// benchmark registry (100,000 by default; IIS_BENCH_GROUP_MEMBERS: that
+// many of them, spread evenly over the registry) by a statewide client, from
 // the job's claim to its files stored, then their download: resources/s
 // and MB/s, with bulk's fixed source and with the FHIR API's resources.
 func BenchmarkExport(b *testing.B) {
@@ -62,6 +63,7 @@ func BenchmarkExport(b *testing.B) {
 		ids = append(ids, id)
 	}
 	rows.Close()
+	ids = groupMembers(ids)
 	fc, err := forecast.Default()
 	if err != nil {
 		b.Fatal(err)
@@ -138,4 +140,18 @@ func benchOne(b *testing.B, ctx context.Context, srv *bulk.Server, store *bulk.S
 	if _, err := store.Expire(ctx); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// groupMembers is IIS_BENCH_GROUP_MEMBERS of ids, evenly spread (every
+// k-th), or all of them.
+func groupMembers(ids []int64) []int64 {
+	n, err := strconv.Atoi(os.Getenv("IIS_BENCH_GROUP_MEMBERS"))
+	if err != nil || n <= 0 || n >= len(ids) {
+		return ids
+	}
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = ids[i*len(ids)/n]
+	}
+	return out
 }

@@ -135,10 +135,11 @@ func (s *Server) exportLines(lines [][]byte, resourceType string, r *registry.Di
 		msgs = []proto.Message{toPatient(r)}
 	case "Immunization":
 		for i := range r.Vaccinations {
-			msgs = append(msgs, toImmunization(r.DoseIDs[i], r.PatientID, &r.Vaccinations[i]))
+			lines = append(lines, appendImmunization(make([]byte, 0, 1024), r.DoseIDs[i], r.PatientID, &r.Vaccinations[i]))
 		}
+		return lines, nil
 	case "ImmunizationRecommendation":
-		msgs = []proto.Message{s.assess(r).recommendation()}
+		return append(lines, s.assess(r).appendRecommendation(make([]byte, 0, 16<<10))), nil
 	}
 	for _, m := range msgs {
 		b, err := s.marshalFast(m)

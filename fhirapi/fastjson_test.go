@@ -3,15 +3,11 @@ package fhirapi
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"reflect"
 	"testing"
-	"time"
 
 	cpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/codes_go_proto"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/iisproject/iis/registry"
 )
 
 // TestFastJSONAgrees writes every resource the registry's testdata VXUs
@@ -20,25 +16,7 @@ import (
 // OperationOutcome with both the export's writer and jsonformat, and
 // requires the same JSON.
 func TestFastJSONAgrees(t *testing.T) {
-	entries, err := os.ReadDir("testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, e := range entries {
-		if !e.IsDir() {
-			files = append(files, e.Name())
-		}
-	}
-	f := newFixture(t, files...)
-	var ids []int64
-	for _, id := range f.patients {
-		ids = append(ids, id)
-	}
-	recs, err := f.store.ReadRecords(t.Context(), ids, "", time.Time{}, registry.RecordParts{Demographics: true, Doses: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, recs := testdataRecords(t)
 	msgs := []proto.Message{capabilityStatement("test"), outcome(cpb.IssueTypeCode_NOT_FOUND, `Patient/1 "<unknown>" & gone`)}
 	for i := range recs {
 		r := &recs[i]

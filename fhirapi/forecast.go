@@ -162,6 +162,17 @@ func (a *assessment) evaluations() []*epb.ImmunizationEvaluation {
 // evaluationID is an ImmunizationEvaluation's id: the Immunization's and
 // the group's CVX code (or name, letters and digits only).
 func evaluationID(immunizationID, group string) *dpb.Id {
+	return &dpb.Id{Value: evaluationKey(immunizationID, group)}
+}
+
+// evaluationKey is evaluationID's value.
+func evaluationKey(immunizationID, group string) string {
+	return immunizationID + "-" + groupKey(group)
+}
+
+// groupKey names a vaccine group in an evaluation's id: its CVX code (or
+// name), letters and digits only, in lower case.
+func groupKey(group string) string {
 	key := group
 	if code, _, ok := forecast.GroupCVX(group); ok {
 		key = code
@@ -172,7 +183,7 @@ func evaluationID(immunizationID, group string) *dpb.Id {
 			b.WriteRune(r)
 		}
 	}
-	return &dpb.Id{Value: immunizationID + "-" + b.String()}
+	return b.String()
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -246,48 +246,46 @@ func (s *Server) searchImmunizations(w http.ResponseWriter, r *http.Request) {
 	if rec == nil {
 		return
 	}
-	var entries []entry
+	n := 0
 	for i := range rec.Vaccinations {
 		if filter(&rec.Vaccinations[i]) {
-			id := itoa(rec.DoseIDs[i])
-			entries = append(entries, entry{res: toImmunization(rec.DoseIDs[i], rec.PatientID, &rec.Vaccinations[i]), fullURL: s.base + "/Immunization/" + id})
+			n++
 		}
 	}
-	if err := s.audit(r.Context(), g, []int64{rec.PatientID}, fmt.Sprintf("FHIR search: Immunization (%d)", len(entries))); err != nil {
+	if err := s.audit(r.Context(), g, []int64{rec.PatientID}, fmt.Sprintf("FHIR search: Immunization (%d)", n)); err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	s.write(w, r, http.StatusOK, s.searchset(entries, s.base+"/Immunization?"+r.URL.RawQuery, "", len(entries)))
+	buf := getBuf()
+	defer putBuf(buf)
+	*buf = s.appendImmunizationSearchset(*buf, s.base+"/Immunization?"+r.URL.RawQuery, rec, filter)
+	w.Header().Set("Content-Type", fhirJSON+"; charset=utf-8")
+	w.Write(*buf)
 }
 
 func (s *Server) searchEvaluations(w http.ResponseWriter, r *http.Request) {
-	s.assessed(w, r, "ImmunizationEvaluation", "", func(a *assessment) ([]entry, []named) {
-		var entries []entry
-		for _, ev := range a.evaluations() {
-			entries = append(entries, entry{res: ev, fullURL: s.base + "/ImmunizationEvaluation/" + ev.Id.Value})
-		}
-		return entries, nil
+	s.assessed(w, r, "ImmunizationEvaluation", "", func(b []byte, a *assessment) []byte {
+		return s.appendEvaluationSearchset(b, s.base+"/ImmunizationEvaluation?"+r.URL.RawQuery, a)
 	})
 }
 
 func (s *Server) searchRecommendations(w http.ResponseWriter, r *http.Request) {
-	s.assessed(w, r, "ImmunizationRecommendation", "", func(a *assessment) ([]entry, []named) {
-		rec := a.recommendation()
-		return []entry{{res: rec, fullURL: s.base + "/ImmunizationRecommendation/" + rec.Id.Value}}, nil
+	s.assessed(w, r, "ImmunizationRecommendation", "", func(b []byte, a *assessment) []byte {
+		return s.appendRecommendationSearchset(b, s.base+"/ImmunizationRecommendation?"+r.URL.RawQuery, a)
 	})
 }
 
 // patientForecast answers Patient/[id]/$immds-forecast with the stored
 // record's evaluations and recommendation.
 func (s *Server) patientForecast(w http.ResponseWriter, r *http.Request) {
-	s.assessed(w, r, "ImmunizationRecommendation", r.PathValue("id"), func(a *assessment) ([]entry, []named) {
-		return nil, forecastParameters(a)
+	s.assessed(w, r, "ImmunizationRecommendation", r.PathValue("id"), func(b []byte, a *assessment) []byte {
+		return a.appendForecastParameters(b)
 	})
 }
 
-// assessed forecasts a stored patient's record and answers with what
-// answer makes of it: a searchset of entries, or a resource.
-func (s *Server) assessed(w http.ResponseWriter, r *http.Request, resourceType, id string, answer func(*assessment) ([]entry, []named)) {
+// assessed forecasts a stored patient's record and answers with the JSON
+// answer writes of it (a searchset or a Parameters).
+func (s *Server) assessed(w http.ResponseWriter, r *http.Request, resourceType, id string, answer func([]byte, *assessment) []byte) {
 	perm := byte('s')
 	if id != "" {
 		perm = 'r'
@@ -300,10 +298,9 @@ func (s *Server) assessed(w http.ResponseWriter, r *http.Request, resourceType, 
 		s.internal(w, r, err)
 		return
 	}
-	entries, params := answer(s.assess(rec))
-	if params != nil {
-		s.writeParameters(w, r, params)
-		return
-	}
-	s.write(w, r, http.StatusOK, s.searchset(entries, s.base+"/"+resourceType+"?"+r.URL.RawQuery, "", len(entries)))
+	buf := getBuf()
+	defer putBuf(buf)
+	*buf = answer(*buf, s.assess(rec))
+	w.Header().Set("Content-Type", fhirJSON+"; charset=utf-8")
+	w.Write(*buf)
 }

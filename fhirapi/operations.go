@@ -15,7 +15,6 @@ import (
 	ipb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/immunization_go_proto"
 	ppb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/resources/patient_go_proto"
 	vpb "github.com/google/fhir/go/proto/google/fhir/proto/r4/core/valuesets_go_proto"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/iisproject/iis"
 	"github.com/iisproject/iis/hl7/immz"
@@ -75,45 +74,6 @@ func (s *Server) parameters(r *http.Request) ([]param, error) {
 	return env.Parameter, nil
 }
 
-// named is a resource of an answer's Parameters.
-type named struct {
-	name string
-	res  proto.Message
-}
-
-// writeParameters sends a Parameters of resources.
-func (s *Server) writeParameters(w http.ResponseWriter, r *http.Request, ps []named) {
-	b := append(make([]byte, 0, 4096), `{"resourceType":"Parameters","parameter":[`...)
-	for i, p := range ps {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"name":`...)
-		b = appendString(b, p.name)
-		b = append(b, `,"resource":`...)
-		res, err := s.marshalFast(p.res)
-		if err != nil {
-			s.internal(w, r, err)
-			return
-		}
-		b = append(b, res...)
-		b = append(b, '}')
-	}
-	b = append(b, "]}"...)
-	w.Header().Set("Content-Type", fhirJSON+"; charset=utf-8")
-	w.Write(b)
-}
-
-// forecastParameters is $immds-forecast's answer: the recommendation and
-// the evaluations.
-func forecastParameters(a *assessment) []named {
-	out := []named{{"recommendation", a.recommendation()}}
-	for _, ev := range a.evaluations() {
-		out = append(out, named{"evaluation", ev})
-	}
-	return out
-}
-
 // systemForecast answers POST $immds-forecast: a Parameters with
 // assessmentDate, patient and immunization* in, the recommendation and
 // evaluation* out. Nothing is read from or written to the registry.
@@ -156,7 +116,11 @@ func (s *Server) systemForecast(w http.ResponseWriter, r *http.Request) {
 	if pid == "" {
 		pid = "patient"
 	}
-	s.writeParameters(w, r, forecastParameters(assess(s.fc, pid, &p, vs, ids, on)))
+	buf := getBuf()
+	defer putBuf(buf)
+	*buf = assess(s.fc, pid, &p, vs, ids, on).appendForecastParameters(*buf)
+	w.Header().Set("Content-Type", fhirJSON+"; charset=utf-8")
+	w.Write(*buf)
 }
 
 // fromDate is a FHIR date or dateTime (microseconds since the epoch, in
