@@ -85,6 +85,7 @@ const (
 	Units               = "UCUM_IZ"    // RXA-7 (UCUM subset)
 	State               = "USPS_STATE" // XAD-4 in the USA
 	CVXRoute            = "CVX_ROUTE"  // oral and nasal vaccines' routes
+	Country             = "ISO3166"    // XAD-6 (HL7 table 0399)
 )
 
 // Entry is one row of a table.

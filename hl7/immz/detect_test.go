@@ -75,6 +75,8 @@ var detectionCases = []detectionCase{
 	{det: "MQE0112", edits: edits{{"PID-11", "32 Prescott Street Ave^^Warwick^MA^0245^USA^L"}}},
 	{det: "MQE0520", edits: edits{{"PID-11", "32 Prescott Street Ave^^Warwick^MA^02452^USA^Q"}}},
 	{det: "MQE0521", edits: edits{{"PID-11", "32 Prescott Street Ave^^Warwick^MA^02452^USA^BA"}}},
+	{det: "MQE0097", edits: edits{{"PID-11", "12 Knez Mihailova^^Beograd^^11000^YUG^L"}}},
+	{det: "MQE0099", edits: edits{{"PID-11", "12 Rue de Rivoli^^Paris^^75001^FRN^L"}}},
 	{det: "MQE0174", edits: edits{{"PID-13", "^PRN^PH^^^^5558563"}}},
 	{det: "MQE0175", edits: edits{{"PID-13", "^PRN^PH^^^657^555856"}}},
 	{det: "MQE0457", edits: edits{{"PID-13", "^XXX^PH^^^657^5558563"}}},
@@ -108,6 +110,8 @@ var detectionCases = []detectionCase{
 	{det: "MQE0077", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^MA^0245^USA^L"}}},
 	{det: "MQE0399", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^MA^02452^USA^Q"}}},
 	{det: "MQE0522", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^MA^02452^USA^BA"}}},
+	{det: "MQE0062", edits: edits{{"NK1-4", "12 Knez Mihailova^^Beograd^^11000^SCG^L"}}},
+	{det: "MQE0064", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^MA^02452^United States^L"}}},
 	{det: "MQE0082", edits: edits{{"NK1-5", "^PRN^PH^^^^5558563"}}},
 	{det: "MQE0083", edits: edits{{"NK1-5", "^PRN^PH^^^65^5558563"}}},
 	// PV1 and ORC.

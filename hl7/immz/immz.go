@@ -104,6 +104,9 @@ type tables struct {
 	// cvxInfo and mvxInfo are the CVX and MVX tables' status and dates,
 	// and for a CVX the manufacturers (MVX) of its products.
 	cvxInfo, mvxInfo map[string]cvxInfo
+	// countries are the ISO 3166 country codes (XAD-6), true for a
+	// current country, false for a withdrawn one.
+	countries map[string]bool
 	// visLatest is each VIS document type's (GS1 GDTI) latest edition in
 	// the table, YYMMDD.
 	visLatest map[string]string
@@ -148,6 +151,7 @@ func newTables(c *codeset.Set) tables {
 		visDocument:       c.VISDocuments(),
 		visLatest:         latestEditions(c.VISDocuments()),
 		cvxRoute:          c.Table(codeset.CVXRoute),
+		countries:         countryCodes(c.Table(codeset.Country)),
 		cvxInfo:           cvxInfos(c.CVX(), products(c.TradeNames())),
 		cvxByNumber:       new([1000]*cvxInfo),
 		mvxInfo:           cvxInfos(c.MVX(), nil),

@@ -298,20 +298,25 @@ func withComp(l ErrorLocation, c int) ErrorLocation {
 
 // addressDetections are the detections of one address field.
 type addressDetections struct {
-	field                           string // "PID-11"
-	state, stateFormat, zip         string
-	addrType, badAddress, countryOK string
+	field                          string // "PID-11"
+	state, stateFormat, zip        string
+	addrType, badAddress           string
+	countryWithdrawn, countryTable string
 }
 
 var (
-	patientAddress = addressDetections{field: "PID-11", addrType: "MQE0520", badAddress: "MQE0521"}
-	kinAddress     = addressDetections{field: "NK1-4", state: "MQE0074", stateFormat: "MQE0072", zip: "MQE0077", addrType: "MQE0399", badAddress: "MQE0522"}
+	patientAddress = addressDetections{field: "PID-11", addrType: "MQE0520", badAddress: "MQE0521", countryWithdrawn: "MQE0097", countryTable: "MQE0099"}
+	kinAddress     = addressDetections{field: "NK1-4", state: "MQE0074", stateFormat: "MQE0072", zip: "MQE0077", addrType: "MQE0399", badAddress: "MQE0522",
+		countryWithdrawn: "MQE0062", countryTable: "MQE0064"}
 )
 
 // addressQuality checks an address's state, ZIP code (where det names a
-// detection for it) and type.
+// detection for it), country and type.
 func (d *decoder) addressQuality(a iis.Address, seg string, seq, field, r int, det addressDetections) {
 	us := a.Country == "" || a.Country == "USA" || a.Country == "US"
+	if !us {
+		d.countryQuality(a.Country, loc(seg, seq, field, r, 6), det)
+	}
 	switch {
 	case det.state == "" || a.State == "" || !us:
 	case len(a.State) != 2 || !upper(a.State[0]) || !upper(a.State[1]):
@@ -345,6 +350,41 @@ func (d *decoder) addressQuality(a iis.Address, seg string, seq, field, r int, d
 			d.raise(det.addrType, loc(seg, seq, field, r, 7), CodeTableValueNotFound, AppTableValueNotFound)
 		}
 	}
+}
+
+// countryQuality checks a country code (XAD-6) other than the USA's
+// against ISO 3166 (HL7 table 0399 is ISO 3166-1 alpha-3; an alpha-2 code
+// is recognized too): a code ISO 3166-3 lists as withdrawn is invalid, any
+// other code it does not list unrecognized.
+func (d *decoder) countryQuality(c string, l ErrorLocation, det addressDetections) {
+	switch active, ok := d.v.tab.countries[c]; {
+	case !ok:
+		if b, ok := d.say(det.countryTable); ok {
+			b.s(det.field).s(" country ").q(c).s(" is not an ISO 3166 country code")
+			d.raise(det.countryTable, l, CodeTableValueNotFound, AppTableValueNotFound)
+		}
+	case !active:
+		if b, ok := d.say(det.countryWithdrawn); ok {
+			b.s(det.field).s(" country ").q(c).s(" is a withdrawn ISO 3166 code (a country that no longer exists)")
+			d.raise(det.countryWithdrawn, l, CodeApplicationError, AppInvalidValue)
+		}
+	}
+}
+
+// countryCodes maps the ISO 3166 alpha-3 and alpha-2 codes of t (the
+// Country table) to whether they are current (not withdrawn); a current
+// country's code wins over a withdrawn one's reused alpha-2 code.
+func countryCodes(t *codeset.Table) map[string]bool {
+	m := make(map[string]bool, 2*t.Len())
+	for e := range t.All() {
+		active := e.Status == "Active"
+		for _, c := range []string{e.Code, t.Field(e, "alpha2")} {
+			if c != "" && !m[c] {
+				m[c] = active
+			}
+		}
+	}
+	return m
 }
 
 // phoneDetections are the detections of one telephone field.
