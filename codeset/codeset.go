@@ -86,6 +86,8 @@ const (
 	State               = "USPS_STATE" // XAD-4 in the USA
 	CVXRoute            = "CVX_ROUTE"  // oral and nasal vaccines' routes
 	Country             = "ISO3166"    // XAD-6 (HL7 table 0399)
+	NDC                 = "NDC"        // RXA-5 coding system NDC, with its CVX
+	CVXVIS              = "CVX_VIS"    // the VIS documents of each CVX
 )
 
 // Entry is one row of a table.

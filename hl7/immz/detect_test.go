@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/iisproject/iis/codeset"
 )
 
 // detectionCase is one row of TestDetections: edits of the base message
@@ -141,6 +143,7 @@ var detectionCases = []detectionCase{
 	{det: "MQE0249", edits: edits{{"RXA-5", "999^Unknown^CVX"}}},
 	{det: "MQE0487", edits: edits{{"RXA-5", "01^DTP^CVX"}}},
 	{det: "MQE0304", edits: edits{{"RXA-5", "90999^Unknown^CPT"}}},
+	{det: "MQE0559", edits: edits{{"RXA-5", "49281-0999-99^Bogus^NDC"}}},
 	{det: "MQE0310", edits: edits{{"RXA-5", "03^MMR^CVX^90650^HPV^CPT"}}},
 	// RXA amount, units, source, lot, manufacturer, status, action.
 	{det: "MQE0554", edits: edits{{"RXA-6", ""}}},
@@ -379,6 +382,25 @@ func TestNewerVISEdition(t *testing.T) {
 		}
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("published %s: %v, want %v", tc.published, got, tc.want)
+		}
+	}
+}
+
+// TestNDCForms: an RXA-5 NDC is recognized in each of its written forms
+// (CDC's lists hold Pentacel's unit of use as 49281-0560-05).
+func TestNDCForms(t *testing.T) {
+	tab := codeset.Default().Table(codeset.NDC)
+	for _, tc := range []struct {
+		code string
+		want bool
+	}{
+		{"49281056005", true}, {"49281-0560-05", true}, {"49281-560-05", true}, {"4928156005", true},
+		{"00006-4047-20", true}, {"0006-4047-20", true}, {"0006404720", true}, {"00006404720", true},
+		{"49281-0560-5", true}, {"4928105605", true},
+		{"49281-0999-99", false}, {"49281-0560", false}, {"49281-05600-05", false}, {"4928105600A", false}, {"", false}, {"--", false},
+	} {
+		if got := ndcKnown(tab, tc.code); got != tc.want {
+			t.Errorf("ndcKnown(%q) = %v, want %v", tc.code, got, tc.want)
 		}
 	}
 }

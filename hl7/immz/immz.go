@@ -100,7 +100,7 @@ type tables struct {
 	identifierType, sex, race, ethnicity, yesNo, publicity, registryStatus, relationship, fundingSource        *codeset.Table
 	cvx, mvx, cpt, refusalReason, completionStatus, informationSource, actionCode, route, site, financialClass *codeset.Table
 	// The tables of the MQE detections (see quality.go).
-	nameType, addressType, telecomUse, telecomEquipment, state, units, valueType, observationID, immunity, visDocument, cvxRoute *codeset.Table
+	nameType, addressType, telecomUse, telecomEquipment, state, units, valueType, observationID, immunity, visDocument, cvxRoute, ndc *codeset.Table
 	// cvxInfo and mvxInfo are the CVX and MVX tables' status and dates,
 	// and for a CVX the manufacturers (MVX) of its products.
 	cvxInfo, mvxInfo map[string]cvxInfo
@@ -152,6 +152,7 @@ func newTables(c *codeset.Set) tables {
 		visLatest:         latestEditions(c.VISDocuments()),
 		cvxRoute:          c.Table(codeset.CVXRoute),
 		countries:         countryCodes(c.Table(codeset.Country)),
+		ndc:               c.Table(codeset.NDC),
 		cvxInfo:           cvxInfos(c.CVX(), products(c.TradeNames())),
 		cvxByNumber:       new([1000]*cvxInfo),
 		mvxInfo:           cvxInfos(c.MVX(), nil),

@@ -133,6 +133,7 @@ var newRules = map[string]string{
 	"MQE0249": "RXA-5 unknown vaccine",
 	"MQE0487": "RXA-5 CVX inactive",
 	"MQE0304": "RXA-5 unknown CPT",
+	"MQE0559": "RXA-5 unknown NDC",
 	"MQE0310": "RXA-5 CVX and CPT differ",
 	"MQE0447": "RXA-7 ISO+",
 	"MQE0450": "RXA-7 table",

@@ -139,7 +139,8 @@ func (d *decoder) rxaDates(seq int, v *iis.Vaccination, p *iis.Patient, lot bool
 }
 
 // vaccineQuality checks RXA-5: its coding system, a vague or unknown or
-// inactive CVX for a dose given now, and CPT against CVX.
+// inactive CVX for a dose given now, CPT against CVX, and an NDC against
+// CDC's NDC lists.
 // e is the CVX's row (known: the CVX is in the table).
 func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool, e *cvxInfo, known bool) {
 	l := loc("RXA", seq, 5, 1, 1)
@@ -148,6 +149,9 @@ func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool,
 	}
 	if v.CPT != "" {
 		d.cptQuality(l, v)
+	}
+	if v.NDC != "" {
+		d.ndcQuality(seq, v)
 	}
 	if !known {
 		return
@@ -177,6 +181,45 @@ func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool,
 		}
 	}
 }
+
+// ndcQuality checks an RXA-5 NDC code against CDC's NDC lists (unit of
+// use and unit of sale), in any of the NDC's written forms (see ndcKnown).
+func (d *decoder) ndcQuality(seq int, v *iis.Vaccination) {
+	if d.on("MQE0559") && !ndcKnown(d.v.tab.ndc, v.NDC) {
+		comp := 4
+		if strings.EqualFold(v.Vaccine.System, "NDC") {
+			comp = 1
+		}
+		b, _ := d.say("MQE0559")
+		b.s("RXA-5 NDC ").q(v.NDC).s(" is not a vaccine NDC in CDC's NDC lists")
+		d.raise("MQE0559", loc("RXA", seq, 5, 1, comp), CodeTableValueNotFound, AppTableValueNotFound)
+	}
+}
+
+// ndcKnown reports whether code is an NDC of t, written as the 11 digits
+// (5-4-2), with dashes in any of the 10-digit layouts (4-4-2, 5-3-2,
+// 5-4-1) or the 11-digit one, or as 10 digits without dashes (then any
+// of the three layouts that t knows).
+func ndcKnown(t *codeset.Table, code string) bool {
+	if strings.IndexByte(code, '-') >= 0 {
+		p := strings.Split(code, "-")
+		if len(p) != 3 || len(p[0]) > 5 || len(p[1]) > 4 || len(p[2]) > 2 {
+			return false
+		}
+		code = zeros[:5-len(p[0])] + p[0] + zeros[:4-len(p[1])] + p[1] + zeros[:2-len(p[2])] + p[2]
+	}
+	switch {
+	case !digits(code):
+		return false
+	case len(code) == 11:
+		return t.Contains(code)
+	case len(code) == 10:
+		return t.Contains("0"+code) || t.Contains(code[:5]+"0"+code[5:]) || t.Contains(code[:9]+"0"+code[9:])
+	}
+	return false
+}
+
+const zeros = "00000"
 
 // cptQuality checks an RXA-5 CPT code: known, and the vaccine of the CVX
 // sent with it.
