@@ -199,6 +199,7 @@ var detectionCases = []detectionCase{
 	{det: "MQE0606", edits: edits{{"+OBX(4)", "OBX|5|CE|59784-9^Disease with presumed immunity^LN|4|24^History of diphtheria infection^SCT||||||F"}}},
 	// VIS.
 	{det: "MQE0501", edits: edits{visDocument, {"OBX(2)-5", "123^Bogus^cdcgs1vis"}}},
+	{det: "MQE0498", edits: edits{cvxVaricella, visDocument, {"OBX(2)-5", "253088698300001111200108^Adenovirus Vaccine VIS^cdcgs1vis"}}},
 	{det: "MQE0502", edits: edits{visDocument, {"OBX(2)-5", "253088698300001111110714^Adenovirus VIS^cdcgs1vis"}}},
 	{det: "MQE0535", edits: edits{visDocument, {"OBX(2)-5", "253088698300001111200108^Adenovirus Vaccine VIS^cdcgs1vis"}}},
 	{det: "MQE0500", edits: edits{{"-OBX(2)", ""}}},
@@ -401,6 +402,31 @@ func TestNDCForms(t *testing.T) {
 	} {
 		if got := ndcKnown(tab, tc.code); got != tc.want {
 			t.Errorf("ndcKnown(%q) = %v, want %v", tc.code, got, tc.want)
+		}
+	}
+}
+
+// TestVISOfVaccine: a VIS document of the dose's vaccine, in any edition,
+// or a VIS CDC gives several vaccines (the multiple vaccines VIS), raises
+// no MQE0498; another vaccine's does, and so does a former edition of it.
+func TestVISOfVaccine(t *testing.T) {
+	base := readSample(t, baseSample)
+	v := New(Config{Now: testNow})
+	for _, tc := range []struct {
+		cvx, barcode string
+		want         bool
+	}{
+		{"141", "253088698300010311250131", false}, // flu VIS, current
+		{"141", "253088698300010311150807", false}, // flu VIS, a former edition
+		{"20", "253088698300026411211015", false},  // DTaP: multiple vaccines VIS
+		{"120", "253088698300017211210806", false}, // DTaP-Hib-IPV: polio VIS
+		{"141", "253088698300001111200108", true},  // flu: adenovirus VIS
+		{"141", "253088698300012711210806", true},  // flu: MMR VIS
+	} {
+		raw := edit(t, edit(t, edit(t, base, "RXA-5", tc.cvx+"^Vaccine^CVX"), visDocument[0], visDocument[1]), "OBX(2)-5", tc.barcode+"^VIS^cdcgs1vis")
+		got := slices.ContainsFunc(v.Decode([]byte(raw)).Issues, func(is Issue) bool { return is.Detection == "MQE0498" })
+		if got != tc.want {
+			t.Errorf("CVX %s, VIS %s: MQE0498 %v, want %v", tc.cvx, tc.barcode, got, tc.want)
 		}
 	}
 }

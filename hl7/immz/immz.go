@@ -107,6 +107,8 @@ type tables struct {
 	// countries are the ISO 3166 country codes (XAD-6), true for a
 	// current country, false for a withdrawn one.
 	countries map[string]bool
+	// cvxVIS maps a CVX to the GS1 document types of its VIS.
+	cvxVIS map[string][]int64
 	// visLatest is each VIS document type's (GS1 GDTI) latest edition in
 	// the table, YYMMDD.
 	visLatest map[string]string
@@ -153,6 +155,7 @@ func newTables(c *codeset.Set) tables {
 		cvxRoute:          c.Table(codeset.CVXRoute),
 		countries:         countryCodes(c.Table(codeset.Country)),
 		ndc:               c.Table(codeset.NDC),
+		cvxVIS:            cvxDocuments(c.Table(codeset.CVXVIS)),
 		cvxInfo:           cvxInfos(c.CVX(), products(c.TradeNames())),
 		cvxByNumber:       new([1000]*cvxInfo),
 		mvxInfo:           cvxInfos(c.MVX(), nil),

@@ -170,6 +170,7 @@ var newRules = map[string]string{
 	"MQE0606": "59784-9 deprecated",
 	"MQE0607": "59784-9 table",
 	"MQE0501": "69764-9 table",
+	"MQE0498": "69764-9 not the vaccine's",
 	"MQE0502": "69764-9 out of date",
 	"MQE0500": "VIS document required",
 	"MQE0542": "VIS required",

@@ -22,11 +22,12 @@ type product struct {
 
 // cvxInfo is what the data quality rules need of a CVX (or MVX) code.
 type cvxInfo struct {
-	code        string // set in cvxByNumber
+	code        string // set by indexCVX
 	status      string
 	unspecified bool
 	since       string    // last_updated: for an inactive code, when it became so
 	products    []product // CVX: the manufacturers of its products
+	vis         []int64   // CVX: the GS1 document types of its VIS (set by indexCVX)
 }
 
 // cvxInfos indexes the CVX (or MVX) table for the data quality rules, with
@@ -42,8 +43,9 @@ func cvxInfos(t *codeset.Table, products map[string][]product) map[string]cvxInf
 // indexCVX fills cvxByNumber from cvxInfo.
 func (t *tables) indexCVX() {
 	for code, info := range t.cvxInfo {
+		info.code, info.vis = code, t.cvxVIS[code]
+		t.cvxInfo[code] = info
 		if n, ok := cvxNumber(code); ok {
-			info.code = code
 			t.cvxByNumber[n] = &info
 		}
 	}

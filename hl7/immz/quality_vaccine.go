@@ -1,6 +1,7 @@
 package immz
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -16,7 +17,9 @@ type visCheck struct {
 	sub                           string
 	seq                           int32 // OBX of the first observation
 	published, presented, edition int32 // edition: of the document's barcode
-	document, vaccine             bool
+	// gdti is the document's GS1 document type (0: no known document).
+	gdti              int64
+	document, vaccine bool
 	// publishedSent and presentedSent: the date was sent (valid or not).
 	publishedSent, presentedSent bool
 }
@@ -74,7 +77,7 @@ func (d *decoder) rxaQuality(f fields, seq int, g *group, v *iis.Vaccination, p 
 	cvx, known := d.v.tab.lookupCVX(v.CVX)
 	var products []product
 	if known {
-		products = cvx.products
+		products, g.cvx = cvx.products, cvx
 	}
 	d.vaccineQuality(seq, v, administered, cvx, known)
 	units := d.readCode(f.at(7))
@@ -489,6 +492,7 @@ func (d *decoder) visObservation(o iis.Observation, seq int, g *group) {
 		if ok || newer {
 			t, _, _ := parseDTM("20" + o.Coded.Code[len(o.Coded.Code)-6:])
 			vc.edition = dayOf(t)
+			vc.gdti = gdtiOf(o.Coded.Code)
 		}
 	case obsVaccineType:
 		vc.vaccine = true
@@ -553,7 +557,53 @@ func (d *decoder) groupQuality(g *group) {
 	list := d.visList(g)
 	for i := range list {
 		d.visQuality(&list[i], g.adminAt)
+		if list[i].gdti != 0 && g.cvx != nil {
+			d.visDocumentType(&list[i], g.cvx)
+		}
 	}
+}
+
+// visDocumentType checks that a VIS document sent for a dose of CVX cvx is
+// one of the VIS that CDC's CVX-to-VIS map gives that vaccine (any edition),
+// when the map knows the vaccine.
+func (d *decoder) visDocumentType(vc *visCheck, cvx *cvxInfo) {
+	if len(cvx.vis) == 0 || slices.Contains(cvx.vis, vc.gdti) {
+		return
+	}
+	if b, ok := d.say("MQE0498"); ok {
+		b.s("VIS document is not one of the VIS that CDC gives for the vaccine of the dose, CVX ").q(cvx.code)
+		d.raise("MQE0498", loc("OBX", int(vc.seq), 5), CodeApplicationError, AppIllogicalValue)
+	}
+}
+
+// gdtiOf returns the GS1 document type of a 24-digit VIS barcode
+// (characters 4-16), or 0.
+func gdtiOf(code string) int64 {
+	if len(code) != 24 {
+		return 0
+	}
+	var n int64
+	for i := 3; i < 16; i++ {
+		c := code[i]
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+// cvxDocuments maps each CVX of t (the CVX_VIS table) to the GS1 document
+// types of its VIS.
+func cvxDocuments(t *codeset.Table) map[string][]int64 {
+	m := map[string][]int64{}
+	for e := range t.All() {
+		g := gdtiOf(t.Field(e, "barcode"))
+		if g != 0 && !slices.Contains(m[e.Code], g) {
+			m[e.Code] = append(m[e.Code], g)
+		}
+	}
+	return m
 }
 
 // visQuality checks one VIS of an administered dose given on at.

@@ -43,6 +43,7 @@ type group struct {
 	// given, whether the eligibility is VFC and the funding private stock,
 	// and the VIS reported (decoder.vis[vis0:vis0+nvis], see visOf).
 	adminAt           time.Time
+	cvx               *cvxInfo // the dose's CVX, when the table knows it
 	vfc, privateStock bool
 	fundingSeq        int
 	funded            bool // a 30963-3 funding source was sent
