@@ -100,7 +100,7 @@ type tables struct {
 	identifierType, sex, race, ethnicity, yesNo, publicity, registryStatus, relationship, fundingSource        *codeset.Table
 	cvx, mvx, cpt, refusalReason, completionStatus, informationSource, actionCode, route, site, financialClass *codeset.Table
 	// The tables of the MQE detections (see quality.go).
-	nameType, addressType, telecomUse, telecomEquipment, state, units, valueType, observationID, immunity, visDocument, cvxRoute, ndc *codeset.Table
+	nameType, addressType, telecomUse, telecomEquipment, state, units, valueType, observationID, immunity, visDocument, cvxRoute, ndc, cvxUse *codeset.Table
 	// cvxInfo and mvxInfo are the CVX and MVX tables' status and dates,
 	// and for a CVX the manufacturers (MVX) of its products.
 	cvxInfo, mvxInfo map[string]cvxInfo
@@ -155,6 +155,7 @@ func newTables(c *codeset.Set) tables {
 		cvxRoute:          c.Table(codeset.CVXRoute),
 		countries:         countryCodes(c.Table(codeset.Country)),
 		ndc:               c.Table(codeset.NDC),
+		cvxUse:            c.Table(codeset.CVXUse),
 		cvxVIS:            cvxDocuments(c.Table(codeset.CVXVIS)),
 		cvxInfo:           cvxInfos(c.CVX(), products(c.TradeNames())),
 		cvxByNumber:       new([1000]*cvxInfo),

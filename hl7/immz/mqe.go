@@ -134,6 +134,7 @@ var newRules = map[string]string{
 	"MQE0487": "RXA-5 CVX inactive",
 	"MQE0304": "RXA-5 unknown CPT",
 	"MQE0559": "RXA-5 unknown NDC",
+	"MQE0259": "RXA-3 age for vaccine",
 	"MQE0310": "RXA-5 CVX and CPT differ",
 	"MQE0447": "RXA-7 ISO+",
 	"MQE0450": "RXA-7 table",
@@ -253,4 +254,5 @@ var deviations = map[string]deviation{
 	"MQE0556": {Accept, "MSH-22 is RE in the CDC IG, but NIST's and the CDC IG's own conformant examples omit it; the transport's authenticated sender identifies the organization"},
 	"MQE0235": {Accept, "RXA-21 is RE in the CDC IG, which says an empty action code means A (add): a message without it is conformant, and MQE's ERROR would answer AE to it; a facility that wants RXA-21 sent may raise it"},
 	"MQE0483": {Warning, "a 1-3 digit code without coding system is read as CVX and kept; the sender is told, the dose is not refused"},
+	"MQE0259": {Warning, "the ages are the product labels' (AIRA Code Base), and ACIP recommends some doses off label (Hib for asplenic adults); the CDC IG's example 1 and NIST's AD2.1 raise it, and MQE's ERROR would answer AE to them; a facility may set ERROR"},
 }

@@ -1,6 +1,7 @@
 package immz
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,9 @@ type cvxInfo struct {
 	since       string    // last_updated: for an inactive code, when it became so
 	products    []product // CVX: the manufacturers of its products
 	vis         []int64   // CVX: the GS1 document types of its VIS (set by indexCVX)
+	// minAge and maxAge are the patient's ages, in whole months, at which
+	// the CVX can be given (CVX_USE; -1: no bound; set by indexCVX).
+	minAge, maxAge int32
 }
 
 // cvxInfos indexes the CVX (or MVX) table for the data quality rules, with
@@ -44,11 +48,24 @@ func cvxInfos(t *codeset.Table, products map[string][]product) map[string]cvxInf
 func (t *tables) indexCVX() {
 	for code, info := range t.cvxInfo {
 		info.code, info.vis = code, t.cvxVIS[code]
+		info.minAge, info.maxAge = -1, -1
+		if e, ok := t.cvxUse.Lookup(code); ok {
+			info.minAge, info.maxAge = months(t.cvxUse.Field(e, "age_not_before_months")), months(t.cvxUse.Field(e, "age_not_after_months"))
+		}
 		t.cvxInfo[code] = info
 		if n, ok := cvxNumber(code); ok {
 			t.cvxByNumber[n] = &info
 		}
 	}
+}
+
+// months reads a number of months, -1 when s is not one.
+func months(s string) int32 {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return int32(n)
 }
 
 // cvxNumber returns the number of a 1-3 digit CVX code.

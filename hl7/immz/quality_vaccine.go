@@ -78,6 +78,9 @@ func (d *decoder) rxaQuality(f fields, seq int, g *group, v *iis.Vaccination, p 
 	var products []product
 	if known {
 		products, g.cvx = cvx.products, cvx
+		if d.on("MQE0259") {
+			d.ageForVaccine(seq, v, p, cvx)
+		}
 	}
 	d.vaccineQuality(seq, v, administered, cvx, known)
 	units := d.readCode(f.at(7))
@@ -183,6 +186,42 @@ func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool,
 			d.raise("MQE0487", l, CodeApplicationError, AppInvalidValue)
 		}
 	}
+}
+
+// ageForVaccine checks the patient's age on the date administered
+// against the ages at which the dose's vaccine can be given (MQE0259).
+func (d *decoder) ageForVaccine(seq int, v *iis.Vaccination, p *iis.Patient, cvx *cvxInfo) {
+	if p.BirthDate.IsZero() || v.AdministeredAt.IsZero() || v.AdministeredAt.Before(p.BirthDate) || (cvx.minAge < 0 && cvx.maxAge < 0) {
+		return
+	}
+	age := monthsBetween(p.BirthDate, v.AdministeredAt)
+	bound, what := cvx.minAge, " is given from "
+	switch {
+	case cvx.minAge >= 0 && age < cvx.minAge:
+	case cvx.maxAge >= 0 && age > cvx.maxAge:
+		bound, what = cvx.maxAge, " is given up to "
+	default:
+		return
+	}
+	b, _ := d.say("MQE0259")
+	b.s("RXA-5 CVX ").q(cvx.code).s(what).n(int(bound)).s(" months of age; the patient was ")
+	if age == 0 {
+		b.s("0")
+	}
+	b.n(int(age)).s(" months old on the date administered")
+	d.raise("MQE0259", loc("RXA", seq, 3), CodeApplicationError, AppIllogicalDate)
+}
+
+// monthsBetween returns the whole months from birth to at (at not before
+// birth).
+func monthsBetween(birth, at time.Time) int32 {
+	y1, m1, d1 := birth.Date()
+	y2, m2, d2 := at.Date()
+	n := (y2-y1)*12 + int(m2-m1)
+	if d2 < d1 {
+		n--
+	}
+	return int32(n)
 }
 
 // ndcQuality checks an RXA-5 NDC code against CDC's NDC lists (unit of
