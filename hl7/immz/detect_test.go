@@ -144,6 +144,7 @@ var detectionCases = []detectionCase{
 	{det: "MQE0487", edits: edits{{"RXA-5", "01^DTP^CVX"}}},
 	{det: "MQE0304", edits: edits{{"RXA-5", "90999^Unknown^CPT"}}},
 	{det: "MQE0259", edits: edits{{"RXA-5", "52^Hep A, adult^CVX"}}},
+	{det: "MQE0443", edits: edits{{"ORC-21", "Dabney Pediatrics^^^^^NIST-AA-1^XX^^^1234"}}},
 	{det: "MQE0559", edits: edits{{"RXA-5", "49281-0999-99^Bogus^NDC"}}},
 	{det: "MQE0310", edits: edits{{"RXA-5", "03^MMR^CVX^90650^HPV^CPT"}}},
 	// RXA amount, units, source, lot, manufacturer, status, action.

@@ -104,6 +104,7 @@ var newRules = map[string]string{
 	"MQE0132": "PID-29 required for death",
 	"MQE0133": "PID-30 inconsistent",
 	"MQE0178": "PD1-3 ignored",
+	"MQE0443": "ORC-21 ignored",
 	"MQE0189": "PD1-4 ignored",
 	"MQE0200": "PD1-12 yes",
 	"MQE0157": "NK1 responsible party required",
