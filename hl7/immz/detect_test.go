@@ -433,6 +433,33 @@ func TestVISOfVaccine(t *testing.T) {
 	}
 }
 
+// TestAgeForVaccine: MQE0259 at the bounds of the ages a vaccine is given
+// at (varicella from 11 months, DTaP up to 84), in whole calendar months.
+func TestAgeForVaccine(t *testing.T) {
+	base := readSample(t, baseSample)
+	v := New(Config{Now: testNow})
+	for _, tc := range []struct {
+		cvx, birth, at string
+		want           bool
+	}{
+		{"21", "20200131", "20201230", true},   // 10 months 30 days
+		{"21", "20200131", "20201231", false},  // 11 months
+		{"21", "20200229", "20210128", true},   // 10 months
+		{"21", "20200229", "20210129", false},  // 11 months
+		{"106", "20100115", "20170115", false}, // 84 months
+		{"106", "20100115", "20170214", false}, // 84 months 30 days
+		{"106", "20100115", "20170215", true},  // 85 months
+		{"141", "20100115", "20170215", false}, // influenza: 6 months to 120 years
+		{"141", "20100115", "20100601", true},  // 4 months
+	} {
+		raw := edit(t, edit(t, edit(t, base, "RXA-5", tc.cvx+"^Vaccine^CVX"), "PID-7", tc.birth), "RXA-3", tc.at)
+		got := slices.ContainsFunc(v.Decode([]byte(raw)).Issues, func(is Issue) bool { return is.Detection == "MQE0259" })
+		if got != tc.want {
+			t.Errorf("CVX %s born %s given %s: MQE0259 %v, want %v", tc.cvx, tc.birth, tc.at, got, tc.want)
+		}
+	}
+}
+
 // TestResultsOwnTheirIssues: the decoder gathers issues and builds their
 // texts in buffers it reuses from message to message; a Result keeps its
 // own. Every corpus message and 200 synthetic ones are checked and decoded

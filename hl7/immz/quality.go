@@ -1,6 +1,7 @@
 package immz
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -30,8 +31,11 @@ type cvxInfo struct {
 	products    []product // CVX: the manufacturers of its products
 	vis         []int64   // CVX: the GS1 document types of its VIS (set by indexCVX)
 	// minAge and maxAge are the patient's ages, in whole months, at which
-	// the CVX can be given (CVX_USE; -1: no bound; set by indexCVX).
-	minAge, maxAge int32
+	// the CVX can be given (CVX_USE; -1: no bound; set by indexCVX);
+	// okFrom and okUntil the ages in days between which both hold whatever
+	// the months' lengths (31 and 28 days a month: see ageForVaccine).
+	minAge, maxAge  int32
+	okFrom, okUntil int64
 }
 
 // cvxInfos indexes the CVX (or MVX) table for the data quality rules, with
@@ -51,6 +55,10 @@ func (t *tables) indexCVX() {
 		info.minAge, info.maxAge = -1, -1
 		if e, ok := t.cvxUse.Lookup(code); ok {
 			info.minAge, info.maxAge = months(t.cvxUse.Field(e, "age_not_before_months")), months(t.cvxUse.Field(e, "age_not_after_months"))
+		}
+		info.okFrom, info.okUntil = 31*int64(max(info.minAge, 0)), math.MaxInt64
+		if info.maxAge >= 0 {
+			info.okUntil = 28 * int64(info.maxAge+1)
 		}
 		t.cvxInfo[code] = info
 		if n, ok := cvxNumber(code); ok {

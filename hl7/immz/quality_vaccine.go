@@ -78,8 +78,13 @@ func (d *decoder) rxaQuality(f fields, seq int, g *group, v *iis.Vaccination, p 
 	var products []product
 	if known {
 		products, g.cvx = cvx.products, cvx
-		if d.on("MQE0259") {
-			d.ageForVaccine(seq, v, p, cvx)
+		// The patient's age in days, when it is within the vaccine's
+		// ages whatever the months' lengths (the usual case), is all
+		// MQE0259 needs; near a bound, ageForVaccine counts the months.
+		if d.on("MQE0259") && !p.BirthDate.IsZero() && !v.AdministeredAt.IsZero() {
+			if s := v.AdministeredAt.Unix() - p.BirthDate.Unix(); s >= 0 && (s/86400 < cvx.okFrom || s/86400 >= cvx.okUntil) {
+				d.ageForVaccine(seq, v, p, cvx)
+			}
 		}
 	}
 	d.vaccineQuality(seq, v, administered, cvx, known)
@@ -188,12 +193,10 @@ func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool,
 	}
 }
 
-// ageForVaccine checks the patient's age on the date administered
-// against the ages at which the dose's vaccine can be given (MQE0259).
+// ageForVaccine checks the patient's age in whole months on the date
+// administered (not before birth) against the ages at which the dose's
+// vaccine can be given (MQE0259).
 func (d *decoder) ageForVaccine(seq int, v *iis.Vaccination, p *iis.Patient, cvx *cvxInfo) {
-	if p.BirthDate.IsZero() || v.AdministeredAt.IsZero() || v.AdministeredAt.Before(p.BirthDate) || (cvx.minAge < 0 && cvx.maxAge < 0) {
-		return
-	}
 	age := monthsBetween(p.BirthDate, v.AdministeredAt)
 	bound, what := cvx.minAge, " is given from "
 	switch {

@@ -269,7 +269,7 @@ func (d *decoder) orc(s hl7.Segment, fb *fieldBuf, seq int, vac *iis.Vaccination
 // or identifier, XON-10), which iis does not keep, was sent (MQE0443, on
 // ORC-21 as in MQE).
 func (d *decoder) orderFacility(f fields, seq int) {
-	if v := f.at(21); d.text(v.Comp(1)) != "" || d.text(v.Comp(10)) != "" {
+	if v := f.at(21); !v.IsEmpty() && (d.text(v.Comp(1)) != "" || d.text(v.Comp(10)) != "") {
 		d.detect("MQE0443", loc("ORC", seq, 21), CodeApplicationError, AppDataIgnored, "ORC-21 ordering facility is not kept by this IIS")
 	}
 }
