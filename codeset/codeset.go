@@ -85,6 +85,10 @@ const (
 	Units               = "UCUM_IZ"    // RXA-7 (UCUM subset)
 	State               = "USPS_STATE" // XAD-4 in the USA
 	CVXRoute            = "CVX_ROUTE"  // oral and nasal vaccines' routes
+	Country             = "ISO3166"    // XAD-6 (HL7 table 0399)
+	NDC                 = "NDC"        // RXA-5 coding system NDC, with its CVX
+	CVXVIS              = "CVX_VIS"    // the VIS documents of each CVX
+	CVXUse              = "CVX_USE"    // the patient ages each CVX is given at
 )
 
 // Entry is one row of a table.

@@ -74,6 +74,10 @@ func TestTablesLoad(t *testing.T) {
 		{CVXRoute, 10, map[string][2]string{"116": {"rotavirus, pentavalent", "Active"}, "149": {"", "Active"}}},
 		{Units, 5, map[string][2]string{"mL": {"milliliter", "Active"}}},
 		{State, 60, map[string][2]string{"CT": {"Connecticut", "Active"}, "PR": {"Puerto Rico", "Active"}}},
+		{Country, 249, map[string][2]string{"USA": {"United States", "Active"}, "CAN": {"Canada", "Active"}, "YUG": {"", "Withdrawn"}}},
+		{NDC, 1000, map[string][2]string{"49281052100": {"FLUZONE QUADRIVALENT", "Active"}}},
+		{CVXUse, 280, map[string][2]string{"03": {"MMR", "Valid"}}},
+		{CVXVIS, 500, map[string][2]string{"143": {"", "Historic"}}},
 		{EvidenceOfImmunity, 20, map[string][2]string{"38907003": {"History of varicella infection", "Active"}, "66071002": {"", "Active"}}},
 	}
 	seen := map[string]bool{}

@@ -94,7 +94,7 @@ func TestSeverities(t *testing.T) {
 		t.Errorf("default restored: MQE0227 %c", sev)
 	}
 
-	for _, code := range []string{"MQE0255", "MQE9999", "MQE0559", "bogus"} {
+	for _, code := range []string{"MQE0255", "MQE9999", "MQE0002", "bogus"} {
 		if err := dir.SetSeverity(ctx, "CLINIC", code, immz.Information, "engineer"); err == nil {
 			t.Errorf("%s: severity accepted", code)
 		}

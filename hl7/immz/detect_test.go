@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/iisproject/iis/codeset"
 )
 
 // detectionCase is one row of TestDetections: edits of the base message
@@ -75,6 +77,8 @@ var detectionCases = []detectionCase{
 	{det: "MQE0112", edits: edits{{"PID-11", "32 Prescott Street Ave^^Warwick^MA^0245^USA^L"}}},
 	{det: "MQE0520", edits: edits{{"PID-11", "32 Prescott Street Ave^^Warwick^MA^02452^USA^Q"}}},
 	{det: "MQE0521", edits: edits{{"PID-11", "32 Prescott Street Ave^^Warwick^MA^02452^USA^BA"}}},
+	{det: "MQE0097", edits: edits{{"PID-11", "12 Knez Mihailova^^Beograd^^11000^YUG^L"}}},
+	{det: "MQE0099", edits: edits{{"PID-11", "12 Rue de Rivoli^^Paris^^75001^FRN^L"}}},
 	{det: "MQE0174", edits: edits{{"PID-13", "^PRN^PH^^^^5558563"}}},
 	{det: "MQE0175", edits: edits{{"PID-13", "^PRN^PH^^^657^555856"}}},
 	{det: "MQE0457", edits: edits{{"PID-13", "^XXX^PH^^^657^5558563"}}},
@@ -108,6 +112,8 @@ var detectionCases = []detectionCase{
 	{det: "MQE0077", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^MA^0245^USA^L"}}},
 	{det: "MQE0399", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^MA^02452^USA^Q"}}},
 	{det: "MQE0522", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^MA^02452^USA^BA"}}},
+	{det: "MQE0062", edits: edits{{"NK1-4", "12 Knez Mihailova^^Beograd^^11000^SCG^L"}}},
+	{det: "MQE0064", edits: edits{{"NK1-4", "32 Prescott Street Ave^^Warwick^MA^02452^United States^L"}}},
 	{det: "MQE0082", edits: edits{{"NK1-5", "^PRN^PH^^^^5558563"}}},
 	{det: "MQE0083", edits: edits{{"NK1-5", "^PRN^PH^^^65^5558563"}}},
 	// PV1 and ORC.
@@ -137,6 +143,9 @@ var detectionCases = []detectionCase{
 	{det: "MQE0249", edits: edits{{"RXA-5", "999^Unknown^CVX"}}},
 	{det: "MQE0487", edits: edits{{"RXA-5", "01^DTP^CVX"}}},
 	{det: "MQE0304", edits: edits{{"RXA-5", "90999^Unknown^CPT"}}},
+	{det: "MQE0259", edits: edits{{"RXA-5", "52^Hep A, adult^CVX"}}},
+	{det: "MQE0443", edits: edits{{"ORC-21", "Dabney Pediatrics^^^^^NIST-AA-1^XX^^^1234"}}},
+	{det: "MQE0559", edits: edits{{"RXA-5", "49281-0999-99^Bogus^NDC"}}},
 	{det: "MQE0310", edits: edits{{"RXA-5", "03^MMR^CVX^90650^HPV^CPT"}}},
 	// RXA amount, units, source, lot, manufacturer, status, action.
 	{det: "MQE0554", edits: edits{{"RXA-6", ""}}},
@@ -192,6 +201,7 @@ var detectionCases = []detectionCase{
 	{det: "MQE0606", edits: edits{{"+OBX(4)", "OBX|5|CE|59784-9^Disease with presumed immunity^LN|4|24^History of diphtheria infection^SCT||||||F"}}},
 	// VIS.
 	{det: "MQE0501", edits: edits{visDocument, {"OBX(2)-5", "123^Bogus^cdcgs1vis"}}},
+	{det: "MQE0498", edits: edits{cvxVaricella, visDocument, {"OBX(2)-5", "253088698300001111200108^Adenovirus Vaccine VIS^cdcgs1vis"}}},
 	{det: "MQE0502", edits: edits{visDocument, {"OBX(2)-5", "253088698300001111110714^Adenovirus VIS^cdcgs1vis"}}},
 	{det: "MQE0535", edits: edits{visDocument, {"OBX(2)-5", "253088698300001111200108^Adenovirus Vaccine VIS^cdcgs1vis"}}},
 	{det: "MQE0500", edits: edits{{"-OBX(2)", ""}}},
@@ -375,6 +385,77 @@ func TestNewerVISEdition(t *testing.T) {
 		}
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("published %s: %v, want %v", tc.published, got, tc.want)
+		}
+	}
+}
+
+// TestNDCForms: an RXA-5 NDC is recognized in each of its written forms
+// (CDC's lists hold Pentacel's unit of use as 49281-0560-05).
+func TestNDCForms(t *testing.T) {
+	tab := codeset.Default().Table(codeset.NDC)
+	for _, tc := range []struct {
+		code string
+		want bool
+	}{
+		{"49281056005", true}, {"49281-0560-05", true}, {"49281-560-05", true}, {"4928156005", true},
+		{"00006-4047-20", true}, {"0006-4047-20", true}, {"0006404720", true}, {"00006404720", true},
+		{"49281-0560-5", true}, {"4928105605", true},
+		{"49281-0999-99", false}, {"49281-0560", false}, {"49281-05600-05", false}, {"4928105600A", false}, {"", false}, {"--", false},
+	} {
+		if got := ndcKnown(tab, tc.code); got != tc.want {
+			t.Errorf("ndcKnown(%q) = %v, want %v", tc.code, got, tc.want)
+		}
+	}
+}
+
+// TestVISOfVaccine: a VIS document of the dose's vaccine, in any edition,
+// or a VIS CDC gives several vaccines (the multiple vaccines VIS), raises
+// no MQE0498; another vaccine's does, and so does a former edition of it.
+func TestVISOfVaccine(t *testing.T) {
+	base := readSample(t, baseSample)
+	v := New(Config{Now: testNow})
+	for _, tc := range []struct {
+		cvx, barcode string
+		want         bool
+	}{
+		{"141", "253088698300010311250131", false}, // flu VIS, current
+		{"141", "253088698300010311150807", false}, // flu VIS, a former edition
+		{"20", "253088698300026411211015", false},  // DTaP: multiple vaccines VIS
+		{"120", "253088698300017211210806", false}, // DTaP-Hib-IPV: polio VIS
+		{"141", "253088698300001111200108", true},  // flu: adenovirus VIS
+		{"141", "253088698300012711210806", true},  // flu: MMR VIS
+	} {
+		raw := edit(t, edit(t, edit(t, base, "RXA-5", tc.cvx+"^Vaccine^CVX"), visDocument[0], visDocument[1]), "OBX(2)-5", tc.barcode+"^VIS^cdcgs1vis")
+		got := slices.ContainsFunc(v.Decode([]byte(raw)).Issues, func(is Issue) bool { return is.Detection == "MQE0498" })
+		if got != tc.want {
+			t.Errorf("CVX %s, VIS %s: MQE0498 %v, want %v", tc.cvx, tc.barcode, got, tc.want)
+		}
+	}
+}
+
+// TestAgeForVaccine: MQE0259 at the bounds of the ages a vaccine is given
+// at (varicella from 11 months, DTaP up to 84), in whole calendar months.
+func TestAgeForVaccine(t *testing.T) {
+	base := readSample(t, baseSample)
+	v := New(Config{Now: testNow})
+	for _, tc := range []struct {
+		cvx, birth, at string
+		want           bool
+	}{
+		{"21", "20200131", "20201230", true},   // 10 months 30 days
+		{"21", "20200131", "20201231", false},  // 11 months
+		{"21", "20200229", "20210128", true},   // 10 months
+		{"21", "20200229", "20210129", false},  // 11 months
+		{"106", "20100115", "20170115", false}, // 84 months
+		{"106", "20100115", "20170214", false}, // 84 months 30 days
+		{"106", "20100115", "20170215", true},  // 85 months
+		{"141", "20100115", "20170215", false}, // influenza: 6 months to 120 years
+		{"141", "20100115", "20100601", true},  // 4 months
+	} {
+		raw := edit(t, edit(t, edit(t, base, "RXA-5", tc.cvx+"^Vaccine^CVX"), "PID-7", tc.birth), "RXA-3", tc.at)
+		got := slices.ContainsFunc(v.Decode([]byte(raw)).Issues, func(is Issue) bool { return is.Detection == "MQE0259" })
+		if got != tc.want {
+			t.Errorf("CVX %s born %s given %s: MQE0259 %v, want %v", tc.cvx, tc.birth, tc.at, got, tc.want)
 		}
 	}
 }

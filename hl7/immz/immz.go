@@ -100,10 +100,15 @@ type tables struct {
 	identifierType, sex, race, ethnicity, yesNo, publicity, registryStatus, relationship, fundingSource        *codeset.Table
 	cvx, mvx, cpt, refusalReason, completionStatus, informationSource, actionCode, route, site, financialClass *codeset.Table
 	// The tables of the MQE detections (see quality.go).
-	nameType, addressType, telecomUse, telecomEquipment, state, units, valueType, observationID, immunity, visDocument, cvxRoute *codeset.Table
+	nameType, addressType, telecomUse, telecomEquipment, state, units, valueType, observationID, immunity, visDocument, cvxRoute, ndc, cvxUse *codeset.Table
 	// cvxInfo and mvxInfo are the CVX and MVX tables' status and dates,
 	// and for a CVX the manufacturers (MVX) of its products.
 	cvxInfo, mvxInfo map[string]cvxInfo
+	// countries are the ISO 3166 country codes (XAD-6), true for a
+	// current country, false for a withdrawn one.
+	countries map[string]bool
+	// cvxVIS maps a CVX to the GS1 document types of its VIS.
+	cvxVIS map[string][]int64
 	// visLatest is each VIS document type's (GS1 GDTI) latest edition in
 	// the table, YYMMDD.
 	visLatest map[string]string
@@ -148,6 +153,10 @@ func newTables(c *codeset.Set) tables {
 		visDocument:       c.VISDocuments(),
 		visLatest:         latestEditions(c.VISDocuments()),
 		cvxRoute:          c.Table(codeset.CVXRoute),
+		countries:         countryCodes(c.Table(codeset.Country)),
+		ndc:               c.Table(codeset.NDC),
+		cvxUse:            c.Table(codeset.CVXUse),
+		cvxVIS:            cvxDocuments(c.Table(codeset.CVXVIS)),
 		cvxInfo:           cvxInfos(c.CVX(), products(c.TradeNames())),
 		cvxByNumber:       new([1000]*cvxInfo),
 		mvxInfo:           cvxInfos(c.MVX(), nil),

@@ -1,6 +1,8 @@
 package immz
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,11 +24,18 @@ type product struct {
 
 // cvxInfo is what the data quality rules need of a CVX (or MVX) code.
 type cvxInfo struct {
-	code        string // set in cvxByNumber
+	code        string // set by indexCVX
 	status      string
 	unspecified bool
 	since       string    // last_updated: for an inactive code, when it became so
 	products    []product // CVX: the manufacturers of its products
+	vis         []int64   // CVX: the GS1 document types of its VIS (set by indexCVX)
+	// minAge and maxAge are the patient's ages, in whole months, at which
+	// the CVX can be given (CVX_USE; -1: no bound; set by indexCVX);
+	// okFrom and okUntil the ages in days between which both hold whatever
+	// the months' lengths (31 and 28 days a month: see ageForVaccine).
+	minAge, maxAge  int32
+	okFrom, okUntil int64
 }
 
 // cvxInfos indexes the CVX (or MVX) table for the data quality rules, with
@@ -42,11 +51,29 @@ func cvxInfos(t *codeset.Table, products map[string][]product) map[string]cvxInf
 // indexCVX fills cvxByNumber from cvxInfo.
 func (t *tables) indexCVX() {
 	for code, info := range t.cvxInfo {
+		info.code, info.vis = code, t.cvxVIS[code]
+		info.minAge, info.maxAge = -1, -1
+		if e, ok := t.cvxUse.Lookup(code); ok {
+			info.minAge, info.maxAge = months(t.cvxUse.Field(e, "age_not_before_months")), months(t.cvxUse.Field(e, "age_not_after_months"))
+		}
+		info.okFrom, info.okUntil = 31*int64(max(info.minAge, 0)), math.MaxInt64
+		if info.maxAge >= 0 {
+			info.okUntil = 28 * int64(info.maxAge+1)
+		}
+		t.cvxInfo[code] = info
 		if n, ok := cvxNumber(code); ok {
-			info.code = code
 			t.cvxByNumber[n] = &info
 		}
 	}
+}
+
+// months reads a number of months, -1 when s is not one.
+func months(s string) int32 {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return int32(n)
 }
 
 // cvxNumber returns the number of a 1-3 digit CVX code.
@@ -298,20 +325,25 @@ func withComp(l ErrorLocation, c int) ErrorLocation {
 
 // addressDetections are the detections of one address field.
 type addressDetections struct {
-	field                           string // "PID-11"
-	state, stateFormat, zip         string
-	addrType, badAddress, countryOK string
+	field                          string // "PID-11"
+	state, stateFormat, zip        string
+	addrType, badAddress           string
+	countryWithdrawn, countryTable string
 }
 
 var (
-	patientAddress = addressDetections{field: "PID-11", addrType: "MQE0520", badAddress: "MQE0521"}
-	kinAddress     = addressDetections{field: "NK1-4", state: "MQE0074", stateFormat: "MQE0072", zip: "MQE0077", addrType: "MQE0399", badAddress: "MQE0522"}
+	patientAddress = addressDetections{field: "PID-11", addrType: "MQE0520", badAddress: "MQE0521", countryWithdrawn: "MQE0097", countryTable: "MQE0099"}
+	kinAddress     = addressDetections{field: "NK1-4", state: "MQE0074", stateFormat: "MQE0072", zip: "MQE0077", addrType: "MQE0399", badAddress: "MQE0522",
+		countryWithdrawn: "MQE0062", countryTable: "MQE0064"}
 )
 
 // addressQuality checks an address's state, ZIP code (where det names a
-// detection for it) and type.
+// detection for it), country and type.
 func (d *decoder) addressQuality(a iis.Address, seg string, seq, field, r int, det addressDetections) {
 	us := a.Country == "" || a.Country == "USA" || a.Country == "US"
+	if !us {
+		d.countryQuality(a.Country, loc(seg, seq, field, r, 6), det)
+	}
 	switch {
 	case det.state == "" || a.State == "" || !us:
 	case len(a.State) != 2 || !upper(a.State[0]) || !upper(a.State[1]):
@@ -345,6 +377,41 @@ func (d *decoder) addressQuality(a iis.Address, seg string, seq, field, r int, d
 			d.raise(det.addrType, loc(seg, seq, field, r, 7), CodeTableValueNotFound, AppTableValueNotFound)
 		}
 	}
+}
+
+// countryQuality checks a country code (XAD-6) other than the USA's
+// against ISO 3166 (HL7 table 0399 is ISO 3166-1 alpha-3; an alpha-2 code
+// is recognized too): a code ISO 3166-3 lists as withdrawn is invalid, any
+// other code it does not list unrecognized.
+func (d *decoder) countryQuality(c string, l ErrorLocation, det addressDetections) {
+	switch active, ok := d.v.tab.countries[c]; {
+	case !ok:
+		if b, ok := d.say(det.countryTable); ok {
+			b.s(det.field).s(" country ").q(c).s(" is not an ISO 3166 country code")
+			d.raise(det.countryTable, l, CodeTableValueNotFound, AppTableValueNotFound)
+		}
+	case !active:
+		if b, ok := d.say(det.countryWithdrawn); ok {
+			b.s(det.field).s(" country ").q(c).s(" is a withdrawn ISO 3166 code (a country that no longer exists)")
+			d.raise(det.countryWithdrawn, l, CodeApplicationError, AppInvalidValue)
+		}
+	}
+}
+
+// countryCodes maps the ISO 3166 alpha-3 and alpha-2 codes of t (the
+// Country table) to whether they are current (not withdrawn); a current
+// country's code wins over a withdrawn one's reused alpha-2 code.
+func countryCodes(t *codeset.Table) map[string]bool {
+	m := make(map[string]bool, 2*t.Len())
+	for e := range t.All() {
+		active := e.Status == "Active"
+		for _, c := range []string{e.Code, t.Field(e, "alpha2")} {
+			if c != "" && !m[c] {
+				m[c] = active
+			}
+		}
+	}
+	return m
 }
 
 // phoneDetections are the detections of one telephone field.

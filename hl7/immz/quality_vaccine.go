@@ -1,6 +1,7 @@
 package immz
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -16,7 +17,9 @@ type visCheck struct {
 	sub                           string
 	seq                           int32 // OBX of the first observation
 	published, presented, edition int32 // edition: of the document's barcode
-	document, vaccine             bool
+	// gdti is the document's GS1 document type (0: no known document).
+	gdti              int64
+	document, vaccine bool
 	// publishedSent and presentedSent: the date was sent (valid or not).
 	publishedSent, presentedSent bool
 }
@@ -74,7 +77,15 @@ func (d *decoder) rxaQuality(f fields, seq int, g *group, v *iis.Vaccination, p 
 	cvx, known := d.v.tab.lookupCVX(v.CVX)
 	var products []product
 	if known {
-		products = cvx.products
+		products, g.cvx = cvx.products, cvx
+		// The patient's age in days, when it is within the vaccine's
+		// ages whatever the months' lengths (the usual case), is all
+		// MQE0259 needs; near a bound, ageForVaccine counts the months.
+		if d.on("MQE0259") && !p.BirthDate.IsZero() && !v.AdministeredAt.IsZero() {
+			if s := v.AdministeredAt.Unix() - p.BirthDate.Unix(); s >= 0 && (s/86400 < cvx.okFrom || s/86400 >= cvx.okUntil) {
+				d.ageForVaccine(seq, v, p, cvx)
+			}
+		}
 	}
 	d.vaccineQuality(seq, v, administered, cvx, known)
 	units := d.readCode(f.at(7))
@@ -139,7 +150,8 @@ func (d *decoder) rxaDates(seq int, v *iis.Vaccination, p *iis.Patient, lot bool
 }
 
 // vaccineQuality checks RXA-5: its coding system, a vague or unknown or
-// inactive CVX for a dose given now, and CPT against CVX.
+// inactive CVX for a dose given now, CPT against CVX, and an NDC against
+// CDC's NDC lists.
 // e is the CVX's row (known: the CVX is in the table).
 func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool, e *cvxInfo, known bool) {
 	l := loc("RXA", seq, 5, 1, 1)
@@ -148,6 +160,9 @@ func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool,
 	}
 	if v.CPT != "" {
 		d.cptQuality(l, v)
+	}
+	if v.NDC != "" {
+		d.ndcQuality(seq, v)
 	}
 	if !known {
 		return
@@ -177,6 +192,79 @@ func (d *decoder) vaccineQuality(seq int, v *iis.Vaccination, administered bool,
 		}
 	}
 }
+
+// ageForVaccine checks the patient's age in whole months on the date
+// administered (not before birth) against the ages at which the dose's
+// vaccine can be given (MQE0259).
+func (d *decoder) ageForVaccine(seq int, v *iis.Vaccination, p *iis.Patient, cvx *cvxInfo) {
+	age := monthsBetween(p.BirthDate, v.AdministeredAt)
+	bound, what := cvx.minAge, " is given from "
+	switch {
+	case cvx.minAge >= 0 && age < cvx.minAge:
+	case cvx.maxAge >= 0 && age > cvx.maxAge:
+		bound, what = cvx.maxAge, " is given up to "
+	default:
+		return
+	}
+	b, _ := d.say("MQE0259")
+	b.s("RXA-5 CVX ").q(cvx.code).s(what).n(int(bound)).s(" months of age; the patient was ")
+	if age == 0 {
+		b.s("0")
+	}
+	b.n(int(age)).s(" months old on the date administered")
+	d.raise("MQE0259", loc("RXA", seq, 3), CodeApplicationError, AppIllogicalDate)
+}
+
+// monthsBetween returns the whole months from birth to at (at not before
+// birth).
+func monthsBetween(birth, at time.Time) int32 {
+	y1, m1, d1 := birth.Date()
+	y2, m2, d2 := at.Date()
+	n := (y2-y1)*12 + int(m2-m1)
+	if d2 < d1 {
+		n--
+	}
+	return int32(n)
+}
+
+// ndcQuality checks an RXA-5 NDC code against CDC's NDC lists (unit of
+// use and unit of sale), in any of the NDC's written forms (see ndcKnown).
+func (d *decoder) ndcQuality(seq int, v *iis.Vaccination) {
+	if d.on("MQE0559") && !ndcKnown(d.v.tab.ndc, v.NDC) {
+		comp := 4
+		if strings.EqualFold(v.Vaccine.System, "NDC") {
+			comp = 1
+		}
+		b, _ := d.say("MQE0559")
+		b.s("RXA-5 NDC ").q(v.NDC).s(" is not a vaccine NDC in CDC's NDC lists")
+		d.raise("MQE0559", loc("RXA", seq, 5, 1, comp), CodeTableValueNotFound, AppTableValueNotFound)
+	}
+}
+
+// ndcKnown reports whether code is an NDC of t, written as the 11 digits
+// (5-4-2), with dashes in any of the 10-digit layouts (4-4-2, 5-3-2,
+// 5-4-1) or the 11-digit one, or as 10 digits without dashes (then any
+// of the three layouts that t knows).
+func ndcKnown(t *codeset.Table, code string) bool {
+	if strings.IndexByte(code, '-') >= 0 {
+		p := strings.Split(code, "-")
+		if len(p) != 3 || len(p[0]) > 5 || len(p[1]) > 4 || len(p[2]) > 2 {
+			return false
+		}
+		code = zeros[:5-len(p[0])] + p[0] + zeros[:4-len(p[1])] + p[1] + zeros[:2-len(p[2])] + p[2]
+	}
+	switch {
+	case !digits(code):
+		return false
+	case len(code) == 11:
+		return t.Contains(code)
+	case len(code) == 10:
+		return t.Contains("0"+code) || t.Contains(code[:5]+"0"+code[5:]) || t.Contains(code[:9]+"0"+code[9:])
+	}
+	return false
+}
+
+const zeros = "00000"
 
 // cptQuality checks an RXA-5 CPT code: known, and the vaccine of the CVX
 // sent with it.
@@ -446,6 +534,7 @@ func (d *decoder) visObservation(o iis.Observation, seq int, g *group) {
 		if ok || newer {
 			t, _, _ := parseDTM("20" + o.Coded.Code[len(o.Coded.Code)-6:])
 			vc.edition = dayOf(t)
+			vc.gdti = gdtiOf(o.Coded.Code)
 		}
 	case obsVaccineType:
 		vc.vaccine = true
@@ -510,7 +599,53 @@ func (d *decoder) groupQuality(g *group) {
 	list := d.visList(g)
 	for i := range list {
 		d.visQuality(&list[i], g.adminAt)
+		if list[i].gdti != 0 && g.cvx != nil {
+			d.visDocumentType(&list[i], g.cvx)
+		}
 	}
+}
+
+// visDocumentType checks that a VIS document sent for a dose of CVX cvx is
+// one of the VIS that CDC's CVX-to-VIS map gives that vaccine (any edition),
+// when the map knows the vaccine.
+func (d *decoder) visDocumentType(vc *visCheck, cvx *cvxInfo) {
+	if len(cvx.vis) == 0 || slices.Contains(cvx.vis, vc.gdti) {
+		return
+	}
+	if b, ok := d.say("MQE0498"); ok {
+		b.s("VIS document is not one of the VIS that CDC gives for the vaccine of the dose, CVX ").q(cvx.code)
+		d.raise("MQE0498", loc("OBX", int(vc.seq), 5), CodeApplicationError, AppIllogicalValue)
+	}
+}
+
+// gdtiOf returns the GS1 document type of a 24-digit VIS barcode
+// (characters 4-16), or 0.
+func gdtiOf(code string) int64 {
+	if len(code) != 24 {
+		return 0
+	}
+	var n int64
+	for i := 3; i < 16; i++ {
+		c := code[i]
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+// cvxDocuments maps each CVX of t (the CVX_VIS table) to the GS1 document
+// types of its VIS.
+func cvxDocuments(t *codeset.Table) map[string][]int64 {
+	m := map[string][]int64{}
+	for e := range t.All() {
+		g := gdtiOf(t.Field(e, "barcode"))
+		if g != 0 && !slices.Contains(m[e.Code], g) {
+			m[e.Code] = append(m[e.Code], g)
+		}
+	}
+	return m
 }
 
 // visQuality checks one VIS of an administered dose given on at.

@@ -43,6 +43,7 @@ type group struct {
 	// given, whether the eligibility is VFC and the funding private stock,
 	// and the VIS reported (decoder.vis[vis0:vis0+nvis], see visOf).
 	adminAt           time.Time
+	cvx               *cvxInfo // the dose's CVX, when the table knows it
 	vfc, privateStock bool
 	fundingSeq        int
 	funded            bool // a 30963-3 funding source was sent
@@ -253,11 +254,23 @@ func (d *decoder) orc(s hl7.Segment, fb *fieldBuf, seq int, vac *iis.Vaccination
 		vac.OrderedBy = d.readXCN(f.at(12))
 	}
 	d.optional(f, "ORC", seq, orcOptional)
+	if d.on("MQE0443") {
+		d.orderFacility(f, seq)
+	}
 	if rc := d.text(f.at(1)); rc != "" && rc != "RE" {
 		d.detect("MQE0370", loc("ORC", seq, 1), CodeTableValueNotFound, AppInvalidValue, "ORC-1 order control "+quote(rc)+" is not RE (observations to follow), which a VXU's ORC is")
 	}
 	if vac.FillerOrder.Value == "" {
 		d.warn(loc("ORC", seq, 3), CodeRequiredFieldMiss, AppRequiredData, "ORC-3 filler order number (the sender's unique id of this immunization) is missing; updates and deletes of this dose cannot be matched", "ORC-3 required")
+	}
+}
+
+// orderFacility tells that ORC-21, the ordering facility (its name, XON-1,
+// or identifier, XON-10), which iis does not keep, was sent (MQE0443, on
+// ORC-21 as in MQE).
+func (d *decoder) orderFacility(f fields, seq int) {
+	if v := f.at(21); !v.IsEmpty() && (d.text(v.Comp(1)) != "" || d.text(v.Comp(10)) != "") {
+		d.detect("MQE0443", loc("ORC", seq, 21), CodeApplicationError, AppDataIgnored, "ORC-21 ordering facility is not kept by this IIS")
 	}
 }
 

@@ -1,6 +1,8 @@
 // Command cdcgen converts CDC's IIS code-set XML exports (cvx.xml, mvx.xml,
-// cpt.xml, tradename.xml, vac2vg.xml) into the tab-separated files that
-// package codeset embeds.
+// cpt.xml, tradename.xml, vac2vg.xml, cvxvis.xml) and NDC flat files
+// (NDC_Unit_use.txt, NDC_Unit_sale.txt) into the tab-separated files that
+// package codeset embeds. A file missing from -src is skipped (and said so),
+// so that one table can be regenerated from its own export.
 //
 // Usage, from the repository root:
 //
@@ -18,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"os"
 	"path/filepath"
@@ -26,7 +29,7 @@ import (
 )
 
 func main() {
-	src := flag.String("src", "", "directory holding CDC's cvx.xml, mvx.xml, cpt.xml, tradename.xml, vac2vg.xml")
+	src := flag.String("src", "", "directory holding CDC's cvx.xml, mvx.xml, cpt.xml, tradename.xml, vac2vg.xml, cvxvis.xml, NDC_Unit_use.txt, NDC_Unit_sale.txt")
 	out := flag.String("out", "codeset/data", "output directory for the .tsv files")
 	origin := flag.String("origin", "", "repository @ commit : folder the XML came from (prefixed to each file name in its source line)")
 	edition := flag.String("edition", "CDC IIS code set XML export", "which CDC export this is (second source line)")
@@ -50,8 +53,13 @@ func run(src, out, origin, edition string) error {
 		{"cpt.xml", convCPT},
 		{"tradename.xml", convTradename},
 		{"vac2vg.xml", convVaccineGroups},
+		{"cvxvis.xml", convCVXVIS},
 	}
 	for _, s := range steps {
+		if _, err := os.Stat(filepath.Join(src, s.file)); errors.Is(err, fs.ErrNotExist) {
+			fmt.Printf("%s: not in %s, skipped\n", s.file, src)
+			continue
+		}
 		recs, err := readRecords(filepath.Join(src, s.file))
 		if err != nil {
 			return err
@@ -63,6 +71,19 @@ func run(src, out, origin, edition string) error {
 		}
 		fmt.Printf("%s: %d rows\n", t.name, len(t.rows))
 	}
+	if _, err := os.Stat(filepath.Join(src, ndcFiles[0].file)); errors.Is(err, fs.ErrNotExist) {
+		fmt.Printf("NDC files: not in %s, skipped\n", src)
+		return nil
+	}
+	t, err := convNDC(src, origin)
+	if err != nil {
+		return err
+	}
+	t.sources = append(t.sources, edition)
+	if err := t.write(out); err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d rows\n", t.name, len(t.rows))
 	return nil
 }
 
