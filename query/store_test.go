@@ -72,7 +72,7 @@ func TestStoreRegistry(t *testing.T) {
 		addresses:   []string{"||BDL", "123 E Main Street|Anytown|M", "32 Prescott Street Ave|Warwick|L"},
 		identifiers: []string{"D26376273^NIST MPI^MR"}, phones: []string{"6575558563"},
 		guardians: []string{"Lam^Morgan^MTH^6575558563"},
-		cvx:       []string{"33332-0010-01", "03", "09", "09"},
+		cvx:       []string{"140", "03", "09", "09"}, // RXA-5 sent as NDC 33332-0010-01: its CVX from CDC's NDC list
 	}
 	possible := func(w want) want { w.confident, w.byIdentifier = false, false; return w }
 	tests := []struct {
@@ -93,7 +93,7 @@ func TestStoreRegistry(t *testing.T) {
 		{"protected", "89778^^^wcEHR^MR|Benton^Katherine^^^^^L||20031221|F", []want{{
 			confident: true, protected: true, byIdentifier: true, names: []string{"Benton^Katherine^Mackenzie^L"}, addresses: []string{"89 West 21st Ave|Bozeman|P"},
 			identifiers: []string{"89778^wcEHR^MR"}, phones: []string{"4065554019"}, guardians: []string{"Benton^Kari^MTH^4065554019"},
-			cvx: []string{"58160-0830-05"},
+			cvx: []string{"118"},
 		}}},
 		{"no identifier: name and birth date", "^^^^MR|Snow^Madelynn^^^^^L||20070706|F", []want{possible(snow)}},
 		{"unknown", "999^^^dcs^MR|Nobody^Nemo^^^^^L||20200101|M", nil},

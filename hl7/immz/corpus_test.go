@@ -282,7 +282,7 @@ func TestDecodeFields(t *testing.T) {
 	t.Run("NIST IZ-001: NDC only, VFC V05, VIS by vaccine type and dates", func(t *testing.T) {
 		r := decode(baseSample)
 		a := r.VXU.Vaccinations[0]
-		if a.NDC != "33332-0010-01" || a.CVX != "" || a.Vaccine.System != "NDC" {
+		if a.NDC != "33332-0010-01" || a.CVX != "140" || a.Vaccine.System != "NDC" { // CVX from CDC's NDC list
 			t.Errorf("codes %+v", a)
 		}
 		if len(a.VIS) != 1 || a.VIS[0].VaccineType.Code != "88" || !a.VIS[0].Published.Equal(date("2012-07-02")) || !a.VIS[0].Presented.Equal(date("2012-08-14")) {

@@ -122,7 +122,7 @@ func (d *decoder) rxaValues(f fields, seq int, v *iis.Vaccination, administered 
 	if v.CVX == "998" {
 		d.tell("MQE0248", loc("RXA", seq, 5, 1, 1), "RXA-5 is CVX 998 (no vaccine administered)")
 	}
-	if v.CVX == "" && !v.Vaccine.IsZero() {
+	if !v.Vaccine.IsZero() && !cvxSent(v.Vaccine) && (v.CPT == "" || !d.v.tab.cpt.Contains(v.CPT)) {
 		d.tell("MQE0308", loc("RXA", seq, 5), "RXA-5 has no CVX code")
 	}
 	if len(v.RefusalReasons) > 0 && v.CompletionStatus != "RE" {

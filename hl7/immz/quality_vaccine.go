@@ -241,27 +241,36 @@ func (d *decoder) ndcQuality(seq int, v *iis.Vaccination) {
 	}
 }
 
-// ndcKnown reports whether code is an NDC of t, written as the 11 digits
-// (5-4-2), with dashes in any of the 10-digit layouts (4-4-2, 5-3-2,
-// 5-4-1) or the 11-digit one, or as 10 digits without dashes (then any
-// of the three layouts that t knows).
-func ndcKnown(t *codeset.Table, code string) bool {
+// ndcLookup finds code in t (CDC's NDC lists, keyed by the 11 digits,
+// 5-4-2), written as the 11 digits, with dashes in any of the 10-digit
+// layouts (4-4-2, 5-3-2, 5-4-1) or the 11-digit one, or as 10 digits
+// without dashes (then any of the three layouts that t knows).
+func ndcLookup(t *codeset.Table, code string) (codeset.Entry, bool) {
 	if strings.IndexByte(code, '-') >= 0 {
 		p := strings.Split(code, "-")
 		if len(p) != 3 || len(p[0]) > 5 || len(p[1]) > 4 || len(p[2]) > 2 {
-			return false
+			return codeset.Entry{}, false
 		}
 		code = zeros[:5-len(p[0])] + p[0] + zeros[:4-len(p[1])] + p[1] + zeros[:2-len(p[2])] + p[2]
 	}
 	switch {
 	case !digits(code):
-		return false
 	case len(code) == 11:
-		return t.Contains(code)
+		return t.Lookup(code)
 	case len(code) == 10:
-		return t.Contains("0"+code) || t.Contains(code[:5]+"0"+code[5:]) || t.Contains(code[:9]+"0"+code[9:])
+		for _, c := range [3]string{"0" + code, code[:5] + "0" + code[5:], code[:9] + "0" + code[9:]} {
+			if e, ok := t.Lookup(c); ok {
+				return e, true
+			}
+		}
 	}
-	return false
+	return codeset.Entry{}, false
+}
+
+// ndcKnown reports whether code is an NDC of t in any of its written forms.
+func ndcKnown(t *codeset.Table, code string) bool {
+	_, ok := ndcLookup(t, code)
+	return ok
 }
 
 const zeros = "00000"

@@ -335,7 +335,9 @@ func writeDose(w *hl7.Writer, v *iis.Vaccination) {
 	w.Segment("RXA")
 	w.Fields("0", "1", dateOrEmpty(v.AdministeredAt), dateOrEmpty(orTime(v.AdministeredEnd, v.AdministeredAt)))
 	vaccine := v.Vaccine
-	if v.CVX != "" && vaccine.Code != v.CVX && vaccine.AltCode != v.CVX {
+	// RXA-5 as sent; a CPT code alone is answered as its CVX. An NDC is
+	// answered as sent: the IG allows it, and it names the product.
+	if v.CVX != "" && v.NDC == "" && vaccine.Code != v.CVX && vaccine.AltCode != v.CVX {
 		vaccine = iis.Code{Code: v.CVX, Text: v.Vaccine.Text, System: "CVX"}
 	}
 	w.Field(codeComps(vaccine)...)

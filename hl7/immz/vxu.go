@@ -724,6 +724,8 @@ func (d *decoder) completionStatus(cs string, seq int) {
 
 // vaccineCodes sorts RXA-5's triplets into CVX, NDC and CPT. A triplet
 // with no coding system is taken as CVX when it looks like one (1-3 digits).
+// Without a CVX, the vaccine's CVX is the one CDC's NDC lists (or the CPT
+// table) give the code sent.
 func (d *decoder) vaccineCodes(v *iis.Vaccination) {
 	c := v.Vaccine
 	for _, t := range [2][2]string{{c.Code, c.System}, {c.AltCode, c.AltSystem}} {
@@ -747,6 +749,22 @@ func (d *decoder) vaccineCodes(v *iis.Vaccination) {
 			v.CVX = d.v.tab.cpt.Field(e, "cvx")
 		}
 	}
+	if v.CVX == "" && v.NDC != "" {
+		if e, ok := ndcLookup(d.v.tab.ndc, v.NDC); ok {
+			v.CVX = d.v.tab.ndc.Field(e, "cvx")
+		}
+	}
+}
+
+// cvxSent reports whether RXA-5 gave a CVX code itself (as vaccineCodes
+// reads it), rather than one taken from an NDC or CPT code.
+func cvxSent(c iis.Code) bool {
+	for _, t := range [2][2]string{{c.Code, c.System}, {c.AltCode, c.AltSystem}} {
+		if t[0] != "" && (strings.EqualFold(t[1], "CVX") || (t[1] == "" && len(t[0]) <= 3 && digits(t[0]))) {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *decoder) rxr(s hl7.Segment, fb *fieldBuf, seq int, v *iis.Vaccination) {
