@@ -68,12 +68,13 @@ type LotRecallRow struct {
 // RXA-20 CP or PA) of a lot, one per patient and event: the administering
 // clinic's report first, then the earliest. A lot is found through the
 // partial index source_vaccinations_lot_key (migration 0066), whose
-// predicate (lot <> '') and expression the lot condition repeats.
+// predicate (a key that is not empty) and expression the lot condition
+// repeats.
 const lotRecallSQL = `SELECT DISTINCT ON (p.id, s.event_id) p.id, p.family_name, p.given_name, p.birth_date,
 		s.facility, s.administered_on, s.cvx, s.lot, s.mvx, s.historical, ` + notDisclosed + `
 	FROM source_vaccinations s JOIN patients p ON p.id = s.patient_id
 	WHERE s.consolidation IN ('winner', 'duplicate') AND s.completion_status IN ('CP', 'PA') AND p.merged_into IS NULL
-		AND ($1 = '' OR (s.lot <> '' AND translate(upper(s.lot), ' -./' || chr(9), '') = $1))
+		AND ($1 = '' OR (translate(upper(s.lot), ' -./' || chr(9), '') <> '' AND translate(upper(s.lot), ' -./' || chr(9), '') = $1))
 		AND ($2 = '' OR upper(s.mvx) = $2)
 		AND ($3::date IS NULL OR s.administered_on >= $3) AND ($4::date IS NULL OR s.administered_on < $4)
 		AND ($5 = '' OR s.facility = $5)

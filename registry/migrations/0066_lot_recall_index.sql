@@ -2,6 +2,9 @@
 -- doses of a lot by its key: the lot number in capitals without spaces,
 -- dashes, dots, slashes or tabs. This index makes that a lookup instead of
 -- a read of every dose. It is partial: doses without a lot number (most
--- historical doses) are not in it, and cost nothing to store.
+-- historical doses) are not in it and cost nothing to store. Its
+-- predicate is on the key, not on lot <> '': a query that filters on
+-- lot <> '' (the inventory's dose hook does) must not find this index
+-- usable as a scan of every dose with a lot.
 CREATE INDEX source_vaccinations_lot_key ON source_vaccinations ((translate(upper(lot), ' -./' || chr(9), '')))
-    WHERE lot <> '';
+    WHERE translate(upper(lot), ' -./' || chr(9), '') <> '';
