@@ -209,19 +209,27 @@ func collect(msgs []*registry.Message, res []registry.Result) hookInput {
 	return in
 }
 
-// standingQuery reads the doses of the patients that stand and draw on an
-// inventory clinic's stock: administered (not historical, RXA-20 CP or
-// PA), not replaced or deleted (consolidation winner or duplicate), on or
-// after the clinic started its inventory, one per event and clinic (a
-// clinic's resend of a dose is one dose), and either stored by this
-// transaction's reports or drawn before.
-const standingQuery = `SELECT DISTINCT ON (s.event_id, s.facility)
-		s.id, s.patient_id, s.facility, s.control_id, s.position, s.administered_on, s.cvx, s.ndc, s.mvx, s.lot
-	FROM source_vaccinations s JOIN inventory_clinics c ON c.clinic = s.facility
-	WHERE s.patient_id = ANY($1) AND s.consolidation IN ('winner', 'duplicate') AND NOT s.historical
-		AND s.completion_status IN ('CP', 'PA') AND s.administered_on >= c.started_on
-		AND ((s.facility, s.control_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))
-			OR EXISTS (SELECT 1 FROM inventory_doses d WHERE d.source_vaccination_id = s.id))
+// dosesQuery reads, in one pass over the patients' source rows at
+// inventory clinics, each row with whether it may stand and draw on a
+// clinic's stock (administered: not historical, RXA-20 CP or PA; not
+// replaced or deleted: consolidation winner or duplicate; on or after the
+// clinic started its inventory), whether this transaction's reports
+// stored it ($2, $3), and its inventory_doses row if it has one (active:
+// drawn). The row is probed by its key for each source row (OFFSET 0
+// keeps the planner from turning the probe into a scan of every drawn
+// dose), so the read costs the patients' rows, not the inventory's size.
+// Rows come in (event, clinic, id) order: a clinic's resend of a dose is
+// one dose, the first.
+const dosesQuery = `SELECT s.id, s.event_id, s.patient_id, s.facility, s.control_id, s.position, s.administered_on, s.cvx, s.ndc, s.mvx, s.lot,
+		coalesce(c.clinic IS NOT NULL AND s.consolidation IN ('winner', 'duplicate') AND NOT s.historical
+			AND s.completion_status IN ('CP', 'PA') AND s.administered_on >= c.started_on, false),
+		coalesce((s.facility, s.control_id) IN (SELECT * FROM unnest($2::text[], $3::text[])), false),
+		d.clinic IS NOT NULL, coalesce(d.active, false), coalesce(d.clinic, ''), coalesce(d.lot_id, 0), coalesce(d.taken, 0)
+	FROM source_vaccinations s
+	LEFT JOIN inventory_clinics c ON c.clinic = s.facility
+	LEFT JOIN LATERAL (SELECT d.clinic, d.active, d.lot_id, d.taken FROM inventory_doses d
+		WHERE d.source_vaccination_id = s.id OFFSET 0) d ON true
+	WHERE s.patient_id = ANY($1) AND (c.clinic IS NOT NULL OR d.clinic IS NOT NULL)
 	ORDER BY s.event_id, s.facility, s.id`
 
 // applied is Applied's work. One round trip reads the standing and drawn
@@ -236,13 +244,10 @@ func (s *Store) applied(ctx context.Context, tx pgx.Tx, in hookInput) error {
 	// threshold; compiling them costs far more than running them.
 	b.Queue(`SET LOCAL jit = off`)
 	b.Queue(`SAVEPOINT inventory`)
-	b.Queue(standingQuery, in.patients, in.fac, in.ctl)
-	// The drawn doses of the patients' source rows as they are now (a
-	// merge moves rows between patients; inventory_doses.patient_id is
-	// the patient at the draw).
-	b.Queue(`SELECT d.source_vaccination_id, d.clinic, coalesce(d.lot_id, 0), d.taken
-		FROM source_vaccinations s JOIN inventory_doses d ON d.source_vaccination_id = s.id
-		WHERE s.patient_id = ANY($1) AND d.active`, in.patients)
+	// The patients' source rows as they are now (a merge moves rows
+	// between patients; inventory_doses.patient_id is the patient at the
+	// draw).
+	b.Queue(dosesQuery, in.patients, in.fac, in.ctl)
 	b.Queue(newKeys+`SELECT k.clinic, k.key, coalesce(a.lot_id, 0) FROM k
 		LEFT JOIN inventory_lot_aliases a ON a.clinic = k.clinic AND a.lot_key = k.key`, in.patients, in.fac, in.ctl)
 	b.Queue(newKeys+`SELECT `+lotColumns+` FROM inventory_lots
@@ -365,44 +370,66 @@ func readDoses(br pgx.BatchResults, in hookInput) ([]Dose, []drawn, error) {
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, nil, fmt.Errorf("inventory: standing doses: %w", err)
+		return nil, nil, fmt.Errorf("inventory: doses: %w", err)
 	}
+	defer rows.Close()
 	var standing []Dose
+	var current []drawn
+	seen := map[eventKey]bool{} // (clinic, event) with a standing dose
 	for rows.Next() {
-		var d Dose
-		var ctl string
-		var pos int32
-		var on *time.Time
-		if err := rows.Scan(&d.ID, &d.Patient, &d.Clinic, &ctl, &pos, &on, &d.CVX, &d.NDC, &d.MVX, &d.Lot); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("inventory: standing doses: %w", err)
+		r, err := scanDoseRow(rows, in)
+		if err != nil {
+			return nil, nil, fmt.Errorf("inventory: doses: %w", err)
 		}
-		if on != nil {
-			d.On = *on
+		if r.active {
+			current = append(current, r.drawn)
 		}
-		o := in.obs[doseKey{d.Clinic, ctl, int(pos)}]
-		d.Funding, d.Eligibility = o[0], o[1]
-		standing = append(standing, d)
+		k := eventKey{r.dose.Clinic, -1}
+		if r.event != nil {
+			k.event = *r.event
+		}
+		if r.eligible && (r.stored || r.hasRow) && !seen[k] {
+			seen[k] = true
+			standing = append(standing, r.dose)
+		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("inventory: standing doses: %w", err)
-	}
-	rows, err = br.Query()
-	if err != nil {
-		return nil, nil, fmt.Errorf("inventory: drawn doses: %w", err)
-	}
-	current, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (drawn, error) {
-		var d drawn
-		var taken int32
-		err := r.Scan(&d.ID, &d.Clinic, &d.Lot, &taken)
-		d.Taken = int(taken)
-		return d, err
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("inventory: drawn doses: %w", err)
+		return nil, nil, fmt.Errorf("inventory: doses: %w", err)
 	}
 	return standing, current, nil
+}
+
+type eventKey struct {
+	clinic string
+	event  int64
+}
+
+// doseRow is one row of dosesQuery.
+type doseRow struct {
+	dose                             Dose
+	event                            *int64 // null events are one, as DISTINCT ON has them
+	eligible, stored, hasRow, active bool
+	drawn                            drawn
+}
+
+func scanDoseRow(rows pgx.Rows, in hookInput) (doseRow, error) {
+	var r doseRow
+	var ctl string
+	var pos, taken int32
+	var on *time.Time
+	d := &r.dose
+	err := rows.Scan(&d.ID, &r.event, &d.Patient, &d.Clinic, &ctl, &pos, &on, &d.CVX, &d.NDC, &d.MVX, &d.Lot,
+		&r.eligible, &r.stored, &r.hasRow, &r.active, &r.drawn.Clinic, &r.drawn.Lot, &taken)
+	if err != nil {
+		return r, err
+	}
+	if on != nil {
+		d.On = *on
+	}
+	o := in.obs[doseKey{d.Clinic, ctl, int(pos)}]
+	d.Funding, d.Eligibility = o[0], o[1]
+	r.drawn.ID, r.drawn.Taken = d.ID, int(taken)
+	return r, nil
 }
 
 // lockDoseLots locks (in id order) the lots the doses to draw may match,

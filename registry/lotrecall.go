@@ -66,16 +66,24 @@ type LotRecallRow struct {
 
 // lotRecallSQL finds the standing doses (consolidation winner or duplicate,
 // RXA-20 CP or PA) of a lot, one per patient and event: the administering
-// clinic's report first, then the earliest.
-const lotRecallSQL = `SELECT DISTINCT ON (p.id, s.event_id) p.id, p.family_name, p.given_name, p.birth_date,
+// clinic's report first, then the earliest. A lot is found through the
+// partial index source_vaccinations_lot_key (migration 0066), whose
+// predicate (a key that is not empty) and expression the lot condition
+// repeats. The doses are read first (MATERIALIZED), then each one's
+// patient by its key (OFFSET 0 keeps that a probe): with thin statistics
+// of the key the planner would otherwise read all of patients in order for
+// the LIMIT.
+const lotRecallSQL = `WITH s AS MATERIALIZED (SELECT s.patient_id, s.event_id, s.id, s.facility, s.administered_on, s.cvx, s.lot, s.mvx, s.historical
+		FROM source_vaccinations s
+		WHERE s.consolidation IN ('winner', 'duplicate') AND s.completion_status IN ('CP', 'PA')
+			AND ($1 = '' OR (translate(upper(s.lot), ' -./' || chr(9), '') <> '' AND translate(upper(s.lot), ' -./' || chr(9), '') = $1))
+			AND ($2 = '' OR upper(s.mvx) = $2)
+			AND ($3::date IS NULL OR s.administered_on >= $3) AND ($4::date IS NULL OR s.administered_on < $4)
+			AND ($5 = '' OR s.facility = $5))
+	SELECT DISTINCT ON (p.id, s.event_id) p.id, p.family_name, p.given_name, p.birth_date,
 		s.facility, s.administered_on, s.cvx, s.lot, s.mvx, s.historical, ` + notDisclosed + `
-	FROM source_vaccinations s JOIN patients p ON p.id = s.patient_id
-	WHERE s.consolidation IN ('winner', 'duplicate') AND s.completion_status IN ('CP', 'PA') AND p.merged_into IS NULL
-		AND ($1 = '' OR translate(upper(s.lot), ' -./' || chr(9), '') = $1)
-		AND ($2 = '' OR upper(s.mvx) = $2)
-		AND ($3::date IS NULL OR s.administered_on >= $3) AND ($4::date IS NULL OR s.administered_on < $4)
-		AND ($5 = '' OR s.facility = $5)
-		AND ($6 OR NOT ` + notDisclosed + `)
+	FROM s CROSS JOIN LATERAL (SELECT * FROM patients p WHERE p.id = s.patient_id AND p.merged_into IS NULL OFFSET 0) p
+	WHERE ($6 OR NOT ` + notDisclosed + `)
 	ORDER BY p.id, s.event_id, s.historical, s.id
 	LIMIT $7`
 
@@ -89,23 +97,34 @@ func (s *Store) LotRecall(ctx context.Context, q LotRecallQuery) ([]LotRecallRow
 	if limit <= 0 || limit > MaxLotRecall {
 		limit = MaxLotRecall
 	}
-	rows, err := s.pool.Query(ctx, lotRecallSQL, LotRecallKey(q.Lot), strings.ToUpper(strings.TrimSpace(q.MVX)),
-		dateOrNull(q.From), dateOrNull(q.To), q.Clinic, q.Undisclosed, limit)
-	if err != nil {
-		return nil, fmt.Errorf("registry: lot recall: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LotRecallRow, error) {
-		var x LotRecallRow
-		var birth, on *time.Time
-		err := r.Scan(&x.PatientID, &x.Family, &x.Given, &birth, &x.Clinic, &on, &x.CVX, &x.Lot, &x.MVX, &x.Historical, &x.Undisclosed)
-		x.BirthDate, x.On = deref(birth), deref(on)
-		return x, err
+	var out []LotRecallRow
+	// A lot's estimate can pass PostgreSQL's JIT threshold (thin
+	// statistics of the key): compiling costs ten times the lookup.
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, lotRecallSQL, LotRecallKey(q.Lot), strings.ToUpper(strings.TrimSpace(q.MVX)),
+			dateOrNull(q.From), dateOrNull(q.To), q.Clinic, q.Undisclosed, limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, scanLotRecallRow)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("registry: lot recall: %w", err)
 	}
 	sortRecall(out)
 	return out, nil
+}
+
+func scanLotRecallRow(r pgx.CollectableRow) (LotRecallRow, error) {
+	var x LotRecallRow
+	var birth, on *time.Time
+	err := r.Scan(&x.PatientID, &x.Family, &x.Given, &birth, &x.Clinic, &on, &x.CVX, &x.Lot, &x.MVX, &x.Historical, &x.Undisclosed)
+	x.BirthDate, x.On = deref(birth), deref(on)
+	return x, err
 }
 
 func dateOrNull(t time.Time) *time.Time {
