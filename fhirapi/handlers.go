@@ -28,6 +28,7 @@ func (s *Server) Register(handle func(pattern string, h http.Handler)) {
 		{"GET /fhir/Patient/{id}", s.readPatient},
 		{"GET /fhir/Patient", s.searchPatients},
 		{"POST /fhir/Patient/$match", s.match},
+		{"GET /fhir/Immunization/{id}", s.readImmunization},
 		{"GET /fhir/Immunization", s.searchImmunizations},
 		{"GET /fhir/ImmunizationEvaluation", s.searchEvaluations},
 		{"GET /fhir/ImmunizationRecommendation", s.searchRecommendations},
@@ -234,6 +235,61 @@ func (s *Server) patientRecord(w http.ResponseWriter, r *http.Request, perm byte
 		}
 	}
 	return g, s.record(w, r, g, id, parts)
+}
+
+// readImmunization answers Immunization/[id] (an id Immunization search
+// gives) under the privacy of Patient read: 404 when the dose is unknown or
+// its patient opted out, is protected, merged away or outside the grant's
+// facility.
+func (s *Server) readImmunization(w http.ResponseWriter, r *http.Request) {
+	g, err := authorize(r.Context(), 'r', "Immunization")
+	if err != nil {
+		s.denied(w, r, err)
+		return
+	}
+	idText := r.PathValue("id")
+	rec, i, err := s.dose(r.Context(), g, idText)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if rec == nil {
+		s.notFound(w, r, "Immunization/"+idText)
+		return
+	}
+	if err := s.audit(r.Context(), g, []int64{rec.PatientID}, "FHIR read: Immunization"); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	*buf = appendImmunization(*buf, rec.DoseIDs[i], rec.PatientID, &rec.Vaccinations[i])
+	w.Header().Set("Content-Type", fhirJSON+"; charset=utf-8")
+	w.Write(*buf)
+}
+
+// dose reads the record holding the dose idText and the dose's index in
+// it; a nil record when the dose is unknown or may not be disclosed to g's
+// client.
+func (s *Server) dose(ctx context.Context, g smart.Grant, idText string) (*registry.DisclosableRecord, int, error) {
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || id <= 0 {
+		return nil, 0, nil
+	}
+	pid, err := s.reg.DosePatient(ctx, id)
+	if err != nil || pid == 0 {
+		return nil, 0, err
+	}
+	recs, err := s.reg.ReadRecords(ctx, []int64{pid}, g.FacilityID, time.Time{}, registry.RecordParts{Doses: true})
+	if err != nil || len(recs) == 0 || !recs[0].Disclosable() {
+		return nil, 0, err
+	}
+	for i, d := range recs[0].DoseIDs {
+		if d == id {
+			return &recs[0], i, nil
+		}
+	}
+	return nil, 0, nil
 }
 
 func (s *Server) searchImmunizations(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -203,4 +204,23 @@ func (s *Store) RecordAudits(ctx context.Context, es []AuditEntry) error {
 		return fmt.Errorf("registry: audit: %w", err)
 	}
 	return nil
+}
+
+// DosePatient returns the patient whose record holds the dose id (an id
+// of DisclosableRecord.DoseIDs: a vaccination event's, or a refusal's, a
+// dose not administered's or a record of immunity's); 0 when no record
+// holds it.
+func (s *Store) DosePatient(ctx context.Context, doseID int64) (int64, error) {
+	var pid int64
+	err := s.pool.QueryRow(ctx, `SELECT patient_id FROM vaccination_events WHERE id = $1
+		UNION ALL
+		SELECT patient_id FROM source_vaccinations WHERE id = $1 AND consolidation = 'not_event' AND administered_on IS NOT NULL
+		LIMIT 1`, doseID).Scan(&pid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("registry: dose %d: %w", doseID, err)
+	}
+	return pid, nil
 }
