@@ -45,29 +45,45 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	w.Write(s.capab)
 }
 
-// record reads one patient's record for the grant's client: nil (and an
-// answer sent) when the patient is unknown, withheld, outside the grant's
-// facility, or merged (410, naming the survivor when the client may see it).
-func (s *Server) record(w http.ResponseWriter, r *http.Request, g smart.Grant, idText string, parts registry.RecordParts) *registry.DisclosableRecord {
+// recordReader reads one patient's record for a reader acting for
+// facility; nil for an unknown patient.
+type recordReader func(ctx context.Context, id int64, facility string) (*registry.DisclosableRecord, error)
+
+// readParts is the recordReader of ReadRecords with parts.
+func (s *Server) readParts(parts registry.RecordParts) recordReader {
+	return func(ctx context.Context, id int64, facility string) (*registry.DisclosableRecord, error) {
+		recs, err := s.reg.ReadRecords(ctx, []int64{id}, facility, time.Time{}, parts)
+		if err != nil || len(recs) == 0 {
+			return nil, err
+		}
+		return &recs[0], nil
+	}
+}
+
+// record reads one patient's record for the grant's client with read: nil
+// (and an answer sent) when the patient is unknown, withheld, outside the
+// grant's facility, or merged (410, naming the survivor when the client
+// may see it).
+func (s *Server) record(w http.ResponseWriter, r *http.Request, g smart.Grant, idText string, read recordReader) *registry.DisclosableRecord {
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if err != nil || id <= 0 {
 		s.notFound(w, r, "Patient/"+idText)
 		return nil
 	}
-	recs, err := s.reg.ReadRecords(r.Context(), []int64{id}, g.FacilityID, time.Time{}, parts)
+	rec, err := read(r.Context(), id, g.FacilityID)
 	if err != nil {
 		s.internal(w, r, err)
 		return nil
 	}
-	if len(recs) == 0 || recs[0].Withheld || !recs[0].Related {
+	if rec == nil || rec.Withheld || !rec.Related {
 		s.notFound(w, r, "Patient/"+idText)
 		return nil
 	}
-	if to := recs[0].MergedInto; to != 0 {
+	if to := rec.MergedInto; to != 0 {
 		s.merged(w, r, g, id, to)
 		return nil
 	}
-	return &recs[0]
+	return rec
 }
 
 // merged answers a read of a merged-away patient: 410 Gone, naming the
@@ -92,7 +108,7 @@ func (s *Server) readPatient(w http.ResponseWriter, r *http.Request) {
 		s.denied(w, r, err)
 		return
 	}
-	rec := s.record(w, r, g, r.PathValue("id"), registry.RecordParts{Demographics: true})
+	rec := s.record(w, r, g, r.PathValue("id"), s.readParts(registry.RecordParts{Demographics: true}))
 	if rec == nil {
 		return
 	}
@@ -222,7 +238,7 @@ func patientParam(v url.Values) (string, error) {
 
 // patientRecord is the common start of the searches by patient: the
 // grant for resourceType, the patient parameter, the record.
-func (s *Server) patientRecord(w http.ResponseWriter, r *http.Request, perm byte, resourceType, id string, parts registry.RecordParts) (smart.Grant, *registry.DisclosableRecord) {
+func (s *Server) patientRecord(w http.ResponseWriter, r *http.Request, perm byte, resourceType, id string, read recordReader) (smart.Grant, *registry.DisclosableRecord) {
 	g, err := authorize(r.Context(), perm, resourceType)
 	if err != nil {
 		s.denied(w, r, err)
@@ -234,7 +250,7 @@ func (s *Server) patientRecord(w http.ResponseWriter, r *http.Request, perm byte
 			return g, nil
 		}
 	}
-	return g, s.record(w, r, g, id, parts)
+	return g, s.record(w, r, g, id, read)
 }
 
 // readImmunization answers Immunization/[id] (an id Immunization search
@@ -298,7 +314,7 @@ func (s *Server) searchImmunizations(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, cpb.IssueTypeCode_INVALID, err.Error())
 		return
 	}
-	g, rec := s.patientRecord(w, r, 's', "Immunization", "", registry.RecordParts{Doses: true})
+	g, rec := s.patientRecord(w, r, 's', "Immunization", "", s.readParts(registry.RecordParts{Doses: true}))
 	if rec == nil {
 		return
 	}
@@ -346,7 +362,9 @@ func (s *Server) assessed(w http.ResponseWriter, r *http.Request, resourceType, 
 	if id != "" {
 		perm = 'r'
 	}
-	g, rec := s.patientRecord(w, r, perm, resourceType, id, registry.RecordParts{Demographics: true, Doses: true})
+	// The forecast needs no more of the demographics than the birth date,
+	// the sex and the observations (Registry.ForecastRecord).
+	g, rec := s.patientRecord(w, r, perm, resourceType, id, s.reg.ForecastRecord)
 	if rec == nil {
 		return
 	}
