@@ -54,6 +54,9 @@ func TestImmunizationRead(t *testing.T) {
 			t.Errorf("%s: %s answered %d, want %d", tc.name, tc.target, code, tc.want)
 		}
 	}
+	if !capable(t, f, "Immunization", "read") {
+		t.Errorf("the CapabilityStatement does not list Immunization read")
+	}
 	if err := f.store.RecordOptOut(t.Context(), registry.OptOut{PatientID: f.patients[dtap], SignedOn: assessedOn, FormRef: "form-1", RecordedBy: "user:test"}); err != nil {
 		t.Fatal(err)
 	}
@@ -63,4 +66,24 @@ func TestImmunizationRead(t *testing.T) {
 	if code, _ := f.do(t, ctx, "GET", "/fhir/Immunization/"+ids[len(ids)-1], ""); code != 200 {
 		t.Errorf("Immunization of another patient after the opt-out: %d, want 200", code)
 	}
+}
+
+// capable reports whether the CapabilityStatement lists interaction on
+// resourceType.
+func capable(t *testing.T, f *fixture, resourceType, interaction string) bool {
+	_, capab := f.do(t, grant(""), "GET", "/fhir/metadata", "")
+	for _, rest := range capab["rest"].([]any) {
+		for _, r := range rest.(map[string]any)["resource"].([]any) {
+			res := r.(map[string]any)
+			if res["type"] != resourceType {
+				continue
+			}
+			for _, in := range res["interaction"].([]any) {
+				if in.(map[string]any)["code"] == interaction {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
