@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -383,21 +384,29 @@ func TestExportRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name, token, path string
 		want              int
+		says              string // in the OperationOutcome
 	}{
-		{"another facility's automatic Group", "clinic1", "/fhir/Group/facility-CLINIC2/$export", 403},
-		{"no Group scope", "nogroup", "/fhir/Group/facility-CLINIC1/$export", 403},
-		{"type not in the scopes", "readonly", "/fhir/Group/facility-CLINIC1/$export?_type=Immunization", 403},
-		{"unknown type", "clinic1", "/fhir/Group/facility-CLINIC1/$export?_type=Observation", 400},
-		{"bad _since", "clinic1", "/fhir/Group/facility-CLINIC1/$export?_since=yesterday", 400},
-		{"other output format", "clinic1", "/fhir/Group/facility-CLINIC1/$export?_outputFormat=text/csv", 400},
-		{"unknown Group", "clinic1", "/fhir/Group/gnope/$export", 404},
-		{"no token", "", "/fhir/Group/facility-CLINIC1/$export", 401},
-		{"unknown status", "clinic1", "/fhir/bulkstatus/xnope", 404},
+		{"_typeFilter", "clinic1", "/fhir/Group/facility-CLINIC1/$export?_type=Immunization&_typeFilter=" +
+			url.QueryEscape("Immunization?date=ge2024-01-01"), 400, `"not-supported"`},
+		{"_elements", "clinic1", "/fhir/Group/facility-CLINIC1/$export?_elements=id", 400, `_elements`},
+		{"includeAssociatedData", "clinic1", "/fhir/Group/facility-CLINIC1/$export?includeAssociatedData=LatestProvenanceResources", 400, `includeAssociatedData`},
+		{"another facility's automatic Group", "clinic1", "/fhir/Group/facility-CLINIC2/$export", 403, ""},
+		{"no Group scope", "nogroup", "/fhir/Group/facility-CLINIC1/$export", 403, ""},
+		{"type not in the scopes", "readonly", "/fhir/Group/facility-CLINIC1/$export?_type=Immunization", 403, ""},
+		{"unknown type", "clinic1", "/fhir/Group/facility-CLINIC1/$export?_type=Observation", 400, ""},
+		{"bad _since", "clinic1", "/fhir/Group/facility-CLINIC1/$export?_since=yesterday", 400, ""},
+		{"other output format", "clinic1", "/fhir/Group/facility-CLINIC1/$export?_outputFormat=text/csv", 400, ""},
+		{"unknown Group", "clinic1", "/fhir/Group/gnope/$export", 404, ""},
+		{"no token", "", "/fhir/Group/facility-CLINIC1/$export", 401, ""},
+		{"unknown status", "clinic1", "/fhir/bulkstatus/xnope", 404, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, _, body := f.do(t, tc.token, "GET", tc.path, "")
-			if status != tc.want || !strings.Contains(body, "OperationOutcome") {
-				t.Errorf("%d %s, want %d with an OperationOutcome", status, body, tc.want)
+			if status != tc.want || !strings.Contains(body, "OperationOutcome") || !strings.Contains(body, tc.says) {
+				t.Errorf("%d %s, want %d with an OperationOutcome saying %s", status, body, tc.want, tc.says)
+			}
+			if tc.name == "_typeFilter" && !strings.Contains(body, "_typeFilter") {
+				t.Errorf("the OperationOutcome does not name _typeFilter: %s", body)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package bulk
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +12,13 @@ import (
 	"github.com/iisproject/iis/smart"
 )
 
+// unsupportedParams are the optional $export parameters this server
+// refuses rather than ignores: ignoring one would export more than asked.
+var unsupportedParams = []string{"_typeFilter", "_elements", "includeAssociatedData"}
+
+// errNotSupported: a parameter of the IG this server does not support.
+var errNotSupported = errors.New("not supported by this server")
+
 // exportParams reads $export's parameters: the types asked for (each
 // allowed by g; all the allowed ones when _type is absent) and _since.
 func exportParams(r *http.Request, g smart.Grant) ([]string, time.Time, int, error) {
@@ -18,8 +26,10 @@ func exportParams(r *http.Request, g smart.Grant) ([]string, time.Time, int, err
 	if f := q.Get("_outputFormat"); f != "" && f != "application/fhir+ndjson" && f != "application/ndjson" && f != "ndjson" {
 		return nil, time.Time{}, http.StatusBadRequest, fmt.Errorf("_outputFormat %q: only application/fhir+ndjson is written", f)
 	}
-	if q.Has("_typeFilter") || q.Has("_elements") || q.Has("includeAssociatedData") {
-		return nil, time.Time{}, http.StatusBadRequest, fmt.Errorf("_typeFilter, _elements and includeAssociatedData are not supported")
+	for _, p := range unsupportedParams {
+		if q.Has(p) {
+			return nil, time.Time{}, http.StatusBadRequest, fmt.Errorf("%w: %s (optional in the Bulk Data IG); export without it and filter the NDJSON", errNotSupported, p)
+		}
 	}
 	var since time.Time
 	if v := q.Get("_since"); v != "" {
@@ -66,8 +76,11 @@ func (s *Server) kickOff(w http.ResponseWriter, r *http.Request) {
 	types, since, status, err := exportParams(r, g)
 	if err != nil {
 		code := "invalid"
-		if status == http.StatusForbidden {
+		switch {
+		case status == http.StatusForbidden:
 			code = "forbidden"
+		case errors.Is(err, errNotSupported):
+			code = "not-supported"
 		}
 		smart.WriteOutcome(w, status, code, err.Error())
 		return

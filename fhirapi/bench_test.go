@@ -147,6 +147,35 @@ func BenchmarkForecastRate(b *testing.B) {
 	}
 }
 
+// BenchmarkForecastRead is the registry read of one forecast alone, one
+// patient at a time: the full record (ReadRecords with Demographics and
+// Doses) against the forecast's light read (ForecastRecord). With -count
+// the two alternate.
+func BenchmarkForecastRead(b *testing.B) {
+	srv, ids := benchPopulation(b)
+	ctx := context.Background()
+	full := srv.readParts(registry.RecordParts{Demographics: true, Doses: true})
+	for _, r := range []struct {
+		name string
+		read recordReader
+	}{{"full", full}, {"forecast", srv.reg.ForecastRecord}} {
+		b.Run(r.name, func(b *testing.B) {
+			const n = 2000
+			for b.Loop() {
+				cpu0, start := processCPU(), time.Now()
+				for i := 0; i < n; i++ {
+					rec, err := r.read(ctx, ids[(i*7919)%len(ids)], "")
+					if err != nil || rec == nil {
+						b.Fatalf("read: %v, %v", rec, err)
+					}
+				}
+				b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/n, "cpu-µs/read")
+				b.ReportMetric(float64(time.Since(start).Microseconds())/n, "wall-µs/read")
+			}
+		})
+	}
+}
+
 // BenchmarkExportRead is the export's reads alone: a thousand patients'
 // records per statement, as ExportNDJSON asks for them.
 func BenchmarkExportRead(b *testing.B) {

@@ -28,6 +28,7 @@ func (s *Server) Register(handle func(pattern string, h http.Handler)) {
 		{"GET /fhir/Patient/{id}", s.readPatient},
 		{"GET /fhir/Patient", s.searchPatients},
 		{"POST /fhir/Patient/$match", s.match},
+		{"GET /fhir/Immunization/{id}", s.readImmunization},
 		{"GET /fhir/Immunization", s.searchImmunizations},
 		{"GET /fhir/ImmunizationEvaluation", s.searchEvaluations},
 		{"GET /fhir/ImmunizationRecommendation", s.searchRecommendations},
@@ -44,29 +45,45 @@ func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	w.Write(s.capab)
 }
 
-// record reads one patient's record for the grant's client: nil (and an
-// answer sent) when the patient is unknown, withheld, outside the grant's
-// facility, or merged (410, naming the survivor when the client may see it).
-func (s *Server) record(w http.ResponseWriter, r *http.Request, g smart.Grant, idText string, parts registry.RecordParts) *registry.DisclosableRecord {
+// recordReader reads one patient's record for a reader acting for
+// facility; nil for an unknown patient.
+type recordReader func(ctx context.Context, id int64, facility string) (*registry.DisclosableRecord, error)
+
+// readParts is the recordReader of ReadRecords with parts.
+func (s *Server) readParts(parts registry.RecordParts) recordReader {
+	return func(ctx context.Context, id int64, facility string) (*registry.DisclosableRecord, error) {
+		recs, err := s.reg.ReadRecords(ctx, []int64{id}, facility, time.Time{}, parts)
+		if err != nil || len(recs) == 0 {
+			return nil, err
+		}
+		return &recs[0], nil
+	}
+}
+
+// record reads one patient's record for the grant's client with read: nil
+// (and an answer sent) when the patient is unknown, withheld, outside the
+// grant's facility, or merged (410, naming the survivor when the client
+// may see it).
+func (s *Server) record(w http.ResponseWriter, r *http.Request, g smart.Grant, idText string, read recordReader) *registry.DisclosableRecord {
 	id, err := strconv.ParseInt(idText, 10, 64)
 	if err != nil || id <= 0 {
 		s.notFound(w, r, "Patient/"+idText)
 		return nil
 	}
-	recs, err := s.reg.ReadRecords(r.Context(), []int64{id}, g.FacilityID, time.Time{}, parts)
+	rec, err := read(r.Context(), id, g.FacilityID)
 	if err != nil {
 		s.internal(w, r, err)
 		return nil
 	}
-	if len(recs) == 0 || recs[0].Withheld || !recs[0].Related {
+	if rec == nil || rec.Withheld || !rec.Related {
 		s.notFound(w, r, "Patient/"+idText)
 		return nil
 	}
-	if to := recs[0].MergedInto; to != 0 {
+	if to := rec.MergedInto; to != 0 {
 		s.merged(w, r, g, id, to)
 		return nil
 	}
-	return &recs[0]
+	return rec
 }
 
 // merged answers a read of a merged-away patient: 410 Gone, naming the
@@ -91,7 +108,7 @@ func (s *Server) readPatient(w http.ResponseWriter, r *http.Request) {
 		s.denied(w, r, err)
 		return
 	}
-	rec := s.record(w, r, g, r.PathValue("id"), registry.RecordParts{Demographics: true})
+	rec := s.record(w, r, g, r.PathValue("id"), s.readParts(registry.RecordParts{Demographics: true}))
 	if rec == nil {
 		return
 	}
@@ -221,7 +238,7 @@ func patientParam(v url.Values) (string, error) {
 
 // patientRecord is the common start of the searches by patient: the
 // grant for resourceType, the patient parameter, the record.
-func (s *Server) patientRecord(w http.ResponseWriter, r *http.Request, perm byte, resourceType, id string, parts registry.RecordParts) (smart.Grant, *registry.DisclosableRecord) {
+func (s *Server) patientRecord(w http.ResponseWriter, r *http.Request, perm byte, resourceType, id string, read recordReader) (smart.Grant, *registry.DisclosableRecord) {
 	g, err := authorize(r.Context(), perm, resourceType)
 	if err != nil {
 		s.denied(w, r, err)
@@ -233,7 +250,62 @@ func (s *Server) patientRecord(w http.ResponseWriter, r *http.Request, perm byte
 			return g, nil
 		}
 	}
-	return g, s.record(w, r, g, id, parts)
+	return g, s.record(w, r, g, id, read)
+}
+
+// readImmunization answers Immunization/[id] (an id Immunization search
+// gives) under the privacy of Patient read: 404 when the dose is unknown or
+// its patient opted out, is protected, merged away or outside the grant's
+// facility.
+func (s *Server) readImmunization(w http.ResponseWriter, r *http.Request) {
+	g, err := authorize(r.Context(), 'r', "Immunization")
+	if err != nil {
+		s.denied(w, r, err)
+		return
+	}
+	idText := r.PathValue("id")
+	rec, i, err := s.dose(r.Context(), g, idText)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if rec == nil {
+		s.notFound(w, r, "Immunization/"+idText)
+		return
+	}
+	if err := s.audit(r.Context(), g, []int64{rec.PatientID}, "FHIR read: Immunization"); err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	*buf = appendImmunization(*buf, rec.DoseIDs[i], rec.PatientID, &rec.Vaccinations[i])
+	w.Header().Set("Content-Type", fhirJSON+"; charset=utf-8")
+	w.Write(*buf)
+}
+
+// dose reads the record holding the dose idText and the dose's index in
+// it; a nil record when the dose is unknown or may not be disclosed to g's
+// client.
+func (s *Server) dose(ctx context.Context, g smart.Grant, idText string) (*registry.DisclosableRecord, int, error) {
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || id <= 0 {
+		return nil, 0, nil
+	}
+	pid, err := s.reg.DosePatient(ctx, id)
+	if err != nil || pid == 0 {
+		return nil, 0, err
+	}
+	recs, err := s.reg.ReadRecords(ctx, []int64{pid}, g.FacilityID, time.Time{}, registry.RecordParts{Doses: true})
+	if err != nil || len(recs) == 0 || !recs[0].Disclosable() {
+		return nil, 0, err
+	}
+	for i, d := range recs[0].DoseIDs {
+		if d == id {
+			return &recs[0], i, nil
+		}
+	}
+	return nil, 0, nil
 }
 
 func (s *Server) searchImmunizations(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +314,7 @@ func (s *Server) searchImmunizations(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusBadRequest, cpb.IssueTypeCode_INVALID, err.Error())
 		return
 	}
-	g, rec := s.patientRecord(w, r, 's', "Immunization", "", registry.RecordParts{Doses: true})
+	g, rec := s.patientRecord(w, r, 's', "Immunization", "", s.readParts(registry.RecordParts{Doses: true}))
 	if rec == nil {
 		return
 	}
@@ -290,7 +362,9 @@ func (s *Server) assessed(w http.ResponseWriter, r *http.Request, resourceType, 
 	if id != "" {
 		perm = 'r'
 	}
-	g, rec := s.patientRecord(w, r, perm, resourceType, id, registry.RecordParts{Demographics: true, Doses: true})
+	// The forecast needs no more of the demographics than the birth date,
+	// the sex and the observations (Registry.ForecastRecord).
+	g, rec := s.patientRecord(w, r, perm, resourceType, id, s.reg.ForecastRecord)
 	if rec == nil {
 		return
 	}

@@ -1,6 +1,6 @@
 // Package fhirapi serves the registry's records as FHIR R4 (JSON): Patient
 // read and search, Patient/$match with the matcher of v2 queries,
-// Immunization search, ImmunizationEvaluation and
+// Immunization read and search, ImmunizationEvaluation and
 // ImmunizationRecommendation from the CDSi engine, $immds-forecast (for a
 // stored patient, and at system level for a history sent in), the
 // CapabilityStatement, and the NDJSON lines Bulk Data export writes
@@ -38,6 +38,11 @@ import (
 type Registry interface {
 	ReadRecords(ctx context.Context, ids []int64, facility string, since time.Time, parts registry.RecordParts) ([]registry.DisclosableRecord, error)
 	SearchDisclosable(ctx context.Context, q registry.DisclosableSearch) ([]int64, error)
+	DosePatient(ctx context.Context, doseID int64) (int64, error)
+	// ForecastRecord reads what a forecast needs of a patient's record:
+	// birth date, sex, observations, the doses, and what decides whether
+	// it may be disclosed; nil for an unknown patient.
+	ForecastRecord(ctx context.Context, id int64, facility string) (*registry.DisclosableRecord, error)
 	FindForQuery(ctx context.Context, q *immz.Query) ([]registry.QueryCandidate, error)
 	RecordAudits(ctx context.Context, es []registry.AuditEntry) error
 }

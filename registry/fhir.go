@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -203,4 +204,63 @@ func (s *Store) RecordAudits(ctx context.Context, es []AuditEntry) error {
 		return fmt.Errorf("registry: audit: %w", err)
 	}
 	return nil
+}
+
+// DosePatient returns the patient whose record holds the dose id (an id
+// of DisclosableRecord.DoseIDs: a vaccination event's, or a refusal's, a
+// dose not administered's or a record of immunity's); 0 when no record
+// holds it.
+func (s *Store) DosePatient(ctx context.Context, doseID int64) (int64, error) {
+	var pid int64
+	err := s.pool.QueryRow(ctx, `SELECT patient_id FROM vaccination_events WHERE id = $1
+		UNION ALL
+		SELECT patient_id FROM source_vaccinations WHERE id = $1 AND consolidation = 'not_event' AND administered_on IS NOT NULL
+		LIMIT 1`, doseID).Scan(&pid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("registry: dose %d: %w", doseID, err)
+	}
+	return pid, nil
+}
+
+// forecastQuery reads what the CDSi forecast of one patient needs (see
+// ForecastRecord): $1 the patient, $2 the facility of the reader.
+const forecastQuery = `SELECT p.id, p.updated_at, coalesce(p.merged_into, 0), ` + notDisclosed + `, ` + relatedTo + `,
+		p.birth_date, p.sex, ARRAY(SELECT detail FROM patient_observations WHERE patient_id = p.id ORDER BY report_id, seq), ` + doseColumn + `
+	FROM patients p WHERE p.id = $1`
+
+// ForecastRecord reads what a CDSi forecast of the patient id needs, in
+// one statement: of the demographics only the birth date, the sex and the
+// patient's observations (evidence of immunity, contraindications …),
+// every dose with its id as ReadRecords reads it, and what decides whether
+// the record may be disclosed to a reader acting for facility (empty:
+// statewide). It is nil for an unknown patient. The forecast of it is that
+// of ReadRecords' record with Demographics and Doses; it skips the names,
+// addresses, phones, guardians and identifiers.
+func (s *Store) ForecastRecord(ctx context.Context, id int64, facility string) (*DisclosableRecord, error) {
+	r := &DisclosableRecord{}
+	var dob pgtype.Date
+	var observations, doses pgtype.Array[string]
+	err := s.pool.QueryRow(ctx, forecastQuery, id, facility).Scan(&r.PatientID, &r.Updated, &r.MergedInto, &r.Withheld, &r.Related,
+		&dob, &r.Patient.Sex, &observations, &doses)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry: forecast record %d: %w", id, err)
+	}
+	r.Patient.BirthDate = date(dob)
+	for _, d := range observations.Elements {
+		o, err := decodeObservation(d)
+		if err != nil {
+			return nil, fmt.Errorf("registry: forecast record %d: %w", id, err)
+		}
+		r.Patient.Observations = append(r.Patient.Observations, o)
+	}
+	if r.Vaccinations, r.DoseIDs, err = s.vaccinationsWithIDs(&doses, true); err != nil {
+		return nil, fmt.Errorf("registry: forecast record %d: %w", id, err)
+	}
+	return r, nil
 }

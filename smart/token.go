@@ -36,7 +36,8 @@ type Config struct {
 	// carry; empty: derived from each request (scheme and Host).
 	TokenURL string
 	TokenTTL time.Duration // life of an access token (default 5 minutes)
-	// HTTPClient fetches JWK Sets registered by URL (default: 10 s timeout).
+	// HTTPClient fetches JWK Sets registered by URL (default: 10 s timeout;
+	// each fetch is bounded to 5 s and 256 KiB, and kept, see keyCache).
 	HTTPClient *http.Client
 	Audit      Auditor // optional
 	Logger     *slog.Logger
@@ -46,7 +47,8 @@ type Config struct {
 // Server is the authorization server: the token endpoint, the SMART
 // configuration, and the middleware that checks tokens.
 type Server struct {
-	cfg Config
+	cfg     Config
+	fetched *keyCache // the JWK Sets of clients registered by URL
 }
 
 // New returns the server.
@@ -66,7 +68,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Server{cfg: cfg}, nil
+	return &Server{cfg: cfg, fetched: newKeyCache(cfg.HTTPClient, cfg.Now)}, nil
 }
 
 // Register adds the unauthenticated endpoints: POST /auth/token and
@@ -215,12 +217,13 @@ func (s *Server) verifyAssertion(ctx context.Context, assertion, aud string) (Cl
 }
 
 func (s *Server) verifySignature(ctx context.Context, tok *jwt.JSONWebToken, c Client) (jwt.Claims, error) {
-	set, err := s.keys(ctx, c)
+	kid := tok.Headers[0].KeyID
+	set, err := s.keys(ctx, c, kid)
 	if err != nil {
 		return jwt.Claims{}, refuse(http.StatusUnauthorized, "invalid_client", "the client's keys: %v", err)
 	}
 	candidates := set.Keys
-	if kid := tok.Headers[0].KeyID; kid != "" {
+	if kid != "" {
 		candidates = set.Key(kid)
 	}
 	for _, k := range candidates {
@@ -246,28 +249,13 @@ func (s *Server) checkClaims(c jwt.Claims, clientID, aud string) error {
 	return nil
 }
 
-// keys returns the client's JWK Set, inline or fetched from its URL.
-func (s *Server) keys(ctx context.Context, c Client) (jose.JSONWebKeySet, error) {
+// keys returns the client's JWK Set, inline or from its URL (kept, see
+// keyCache); kid is the key the assertion names.
+func (s *Server) keys(ctx context.Context, c Client, kid string) (jose.JSONWebKeySet, error) {
 	if c.JWKS != "" {
 		return parseJWKS([]byte(c.JWKS))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.JWKSURL, nil)
-	if err != nil {
-		return jose.JSONWebKeySet{}, err
-	}
-	resp, err := s.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return jose.JSONWebKeySet{}, fmt.Errorf("fetch %s: %w", c.JWKSURL, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return jose.JSONWebKeySet{}, fmt.Errorf("fetch %s: %s", c.JWKSURL, resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return jose.JSONWebKeySet{}, fmt.Errorf("fetch %s: %w", c.JWKSURL, err)
-	}
-	return parseJWKS(b)
+	return s.fetched.keys(ctx, c, kid)
 }
 
 func parseJWKS(b []byte) (jose.JSONWebKeySet, error) {

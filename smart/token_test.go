@@ -29,7 +29,9 @@ type testServer struct {
 	http  *httptest.Server
 }
 
-func newTestServer(t testing.TB) *testServer {
+// newTestServer starts the server with the default Config, or as each of
+// configure changes it.
+func newTestServer(t testing.TB, configure ...func(*Config)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	reg, err := registry.Open(ctx, registry.Config{URL: pgtest.NewDatabase(t)})
@@ -38,7 +40,11 @@ func newTestServer(t testing.TB) *testServer {
 	}
 	t.Cleanup(reg.Close)
 	st := NewStore(reg.Pool())
-	srv, err := New(Config{Store: st})
+	cfg := Config{Store: st}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
