@@ -15,9 +15,6 @@ import (
 // the full-read benchmark and the malformed messages kept as defects.
 var indexDirs = []string{"../testdata/hl7/aira-vxu", "../testdata/hl7/defects"}
 
-// sharedCorpus is the project's shared message collection, read when the
-// machine has it.
-const sharedCorpus = "/work/shared/hl7"
 
 // hl7Files returns every .hl7 file under dir (none when dir is absent).
 func hl7Files(tb testing.TB, dir string) map[string][]byte {
@@ -37,11 +34,10 @@ func hl7Files(tb testing.TB, dir string) map[string][]byte {
 	return files
 }
 
-// allMessages returns the corpus, the index's extra directories and the
-// shared collection, by path.
+// allMessages returns the corpus and the index's extra directories, by path.
 func allMessages(tb testing.TB) map[string][]byte {
 	files := corpus(tb)
-	for _, dir := range append(indexDirs, sharedCorpus) {
+	for _, dir := range indexDirs {
 		for name, b := range hl7Files(tb, dir) {
 			files[name] = b
 		}

@@ -13,7 +13,7 @@ import (
 const (
 	samplesDetectionsFile = "../../testdata/dqa/samples.tsv"
 	// dqaSamples are AIRA's test messages (immregistries smm-tester,
-	// mqe-validator and mqe-hl7-util, see /work/shared/hl7/SOURCES.md),
+	// mqe-validator and mqe-hl7-util, see testdata/hl7/SOURCES.md),
 	// one message per file, kept apart from the corpus other packages walk.
 	dqaSamples = "../../testdata/dqa/samples/"
 )
