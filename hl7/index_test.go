@@ -15,7 +15,6 @@ import (
 // the full-read benchmark and the malformed messages kept as defects.
 var indexDirs = []string{"../testdata/hl7/aira-vxu", "../testdata/hl7/defects"}
 
-
 // hl7Files returns every .hl7 file under dir (none when dir is absent).
 func hl7Files(tb testing.TB, dir string) map[string][]byte {
 	tb.Helper()
