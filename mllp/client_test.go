@@ -70,7 +70,13 @@ func TestClientServerRestart(t *testing.T) {
 	srv2 := &Server{Handler: &echo{}, ErrorLog: quietLog}
 	go srv2.Serve(l2)
 	defer srv2.Close()
-	send(t, cl, "B2")
+	// If the first server's close has not reached the client yet, B2 goes
+	// out on the dead connection: the client must say so (ErrUnconfirmed,
+	// never a silent resend); the next message goes over a new connection.
+	if _, err := cl.Send(context.Background(), vxu("B2")); err != nil && !errors.Is(err, ErrUnconfirmed) {
+		t.Fatalf("Send B2: %v", err)
+	}
+	send(t, cl, "B3")
 }
 
 // closingServer accepts connections, reads one frame on each and closes
