@@ -2,57 +2,22 @@ package compliancy_test
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/iisproject/iis/compliancy"
 	"github.com/iisproject/iis/forecast"
-	"github.com/iisproject/iis/registry"
-	"github.com/iisproject/iis/registry/pgtest"
+	"github.com/iisproject/iis/registry/benchreg"
 )
 
 // benchDay is the benchmark population's "today".
 var benchDay = time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
 
-// benchRegistry opens the benchmark registry: IIS_BENCH_DATABASE_URL, or
-// a new database, seeded with IIS_BENCH_PATIENTS patients (default
-// 100,000) unless it holds seeded children already.
-func benchRegistry(b *testing.B) *registry.Store {
-	ctx := context.Background()
-	url := os.Getenv("IIS_BENCH_DATABASE_URL")
-	if url == "" {
-		url = pgtest.NewDatabase(b)
-	}
-	s, err := registry.Open(ctx, registry.Config{URL: url, MaxConns: 8})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(s.Close)
-	var have int
-	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM patients`).Scan(&have); err != nil {
-		b.Fatal(err)
-	}
-	if have == 0 {
-		n := 100_000
-		if v, err := strconv.Atoi(os.Getenv("IIS_BENCH_PATIENTS")); err == nil && v > 0 {
-			n = v
-		}
-		t0 := time.Now()
-		if err := registry.SeedSyntheticChildren(ctx, s.Pool(), n, benchDay); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("seeded %d patients in %v", n, time.Since(t0).Round(time.Second))
-	}
-	return s
-}
-
 // BenchmarkLists measures one clinic's monthly and Goldenrod lists and
 // the statewide outreach lists (children under 36 months), on a registry
 // of IIS_BENCH_PATIENTS synthetic patients (registry.SyntheticChildren).
 func BenchmarkLists(b *testing.B) {
-	s := benchRegistry(b)
+	s := benchreg.Open(b, benchDay)
 	e, err := forecast.Default()
 	if err != nil {
 		b.Fatal(err)
