@@ -68,7 +68,7 @@ type Server struct {
 	json   *jsonformat.Marshaller
 	parse  *jsonformat.Unmarshaller
 	capab  []byte
-	audits *auditWriter
+	audits *registry.GroupWriter[registry.AuditEntry]
 }
 
 // New returns a Server; Close stops its audit writer.
@@ -97,7 +97,7 @@ func New(cfg Config) (*Server, error) {
 	if s.capab, err = s.json.MarshalResource(capabilityStatement(s.fc.Version())); err != nil {
 		return nil, fmt.Errorf("fhirapi: capability statement: %w", err)
 	}
-	s.audits = newAuditWriter(s.reg)
+	s.audits = registry.NewGroupWriter(s.reg.RecordAudits, maxAuditBatch)
 	return s, nil
 }
 

@@ -15,14 +15,8 @@ import (
 // a commit; each query still waits for its own row to be committed before
 // its answer is sent. Close stops the writer.
 type StoreRegistry struct {
-	st   *registry.Store
-	reqs chan auditReq
-	done chan struct{}
-}
-
-type auditReq struct {
-	d   registry.Disclosure
-	err chan error
+	st     *registry.Store
+	audits *registry.GroupWriter[registry.Disclosure]
 }
 
 // maxAuditBatch bounds the disclosures written in one transaction.
@@ -30,44 +24,12 @@ const maxAuditBatch = 512
 
 // FromStore returns the registry adapter and starts its audit writer.
 func FromStore(st *registry.Store) *StoreRegistry {
-	r := &StoreRegistry{st: st, reqs: make(chan auditReq, maxAuditBatch), done: make(chan struct{})}
-	go r.writeAudit()
-	return r
+	return &StoreRegistry{st: st, audits: registry.NewGroupWriter(st.RecordDisclosures, maxAuditBatch)}
 }
 
 // Close stops the audit writer once the disclosures already submitted are
 // written.
-func (r *StoreRegistry) Close() {
-	close(r.reqs)
-	<-r.done
-}
-
-func (r *StoreRegistry) writeAudit() {
-	defer close(r.done)
-	for req := range r.reqs {
-		batch := []auditReq{req}
-	gather:
-		for len(batch) < maxAuditBatch {
-			select {
-			case more, ok := <-r.reqs:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, more)
-			default:
-				break gather
-			}
-		}
-		ds := make([]registry.Disclosure, len(batch))
-		for i, b := range batch {
-			ds[i] = b.d
-		}
-		err := r.st.RecordDisclosures(context.Background(), ds)
-		for _, b := range batch {
-			b.err <- err
-		}
-	}
-}
+func (r *StoreRegistry) Close() { r.audits.Close() }
 
 // FindPatients implements Registry.
 func (r *StoreRegistry) FindPatients(ctx context.Context, q *immz.Query) ([]Candidate, error) {
@@ -123,20 +85,6 @@ func (r *StoreRegistry) History(ctx context.Context, id int64) (iis.Patient, []i
 // RecordDisclosure implements Registry: it returns once the row is
 // committed.
 func (r *StoreRegistry) RecordDisclosure(ctx context.Context, d Disclosure) error {
-	req := auditReq{
-		d: registry.Disclosure{At: d.At, Facility: d.Facility, PatientID: d.PatientID,
-			What: fmt.Sprintf("%s: %s (query tag %s, MSH-10 %s)", d.Profile, d.What, d.QueryTag, d.ControlID)},
-		err: make(chan error, 1),
-	}
-	select {
-	case r.reqs <- req:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case err := <-req.err:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return r.audits.Write(ctx, registry.Disclosure{At: d.At, Facility: d.Facility, PatientID: d.PatientID,
+		What: fmt.Sprintf("%s: %s (query tag %s, MSH-10 %s)", d.Profile, d.What, d.QueryTag, d.ControlID)})
 }
