@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/iisproject/iis/compliancy"
 	"github.com/iisproject/iis/forecast"
 	"github.com/iisproject/iis/hl7/immz"
@@ -74,15 +72,7 @@ func store(t testing.TB, s *registry.Store, raws ...[]byte) []int64 {
 		}
 		m := &registry.Message{Kind: "vxu", Facility: res.Header.SendingFacility.Name, ControlID: res.Header.ControlID, Type: "VXU",
 			Ack: validator.AckCode(res), Transport: "mllp", Received: time.Now(), Raw: raw, Decoded: res}
-		var r registry.Result
-		err := pgx.BeginFunc(context.Background(), s.Pool(), func(tx pgx.Tx) error {
-			if err := registry.LockAll(context.Background(), tx, registry.LockKeys(m)); err != nil {
-				return err
-			}
-			var err error
-			r, err = s.Apply(context.Background(), tx, m)
-			return err
-		})
+		r, err := s.ApplyLocked(context.Background(), m)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,6 @@ import (
 	"github.com/google/fhir/go/fhirversion"
 	"github.com/google/fhir/go/jsonformat"
 	"github.com/google/fhir/go/jsonformat/fhirvalidate"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/iisproject/iis/forecast"
 	"github.com/iisproject/iis/hl7/immz"
@@ -78,15 +77,7 @@ func (f *fixture) send(t testing.TB, facility, control string, raw []byte) int64
 	}
 	m := &registry.Message{Kind: "vxu", Facility: facility, ControlID: control, Type: "VXU", Ack: validator.AckCode(res),
 		Transport: "mllp", Received: time.Now(), Raw: raw, Decoded: res}
-	var out registry.Result
-	err := pgx.BeginFunc(context.Background(), f.store.Pool(), func(tx pgx.Tx) error {
-		if err := registry.LockAll(context.Background(), tx, registry.LockKeys(m)); err != nil {
-			return err
-		}
-		var err error
-		out, err = f.store.Apply(context.Background(), tx, m)
-		return err
-	})
+	out, err := f.store.ApplyLocked(context.Background(), m)
 	if err != nil {
 		t.Fatalf("apply %s: %v", control, err)
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/pquerna/otp/totp"
 
 	"github.com/iisproject/iis/accounts"
@@ -174,15 +173,7 @@ func (f *fixture) report(fac, ctl, given, family, dob string, doses ...string) i
 	}
 	m := &registry.Message{Kind: "vxu", Facility: fac, ControlID: ctl, Type: "VXU", Ack: validator.AckCode(res), Transport: "mllp",
 		Received: time.Now(), Raw: raw, Decoded: res}
-	var out registry.Result
-	err := pgx.BeginFunc(context.Background(), f.reg.Pool(), func(tx pgx.Tx) error {
-		if err := registry.LockAll(context.Background(), tx, registry.LockKeys(m)); err != nil {
-			return err
-		}
-		var err error
-		out, err = f.reg.Apply(context.Background(), tx, m)
-		return err
-	})
+	out, err := f.reg.ApplyLocked(context.Background(), m)
 	if err != nil {
 		f.t.Fatal(err)
 	}

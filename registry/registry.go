@@ -212,6 +212,21 @@ func (s *Store) Apply(ctx context.Context, tx pgx.Tx, m *Message) (Result, error
 	return res[0], nil
 }
 
+// ApplyLocked stores m in a transaction of its own, holding m's lock keys
+// (LockKeys) as the worker does: a message applied alone, outside a batch.
+func (s *Store) ApplyLocked(ctx context.Context, m *Message) (Result, error) {
+	var res Result
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := LockAll(ctx, tx, LockKeys(m)); err != nil {
+			return err
+		}
+		var err error
+		res, err = s.Apply(ctx, tx, m)
+		return err
+	})
+	return res, err
+}
+
 // idPool hands out the row ids reserved for a batch.
 type idPool struct{ patients, doses []int64 }
 

@@ -111,15 +111,7 @@ func message(t *testing.T, fac, ctl string, raw []byte) *registry.Message {
 
 func apply(t *testing.T, s *registry.Store, m *registry.Message) registry.Result {
 	t.Helper()
-	var res registry.Result
-	err := pgx.BeginFunc(context.Background(), s.Pool(), func(tx pgx.Tx) error {
-		if err := registry.LockAll(context.Background(), tx, registry.LockKeys(m)); err != nil {
-			return err
-		}
-		var err error
-		res, err = s.Apply(context.Background(), tx, m)
-		return err
-	})
+	res, err := s.ApplyLocked(context.Background(), m)
 	if err != nil {
 		t.Fatalf("apply %s/%s: %v", m.Facility, m.ControlID, err)
 	}
